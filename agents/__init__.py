@@ -1,0 +1,5 @@
+"""Plastic agents and baselines (imported as ``plasticgym.agents``)."""
+
+from plasticgym.agents.plastic import PlasticAgent, PlasticAgentConfig
+
+__all__ = ["PlasticAgent", "PlasticAgentConfig"]

@@ -1,0 +1,1 @@
+"""Runnable studies that reproduce classic findings (imported as ``plasticgym.experiments``)."""

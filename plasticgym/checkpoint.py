@@ -1,0 +1,131 @@
+"""Checkpoints: tensors in safetensors, everything else as JSON in the same file's header.
+
+One file per checkpoint, written to a temporary file in the target folder and renamed into
+place, so a crash never leaves a half-written checkpoint. Loading parses JSON and raw tensors
+only: nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import Tensor
+
+FORMAT = "plasticgym-checkpoint"
+FORMAT_VERSION = 1
+METADATA_KEY = "plasticgym"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupt, of another format, or does not fit what loads it."""
+
+
+def save_checkpoint(path: str | os.PathLike, tensors: Mapping[str, Tensor], meta: dict) -> Path:
+    """Write ``tensors`` and the JSON-serialisable ``meta`` atomically to ``path``.
+
+    A missing ``.safetensors`` suffix is added. Returns the path written.
+    """
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        path = path.with_name(path.name + ".safetensors")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = {"format": FORMAT, "version": FORMAT_VERSION, **meta}
+    contiguous = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(contiguous, tmp, metadata={METADATA_KEY: json.dumps(header)})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """Read a checkpoint written by :func:`save_checkpoint`; raise :class:`CheckpointError`
+    naming the problem if the file is missing, unreadable or not a plasticgym checkpoint."""
+    path = Path(path)
+    if not path.exists() and path.suffix != ".safetensors":
+        path = path.with_name(path.name + ".safetensors")
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            raw_meta = (handle.metadata() or {}).get(METADATA_KEY)
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"{path} is not a readable safetensors checkpoint: {error}") from None
+    if raw_meta is None:
+        raise CheckpointError(f"{path} has no plasticgym metadata; it is not a plasticgym checkpoint")
+    try:
+        meta = json.loads(raw_meta)
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{path} has corrupt metadata (invalid JSON: {error})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a plasticgym checkpoint (format field missing)")
+    if meta.get("version") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has checkpoint format version {meta.get('version')!r}; this plasticgym "
+            f"reads version {FORMAT_VERSION}"
+        )
+    return tensors, meta
+
+
+def flatten_state(prefix: str, state: Any) -> dict[str, Tensor]:
+    """Flatten nested tuples / NamedTuples of tensors into ``{"prefix.0.trace": tensor}``."""
+    if isinstance(state, Tensor):
+        return {prefix: state}
+    if isinstance(state, tuple):
+        names = getattr(state, "_fields", None) or [str(i) for i in range(len(state))]
+        flat: dict[str, Tensor] = {}
+        for name, item in zip(names, state, strict=True):
+            flat.update(flatten_state(f"{prefix}.{name}", item))
+        return flat
+    raise TypeError(f"cannot checkpoint state of type {type(state).__name__} at {prefix}")
+
+
+def unflatten_state(prefix: str, template: Any, tensors: Mapping[str, Tensor]) -> Any:
+    """Rebuild a state shaped like ``template`` from ``tensors``, checking names and shapes.
+
+    Tensors are cast to the template's dtype and moved to its device.
+    """
+    if isinstance(template, Tensor):
+        return take_tensor(tensors, prefix, template)
+    if isinstance(template, tuple):
+        names = getattr(template, "_fields", None) or [str(i) for i in range(len(template))]
+        items = [
+            unflatten_state(f"{prefix}.{name}", item, tensors)
+            for name, item in zip(names, template, strict=True)
+        ]
+        return type(template)(*items) if hasattr(template, "_fields") else tuple(items)
+    raise TypeError(f"cannot restore state of type {type(template).__name__} at {prefix}")
+
+
+def take_tensor(tensors: Mapping[str, Tensor], name: str, like: Tensor) -> Tensor:
+    """The tensor called ``name``, checked against ``like``'s shape and dtype, on its device."""
+    if name not in tensors:
+        raise CheckpointError(f"checkpoint lacks tensor {name!r}")
+    tensor = tensors[name]
+    if tensor.shape != like.shape:
+        raise CheckpointError(
+            f"checkpoint tensor {name!r} has shape {tuple(tensor.shape)}, expected "
+            f"{tuple(like.shape)}"
+        )
+    if tensor.dtype != like.dtype:
+        raise CheckpointError(
+            f"checkpoint tensor {name!r} has dtype {tensor.dtype}, expected {like.dtype}"
+        )
+    if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+        raise CheckpointError(f"checkpoint tensor {name!r} contains NaN or Inf")
+    return tensor.to(like.device).clone()

@@ -1,0 +1,163 @@
+"""Plasticity mechanisms as composable ``init/update`` transforms over explicit state.
+
+In the style of optax: a :class:`PlasticityTransform` maps a proposed weight change ``dw`` to a
+new one, given the current weights, the step's signals and its own state. Mechanisms are chained
+in the order the biology suggests::
+
+    rule = chain(three_factor(lr, trace_decay), synaptic_scaling(...), weight_bounds(0.0, 1.0))
+    state = rule.init(weights)
+    dw, state = rule.update(torch.zeros_like(weights), state, weights, signals)
+    weights = weights + dw
+
+Switching a mechanism off means leaving its transform out of the chain; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from plasticgym.homeostasis import rate_estimate, scaling_dw
+from plasticgym.rules import Scalar, bounded_dw, eligibility_update, three_factor_dw
+
+
+class PlasticitySignals(NamedTuple):
+    """What the synapses of one projection see in one step.
+
+    Attributes:
+        pre: presynaptic activity of the step being credited, ``[B, n_pre]``.
+        post: postsynaptic Hebbian factor ``f(post)`` of that step, ``[B, n_post]``.
+        dopamine: the neuromodulatory third factor delivered now, ``[B]``.
+        rate: postsynaptic firing rate, for homeostasis, ``[B, n_post]``.
+        active: ``[B]`` bool; False where this step is no transition (the step after an episode
+            ended). Inactive agents get ``dw = 0`` and their eligibility traces are cleared.
+    """
+
+    pre: Tensor
+    post: Tensor
+    dopamine: Tensor
+    rate: Tensor
+    active: Tensor
+
+
+UpdateFn = Callable[[Tensor, Any, Tensor, PlasticitySignals], tuple[Tensor, Any]]
+
+
+class PlasticityTransform(NamedTuple):
+    """A plasticity mechanism: ``init(weights) -> state`` and
+    ``update(dw, state, weights, signals) -> (dw, state)``."""
+
+    init: Callable[[Tensor], Any]
+    update: UpdateFn
+
+
+class EligibilityState(NamedTuple):
+    """State of :func:`three_factor`: the eligibility trace ``[B, n_post, n_pre]``."""
+
+    trace: Tensor
+
+
+class ScalingState(NamedTuple):
+    """State of :func:`synaptic_scaling`: the running rate estimate ``[B, n_post]``."""
+
+    rate_avg: Tensor
+
+
+class EmptyState(NamedTuple):
+    """State of a stateless transform."""
+
+
+def _mask(active: Tensor, like: Tensor) -> Tensor:
+    return active.reshape(active.shape + (1,) * (like.dim() - active.dim()))
+
+
+def three_factor(learning_rate: Scalar, trace_decay: Scalar) -> PlasticityTransform:
+    """Eligibility trace x dopamine (see :func:`plasticgym.rules.eligibility_update` and
+    :func:`plasticgym.rules.three_factor_dw`).
+
+    Each step first writes the credited step's pre x post coincidence into the trace, then turns
+    the trace into a weight change scaled by the dopamine that arrives now:
+    ``e_tm1 = decay * e_tm2 + post_tm1 (x) pre_tm1``; ``dw = lr * DA_t * e_tm1``. With dopamine
+    equal to the TD error and ``decay = gamma * lambda`` this is TD(lambda) for a critic and the
+    actor-critic policy update for an actor (Barto, Sutton & Anderson 1983).
+    """
+
+    def init(weights: Tensor) -> EligibilityState:
+        return EligibilityState(trace=torch.zeros_like(weights))
+
+    def update(
+        dw: Tensor, state: EligibilityState, weights: Tensor, signals: PlasticitySignals
+    ) -> tuple[Tensor, EligibilityState]:
+        del weights
+        trace = eligibility_update(state.trace, signals.post, signals.pre, trace_decay)
+        trace = torch.where(_mask(signals.active, trace), trace, torch.zeros_like(trace))
+        return dw + three_factor_dw(trace, signals.dopamine, learning_rate), EligibilityState(trace)
+
+    return PlasticityTransform(init, update)
+
+
+def synaptic_scaling(
+    target_rate: Scalar, rate_time_constant: Scalar, scaling_rate: Scalar
+) -> PlasticityTransform:
+    """Homeostatic multiplicative scaling toward ``target_rate`` on a slow rate estimate.
+
+    See :func:`plasticgym.homeostasis.rate_estimate` and :func:`plasticgym.homeostasis.scaling_dw`.
+    The scaling acts on the weights as they are after the preceding transforms' changes,
+    ``w + dw``, so that the neuron's synapses keep their ratios.
+    """
+
+    def init(weights: Tensor) -> ScalingState:
+        n_agents, n_post, _ = weights.shape
+        target = torch.as_tensor(target_rate, dtype=weights.dtype, device=weights.device)
+        rate_avg = target.reshape(-1, 1).expand(n_agents, n_post).clone()
+        return ScalingState(rate_avg=rate_avg)
+
+    def update(
+        dw: Tensor, state: ScalingState, weights: Tensor, signals: PlasticitySignals
+    ) -> tuple[Tensor, ScalingState]:
+        new_avg = rate_estimate(state.rate_avg, signals.rate, rate_time_constant)
+        rate_avg = torch.where(_mask(signals.active, new_avg), new_avg, state.rate_avg)
+        scaling = scaling_dw(weights + dw, rate_avg, target_rate, scaling_rate)
+        scaling = torch.where(_mask(signals.active, scaling), scaling, torch.zeros_like(scaling))
+        return dw + scaling, ScalingState(rate_avg)
+
+    return PlasticityTransform(init, update)
+
+
+def weight_bounds(w_min: float, w_max: float) -> PlasticityTransform:
+    """Hard bounds (see :func:`plasticgym.rules.bounded_dw`). Put it last in a chain."""
+    if not w_min < w_max:
+        raise ValueError(f"weight_bounds: need w_min < w_max, got w_min={w_min}, w_max={w_max}")
+
+    def init(weights: Tensor) -> EmptyState:
+        del weights
+        return EmptyState()
+
+    def update(
+        dw: Tensor, state: EmptyState, weights: Tensor, signals: PlasticitySignals
+    ) -> tuple[Tensor, EmptyState]:
+        del signals
+        return bounded_dw(weights, dw, w_min, w_max), state
+
+    return PlasticityTransform(init, update)
+
+
+def chain(*transforms: PlasticityTransform) -> PlasticityTransform:
+    """Apply transforms in order; the state is the tuple of their states."""
+
+    def init(weights: Tensor) -> tuple[Any, ...]:
+        return tuple(t.init(weights) for t in transforms)
+
+    def update(
+        dw: Tensor, state: tuple[Any, ...], weights: Tensor, signals: PlasticitySignals
+    ) -> tuple[Tensor, tuple[Any, ...]]:
+        new_states = []
+        for transform, sub_state in zip(transforms, state, strict=True):
+            dw, sub_state = transform.update(dw, sub_state, weights, signals)
+            new_states.append(sub_state)
+        return dw, tuple(new_states)
+
+    return PlasticityTransform(init, update)

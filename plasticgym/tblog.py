@@ -1,0 +1,75 @@
+"""TensorBoard logging with fixed tag names, so curves from every agent and run line up."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+EPISODIC_RETURN = "charts/episodic_return"
+RPE = "plasticity/rpe"
+MEAN_ABS_RPE = "plasticity/mean_abs_rpe"
+MEAN_ABS_DW = "plasticity/mean_abs_dw"
+MEAN_RATE = "homeostasis/mean_rate"
+
+
+def next_run_dir(root: str | os.PathLike, prefix: str) -> Path:
+    """``root/prefix_N`` with the first N not yet taken (as Stable-Baselines3 names runs)."""
+    root = Path(root)
+    n = 1
+    while (root / f"{prefix}_{n}").exists():
+        n += 1
+    return root / f"{prefix}_{n}"
+
+
+class TensorBoardLogger:
+    """Accumulates per-step scalars on the agent's device and writes their means every
+    ``log_interval`` steps; the writer is created lazily in ``run_dir``."""
+
+    def __init__(self, run_dir: str | os.PathLike, log_interval: int) -> None:
+        self.run_dir = Path(run_dir)
+        self.log_interval = log_interval
+        self._writer = None
+        self._sums: dict[str, Tensor] = {}
+        self._count = 0
+
+    @property
+    def writer(self):
+        if self._writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(log_dir=str(self.run_dir))
+        return self._writer
+
+    def accumulate(self, step: int, **scalars: Tensor) -> None:
+        """Add this step's scalars (0-d tensors); write the means when the interval is full."""
+        for name, value in scalars.items():
+            self._sums[name] = self._sums.get(name, 0) + value.detach()
+        self._count += 1
+        if self._count >= self.log_interval:
+            self.write_means(step)
+
+    def write_means(self, step: int) -> None:
+        if not self._count:
+            return
+        for name, total in self._sums.items():
+            self.writer.add_scalar(name, float(total) / self._count, step)
+        self._sums.clear()
+        self._count = 0
+
+    def scalar(self, tag: str, value: float, step: int) -> None:
+        self.writer.add_scalar(tag, value, step)
+
+    def histogram(self, tag: str, values: Tensor, step: int) -> None:
+        self.writer.add_histogram(tag, values.detach().to("cpu", torch.float32), step)
+
+    def flush(self) -> None:
+        if self._writer is not None:
+            self._writer.flush()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
