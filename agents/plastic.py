@@ -277,7 +277,7 @@ class PlasticAgent:
 
     def value(self, features: Tensor) -> Tensor:
         """Critic output ``V(x) = w . x`` for features ``[B, n_features]``; returns ``[B]``."""
-        return torch.einsum("bpi,bi->b", self.critic_weights, features)
+        return torch.matmul(self.critic_weights, features.unsqueeze(-1)).view(-1)
 
     def _actor_input(self, features: Tensor) -> Tensor:
         tonic = torch.full_like(features[:, :1], self.config.tonic_input)
@@ -285,7 +285,7 @@ class PlasticAgent:
 
     def _policy(self, actor_input: Tensor) -> tuple[Tensor, Tensor]:
         """Actor rates ``relu(W x)`` ``[B, n_actions]`` and softmax policy over them."""
-        rates = torch.relu(torch.einsum("bpi,bi->bp", self.actor_weights, actor_input))
+        rates = torch.relu(torch.matmul(self.actor_weights, actor_input.unsqueeze(-1)).squeeze(-1))
         return rates, torch.softmax(self.config.inverse_temperature * rates, dim=1)
 
     @staticmethod

@@ -71,7 +71,7 @@ class EmptyState(NamedTuple):
 
 
 def _mask(active: Tensor, like: Tensor) -> Tensor:
-    return active.reshape(active.shape + (1,) * (like.dim() - active.dim()))
+    return active.view(active.shape + (1,) * (like.dim() - active.dim()))
 
 
 def three_factor(learning_rate: Scalar, trace_decay: Scalar) -> PlasticityTransform:

@@ -6,21 +6,20 @@ Time-indexed names follow rlax: ``v_tm1`` is the value at t-1, ``r_t`` the rewar
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 Scalar = float | Tensor
 """A hyperparameter: a Python float shared by all agents, or a tensor ``[B]`` (one per agent)."""
 
 
-def per_agent(value: Scalar, like: Tensor) -> Tensor:
-    """Broadcast a hyperparameter to ``like``'s shape: ``[B]`` gets trailing singleton axes.
+def per_agent(value: Scalar, like: Tensor) -> Scalar:
+    """Broadcast a hyperparameter against ``like``: ``[B]`` gets trailing singleton axes.
 
-    A float is returned as a 0-d tensor; a tensor ``[B]`` becomes ``[B, 1, ..., 1]`` with as many
-    axes as ``like`` has.
+    A float is returned unchanged (it broadcasts by itself); a tensor ``[B]`` becomes
+    ``[B, 1, ..., 1]`` with as many axes as ``like`` has.
     """
     if not isinstance(value, Tensor):
-        return torch.as_tensor(value, dtype=like.dtype, device=like.device)
+        return value
     return value.to(like.dtype).reshape(value.shape + (1,) * (like.dim() - value.dim()))
 
 

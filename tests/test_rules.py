@@ -69,9 +69,9 @@ def test_bounded_dw_golden():
 
 def test_per_agent_broadcasts():
     like = torch.zeros(3, 2, 4)
-    assert per_agent(0.5, like).shape == ()
+    assert per_agent(0.5, like) == 0.5
     assert per_agent(torch.ones(3), like).shape == (3, 1, 1)
-    assert math.isclose(float(per_agent(0.5, like)), 0.5)
+    assert math.isclose(float(per_agent(torch.tensor([0.5]), like[:1])), 0.5)
 
 
 @pytest.mark.parametrize("decay", [0.0, 0.9])
