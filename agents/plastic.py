@@ -48,8 +48,7 @@ from plasticgym.config import check_bool, check_number
 from plasticgym.encoding import (
     EncoderState,
     MicrostimulusEncoder,
-    n_channels,
-    observation_channels,
+    ObservationReader,
 )
 from plasticgym.plasticity import (
     PlasticitySignals,
@@ -137,7 +136,12 @@ class PlasticAgentConfig:
         check_number("n_microstimuli", self.n_microstimuli, 1, 1000, integer=True)
         check_number("microstimulus_width", self.microstimulus_width, 0.0, low_open=True)
         check_number(
-            "stimulus_trace_decay", self.stimulus_trace_decay, 0.0, 1.0, low_open=True, high_open=True
+            "stimulus_trace_decay",
+            self.stimulus_trace_decay,
+            0.0,
+            1.0,
+            low_open=True,
+            high_open=True,
         )
         check_bool("reward_resets_traces", self.reward_resets_traces)
         check_number("critic_weight_bound", self.critic_weight_bound, 0.0, low_open=True)
@@ -225,7 +229,9 @@ class PlasticAgent:
         )
         self.actor_state = self.actor_rule.init(self.actor_weights)
         self.run_dir = next_run_dir(tensorboard_log, "PlasticAgent") if tensorboard_log else None
-        self._logger = TensorBoardLogger(self.run_dir, self.config.log_interval) if self.run_dir else None
+        self._logger = (
+            TensorBoardLogger(self.run_dir, self.config.log_interval) if self.run_dir else None
+        )
 
     # ------------------------------------------------------------------ construction helpers
 
@@ -240,8 +246,9 @@ class PlasticAgent:
                 "actions are not supported yet"
             )
         self.n_actions = int(action_space.n)
+        self.read_observation = ObservationReader(obs_space, self.device)
         self.encoder = MicrostimulusEncoder(
-            n_channels(obs_space),
+            self.read_observation.n_channels,
             cfg.n_microstimuli,
             cfg.microstimulus_width,
             cfg.stimulus_trace_decay,
@@ -329,7 +336,7 @@ class PlasticAgent:
         B = self.n_agents
         zeros = torch.zeros(B, device=self.device)
         encoder_state = self.encoder.init(B, self.device)
-        channels = observation_channels(self.env.single_observation_space, obs, self.device)
+        channels = self.read_observation(obs)
         start = torch.ones(B, dtype=torch.bool, device=self.device)
         features, encoder_state = self.encoder.encode(encoder_state, channels, zeros, start)
         actor_input, rates, post, actions = self._act(features)
@@ -390,7 +397,8 @@ class PlasticAgent:
             elapsed = time.perf_counter() - started
             print(
                 f"PlasticAgent: {total_timesteps} steps x {self.n_agents} agents in "
-                f"{elapsed:.1f} s ({total_timesteps * self.n_agents / elapsed:,.0f} agent-steps/s), "
+                f"{elapsed:.1f} s "
+                f"({total_timesteps * self.n_agents / elapsed:,.0f} agent-steps/s), "
                 f"mean |rpe| {float(abs_rpe_sum) / total_timesteps:.4f}"
             )
         return self
@@ -410,16 +418,16 @@ class PlasticAgent:
         active = ~ro.autoreset
         terminated_t = torch.as_tensor(np.asarray(terminated), device=self.device)
         done = terminated_t | torch.as_tensor(np.asarray(truncated), device=self.device)
-        channels = observation_channels(self.env.single_observation_space, obs, self.device)
+        channels = self.read_observation(obs)
         features, encoder_state = self.encoder.encode(ro.encoder, channels, reward_t, ro.autoreset)
 
         v_tm1 = self.value(ro.features)
         v_t = self.value(features)
         discount = cfg.gamma * (~terminated_t).to(v_t.dtype)
         rpe = td_error(v_tm1, reward_t, discount, v_t) * active
-        dopamine = dopamine_from_rpe(
-            rpe, cfg.dopamine_gain_positive, cfg.dopamine_gain_negative
-        ) * active
+        dopamine = (
+            dopamine_from_rpe(rpe, cfg.dopamine_gain_positive, cfg.dopamine_gain_negative) * active
+        )
 
         critic_signals = PlasticitySignals(
             pre=ro.features, post=torch.ones_like(v_tm1).unsqueeze(1), dopamine=dopamine,
@@ -514,6 +522,12 @@ class PlasticAgent:
         if bool(finished.any()):
             self._logger.scalar(EPISODIC_RETURN, float(episode_return[finished].mean()), step)
 
+    @property
+    def rates(self) -> Tensor | None:
+        """The actor's firing rates for the current observation, ``[B, n_actions]`` (None
+        before the first ``learn``)."""
+        return None if self._rollout is None else self._rollout.rates.clone()
+
     # ------------------------------------------------------------------ records
 
     @property
@@ -563,7 +577,7 @@ class PlasticAgent:
         obs = np.asarray(observation)
         single = obs.shape == (space.shape or ())
         if single:
-            obs = np.broadcast_to(obs, (self.n_agents, *obs.shape))
+            obs = np.repeat(obs[None], self.n_agents, axis=0)
         elif obs.shape[:1] != (self.n_agents,):
             raise ValueError(
                 f"observation has shape {obs.shape}; expected {space.shape} (one observation) or "
@@ -576,7 +590,8 @@ class PlasticAgent:
             trace = torch.as_tensor(np.asarray(state, dtype=np.float32), device=self.device)
             if trace.shape != (B, self.encoder.n_channels):
                 raise ValueError(
-                    f"state has shape {tuple(trace.shape)}; expected ({B}, {self.encoder.n_channels})"
+                    f"state has shape {tuple(trace.shape)}; "
+                    f"expected ({B}, {self.encoder.n_channels})"
                 )
             encoder_state = EncoderState(trace)
         start = torch.zeros(B, dtype=torch.bool, device=self.device)
@@ -584,7 +599,7 @@ class PlasticAgent:
             start = torch.as_tensor(np.asarray(episode_start, dtype=bool), device=self.device)
             start = start.reshape(-1).expand(B)
         with torch.no_grad():
-            channels = observation_channels(space, obs, self.device)
+            channels = self.read_observation(obs)
             zeros = torch.zeros(B, device=self.device)
             features, encoder_state = self.encoder.encode(encoder_state, channels, zeros, start)
             _, probs = self._policy(self._actor_input(features))
@@ -743,8 +758,10 @@ def _population_env(
     if isinstance(env, str):
         kwargs = dict(env_kwargs or {})
         if env not in gym.registry:
-            raise ValueError(f"unknown env id {env!r}; registered plasticgym tasks: "
-                             f"{sorted(k for k in gym.registry if k.startswith('plasticgym/'))}")
+            raise ValueError(
+                f"unknown env id {env!r}; registered plasticgym tasks: "
+                f"{sorted(k for k in gym.registry if k.startswith('plasticgym/'))}"
+            )
         mode = "vector_entry_point" if gym.registry[env].vector_entry_point else "sync"
         vector_env = gym.make_vec(env, num_envs=n_agents, vectorization_mode=mode, **kwargs)
         return vector_env, env, _json_kwargs(kwargs)
@@ -753,7 +770,8 @@ def _population_env(
     if isinstance(env, gym.vector.VectorEnv):
         if env.num_envs != n_agents:
             raise ValueError(
-                f"the vector env has num_envs={env.num_envs} but n_agents={n_agents}; they must match"
+                f"the vector env has num_envs={env.num_envs} but n_agents={n_agents}; "
+                "they must match"
             )
         vector_env = env
     elif isinstance(env, gym.Env):

@@ -12,6 +12,7 @@ re-register)::
 """
 
 import gymnasium
+
 from plasticgym.envs.pavlovian import PavlovianEnv, PavlovianVectorEnv
 
 __all__ = ["PavlovianEnv", "PavlovianVectorEnv"]

@@ -70,7 +70,9 @@ class RpeTransferConfig:
         return (self.training_trials + self.probe_trials) * longest_trial
 
 
-def run(config: RpeTransferConfig, *, progress_bar: bool = False) -> tuple[PlasticAgent, pd.DataFrame]:
+def run(
+    config: RpeTransferConfig, *, progress_bar: bool = False
+) -> tuple[PlasticAgent, pd.DataFrame]:
     """Train the population through one session; returns the agent and the session's records."""
     agent = PlasticAgent(
         "plasticgym/Pavlovian-v0",
@@ -148,14 +150,16 @@ def analyse(records: pd.DataFrame, config: RpeTransferConfig) -> dict[str, Any]:
     verdicts = {
         "at_reward_early": early_shift[1] > EARLY_MARGIN,
         "at_cue_late": late_shift[1] > LATE_MARGIN,
-        "predicted_reward_near_zero": -NEAR_ZERO < summary["late_us"][1]
+        "predicted_reward_near_zero": summary["late_us"][1] > -NEAR_ZERO
         and summary["late_us"][2] < NEAR_ZERO,
         "omission_dip": summary["omission"][2] < -DIP,
         "free_reward_full": summary["free"][1] > FULL_RESPONSE,
     }
     return {
         "n_agents": int(responses.shape[0]),
-        "responses": {k: {"mean": m, "ci_low": lo, "ci_high": hi} for k, (m, lo, hi) in summary.items()},
+        "responses": {
+            k: {"mean": m, "ci_low": lo, "ci_high": hi} for k, (m, lo, hi) in summary.items()
+        },
         "early_us_minus_cs": dict(zip(("mean", "ci_low", "ci_high"), early_shift, strict=True)),
         "late_cs_minus_us": dict(zip(("mean", "ci_low", "ci_high"), late_shift, strict=True)),
         "verdicts": verdicts,
@@ -178,6 +182,7 @@ def plot(records: pd.DataFrame, config: RpeTransferConfig, path: str | os.PathLi
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     K = config.cs_us_interval
     t_range = (-3, K + 2)
@@ -212,6 +217,7 @@ def plot(records: pd.DataFrame, config: RpeTransferConfig, path: str | os.PathLi
         if rng == t_range:
             ax.axvline(0, color="0.3", ls=":", lw=1)
             ax.axvline(K, color="0.3", ls="--", lw=1)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title)
         ax.set_xlabel("steps from cue onset" if rng == t_range else "steps from reward")
         ax.legend(frameon=False, fontsize=8)

@@ -67,7 +67,9 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Tensor], dict[st
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"{path} is not a readable safetensors checkpoint: {error}") from None
     if raw_meta is None:
-        raise CheckpointError(f"{path} has no plasticgym metadata; it is not a plasticgym checkpoint")
+        raise CheckpointError(
+            f"{path} has no plasticgym metadata; it is not a plasticgym checkpoint"
+        )
     try:
         meta = json.loads(raw_meta)
     except json.JSONDecodeError as error:

@@ -36,7 +36,7 @@ def _quickstart(args: argparse.Namespace) -> int:
     print(f"  figure       {paths['figure'].name}")
     print(f"  records      {paths['records'].name}   (one row per agent per step)")
     print(f"  result       {paths['result'].name}, config {paths['config'].name}")
-    print(f"  checkpoint   agent.safetensors")
+    print("  checkpoint   agent.safetensors")
     print(f"  tensorboard  tensorboard/   (tensorboard --logdir {out / 'tensorboard'})")
     return 0 if all(result["verdicts"].values()) else 1
 

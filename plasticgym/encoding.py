@@ -37,22 +37,35 @@ def n_channels(space: gym.Space) -> int:
     )
 
 
-def observation_channels(space: gym.Space, obs: np.ndarray, device: torch.device) -> Tensor:
+class ObservationReader:
     """Batched observations ``[B, *shape]`` as stimulus channels ``[B, n_channels]`` in [0, 1].
 
-    A Box is scaled by its upper bound so every channel lies in [0, 1].
+    A Discrete observation becomes a one-hot vector; a Box is scaled by its bounds,
+    ``(obs - low) / (high - low)``; MultiBinary flags are used as they are. Non-finite values
+    raise ``ValueError``.
     """
-    if isinstance(space, gym.spaces.Discrete):
-        index = torch.as_tensor(np.asarray(obs, dtype=np.int64) - int(space.start), device=device)
-        return torch.nn.functional.one_hot(index, int(space.n)).to(torch.float32)
-    flat = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=device).flatten(1)
-    if isinstance(space, gym.spaces.Box):
-        high = torch.as_tensor(space.high, dtype=torch.float32, device=device).flatten()
-        low = torch.as_tensor(space.low, dtype=torch.float32, device=device).flatten()
-        flat = ((flat - low) / torch.clamp(high - low, min=1e-12)).clamp(0.0, 1.0)
-    if not torch.isfinite(flat).all():
-        raise ValueError("observation contains NaN or Inf; stimulus channels must be finite")
-    return flat
+
+    def __init__(self, space: gym.Space, device: torch.device) -> None:
+        self.space = space
+        self.device = device
+        self.n_channels = n_channels(space)
+        self._low = self._scale = None
+        if isinstance(space, gym.spaces.Box):
+            low = torch.as_tensor(space.low, dtype=torch.float32, device=device).flatten()
+            high = torch.as_tensor(space.high, dtype=torch.float32, device=device).flatten()
+            self._low, self._scale = low, 1.0 / torch.clamp(high - low, min=1e-12)
+
+    def __call__(self, obs: np.ndarray) -> Tensor:
+        if isinstance(self.space, gym.spaces.Discrete):
+            index = np.asarray(obs, dtype=np.int64) - int(self.space.start)
+            index_t = torch.as_tensor(index, device=self.device)
+            return torch.nn.functional.one_hot(index_t, self.n_channels).to(torch.float32)
+        flat = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device).flatten(1)
+        if not torch.isfinite(flat).all():
+            raise ValueError("observation contains NaN or Inf; stimulus channels must be finite")
+        if self._low is not None:
+            flat = ((flat - self._low) * self._scale).clamp(0.0, 1.0)
+        return flat
 
 
 class EncoderState(NamedTuple):
@@ -95,6 +108,15 @@ class MicrostimulusEncoder:
         self.trace_decay = trace_decay
         self.reward_resets_traces = reward_resets_traces
         self.min_center = min_center
+        self._centers: dict[torch.device, Tensor] = {}
+
+    def centers(self, device: torch.device) -> Tensor:
+        """Trace heights at which the units peak, from 1 down to ``min_center``."""
+        if device not in self._centers:
+            self._centers[device] = torch.linspace(
+                1.0, self.min_center, self.n_microstimuli, device=device
+            )
+        return self._centers[device]
 
     @property
     def n_features(self) -> int:
@@ -119,8 +141,5 @@ class MicrostimulusEncoder:
             keep = keep & (reward == 0)
         trace_tm1 = state.trace * keep.unsqueeze(-1)
         trace = stimulus_trace(trace_tm1.unsqueeze(-1), channels, self.trace_decay).squeeze(-1)
-        centers = torch.linspace(
-            1.0, self.min_center, self.n_microstimuli, device=trace.device, dtype=trace.dtype
-        )
-        features = microstimuli(trace, centers, self.width).flatten(1)
+        features = microstimuli(trace, self.centers(trace.device), self.width).flatten(1)
         return features, EncoderState(trace)

@@ -23,7 +23,9 @@ def rate_estimate(rate_avg_tm1: Tensor, rate_t: Tensor, time_constant: Scalar) -
     return rate_avg_tm1 + (rate_t - rate_avg_tm1) / per_agent(time_constant, rate_avg_tm1)
 
 
-def scaling_dw(weights: Tensor, rate_avg: Tensor, target_rate: Scalar, scaling_rate: Scalar) -> Tensor:
+def scaling_dw(
+    weights: Tensor, rate_avg: Tensor, target_rate: Scalar, scaling_rate: Scalar
+) -> Tensor:
     """Multiplicative synaptic scaling toward a target rate.
 
     ``dw_ij = eta * w_ij * (r* - a_i) / r*`` (van Rossum, Bi & Turrigiano 2000, eq. 2, with the

@@ -53,7 +53,9 @@ class RecordBuffer:
         frame = pd.DataFrame(data)
         if "phase" in frame:
             frame["phase"] = frame["phase"].astype("category")
-        ordered = [c for c in CORE_COLUMNS if c in frame] + [c for c in frame if c not in CORE_COLUMNS]
+        ordered = [c for c in CORE_COLUMNS if c in frame] + [
+            c for c in frame if c not in CORE_COLUMNS
+        ]
         return frame[ordered].reset_index(drop=True)
 
 

@@ -35,7 +35,9 @@ def td_error(v_tm1: Tensor, r_t: Tensor, discount_t: Tensor, v_t: Tensor) -> Ten
     return r_t + discount_t * v_t - v_tm1
 
 
-def dopamine_from_rpe(rpe: Tensor, gain_positive: Scalar = 1.0, gain_negative: Scalar = 1.0) -> Tensor:
+def dopamine_from_rpe(
+    rpe: Tensor, gain_positive: Scalar = 1.0, gain_negative: Scalar = 1.0
+) -> Tensor:
     """Phasic dopamine delivered to synapses for a given reward-prediction error.
 
     ``DA = g+ * max(delta, 0) + g- * min(delta, 0)``. Separate gains for bursts and dips model a

@@ -12,12 +12,13 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import plasticgym.envs
 import pytest
 from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import plasticgym.envs
 from plasticgym.envs.pavlovian import (
     INFO_KEYS,
     N_DRAWS,

@@ -81,7 +81,10 @@ def test_scaling_skips_inactive_agents():
     weights = torch.ones(2, 1, 2)
     state = rule.init(weights)
     signals = PlasticitySignals(
-        torch.ones(2, 2), torch.ones(2, 1), torch.zeros(2), torch.full((2, 1), 3.0),
+        torch.ones(2, 2),
+        torch.ones(2, 1),
+        torch.zeros(2),
+        torch.full((2, 1), 3.0),
         torch.tensor([True, False]),
     )
     dw, new_state = rule.update(torch.zeros_like(weights), state, weights, signals)

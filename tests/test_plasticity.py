@@ -16,8 +16,11 @@ def _signals(dopamine, active=None):
     B = dopamine.shape[0]
     active = torch.ones(B, dtype=torch.bool) if active is None else active
     return PlasticitySignals(
-        pre=torch.tensor([[1.0, 0.5]] * B), post=torch.tensor([[2.0]] * B), dopamine=dopamine,
-        rate=torch.ones(B, 1), active=active,
+        pre=torch.tensor([[1.0, 0.5]] * B),
+        post=torch.tensor([[2.0]] * B),
+        dopamine=dopamine,
+        rate=torch.ones(B, 1),
+        active=active,
     )
 
 
@@ -57,10 +60,17 @@ def test_removing_scaling_changes_nothing_else():
     """Without scaling the chain is exactly the rule + bounds; with scaling but a rate on target
     and a zero scaling rate, the result is identical too."""
     w = torch.rand(3, 2, 2, generator=torch.Generator().manual_seed(1))
-    sig = PlasticitySignals(torch.rand(3, 2), torch.rand(3, 2), torch.randn(3),
-                            torch.full((3, 2), 0.7), torch.ones(3, dtype=torch.bool))
+    sig = PlasticitySignals(
+        torch.rand(3, 2),
+        torch.rand(3, 2),
+        torch.randn(3),
+        torch.full((3, 2), 0.7),
+        torch.ones(3, dtype=torch.bool),
+    )
     plain = chain(three_factor(0.1, 0.5), weight_bounds(0.0, 1.0))
-    scaled = chain(three_factor(0.1, 0.5), synaptic_scaling(0.7, 10.0, 0.0), weight_bounds(0.0, 1.0))
+    scaled = chain(
+        three_factor(0.1, 0.5), synaptic_scaling(0.7, 10.0, 0.0), weight_bounds(0.0, 1.0)
+    )
     dw_plain, _ = plain.update(torch.zeros_like(w), plain.init(w), w, sig)
     dw_scaled, _ = scaled.update(torch.zeros_like(w), scaled.init(w), w, sig)
     torch.testing.assert_close(dw_plain, dw_scaled)

@@ -81,10 +81,16 @@ def test_td_lambda_equivalence(decay):
     w = torch.zeros(1, 1, 2)
     e = torch.zeros(1, 1, 2)
     # transition 0 -> 1 with reward 0, then 1 -> terminal with reward 1; gamma 1, lr 0.5
-    for x_tm1, x_t, r, discount in ((features[0], features[1], 0.0, 1.0),
-                                    (features[1], torch.zeros(1, 2), 1.0, 0.0)):
-        delta = td_error((w[:, 0] * x_tm1).sum(1), torch.tensor([r]), torch.tensor([discount]),
-                         (w[:, 0] * x_t).sum(1))
+    for x_tm1, x_t, r, discount in (
+        (features[0], features[1], 0.0, 1.0),
+        (features[1], torch.zeros(1, 2), 1.0, 0.0),
+    ):
+        delta = td_error(
+            (w[:, 0] * x_tm1).sum(1),
+            torch.tensor([r]),
+            torch.tensor([discount]),
+            (w[:, 0] * x_t).sum(1),
+        )
         e = eligibility_update(e, torch.ones(1, 1), x_tm1, decay)
         w = w + three_factor_dw(e, delta, 0.5)
     # step 1: delta=0 -> no change; step 2: delta=1, e=[decay, 1] -> w=[0.5*decay, 0.5]
