@@ -1,0 +1,51 @@
+"""The docs stay in sync with the code."""
+
+from pathlib import Path
+
+from plasticgym.docs import render_task_docs, task_ids
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_task_docs_are_generated_from_docstrings():
+    on_disk = (ROOT / "docs" / "tasks.md").read_text()
+    assert on_disk == render_task_docs(), "run: python -m plasticgym.docs > docs/tasks.md"
+
+
+def test_every_task_documents_the_required_sections():
+    text = render_task_docs()
+    assert task_ids()
+    for section in ("Description", "Action Space", "Observation Space", "Rewards",
+                    "Starting State", "Episode End", "Arguments", "Phenomenon", "References",
+                    "Version History"):  # fmt: skip
+        assert text.count(f"### {section}") == len(task_ids()), section
+
+
+def test_readme_quickstart_is_two_commands_and_ci_runs_the_test_command():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Quickstart", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line for line in block.strip().splitlines() if line and not line.startswith("#")]
+    assert len(commands) == 2
+    assert "plasticgym quickstart" in commands[0]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert commands[1] in ci
+
+
+def test_agent_docs_list_every_hyperparameter():
+    import dataclasses
+
+    from plasticgym.agents import PlasticAgentConfig
+
+    text = (ROOT / "docs" / "agents.md").read_text()
+    for field in dataclasses.fields(PlasticAgentConfig):
+        assert f"| `{field.name}` | `{field.default!r}` |" in text, field.name
+
+
+def test_readme_usage_example_runs(tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text()
+    code = readme.split("## Usage", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) <= 10
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code.replace("5_000", "300"), "README usage", "exec"), {})
+    assert (tmp_path / "pavlovian_agent.safetensors").is_file()
+    assert any((tmp_path / "runs").rglob("events.out.tfevents.*"))
