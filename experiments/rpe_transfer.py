@@ -48,6 +48,7 @@ class RpeTransferConfig:
     homeostasis: bool = True
     agent_kwargs: dict[str, Any] = field(default_factory=dict)
     tensorboard_log: str | None = None
+    device: str = "cpu"
 
     def env_kwargs(self) -> dict[str, Any]:
         return {
@@ -81,6 +82,7 @@ def run(
         homeostasis=config.homeostasis,
         env_kwargs=config.env_kwargs(),
         tensorboard_log=config.tensorboard_log,
+        device=config.device,
         **config.agent_kwargs,
     )
     agent.learn(config.max_steps(), record=True, progress_bar=progress_bar)

@@ -14,7 +14,10 @@ def _quickstart(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     config = rpe_transfer.RpeTransferConfig(
-        n_agents=args.n_agents, seed=args.seed, tensorboard_log=str(out / "tensorboard")
+        n_agents=args.n_agents,
+        seed=args.seed,
+        tensorboard_log=str(out / "tensorboard"),
+        device=args.device,
     )
     print(
         f"plasticgym quickstart: {config.n_agents} plastic actor-critic agents learn Pavlovian "
@@ -57,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     quick.add_argument("--out", default="plasticgym_runs/quickstart", help="output folder")
     quick.add_argument("--n-agents", type=int, default=32, help="population size (default 32)")
     quick.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    quick.add_argument("--device", default="cpu", help="torch device of the synapses (cpu, cuda)")
     quick.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     quick.set_defaults(handler=_quickstart)
     return parser
