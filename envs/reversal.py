@@ -1,0 +1,505 @@
+"""Two-armed probabilistic reversal learning as a Gymnasium task (one step = one trial).
+
+One arm ("correct") pays with probability ``p_high``, the other with ``p_low``; the contingency
+reverses every ``reversal_every`` trials or once the agent reaches a performance criterion. The
+dynamics are written once (:class:`ReversalBanditDynamics`, pure numpy over ``N`` envs) and run
+by :class:`ReversalBanditEnv` (one env) and :class:`ReversalBanditVectorEnv` (``num_envs``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+from gymnasium import spaces
+
+from plasticgym.envs._base import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    Phase,
+    StepOutput,
+    TaskDynamics,
+    TaskEnv,
+    TaskVectorEnv,
+    check_choice,
+    check_int,
+    check_probability,
+    parse_protocol,
+    phase_table,
+)
+
+__all__ = [
+    "INFO_KEYS",
+    "RULES",
+    "TEST_KWARGS",
+    "ReversalBanditConfig",
+    "ReversalBanditDynamics",
+    "ReversalBanditEnv",
+    "ReversalBanditVectorEnv",
+    "ReversalState",
+    "arm_probabilities",
+    "make_config",
+    "reversal_due",
+]
+
+RULES = ("fixed", "criterion", "none")
+FIXED, CRITERION, NONE = range(len(RULES))
+INFO_KEYS = (
+    "trial",
+    "phase",
+    "t_in_trial",
+    "correct_arm",
+    "correct",
+    "reversal",
+    "reversals",
+    "reward_probs",
+)
+
+TEST_KWARGS: dict[str, Any] = {"n_trials": 60, "reversal_every": 10}
+"""A short configuration (60 steps per episode) for the generic tests."""
+
+
+# --------------------------------------------------------------------------------------------
+# Pure functions: the exact model
+# --------------------------------------------------------------------------------------------
+
+
+def arm_probabilities(correct_arm: IntArray, p_high: FloatArray, p_low: FloatArray) -> FloatArray:
+    """Reward probability of each arm, ``[N, 2]``: ``P(r = 1 | arm) = p_high`` if
+    ``arm == correct_arm`` else ``p_low``."""
+    is_correct = np.arange(2)[None, :] == correct_arm[:, None]
+    return np.where(is_correct, p_high[:, None], p_low[:, None])
+
+
+def reversal_due(
+    rule: IntArray,
+    since_reversal: IntArray,
+    streak: IntArray,
+    every: IntArray,
+    criterion: IntArray,
+) -> BoolArray:
+    """Whether the contingency reverses after the current trial, ``[N]``.
+
+    ``fixed``: ``since_reversal >= every`` (trials since the last reversal or the phase start,
+    this trial included). ``criterion``: ``streak >= criterion`` (consecutive choices of the
+    correct arm since then, rewarded or not). ``none``: never.
+    """
+    return ((rule == FIXED) & (since_reversal >= every)) | (
+        (rule == CRITERION) & (streak >= criterion)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration: protocol as data
+# --------------------------------------------------------------------------------------------
+
+PHASE_VALIDATORS = {
+    "p_high": check_probability,
+    "p_low": check_probability,
+    "reversal_rule": lambda name, value: check_choice(name, value, RULES),
+    "reversal_every": lambda name, value: check_int(name, value, 1),
+    "criterion": lambda name, value: check_int(name, value, 1),
+}
+
+
+@dataclass(frozen=True)
+class ReversalBanditConfig:
+    """Validated arguments of the task (see :class:`ReversalBanditEnv`)."""
+
+    initial_arm: int | None
+    protocol: tuple[Phase, ...]
+
+    @property
+    def phase_names(self) -> tuple[str, ...]:
+        """Names of the phases, in protocol order."""
+        return tuple(p.name for p in self.protocol)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable description (checkpoints must match it)."""
+        return {
+            "initial_arm": self.initial_arm,
+            "protocol": [p.to_json("trials") for p in self.protocol],
+        }
+
+
+def _unwrap_phases(protocol: Any) -> Any:
+    """:class:`Phase` entries as mappings, so that they are validated like the others."""
+    if isinstance(protocol, str | bytes) or not isinstance(protocol, Sequence):
+        return protocol
+    return [
+        {"name": p.name, "trials": p.length, **p.params} if isinstance(p, Phase) else p
+        for p in protocol
+    ]
+
+
+def make_config(
+    *,
+    p_high: float = 0.8,
+    p_low: float = 0.2,
+    reversal_rule: str = "fixed",
+    reversal_every: int = 40,
+    criterion: int = 8,
+    n_trials: int | None = None,
+    initial_arm: int | None = None,
+    protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
+) -> ReversalBanditConfig:
+    """Validate the constructor arguments and resolve them into a config."""
+    defaults = {
+        "p_high": p_high,
+        "p_low": p_low,
+        "reversal_rule": reversal_rule,
+        "reversal_every": reversal_every,
+        "criterion": criterion,
+    }
+    defaults = {key: PHASE_VALIDATORS[key](key, value) for key, value in defaults.items()}
+    if protocol is not None and n_trials is not None:
+        raise ValueError(
+            f"give either n_trials or protocol, not both (n_trials={n_trials!r}); "
+            "set the trials of each phase inside protocol"
+        )
+    if protocol is None:
+        trials = 400 if n_trials is None else check_int("n_trials", n_trials, 1)
+        protocol = [{"name": "reversal", "trials": trials}]
+    phases = parse_protocol(
+        _unwrap_phases(protocol),
+        length_key="trials",
+        defaults=defaults,
+        validators=PHASE_VALIDATORS,
+    )
+    for i, phase in enumerate(phases):
+        if phase.p_high < phase.p_low:
+            raise ValueError(
+                f"protocol[{i}] ({phase.name!r}): p_high must be >= p_low, got "
+                f"p_high={phase.p_high!r} < p_low={phase.p_low!r}"
+            )
+    if initial_arm is not None:
+        initial_arm = check_int("initial_arm", initial_arm, 0, 1)
+    return ReversalBanditConfig(initial_arm=initial_arm, protocol=phases)
+
+
+# --------------------------------------------------------------------------------------------
+# Dynamics, written once over N envs
+# --------------------------------------------------------------------------------------------
+
+
+class ReversalState(NamedTuple):
+    """Per-env state before the next trial (arrays ``[N]``)."""
+
+    phase: IntArray  # phase of the next trial
+    trial: IntArray  # index of the next trial in the episode
+    trial_in_phase: IntArray
+    correct_arm: IntArray  # the high-probability arm on the next trial
+    since_reversal: IntArray  # trials since the last reversal or the phase start
+    streak: IntArray  # consecutive correct choices since then
+    reversals: IntArray  # reversals so far in the episode
+    reversal: BoolArray  # the next trial is the first under a reversed contingency
+
+
+class ReversalBanditDynamics(TaskDynamics):
+    """The task's transition, shared by :class:`ReversalBanditEnv` and the vector env.
+
+    Exposed model: arrays ``[P]`` over phases ``p_high``, ``p_low``, ``rule`` (index into
+    :data:`RULES`), ``every``, ``criterion``, ``length``; :meth:`reward_probabilities` gives
+    each arm's exact reward probability on an env's next trial.
+    """
+
+    n_start_uniforms = 1
+    n_step_uniforms = 1
+
+    def __init__(self, config: ReversalBanditConfig) -> None:
+        self.config = config
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
+        self.action_space = spaces.Discrete(2)
+        self.phase_names = config.phase_names
+        protocol = config.protocol
+        self.p_high = phase_table(protocol, "p_high")
+        self.p_low = phase_table(protocol, "p_low")
+        self.rule = np.array([RULES.index(p.reversal_rule) for p in protocol], dtype=np.int64)
+        self.every = phase_table(protocol, "reversal_every", np.int64)
+        self.criterion = phase_table(protocol, "criterion", np.int64)
+        self.length = phase_table(protocol, "length", np.int64)
+        self._names = np.array(self.phase_names, dtype=object)
+
+    def config_json(self) -> dict[str, Any]:
+        """The task's arguments as JSON."""
+        return self.config.to_json()
+
+    def reward_probabilities(self, state: ReversalState) -> FloatArray:
+        """``[N, 2]``: each arm's reward probability on each env's next trial."""
+        return arm_probabilities(
+            state.correct_arm, self.p_high[state.phase], self.p_low[state.phase]
+        )
+
+    def empty_state(self, n: int) -> ReversalState:
+        """All-zero state for ``n`` envs."""
+        zeros = np.zeros(n, dtype=np.int64)
+        return ReversalState(
+            *(zeros.copy() for _ in range(7)), reversal=np.zeros(n, dtype=np.bool_)
+        )
+
+    def start(self, start_phase: IntArray, u: FloatArray) -> tuple[ReversalState, StepOutput]:
+        """Before trial 0 of ``start_phase``; the first correct arm is ``initial_arm`` or, if
+        None, arm ``floor(2 u)`` (each with probability 1/2)."""
+        n = start_phase.size
+        if self.config.initial_arm is None:
+            correct_arm = np.floor(2.0 * u[:, 0]).astype(np.int64)
+        else:
+            correct_arm = np.full(n, self.config.initial_arm, dtype=np.int64)
+        state = self.empty_state(n)._replace(phase=start_phase.copy(), correct_arm=correct_arm)
+        false = np.zeros(n, dtype=np.bool_)
+        return state, self._emit(state, false, np.zeros(n), false)
+
+    def step(
+        self, state: ReversalState, actions: np.ndarray, u: FloatArray
+    ) -> tuple[ReversalState, StepOutput]:
+        """Play one trial: reward iff ``u < P(r = 1 | choice)``, then the reversal rule, then
+        the phase counter."""
+        phase = state.phase
+        probs = self.reward_probabilities(state)
+        choice = np.asarray(actions, dtype=np.int64)
+        correct = choice == state.correct_arm
+        reward = (u[:, 0] < probs[np.arange(choice.size), choice]).astype(np.float64)
+        since = state.since_reversal + 1
+        streak = np.where(correct, state.streak + 1, 0)
+        flip = reversal_due(
+            self.rule[phase], since, streak, self.every[phase], self.criterion[phase]
+        )
+        trial_in_phase = state.trial_in_phase + 1
+        phase_over = trial_in_phase >= self.length[phase]
+        terminated = phase_over & (phase == len(self.length) - 1)
+        reset = flip | phase_over
+        new = ReversalState(
+            phase=np.minimum(phase + phase_over, len(self.length) - 1),
+            trial=state.trial + 1,
+            trial_in_phase=np.where(phase_over, 0, trial_in_phase),
+            correct_arm=np.where(flip, 1 - state.correct_arm, state.correct_arm),
+            since_reversal=np.where(reset, 0, since),
+            streak=np.where(reset, 0, streak),
+            reversals=state.reversals + flip,
+            reversal=flip,
+        )
+        return new, self._emit(state, correct, reward, terminated)
+
+    def _emit(
+        self, state: ReversalState, correct: BoolArray, reward: FloatArray, terminated: BoolArray
+    ) -> StepOutput:
+        """Output describing the trial played under ``state`` (at reset: the first trial)."""
+        n = state.phase.size
+        info = {
+            "trial": state.trial.copy(),
+            "phase": self._names[state.phase],
+            "t_in_trial": np.zeros(n, dtype=np.int64),
+            "correct_arm": state.correct_arm.copy(),
+            "correct": correct.astype(np.bool_),
+            "reversal": state.reversal.copy(),
+            "reversals": state.reversals.copy(),
+            "reward_probs": self.reward_probabilities(state),
+        }
+        return StepOutput(
+            obs=np.ones((n, 1), dtype=np.float32),
+            reward=np.asarray(reward, dtype=np.float64),
+            terminated=terminated.astype(np.bool_),
+            truncated=np.zeros(n, dtype=np.bool_),
+            info=info,
+        )
+
+    def check_state(self, state: ReversalState) -> None:
+        """Phase indices, arms and counters must be in range."""
+        n_phases = len(self.length)
+        if not ((state.phase >= 0) & (state.phase < n_phases)).all():
+            raise ValueError(f"state.phase must lie in [0, {n_phases - 1}]")
+        if not np.isin(state.correct_arm, (0, 1)).all():
+            raise ValueError("state.correct_arm must be 0 or 1")
+        for name in ("trial", "trial_in_phase", "since_reversal", "streak", "reversals"):
+            if (getattr(state, name) < 0).any():
+                raise ValueError(f"state.{name} must be >= 0")
+
+
+# --------------------------------------------------------------------------------------------
+# The two shells
+# --------------------------------------------------------------------------------------------
+
+
+class ReversalBanditEnv(TaskEnv):
+    """
+    Two-armed probabilistic reversal learning: the better arm switches sides.
+
+    ## Description
+    A session of trials; one step is one trial. On each trial the agent chooses one of two
+    arms and receives reward 1 with that arm's probability, else 0: the *correct* arm pays
+    with probability ``p_high``, the other with ``p_low``. The contingency reverses (the
+    correct arm becomes the other arm) according to the phase's ``reversal_rule``:
+
+    - ``"fixed"``: after every ``reversal_every`` trials (counted from the last reversal or the
+      phase's start), whatever the agent does.
+    - ``"criterion"``: after ``criterion`` consecutive choices of the correct arm (rewarded or
+      not; a choice of the other arm resets the count), as in serial reversal training.
+    - ``"none"``: never (e.g. an acquisition phase).
+
+    The rule is applied after each trial; reversal counts restart at each phase's start, while
+    the correct arm carries over. The protocol is data: phases of trials, each with its own
+    ``p_high``, ``p_low`` and reversal rule. Randomness: one uniform at reset (the first
+    correct arm if ``initial_arm`` is None) and one per trial, ``u``, with reward iff
+    ``u < P(r = 1 | chosen arm)``.
+
+    ## Action Space
+    ``Discrete(2)``: the arm chosen (0 or 1). An invalid action (not an integer in {0, 1};
+    bools and floats with a fraction included) raises ``ValueError``.
+
+    ## Observation Space
+    ``Box(0, 1, shape=(1,), dtype=float32)``: a constant cue, always 1 (the trial is on). The
+    task is a bandit: everything must be learned from the rewards.
+
+    ## Rewards
+    1 if the chosen arm pays on this trial, else 0.
+
+    ## Starting State
+    ``reset()`` returns the cue before trial 0 of the first phase (or of ``options["phase"]``),
+    with the correct arm ``initial_arm`` or, if None, drawn uniformly from {0, 1}.
+
+    ## Episode End
+    ``terminated`` is True after the last trial of the last phase (``sum(trials)`` steps when
+    starting at the first phase). ``truncated`` is always False.
+
+    ## Information
+    ``step()`` returns a dict describing the trial just played (``reset()``: the first trial,
+    before any choice):
+
+    - ``trial`` (int): trial index within the episode, from 0.
+    - ``phase`` (str): name of the trial's phase.
+    - ``t_in_trial`` (int): always 0 (a trial is one step).
+    - ``correct_arm`` (int): the arm that paid ``p_high`` on this trial.
+    - ``correct`` (bool): the choice was the correct arm (False at reset).
+    - ``reversal`` (bool): this trial is the first under a reversed contingency
+      (``correct_arm`` differs from the previous trial's); False on trial 0.
+    - ``reversals`` (int): reversals before this trial (the block index).
+    - ``reward_probs`` (float64 array of shape (2,)): each arm's reward probability on this
+      trial.
+
+    The exact model for the next trial is ``env.reward_probabilities`` (``[2]``; the vector
+    env gives ``[num_envs, 2]``).
+
+    ## Arguments
+    ```python
+    import gymnasium as gym
+    import plasticgym.envs
+
+    env = gym.make("plasticgym/ReversalBandit-v0", p_high=0.8, p_low=0.2, reversal_every=40)
+    env = gym.make(
+        "plasticgym/ReversalBandit-v0",
+        protocol=[
+            {"name": "acquisition", "trials": 100, "reversal_rule": "none"},
+            {"name": "serial reversal", "trials": 400, "reversal_rule": "criterion",
+             "criterion": 8},
+        ],
+    )
+    envs = gym.make_vec("plasticgym/ReversalBandit-v0", num_envs=64,
+                        vectorization_mode="vector_entry_point")
+    ```
+
+    - ``p_high`` (float in [0, 1], default 0.8): reward probability of the correct arm.
+    - ``p_low`` (float in [0, p_high], default 0.2): reward probability of the other arm.
+    - ``reversal_rule`` (``"fixed"`` | ``"criterion"`` | ``"none"``, default ``"fixed"``).
+    - ``reversal_every`` (int >= 1, default 40): trials per block under ``"fixed"``.
+    - ``criterion`` (int >= 1, default 8): consecutive correct choices under ``"criterion"``.
+    - ``n_trials`` (int >= 1 or None = 400): trials of the default protocol
+      ``[{"name": "reversal", "trials": n_trials}]``; not allowed together with ``protocol``.
+    - ``initial_arm`` (0, 1 or None, default None = random): correct arm on trial 0.
+    - ``protocol`` (sequence of mappings or None): phases, each with ``name`` (unique str),
+      ``trials`` (int >= 1) and optional overrides of ``p_high``, ``p_low``,
+      ``reversal_rule``, ``reversal_every`` and ``criterion``. Available as ``env.protocol``.
+    - ``render_mode`` (None): nothing to render.
+
+    Every invalid argument raises ``ValueError`` naming the argument, the value and the
+    allowed range. ``reset(options={"phase": name})`` starts at the beginning of that phase.
+
+    ## Phenomenon
+    After a reversal, agents first persevere on the previously correct arm, then switch;
+    probabilistic feedback makes single losses on the correct arm uninformative, so
+    win-stay/lose-shift is a poor strategy and a learner must integrate outcomes. Reversal
+    learning depends on orbitofrontal cortex and striatum and on dopamine and serotonin
+    (Cools et al. 2002; Izquierdo et al. 2017); in rats, lowering serotonin raises lose-shift
+    behaviour (Bari et al. 2010). A reward-prediction error (dopamine) drives the value update
+    after each trial; learning rates, dopamine gain on positive vs negative errors and
+    perseveration (choice habit) set the number of trials to criterion and errors after each
+    reversal.
+
+    ## References
+    - R. Cools, L. Clark, A. M. Owen, T. W. Robbins (2002). Defining the neural mechanisms of
+      probabilistic reversal learning using event-related functional magnetic resonance
+      imaging. Journal of Neuroscience 22(11), 4563-4567.
+    - A. Bari, D. E. Theobald, D. Caprioli, A. C. Mar, A. Aidoo-Micah, J. W. Dalley,
+      T. W. Robbins (2010). Serotonin modulates sensitivity to reward and negative feedback in
+      a probabilistic reversal learning task in rats. Neuropsychopharmacology 35(6),
+      1290-1301.
+    - A. Izquierdo, J. L. Brigman, A. K. Radke, P. H. Rudebeck, A. Holmes (2017). The neural
+      basis of reversal learning: an updated perspective. Neuroscience 345, 12-26.
+
+    ## Version History
+    - v0: Initial version.
+    """
+
+    def __init__(
+        self,
+        p_high: float = 0.8,
+        p_low: float = 0.2,
+        reversal_rule: str = "fixed",
+        reversal_every: int = 40,
+        criterion: int = 8,
+        n_trials: int | None = None,
+        initial_arm: int | None = None,
+        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        self.config = make_config(
+            p_high=p_high,
+            p_low=p_low,
+            reversal_rule=reversal_rule,
+            reversal_every=reversal_every,
+            criterion=criterion,
+            n_trials=n_trials,
+            initial_arm=initial_arm,
+            protocol=protocol,
+        )
+        super().__init__(ReversalBanditDynamics(self.config), render_mode)
+
+    @property
+    def protocol(self) -> tuple[Phase, ...]:
+        """The parsed protocol: one frozen :class:`Phase` per phase, in order."""
+        return self.config.protocol
+
+    @property
+    def reward_probabilities(self) -> FloatArray:
+        """Exact model: each arm's reward probability on the next trial, ``[2]``."""
+        if self._state is None:
+            raise RuntimeError("call reset() before reading reward_probabilities")
+        return self.dynamics.reward_probabilities(self._state)[0]
+
+
+class ReversalBanditVectorEnv(TaskVectorEnv):
+    """Native batched :class:`ReversalBanditEnv`: ``num_envs`` sessions in numpy arrays.
+
+    Same keyword arguments as :class:`ReversalBanditEnv`, plus ``num_envs``. Observations
+    ``[num_envs, 1]``; actions an integer array-like ``(num_envs,)`` in {0, 1}. Equal to
+    ``SyncVectorEnv`` over the single env, step for step (NEXT_STEP autoreset).
+    """
+
+    def __init__(self, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any) -> None:
+        self.config = make_config(**kwargs)  # the keyword arguments of ReversalBanditEnv
+        super().__init__(ReversalBanditDynamics(self.config), num_envs, render_mode)
+
+    @property
+    def protocol(self) -> tuple[Phase, ...]:
+        """The parsed protocol: one frozen :class:`Phase` per phase, in order."""
+        return self.config.protocol
+
+    @property
+    def reward_probabilities(self) -> FloatArray:
+        """Exact model: each arm's reward probability on each env's next trial, ``[N, 2]``
+        (meaningless for an env about to autoreset)."""
+        if self._state is None:
+            raise RuntimeError("call reset() before reading reward_probabilities")
+        return self.dynamics.reward_probabilities(self._state)
