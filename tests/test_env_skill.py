@@ -1,0 +1,319 @@
+"""Tests of plasticgym/SkillLearning-v0: pure functions, trial structure, oracle statistics.
+
+The generic API checks (check_env, vector == sync, seeding, checkpoints, invalid actions) are in
+test_env_conformance.py. Statistics run over a batch of envs and compare with margins derived
+from standard errors, never from one lucky seed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from itertools import pairwise
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import plasticgym.envs  # noqa: F401  (registers the tasks)
+from plasticgym.envs.skill import (
+    INFO_KEYS,
+    SkillLearningEnv,
+    SkillLearningVectorEnv,
+    cue_evidence,
+    history_channels,
+    parse_sequence,
+    step_reward,
+    trial_target,
+)
+
+ENV_ID = "plasticgym/SkillLearning-v0"
+SEQUENCE = "DBCACBDCBA"
+N_ENVS = 64
+MIXED = [
+    {"name": "sequence", "blocks": 2},
+    {"name": "random", "blocks": 2, "block_type": "random"},
+]
+
+Policy = Callable[[SkillLearningVectorEnv, np.ndarray, np.ndarray], np.ndarray]
+
+
+def run_vector(policy: Policy, seed: int = 0, **kwargs: Any) -> dict[str, np.ndarray]:
+    """One episode of each of ``N_ENVS`` envs; steps of envs already done are dropped.
+
+    ``policy(env, obs, t_in_trial) -> actions`` sees the pending trial's step index. Returns
+    every info key, ``reward`` and ``obs`` (the observation the action answered) as flat
+    arrays over the valid steps, plus ``env`` (which env each row belongs to).
+    """
+    env = SkillLearningVectorEnv(num_envs=N_ENVS, **kwargs)
+    obs, info = env.reset(seed=seed)
+    t_in_trial = info["t_in_trial"].copy()
+    done = np.zeros(N_ENVS, dtype=bool)
+    rows: dict[str, list[np.ndarray]] = {key: [] for key in (*INFO_KEYS, "reward", "obs", "env")}
+    while not done.all():
+        actions = policy(env, obs, t_in_trial)
+        next_obs, reward, terminated, truncated, info = env.step(actions)
+        live = ~done
+        for key in INFO_KEYS:
+            rows[key].append(info[key][live])
+        rows["reward"].append(reward[live])
+        rows["obs"].append(obs[live])
+        rows["env"].append(np.flatnonzero(live))
+        assert not truncated.any()
+        ended = info["latency"] > 0
+        t_in_trial = np.where(ended, 0, info["t_in_trial"] + 1)
+        done |= terminated
+        obs = next_obs
+    return {key: np.concatenate(value) for key, value in rows.items()}
+
+
+def trial_rows(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The rows that end a trial (one per trial), grouped by env, in time order."""
+    ends = np.flatnonzero(out["latency"] > 0)
+    rows = ends[np.argsort(out["env"][ends], kind="stable")]
+    return {key: value[rows] for key, value in out.items()}
+
+
+def hazard_policy(hazard: float, seed: int) -> Policy:
+    """Responds with probability ``hazard`` at every step, with a uniformly random key."""
+    rng = np.random.default_rng(seed)
+
+    def policy(env: SkillLearningVectorEnv, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
+        respond = rng.random(env.num_envs) < hazard
+        return np.where(respond, rng.integers(1, 5, size=env.num_envs), 0)
+
+    return policy
+
+
+def accumulator_policy(wait: int) -> Policy:
+    """Sums the cue channels for ``wait`` steps, then names the largest sum."""
+    total = np.zeros((N_ENVS, 4))
+
+    def policy(env: SkillLearningVectorEnv, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
+        total[t == 0] = 0.0
+        total[:] += obs[:, :4]
+        return np.where(t + 1 >= wait, total.argmax(axis=1) + 1, 0)
+
+    return policy
+
+
+def sequence_knower_policy(threshold: float = 1.5) -> Policy:
+    """Knows the sequence (and where it is in it): in sequence blocks it answers at once; in
+    random blocks it accumulates evidence until one position leads by ``threshold``."""
+    total = np.zeros((N_ENVS, 4))
+    table = np.array(["ABCD".index(c) for c in SEQUENCE])
+
+    def policy(env: SkillLearningVectorEnv, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
+        total[t == 0] = 0.0
+        total[:] += obs[:, :4]
+        ranked = np.sort(total, axis=1)
+        sure = ranked[:, -1] - ranked[:, -2] > threshold
+        accumulated = np.where(sure, total.argmax(axis=1) + 1, 0)
+        known = env.block_type == "sequence"
+        predicted = table[np.maximum(env.seq_position, 0)] + 1
+        return np.where(known, predicted, accumulated)
+
+    return policy
+
+
+def mean_and_se(x: np.ndarray) -> tuple[float, float]:
+    x = np.asarray(x, dtype=float)
+    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
+
+
+# ------------------------------------------------------------------------------------------
+# pure functions
+# ------------------------------------------------------------------------------------------
+
+
+def test_trial_target_follows_sequence_or_uniform():
+    sequences = np.array([[3, 1, 2, 0], [0, 0, 0, 0]])
+    lengths = np.array([3, 4])
+    is_sequence = np.array([True, False])
+    phase = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    trial_in_phase = np.array([0, 1, 2, 4, 0, 1, 2, 3])
+    u = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.6, 0.999999])
+    target, position = trial_target(phase, trial_in_phase, u, is_sequence, sequences, lengths)
+    np.testing.assert_array_equal(target, [3, 1, 2, 1, 0, 1, 2, 3])
+    np.testing.assert_array_equal(position, [0, 1, 2, 1, -1, -1, -1, -1])
+
+
+def test_cue_evidence_history_channels_and_reward_golden_values():
+    z = np.array([[0.0, 1.0, -1.0, 10.0]])
+    np.testing.assert_allclose(cue_evidence(np.array([0]), z, 0.3, 0.2), [[0.3, 0.2, 0.0, 1.0]])
+    history = np.array([[2, -1], [0, 3]])
+    expected = [[0, 0, 1, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 1]]
+    np.testing.assert_array_equal(history_channels(history), expected)
+    assert history_channels(np.zeros((2, 0), dtype=np.int64)).shape == (2, 0)
+    correct = np.array([True, False, False])
+    ends = np.array([True, True, False])
+    np.testing.assert_allclose(step_reward(correct, ends, 1.0, -0.5, 0.01), [0.99, -0.51, -0.01])
+
+
+@pytest.mark.parametrize("value", ["", "ABCE", "abcd", 123, None, ["A", "B"]])
+def test_parse_sequence_rejects_non_sequences(value):
+    with pytest.raises(ValueError, match="sequence"):
+        parse_sequence("sequence", value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"sequence": "DBX"}, "sequence"),
+        ({"block_trials": 0}, "block_trials"),
+        ({"max_steps": 0}, "max_steps"),
+        ({"signal": 1.5}, "signal"),
+        ({"noise_sd": -0.1}, "noise_sd"),
+        ({"history": -1}, "history"),
+        ({"history": 33}, "history"),
+        ({"reward_correct": float("nan")}, "reward_correct"),
+        ({"reward_error": float("inf")}, "reward_error"),
+        ({"step_cost": "0.1"}, "step_cost"),
+        ({"protocol": [{"name": "a", "blocks": 1, "block_type": "mixed"}]}, "block_type"),
+        ({"protocol": [{"name": "a", "blocks": 1, "trials": 3}]}, "trials"),
+        ({"protocol": [{"name": "a"}]}, "blocks"),
+        ({"protocol": [{"name": "a", "blocks": 1}, {"name": "a", "blocks": 1}]}, "unique"),
+        ({"protocol": []}, "protocol"),
+        ({"render_mode": "human"}, "render_mode"),
+    ],
+)
+def test_invalid_arguments_raise_naming_the_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SkillLearningEnv(**kwargs)
+
+
+# ------------------------------------------------------------------------------------------
+# trial structure
+# ------------------------------------------------------------------------------------------
+
+
+def test_defaults_and_spaces():
+    env = gym.make(ENV_ID).unwrapped
+    assert isinstance(env, SkillLearningEnv)
+    layout = [(p.name, p.length, p.block_type, p.block_trials) for p in env.protocol]
+    assert layout == [("training", 4, "sequence", 100), ("random", 1, "random", 100),
+                      ("recovery", 1, "sequence", 100)]  # fmt: skip
+    assert env.action_space == gym.spaces.Discrete(5)
+    space = env.observation_space
+    assert space.shape == (8,) and (space.low == 0).all() and (space.high == 1).all()
+    assert SkillLearningEnv(history=3).observation_space.shape == (16,)
+
+
+def test_watching_times_out_and_responses_end_trials():
+    env = SkillLearningEnv(block_trials=2, max_steps=3, history=2, reward_error=-0.5,
+                           protocol=[{"name": "s", "blocks": 2}])  # fmt: skip
+    obs, info = env.reset(seed=0)
+    assert sorted(info) == sorted(INFO_KEYS)
+    assert info["target"] == env.target == 3 and info["seq_position"] == 0  # D
+    np.testing.assert_array_equal(obs[4:], 0.0)  # no previous targets yet
+    types = {key: type(value) for key, value in info.items()}
+    for t in range(3):  # keep watching: a miss after max_steps
+        obs, reward, terminated, _, info = env.step(0)
+        assert {key: type(value) for key, value in info.items()} == types
+        assert info["t_in_trial"] == t and not info["responded"] and info["response"] == -1
+        assert info["missed"] == (t == 2) and info["latency"] == (3 if t == 2 else 0)
+        assert reward == pytest.approx(-0.01 + (-0.5 if t == 2 else 0.0))
+    np.testing.assert_array_equal(obs[4:], [0, 0, 0, 1, 0, 0, 0, 0])  # D one trial back
+    assert env.target == 1 and env.seq_position == 1  # B
+    obs, reward, _, _, info = env.step(2)  # correct at once
+    assert info["correct"] and info["latency"] == 1 and info["block"] == 0
+    assert reward == pytest.approx(0.99)
+    np.testing.assert_array_equal(obs[4:], [0, 1, 0, 0, 0, 0, 0, 1])  # B, then D
+    obs, reward, terminated, _, info = env.step(0)
+    obs, reward, terminated, _, info = env.step(1)  # C is the target; A is wrong
+    assert info["block"] == 1 and info["target"] == 2 and info["response"] == 0
+    assert not info["correct"] and info["latency"] == 2 and not terminated
+    assert reward == pytest.approx(-0.51)
+    *_, terminated, _, info = env.step(4)
+    assert terminated and info["trial"] == 3 and info["target"] == 0
+
+
+def test_forced_phase_and_block_counting():
+    env = SkillLearningEnv(block_trials=3, protocol=MIXED)
+    _, info = env.reset(seed=1, options={"phase": "random"})
+    assert info["phase"] == "random" and info["block_type"] == "random"
+    assert info["seq_position"] == -1 and env.block_type == "random"
+    blocks = []
+    terminated = False
+    while not terminated:
+        *_, terminated, _, info = env.step(1)
+        blocks.append(info["block"])
+    assert blocks == [0, 0, 0, 1, 1, 1]
+
+
+def test_sequence_blocks_follow_the_sequence_and_random_blocks_are_uniform():
+    out = trial_rows(run_vector(hazard_policy(0.5, 0), block_trials=100, protocol=MIXED))
+    seq = out["block_type"] == "sequence"
+    assert (out["seq_position"][seq] == np.tile(np.arange(10), 20 * N_ENVS)).all()
+    expected = np.array(["ABCD".index(c) for c in SEQUENCE])[out["seq_position"][seq]]
+    np.testing.assert_array_equal(out["target"][seq], expected)
+    targets = out["target"][~seq]
+    assert targets.size == 200 * N_ENVS and (out["seq_position"][~seq] == -1).all()
+    counts = np.bincount(targets, minlength=4)
+    chi2 = float(((counts - targets.size / 4) ** 2 / (targets.size / 4)).sum())
+    assert chi2 < 18.5  # chi-square, 3 dof: p ~ 0.0003
+    # Successive random targets are independent: repeats happen a quarter of the time.
+    by_env = [targets[out["env"][~seq] == i] for i in range(N_ENVS)]
+    repeats = np.concatenate([t[1:] == t[:-1] for t in by_env])
+    assert abs(repeats.mean() - 0.25) < 4 * math.sqrt(0.25 * 0.75 / repeats.size)
+
+
+def test_history_channels_make_the_sequence_predictable():
+    """With three previous targets the next sequence item is a function of the observation:
+    a learner that knows the sequence can answer at once, and it only works in sequence
+    blocks."""
+    table = {}
+    for k in range(len(SEQUENCE)):
+        back = tuple("ABCD".index(SEQUENCE[(k - j) % 10]) for j in (1, 2, 3))
+        assert table.setdefault(back, "ABCD".index(SEQUENCE[k])) == "ABCD".index(SEQUENCE[k])
+
+    def from_history(env: SkillLearningVectorEnv, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
+        groups = obs[:, 4:].reshape(-1, 3, 4)
+        back = [tuple(g.argmax(axis=1)) if g.any(axis=1).all() else None for g in groups]
+        return np.array([table.get(b, 0) + 1 if b else 1 for b in back])
+
+    out = trial_rows(run_vector(from_history, history=3, block_trials=100, protocol=MIXED))
+    seq = (out["block_type"] == "sequence") & (out["trial"] >= 3)
+    assert out["correct"][seq].all()
+    accuracy, se = mean_and_se(out["correct"][out["block_type"] == "random"])
+    assert abs(accuracy - 0.25) < 4 * se
+
+
+# ------------------------------------------------------------------------------------------
+# oracle statistics
+# ------------------------------------------------------------------------------------------
+
+
+def test_random_responder_is_blind_to_block_type():
+    out = trial_rows(run_vector(hazard_policy(0.3, 1), block_trials=50, protocol=MIXED))
+    seq = out["block_type"] == "sequence"
+    for key in ("latency", "correct"):
+        m_seq, se_seq = mean_and_se(out[key][seq])
+        m_rnd, se_rnd = mean_and_se(out[key][~seq])
+        assert abs(m_seq - m_rnd) < 4 * math.hypot(se_seq, se_rnd), key
+    accuracy, se = mean_and_se(out["correct"][out["responded"]])
+    assert abs(accuracy - 0.25) < 4 * se
+
+
+def test_evidence_accumulator_accuracy_rises_with_waiting():
+    protocol = [{"name": "random", "blocks": 1, "block_type": "random"}]
+    accuracy = []
+    for wait in (1, 3, 10):
+        out = trial_rows(run_vector(accumulator_policy(wait), block_trials=100, protocol=protocol))
+        assert (out["latency"] == wait).all()
+        accuracy.append(mean_and_se(out["correct"]))
+    for (low, se_low), (high, se_high) in pairwise(accuracy):
+        assert high - low > 4 * math.hypot(se_low, se_high)
+    assert accuracy[0][0] > 0.4 and accuracy[-1][0] > 0.9
+
+
+def test_sequence_knower_is_faster_and_not_less_accurate_in_sequence_blocks():
+    out = trial_rows(run_vector(sequence_knower_policy(), block_trials=50, protocol=MIXED))
+    seq = out["block_type"] == "sequence"
+    assert (out["latency"][seq] == 1).all() and out["correct"][seq].all()
+    lat_seq, se_seq = mean_and_se(out["latency"][seq])
+    lat_rnd, se_rnd = mean_and_se(out["latency"][~seq])
+    assert lat_rnd - lat_seq > 4 * math.hypot(se_seq, se_rnd)
+    acc_rnd, se_acc = mean_and_se(out["correct"][~seq])
+    assert acc_rnd < 1.0 and out["correct"][seq].mean() >= acc_rnd - 4 * se_acc
