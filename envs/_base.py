@@ -101,6 +101,13 @@ def check_int_pair(name: str, value: Any, low: int) -> tuple[int, int]:
     return a, b
 
 
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` as a bool, or raise ValueError unless it is True or False."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be a bool (True or False), got {value!r}")
+    return bool(value)
+
+
 def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
     """Return ``value`` if it is one of ``choices``, else raise ValueError listing them."""
     if isinstance(value, bool) or value not in choices:
@@ -383,6 +390,23 @@ class UniformStreams:
         self.generators = generators
 
 
+def box_muller(u1: FloatArray, u2: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Two independent standard normals from two independent U[0, 1) arrays (Box & Muller 1958).
+
+    ``r = sqrt(-2 ln(1 - u1))``, ``z0 = r cos(2 pi u2)``, ``z1 = r sin(2 pi u2)``; using
+    ``1 - u1`` in (0, 1] keeps the logarithm finite.
+    """
+    radius = np.sqrt(-2.0 * np.log1p(-u1))
+    angle = 2.0 * math.pi * u2
+    return radius * np.cos(angle), radius * np.sin(angle)
+
+
+def standard_normals(u: FloatArray) -> FloatArray:
+    """Box-Muller on consecutive pairs of columns of ``u [N, 2k]``: normals ``[N, 2k]``."""
+    z0, z1 = box_muller(u[:, 0::2], u[:, 1::2])
+    return np.stack([z0, z1], axis=-1).reshape(u.shape)
+
+
 # --------------------------------------------------------------------------------------------
 # Dynamics interface and the two shells
 # --------------------------------------------------------------------------------------------
@@ -527,6 +551,13 @@ class TaskEnv(gym.Env):
         """Nothing to render (``render_mode`` is always None)."""
         return None
 
+    @property
+    def state(self) -> NamedTuple:
+        """The task state (arrays of shape ``[1, ...]``); read-only view for exposed models."""
+        if self._state is None:
+            raise RuntimeError("call reset() before reading the task state")
+        return self._state
+
 
 class TaskVectorEnv(VectorEnv):
     """Native vector shell: runs a :class:`TaskDynamics` over ``num_envs`` envs at once.
@@ -625,6 +656,13 @@ class TaskVectorEnv(VectorEnv):
     def render(self) -> None:
         """Nothing to render (``render_mode`` is always None)."""
         return None
+
+    @property
+    def state(self) -> NamedTuple:
+        """The task state (arrays of shape ``[num_envs, ...]``); read-only for exposed models."""
+        if self._state is None:
+            raise RuntimeError("call reset() before reading the task state")
+        return self._state
 
     # -- checkpoints --------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from plasticgym.envs._base import (
     TaskEnv,
     TaskVectorEnv,
     Validator,
+    check_bool,
     check_choice,
     check_int,
     check_probability,
@@ -149,13 +150,6 @@ def advance_sessions(
 # --------------------------------------------------------------------------------------------
 # Configuration
 # --------------------------------------------------------------------------------------------
-
-
-def check_bool(name: str, value: Any) -> bool:
-    """Return ``value`` as a bool, or raise ValueError unless it is True or False."""
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be a bool (True or False), got {value!r}")
-    return bool(value)
 
 
 def _nonnegative(name: str, value: Any) -> float:

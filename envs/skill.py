@@ -31,8 +31,8 @@ from plasticgym.envs._base import (
     check_real,
     parse_protocol,
     phase_table,
+    standard_normals,
 )
-from plasticgym.envs.two_step import standard_normals
 
 __all__ = [
     "BLOCK_TYPES",

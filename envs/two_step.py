@@ -3,12 +3,11 @@
 The dynamics are written once (:class:`TwoStepDynamics`, pure numpy over arrays of ``N``
 envs) and run by :class:`TwoStepEnv` (one env) and :class:`TwoStepVectorEnv` (``num_envs``
 envs). The maths lives in small pure functions: :func:`second_stage_state`,
-:func:`transition_table`, :func:`box_muller`, :func:`reflect` and :func:`drift_reward_probs`.
+:func:`transition_table`, :func:`reflect` and :func:`drift_reward_probs`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -33,6 +32,7 @@ from plasticgym.envs._base import (
     is_real,
     parse_protocol,
     phase_table,
+    standard_normals,
 )
 
 __all__ = [
@@ -44,7 +44,6 @@ __all__ = [
     "TwoStepModel",
     "TwoStepState",
     "TwoStepVectorEnv",
-    "box_muller",
     "drift_reward_probs",
     "is_common",
     "make_config",
@@ -121,17 +120,6 @@ def transition_table(common_prob: float) -> FloatArray:
     return table
 
 
-def box_muller(u1: FloatArray, u2: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Two independent standard normals from two independent U[0, 1) arrays (Box & Muller 1958).
-
-    ``r = sqrt(-2 ln(1 - u1))``, ``z0 = r cos(2 pi u2)``, ``z1 = r sin(2 pi u2)``; using
-    ``1 - u1`` in (0, 1] keeps the logarithm finite.
-    """
-    radius = np.sqrt(-2.0 * np.log1p(-u1))
-    angle = 2.0 * math.pi * u2
-    return radius * np.cos(angle), radius * np.sin(angle)
-
-
 def reflect(x: FloatArray, low: float, high: float) -> FloatArray:
     """Fold ``x`` into ``[low, high]`` by mirror reflection at the bounds (any number of times).
 
@@ -154,12 +142,6 @@ def drift_reward_probs(
     0.75). ``probs`` and ``z`` are ``[N, 2, 2]``, ``drift_sd`` is ``[N]``.
     """
     return reflect(probs + drift_sd[:, None, None] * z, low, high)
-
-
-def standard_normals(u: FloatArray) -> FloatArray:
-    """Box-Muller on consecutive pairs of columns of ``u [N, 2k]``: normals ``[N, 2k]``."""
-    z0, z1 = box_muller(u[:, 0::2], u[:, 1::2])
-    return np.stack([z0, z1], axis=-1).reshape(u.shape)
 
 
 # --------------------------------------------------------------------------------------------

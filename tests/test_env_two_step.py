@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 import plasticgym.envs  # noqa: F401  (registers the tasks)
+from plasticgym.envs._base import box_muller
 from plasticgym.envs.two_step import (
     INFO_KEYS,
     TwoStepEnv,
     TwoStepVectorEnv,
-    box_muller,
     drift_reward_probs,
     is_common,
     make_config,
