@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -44,7 +46,7 @@ from plasticgym.checkpoint import (
     take_tensor,
     unflatten_state,
 )
-from plasticgym.config import check_bool, check_number
+from plasticgym.config import check_bool, check_number, check_per_agent
 from plasticgym.encoding import (
     EncoderState,
     MicrostimulusEncoder,
@@ -61,6 +63,7 @@ from plasticgym.plasticity import (
 from plasticgym.records import RecordBuffer
 from plasticgym.rules import dopamine_from_rpe, td_error
 from plasticgym.seeding import SeedPlan, seed_plan, torch_generator
+from plasticgym.synapses import Synapses, init_synapses, uniform_weights, update_synapses
 from plasticgym.tblog import (
     EPISODIC_RETURN,
     MEAN_ABS_DW,
@@ -68,6 +71,7 @@ from plasticgym.tblog import (
     MEAN_RATE,
     RPE,
     TensorBoardLogger,
+    is_run_dir,
     next_run_dir,
 )
 
@@ -102,7 +106,16 @@ class PlasticAgentConfig:
         scaling_rate: fraction by which scaling moves the weights per step at a rate error equal
             to the target, in [0, 1).
         log_interval: steps between TensorBoard writes, >= 1.
+
+    The fields in ``PER_AGENT`` may also be given once per agent, as a sequence of
+    ``n_agents`` numbers (individual differences in a population); every element is validated.
     """
+
+    PER_AGENT: ClassVar[tuple[str, ...]] = (
+        "gamma", "trace_lambda", "critic_lr", "actor_lr", "inverse_temperature",
+        "dopamine_gain_positive", "dopamine_gain_negative", "tonic_input", "target_rate",
+        "rate_time_constant", "scaling_rate",
+    )  # fmt: skip
 
     gamma: float = 0.95
     trace_lambda: float = 0.9
@@ -111,8 +124,8 @@ class PlasticAgentConfig:
     inverse_temperature: float = 5.0
     dopamine_gain_positive: float = 1.0
     dopamine_gain_negative: float = 1.0
-    n_microstimuli: int = 20
-    microstimulus_width: float = 0.04
+    n_microstimuli: int = 40
+    microstimulus_width: float = 0.02
     stimulus_trace_decay: float = 0.9
     reward_resets_traces: bool = True
     critic_weight_bound: float = 10.0
@@ -126,13 +139,18 @@ class PlasticAgentConfig:
     log_interval: int = 100
 
     def __post_init__(self) -> None:
-        check_number("gamma", self.gamma, 0.0, 1.0, high_open=True)
-        check_number("trace_lambda", self.trace_lambda, 0.0, 1.0)
-        check_number("critic_lr", self.critic_lr, 0.0, low_open=True)
-        check_number("actor_lr", self.actor_lr, 0.0)
-        check_number("inverse_temperature", self.inverse_temperature, 0.0)
-        check_number("dopamine_gain_positive", self.dopamine_gain_positive, 0.0)
-        check_number("dopamine_gain_negative", self.dopamine_gain_negative, 0.0)
+        def per_agent(field: str, low: float, high: float = math.inf, **kwargs: Any) -> None:
+            value = check_per_agent(field, getattr(self, field), check_number, low=low,
+                                    high=high, **kwargs)  # fmt: skip
+            object.__setattr__(self, field, value)
+
+        per_agent("gamma", 0.0, 1.0, high_open=True)
+        per_agent("trace_lambda", 0.0, 1.0)
+        per_agent("critic_lr", 0.0, low_open=True)
+        per_agent("actor_lr", 0.0)
+        per_agent("inverse_temperature", 0.0)
+        per_agent("dopamine_gain_positive", 0.0)
+        per_agent("dopamine_gain_negative", 0.0)
         check_number("n_microstimuli", self.n_microstimuli, 1, 1000, integer=True)
         check_number("microstimulus_width", self.microstimulus_width, 0.0, low_open=True)
         check_number(
@@ -147,11 +165,11 @@ class PlasticAgentConfig:
         check_number("critic_weight_bound", self.critic_weight_bound, 0.0, low_open=True)
         check_number("actor_weight_max", self.actor_weight_max, 0.0, low_open=True)
         check_number("actor_init_scale", self.actor_init_scale, 0.0, self.actor_weight_max)
-        check_number("tonic_input", self.tonic_input, 0.0)
+        per_agent("tonic_input", 0.0)
         check_bool("homeostasis", self.homeostasis)
-        check_number("target_rate", self.target_rate, 0.0, low_open=True)
-        check_number("rate_time_constant", self.rate_time_constant, 1.0)
-        check_number("scaling_rate", self.scaling_rate, 0.0, 1.0, high_open=True)
+        per_agent("target_rate", 0.0, low_open=True)
+        per_agent("rate_time_constant", 1.0)
+        per_agent("scaling_rate", 0.0, 1.0, high_open=True)
         check_number("log_interval", self.log_interval, 1, integer=True)
 
     @classmethod
@@ -224,10 +242,11 @@ class PlasticAgent:
         self.env, self.env_id, self.env_kwargs = _population_env(env, n_agents, env_kwargs)
         self._setup_model()
         init_generator = torch_generator(self.seeds.init_seed, self.device)
-        self.actor_weights = self.config.actor_init_scale * torch.rand(
-            self.actor_weights.shape, generator=init_generator, device=self.device
-        )
-        self.actor_state = self.actor_rule.init(self.actor_weights)
+        actor_weights = uniform_weights(
+            tuple(self.actor.weights.shape), 0.0, self.config.actor_init_scale,
+            generator=init_generator, device=self.device,
+        )  # fmt: skip
+        self.actor = init_synapses(self.actor_rule, actor_weights)
         self.run_dir = next_run_dir(tensorboard_log, "PlasticAgent") if tensorboard_log else None
         self._logger = (
             TensorBoardLogger(self.run_dir, self.config.log_interval) if self.run_dir else None
@@ -255,23 +274,24 @@ class PlasticAgent:
             cfg.reward_resets_traces,
         )
         n_features = self.encoder.n_features
-        trace_decay = cfg.gamma * cfg.trace_lambda
+        h = self._hyper = self._per_agent_values()
+        trace_decay = h["gamma"] * h["trace_lambda"]
         self.critic_rule: PlasticityTransform = chain(
-            three_factor(cfg.critic_lr, trace_decay),
+            three_factor(h["critic_lr"], trace_decay),
             weight_bounds(-cfg.critic_weight_bound, cfg.critic_weight_bound),
         )
-        actor_chain = [three_factor(cfg.actor_lr, trace_decay)]
+        actor_chain = [three_factor(h["actor_lr"], trace_decay)]
         if cfg.homeostasis:
             actor_chain.append(
-                synaptic_scaling(cfg.target_rate, cfg.rate_time_constant, cfg.scaling_rate)
+                synaptic_scaling(h["target_rate"], h["rate_time_constant"], h["scaling_rate"])
             )
         actor_chain.append(weight_bounds(0.0, cfg.actor_weight_max))
         self.actor_rule: PlasticityTransform = chain(*actor_chain)
         B = self.n_agents
-        self.critic_weights = torch.zeros(B, 1, n_features, device=self.device)
-        self.actor_weights = torch.zeros(B, self.n_actions, n_features + 1, device=self.device)
-        self.critic_state = self.critic_rule.init(self.critic_weights)
-        self.actor_state = self.actor_rule.init(self.actor_weights)
+        critic_weights = torch.zeros(B, 1, n_features, device=self.device)
+        actor_weights = torch.zeros(B, self.n_actions, n_features + 1, device=self.device)
+        self.critic = init_synapses(self.critic_rule, critic_weights)
+        self.actor = init_synapses(self.actor_rule, actor_weights)
         self._learn_generator = torch_generator(self.seeds.learn_seed, self.device)
         self._predict_generator = torch_generator(self.seeds.predict_seed, self.device)
         self._rollout: Rollout | None = None
@@ -280,6 +300,48 @@ class PlasticAgent:
         self._record_buffers: list[RecordBuffer] = []
         self._records_cache: pd.DataFrame | None = None
 
+    def _per_agent_values(self) -> dict[str, float | Tensor]:
+        """Each per-agent hyperparameter as a float (shared) or a tensor ``[n_agents]``."""
+        values: dict[str, float | Tensor] = {}
+        for name in PlasticAgentConfig.PER_AGENT:
+            value = getattr(self.config, name)
+            if isinstance(value, tuple):
+                if len(value) != self.n_agents:
+                    raise ValueError(
+                        f"{name} has {len(value)} values but n_agents={self.n_agents}; give one "
+                        "number for all agents or exactly one per agent"
+                    )
+                values[name] = torch.tensor(value, dtype=torch.float32, device=self.device)
+            else:
+                values[name] = float(value)
+        return values
+
+    @property
+    def individual_parameters(self) -> pd.DataFrame:
+        """The per-agent hyperparameters in use: one row per agent (join on ``agent``)."""
+        columns = {}
+        for name, value in self._hyper.items():
+            if isinstance(value, Tensor):
+                columns[name] = value.cpu().numpy().astype(float)
+            else:
+                columns[name] = np.full(self.n_agents, value)
+        return pd.DataFrame(columns, index=pd.Index(np.arange(self.n_agents), name="agent"))
+
+    @staticmethod
+    def _column(value: float | Tensor) -> float | Tensor:
+        """A per-agent value shaped to scale rows of a ``[B, n]`` tensor."""
+        return value.unsqueeze(1) if isinstance(value, Tensor) else value
+
+    @property
+    def critic_weights(self) -> Tensor:
+        """Critic synapses ``[n_agents, 1, n_features]``."""
+        return self.critic.weights
+
+    @property
+    def actor_weights(self) -> Tensor:
+        """Actor synapses ``[n_agents, n_actions, n_features + 1]`` (last column: tonic input)."""
+        return self.actor.weights
+
     # ------------------------------------------------------------------ the network
 
     def value(self, features: Tensor) -> Tensor:
@@ -287,13 +349,14 @@ class PlasticAgent:
         return torch.matmul(self.critic_weights, features.unsqueeze(-1)).view(-1)
 
     def _actor_input(self, features: Tensor) -> Tensor:
-        tonic = torch.full_like(features[:, :1], self.config.tonic_input)
+        tonic = torch.ones_like(features[:, :1]) * self._column(self._hyper["tonic_input"])
         return torch.cat([features, tonic], dim=1)
 
     def _policy(self, actor_input: Tensor) -> tuple[Tensor, Tensor]:
         """Actor rates ``relu(W x)`` ``[B, n_actions]`` and softmax policy over them."""
         rates = torch.relu(torch.matmul(self.actor_weights, actor_input.unsqueeze(-1)).squeeze(-1))
-        return rates, torch.softmax(self.config.inverse_temperature * rates, dim=1)
+        beta = self._column(self._hyper["inverse_temperature"])
+        return rates, torch.softmax(beta * rates, dim=1)
 
     @staticmethod
     def _sample(probs: Tensor, generator: torch.Generator) -> Tensor:
@@ -378,10 +441,12 @@ class PlasticAgent:
             bar = tqdm(total=total_timesteps, unit="step", desc="PlasticAgent")
         started = time.perf_counter()
         abs_rpe_sum = torch.zeros((), device=self.device)
+        steps_done = 0
         try:
             with torch.no_grad():
                 for _ in range(total_timesteps):
                     rpe = self._step(buffer)
+                    steps_done += 1
                     abs_rpe_sum += rpe.abs().mean()
                     if bar is not None:
                         bar.update(1)
@@ -393,19 +458,17 @@ class PlasticAgent:
         if self._logger is not None:
             self._logger.write_means(self.num_timesteps)
             self._logger.flush()
-        if self.verbose and total_timesteps:
+        if self.verbose and steps_done:
             elapsed = time.perf_counter() - started
             print(
-                f"PlasticAgent: {total_timesteps} steps x {self.n_agents} agents in "
-                f"{elapsed:.1f} s "
-                f"({total_timesteps * self.n_agents / elapsed:,.0f} agent-steps/s), "
-                f"mean |rpe| {float(abs_rpe_sum) / total_timesteps:.4f}"
+                f"PlasticAgent: {steps_done} steps x {self.n_agents} agents in {elapsed:.1f} s "
+                f"({steps_done * self.n_agents / elapsed:,.0f} agent-steps/s), "
+                f"mean |rpe| {float(abs_rpe_sum) / steps_done:.4f}"
             )
         return self
 
     def _step(self, buffer: RecordBuffer | None) -> Tensor:
         """One step of the population; returns the TD errors ``[B]``."""
-        cfg = self.config
         ro = self._rollout
         assert ro is not None
         obs, reward, terminated, truncated, info = self.env.step(ro.actions.cpu().numpy())
@@ -423,29 +486,23 @@ class PlasticAgent:
 
         v_tm1 = self.value(ro.features)
         v_t = self.value(features)
-        discount = cfg.gamma * (~terminated_t).to(v_t.dtype)
+        h = self._hyper
+        discount = h["gamma"] * (~terminated_t).to(v_t.dtype)
         rpe = td_error(v_tm1, reward_t, discount, v_t) * active
         dopamine = (
-            dopamine_from_rpe(rpe, cfg.dopamine_gain_positive, cfg.dopamine_gain_negative) * active
+            dopamine_from_rpe(rpe, h["dopamine_gain_positive"], h["dopamine_gain_negative"])
+            * active
         )
 
         critic_signals = PlasticitySignals(
             pre=ro.features, post=torch.ones_like(v_tm1).unsqueeze(1), dopamine=dopamine,
             rate=v_tm1.unsqueeze(1), active=active,
         )  # fmt: skip
-        dw_critic, self.critic_state = self.critic_rule.update(
-            torch.zeros_like(self.critic_weights), self.critic_state, self.critic_weights,
-            critic_signals,
-        )  # fmt: skip
-        self.critic_weights = self.critic_weights + dw_critic
+        self.critic, dw_critic = update_synapses(self.critic_rule, self.critic, critic_signals)
         actor_signals = PlasticitySignals(
             pre=ro.actor_input, post=ro.post, dopamine=dopamine, rate=ro.rates, active=active
         )
-        dw_actor, self.actor_state = self.actor_rule.update(
-            torch.zeros_like(self.actor_weights), self.actor_state, self.actor_weights,
-            actor_signals,
-        )  # fmt: skip
-        self.actor_weights = self.actor_weights + dw_actor
+        self.actor, dw_actor = update_synapses(self.actor_rule, self.actor, actor_signals)
 
         actor_input, rates, post, actions = self._act(features)
         episode = ro.episode + (~active).long()
@@ -458,7 +515,7 @@ class PlasticAgent:
                 active.cpu().numpy(),
             )
         if self._logger is not None:
-            self._log_step(rpe, dw_critic, dw_actor, rates, done & active, episode_return)
+            self._log_step(rpe, active, dw_critic, dw_actor, rates, done & active, episode_return)
         self._rollout = Rollout(
             encoder_state, features, actor_input, rates, post, actions,
             autoreset=done, episode=episode, episode_return=episode_return,
@@ -502,25 +559,36 @@ class PlasticAgent:
     def _log_step(
         self,
         rpe: Tensor,
+        active: Tensor,
         dw_critic: Tensor,
         dw_actor: Tensor,
         rates: Tensor,
         finished: Tensor,
         episode_return: Tensor,
     ) -> None:
+        """Means over the agents for which this step was a transition."""
         assert self._logger is not None
         step = self.num_timesteps + 1
+        n_active = active.sum().clamp(min=1)
         self._logger.accumulate(
             step,
             **{
-                RPE: rpe.mean(),
-                MEAN_ABS_RPE: rpe.abs().mean(),
+                RPE: rpe.sum() / n_active,
+                MEAN_ABS_RPE: rpe.abs().sum() / n_active,
                 MEAN_ABS_DW: 0.5 * (dw_critic.abs().mean() + dw_actor.abs().mean()),
                 MEAN_RATE: rates.mean(),
             },
         )
         if bool(finished.any()):
             self._logger.scalar(EPISODIC_RETURN, float(episode_return[finished].mean()), step)
+
+    @property
+    def episodes_completed(self) -> np.ndarray:
+        """Episodes each agent has finished so far, ``[n_agents]`` int."""
+        if self._rollout is None:
+            return np.zeros(self.n_agents, dtype=np.int64)
+        finished = self._rollout.episode + self._rollout.autoreset.long()
+        return finished.cpu().numpy()
 
     @property
     def rates(self) -> Tensor | None:
@@ -575,13 +643,14 @@ class PlasticAgent:
         """
         space = self.env.single_observation_space
         obs = np.asarray(observation)
-        single = obs.shape == (space.shape or ())
+        shape = tuple(space.shape or ())
+        single = obs.shape == shape
         if single:
             obs = np.repeat(obs[None], self.n_agents, axis=0)
-        elif obs.shape[:1] != (self.n_agents,):
+        elif obs.shape != (self.n_agents, *shape):
             raise ValueError(
-                f"observation has shape {obs.shape}; expected {space.shape} (one observation) or "
-                f"({self.n_agents}, *{space.shape}) (one per agent)"
+                f"observation has shape {obs.shape}; expected {shape} (one observation) or "
+                f"{(self.n_agents, *shape)} (one per agent)"
             )
         B = self.n_agents
         if state is None:
@@ -596,8 +665,13 @@ class PlasticAgent:
             encoder_state = EncoderState(trace)
         start = torch.zeros(B, dtype=torch.bool, device=self.device)
         if episode_start is not None:
-            start = torch.as_tensor(np.asarray(episode_start, dtype=bool), device=self.device)
-            start = start.reshape(-1).expand(B)
+            flags = np.asarray(episode_start)
+            if flags.size not in (1, B) or flags.dtype.kind not in "biuf":
+                raise ValueError(
+                    f"episode_start must be a bool or {B} bools (one per agent), got {flags!r}"
+                )
+            start = torch.as_tensor(flags.astype(bool).reshape(-1), device=self.device)
+            start = start.expand(B)
         with torch.no_grad():
             channels = self.read_observation(obs)
             zeros = torch.zeros(B, device=self.device)
@@ -623,12 +697,18 @@ class PlasticAgent:
             "generator.learn": self._learn_generator.get_state(),
             "generator.predict": self._predict_generator.get_state(),
         }
-        tensors.update(flatten_state("critic.state", self.critic_state))
-        tensors.update(flatten_state("actor.state", self.actor_state))
+        tensors.update(flatten_state("critic.state", self.critic.state))
+        tensors.update(flatten_state("actor.state", self.actor.state))
         if self._rollout is not None:
             tensors.update(flatten_state("rollout", self._rollout))
         env_meta = None
         env = self.env.unwrapped
+        if self._rollout is not None and not hasattr(env, "get_state"):
+            warnings.warn(
+                f"{type(env).__name__} cannot save its state (no get_state()), so a loaded agent "
+                "will restart the env from its first episode instead of continuing exactly",
+                stacklevel=2,
+            )
         if self._rollout is not None and hasattr(env, "get_state"):
             env_state = env.get_state()
             for name, array in env_state["arrays"].items():
@@ -648,6 +728,7 @@ class PlasticAgent:
             "env_state": env_meta,
             "run_dir": str(self.run_dir) if self.run_dir else None,
             "verbose": self.verbose,
+            "device": self.device.type,
         }
         _check_json(meta)
         written = save_checkpoint(path, tensors, meta)
@@ -677,10 +758,17 @@ class PlasticAgent:
         try:
             config = PlasticAgentConfig.from_kwargs(**meta["config"])
             seeds = SeedPlan(**meta["seeds"])
-            n_agents = int(meta["n_agents"])
+            n_agents = meta["n_agents"]
             env_id = meta["env_id"]
             env_kwargs = meta["env_kwargs"]
-            num_timesteps = int(meta["num_timesteps"])
+            num_timesteps = meta["num_timesteps"]
+            for name, value in (*seeds._asdict().items(), ("num_timesteps", num_timesteps)):
+                check_number(name, value, 0, integer=True)
+            check_number("n_agents", n_agents, 1, integer=True)
+            if env_id is not None and not isinstance(env_id, str):
+                raise ValueError(f"env_id={env_id!r} must be a string")
+            if not isinstance(env_kwargs, dict):
+                raise ValueError(f"env_kwargs={env_kwargs!r} must be a mapping")
         except (KeyError, TypeError, ValueError) as error:
             raise CheckpointError(f"{path} has invalid metadata: {error}") from None
         if env is None:
@@ -700,15 +788,31 @@ class PlasticAgent:
             env, n_agents, env_kwargs if restoring_env else None
         )
         agent._setup_model()
-        agent.critic_weights = take_tensor(tensors, "critic.weights", agent.critic_weights)
-        agent.actor_weights = take_tensor(tensors, "actor.weights", agent.actor_weights)
-        agent.critic_state = unflatten_state("critic.state", agent.critic_state, tensors)
-        agent.actor_state = unflatten_state("actor.state", agent.actor_state, tensors)
-        for name, generator in (
-            ("generator.learn", agent._learn_generator),
-            ("generator.predict", agent._predict_generator),
-        ):
-            generator.set_state(take_tensor(tensors, name, generator.get_state()).cpu())
+        agent.critic = Synapses(
+            take_tensor(tensors, "critic.weights", agent.critic.weights),
+            unflatten_state("critic.state", agent.critic.state, tensors),
+        )
+        agent.actor = Synapses(
+            take_tensor(tensors, "actor.weights", agent.actor.weights),
+            unflatten_state("actor.state", agent.actor.state, tensors),
+        )
+        saved_device = meta.get("device", "cpu")
+        if saved_device == agent.device.type:
+            for name, generator in (
+                ("generator.learn", agent._learn_generator),
+                ("generator.predict", agent._predict_generator),
+            ):
+                generator.set_state(take_tensor(tensors, name, generator.get_state()).cpu())
+        else:
+            # torch's CPU and CUDA generators have different states: draw fresh streams,
+            # deterministically, from the seed and the step count.
+            warnings.warn(
+                f"{path} was saved on {saved_device!r} and is loaded on {agent.device.type!r}: "
+                "the action-sampling streams restart, so learning will not continue bit-for-bit",
+                stacklevel=2,
+            )
+            agent._learn_generator.manual_seed(seeds.learn_seed + num_timesteps)
+            agent._predict_generator.manual_seed(seeds.predict_seed + num_timesteps)
         agent.num_timesteps = num_timesteps
         # A restored env continues its own stream; a user's env is seeded afresh at next learn.
         agent._env_seeded = restoring_env and bool(meta.get("env_seeded", False))
@@ -729,7 +833,17 @@ class PlasticAgent:
         if agent._rollout is None:
             agent._env_seeded = False
         run_dir = meta.get("run_dir")
-        agent.run_dir = Path(run_dir) if run_dir else None
+        agent.run_dir = None
+        if isinstance(run_dir, str) and is_run_dir(Path(run_dir)):
+            agent.run_dir = Path(run_dir)
+        elif run_dir:
+            # Only continue logging into a folder that is already a TensorBoard run: a checkpoint
+            # must not choose where files are written.
+            warnings.warn(
+                f"TensorBoard logging of the loaded agent is off: its run folder {run_dir!r} is "
+                "not an existing TensorBoard run",
+                stacklevel=2,
+            )
         agent._logger = (
             TensorBoardLogger(agent.run_dir, config.log_interval) if agent.run_dir else None
         )

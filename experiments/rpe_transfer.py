@@ -33,16 +33,25 @@ from plasticgym.records import save_records
 
 @dataclass(frozen=True)
 class RpeTransferConfig:
-    """What to run. Margins are in units of the reward magnitude."""
+    """What to run.
+
+    Individual differences: each agent's critic learning rate is drawn log-uniformly from
+    ``critic_lr_range`` and its eligibility-trace ``lambda`` uniformly from
+    ``trace_lambda_range`` (equal bounds give every agent the same value), so the statistics
+    over agents describe a population, not one model run many times. Probes are rare (15% of
+    probe-phase trials each) because the agents keep learning during the probe phase.
+    """
 
     n_agents: int = 32
     seed: int = 0
     training_trials: int = 150
-    probe_trials: int = 40
+    probe_trials: int = 60
     cs_us_interval: int = 6
     iti: tuple[int, int] = (20, 40)
-    omission_prob: float = 0.3
-    free_reward_prob: float = 0.2
+    omission_prob: float = 0.15
+    free_reward_prob: float = 0.15
+    critic_lr_range: tuple[float, float] = (0.05, 0.2)
+    trace_lambda_range: tuple[float, float] = (0.7, 0.95)
     early_trials: int = 5
     late_trials: int = 40
     homeostasis: bool = True
@@ -71,10 +80,25 @@ class RpeTransferConfig:
         return (self.training_trials + self.probe_trials) * longest_trial
 
 
+def individual_differences(config: RpeTransferConfig) -> dict[str, list[float]]:
+    """Per-agent hyperparameters, drawn with a generator seeded by ``config.seed``."""
+    rng = np.random.default_rng([config.seed, 7])
+    low, high = np.log(config.critic_lr_range[0]), np.log(config.critic_lr_range[1])
+    critic_lr = np.exp(rng.uniform(low, high, config.n_agents))
+    trace_lambda = rng.uniform(*config.trace_lambda_range, config.n_agents)
+    return {"critic_lr": critic_lr.tolist(), "trace_lambda": trace_lambda.tolist()}
+
+
+def _session_over(agent: PlasticAgent) -> bool:
+    """Callback: go on until every agent has finished its first episode (the session)."""
+    return not bool((agent.episodes_completed >= 1).all())
+
+
 def run(
     config: RpeTransferConfig, *, progress_bar: bool = False
 ) -> tuple[PlasticAgent, pd.DataFrame]:
     """Train the population through one session; returns the agent and the session's records."""
+    hyperparameters = {**individual_differences(config), **config.agent_kwargs}
     agent = PlasticAgent(
         "plasticgym/Pavlovian-v0",
         n_agents=config.n_agents,
@@ -83,9 +107,9 @@ def run(
         env_kwargs=config.env_kwargs(),
         tensorboard_log=config.tensorboard_log,
         device=config.device,
-        **config.agent_kwargs,
+        **hyperparameters,
     )
-    agent.learn(config.max_steps(), record=True, progress_bar=progress_bar)
+    agent.learn(config.max_steps(), record=True, progress_bar=progress_bar, callback=_session_over)
     records = agent.records
     return agent, records[records["episode"] == 0].reset_index(drop=True)
 
@@ -168,18 +192,29 @@ def analyse(records: pd.DataFrame, config: RpeTransferConfig) -> dict[str, Any]:
     }
 
 
-def dopamine_profile(records: pd.DataFrame, t_range: tuple[int, int]) -> pd.DataFrame:
-    """Mean and SEM over agents of the dopamine at each ``t_in_trial`` in ``t_range``.
+def aligned_dopamine(records: pd.DataFrame, events: pd.Series, offsets: range) -> pd.DataFrame:
+    """Mean and SEM over agents of the dopamine ``offsets`` steps from each event row.
 
-    Each agent's mean comes first, so every agent weighs the same.
+    Rows are taken in each agent's step order, so an offset may reach into the next trial (the
+    step after an omitted reward is the next trial's ITI). Each agent's mean comes first, so
+    every agent weighs the same.
     """
-    rows = records[(records["t_in_trial"] >= t_range[0]) & (records["t_in_trial"] <= t_range[1])]
-    per_agent = rows.groupby(["agent", "t_in_trial"])["dopamine"].mean().unstack("t_in_trial")
-    return pd.DataFrame({"mean": per_agent.mean(), "sem": per_agent.sem()})
+    per_agent = {}
+    for agent, rows in records.groupby("agent"):
+        order = np.argsort(rows["step"].to_numpy(), kind="stable")
+        dopamine = rows["dopamine"].to_numpy()[order]
+        at = np.flatnonzero(events.loc[rows.index].to_numpy()[order])
+        values = {}
+        for offset in offsets:
+            valid = at[(at + offset >= 0) & (at + offset < len(dopamine))]
+            values[offset] = dopamine[valid + offset].mean() if valid.size else np.nan
+        per_agent[agent] = values
+    table = pd.DataFrame(per_agent).T
+    return pd.DataFrame({"mean": table.mean(), "sem": table.sem()})
 
 
 def plot(records: pd.DataFrame, config: RpeTransferConfig, path: str | os.PathLike) -> Path:
-    """Figure: dopamine by time in trial early vs late in training, and the probes."""
+    """Figure: dopamine around the cue early vs late in training, and around the probes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -187,41 +222,37 @@ def plot(records: pd.DataFrame, config: RpeTransferConfig, path: str | os.PathLi
     from matplotlib.ticker import MaxNLocator
 
     K = config.cs_us_interval
-    t_range = (-3, K + 2)
-    training = records[(records["phase"] == "training") & ~records["free"]]
+    training = records[records["phase"] == "training"]
     early = training[training["trial"] < config.early_trials]
     late = training[training["trial"] >= config.training_trials - config.late_trials]
     probe = records[records["phase"] == "probe"]
-    trial_keys = ["agent", "trial"]
-    omitted_trials = probe.loc[probe["omitted"], trial_keys].drop_duplicates()
-    omitted = probe.merge(omitted_trials, on=trial_keys)
-    rewarded = probe.merge(
-        probe.loc[probe["us"] & ~probe["free"], trial_keys].drop_duplicates(), on=trial_keys
-    )
-    free = probe.merge(probe.loc[probe["free"], trial_keys].drop_duplicates(), on=trial_keys)
+    around_cue = range(-3, K + 3)
+    around_reward = range(-3, 4)
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharey=True)
     panels = [
-        (axes[0], [("early trials", early, "tab:orange"), ("late trials", late, "tab:blue")],
-         f"Training (n={config.n_agents} agents)", t_range),
-        (axes[1], [("rewarded", rewarded, "tab:blue"), ("reward omitted", omitted, "tab:red")],
-         "Probe: omission", t_range),
-        (axes[2], [("free reward (no cue)", free, "tab:green")], "Probe: unpredicted reward",
-         (-3, 2)),
+        (axes[0], f"Training (n={config.n_agents} agents)", around_cue, "steps from cue onset",
+         [("early trials", early, early["cs"], "tab:orange"),
+          ("late trials", late, late["cs"], "tab:blue")]),
+        (axes[1], "Probe: reward omitted", around_reward, "steps from the due time",
+         [("rewarded (cued)", probe, probe["us"] & ~probe["free"], "tab:blue"),
+          ("reward omitted", probe, probe["omitted"], "tab:red")]),
+        (axes[2], "Probe: unpredicted reward", around_reward, "steps from the reward",
+         [("free reward (no cue)", probe, probe["free"], "tab:green")]),
     ]  # fmt: skip
-    for ax, curves, title, rng in panels:
-        for label, rows, color in curves:
-            profile = dopamine_profile(rows, rng)
+    for ax, title, offsets, xlabel, curves in panels:
+        for label, rows, events, color in curves:
+            profile = aligned_dopamine(rows, events, offsets)
             ax.plot(profile.index, profile["mean"], marker="o", ms=3, color=color, label=label)
             ax.fill_between(profile.index, profile["mean"] - profile["sem"],
                             profile["mean"] + profile["sem"], color=color, alpha=0.25)  # fmt: skip
         ax.axhline(0, color="0.6", lw=0.8)
-        if rng == t_range:
-            ax.axvline(0, color="0.3", ls=":", lw=1)
+        ax.axvline(0, color="0.3", ls=":", lw=1)
+        if offsets is around_cue:
             ax.axvline(K, color="0.3", ls="--", lw=1)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title)
-        ax.set_xlabel("steps from cue onset" if rng == t_range else "steps from reward")
+        ax.set_xlabel(xlabel)
         ax.legend(frameon=False, fontsize=8)
     axes[0].set_ylabel("dopamine (TD error)")
     fig.suptitle("Dopamine moves from the reward (dashed) to the cue (dotted)", fontsize=11)

@@ -43,6 +43,8 @@ def save_checkpoint(path: str | os.PathLike, tensors: Mapping[str, Tensor], meta
     os.close(fd)
     try:
         save_file(contiguous, tmp, metadata={METADATA_KEY: json.dumps(header)})
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

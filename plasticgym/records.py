@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -65,12 +66,17 @@ def save_records(records: pd.DataFrame, path: str | os.PathLike) -> Path:
     if path.suffix not in (".parquet", ".csv"):
         raise ValueError(f"records path {path} must end in .parquet or .csv")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    if path.suffix == ".parquet":
-        records.to_parquet(tmp, index=False)
-    else:
-        records.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        if path.suffix == ".parquet":
+            records.to_parquet(tmp, index=False)
+        else:
+            records.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 

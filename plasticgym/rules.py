@@ -41,8 +41,9 @@ def dopamine_from_rpe(
     """Phasic dopamine delivered to synapses for a given reward-prediction error.
 
     ``DA = g+ * max(delta, 0) + g- * min(delta, 0)``. Separate gains for bursts and dips model a
-    blunted or asymmetric dopamine response (e.g. ageing: Chowdhury et al. 2013; asymmetric
-    coding: Frank, Seeberger & O'Reilly 2004). Gains of 1 give ``DA = delta``.
+    blunted or asymmetric dopamine response (blunted RPE signals in ageing: Chowdhury et al.
+    2013; asymmetric scaling of positive and negative RPEs across dopamine neurons: Dabney et
+    al. 2020). Gains of 1 give ``DA = delta``.
 
     Shapes: ``rpe [B]``; gains float or ``[B]``.
     """

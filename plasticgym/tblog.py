@@ -16,12 +16,24 @@ MEAN_RATE = "homeostasis/mean_rate"
 
 
 def next_run_dir(root: str | os.PathLike, prefix: str) -> Path:
-    """``root/prefix_N`` with the first N not yet taken (as Stable-Baselines3 names runs)."""
+    """Create and return ``root/prefix_N`` with the first N not yet taken (as Stable-Baselines3
+    names runs); creating it at once reserves the name for this run."""
     root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
     n = 1
-    while (root / f"{prefix}_{n}").exists():
-        n += 1
-    return root / f"{prefix}_{n}"
+    while True:
+        candidate = root / f"{prefix}_{n}"
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            n += 1
+            continue
+        return candidate
+
+
+def is_run_dir(path: Path) -> bool:
+    """True if ``path`` is an existing folder that already holds TensorBoard event files."""
+    return path.is_dir() and any(path.glob("events.out.tfevents.*"))
 
 
 class TensorBoardLogger:

@@ -27,9 +27,11 @@ def stimulus_trace(trace_tm1: Tensor, x_t: Tensor, decay: Tensor | float) -> Ten
 
 
 def microstimuli(trace: Tensor, centers: Tensor, width: float) -> Tensor:
-    """Microstimulus code of a stimulus trace (Ludvig, Sutton & Kehoe 2008, eq. 2).
+    """Microstimulus code of a stimulus trace (Ludvig, Sutton & Kehoe 2008, eq. 2, simplified).
 
-    ``m_i = y * exp(-(y - c_i)^2 / (2 * width^2))``: unit ``i`` responds when the trace height
+    ``m_i = y * exp(-(y - c_i)^2 / (2 * width^2))`` (Ludvig et al.'s Gaussian without its
+    ``1 / sqrt(2 pi)`` normalisation; the centres are the caller's): unit ``i`` responds when
+    the trace height
     ``y`` is near its centre ``c_i``, so successive units fire at successively later times after
     the stimulus, with amplitude falling and tuning widening in time.
 

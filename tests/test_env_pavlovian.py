@@ -1,39 +1,40 @@
-"""Tests of plasticgym/Pavlovian-v0: API conformance, determinism, vector == sync, statistics."""
+"""Oracle tests of plasticgym/Pavlovian-v0: the time line, the trial statistics, the protocols
+(conditioning, blocking, extinction, ABA renewal, drug US) and the task's own checks.
+
+Generic env behaviour (check_env, native vector == SyncVectorEnv, seeding, checkpoints,
+invalid actions) is tested for every task in ``test_env_conformance.py``.
+"""
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
-import re
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.utils.env_checker import check_env
-from gymnasium.vector import AutoresetMode, SyncVectorEnv
+from gymnasium.vector import SyncVectorEnv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import plasticgym.envs
+import plasticgym.envs  # noqa: F401  (registers the tasks)
+from plasticgym.envs._base import Phase
 from plasticgym.envs.pavlovian import (
-    INFO_KEYS,
-    N_DRAWS,
+    BASE_INFO_KEYS,
+    EXTENDED_INFO_KEYS,
+    N_UNIFORMS,
+    PavlovianDynamics,
     PavlovianEnv,
     PavlovianVectorEnv,
-    Phase,
     draw_trial,
-    empty_state,
-    make_config,
-    task_params,
+    start_state,
     transition,
 )
 
 ENV_ID = "plasticgym/Pavlovian-v0"
-FAST = {"cs_us_interval": 2, "iti": (1, 4), "n_trials": 3}
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MIXED = {
     "cs_us_interval": 3,
     "iti": (1, 5),
@@ -47,17 +48,41 @@ THREE_PHASES = [
     {"name": "extinction", "trials": 3, "reward_prob": 0.0},
     {"name": "free", "trials": 4, "free_reward_prob": 1.0, "reward": 2.5},
 ]
+BLOCKING = [
+    {"name": "A", "trials": 4, "cs": "A"},
+    {"name": "AB", "trials": 4, "cs": "AB"},
+    {"name": "test", "trials": 3, "cs": "B", "reward_prob": 0.0},
+]
+EXTINCTION = [
+    {"name": "acquisition", "trials": 4},
+    {"name": "extinction", "trials": 5, "reward_prob": 0.0},
+]
+ABA_RENEWAL = [
+    {"name": "acquisition", "trials": 4, "context": 0},
+    {"name": "extinction", "trials": 4, "reward_prob": 0.0, "context": 1},
+    {"name": "test", "trials": 3, "reward_prob": 0.0, "context": 0},
+]
+PHASE_DEFAULTS = {
+    "reward_prob": 1.0,
+    "free_reward_prob": 0.0,
+    "reward": 1.0,
+    "cs": "A",
+    "context": 0,
+    "us": "food",
+}
 
 
 # ------------------------------------------------------------------------------------------
 # helpers
 # ------------------------------------------------------------------------------------------
 
+Step = tuple[np.ndarray, float, bool, bool, dict[str, Any]]
 
-def single_rollout(env: PavlovianEnv, seed: int, **reset_kwargs: Any) -> list[tuple[Any, ...]]:
+
+def single_rollout(env: PavlovianEnv, seed: int, **reset_kwargs: Any) -> list[Step]:
     """Every (obs, reward, terminated, truncated, info) of one episode, reset included."""
     obs, info = env.reset(seed=seed, **reset_kwargs)
-    steps: list[tuple[Any, ...]] = [(obs, 0.0, False, False, info)]
+    steps: list[Step] = [(obs, 0.0, False, False, info)]
     terminated = False
     while not terminated:
         obs, reward, terminated, truncated, info = env.step(1)
@@ -65,25 +90,8 @@ def single_rollout(env: PavlovianEnv, seed: int, **reset_kwargs: Any) -> list[tu
     return steps
 
 
-def assert_info_equal(a: dict[str, Any], b: dict[str, Any]) -> None:
-    """Vector infos are equal: same keys, dtypes and values."""
-    assert sorted(a) == sorted(b)
-    for key in a:
-        assert a[key].dtype == b[key].dtype, key
-        assert a[key].shape == b[key].shape, key
-        assert np.array_equal(a[key], b[key]), key
-
-
-def assert_step_equal(a: tuple[Any, ...], b: tuple[Any, ...]) -> None:
-    """Two vector step results are identical, including dtypes and info."""
-    for x, y in zip(a[:4], b[:4], strict=True):
-        assert x.dtype == y.dtype
-        np.testing.assert_array_equal(x, y)
-    assert_info_equal(a[4], b[4])
-
-
 def record(envs: PavlovianVectorEnv, seed: int, steps: int) -> dict[str, np.ndarray]:
-    """Arrays [T, N] of obs channels, rewards, terminations and info keys (reset included)."""
+    """Arrays [T, N, ...] of observations, rewards, terminations and info (reset included)."""
     obs, info = envs.reset(seed=seed)
     rows = [(obs, np.zeros(envs.num_envs), np.zeros(envs.num_envs, bool), info)]
     actions = np.zeros(envs.num_envs, dtype=np.int64)
@@ -91,12 +99,11 @@ def record(envs: PavlovianVectorEnv, seed: int, steps: int) -> dict[str, np.ndar
         obs, reward, terminated, _, info = envs.step(actions)
         rows.append((obs, reward, terminated, info))
     out = {
-        "cue": np.stack([r[0][:, 0] for r in rows]),
-        "us_obs": np.stack([r[0][:, 1] for r in rows]),
+        "obs": np.stack([r[0] for r in rows]),
         "reward": np.stack([r[1] for r in rows]),
         "terminated": np.stack([r[2] for r in rows]),
     }
-    for key in INFO_KEYS:
+    for key in envs.dynamics.info_keys:
         out[key] = np.stack([r[3][key] for r in rows])
     return out
 
@@ -118,150 +125,115 @@ def proportion_se(p: float, n: int) -> float:
     return math.sqrt(p * (1 - p) / n)
 
 
-def make_sync(n: int, **kwargs: Any) -> SyncVectorEnv:
-    """SyncVectorEnv over n single envs built with kwargs."""
-    return SyncVectorEnv([lambda: PavlovianEnv(**kwargs)] * n)
+def resolve(protocol: Sequence[Mapping[str, Any]], **defaults: Any) -> dict[str, dict[str, Any]]:
+    """The oracle's view of a protocol: each phase's parameters, defaults filled in by hand."""
+    base = {**PHASE_DEFAULTS, **defaults}
+    return {p["name"]: {**base, **p} for p in protocol}
+
+
+def expected_step(
+    info: Mapping[str, Any], phases: Mapping[str, Mapping[str, Any]], kwargs: Mapping[str, Any]
+) -> tuple[list[float], float, dict[str, Any]]:
+    """What the spec says a step shows, from its phase, ``t_in_trial`` and the trial's cue.
+
+    Valid for protocols whose cued trials are rewarded with probability 0 or 1 and, without the
+    ``cue`` info key, no free trials.
+    """
+    phase = phases[info["phase"]]
+    k, duration = kwargs.get("cs_us_interval", 6), kwargs.get("cs_duration", 1)
+    cues, contexts = kwargs.get("cues", 1), kwargs.get("contexts", 0)
+    t, cue = info["t_in_trial"], info.get("cue", "A")
+    cued = cue != ""
+    if cued:
+        assert cue in phase["cs"].split(","), (cue, phase["cs"])
+    due = t == (k if cued else 0)
+    us = due and (not cued or phase["reward_prob"] == 1.0)
+    obs = [float(cued and 0 <= t < duration and letter in cue) for letter in LETTERS[:cues]]
+    obs += [float(us)] + [float(i == phase["context"]) for i in range(contexts)]
+    events = {"cs": cued and t == 0, "us": us, "omitted": due and cued and not us}
+    events["free"] = due and not cued
+    if "infusion" in info:
+        events["infusion"] = us and phase["us"] == "drug"
+        events["context"] = phase["context"] if contexts else -1
+    return obs, (phase["reward"] if us else 0.0), events
+
+
+def check_protocol_run(
+    kwargs: dict[str, Any], protocol: Sequence[Mapping[str, Any]], seeds: Sequence[int] = (0, 1)
+) -> list[list[Step]]:
+    """Run whole episodes of ``protocol`` and check every step against :func:`expected_step`,
+    the phases' order and lengths and the single termination at the end."""
+    env = PavlovianEnv(**kwargs, protocol=protocol)
+    phases = resolve(protocol, **{k: v for k, v in kwargs.items() if k in PHASE_DEFAULTS})
+    order = [p["name"] for p in protocol for _ in range(p["trials"])]
+    runs = []
+    for seed in seeds:
+        steps = single_rollout(env, seed)
+        for obs, reward, _, _, info in steps:
+            want_obs, want_reward, events = expected_step(info, phases, kwargs)
+            np.testing.assert_array_equal(obs, np.array(want_obs, np.float32), err_msg=str(info))
+            assert reward == want_reward, info
+            for key, value in events.items():
+                assert info[key] == value, (key, info)
+        assert {s[4]["trial"]: s[4]["phase"] for s in steps} == dict(enumerate(order))
+        assert [s[2] for s in steps].count(True) == 1 and steps[-1][2]
+        runs.append(steps)
+    return runs
+
+
+def by_phase(steps: list[Step]) -> dict[str, list[Step]]:
+    """The steps of each phase."""
+    out: dict[str, list[Step]] = {}
+    for step in steps:
+        out.setdefault(step[4]["phase"], []).append(step)
+    return out
 
 
 # ------------------------------------------------------------------------------------------
-# registration and gymnasium conformance
+# spaces, info keys, arguments
 # ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kwargs", [{}, FAST, MIXED, {"protocol": THREE_PHASES}])
-def test_check_env_passes_without_warnings(kwargs: dict[str, Any]) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        env = gym.make(ENV_ID, **kwargs)
-        check_env(env.unwrapped)
-
-
-def test_registration_is_idempotent_and_make_vec_works() -> None:
-    assert ENV_ID in gym.registry
+def test_defaults_keep_the_two_channel_observation_and_the_seven_info_keys() -> None:
     spec = gym.spec(ENV_ID)
     assert spec.entry_point == "plasticgym.envs.pavlovian:PavlovianEnv"
     assert spec.vector_entry_point == "plasticgym.envs.pavlovian:PavlovianVectorEnv"
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        importlib.reload(plasticgym.envs)
-    envs = gym.make_vec(
-        ENV_ID, num_envs=8, vectorization_mode="vector_entry_point", cs_us_interval=4
-    )
-    assert isinstance(envs.unwrapped, PavlovianVectorEnv)
-    assert envs.unwrapped.config.cs_us_interval == 4
-    assert envs.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    env = PavlovianEnv(cs_us_interval=2, iti=(1, 3), n_trials=3)
+    assert env.observation_space == gym.spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
+    assert env.action_space == gym.spaces.Discrete(2)
+    types = {"trial": int, "phase": str, "t_in_trial": int}
+    for _, reward, terminated, truncated, info in single_rollout(env, seed=3):
+        assert tuple(info) == BASE_INFO_KEYS
+        for key in BASE_INFO_KEYS:
+            assert type(info[key]) is types.get(key, bool), key
+        assert type(reward) is float and type(terminated) is bool and truncated is False
+    envs = gym.make_vec(ENV_ID, num_envs=8, vectorization_mode="vector_entry_point")
     obs, info = envs.reset(seed=0)
     assert obs.shape == (8, 2) and obs.dtype == np.float32
-    assert envs.observation_space.shape == (8, 2)
-    assert envs.single_observation_space == PavlovianEnv().observation_space
-    assert envs.single_action_space == gym.spaces.Discrete(2)
-    assert envs.action_space == gym.spaces.MultiDiscrete([2] * 8)
-    assert set(INFO_KEYS) | {f"_{k}" for k in INFO_KEYS} == set(info)
-
-
-def test_info_types_of_single_env() -> None:
-    env = PavlovianEnv(**FAST)
-    _, info = env.reset(seed=3)
-    types = {"trial": int, "phase": str, "t_in_trial": int}
-    for key in INFO_KEYS:
-        assert type(info[key]) is types.get(key, bool), key
-    _, reward, terminated, truncated, info = env.step(0)
-    assert type(reward) is float and type(terminated) is bool and truncated is False
-    assert set(info) == set(INFO_KEYS)
-
-
-# ------------------------------------------------------------------------------------------
-# determinism and vector == sync
-# ------------------------------------------------------------------------------------------
-
-
-def test_same_seed_same_single_rollout() -> None:
-    a = single_rollout(PavlovianEnv(**MIXED), seed=7)
-    b = single_rollout(PavlovianEnv(**MIXED), seed=7)
-    c = single_rollout(PavlovianEnv(**MIXED), seed=8)
-    assert len(a) == len(b)
-    for x, y in zip(a, b, strict=True):
-        np.testing.assert_array_equal(x[0], y[0])
-        assert x[1:] == y[1:]
-    assert [s[4] for s in a] != [s[4] for s in c]
-
-
-def test_same_seed_same_vector_rollout() -> None:
-    a, b = (
-        record(PavlovianVectorEnv(16, **MIXED), 5, 200),
-        record(PavlovianVectorEnv(16, **MIXED), 5, 200),
-    )
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key])
-    c = record(PavlovianVectorEnv(16, **MIXED), 6, 200)
-    assert not np.array_equal(a["t_in_trial"], c["t_in_trial"])
+    assert set(info) == set(BASE_INFO_KEYS) | {f"_{k}" for k in BASE_INFO_KEYS}
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "shape"),
     [
-        MIXED,
-        {**FAST, "cs_duration": 2, "reward": -0.5, "omission_prob": 0.5},
-        {"cs_us_interval": 2, "iti": (1, 3), "protocol": THREE_PHASES[:2]},
+        ({"cues": 3}, (4,)),
+        ({"contexts": 2}, (4,)),
+        ({"us": "drug"}, (2,)),
+        ({"cues": 2, "contexts": 3, "cs": "A,AB"}, (6,)),
     ],
 )
-def test_vector_env_equals_sync_vector_env(kwargs: dict[str, Any]) -> None:
-    n = 5
-    native, sync = PavlovianVectorEnv(n, **kwargs), make_sync(n, **kwargs)
-    actions = np.random.default_rng(0)
-    resets: list[dict[str, Any]] = [
-        {"seed": 123},
-        {"seed": None},
-        {"seed": [4, None, 9, 1, 0]},
-        {"seed": None, "options": {"phase": native.config.phase_names[-1]}},
-    ]
-    n_terminated = 0
-    for reset_kwargs in resets:
-        obs_a, info_a = native.reset(**reset_kwargs)
-        obs_b, info_b = sync.reset(**reset_kwargs)
-        np.testing.assert_array_equal(obs_a, obs_b)
-        assert obs_a.dtype == obs_b.dtype
-        assert_info_equal(info_a, info_b)
-        for _ in range(150):
-            action = actions.integers(0, 2, size=n)
-            a, b = native.step(action), sync.step(action)
-            assert_step_equal(a, b)
-            n_terminated += int(a[2].sum())
-    assert n_terminated > 10  # autoresets were exercised
-
-
-def test_reset_mask_matches_sync_vector_env() -> None:
-    n = 4
-    native, sync = PavlovianVectorEnv(n, **MIXED), make_sync(n, **MIXED)
-    native.reset(seed=11)
-    sync.reset(seed=11)
-    for step in range(120):
-        action = np.full(n, step % 2)
-        assert_step_equal(native.step(action), sync.step(action))
-        if step % 40 == 39:
-            mask = np.array([True, False, step % 80 == 79, False])
-            options = {"phase": "conditioning", "reset_mask": mask}
-            obs_a, info_a = native.reset(seed=[1, 2, 3, 4], options=dict(options))
-            obs_b, info_b = sync.reset(seed=[1, 2, 3, 4], options=dict(options))
-            np.testing.assert_array_equal(obs_a, obs_b)
-            assert_info_equal(info_a, info_b)
-
-
-def test_vector_autoreset_is_next_step() -> None:
-    envs = PavlovianVectorEnv(3, cs_us_interval=1, iti=(1, 1), n_trials=1)
-    envs.reset(seed=0)
-    obs, reward, terminated, _, _ = envs.step(np.zeros(3, int))  # t=0: cue
-    obs, reward, terminated, _, info = envs.step(np.zeros(3, int))  # t=1: reward, end
-    assert terminated.all() and (reward == 1.0).all()
-    obs, reward, terminated, truncated, info = envs.step(np.ones(3, int))
-    assert not terminated.any() and not truncated.any() and (reward == 0.0).all()
-    assert (info["trial"] == 0).all() and (info["t_in_trial"] == -1).all()
-    np.testing.assert_array_equal(obs, np.zeros((3, 2), np.float32))
-
-
-# ------------------------------------------------------------------------------------------
-# observations, actions and arguments
-# ------------------------------------------------------------------------------------------
+def test_extensions_add_channels_and_the_extended_info_keys(
+    kwargs: dict[str, Any], shape: tuple[int, ...]
+) -> None:
+    env = PavlovianEnv(cs_us_interval=2, iti=(1, 3), n_trials=4, free_reward_prob=0.3, **kwargs)
+    assert env.observation_space.shape == shape
+    types = {"trial": int, "phase": str, "t_in_trial": int, "cue": str, "context": int}
+    for obs, *_, info in single_rollout(env, seed=5):
+        assert env.observation_space.contains(obs)
+        assert tuple(info) == BASE_INFO_KEYS + EXTENDED_INFO_KEYS
+        for key in info:
+            assert type(info[key]) is types.get(key, bool), key
+        assert info["context"] == (0 if kwargs.get("contexts") else -1)
 
 
 @st.composite
@@ -269,6 +241,9 @@ def valid_kwargs(draw: st.DrawFn) -> dict[str, Any]:
     """Random valid constructor arguments with short episodes."""
     k = draw(st.integers(1, 6))
     low = draw(st.integers(1, 6))
+    cues = draw(st.integers(1, 3))
+    contexts = draw(st.integers(0, 2))
+    compound = st.sets(st.sampled_from(LETTERS[:cues]), min_size=1).map("".join)
     probability = st.floats(0.0, 1.0)
     return {
         "cs_us_interval": k,
@@ -279,85 +254,38 @@ def valid_kwargs(draw: st.DrawFn) -> dict[str, Any]:
         "n_trials": draw(st.integers(1, 4)),
         "reward": draw(st.floats(-1e6, 1e6, allow_nan=False)),
         "cs_duration": draw(st.integers(1, k)),
+        "cues": cues,
+        "contexts": contexts,
+        "cs": ",".join(draw(st.lists(compound, min_size=1, max_size=3))),
+        "context": draw(st.integers(0, max(contexts - 1, 0))),
+        "us": draw(st.sampled_from(["food", "drug"])),
     }
 
 
 @settings(max_examples=40, deadline=None)
 @given(kwargs=valid_kwargs(), seed=st.integers(0, 2**32 - 1))
-def test_observations_inside_space_and_consistent(kwargs: dict[str, Any], seed: int) -> None:
+def test_observations_rewards_and_events_are_consistent(kwargs: dict[str, Any], seed: int) -> None:
     env = PavlovianEnv(**kwargs)
     steps = single_rollout(env, seed)
-    k, duration = kwargs["cs_us_interval"], kwargs["cs_duration"]
+    k, duration, cues = kwargs["cs_us_interval"], kwargs["cs_duration"], kwargs["cues"]
+    alternatives = ["".join(sorted(c)) for c in kwargs["cs"].split(",")]
     for i, (obs, reward, terminated, truncated, info) in enumerate(steps):
         assert env.observation_space.contains(obs)
-        t = info["t_in_trial"]
-        assert obs[0] == float(0 <= t < duration and not info["free"])
-        assert obs[1] == float(info["us"])
+        t, cue = info["t_in_trial"], info.get("cue", "A")
+        assert cue in [*alternatives, ""]
+        cue_on = 0 <= t < duration and not info["free"]
+        np.testing.assert_array_equal(obs[:cues], [cue_on and c in cue for c in LETTERS[:cues]])
+        assert obs[cues] == float(info["us"])
+        np.testing.assert_array_equal(
+            obs[cues + 1 :], np.arange(kwargs["contexts"]) == kwargs["context"]
+        )
         assert reward == (kwargs["reward"] if info["us"] else 0.0)
         assert terminated == (i == len(steps) - 1) and truncated is False
         assert not (info["us"] and info["omitted"])
         assert t <= (0 if info["free"] else k)
+        if "infusion" in info:
+            assert info["infusion"] == (info["us"] and kwargs["us"] == "drug")
     assert steps[-1][4]["trial"] == kwargs["n_trials"] - 1
-
-
-_invalid_scalar_actions = st.one_of(
-    st.integers().filter(lambda a: a not in (0, 1)),
-    st.booleans(),
-    st.sampled_from([np.True_, np.False_, np.array(True), np.int64(2), np.array(-1)]),
-    st.floats().filter(lambda a: a not in (0.0, 1.0)),
-    st.text(max_size=3),
-    st.none(),
-    st.lists(st.integers(0, 1), max_size=3),
-)
-
-
-@settings(max_examples=60, deadline=None)
-@given(action=_invalid_scalar_actions)
-def test_invalid_single_action_raises(action: Any) -> None:
-    env = PavlovianEnv(**FAST)
-    env.reset(seed=0)
-    with pytest.raises(ValueError, match=r"action must be an integer in \{0, 1\}"):
-        env.step(action)
-
-
-@pytest.mark.parametrize(
-    "action", [0, 1, np.int64(1), np.uint8(0), np.array(1), 1.0, np.float32(0)]
-)
-def test_valid_single_action_forms(action: Any) -> None:
-    env = PavlovianEnv(**FAST)
-    env.reset(seed=0)
-    env.step(action)
-
-
-_invalid_vector_actions = st.one_of(
-    st.lists(st.integers(0, 1), max_size=6).filter(lambda a: len(a) != 3),
-    st.lists(st.integers(), min_size=3, max_size=3).filter(lambda a: set(a) - {0, 1}),
-    st.lists(st.booleans(), min_size=3, max_size=3),
-    st.lists(st.booleans(), min_size=3, max_size=3).map(np.array),
-    st.lists(st.floats(), min_size=3, max_size=3)
-    .filter(lambda a: set(a) - {0.0, 1.0})
-    .map(np.array),
-    st.integers(0, 1),
-    st.none(),
-    st.just(np.zeros((3, 1), dtype=np.int64)),
-    st.just(np.array(["0", "1", "0"])),
-)
-
-
-@settings(max_examples=60, deadline=None)
-@given(actions=_invalid_vector_actions)
-def test_invalid_vector_action_raises(actions: Any) -> None:
-    envs = PavlovianVectorEnv(3, **FAST)
-    envs.reset(seed=0)
-    with pytest.raises(ValueError, match=r"actions must be an integer array-like of shape \(3,\)"):
-        envs.step(actions)
-
-
-def test_valid_vector_action_forms() -> None:
-    envs = PavlovianVectorEnv(3, **FAST)
-    envs.reset(seed=0)
-    for actions in ([0, 1, 0], (1, 1, 1), np.array([0, 1, 1], np.uint8), np.array([1.0, 0, 1])):
-        envs.step(actions)
 
 
 @pytest.mark.parametrize(
@@ -380,14 +308,33 @@ def test_valid_vector_action_forms() -> None:
         ({"reward": float("inf")}, ["reward", "inf", "finite"]),
         ({"cs_duration": 0}, ["cs_duration", "0", "[1, 6]"]),
         ({"cs_duration": 7}, ["cs_duration", "7", "[1, 6]"]),
+        ({"cues": 0}, ["cues", "0", "[1, 26]"]),
+        ({"cues": 27}, ["cues", "27", "[1, 26]"]),
+        ({"cues": 2.0}, ["cues", "2.0"]),
+        ({"contexts": -1}, ["contexts", "-1", ">= 0"]),
+        ({"cs": "B"}, ["cs", "'B'", "'A'"]),
+        ({"cues": 2, "cs": "C"}, ["cs", "'C'", "'AB'"]),
+        ({"cues": 2, "cs": "a"}, ["cs", "'a'"]),
+        ({"cues": 2, "cs": "AA"}, ["cs", "'AA'"]),
+        ({"cues": 2, "cs": "A,"}, ["cs", "'A,'"]),
+        ({"cs": ""}, ["cs", "''"]),
+        ({"cs": 1}, ["cs", "1"]),
+        ({"context": 1}, ["context", "1", "contexts=0"]),
+        ({"contexts": 2, "context": 2}, ["context", "2", "[0, 1]"]),
+        ({"contexts": 2, "context": -1}, ["context", "-1"]),
+        ({"us": "alcohol"}, ["us", "'alcohol'", "food", "drug"]),
         ({"protocol": []}, ["protocol"]),
         ({"protocol": "conditioning"}, ["protocol"]),
-        ({"protocol": [{"name": "a", "trials": 1, "bogus": 2}]}, ["bogus", "reward_prob"]),
+        ({"protocol": [{"name": "a", "trials": 1, "bogus": 2}]}, ["bogus", "reward_prob", "cs"]),
         ({"protocol": [{"name": "a", "trials": 1}, {"name": "a", "trials": 2}]}, ["unique", "a"]),
         ({"protocol": [{"name": "a"}]}, ["protocol[0]", "trials"]),
         ({"protocol": [{"name": "a", "trials": 0}]}, ["protocol[0]", "trials", "0"]),
         ({"protocol": [{"name": "a", "trials": 1, "reward_prob": 2}]}, ["reward_prob", "2"]),
         ({"protocol": [{"name": "", "trials": 1}]}, ["name"]),
+        ({"protocol": [{"name": "a", "trials": 1, "cs": "AB"}]}, ["protocol[0]", "cs", "'AB'"]),
+        ({"protocol": [{"name": "a", "trials": 1, "context": 1}]}, ["protocol[0]", "context"]),
+        ({"protocol": [{"name": "a", "trials": 1, "us": "Drug"}]}, ["protocol[0]", "us"]),
+        ({"protocol": [Phase("a", 1, {"cs": "B"})]}, ["protocol[0]", "cs", "'B'"]),
         ({"render_mode": "human"}, ["render_mode", "human"]),
     ],
 )
@@ -399,89 +346,88 @@ def test_invalid_arguments_raise_value_error_naming_them(
             factory(**kwargs)
         for name in names:
             assert name in str(err.value), (name, str(err.value))
-
-
-@settings(max_examples=30, deadline=None)
-@given(
-    field=st.sampled_from(["reward_prob", "omission_prob", "free_reward_prob"]),
-    value=st.one_of(st.floats(max_value=-1e-9), st.floats(min_value=1 + 1e-9)),
-)
-def test_out_of_range_probability_raises(field: str, value: float) -> None:
-    with pytest.raises(ValueError, match=field):
-        PavlovianEnv(**{field: value})
-
-
-def test_num_envs_must_be_positive() -> None:
     with pytest.raises(ValueError, match="num_envs"):
         PavlovianVectorEnv(0)
 
 
-def test_protocol_is_exposed_as_frozen_phases() -> None:
-    env = PavlovianEnv(reward_prob=0.5, protocol=THREE_PHASES)
+def test_protocol_is_exposed_as_frozen_phases_with_every_parameter_resolved() -> None:
+    env = PavlovianEnv(reward_prob=0.5, cues=3, cs="BA, C", us="drug", protocol=THREE_PHASES)
+    resolved = {"omission_prob": 0.0, "cs": "AB,C", "context": 0, "us": "drug"}
     assert env.protocol == (
-        Phase("acquisition", 2, 0.5, 0.0, 0.0, 1.0),
-        Phase("extinction", 3, 0.0, 0.0, 0.0, 1.0),
-        Phase("free", 4, 0.5, 0.0, 1.0, 2.5),
-    )
+        Phase("acquisition", 2, {**resolved, "reward_prob": 0.5, "free_reward_prob": 0.0,
+                                 "reward": 1.0}),
+        Phase("extinction", 3, {**resolved, "reward_prob": 0.0, "free_reward_prob": 0.0,
+                                "reward": 1.0}),
+        Phase("free", 4, {**resolved, "reward_prob": 0.5, "free_reward_prob": 1.0,
+                          "reward": 2.5}),
+    )  # fmt: skip
+    assert env.protocol[1].length == 3 and env.protocol[0].cs == "AB,C"
     with pytest.raises(AttributeError):
         env.protocol = ()  # type: ignore[misc]
     with pytest.raises(AttributeError):
-        env.protocol[0].trials = 5  # type: ignore[misc]
-    assert PavlovianEnv().protocol == (Phase("conditioning", 100),)
-    assert PavlovianEnv(protocol=env.protocol).protocol == env.protocol
-
-
-@pytest.mark.parametrize("factory", [PavlovianEnv, lambda: PavlovianVectorEnv(2)])
-def test_invalid_reset_options_raise(factory: Callable[[], Any]) -> None:
-    env = factory()
-    with pytest.raises(ValueError, match=re.escape("('conditioning',)")):
-        env.reset(options={"phase": "extinction"})
-    with pytest.raises(ValueError, match="colour"):
-        env.reset(options={"colour": "red"})
-    env.reset(options={})
-
-
-def test_step_before_reset_or_after_termination_raises() -> None:
-    env = PavlovianEnv(**FAST)
-    with pytest.raises(RuntimeError, match="reset"):
-        env.step(0)
-    single_rollout(env, seed=1)
-    with pytest.raises(RuntimeError, match="reset"):
-        env.step(0)
-    with pytest.raises(RuntimeError, match="reset"):
-        PavlovianVectorEnv(2).step([0, 0])
+        env.protocol[0].length = 5  # type: ignore[misc]
+    default = PavlovianEnv().protocol
+    assert [(p.name, p.length, p.cs, p.us) for p in default] == [("conditioning", 100, "A", "food")]
+    again = PavlovianEnv(cues=3, protocol=env.protocol)
+    assert again.protocol == env.protocol
+    assert PavlovianVectorEnv(2, cues=3, protocol=env.protocol).protocol == env.protocol
 
 
 # ------------------------------------------------------------------------------------------
-# the time line, the protocol and the statistics
+# dynamics: randomness, time line, statistics
 # ------------------------------------------------------------------------------------------
 
 
 def test_draw_trial_golden_values() -> None:
-    params = task_params(make_config(iti=(20, 40), reward_prob=0.5, omission_prob=0.25))
+    params = PavlovianDynamics(
+        iti=(20, 40), reward_prob=0.5, omission_prob=0.25, cues=3, cs="A,BC,C"
+    ).params
     u = np.array(
         [
-            [0.0, 0.5, 0.1, 0.9],  # L = 20, cued, rewarded
-            [0.999999, 0.5, 0.1, 0.1],  # L = 40, cued, omitted (u3 < 0.25)
-            [0.5, 0.5, 0.6, 0.9],  # L = 20 + floor(10.5) = 30, cued, not rewarded (u2 >= .5)
+            [0.0, 0.5, 0.1, 0.9, 0.0],  # L = 20, cued, rewarded, compound 0 = "A"
+            [0.999999, 0.5, 0.1, 0.1, 0.5],  # L = 40, omitted (u3 < 0.25), floor(1.5) = "BC"
+            [0.5, 0.5, 0.6, 0.9, 0.999],  # L = 20 + floor(10.5) = 30, not rewarded, "C"
         ]
     )
-    t, free, rewarded = draw_trial(u, np.zeros(3, np.int64), params)
-    np.testing.assert_array_equal(t, [-20, -40, -30])
-    np.testing.assert_array_equal(free, [False, False, False])
-    np.testing.assert_array_equal(rewarded, [True, False, False])
+    drawn = draw_trial(u, np.zeros(3, np.int64), params)
+    np.testing.assert_array_equal(drawn.t_in_trial, [-20, -40, -30])
+    np.testing.assert_array_equal(drawn.free, [False, False, False])
+    np.testing.assert_array_equal(drawn.rewarded, [True, False, False])
+    np.testing.assert_array_equal(drawn.compound, [0, 1, 2])
+    np.testing.assert_array_equal(params.compound_names[0], ["A", "BC", "C"])
 
 
-def test_transition_is_pure_and_checks_draw_count() -> None:
-    params = task_params(make_config(iti=(2, 2), cs_us_interval=1))
-    state = empty_state(2)
-    restart = np.ones(2, bool)
-    u = np.full((2, N_DRAWS), 0.5)
-    new = transition(state, restart, np.zeros(2, np.int64), u, params)
-    assert (state.t_in_trial == 0).all()  # the input is untouched
-    np.testing.assert_array_equal(new.t_in_trial, [-2, -2])
-    with pytest.raises(ValueError, match="u must have shape"):
-        transition(new, np.zeros(2, bool), np.zeros(2, np.int64), u, params)
+def test_uniforms_are_used_only_when_a_trial_begins() -> None:
+    dynamics = PavlovianDynamics(
+        cs_us_interval=2, iti=(1, 4), reward_prob=0.5, free_reward_prob=0.3, cues=2, cs="A,B,AB"
+    )
+    rng = np.random.default_rng(0)
+    n = 64
+    state, _ = dynamics.start(np.zeros(n, np.int64), rng.random((n, N_UNIFORMS)))
+    started = start_state(np.zeros(n, np.int64), rng.random((n, N_UNIFORMS)), dynamics.params)
+    assert (started.trial == 0).all() and (started.t_in_trial < 0).all()
+    n_begins = 0
+    for _ in range(100):
+        u, other = rng.random((n, N_UNIFORMS)), rng.random((n, N_UNIFORMS))
+        end = np.where(state.free, 0, 2)
+        begins = state.t_in_trial == end
+        other[begins] = u[begins]  # the same numbers only where a trial begins
+        copy = type(state)(*(f.copy() for f in state))
+        new, out = dynamics.step(state, np.zeros(n, np.int64), u)
+        again, out_again = dynamics.step(state, np.ones(n, np.int64), other)
+        for a, b, c in zip(state, copy, new, strict=True):
+            np.testing.assert_array_equal(a, b)  # the input is untouched
+            assert c is not a
+        for a, b in zip(new, again, strict=True):
+            np.testing.assert_array_equal(a, b)  # actions and unused numbers change nothing
+        np.testing.assert_array_equal(out.obs, out_again.obs)
+        np.testing.assert_array_equal(new.t_in_trial[~begins], state.t_in_trial[~begins] + 1)
+        np.testing.assert_array_equal(
+            new, transition(state, u, dynamics.params)
+        )  # step is transition
+        n_begins += int(begins.sum())
+        state = new
+    assert n_begins > 500
 
 
 def test_time_line_and_events_follow_the_spec() -> None:
@@ -504,8 +450,9 @@ def test_time_line_and_events_follow_the_spec() -> None:
     # events happen only at their times; observation channels follow them
     assert (t[cs] == 0).all() and (t[free] == 0).all() and (t[omitted] == k).all()
     assert np.isin(t[us], [0, k]).all() and not (us & omitted).any()
-    np.testing.assert_array_equal(rec["cue"], ((t >= 0) & (t < duration) & ~free).astype(float))
-    np.testing.assert_array_equal(rec["us_obs"], us.astype(float))
+    cue = (t >= 0) & (t < duration) & ~free
+    np.testing.assert_array_equal(rec["obs"][..., 0], cue.astype(np.float32))
+    np.testing.assert_array_equal(rec["obs"][..., 1], us.astype(np.float32))
     np.testing.assert_array_equal(rec["reward"], np.where(us, 0.5, 0.0))
     # a cued reward comes exactly K steps after cue onset, in the same trial
     steps, envs = np.nonzero(us & ~free)
@@ -553,8 +500,37 @@ def test_trial_statistics_match_the_parameters(
         assert_close(n_omitted / n_due, omission_prob, se, "omitted cued trials")
 
 
-def test_protocol_phases_run_in_order_and_episode_ends_after_all_trials() -> None:
-    env = PavlovianEnv(cs_us_interval=2, iti=(1, 3), protocol=THREE_PHASES)
+@pytest.mark.parametrize(
+    ("cs", "expected"),
+    [
+        ("A,B", {"A": 1 / 2, "B": 1 / 2}),
+        ("AB,B,C", {"AB": 1 / 3, "B": 1 / 3, "C": 1 / 3}),
+        ("A,A,B", {"A": 2 / 3, "B": 1 / 3}),
+    ],
+)
+def test_cue_alternatives_are_drawn_uniformly(cs: str, expected: dict[str, float]) -> None:
+    kwargs = {"cs_us_interval": 2, "iti": (2, 5), "n_trials": 10_000, "cues": 3, "cs": cs}
+    rec = record(PavlovianVectorEnv(128, **kwargs), seed=4, steps=300)
+    onset_cues = rec["cue"][rec["cs"]]
+    n = onset_cues.size
+    assert n > 5_000
+    assert set(onset_cues) == set(expected)
+    for letters, p in expected.items():
+        assert_close(np.mean(onset_cues == letters), p, proportion_se(p, n), f"P({letters})")
+    # the cue channels at onset show exactly the drawn compound
+    onset_obs = rec["obs"][rec["cs"]][:, :3]
+    shown = np.array([[c in letters for c in "ABC"] for letters in onset_cues], np.float32)
+    np.testing.assert_array_equal(onset_obs, shown)
+
+
+# ------------------------------------------------------------------------------------------
+# protocols
+# ------------------------------------------------------------------------------------------
+
+
+def test_phases_run_in_order_with_their_parameters() -> None:
+    kwargs = {"cs_us_interval": 2, "iti": (1, 3)}
+    env = PavlovianEnv(**kwargs, protocol=THREE_PHASES)
     for seed in range(5):
         steps = single_rollout(env, seed)
         infos = [s[4] for s in steps]
@@ -564,25 +540,21 @@ def test_protocol_phases_run_in_order_and_episode_ends_after_all_trials() -> Non
         )
         assert [s[2] for s in steps].count(True) == 1 and steps[-1][2]
         assert infos[-1]["trial"] == 8 and infos[-1]["us"] and infos[-1]["t_in_trial"] == 0
-        by_phase: dict[str, list[dict[str, Any]]] = {}
-        for step in steps:
-            by_phase.setdefault(step[4]["phase"], []).append({**step[4], "reward": step[1]})
-        acquisition, extinction, free = (
-            by_phase["acquisition"],
-            by_phase["extinction"],
-            by_phase["free"],
-        )
-        assert sum(i["us"] for i in acquisition) == 2 == sum(i["cs"] for i in acquisition)
-        assert {i["reward"] for i in acquisition if i["us"]} == {1.0}
-        assert not any(i["us"] for i in extinction) and sum(i["omitted"] for i in extinction) == 3
-        assert sum(i["free"] for i in free) == 4 and not any(i["cs"] for i in free)
-        assert {i["reward"] for i in free if i["us"]} == {2.5}
+        phases = by_phase(steps)
+        acquisition, extinction, free = (phases[n] for n in ("acquisition", "extinction", "free"))
+        assert sum(s[4]["us"] for s in acquisition) == 2 == sum(s[4]["cs"] for s in acquisition)
+        assert {s[1] for s in acquisition if s[4]["us"]} == {1.0}
+        assert not any(s[4]["us"] for s in extinction)
+        assert sum(s[4]["omitted"] for s in extinction) == 3
+        assert sum(s[4]["free"] for s in free) == 4 and not any(s[4]["cs"] for s in free)
+        assert {s[1] for s in free if s[4]["us"]} == {2.5}
 
 
 def test_default_protocol_ends_after_n_trials() -> None:
     steps = single_rollout(PavlovianEnv(cs_us_interval=1, iti=(1, 2), n_trials=5), seed=0)
     assert steps[-1][4]["trial"] == 4 and steps[-1][2]
     assert sum(s[4]["us"] for s in steps) == 5
+    # 100 trials of 1 ITI step + cue step + reward step
     assert len(single_rollout(PavlovianEnv(cs_us_interval=1, iti=(1, 1)), seed=0)) == 300
 
 
@@ -604,11 +576,109 @@ def test_reset_option_phase_starts_that_phase() -> None:
     assert seen_after_reset == {"free", "acquisition"}
 
 
+def test_blocking_protocol_presents_a_then_ab_then_b_alone() -> None:
+    kwargs = {"cs_us_interval": 3, "iti": (2, 5), "cues": 2, "cs_duration": 2}
+    for steps in check_protocol_run(kwargs, BLOCKING):
+        phases = by_phase(steps)
+        cue_steps = {name: np.array([s[0][:2] for s in rows]) for name, rows in phases.items()}
+        # phase A: only cue A, 2 steps per trial; phase AB: A and B together; test: B alone
+        assert cue_steps["A"].sum(0).tolist() == [8.0, 0.0]
+        assert cue_steps["AB"].sum(0).tolist() == [8.0, 8.0]
+        assert (cue_steps["AB"][:, 0] == cue_steps["AB"][:, 1]).all()
+        assert cue_steps["test"].sum(0).tolist() == [0.0, 6.0]
+        assert {s[4]["cue"] for s in phases["AB"]} == {"AB"}
+        assert [sum(s[4]["us"] for s in phases[n]) for n in ("A", "AB", "test")] == [4, 4, 0]
+        assert sum(s[4]["omitted"] for s in phases["test"]) == 3
+        assert sum(s[1] for s in steps) == 8.0
+
+
+def test_extinction_protocol_withholds_every_reward_after_acquisition() -> None:
+    kwargs = {"cs_us_interval": 4, "iti": (3, 6), "reward": 0.5}
+    for steps in check_protocol_run(kwargs, EXTINCTION, seeds=(0, 1, 2)):
+        assert tuple(steps[0][4]) == BASE_INFO_KEYS  # the plain task, observation [cue, us]
+        phases = by_phase(steps)
+        assert sum(s[4]["cs"] for s in phases["extinction"]) == 5
+        assert sum(s[4]["omitted"] for s in phases["extinction"]) == 5
+        assert not any(s[4]["us"] or s[1] for s in phases["extinction"])
+        assert [s[1] for s in phases["acquisition"] if s[4]["us"]] == [0.5] * 4
+
+
+def test_aba_renewal_switches_the_context_channels_with_the_phase() -> None:
+    kwargs = {"cs_us_interval": 3, "iti": (2, 4), "contexts": 2}
+    for steps in check_protocol_run(kwargs, ABA_RENEWAL):
+        for obs, *_, info in steps:
+            context = {"acquisition": 0, "extinction": 1, "test": 0}[info["phase"]]
+            assert info["context"] == context
+            np.testing.assert_array_equal(obs[2:], np.eye(2)[context])  # ITI included
+        phases = by_phase(steps)
+        assert [sum(s[4]["us"] for s in phases[n]) for n in phases] == [4, 0, 0]
+        assert [sum(s[4]["cs"] for s in phases[n]) for n in phases] == [4, 4, 3]
+
+
+def test_drug_us_marks_infusion_and_rewards_like_food() -> None:
+    protocol = [
+        {"name": "food", "trials": 3},
+        {"name": "drug", "trials": 3, "us": "drug", "reward": 0.5},
+        {"name": "priming", "trials": 3, "us": "drug", "free_reward_prob": 1.0},
+    ]
+    kwargs = {"cs_us_interval": 2, "iti": (1, 3)}
+    for steps in check_protocol_run(kwargs, protocol):
+        phases = by_phase(steps)
+        assert not any(s[4]["infusion"] for s in phases["food"])
+        drug = [(s[1], s[4]) for s in phases["drug"] if s[4]["us"]]
+        assert len(drug) == 3 and all(r == 0.5 and i["infusion"] for r, i in drug)
+        primes = [s[4] for s in phases["priming"] if s[4]["us"]]
+        assert len(primes) == 3 and all(i["free"] and i["infusion"] for i in primes)
+        assert {s[4]["cue"] for s in phases["priming"]} == {""}  # free trials have no cue
+        assert {s[4]["cue"] for s in phases["food"] + phases["drug"]} == {"A"}
+
+
+def test_constructor_cue_and_us_arguments_are_the_phase_defaults() -> None:
+    env = PavlovianEnv(cs_us_interval=1, iti=(1, 2), n_trials=3, cues=2, cs="B", us="drug")
+    steps = single_rollout(env, seed=0)
+    assert {s[4]["cue"] for s in steps} == {"B"}
+    assert sum(s[0][1] for s in steps) == 3 and sum(s[0][0] for s in steps) == 0
+    assert sum(s[4]["infusion"] for s in steps) == 3
+
+
 # ------------------------------------------------------------------------------------------
-# checkpoints
+# vector env and checkpoints of this task
 # ------------------------------------------------------------------------------------------
 
-CHECKPOINT_KWARGS = {"cs_us_interval": 2, "iti": (1, 3), "protocol": THREE_PHASES[:2]}
+
+@pytest.mark.parametrize(
+    "kwargs", [MIXED, {"cs_us_interval": 2, "iti": (1, 3), "protocol": THREE_PHASES}]
+)
+def test_vector_env_equals_sync_vector_env_on_the_plain_task(kwargs: dict[str, Any]) -> None:
+    n = 5
+    native = PavlovianVectorEnv(n, **kwargs)
+    sync = SyncVectorEnv([lambda: PavlovianEnv(**kwargs)] * n)
+    native.reset(seed=[4, 7, 9, 1, 0])
+    sync.reset(seed=[4, 7, 9, 1, 0])
+    rng, ended = np.random.default_rng(0), 0
+    for _ in range(200):
+        action = rng.integers(0, 2, size=n)
+        a, b = native.step(action), sync.step(action)
+        for x, y in zip(a[:4], b[:4], strict=True):
+            assert x.dtype == y.dtype
+            np.testing.assert_array_equal(x, y)
+        assert sorted(a[4]) == sorted(b[4])
+        for key in a[4]:
+            np.testing.assert_array_equal(a[4][key], b[4][key])
+        ended += int(a[2].sum())
+    assert ended > 5
+
+
+CHECKPOINT_KWARGS = {"cs_us_interval": 2, "iti": (1, 3), "cues": 2, "contexts": 2}
+CHECKPOINT_PROTOCOL = [
+    {"name": "A", "trials": 2, "cs": "A,B"},
+    {"name": "AB", "trials": 3, "cs": "AB", "context": 1, "us": "drug"},
+]
+
+
+def checkpoint_env(n: int = 6) -> PavlovianVectorEnv:
+    """The vector env used by the checkpoint tests."""
+    return PavlovianVectorEnv(n, **CHECKPOINT_KWARGS, protocol=CHECKPOINT_PROTOCOL)
 
 
 def json_round_trip(state: dict[str, Any]) -> dict[str, Any]:
@@ -617,44 +687,33 @@ def json_round_trip(state: dict[str, Any]) -> dict[str, Any]:
     return {**rest, "arrays": {k: v.copy() for k, v in state["arrays"].items()}}
 
 
-def started_env(n: int = 6) -> PavlovianVectorEnv:
-    """A vector env stepped until at least one env has a pending autoreset."""
-    envs = PavlovianVectorEnv(n, **CHECKPOINT_KWARGS)
-    envs.reset(seed=21)
-    while True:
-        if envs.step(np.zeros(n, int))[2].any():
-            return envs
-
-
-def test_get_state_set_state_continues_identically() -> None:
-    source = started_env()
+def test_checkpoint_survives_json_and_continues_identically() -> None:
+    source = checkpoint_env()
+    source.reset(seed=21)
+    while not source.step(np.zeros(6, int))[2].any():
+        pass
     state = source.get_state()
+    assert state["config"]["cues"] == 2 and state["config"]["protocol"][1]["us"] == "drug"
     assert state["arrays"]["autoreset"].any()
-    json.dumps({k: v for k, v in state.items() if k != "arrays"})
-    target = PavlovianVectorEnv(6, **CHECKPOINT_KWARGS)
+    target = checkpoint_env()
     target.reset(seed=999)
     target.set_state(json_round_trip(state))
-    actions = np.random.default_rng(1)
-    for _ in range(200):
-        action = actions.integers(0, 2, size=6)
-        assert_step_equal(source.step(action), target.step(action))
-    source.reset()
-    target.reset()
-    assert_step_equal(source.step(np.zeros(6, int)), target.step(np.zeros(6, int)))
+    rng = np.random.default_rng(1)
+    for _ in range(100):
+        action = rng.integers(0, 2, size=6)
+        a, b = source.step(action), target.step(action)
+        for x, y in zip(a[:4], b[:4], strict=True):
+            np.testing.assert_array_equal(x, y)
+        for key in ("cue", "context", "infusion", "phase"):
+            np.testing.assert_array_equal(a[4][key], b[4][key])
+    other = PavlovianVectorEnv(6, **{**CHECKPOINT_KWARGS, "cues": 3}, protocol=CHECKPOINT_PROTOCOL)
+    with pytest.raises(ValueError, match="config"):
+        other.set_state(json_round_trip(state))
 
 
-def _corrupt(mutate: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    state = json_round_trip(started_env().get_state())
-    mutate(state)
-    return state
-
-
-def _set(path: tuple[str, ...], value: Any) -> Callable[[dict[str, Any]], None]:
-    def mutate(state: dict[str, Any]) -> None:
-        target = state
-        for key in path[:-1]:
-            target = target[key]
-        target[path[-1]] = value
+def _with(name: str, values: Sequence[int]) -> Callable[[dict[str, Any]], None]:
+    def mutate(arrays: dict[str, Any]) -> None:
+        arrays[f"state.{name}"] = np.array(values, dtype=arrays[f"state.{name}"].dtype)
 
     return mutate
 
@@ -662,44 +721,26 @@ def _set(path: tuple[str, ...], value: Any) -> Callable[[dict[str, Any]], None]:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda s: s.pop("rng_states"), "keys"),
-        (_set(("extra",), 1), "keys"),
-        (_set(("version",), 2), "version"),
-        (_set(("num_envs",), 7), "num_envs"),
-        (_set(("config", "cs_us_interval"), 3), "config"),
-        (lambda s: s["arrays"].pop("free"), "arrays"),
-        (_set(("arrays", "phase"), np.zeros(6, np.int32)), "'phase'"),
-        (_set(("arrays", "trial"), np.zeros(5, np.int64)), "'trial'"),
-        (_set(("arrays", "free"), [False] * 6), "'free'"),
-        (_set(("arrays", "phase"), np.full(6, 2, np.int64)), "'phase'"),
-        (_set(("arrays", "trial_in_phase"), np.full(6, 3, np.int64)), "'trial_in_phase'"),
-        (_set(("arrays", "t_in_trial"), np.full(6, -4, np.int64)), "'t_in_trial'"),
-        (_set(("arrays", "t_in_trial"), np.full(6, 3, np.int64)), "'t_in_trial'"),
-        (_set(("arrays", "autoreset"), np.ones(6, bool)), "'autoreset'"),
-        (_set(("rng_states",), []), "rng_states"),
-        (_set(("rng_states", 2), {"bit_generator": "MT19937"}), "rng_states'][2]"),
-        (_set(("rng_states", 0), "seed"), "rng_states'][0]"),
+        (_with("phase", [2] * 6), "state.phase"),
+        (_with("trial_in_phase", [3] * 6), "state.trial_in_phase"),
+        (_with("t_in_trial", [-4] * 6), "state.t_in_trial"),
+        (_with("t_in_trial", [3] * 6), "state.t_in_trial"),
+        (_with("compound", [2] * 6), "state.compound"),
+        (_with("compound", [-1] * 6), "state.compound"),
+        (_with("trial", [-1] * 6), "state.trial"),
     ],
 )
-def test_set_state_rejects_corrupt_state(
+def test_set_state_rejects_unreachable_task_states(
     mutate: Callable[[dict[str, Any]], None], message: str
 ) -> None:
-    envs = PavlovianVectorEnv(6, **CHECKPOINT_KWARGS)
+    envs = checkpoint_env()
     envs.reset(seed=0)
     before = envs.get_state()
-    with pytest.raises(ValueError, match=re.escape(message)):
-        envs.set_state(_corrupt(mutate))
+    broken = json_round_trip(before)
+    mutate(broken["arrays"])
+    with pytest.raises(ValueError, match=message):
+        envs.set_state(broken)
     after = envs.get_state()  # nothing was changed
     assert after["rng_states"] == before["rng_states"]
     for key, value in before["arrays"].items():
         np.testing.assert_array_equal(after["arrays"][key], value)
-
-
-def test_set_state_rejects_state_of_other_num_envs() -> None:
-    with pytest.raises(ValueError, match="num_envs"):
-        PavlovianVectorEnv(5, **CHECKPOINT_KWARGS).set_state(started_env(6).get_state())
-
-
-def test_get_state_before_reset_raises() -> None:
-    with pytest.raises(RuntimeError, match="reset"):
-        PavlovianVectorEnv(2).get_state()

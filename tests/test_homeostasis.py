@@ -1,5 +1,7 @@
 """Synaptic scaling: golden values, and the Turrigiano signature in a population of neurons."""
 
+import math
+
 import torch
 
 from plasticgym.homeostasis import rate_estimate, scaling_dw
@@ -19,16 +21,28 @@ def test_rate_estimate_golden():
 
 
 def test_scaling_dw_golden():
-    # dw = eta * w * (r* - a) / r*
+    # dw = w * (exp(eta * (r* - a) / r*) - 1)
     w = torch.tensor([[[1.0, 2.0], [4.0, 0.5]]])
     a = torch.tensor([[0.5, 2.0]])
     dw = scaling_dw(w, a, target_rate=1.0, scaling_rate=0.1)
-    torch.testing.assert_close(dw, torch.tensor([[[0.05, 0.1], [-0.4, -0.05]]]))
+    up, down = math.exp(0.05) - 1.0, math.exp(-0.1) - 1.0
+    expected = torch.tensor([[[up, 2 * up], [4 * down, 0.5 * down]]])
+    torch.testing.assert_close(dw, expected)
 
 
-def _simulate(homeostasis: bool, input_gain: float, steps: int = 6000, seed: int = 0):
-    """Neurons with rate relu(W x) driven by noisy inputs; after a baseline period the input
-    is multiplied by ``input_gain`` (0.25: activity blockade, 2: disinhibition)."""
+def test_scaling_factor_stays_positive_for_huge_rate_errors():
+    w = torch.ones(1, 1, 3)
+    dw = scaling_dw(w, torch.tensor([[1000.0]]), target_rate=1.0, scaling_rate=0.9)
+    torch.testing.assert_close(w + dw, torch.full_like(w, math.exp(-1.0)))
+
+
+def _simulate(
+    homeostasis: bool, input_gain: float, baseline: int = 500, steps: int = 2500, seed: int = 0
+):
+    """Neurons with rate relu(W x) driven by noisy inputs, starting at their target rate; after a
+    baseline period the input is multiplied by ``input_gain`` (0.1: near-silencing, as by TTX;
+    2: doubled, as by bicuculline). Returns the weights when the input changed, the final
+    weights, the final rates and the target."""
     generator = torch.Generator().manual_seed(seed)
     n_agents, n_post, n_pre, target = 16, 3, 12, 1.0
     pattern = torch.rand(n_agents, n_pre, generator=generator) + 0.5
@@ -36,16 +50,21 @@ def _simulate(homeostasis: bool, input_gain: float, steps: int = 6000, seed: int
     weights = weights / torch.einsum("bpi,bi->bp", weights, pattern).unsqueeze(-1) * target
     transforms = [three_factor(0.01, 0.0)]
     if homeostasis:
-        transforms.append(synaptic_scaling(target, rate_time_constant=50.0, scaling_rate=0.01))
+        transforms.append(synaptic_scaling(target, rate_time_constant=20.0, scaling_rate=0.02))
     transforms.append(weight_bounds(0.0, 100.0))
     rule = chain(*transforms)
     state = rule.init(weights)
     before = weights.clone()
-    rates = torch.zeros(n_agents, n_post)
     active = torch.ones(n_agents, dtype=torch.bool)
-    for _ in range(steps):
+    for step in range(baseline + steps):
+        if step == baseline:
+            baseline_rate = torch.relu(torch.einsum("bpi,bi->bp", weights, pattern))
+            torch.testing.assert_close(baseline_rate, torch.full_like(baseline_rate, target),
+                                       rtol=0.05, atol=0.05)  # fmt: skip
+            before = weights.clone()
+        gain = 1.0 if step < baseline else input_gain
         noise = 1.0 + 0.1 * torch.randn(n_agents, n_pre, generator=generator)
-        x = input_gain * pattern * noise
+        x = gain * pattern * noise
         rates = torch.relu(torch.einsum("bpi,bi->bp", weights, x))
         # no dopamine: the three-factor rule stays silent, only scaling can act
         signals = PlasticitySignals(x, rates, torch.zeros(n_agents), rates, active)
@@ -56,7 +75,7 @@ def _simulate(homeostasis: bool, input_gain: float, steps: int = 6000, seed: int
 
 
 def test_scaling_restores_target_rate_multiplicatively():
-    for gain in (0.25, 2.0):
+    for gain in (0.1, 2.0):
         before, after, rate, target = _simulate(homeostasis=True, input_gain=gain)
         # every neuron is back within 10% of its target rate (it started at gain * target)
         assert torch.all((rate - target).abs() < 0.1 * target), (gain, rate)
@@ -70,7 +89,7 @@ def test_scaling_restores_target_rate_multiplicatively():
 
 
 def test_without_scaling_nothing_compensates():
-    for gain in (0.25, 2.0):
+    for gain in (0.1, 2.0):
         before, after, rate, target = _simulate(homeostasis=False, input_gain=gain)
         assert torch.equal(before, after)
         torch.testing.assert_close(rate, torch.full_like(rate, gain * target), rtol=1e-4, atol=1e-4)

@@ -56,24 +56,31 @@ def test_chain_order_bounds_last():
     torch.testing.assert_close(w + dw, torch.tensor([[[1.0, 1.0]]]))
 
 
-def test_removing_scaling_changes_nothing_else():
-    """Without scaling the chain is exactly the rule + bounds; with scaling but a rate on target
-    and a zero scaling rate, the result is identical too."""
-    w = torch.rand(3, 2, 2, generator=torch.Generator().manual_seed(1))
-    sig = PlasticitySignals(
-        torch.rand(3, 2),
-        torch.rand(3, 2),
-        torch.randn(3),
-        torch.full((3, 2), 0.7),
-        torch.ones(3, dtype=torch.bool),
+def test_scaling_transform_only_adds_the_scaling_term():
+    """Chained after the rule, scaling adds exactly its own multiplicative term; with the rate on
+    target it adds nothing, so removing it from the chain changes nothing else."""
+    g = torch.Generator().manual_seed(1)
+    w = torch.rand(3, 2, 2, generator=g)
+    pre, post, dopamine = (
+        torch.rand(3, 2, generator=g),
+        torch.rand(3, 2, generator=g),
+        torch.randn(3, generator=g),
     )
-    plain = chain(three_factor(0.1, 0.5), weight_bounds(0.0, 1.0))
+    active = torch.ones(3, dtype=torch.bool)
+    plain = chain(three_factor(0.1, 0.5), weight_bounds(0.0, 10.0))
     scaled = chain(
-        three_factor(0.1, 0.5), synaptic_scaling(0.7, 10.0, 0.0), weight_bounds(0.0, 1.0)
+        three_factor(0.1, 0.5), synaptic_scaling(0.7, 10.0, 0.2), weight_bounds(0.0, 10.0)
     )
-    dw_plain, _ = plain.update(torch.zeros_like(w), plain.init(w), w, sig)
-    dw_scaled, _ = scaled.update(torch.zeros_like(w), scaled.init(w), w, sig)
+    on_target = PlasticitySignals(pre, post, dopamine, torch.full((3, 2), 0.7), active)
+    dw_plain, _ = plain.update(torch.zeros_like(w), plain.init(w), w, on_target)
+    dw_scaled, _ = scaled.update(torch.zeros_like(w), scaled.init(w), w, on_target)
     torch.testing.assert_close(dw_plain, dw_scaled)
+    off_target = on_target._replace(rate=torch.full((3, 2), 1.4))
+    dw_plain, _ = plain.update(torch.zeros_like(w), plain.init(w), w, off_target)
+    dw_scaled, state = scaled.update(torch.zeros_like(w), scaled.init(w), w, off_target)
+    rate_avg = state[1].rate_avg  # 0.7 + (1.4 - 0.7) / 10
+    factor = torch.exp(0.2 * (0.7 - rate_avg) / 0.7).unsqueeze(-1)
+    torch.testing.assert_close(w + dw_scaled, (w + dw_plain) * factor)
 
 
 def test_weight_bounds_validates():
