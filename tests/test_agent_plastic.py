@@ -78,7 +78,8 @@ def test_learning_in_chunks_equals_one_call():
 
 
 def _stop_when_an_episode_ends(agent):
-    return not bool(agent._rollout.autoreset.any())
+    # right after an episode ended, its autoreset is still pending
+    return not bool((agent.episodes_completed > 0).any())
 
 
 @pytest.mark.parametrize("homeostasis", [True, False])
@@ -244,11 +245,11 @@ def test_corrupt_and_hostile_checkpoints(tmp_path):
     save_checkpoint(tmp_path / "badcfg", tensors, _strip(bad_config))
     with pytest.raises(ValueError, match=r"gamma=7\.0"):
         PlasticAgent.load(tmp_path / "badcfg")
-    wrong_shape = dict(tensors, **{"critic.weights": torch.zeros(1, 1, 1)})
+    wrong_shape = dict(tensors, **{"model.critic.weights": torch.zeros(1, 1, 1)})
     save_checkpoint(tmp_path / "shape", wrong_shape, _strip(meta))
     with pytest.raises(CheckpointError, match=r"critic\.weights"):
         PlasticAgent.load(tmp_path / "shape")
-    missing = {k: v for k, v in tensors.items() if k != "actor.weights"}
+    missing = {k: v for k, v in tensors.items() if k != "model.actor.weights"}
     save_checkpoint(tmp_path / "missing", missing, _strip(meta))
     with pytest.raises(CheckpointError, match=r"actor\.weights"):
         PlasticAgent.load(tmp_path / "missing")

@@ -1,0 +1,653 @@
+"""What every plasticgym agent shares: a population on a vector env, one learn loop, records,
+TensorBoard logging and safetensors checkpoints.
+
+An agent class subclasses :class:`PopulationAgent`, names its config dataclass, and implements
+the model hooks: :meth:`~PopulationAgent._build` (the model from the config, deterministic),
+:meth:`~PopulationAgent._initialise` (random initial values from an explicit generator),
+:meth:`~PopulationAgent._begin` (start a rollout on the first observations),
+:meth:`~PopulationAgent._learn_step` (one transition of the whole population), the tensors it
+checkpoints, and :meth:`~PopulationAgent.predict`. The API follows Stable-Baselines3:
+``Agent(env, n_agents=, seed=, tensorboard_log=)``, ``learn``, ``predict``, ``save``, ``load``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from plasticgym.checkpoint import (
+    CheckpointError,
+    flatten_state,
+    load_checkpoint,
+    save_checkpoint,
+    take_tensor,
+    unflatten_state,
+)
+from plasticgym.config import check_number
+from plasticgym.records import RecordBuffer
+from plasticgym.seeding import SeedPlan, seed_plan, torch_generator
+from plasticgym.tblog import (
+    EPISODIC_RETURN,
+    MEAN_ABS_DW,
+    MEAN_ABS_RPE,
+    MEAN_RATE,
+    RPE,
+    TensorBoardLogger,
+    is_run_dir,
+    next_run_dir,
+)
+
+Callback = Callable[[Any], bool | None]
+
+
+class StepResult(NamedTuple):
+    """What a model reports for one transition of the population.
+
+    Attributes:
+        actions: actions chosen for the new observations, ``[B]`` (Discrete) or ``[B, d]``.
+        rpe: reward-prediction error of the transition, ``[B]`` (0 for inactive agents).
+        dopamine: the signal delivered to synapses, ``[B]``.
+        value: the model's value of the new observation, ``[B]``.
+        mean_abs_dw: mean absolute weight change of this step (0-d).
+        mean_rate: mean firing rate of the model's neurons (0-d), NaN if it has none.
+    """
+
+    actions: Tensor
+    rpe: Tensor
+    dopamine: Tensor
+    value: Tensor
+    mean_abs_dw: Tensor
+    mean_rate: Tensor
+
+
+class Progress(NamedTuple):
+    """The population's bookkeeping between steps (checkpointed with the model)."""
+
+    actions: Tensor  # actions for the current observations
+    autoreset: Tensor  # [B] bool: the env resets this agent at the next step
+    episode: Tensor  # [B] episode index
+    episode_return: Tensor  # [B]
+
+
+class PopulationAgent(ABC):
+    """A population of ``n_agents`` independent learners on one vector env.
+
+    Args:
+        env: a registered env id (made as a native vector env with ``n_agents`` copies), a
+            :class:`gymnasium.vector.VectorEnv` with ``num_envs == n_agents``, or a single
+            :class:`gymnasium.Env` (then ``n_agents`` must be 1).
+        n_agents: independent agents that learn together in one batched program.
+        seed: one seed for everything (env, initial values, action sampling); ``None`` draws
+            fresh entropy, recorded in ``agent.seeds`` for replay.
+        env_kwargs: keyword arguments for making ``env`` from its id.
+        tensorboard_log: folder for TensorBoard runs; None disables logging.
+        verbose: 0 silent, 1 a summary line after each ``learn``.
+        device: torch device of the model ("cpu", "cuda", ...).
+        **hyperparameters: fields of the agent's config dataclass.
+
+    Results depend on ``(seed, n_agents)``: the population shares one action-sampling stream.
+    """
+
+    config_class: ClassVar[type]
+
+    def __init__(
+        self,
+        env: str | gym.Env | gym.vector.VectorEnv,
+        *,
+        n_agents: int = 1,
+        seed: int | None = None,
+        env_kwargs: Mapping[str, Any] | None = None,
+        tensorboard_log: str | os.PathLike | None = None,
+        verbose: int = 0,
+        device: str | torch.device = "cpu",
+        **hyperparameters: Any,
+    ) -> None:
+        check_number("n_agents", n_agents, 1, integer=True)
+        check_number("verbose", verbose, 0, 2, integer=True)
+        self.config = self.config_class.from_kwargs(**hyperparameters)
+        self.seeds: SeedPlan = seed_plan(seed)
+        self.n_agents = n_agents
+        self.verbose = verbose
+        self.device = torch.device(device)
+        self.env, self.env_id, self.env_kwargs = population_env(env, n_agents, env_kwargs)
+        self._setup()
+        self._initialise(torch_generator(self.seeds.init_seed, self.device))
+        prefix = type(self).__name__
+        self.run_dir = next_run_dir(tensorboard_log, prefix) if tensorboard_log else None
+        self._logger = self._make_logger()
+
+    # ------------------------------------------------------------------ model hooks
+
+    @abstractmethod
+    def _build(self) -> None:
+        """Build the model from ``self.config`` and the env's spaces, deterministically."""
+
+    @abstractmethod
+    def _initialise(self, generator: torch.Generator) -> None:
+        """Draw random initial values (if any) from ``generator``."""
+
+    @abstractmethod
+    def _begin(self, obs: np.ndarray) -> Tensor:
+        """Start a rollout on the first observations of every agent; return their actions."""
+
+    @abstractmethod
+    def _learn_step(
+        self,
+        obs: np.ndarray,
+        reward: Tensor,
+        terminated: Tensor,
+        active: Tensor,
+        generator: torch.Generator,
+    ) -> StepResult:
+        """Learn from one transition of every agent and choose the next actions.
+
+        ``active [B]`` is False for agents whose step was the env's autoreset (their ``obs``
+        starts a new episode; nothing is learned). Sample actions with ``generator`` only.
+        """
+
+    @abstractmethod
+    def _model_state(self) -> dict[str, Any]:
+        """The model's tensors (and NamedTuples of tensors) to checkpoint, by name."""
+
+    @abstractmethod
+    def _load_model_state(self, state: dict[str, Any], has_rollout: bool) -> None:
+        """Restore what :meth:`_model_state` returned (already checked against a template)."""
+
+    @abstractmethod
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: np.ndarray | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Actions for observations (Stable-Baselines3's signature)."""
+
+    def _empty_rollout_state(self) -> dict[str, Any]:
+        """Templates (right shapes and dtypes) of the rollout entries of :meth:`_model_state`."""
+        return {}
+
+    # ------------------------------------------------------------------ shared setup
+
+    def _setup(self) -> None:
+        self._hyper = self._per_agent_values()
+        self._build()
+        self._learn_generator = torch_generator(self.seeds.learn_seed, self.device)
+        self._predict_generator = torch_generator(self.seeds.predict_seed, self.device)
+        self._progress: Progress | None = None
+        self._env_seeded = False
+        self.num_timesteps = 0
+        self._record_buffers: list[RecordBuffer] = []
+        self._records_cache: pd.DataFrame | None = None
+
+    def _make_logger(self) -> TensorBoardLogger | None:
+        if self.run_dir is None:
+            return None
+        return TensorBoardLogger(self.run_dir, getattr(self.config, "log_interval", 100))
+
+    def _per_agent_values(self) -> dict[str, float | Tensor]:
+        """Each per-agent hyperparameter as a float (shared) or a tensor ``[n_agents]``."""
+        values: dict[str, float | Tensor] = {}
+        for name in getattr(self.config_class, "PER_AGENT", ()):
+            value = getattr(self.config, name)
+            if isinstance(value, tuple):
+                if len(value) != self.n_agents:
+                    raise ValueError(
+                        f"{name} has {len(value)} values but n_agents={self.n_agents}; give one "
+                        "number for all agents or exactly one per agent"
+                    )
+                values[name] = torch.tensor(value, dtype=torch.float32, device=self.device)
+            else:
+                values[name] = float(value)
+        return values
+
+    @property
+    def individual_parameters(self) -> pd.DataFrame:
+        """The per-agent hyperparameters in use: one row per agent (join on ``agent``)."""
+        columns = {}
+        for name, value in self._hyper.items():
+            if isinstance(value, Tensor):
+                columns[name] = value.cpu().numpy().astype(float)
+            else:
+                columns[name] = np.full(self.n_agents, value)
+        return pd.DataFrame(columns, index=pd.Index(np.arange(self.n_agents), name="agent"))
+
+    @staticmethod
+    def _column(value: float | Tensor) -> float | Tensor:
+        """A per-agent value shaped to scale the rows of a ``[B, n]`` tensor."""
+        return value.unsqueeze(1) if isinstance(value, Tensor) else value
+
+    # ------------------------------------------------------------------ learning
+
+    def _start(self) -> None:
+        seed = None if self._env_seeded else self.seeds.env_seed
+        obs, _ = self.env.reset(seed=seed)
+        self._env_seeded = True
+        B = self.n_agents
+        actions = self._begin(obs)
+        self._progress = Progress(
+            actions=actions,
+            autoreset=torch.zeros(B, dtype=torch.bool, device=self.device),
+            episode=torch.zeros(B, dtype=torch.long, device=self.device),
+            episode_return=torch.zeros(B, device=self.device),
+        )
+
+    def learn(
+        self,
+        total_timesteps: int,
+        *,
+        callback: Callback | None = None,
+        progress_bar: bool = False,
+        record: bool = False,
+    ) -> PopulationAgent:
+        """Run ``total_timesteps`` steps of every agent, learning as it goes.
+
+        Args:
+            total_timesteps: environment steps per agent.
+            callback: called as ``callback(agent)`` after every step; returning False stops.
+            progress_bar: show a tqdm progress bar.
+            record: append one row per agent per step to :attr:`records`.
+        """
+        check_number("total_timesteps", total_timesteps, 0, integer=True)
+        if self._progress is None:
+            self._start()
+        buffer = RecordBuffer(self.n_agents) if record else None
+        if buffer is not None:
+            self._record_buffers.append(buffer)
+            self._records_cache = None
+        bar = None
+        if progress_bar:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total_timesteps, unit="step", desc=type(self).__name__)
+        started = time.perf_counter()
+        abs_rpe_sum = torch.zeros((), device=self.device)
+        steps_done = 0
+        try:
+            with torch.no_grad():
+                for _ in range(total_timesteps):
+                    rpe = self._step(buffer)
+                    steps_done += 1
+                    abs_rpe_sum += rpe.abs().mean()
+                    if bar is not None:
+                        bar.update(1)
+                    if callback is not None and callback(self) is False:
+                        break
+        finally:
+            if bar is not None:
+                bar.close()
+        if self._logger is not None:
+            self._logger.write_means(self.num_timesteps)
+            self._logger.flush()
+        if self.verbose and steps_done:
+            elapsed = time.perf_counter() - started
+            print(
+                f"{type(self).__name__}: {steps_done} steps x {self.n_agents} agents in "
+                f"{elapsed:.1f} s ({steps_done * self.n_agents / elapsed:,.0f} agent-steps/s), "
+                f"mean |rpe| {float(abs_rpe_sum) / steps_done:.4f}"
+            )
+        return self
+
+    def _step(self, buffer: RecordBuffer | None) -> Tensor:
+        """One step of the population; returns the TD errors ``[B]``."""
+        progress = self._progress
+        assert progress is not None
+        obs, reward, terminated, truncated, info = self.env.step(progress.actions.cpu().numpy())
+        reward_t = torch.as_tensor(np.asarray(reward, dtype=np.float32), device=self.device)
+        if not torch.isfinite(reward_t).all():
+            raise ValueError(
+                f"the environment returned a non-finite reward at step {self.num_timesteps}: "
+                f"{np.asarray(reward)[~np.isfinite(reward)][:5]}; rewards must be finite"
+            )
+        active = ~progress.autoreset
+        terminated_t = torch.as_tensor(np.asarray(terminated), device=self.device)
+        done = terminated_t | torch.as_tensor(np.asarray(truncated), device=self.device)
+        result = self._learn_step(obs, reward_t, terminated_t, active, self._learn_generator)
+        episode = progress.episode + (~active).long()
+        episode_return = torch.where(active, progress.episode_return + reward_t, reward_t * 0)
+        if buffer is not None:
+            columns = self._record_columns(progress.actions, reward_t, result, episode, info)
+            buffer.append(columns, active.cpu().numpy())
+        if self._logger is not None:
+            self._log_step(result, active, done & active, episode_return)
+        self._progress = Progress(result.actions, done, episode, episode_return)
+        self.num_timesteps += 1
+        return result.rpe
+
+    def _record_columns(
+        self,
+        actions: Tensor,
+        reward: Tensor,
+        result: StepResult,
+        episode: Tensor,
+        info: Mapping[str, Any],
+    ) -> dict[str, np.ndarray]:
+        B = self.n_agents
+        action_column = actions.cpu().numpy()
+        if action_column.ndim > 1:  # Box actions: one list per row
+            action_column = np.array(list(action_column), dtype=object)
+        columns = {
+            "agent": np.arange(B),
+            "step": np.full(B, self.num_timesteps),
+            "episode": episode.cpu().numpy(),
+            "trial": np.full(B, -1),
+            "phase": np.full(B, "", dtype=object),
+            "t_in_trial": np.full(B, 0),
+            "action": action_column,
+            "reward": reward.cpu().numpy(),
+            "rpe": result.rpe.cpu().numpy(),
+            "dopamine": result.dopamine.cpu().numpy(),
+            "value": result.value.cpu().numpy(),
+        }
+        for key, values in info.items():
+            if key.startswith("_") or key in ("final_obs", "final_info", "episode"):
+                continue
+            array = np.asarray(values)
+            if array.shape == (B,):
+                columns[key] = array
+        return columns
+
+    def _log_step(
+        self, result: StepResult, active: Tensor, finished: Tensor, episode_return: Tensor
+    ) -> None:
+        """Means over the agents for which this step was a transition."""
+        assert self._logger is not None
+        step = self.num_timesteps + 1
+        n_active = active.sum().clamp(min=1)
+        scalars = {
+            RPE: result.rpe.sum() / n_active,
+            MEAN_ABS_RPE: result.rpe.abs().sum() / n_active,
+            MEAN_ABS_DW: result.mean_abs_dw,
+        }
+        if not bool(torch.isnan(result.mean_rate)):
+            scalars[MEAN_RATE] = result.mean_rate
+        self._logger.accumulate(step, **scalars)
+        if bool(finished.any()):
+            self._logger.scalar(EPISODIC_RETURN, float(episode_return[finished].mean()), step)
+
+    # ------------------------------------------------------------------ records
+
+    @property
+    def records(self) -> pd.DataFrame:
+        """Rows recorded by every ``learn(record=True)`` of this agent object, in step order.
+
+        One row per agent per step that was a transition (the vector env's autoreset step is
+        none): ``agent, step, episode, trial, phase, t_in_trial, action, reward, rpe, dopamine,
+        value`` and the task's info events. Row t's ``action`` and ``reward`` are the action
+        sent at step t and the reward it brought; ``rpe`` is the TD error of that transition;
+        ``dopamine`` is what reached the synapses; ``value`` is ``V`` of the observation it led
+        to (see docs/agents.md for the exact timing).
+        """
+        if self._records_cache is None:
+            frames = [b.to_frame() for b in self._record_buffers if len(b)]
+            if not frames:
+                self._records_cache = RecordBuffer(self.n_agents).to_frame()
+            else:
+                frame = pd.concat(frames, ignore_index=True)
+                if "phase" in frame:
+                    frame["phase"] = frame["phase"].astype("category")
+                self._records_cache = frame
+        return self._records_cache
+
+    @property
+    def episodes_completed(self) -> np.ndarray:
+        """Episodes each agent has finished so far, ``[n_agents]`` int."""
+        if self._progress is None:
+            return np.zeros(self.n_agents, dtype=np.int64)
+        finished = self._progress.episode + self._progress.autoreset.long()
+        return finished.cpu().numpy()
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save the model, RNG states, counters and (when possible) the env's state to one
+        ``.safetensors`` file, atomically; flushes TensorBoard. Returns the path."""
+        tensors: dict[str, Tensor] = {
+            "generator.learn": self._learn_generator.get_state(),
+            "generator.predict": self._predict_generator.get_state(),
+        }
+        for name, value in self._model_state().items():
+            tensors.update(flatten_state(f"model.{name}", value))
+        if self._progress is not None:
+            tensors.update(flatten_state("progress", self._progress))
+        env_meta = None
+        env = self.env.unwrapped
+        if self._progress is not None and not hasattr(env, "get_state"):
+            warnings.warn(
+                f"{type(env).__name__} cannot save its state (no get_state()), so a loaded agent "
+                "will restart the env from its first episode instead of continuing exactly",
+                stacklevel=2,
+            )
+        if self._progress is not None and hasattr(env, "get_state"):
+            env_state = env.get_state()
+            for name, array in env_state["arrays"].items():
+                tensors[f"env.{name}"] = torch.from_numpy(np.ascontiguousarray(array))
+            env_meta = {k: v for k, v in env_state.items() if k != "arrays"}
+            env_meta["array_names"] = sorted(env_state["arrays"])
+        meta = {
+            "agent": type(self).__name__,
+            "config": dataclasses.asdict(self.config),
+            "n_agents": self.n_agents,
+            "env_id": self.env_id,
+            "env_kwargs": self.env_kwargs,
+            "seeds": self.seeds._asdict(),
+            "num_timesteps": self.num_timesteps,
+            "env_seeded": self._env_seeded,
+            "has_rollout": self._progress is not None,
+            "env_state": env_meta,
+            "run_dir": str(self.run_dir) if self.run_dir else None,
+            "verbose": self.verbose,
+            "device": self.device.type,
+        }
+        _check_json(meta)
+        written = save_checkpoint(path, tensors, meta)
+        if self._logger is not None:
+            for name, value in self._model_state().items():
+                if isinstance(value, Tensor) and value.is_floating_point():
+                    tag = "weights/" + name.removesuffix(".weights").replace(".", "/")
+                    self._logger.histogram(tag, value, self.num_timesteps)
+            self._logger.flush()
+        return written
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike,
+        env: str | gym.Env | gym.vector.VectorEnv | None = None,
+        *,
+        device: str | torch.device = "cpu",
+    ) -> PopulationAgent:
+        """Load an agent saved by :meth:`save`.
+
+        With ``env=None`` the env is remade from its saved id and arguments and restored to its
+        saved state, so learning continues exactly where it stopped. A given ``env`` is used
+        as it is and reset at the next ``learn``.
+        """
+        tensors, meta = load_checkpoint(path)
+        if meta.get("agent") != cls.__name__:
+            raise CheckpointError(f"{path} holds a {meta.get('agent')!r}, not a {cls.__name__}")
+        try:
+            config = cls.config_class.from_kwargs(**meta["config"])
+            seeds = SeedPlan(**meta["seeds"])
+            n_agents = meta["n_agents"]
+            env_id = meta["env_id"]
+            env_kwargs = meta["env_kwargs"]
+            num_timesteps = meta["num_timesteps"]
+            for name, value in (*seeds._asdict().items(), ("num_timesteps", num_timesteps)):
+                check_number(name, value, 0, integer=True)
+            check_number("n_agents", n_agents, 1, integer=True)
+            if env_id is not None and not isinstance(env_id, str):
+                raise ValueError(f"env_id={env_id!r} must be a string")
+            if not isinstance(env_kwargs, dict):
+                raise ValueError(f"env_kwargs={env_kwargs!r} must be a mapping")
+        except (KeyError, TypeError, ValueError) as error:
+            raise CheckpointError(f"{path} has invalid metadata: {error}") from None
+        if env is None:
+            if env_id is None:
+                raise CheckpointError(
+                    f"{path} was saved with an env that has no registered id; pass env= to load"
+                )
+            env = env_id
+        agent = cls.__new__(cls)
+        agent.config = config
+        agent.seeds = seeds
+        agent.n_agents = n_agents
+        agent.verbose = int(meta.get("verbose", 0))
+        agent.device = torch.device(device)
+        restoring_env = isinstance(env, str)
+        agent.env, agent.env_id, agent.env_kwargs = population_env(
+            env, n_agents, env_kwargs if restoring_env else None
+        )
+        agent._setup()
+        agent.num_timesteps = num_timesteps
+        agent._restore_generators(tensors, meta, path)
+        env_meta = meta.get("env_state")
+        resume = bool(restoring_env and meta.get("has_rollout") and env_meta is not None)
+        template = agent._model_state()
+        if resume:
+            template.update(agent._empty_rollout_state())
+        restored = {name: unflatten_state(f"model.{name}", value, tensors)
+                    for name, value in template.items()}  # fmt: skip
+        agent._load_model_state(restored, has_rollout=resume)
+        # A restored env continues its own stream; any other env is seeded afresh at next learn.
+        agent._env_seeded = resume and bool(meta.get("env_seeded", False))
+        if resume:
+            agent._progress = unflatten_state("progress", agent._empty_progress(), tensors)
+            agent._restore_env(tensors, env_meta, path)
+        agent.run_dir = _checked_run_dir(meta.get("run_dir"))
+        agent._logger = agent._make_logger()
+        return agent
+
+    def _empty_progress(self) -> Progress:
+        B = self.n_agents
+        action_shape = self.env.single_action_space.shape or ()
+        is_discrete = isinstance(self.env.single_action_space, gym.spaces.Discrete)
+        action_dtype = torch.long if is_discrete else torch.float32
+        return Progress(
+            actions=torch.zeros((B, *action_shape), dtype=action_dtype, device=self.device),
+            autoreset=torch.zeros(B, dtype=torch.bool, device=self.device),
+            episode=torch.zeros(B, dtype=torch.long, device=self.device),
+            episode_return=torch.zeros(B, device=self.device),
+        )
+
+    def _restore_generators(self, tensors: dict[str, Tensor], meta: dict, path: Any) -> None:
+        saved_device = meta.get("device", "cpu")
+        if saved_device == self.device.type:
+            for name, generator in (
+                ("generator.learn", self._learn_generator),
+                ("generator.predict", self._predict_generator),
+            ):
+                generator.set_state(take_tensor(tensors, name, generator.get_state()).cpu())
+            return
+        # torch's CPU and CUDA generators have different states: draw fresh streams,
+        # deterministically, from the seed and the step count.
+        warnings.warn(
+            f"{path} was saved on {saved_device!r} and is loaded on {self.device.type!r}: the "
+            "action-sampling streams restart, so learning will not continue bit-for-bit",
+            stacklevel=3,
+        )
+        self._learn_generator.manual_seed(self.seeds.learn_seed + self.num_timesteps)
+        self._predict_generator.manual_seed(self.seeds.predict_seed + self.num_timesteps)
+
+    def _restore_env(self, tensors: dict[str, Tensor], env_meta: dict, path: Any) -> None:
+        arrays = {}
+        for name in env_meta.get("array_names", []):
+            if f"env.{name}" not in tensors:
+                raise CheckpointError(f"{path} lacks env array {name!r}")
+            arrays[name] = tensors[f"env.{name}"].numpy()
+        env_state = {k: v for k, v in env_meta.items() if k != "array_names"}
+        env_state["arrays"] = arrays
+        try:
+            self.env.unwrapped.set_state(env_state)
+        except (ValueError, KeyError, TypeError) as error:
+            raise CheckpointError(f"{path} has an invalid env state: {error}") from None
+
+    def close(self) -> None:
+        """Close the env and the TensorBoard writer."""
+        if self._logger is not None:
+            self._logger.close()
+        self.env.close()
+
+
+def _checked_run_dir(run_dir: Any) -> Path | None:
+    """The saved TensorBoard run folder, if it is an existing run; a checkpoint must not choose
+    a new place to write files."""
+    if isinstance(run_dir, str) and is_run_dir(Path(run_dir)):
+        return Path(run_dir)
+    if run_dir:
+        warnings.warn(
+            f"TensorBoard logging of the loaded agent is off: its run folder {run_dir!r} is not "
+            "an existing TensorBoard run",
+            stacklevel=3,
+        )
+    return None
+
+
+def _check_json(meta: dict) -> None:
+    try:
+        json.dumps(meta, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"cannot save: metadata is not JSON-serialisable ({error})") from None
+
+
+def population_env(
+    env: str | gym.Env | gym.vector.VectorEnv,
+    n_agents: int,
+    env_kwargs: Mapping[str, Any] | None,
+) -> tuple[gym.vector.VectorEnv, str | None, dict[str, Any]]:
+    """A vector env with one copy of the task per agent, its id and its arguments."""
+    if isinstance(env, str):
+        kwargs = dict(env_kwargs or {})
+        if env not in gym.registry:
+            registered = sorted(k for k in gym.registry if k.startswith("plasticgym/"))
+            raise ValueError(f"unknown env id {env!r}; registered plasticgym tasks: {registered}")
+        mode = "vector_entry_point" if gym.registry[env].vector_entry_point else "sync"
+        vector_env = gym.make_vec(env, num_envs=n_agents, vectorization_mode=mode, **kwargs)
+        return vector_env, env, _json_kwargs(kwargs)
+    if env_kwargs:
+        raise ValueError("env_kwargs can only be given with an env id, not with an env instance")
+    if isinstance(env, gym.vector.VectorEnv):
+        if env.num_envs != n_agents:
+            raise ValueError(
+                f"the vector env has num_envs={env.num_envs} but n_agents={n_agents}; "
+                "they must match"
+            )
+        spec = getattr(env, "spec", None)
+        skip = ("num_envs", "vectorization_mode", "max_episode_steps")
+        kwargs = {k: v for k, v in spec.kwargs.items() if k not in skip} if spec else {}
+        return env, spec.id if spec else None, _json_kwargs(kwargs)
+    if isinstance(env, gym.Env):
+        if n_agents != 1:
+            raise ValueError(
+                f"a single env serves one agent, got n_agents={n_agents}; pass an env id or a "
+                "vector env for a population"
+            )
+        spec = env.spec
+        kwargs = _json_kwargs(dict(spec.kwargs)) if spec is not None else {}
+        return gym.vector.SyncVectorEnv([lambda: env]), spec.id if spec else None, kwargs
+    raise ValueError(
+        f"env must be an env id, a gymnasium.Env or a gymnasium.vector.VectorEnv, got {env!r}"
+    )
+
+
+def _json_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Env arguments as JSON would give them back (tuples become lists)."""
+    try:
+        return json.loads(json.dumps(kwargs, allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"env arguments must be JSON-serialisable to be checkpointed: {error}"
+        ) from None
