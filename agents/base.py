@@ -315,6 +315,7 @@ class PopulationAgent(ABC):
         active = ~progress.autoreset
         terminated_t = torch.as_tensor(np.asarray(terminated), device=self.device)
         done = terminated_t | torch.as_tensor(np.asarray(truncated), device=self.device)
+        self._step_info = info  # for models that read task events (e.g. drug deliveries)
         result = self._learn_step(obs, reward_t, terminated_t, active, self._learn_generator)
         episode = progress.episode + (~active).long()
         episode_return = torch.where(active, progress.episode_return + reward_t, reward_t * 0)

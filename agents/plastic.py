@@ -32,7 +32,16 @@ import torch
 from torch import Tensor
 
 from plasticgym.agents.base import PopulationAgent, StepResult
-from plasticgym.config import check_bool, check_number, check_per_agent
+from plasticgym.config import check_bool, check_choice, check_number, check_per_agent
+from plasticgym.dopamine import (
+    DOPAMINE_MODELS,
+    average_reward_delta,
+    dezfouli_dopamine,
+    drive_reduction_reward,
+    homeostatic_drive,
+    redish_dopamine,
+    running_average,
+)
 from plasticgym.encoding import EncoderState, MicrostimulusEncoder, ObservationReader
 from plasticgym.plasticity import (
     PlasticitySignals,
@@ -74,6 +83,22 @@ class PlasticAgentConfig:
         scaling_rate: fraction by which scaling moves the weights per step at a rate error equal
             to the target, in [0, 1).
         log_interval: steps between TensorBoard writes, >= 1.
+        dopamine: the dopamine model, one of ``"td"`` (the TD error; Schultz, Dayan & Montague
+            1997), ``"redish"`` (non-compensable drug surge; Redish 2004), ``"average_reward"``
+            (average-reward TD with a drug-raised basal reward level; after Dezfouli et al.
+            2009) or ``"homeostatic"`` (reward = reduction of a drive over the internal drug
+            level; Keramati & Gutkin 2014). The drug models read the task's info keys
+            ``infusion`` (drug delivered this step) and, for ``"homeostatic"``, ``drug_level``.
+        drug_surge: the surge ``D`` a drug delivery adds to dopamine, >= 0.
+        average_reward_rate: rate of the running average reward ``rho``, in [0, 1].
+        basal_adaptation_rate: rate at which drug exposure raises the basal reward level
+            ``kappa``, in [0, 1].
+        homeostatic_setpoint: setpoint ``h*`` of the internal drug level, >= 0.
+        drive_exponent_n: ``n`` of the drive ``(|h* - h|^n)^(1/m)``, > 1.
+        drive_exponent_m: ``m`` of the drive, in (1, n).
+        drive_gain: reward per unit of drive reduction, >= 0.
+        dopamine_tonic: tonic dopamine added to every phasic signal (a dysregulation knob), any
+            finite number.
 
     The fields in ``PER_AGENT`` may also be given once per agent, as a sequence of
     ``n_agents`` numbers (individual differences in a population); every element is validated.
@@ -82,7 +107,8 @@ class PlasticAgentConfig:
     PER_AGENT: ClassVar[tuple[str, ...]] = (
         "gamma", "trace_lambda", "critic_lr", "actor_lr", "inverse_temperature",
         "dopamine_gain_positive", "dopamine_gain_negative", "tonic_input", "target_rate",
-        "rate_time_constant", "scaling_rate",
+        "rate_time_constant", "scaling_rate", "drug_surge", "average_reward_rate",
+        "basal_adaptation_rate", "homeostatic_setpoint", "drive_gain", "dopamine_tonic",
     )  # fmt: skip
 
     gamma: float = 0.95
@@ -105,6 +131,15 @@ class PlasticAgentConfig:
     rate_time_constant: float = 200.0
     scaling_rate: float = 1e-3
     log_interval: int = 100
+    dopamine: str = "td"
+    drug_surge: float = 0.3
+    average_reward_rate: float = 0.01
+    basal_adaptation_rate: float = 0.001
+    homeostatic_setpoint: float = 1.0
+    drive_exponent_n: float = 4.0
+    drive_exponent_m: float = 3.0
+    drive_gain: float = 1.0
+    dopamine_tonic: float = 0.0
 
     def __post_init__(self) -> None:
         def per_agent(field: str, low: float, high: float = math.inf, **kwargs: Any) -> None:
@@ -139,6 +174,16 @@ class PlasticAgentConfig:
         per_agent("rate_time_constant", 1.0)
         per_agent("scaling_rate", 0.0, 1.0, high_open=True)
         check_number("log_interval", self.log_interval, 1, integer=True)
+        check_choice("dopamine", self.dopamine, DOPAMINE_MODELS)
+        per_agent("drug_surge", 0.0)
+        per_agent("average_reward_rate", 0.0, 1.0)
+        per_agent("basal_adaptation_rate", 0.0, 1.0)
+        per_agent("homeostatic_setpoint", 0.0)
+        check_number("drive_exponent_n", self.drive_exponent_n, 1.0, low_open=True)
+        check_number("drive_exponent_m", self.drive_exponent_m, 1.0, self.drive_exponent_n,
+                     low_open=True, high_open=True)  # fmt: skip
+        per_agent("drive_gain", 0.0)
+        per_agent("dopamine_tonic", -math.inf)
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> PlasticAgentConfig:
@@ -160,6 +205,15 @@ class Rollout(NamedTuple):
     actor_input: Tensor  # [B, n_features + 1] the code plus the tonic input
     rates: Tensor  # [B, n_actions] actor rates for the current observation
     post: Tensor  # [B, n_actions] onehot(action) - pi, the actor's Hebbian post factor
+
+
+class DopamineState(NamedTuple):
+    """State of the dopamine model, ``[B]`` each: the running average reward ``rho``, the
+    drug-induced basal-level elevation ``kappa`` and the last homeostatic ``drive``."""
+
+    rho: Tensor
+    kappa: Tensor
+    drive: Tensor
 
 
 class PlasticAgent(PopulationAgent):
@@ -234,6 +288,8 @@ class PlasticAgent(PopulationAgent):
         actor_weights = torch.zeros(B, self.n_actions, n_features + 1, device=self.device)
         self.critic = init_synapses(self.critic_rule, critic_weights)
         self.actor = init_synapses(self.actor_rule, actor_weights)
+        zeros = torch.zeros(B, device=self.device)
+        self.dopamine_state = DopamineState(zeros, zeros.clone(), zeros.clone())
         self._rollout: Rollout | None = None
 
     def _initialise(self, generator: torch.Generator) -> None:
@@ -314,13 +370,12 @@ class PlasticAgent(PopulationAgent):
         features, encoder = self.encoder.encode(ro.encoder, channels, reward, ~active)
         v_tm1 = self.value(ro.features)
         v_t = self.value(features)
+        rpe, signal = self._prediction_error(v_tm1, reward, terminated, v_t, active)
         h = self._hyper
-        discount = h["gamma"] * (~terminated).to(v_t.dtype)
-        rpe = td_error(v_tm1, reward, discount, v_t) * active
-        dopamine = (
-            dopamine_from_rpe(rpe, h["dopamine_gain_positive"], h["dopamine_gain_negative"])
-            * active
+        dopamine = dopamine_from_rpe(
+            signal, h["dopamine_gain_positive"], h["dopamine_gain_negative"]
         )
+        dopamine = (dopamine + h["dopamine_tonic"]) * active
         critic_signals = PlasticitySignals(
             pre=ro.features, post=torch.ones_like(v_tm1).unsqueeze(1), dopamine=dopamine,
             rate=v_tm1.unsqueeze(1), active=active,
@@ -337,6 +392,59 @@ class PlasticAgent(PopulationAgent):
             mean_rate=self._rollout.rates.mean(),
         )  # fmt: skip
 
+    def _event(self, key: str, dtype: torch.dtype) -> Tensor:
+        """A task event from this step's info (e.g. ``infusion``) as a tensor ``[B]``."""
+        info = self._step_info
+        if key not in info:
+            raise ValueError(
+                f"dopamine={self.config.dopamine!r} needs the env's info key {key!r} (e.g. "
+                "plasticgym/Addiction-v0 or Pavlovian-v0 with us='drug'); this env has "
+                f"{sorted(k for k in info if not k.startswith('_'))}"
+            )
+        return torch.as_tensor(np.asarray(info[key]), device=self.device).to(dtype)
+
+    def _prediction_error(
+        self, v_tm1: Tensor, reward: Tensor, terminated: Tensor, v_t: Tensor, active: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """The model's own prediction error ``rpe`` and the dopamine signal before gains.
+
+        ``rpe`` is what the critic computes without pharmacology (the TD error; average-reward
+        TD for ``"average_reward"``; with drive-reduction reward for ``"homeostatic"``); the
+        signal adds the drug's effect (surge, basal level) for the drug models.
+        """
+        h, mode, state = self._hyper, self.config.dopamine, self.dopamine_state
+        not_terminal = (~terminated).to(v_t.dtype)
+        if mode == "average_reward":
+            rpe = average_reward_delta(v_tm1, reward, v_t, not_terminal, state.rho) * active
+        else:
+            effective = reward
+            drive = state.drive
+            if mode == "homeostatic":
+                level = self._event("drug_level", v_t.dtype)
+                new_drive = homeostatic_drive(
+                    level, h["homeostatic_setpoint"], self.config.drive_exponent_n,
+                    self.config.drive_exponent_m,
+                )  # fmt: skip
+                relief = drive_reduction_reward(state.drive, new_drive, h["drive_gain"])
+                effective = reward + relief * active
+                drive = new_drive
+            rpe = td_error(v_tm1, effective, h["gamma"] * not_terminal, v_t) * active
+            self.dopamine_state = state._replace(drive=drive)
+        if mode == "td" or mode == "homeostatic":
+            return rpe, rpe
+        drug = self._event("infusion", torch.bool) & active
+        if mode == "redish":
+            return rpe, redish_dopamine(rpe, h["drug_surge"], drug)
+        signal = dezfouli_dopamine(rpe, h["drug_surge"], drug, state.kappa) * active
+        rho = torch.where(active, running_average(state.rho, reward, h["average_reward_rate"]),
+                          state.rho)  # fmt: skip
+        surge = drug.to(v_t.dtype) * h["drug_surge"]
+        kappa = torch.where(
+            active, running_average(state.kappa, surge, h["basal_adaptation_rate"]), state.kappa
+        )
+        self.dopamine_state = DopamineState(rho, kappa, state.drive)
+        return rpe, signal
+
     # ------------------------------------------------------------------ checkpoint hooks
 
     def _model_state(self) -> dict[str, Any]:
@@ -345,6 +453,7 @@ class PlasticAgent(PopulationAgent):
             "actor.weights": self.actor.weights,
             "critic.state": self.critic.state,
             "actor.state": self.actor.state,
+            "dopamine.state": self.dopamine_state,
         }
         if self._rollout is not None:
             state["rollout"] = self._rollout
@@ -366,6 +475,7 @@ class PlasticAgent(PopulationAgent):
     def _load_model_state(self, state: dict[str, Any], has_rollout: bool) -> None:
         self.critic = Synapses(state["critic.weights"], state["critic.state"])
         self.actor = Synapses(state["actor.weights"], state["actor.state"])
+        self.dopamine_state = state["dopamine.state"]
         self._rollout = state["rollout"] if has_rollout else None
 
     # ------------------------------------------------------------------ acting
