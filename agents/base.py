@@ -37,6 +37,7 @@ from plasticgym.checkpoint import (
     unflatten_state,
 )
 from plasticgym.config import check_number
+from plasticgym.population import sample_individual_differences
 from plasticgym.records import RecordBuffer
 from plasticgym.seeding import SeedPlan, seed_plan, torch_generator
 from plasticgym.tblog import (
@@ -96,7 +97,9 @@ class PopulationAgent(ABC):
         tensorboard_log: folder for TensorBoard runs; None disables logging.
         verbose: 0 silent, 1 a summary line after each ``learn``.
         device: torch device of the model ("cpu", "cuda", ...).
-        **hyperparameters: fields of the agent's config dataclass.
+        **hyperparameters: fields of the agent's config dataclass; per-agent fields also take a
+            sequence of ``n_agents`` numbers or a :class:`plasticgym.population.Distribution`
+            sampled with the agent's seed (individual differences).
 
     Results depend on ``(seed, n_agents)``: the population shares one action-sampling stream.
     """
@@ -117,8 +120,11 @@ class PopulationAgent(ABC):
     ) -> None:
         check_number("n_agents", n_agents, 1, integer=True)
         check_number("verbose", verbose, 0, 2, integer=True)
-        self.config = self.config_class.from_kwargs(**hyperparameters)
         self.seeds: SeedPlan = seed_plan(seed)
+        hyperparameters = sample_individual_differences(
+            hyperparameters, n_agents, self.seeds.init_seed
+        )
+        self.config = self.config_class.from_kwargs(**hyperparameters)
         self.n_agents = n_agents
         self.verbose = verbose
         self.device = torch.device(device)
