@@ -1,5 +1,26 @@
 """Plastic agents and baselines (imported as ``plasticgym.agents``)."""
 
 from plasticgym.agents.plastic import PlasticAgent, PlasticAgentConfig
+from plasticgym.agents.tabular import (
+    ModelBasedAgent,
+    ModelBasedConfig,
+    QLearningAgent,
+    QLearningConfig,
+    SarsaLambdaAgent,
+    SarsaLambdaConfig,
+    TDActorCriticAgent,
+    TDActorCriticConfig,
+)
 
-__all__ = ["PlasticAgent", "PlasticAgentConfig"]
+__all__ = [
+    "ModelBasedAgent",
+    "ModelBasedConfig",
+    "PlasticAgent",
+    "PlasticAgentConfig",
+    "QLearningAgent",
+    "QLearningConfig",
+    "SarsaLambdaAgent",
+    "SarsaLambdaConfig",
+    "TDActorCriticAgent",
+    "TDActorCriticConfig",
+]
