@@ -8,12 +8,15 @@ shells run those dynamics: :class:`TaskEnv` (one env, a ``gymnasium.Env``) and
 numbers from its own stream (:class:`UniformStreams`) in the same order in both shells, the
 native vector env equals ``SyncVectorEnv`` over the single env step for step.
 
-Also here: argument validation that names the argument, the value and the allowed range;
-protocols as data (:class:`Phase`, :func:`parse_protocol`); action checks.
+Also here: argument validation that names the argument, the value and the allowed range
+(unknown keyword arguments included, :func:`check_known_arguments`); protocols as data
+(:class:`Phase`, :func:`parse_protocol`, :func:`default_protocol`) and the phase counters
+(:func:`advance_phase`); action checks.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -121,6 +124,30 @@ def check_render_mode(render_mode: Any) -> None:
         raise ValueError(f"render_mode must be None (nothing to render), got {render_mode!r}")
 
 
+def argument_names(function: Callable[..., Any]) -> tuple[str, ...]:
+    """The names of ``function``'s named parameters (``self``, ``*args`` and ``**kwargs`` left
+    out), in signature order."""
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return tuple(
+        p.name
+        for p in inspect.signature(function).parameters.values()
+        if p.name != "self" and p.kind not in variadic
+    )
+
+
+def check_known_arguments(owner: str, unknown: Mapping[str, Any], allowed: Sequence[str]) -> None:
+    """Raise ValueError if ``unknown`` (the ``**kwargs`` a constructor caught) is not empty.
+
+    The message names the first unknown argument and lists the ``allowed`` ones, e.g.
+    ``PavlovianEnv got an unknown argument 'n_trial'; allowed arguments are (...)``.
+    """
+    if unknown:
+        name = next(iter(unknown))
+        raise ValueError(
+            f"{owner} got an unknown argument {name!r}; allowed arguments are {tuple(allowed)}"
+        )
+
+
 def check_discrete_action(action: Any, n: int) -> int:
     """Return a single-env action as an int in ``{0, ..., n-1}``, or raise ValueError.
 
@@ -224,6 +251,20 @@ class Phase:
             return params[key]
         raise AttributeError(f"phase {self.__dict__.get('name')!r} has no parameter {key!r}")
 
+    def to_mapping(self, length_key: str) -> dict[str, Any]:
+        """The phase as a protocol entry: ``{"name", length_key: length, **params}``.
+
+        Raises ValueError if a parameter is called ``name`` or ``length_key`` (it would be
+        ambiguous).
+        """
+        for key in ("name", length_key):
+            if key in self.params:
+                raise ValueError(
+                    f"phase {self.name!r}: parameter {key!r} clashes with the phase's own "
+                    f"{'name' if key == 'name' else 'length'}"
+                )
+        return {"name": self.name, length_key: self.length, **self.params}
+
     def to_json(self, length_key: str) -> dict[str, Any]:
         """The phase as the mapping that created it (JSON-serialisable values)."""
         return {"name": self.name, length_key: self.length, **_jsonable(dict(self.params))}
@@ -251,7 +292,10 @@ def parse_protocol(
     Each mapping has ``name`` (unique), ``length_key`` (an int >= 1, e.g. ``"trials"``) and
     any of the task's phase parameters (the keys of ``validators``); parameters not given take
     their value from ``defaults`` (the constructor's arguments). Unknown keys raise ValueError
-    naming the key and listing the allowed ones. :class:`Phase` instances pass through.
+    naming the key and listing the allowed ones. A :class:`Phase` instance is turned back into
+    its mapping (``name``, its length under ``length_key``, its params) and validated like any
+    other entry, so its parameters are checked against this task and missing ones take the
+    defaults.
     """
     allowed = ("name", length_key, *validators)
     if isinstance(protocol, str | bytes | Mapping) or not isinstance(protocol, Sequence):
@@ -261,8 +305,10 @@ def parse_protocol(
     phases = []
     for i, entry in enumerate(protocol):
         if isinstance(entry, Phase):
-            phases.append(entry)
-            continue
+            try:
+                entry = entry.to_mapping(length_key)
+            except ValueError as err:
+                raise ValueError(f"protocol[{i}]: {err}") from err
         if not isinstance(entry, Mapping):
             raise ValueError(f"protocol[{i}] must be a mapping with keys {allowed}, got {entry!r}")
         unknown = [key for key in entry if key not in allowed]
@@ -285,6 +331,52 @@ def parse_protocol(
     if duplicates:
         raise ValueError(f"protocol phase names must be unique, got duplicates {duplicates}")
     return tuple(phases)
+
+
+def default_protocol(
+    protocol: Any,
+    length: Any,
+    *,
+    name: str,
+    length_key: str,
+    length_name: str,
+    default_length: int,
+) -> Any:
+    """The protocol entries to give :func:`parse_protocol`: ``protocol`` itself, or one phase.
+
+    A task takes either a length argument (``length_name``, e.g. ``n_trials``) or a
+    ``protocol``, not both: both given raise ValueError naming ``length_name``. Without a
+    protocol the result is ``[{"name": name, length_key: length}]`` with ``length`` validated
+    as an int >= 1 (``default_length`` when None); its parameters then take the defaults.
+    """
+    if protocol is not None and length is not None:
+        raise ValueError(
+            f"give either {length_name} or protocol, not both ({length_name}={length!r}); "
+            f"set the {length_key} of each phase inside protocol"
+        )
+    if protocol is not None:
+        return protocol
+    n = default_length if length is None else check_int(length_name, length, 1)
+    return [{"name": name, length_key: n}]
+
+
+def advance_phase(
+    phase: IntArray, count_in_phase: IntArray, ended: BoolArray, lengths: IntArray
+) -> tuple[IntArray, IntArray, BoolArray]:
+    """Phase counters after a step: count the units (trials, sessions, ...) that ``ended``.
+
+    For each env (arrays ``[N]``; ``lengths [P]`` units per phase): ``count = count_in_phase
+    + ended``; once a phase's length is reached the env moves to the next phase with
+    ``count_in_phase = 0``; after the last unit of the last phase ``terminated`` is True and
+    the counters are left as they were. Returns ``(phase, count_in_phase, terminated)``.
+    """
+    counted = count_in_phase + ended
+    phase_done = ended & (counted >= lengths[phase])
+    terminated = phase_done & (phase == lengths.size - 1)
+    moving = phase_done & ~terminated
+    new_phase = np.where(moving, phase + 1, phase).astype(np.int64)
+    new_count = np.where(moving, 0, np.where(terminated, count_in_phase, counted))
+    return new_phase, new_count.astype(np.int64), terminated
 
 
 def phase_table(protocol: Sequence[Phase], key: str, dtype: Any = np.float64) -> npt.NDArray[Any]:
@@ -432,7 +524,8 @@ class TaskDynamics(ABC):
     starts an episode and at every step; fixed counts keep single and vector envs in step),
     ``phase_names`` and ``config_json`` (for checkpoints), and implement :meth:`empty_state`,
     :meth:`start` and :meth:`step` as pure functions of their inputs. The state is a
-    NamedTuple of arrays ``[N, ...]``.
+    NamedTuple of arrays ``[N, ...]``. The parsed protocol (a tuple of :class:`Phase`), as
+    ``protocol`` or ``config.protocol``, is what both shells expose as ``env.protocol``.
     """
 
     observation_space: spaces.Space
@@ -494,6 +587,19 @@ def take(state: NamedTuple, idx: IntArray) -> NamedTuple:
     return type(state)(*(f[idx] for f in state))
 
 
+def task_protocol(dynamics: TaskDynamics) -> tuple[Phase, ...]:
+    """The protocol of a task: ``dynamics.protocol`` or, failing that, ``dynamics.config.protocol``.
+
+    Raises AttributeError when the dynamics has neither.
+    """
+    protocol = getattr(dynamics, "protocol", None)
+    if protocol is None:
+        protocol = getattr(getattr(dynamics, "config", None), "protocol", None)
+    if protocol is None:
+        raise AttributeError(f"{type(dynamics).__name__} has no protocol")
+    return tuple(protocol)
+
+
 def _single_info(info: Mapping[str, np.ndarray]) -> dict[str, Any]:
     """Row 0 of batched info as a single env reports it (python scalars, arrays for vectors)."""
     out = {}
@@ -550,6 +656,11 @@ class TaskEnv(gym.Env):
     def render(self) -> None:
         """Nothing to render (``render_mode`` is always None)."""
         return None
+
+    @property
+    def protocol(self) -> tuple[Phase, ...]:
+        """The parsed protocol: one frozen :class:`Phase` per phase, in order."""
+        return task_protocol(self.dynamics)
 
     @property
     def state(self) -> NamedTuple:
@@ -656,6 +767,11 @@ class TaskVectorEnv(VectorEnv):
     def render(self) -> None:
         """Nothing to render (``render_mode`` is always None)."""
         return None
+
+    @property
+    def protocol(self) -> tuple[Phase, ...]:
+        """The parsed protocol: one frozen :class:`Phase` per phase, in order."""
+        return task_protocol(self.dynamics)
 
     @property
     def state(self) -> NamedTuple:

@@ -5,7 +5,8 @@ unavailability, progressive ratio, punishment), extinction and relapse (cue, pri
 are phases of one protocol. The dynamics (:class:`AddictionDynamics`) are written once over
 arrays of ``N`` envs and run by :class:`AddictionEnv` (one env) and :class:`AddictionVectorEnv`
 (``num_envs`` envs). Schedules and pharmacokinetics are small pure functions
-(:func:`progressive_ratio`, :func:`ratio_requirement`, :func:`drug_level_update`, ...).
+(:func:`progressive_ratio`, :func:`ratio_requirement`, :func:`pr_session_over`,
+:func:`drug_level_update`, ...).
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from plasticgym.envs._base import (
     TaskEnv,
     TaskVectorEnv,
     Validator,
+    argument_names,
     check_bool,
     check_choice,
     check_int,
+    check_known_arguments,
     check_probability,
     check_real,
     parse_protocol,
@@ -50,13 +53,22 @@ __all__ = [
     "drug_level_update",
     "in_available_period",
     "level_signal",
+    "pr_session_over",
     "progressive_ratio",
     "ratio_requirement",
 ]
 
 ACTIONS = ("rest", "drug lever", "food lever")
 REST, DRUG, FOOD = 0, 1, 2
-OBS_CHANNELS = ("drug_level", "drug_cue", "timeout", "unavailable", "food", "shock")
+OBS_CHANNELS = (
+    "drug_level",
+    "drug_cue",
+    "timeout",
+    "unavailable",
+    "food",
+    "shock",
+    "food_timeout",
+)
 """Names of the fixed observation channels; the context one-hot follows them."""
 SCHEDULES = ("FR", "PR")
 PR_MAX_N = 150
@@ -66,19 +78,20 @@ TEST_KWARGS: dict[str, Any] = {
     "session_length": 6,
     "protocol": [
         {"name": "acquisition", "sessions": 2, "timeout": 1},
-        {"name": "progressive", "sessions": 1, "schedule": "PR", "timeout": 0},
+        {"name": "progressive", "sessions": 1, "schedule": "PR", "timeout": 0, "pr_limit": 3},
         {
             "name": "punishment",
             "sessions": 1,
             "shock_prob": 0.5,
             "available_period": 2,
             "unavailable_period": 2,
+            "food_timeout": 0,
         },
-        {"name": "extinction", "sessions": 1, "drug": False, "context": 1},
+        {"name": "extinction", "sessions": 1, "drug": False, "context": 1, "cue_on_press": True},
         {"name": "reinstatement", "sessions": 1, "drug": False, "priming": True, "cue_prob": 0.3},
     ],
 }
-"""A short configuration (episodes of 36 steps) for the conformance tests."""
+"""A short configuration (episodes of at most 36 steps) for the conformance tests."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,6 +143,14 @@ def in_available_period(t: IntArray, available: IntArray, unavailable: IntArray)
     return (unavailable == 0) | (np.mod(t, available + unavailable) < available)
 
 
+def pr_session_over(idle: IntArray, progressive: BoolArray, pr_limit: IntArray) -> BoolArray:
+    """The progressive-ratio session end rule of Richardson & Roberts (1996): a session on the
+    progressive ratio ends once ``pr_limit`` steps have passed without a completed ratio
+    (their "1 h without an infusion"), ``idle`` being the steps since the session began or
+    since its last completed ratio. Never on a fixed ratio."""
+    return progressive & (idle >= pr_limit)
+
+
 def advance_sessions(
     phase: IntArray, session: IntArray, ended: BoolArray, lengths: IntArray
 ) -> tuple[IntArray, IntArray, BoolArray]:
@@ -156,6 +177,10 @@ def _nonnegative(name: str, value: Any) -> float:
     return check_real(name, value, 0.0)
 
 
+def _optional_steps(name: str, value: Any) -> int | None:
+    return None if value is None else check_int(name, value, 0)
+
+
 def phase_validators(n_contexts: int) -> dict[str, Validator]:
     """Validators of the per-phase parameters (``context`` must be below ``n_contexts``)."""
     return {
@@ -165,11 +190,14 @@ def phase_validators(n_contexts: int) -> dict[str, Validator]:
         "schedule": lambda k, v: check_choice(k, v, SCHEDULES),
         "ratio": lambda k, v: check_int(k, v, 1),
         "timeout": lambda k, v: check_int(k, v, 0),
+        "food_timeout": _optional_steps,
         "available_period": lambda k, v: check_int(k, v, 1),
         "unavailable_period": lambda k, v: check_int(k, v, 0),
+        "pr_limit": lambda k, v: check_int(k, v, 1),
         "shock_prob": check_probability,
         "shock_magnitude": _nonnegative,
         "cue_prob": check_probability,
+        "cue_on_press": check_bool,
         "priming": check_bool,
         "context": lambda k, v: check_int(k, v, 0, n_contexts - 1),
         "drug_reward": check_real,
@@ -178,19 +206,29 @@ def phase_validators(n_contexts: int) -> dict[str, Validator]:
 
 
 DEFAULT_PROTOCOL: tuple[dict[str, Any], ...] = (
-    {"name": "acquisition", "sessions": 10},
-    {"name": "punishment", "sessions": 2, "shock_prob": 0.5},
+    {"name": "acquisition", "sessions": 10, "unavailable_period": 5},
+    {
+        "name": "progressive",
+        "sessions": 1,
+        "schedule": "PR",
+        "session_length": 600,
+        "unavailable_period": 0,
+    },
+    {"name": "punishment", "sessions": 2, "shock_prob": 0.5, "unavailable_period": 0},
     {"name": "extinction", "sessions": 5, "drug": False, "context": 1},
     {"name": "reinstatement", "sessions": 1, "drug": False, "context": 1, "priming": True},
 )
-"""Acquisition -> punishment probe -> extinction (context B) -> priming reinstatement."""
+"""Acquisition with signalled unavailable periods -> progressive-ratio probe -> punishment
+probe -> extinction (context B) -> priming reinstatement (see :class:`AddictionEnv`)."""
 
 
 @dataclass(frozen=True)
 class AddictionConfig:
     """Validated arguments of the operant chamber (see :class:`AddictionEnv`).
 
-    The per-phase parameters given here are the defaults of every protocol phase.
+    The per-phase parameters given here are the defaults of every protocol phase, except
+    where a phase sets its own value. ``food_timeout=None`` means "the phase's ``timeout``":
+    in the resolved phases it is always an int.
     """
 
     session_length: int = 30
@@ -199,11 +237,14 @@ class AddictionConfig:
     schedule: str = "FR"
     ratio: int = 1
     timeout: int = 2
+    food_timeout: int | None = None
     available_period: int = 10
     unavailable_period: int = 0
+    pr_limit: int = 60
     shock_prob: float = 0.0
     shock_magnitude: float = 1.0
     cue_prob: float = 0.0
+    cue_on_press: bool = False
     priming: bool = False
     context: int = 0
     drug_reward: float = 0.5
@@ -229,13 +270,20 @@ class AddictionConfig:
         phases = parse_protocol(
             protocol, length_key="sessions", defaults=defaults, validators=validators
         )
-        object.__setattr__(self, "protocol", phases)
+        object.__setattr__(self, "protocol", tuple(_resolve_food_timeout(p) for p in phases))
 
     def to_json(self) -> dict[str, Any]:
         """The arguments as JSON (the protocol resolved into its phases)."""
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
         out["protocol"] = [p.to_json("sessions") for p in self.protocol]
         return out
+
+
+def _resolve_food_timeout(phase: Phase) -> Phase:
+    """The phase with ``food_timeout=None`` replaced by its ``timeout``."""
+    if phase.params.get("food_timeout") is not None:
+        return phase
+    return Phase(phase.name, phase.length, {**phase.params, "food_timeout": phase.timeout})
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,9 +296,11 @@ class ChamberState(NamedTuple):
 
     ``trial`` counts sessions since the episode began, ``session`` since the phase began,
     ``t_in_trial`` is the index of the next step within its session; ``level`` is the drug
-    level, ``timeout_left`` the remaining post-infusion timeout steps, ``presses`` the
-    effective drug-lever presses toward the next infusion and ``infusions`` the
-    self-administered infusions of this session.
+    level, ``timeout_left`` / ``food_timeout_left`` the remaining steps of the drug-lever /
+    food-lever timeout, ``presses`` the effective drug-lever presses toward the next
+    completed ratio, ``completions`` the ratios completed in this session (self-administered
+    infusions; in a drug-free phase with ``cue_on_press``, response-contingent cues) and
+    ``idle`` the steps since the session began or since its last completed ratio.
     """
 
     phase: IntArray
@@ -259,16 +309,23 @@ class ChamberState(NamedTuple):
     t_in_trial: IntArray
     level: FloatArray
     timeout_left: IntArray
+    food_timeout_left: IntArray
     presses: IntArray
-    infusions: IntArray
+    completions: IntArray
+    idle: IntArray
 
 
 class Gate(NamedTuple):
-    """What the chamber allows at the next step of each env (``[N]`` each)."""
+    """What the chamber allows at the next step of each env (``[N]`` each): a priming
+    infusion, a signalled unavailable period, drug-lever presses counting toward an infusion
+    (``drug_available``) or toward a response-contingent cue (``cue_available``), an
+    effective food lever, and the ratio requirement of the next completion."""
 
     priming: BoolArray
-    available_period: BoolArray
+    unavailable: BoolArray
     drug_available: BoolArray
+    cue_available: BoolArray
+    food_available: BoolArray
     requirement: IntArray
 
 
@@ -295,11 +352,14 @@ class AddictionDynamics(TaskDynamics):
         self.progressive = np.array([p.schedule == "PR" for p in self.protocol], dtype=np.bool_)
         self.ratio = table("ratio", np.int64)
         self.timeout = table("timeout", np.int64)
+        self.food_timeout = table("food_timeout", np.int64)
         self.available_period = table("available_period", np.int64)
         self.unavailable_period = table("unavailable_period", np.int64)
+        self.pr_limit = table("pr_limit", np.int64)
         self.shock_prob = table("shock_prob")
         self.shock_magnitude = table("shock_magnitude")
         self.cue_prob = table("cue_prob")
+        self.cue_on_press = table("cue_on_press", np.bool_)
         self.priming = table("priming", np.bool_)
         self.context = table("context", np.int64)
         self.drug_reward = table("drug_reward")
@@ -318,58 +378,80 @@ class AddictionDynamics(TaskDynamics):
     def empty_state(self, n: int) -> ChamberState:
         """A placeholder state for ``n`` envs."""
         z = np.zeros(n, dtype=np.int64)
-        return ChamberState(z, z.copy(), z.copy(), z.copy(), np.zeros(n), z.copy(), z.copy(), z)
+        return ChamberState(
+            z, z.copy(), z.copy(), z.copy(), np.zeros(n), z.copy(), z.copy(), z.copy(), z.copy(), z
+        )
 
     def gate(self, state: ChamberState) -> Gate:
-        """Priming, signalled availability, drug-lever effectiveness and the ratio requirement
-        of each env's next step."""
+        """Priming, signalled unavailability, lever effectiveness and the ratio requirement of
+        each env's next step.
+
+        The drug lever is *armed* outside signalled unavailable periods, timeouts and priming
+        steps; armed, it works toward an infusion in a drug phase (``drug_available``) and
+        toward a response-contingent cue in a drug-free phase with ``cue_on_press``
+        (``cue_available``). The food lever works in a food phase outside its timeout.
+        """
         p, t = state.phase, state.t_in_trial
         priming = self.priming[p] & (t == 0)
-        period = in_available_period(t, self.available_period[p], self.unavailable_period[p])
-        available = self.drug[p] & period & (state.timeout_left == 0) & ~priming
-        requirement = ratio_requirement(state.infusions + 1, self.progressive[p], self.ratio[p])
-        return Gate(priming, period, available, requirement)
+        unavailable = ~in_available_period(t, self.available_period[p], self.unavailable_period[p])
+        armed = ~unavailable & (state.timeout_left == 0) & ~priming
+        drug_available = self.drug[p] & armed
+        cue_available = ~self.drug[p] & self.cue_on_press[p] & armed
+        food_available = self.food[p] & (state.food_timeout_left == 0)
+        requirement = ratio_requirement(state.completions + 1, self.progressive[p], self.ratio[p])
+        return Gate(
+            priming, unavailable, drug_available, cue_available, food_available, requirement
+        )
 
     def start(self, start_phase: IntArray, u: FloatArray) -> tuple[ChamberState, StepOutput]:
         """Session 0 of phase ``start_phase``, before its first step (no uniforms used)."""
         del u
         m = start_phase.size
-        z = np.zeros(m, dtype=np.int64)
-        state = ChamberState(
-            start_phase.astype(np.int64), z, z.copy(), z.copy(), np.zeros(m), z.copy(), z.copy(), z
-        )
+        state = self.empty_state(m)._replace(phase=start_phase.astype(np.int64))
         gate = self.gate(state)
         false = np.zeros(m, dtype=np.bool_)
-        events = {k: false.copy() for k in ("infusion", "priming", "food", "shock", "cue")}
-        info = self._info(state, gate, events, z.copy(), state.level.copy())
+        keys = ("infusion", "priming", "food", "shock", "cue", "session_end")
+        events = {k: false.copy() for k in keys}
+        zeros = np.zeros(m, dtype=np.int64)
+        info = self._info(state, gate, zeros, events, zeros.copy(), state.level.copy())
         obs = self._obs(state, events)
         return state, StepOutput(obs, np.zeros(m), false.copy(), false.copy(), info)
 
     def step(
         self, state: ChamberState, actions: np.ndarray, u: FloatArray
     ) -> tuple[ChamberState, StepOutput]:
-        """One step: lever press, schedule, infusion, shock, food, cue, drug level, clock."""
+        """One step: lever press, schedule, infusion or cue, shock, food, drug level, clock."""
         cfg, p, t = self.config, state.phase, state.t_in_trial
         gate = self.gate(state)
-        press = (actions == DRUG) & gate.drug_available
-        presses = state.presses + press
-        earned = press & (presses >= gate.requirement)
-        infusions = state.infusions + earned
+        press = np.asarray(actions, dtype=np.int64)
+        effective = (press == DRUG) & (gate.drug_available | gate.cue_available)
+        presses = state.presses + effective
+        completed = effective & (presses >= gate.requirement)
+        earned = completed & gate.drug_available
+        completions = state.completions + completed
         infusion = earned | gate.priming
         shock = earned & (u[:, 0] < self.shock_prob[p])
-        food = (actions == FOOD) & self.food[p]
-        cue = earned | (u[:, 1] < self.cue_prob[p])
+        food = (press == FOOD) & gate.food_available
+        cue = completed | (u[:, 1] < self.cue_prob[p])
         level = drug_level_update(state.level, infusion, cfg.dose, cfg.decay)
-        timeout_left = np.where(earned, self.timeout[p], np.maximum(state.timeout_left - 1, 0))
+        timeout_left = np.where(completed, self.timeout[p], np.maximum(state.timeout_left - 1, 0))
+        food_timeout_left = np.where(
+            food, self.food_timeout[p], np.maximum(state.food_timeout_left - 1, 0)
+        )
         reward = (
             self.drug_reward[p] * infusion
             + self.food_reward[p] * food
             - self.shock_magnitude[p] * shock
         )
         breakpoint = np.where(
-            infusions > 0, ratio_requirement(infusions, self.progressive[p], self.ratio[p]), 0
+            completions > 0,
+            ratio_requirement(completions, self.progressive[p], self.ratio[p]),
+            0,
         )
-        ended = t + 1 >= self.session_length[p]
+        idle = np.where(completed, 0, state.idle + 1)
+        ended = (t + 1 >= self.session_length[p]) | pr_session_over(
+            idle, self.progressive[p], self.pr_limit[p]
+        )
         phase, session, terminated = advance_sessions(p, state.session, ended, self.lengths)
         fresh = ended & ~terminated
         new = ChamberState(
@@ -379,12 +461,14 @@ class AddictionDynamics(TaskDynamics):
             t_in_trial=np.where(ended, 0, t + 1).astype(np.int64),
             level=np.where(fresh, 0.0, level),
             timeout_left=np.where(fresh, 0, timeout_left).astype(np.int64),
-            presses=np.where(fresh | earned, 0, presses).astype(np.int64),
-            infusions=np.where(fresh, 0, infusions).astype(np.int64),
+            food_timeout_left=np.where(fresh, 0, food_timeout_left).astype(np.int64),
+            presses=np.where(fresh | completed, 0, presses).astype(np.int64),
+            completions=np.where(fresh, 0, completions).astype(np.int64),
+            idle=np.where(ended, 0, idle).astype(np.int64),
         )
         events = {"infusion": infusion, "priming": gate.priming, "food": food, "shock": shock}
-        events["cue"] = cue
-        info = self._info(state, gate, events, breakpoint.astype(np.int64), level)
+        events.update(cue=cue, session_end=ended)
+        info = self._info(state, gate, press, events, breakpoint.astype(np.int64), level)
         obs = self._obs(new, events)
         return new, StepOutput(obs, reward, terminated, np.zeros_like(terminated), info)
 
@@ -394,14 +478,20 @@ class AddictionDynamics(TaskDynamics):
         if not ((s.phase >= 0) & (s.phase < self.lengths.size)).all():
             raise ValueError(f"state.phase must lie in [0, {self.lengths.size - 1}]")
         ceiling = self.config.dose / (1.0 - self.config.decay) * (1.0 + 1e-9)
+        p = s.phase
         checks = {
             "trial": s.trial >= 0,
-            "session": (s.session >= 0) & (s.session < self.lengths[s.phase]),
-            "t_in_trial": (s.t_in_trial >= 0) & (s.t_in_trial < self.session_length[s.phase]),
+            "session": (s.session >= 0) & (s.session < self.lengths[p]),
+            "t_in_trial": (s.t_in_trial >= 0) & (s.t_in_trial < self.session_length[p]),
             "level": np.isfinite(s.level) & (s.level >= 0) & (s.level <= ceiling),
             "timeout_left": (s.timeout_left >= 0) & (s.timeout_left <= self.timeout.max()),
+            "food_timeout_left": (s.food_timeout_left >= 0)
+            & (s.food_timeout_left <= self.food_timeout.max()),
             "presses": s.presses >= 0,
-            "infusions": s.infusions >= 0,
+            "completions": s.completions >= 0,
+            "idle": (s.idle >= 0)
+            & (s.idle <= s.t_in_trial)
+            & (~self.progressive[p] | (s.idle < self.pr_limit[p])),
         }
         for name, ok in checks.items():
             if not ok.all():
@@ -419,6 +509,7 @@ class AddictionDynamics(TaskDynamics):
             ~period,
             events["food"],
             events["shock"],
+            state.food_timeout_left > 0,
         ]
         fixed = np.stack(channels, axis=1).astype(np.float32)
         context = np.eye(cfg.n_contexts, dtype=np.float32)[self.context[p]]
@@ -428,6 +519,7 @@ class AddictionDynamics(TaskDynamics):
         self,
         state: ChamberState,
         gate: Gate,
+        press: IntArray,
         events: Mapping[str, BoolArray],
         breakpoint: IntArray,
         level: FloatArray,
@@ -439,7 +531,10 @@ class AddictionDynamics(TaskDynamics):
             "t_in_trial": state.t_in_trial.copy(),
             "session": state.session.copy(),
             "context": self.context[p],
+            "press": press.astype(np.int64),
+            "unavailable": gate.unavailable,
             "drug_available": gate.drug_available,
+            "food_available": gate.food_available,
             "infusion": events["infusion"],
             "priming": events["priming"],
             "food": events["food"],
@@ -447,6 +542,7 @@ class AddictionDynamics(TaskDynamics):
             "cue": events["cue"],
             "ratio_requirement": gate.requirement,
             "breakpoint": breakpoint,
+            "session_end": events["session_end"],
             "drug_level": level.astype(np.float64),
         }
 
@@ -463,39 +559,65 @@ class AddictionEnv(TaskEnv):
     ## Description
     A rat-like agent in an operant chamber chooses at each step to rest, press the drug lever
     or press the food lever. The experiment is a sequence of phases, each a number of
-    **sessions** of ``session_length`` steps; sessions follow each other directly (the
-    home-cage interval between them is not simulated, but the drug is cleared: the drug level
-    and all within-session counters restart at 0 with each session). Each phase sets the
-    chamber's rules, so self-administration, escalation with long access (Ahmed & Koob 1998),
-    the addiction-like criteria of Deroche-Gamonet, Belin & Piazza (2004), extinction and
-    relapse (Shaham et al. 2003; Bouton 2004) are all phases of one protocol.
+    **sessions** of at most ``session_length`` steps; sessions follow each other directly
+    (the home-cage interval between them is not simulated, but the drug is cleared: the drug
+    level and all within-session counters restart at 0 with each session). Each phase sets
+    the chamber's rules, so self-administration, escalation with long access (Ahmed & Koob
+    1998), the addiction-like criteria of Deroche-Gamonet, Belin & Piazza (2004), extinction
+    and relapse (Shaham et al. 2003; Bouton 2004) are all phases of one protocol.
 
     Per step, with ``p`` the phase and ``t`` the step's index in its session:
 
-    - **Drug lever.** A press is *effective* when the phase has the drug (``drug``), ``t`` lies
-      in a drug-available period, no post-infusion timeout runs and no priming infusion is
-      given this step. Effective presses count toward the ratio requirement of the session's
-      next infusion (``n`` = infusions so far + 1): ``ratio`` on a fixed-ratio schedule
-      (``schedule="FR"``), ``round(5 e^(0.2 n)) - 5`` = 1, 2, 4, 6, 9, 12, 15, 20, 25, 32, ...
-      on the progressive ratio (``"PR"``, Richardson & Roberts 1996). Completing it delivers an
-      **infusion** (the count restarts), presents the drug-paired **cue**, starts a
-      **timeout** of ``timeout`` steps during which the drug lever is ineffective, and is
-      followed by a footshock with probability ``shock_prob`` (punishment). Ineffective
-      presses do nothing and are not counted.
+    - **Drug lever.** The lever is *armed* when ``t`` lies outside a signalled unavailable
+      period, no post-infusion timeout runs and no priming infusion is given this step. In a
+      phase with the drug (``drug``) a press on the armed lever is *effective*: it counts
+      toward the ratio requirement of the session's next infusion (``n`` = ratios completed
+      so far + 1): ``ratio`` on a fixed-ratio schedule (``schedule="FR"``),
+      ``round(5 e^(0.2 n)) - 5`` = 1, 2, 4, 6, 9, 12, 15, 20, 25, 32, ... on the progressive
+      ratio (``"PR"``, Richardson & Roberts 1996). Completing it delivers an **infusion**
+      (the count restarts), presents the drug-paired **cue**, starts a **timeout** of
+      ``timeout`` steps during which the lever is not armed, and is followed by a footshock
+      with probability ``shock_prob`` (punishment). Other presses do nothing and are not
+      counted.
     - **Signalled unavailability.** With ``unavailable_period > 0`` a session cycles through
       ``available_period`` steps with the drug and ``unavailable_period`` steps without it,
       signalled in the observation (Deroche-Gamonet et al. 2004).
-    - **Extinction** (``drug=False``): drug-lever presses do nothing.
-    - **Food lever.** A press delivers food when the phase has food (``food``), on FR1.
-    - **Non-contingent cue** (cue reinstatement): each step the drug-paired cue is presented
-      with probability ``cue_prob``, whatever the agent does.
+    - **Extinction** (``drug=False``): drug-lever presses deliver nothing.
+    - **Response-contingent cue** (``cue_on_press=True``, cue-induced reinstatement; Shaham
+      et al. 2003): in a phase without the drug, presses on the armed drug lever work
+      exactly as in acquisition (ratio, timeout, unavailable periods), but a completed ratio
+      presents the drug-paired cue alone: no infusion, no shock. No effect in a drug phase,
+      where every infusion brings the cue anyway.
+    - **Progressive-ratio session end** (Richardson & Roberts 1996). On the progressive ratio
+      a session also ends once ``pr_limit`` steps have passed without a completed ratio
+      (counted from the session's start or its last completed ratio), so the session's
+      **breakpoint**, the last ratio completed, is set by the agent's persistence, not by the
+      session's length. An agent pressing at every step completes ratio ``n`` iff
+      ``timeout + ratio_n <= pr_limit``: with ``timeout=2`` and ``pr_limit=60`` it reaches
+      the breakpoint 50 (12 infusions) and its session ends at step 297 (298 steps), 60 steps
+      after its last infusion. ``session_length`` still caps a PR session: give PR phases a
+      long one (the default protocol's probe has 600).
+    - **Food lever.** A press delivers food when the phase has food (``food``) and no food
+      timeout runs (FR1); each delivery starts a **food timeout** of ``food_timeout`` steps
+      (default: the phase's ``timeout``) during which the food lever does nothing.
+    - **Non-contingent cue** (``cue_prob``): each step the drug-paired cue is presented with
+      probability ``cue_prob``, whatever the agent does.
     - **Priming** (``priming=True``): the first step of every session of the phase delivers a
-      non-contingent infusion (no cue, no timeout, no shock; the drug lever is ineffective in
+      non-contingent infusion (no cue, no timeout, no shock; the drug lever is not armed in
       that step).
     - **Context** (``context``): which context the chamber is in, an observation channel;
       ABA renewal is acquisition in context 0, extinction in 1, test in 0 (Bouton 2004).
     - **Drug level**: ``level_t = decay * level_{t-1} + dose * infusion_t`` (first-order
       elimination). It is visible to the agent and in ``info`` for homeostatic models.
+
+    **Maximal earning rates.** One press per step: on FR the drug lever delivers at most one
+    infusion per ``ratio + timeout`` steps, ``drug_reward / (ratio + timeout)`` per step, and
+    the food lever at most one food per ``1 + food_timeout`` steps,
+    ``food_reward / (1 + food_timeout)`` per step. With the defaults both operants deliver at
+    most once every 3 steps: 0.5 / 3 ~ 0.17 (drug, plus the agent's own dopamine surge) vs
+    1 / 3 ~ 0.33 (food) per step. The timeouts do not block the other lever, so pressing in
+    turn (drug, food, rest, ...) earns both, 0.5 per step: taking the drug costs no food, and
+    a cost (``shock_prob``) or the drug's absence is needed to make the operants compete.
 
     The infusion's pharmacological dopamine surge belongs to the agent's dopamine model, not to
     the reward: ``info["infusion"]`` marks every drug delivery. Per step, two uniforms of the
@@ -508,28 +630,31 @@ class AddictionEnv(TaskEnv):
     ``ValueError``.
 
     ## Observation Space
-    ``Box(0, 1, shape=(6 + n_contexts,), dtype=float32)``; events of the step just taken and
+    ``Box(0, 1, shape=(7 + n_contexts,), dtype=float32)``; events of the step just taken and
     the state in which the next step is taken:
 
     | Num   | Observation           | Value                                                    |
     |-------|-----------------------|----------------------------------------------------------|
     | 0     | drug level            | ``level * (1 - decay) / dose`` in [0, 1] (1 = ceiling)   |
-    | 1     | drug-paired cue       | 1 in a step with an infusion or a non-contingent cue     |
-    | 2     | timeout signal        | 1 while the post-infusion timeout runs                   |
+    | 1     | drug-paired cue       | 1 in a step with an infusion, a contingent or a          |
+    |       |                       | non-contingent cue                                       |
+    | 2     | timeout signal        | 1 while the drug-lever timeout runs                      |
     | 3     | unavailable signal    | 1 during a signalled drug-unavailable period             |
     | 4     | food                  | 1 in a step that delivered food                          |
     | 5     | shock                 | 1 in a step with a footshock                             |
-    | 6 ..  | context one-hot       | ``n_contexts`` channels, 1 for the current context       |
+    | 6     | food timeout signal   | 1 while the food-lever timeout runs                      |
+    | 7 ..  | context one-hot       | ``n_contexts`` channels, 1 for the current context       |
 
     In extinction the chamber looks as in acquisition (only the outcomes differ).
 
     ## Rewards
     ``drug_reward`` per infusion (its hedonic value; priming infusions included) +
     ``food_reward`` per food delivery - ``shock_magnitude`` per shock (values of the phase).
+    A response-contingent cue earns nothing (what it is worth is up to the agent).
 
     ## Starting State
     ``reset()`` starts session 0 of the first phase (or of ``options["phase"]``) with drug
-    level 0, no timeout and no presses counted.
+    level 0, no timeouts and no presses counted.
 
     ## Episode End
     ``terminated`` is True on the last step of the last session of the last phase (after
@@ -538,22 +663,35 @@ class AddictionEnv(TaskEnv):
 
     ## Information
     A **trial is a session**. ``step()`` describes the step just taken; ``reset()`` the
-    situation before the first step (no events):
+    situation before the first step (no events, ``press = 0``):
 
     - ``trial`` (int): index of the session within the episode, from 0.
     - ``phase`` (str): name of the session's protocol phase.
     - ``t_in_trial`` (int): index of the step within its session, from 0.
     - ``session`` (int): index of the session within its phase, from 0.
     - ``context`` (int): the phase's context.
-    - ``drug_available`` (bool): a drug-lever press at this step was effective (drug phase,
-      available period, no timeout, no priming).
+    - ``press`` (int): the lever pressed at this step: 0 none (rest), 1 drug, 2 food.
+    - ``unavailable`` (bool): the step lies in a signalled drug-unavailable period (the
+      signal the observation before the step showed); ``press == 1`` with ``unavailable``
+      is Deroche-Gamonet et al.'s "pressing while the drug is signalled unavailable".
+    - ``drug_available`` (bool): a drug-lever press at this step would count toward an
+      infusion: the phase has the drug, the step lies outside signalled unavailable periods,
+      no post-infusion timeout runs and no priming infusion is given in this step. It does not
+      depend on the action (``press`` tells whether the lever was pressed) and is False
+      throughout drug-free phases, ``cue_on_press`` included.
+    - ``food_available`` (bool): a food-lever press at this step would deliver food (food
+      phase, no food timeout).
     - ``infusion`` (bool): drug delivered (self-administered or priming).
     - ``priming`` (bool): the infusion was a non-contingent priming dose.
-    - ``food`` (bool), ``shock`` (bool), ``cue`` (bool): food delivered, footshock, cue shown.
-    - ``ratio_requirement`` (int): effective presses required for the infusion being worked
-      for at this step.
-    - ``breakpoint`` (int): the last ratio completed in this session (0 before the first
-      infusion); at a progressive-ratio session's end it is the session's breakpoint.
+    - ``food`` (bool), ``shock`` (bool): food delivered, footshock.
+    - ``cue`` (bool): drug-paired cue shown (with an infusion, response-contingent with
+      ``cue_on_press``, or non-contingent with ``cue_prob``).
+    - ``ratio_requirement`` (int): effective presses required for the ratio being worked for
+      at this step (toward an infusion, or toward a cue with ``cue_on_press``).
+    - ``breakpoint`` (int): the last ratio completed in this session (0 before the first);
+      at a progressive-ratio session's end it is the session's breakpoint.
+    - ``session_end`` (bool): this step was the last of its session (``session_length``
+      steps, or the progressive-ratio end rule).
     - ``drug_level`` (float): drug level after this step (before the next session's reset).
 
     ## Arguments
@@ -562,34 +700,52 @@ class AddictionEnv(TaskEnv):
     import plasticgym.envs
 
     env = gym.make("plasticgym/Addiction-v0", session_length=30, drug_reward=0.5)
+    # escalation (Ahmed & Koob 1998): short vs long access is the session length of a phase
+    short_access = gym.make(
+        "plasticgym/Addiction-v0",
+        protocol=[{"name": "access", "sessions": 20, "session_length": 20}],
+    )
+    long_access = gym.make(
+        "plasticgym/Addiction-v0",
+        protocol=[{"name": "access", "sessions": 20, "session_length": 120}],
+    )
     env = gym.make(
         "plasticgym/Addiction-v0",
         protocol=[
             {"name": "short_access", "sessions": 10, "session_length": 20},
             {"name": "long_access", "sessions": 20, "session_length": 120},
             {"name": "unavailable", "sessions": 1, "unavailable_period": 10},
-            {"name": "progressive", "sessions": 1, "schedule": "PR", "timeout": 0},
+            {"name": "progressive", "sessions": 1, "schedule": "PR", "session_length": 600,
+             "pr_limit": 60},
             {"name": "punished", "sessions": 1, "shock_prob": 0.5, "shock_magnitude": 2.0},
             {"name": "extinction", "sessions": 10, "drug": False, "context": 1},
             {"name": "renewal", "sessions": 1, "drug": False, "context": 0},
-            {"name": "cue", "sessions": 1, "drug": False, "context": 1, "cue_prob": 0.1},
+            {"name": "cue", "sessions": 1, "drug": False, "context": 1, "cue_on_press": True},
         ],
     )
     envs = gym.make_vec("plasticgym/Addiction-v0", num_envs=64,
                         vectorization_mode="vector_entry_point")
     ```
 
-    Per-phase parameters (the constructor's values are every phase's defaults):
+    Per-phase parameters (the constructor's values are every phase's defaults; a phase's own
+    value wins):
 
-    - ``session_length`` (int >= 1, default 30): steps per session.
+    - ``session_length`` (int >= 1, default 30): steps per session (at most, on PR).
     - ``drug`` (bool, default True): the drug lever can deliver infusions (False: extinction).
     - ``food`` (bool, default True): the food lever delivers food.
     - ``schedule`` ("FR" or "PR", default "FR") and ``ratio`` (int >= 1, default 1, for FR).
-    - ``timeout`` (int >= 0, default 2): post-infusion timeout steps.
+    - ``timeout`` (int >= 0, default 2): drug-lever timeout steps after each infusion (or
+      contingent cue).
+    - ``food_timeout`` (int >= 0 or None, default None = the phase's ``timeout``): food-lever
+      timeout steps after each food delivery.
     - ``available_period`` (int >= 1, default 10), ``unavailable_period`` (int >= 0,
       default 0 = never unavailable): the cycle of signalled availability.
+    - ``pr_limit`` (int >= 1, default 60): on PR, the session ends after this many steps
+      without a completed ratio.
     - ``shock_prob`` (probability, default 0), ``shock_magnitude`` (float >= 0, default 1).
     - ``cue_prob`` (probability, default 0): non-contingent cue per step.
+    - ``cue_on_press`` (bool, default False): in a drug-free phase, completed ratios on the
+      drug lever present the cue.
     - ``priming`` (bool, default False): priming infusion at each session's first step.
     - ``context`` (int in [0, n_contexts), default 0).
     - ``drug_reward`` (finite float, default 0.5), ``food_reward`` (finite float, default 1).
@@ -601,12 +757,29 @@ class AddictionEnv(TaskEnv):
     - ``n_contexts`` (int >= 1, default 2): context channels.
     - ``protocol`` (sequence of mappings or None): phases, each with ``name`` (unique str),
       ``sessions`` (int >= 1) and any per-phase parameter above; unknown keys are an error.
-      Default: ``acquisition`` (10 sessions), ``punishment`` (2, ``shock_prob=0.5``),
-      ``extinction`` (5, ``drug=False``, ``context=1``), ``reinstatement`` (1, ``drug=False``,
-      ``context=1``, ``priming=True``). Resolved phases: ``env.dynamics.protocol``.
+      Resolved phases: ``env.protocol``. Default (None), with the values each phase sets
+      itself (the constructor's values fill in the rest):
+
+      | Phase           | Sessions | Sets                                                   |
+      |-----------------|----------|--------------------------------------------------------|
+      | acquisition     | 10       | ``unavailable_period=5`` (with ``available_period``    |
+      |                 |          | 10: steps 10-14 and 25-29 of a 30-step session are     |
+      |                 |          | signalled unavailable)                                 |
+      | progressive     | 1        | ``schedule="PR"``, ``session_length=600``,             |
+      |                 |          | ``unavailable_period=0``                               |
+      | punishment      | 2        | ``shock_prob=0.5``, ``unavailable_period=0``           |
+      | extinction      | 5        | ``drug=False``, ``context=1``                          |
+      | reinstatement   | 1        | ``drug=False``, ``context=1``, ``priming=True``        |
+
+      With the other defaults an episode lasts 540 steps plus the PR session: 600 to 1140
+      steps (60 steps for an agent that never completes a ratio, 298 for one pressing the
+      drug lever at every step, so 838 in all for it).
     - ``render_mode`` (None): nothing to render.
 
-    Every invalid argument raises ``ValueError`` naming it, its value and the allowed range.
+    ``session_length`` may be given by position (``AddictionEnv(30)``; the vector env takes
+    ``num_envs`` first); every other argument is keyword-only. Every invalid argument raises
+    ``ValueError`` naming it, its value and the allowed range; an unknown keyword argument
+    raises ``ValueError`` naming it and listing the allowed ones.
     ``reset(options={"phase": name})`` starts at the beginning of that phase and runs through
     the remaining phases.
 
@@ -649,18 +822,131 @@ class AddictionEnv(TaskEnv):
       Psychological Review 117(1), 197-209.
 
     ## Version History
-    - v0: Initial version.
+    - v0: Initial version. Amended before any release: explicit constructor arguments
+      (unknown ones raise ``ValueError``); a food-lever timeout (``food_timeout``) and its
+      observation channel (the observation has ``7 + n_contexts`` channels); the
+      progressive-ratio session end rule (``pr_limit``); response-contingent cues
+      (``cue_on_press``); the info keys ``press``, ``unavailable``, ``food_available`` and
+      ``session_end``; a default protocol with signalled unavailability and a PR probe.
     """
 
-    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        super().__init__(AddictionDynamics(AddictionConfig(**kwargs)), render_mode)
+    def __init__(
+        self,
+        session_length: int = 30,
+        *,
+        drug: bool = True,
+        food: bool = True,
+        schedule: str = "FR",
+        ratio: int = 1,
+        timeout: int = 2,
+        food_timeout: int | None = None,
+        available_period: int = 10,
+        unavailable_period: int = 0,
+        pr_limit: int = 60,
+        shock_prob: float = 0.0,
+        shock_magnitude: float = 1.0,
+        cue_prob: float = 0.0,
+        cue_on_press: bool = False,
+        priming: bool = False,
+        context: int = 0,
+        drug_reward: float = 0.5,
+        food_reward: float = 1.0,
+        dose: float = 1.0,
+        decay: float = 0.9,
+        n_contexts: int = 2,
+        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
+        render_mode: str | None = None,
+        **unknown: Any,
+    ) -> None:
+        check_known_arguments(type(self).__name__, unknown, argument_names(AddictionEnv.__init__))
+        config = AddictionConfig(
+            session_length=session_length,
+            drug=drug,
+            food=food,
+            schedule=schedule,
+            ratio=ratio,
+            timeout=timeout,
+            food_timeout=food_timeout,
+            available_period=available_period,
+            unavailable_period=unavailable_period,
+            pr_limit=pr_limit,
+            shock_prob=shock_prob,
+            shock_magnitude=shock_magnitude,
+            cue_prob=cue_prob,
+            cue_on_press=cue_on_press,
+            priming=priming,
+            context=context,
+            drug_reward=drug_reward,
+            food_reward=food_reward,
+            dose=dose,
+            decay=decay,
+            n_contexts=n_contexts,
+            protocol=protocol,
+        )
+        super().__init__(AddictionDynamics(config), render_mode)
 
 
 class AddictionVectorEnv(TaskVectorEnv):
-    """``num_envs`` operant chambers in one set of arrays (arguments as :class:`AddictionEnv`).
+    """``num_envs`` operant chambers in one set of arrays (arguments as :class:`AddictionEnv`,
+    with ``num_envs`` first).
 
     Equals ``SyncVectorEnv`` over :class:`AddictionEnv` step for step; NEXT_STEP autoreset.
     """
 
-    def __init__(self, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any) -> None:
-        super().__init__(AddictionDynamics(AddictionConfig(**kwargs)), num_envs, render_mode)
+    def __init__(
+        self,
+        num_envs: int = 1,
+        session_length: int = 30,
+        *,
+        drug: bool = True,
+        food: bool = True,
+        schedule: str = "FR",
+        ratio: int = 1,
+        timeout: int = 2,
+        food_timeout: int | None = None,
+        available_period: int = 10,
+        unavailable_period: int = 0,
+        pr_limit: int = 60,
+        shock_prob: float = 0.0,
+        shock_magnitude: float = 1.0,
+        cue_prob: float = 0.0,
+        cue_on_press: bool = False,
+        priming: bool = False,
+        context: int = 0,
+        drug_reward: float = 0.5,
+        food_reward: float = 1.0,
+        dose: float = 1.0,
+        decay: float = 0.9,
+        n_contexts: int = 2,
+        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
+        render_mode: str | None = None,
+        **unknown: Any,
+    ) -> None:
+        check_known_arguments(
+            type(self).__name__, unknown, argument_names(AddictionVectorEnv.__init__)
+        )
+        config = AddictionConfig(
+            session_length=session_length,
+            drug=drug,
+            food=food,
+            schedule=schedule,
+            ratio=ratio,
+            timeout=timeout,
+            food_timeout=food_timeout,
+            available_period=available_period,
+            unavailable_period=unavailable_period,
+            pr_limit=pr_limit,
+            shock_prob=shock_prob,
+            shock_magnitude=shock_magnitude,
+            cue_prob=cue_prob,
+            cue_on_press=cue_on_press,
+            priming=priming,
+            context=context,
+            drug_reward=drug_reward,
+            food_reward=food_reward,
+            dose=dose,
+            decay=decay,
+            n_contexts=n_contexts,
+            protocol=protocol,
+        )
+        super().__init__(AddictionDynamics(config), num_envs, render_mode)

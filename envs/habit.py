@@ -25,9 +25,11 @@ from plasticgym.envs._base import (
     TaskDynamics,
     TaskEnv,
     TaskVectorEnv,
+    argument_names,
     check_choice,
     check_finite,
     check_int,
+    check_known_arguments,
     check_real,
     is_int,
     parse_protocol,
@@ -204,18 +206,15 @@ class HabitConfig:
 
 
 def _parse_habit_protocol(protocol: Any, defaults: Mapping[str, Any]) -> tuple[Phase, ...]:
-    """Validate the phases; every phase must name its ``kind``."""
+    """Validate the phases (mappings or :class:`Phase` objects, both checked by
+    :func:`parse_protocol`); every phase must name its ``kind``."""
     if isinstance(protocol, Sequence) and not isinstance(protocol, str | bytes):
-        entries = []
         for i, entry in enumerate(protocol):
-            if isinstance(entry, Phase):
-                entry = {"name": entry.name, "length": entry.length, **entry.params}
-            if isinstance(entry, Mapping) and "kind" not in entry:
+            keys = entry.params if isinstance(entry, Phase) else entry
+            if isinstance(keys, Mapping) and "kind" not in keys:
                 raise ValueError(
                     f"protocol[{i}] is missing required key 'kind' (one of {list(KINDS)})"
                 )
-            entries.append(entry)
-        protocol = entries
     phases = parse_protocol(
         protocol,
         length_key="length",
@@ -297,7 +296,13 @@ def _or(lengths: Mapping[str, int | None], name: str, default: int, low: int) ->
 
 
 class HabitState(NamedTuple):
-    """Per-env state at the last emitted time point (arrays ``[N]``, ``armed [N, 2]``)."""
+    """Per-env state after the last emitted step (arrays ``[N]``, ``armed [N, 2]``).
+
+    ``phase``, ``trial``, ``t_in_trial`` and ``t_in_phase`` label the last step taken (at a
+    reset: the first step to come). ``fresh`` marks a state just made by a reset: its next
+    step is step 0 of trial 0 of ``phase``, exactly as the first step after a transition into
+    that phase (``phase_over``) is step 0 of the new phase.
+    """
 
     phase: IntArray
     trial: IntArray
@@ -308,8 +313,9 @@ class HabitState(NamedTuple):
     devalued: BoolArray  # the devalued outcome has been delivered in a devaluation phase
     armed: BoolArray  # [N, 2] interval levers holding an outcome
     pending: IntArray  # bit queue of aversive consequences (see aversive_step)
-    trial_over: BoolArray  # this time point was the last of its trial
+    trial_over: BoolArray  # this step was the last of its trial
     phase_over: BoolArray  # ... and of its phase
+    fresh: BoolArray  # just reset: the next step is step 0 of ``phase`` (see above)
 
 
 class HabitFormationDynamics(TaskDynamics):
@@ -362,25 +368,32 @@ class HabitFormationDynamics(TaskDynamics):
             pending=zeros.copy(),
             trial_over=false.copy(),
             phase_over=false.copy(),
+            fresh=false.copy(),
         )
 
     def start(self, start_phase: IntArray, u: FloatArray) -> tuple[HabitState, StepOutput]:
-        """Time point 0 of trial 0 of ``start_phase``: the context only, nothing delivered."""
+        """Before step 0 of trial 0 of ``start_phase``: its context only, nothing delivered.
+
+        The state is ``fresh``, so the first step is step 0 of the phase (not step 1): a
+        phase entered by a reset lasts exactly as long as one entered from the phase before.
+        """
         del u
-        state = self.empty_state(start_phase.size)._replace(phase=start_phase.copy())
         n = start_phase.size
+        state = self.empty_state(n)._replace(
+            phase=start_phase.copy(), fresh=np.ones(n, dtype=np.bool_)
+        )
         zeros, false = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.bool_)
         return state, self._emit(state, zeros, zeros, false, np.zeros(n), false)
 
     def step(
         self, state: HabitState, actions: np.ndarray, u: FloatArray
     ) -> tuple[HabitState, StepOutput]:
-        """Advance to the next time point: enter the next trial/phase if the last one ended,
-        then press, schedule, pairing, aversive consequence, counters."""
+        """Take one step: enter the next trial/phase if the last one ended (or begin the
+        reset's phase), then press, schedule, pairing, aversive consequence, counters."""
         enter = state.phase_over
         phase = np.minimum(state.phase + enter, len(self.kind) - 1)
-        t_in_trial = np.where(state.trial_over, 0, state.t_in_trial + 1)
-        t_in_phase = np.where(enter, 0, state.t_in_phase + 1)
+        t_in_trial = np.where(state.trial_over | state.fresh, 0, state.t_in_trial + 1)
+        t_in_phase = np.where(enter | state.fresh, 0, state.t_in_phase + 1)
         progress = np.where(enter, 0, state.progress)
         kind = self.kind[phase]
         press = np.where(kind == DEVALUATION, 0, actions).astype(np.int64)
@@ -420,6 +433,7 @@ class HabitFormationDynamics(TaskDynamics):
             pending=pending,
             trial_over=got | pairing_end | phase_over,
             phase_over=phase_over,
+            fresh=np.zeros_like(phase_over),
         )
         terminated = phase_over & (phase == len(self.kind) - 1)
         return new, self._emit(new, press, outcome, aversive, reward, terminated)
@@ -433,7 +447,9 @@ class HabitFormationDynamics(TaskDynamics):
         reward: FloatArray,
         terminated: BoolArray,
     ) -> StepOutput:
-        kind = self.kind[state.phase]
+        # The context is that of the phase the *next* action will meet: after a phase's last
+        # step, the next phase's (the last phase's own at the episode's end).
+        kind = self.kind[np.minimum(state.phase + state.phase_over, len(self.kind) - 1)]
         obs = np.stack(
             [kind != DEVALUATION, kind == DEVALUATION, outcome == 1, outcome == 2, aversive],
             axis=1,
@@ -467,6 +483,10 @@ class HabitFormationDynamics(TaskDynamics):
                 raise ValueError(f"state.{name} must be >= 0")
         if not ((state.pending >= 0) & (state.pending < 1 << self.aversive_delay)).all():
             raise ValueError(f"state.pending must lie in [0, 2**{self.aversive_delay})")
+        fresh = state.fresh
+        started = (state.trial == 0) & (state.t_in_trial == 0) & (state.t_in_phase == 0)
+        if not (~fresh | (started & ~state.trial_over & ~state.phase_over)).all():
+            raise ValueError("a fresh state must be at step 0 of trial 0 with no trial ended")
 
 
 # --------------------------------------------------------------------------------------------
@@ -513,13 +533,18 @@ class HabitFormationEnv(TaskEnv):
     learned); in the extinction test, where nothing is delivered, only an agent that evaluates
     its actions through their outcomes (goal-directed) presses the devalued lever less.
 
-    Time: the observation returned by ``reset()`` is time point 0; each ``step()`` returns the
-    next time point, labelled with the phase and trial whose rules processed the step's
-    action. A *trial* in a lever phase is the inter-reinforcer interval: it ends with the step
-    in which an outcome is earned (so trial ``k`` holds the presses that earned outcome
-    ``k``); in a devaluation phase a trial is one pairing. The end of a phase also ends the
-    trial. ``t_in_trial`` and ``t_in_phase`` count time points from 0 within the trial and the
-    phase. Randomness: two uniforms per step, ``u_k`` for lever ``k``'s schedule.
+    Time: each ``step()`` is one time step. Its info is labelled with the phase and trial
+    whose rules processed the step's action; its observation shows what that step delivered
+    and the context in which the *next* action will be taken (so the last step of a phase
+    already shows the next phase's context). A *trial* in a lever phase is the
+    inter-reinforcer interval: it ends with the step in which an outcome is earned (so trial
+    ``k`` holds the presses that earned outcome ``k``); in a devaluation phase a trial is one
+    pairing. The end of a phase also ends the trial. ``t_in_trial`` and ``t_in_phase`` count
+    steps from 0 within the trial and the phase, so a step-counted phase of ``length`` L
+    holds the steps ``t_in_phase = 0 .. L-1``. A phase begins the same way whether it is
+    entered from the phase before or by ``reset(options={"phase": name})``: the first step
+    after the reset is its step 0 (the reset itself is not a step). Randomness: two uniforms
+    per step, ``u_k`` for lever ``k``'s schedule.
 
     ## Action Space
     ``Discrete(3)``: 0 = do nothing, 1 = press lever 1, 2 = press lever 2. An invalid action
@@ -531,14 +556,18 @@ class HabitFormationEnv(TaskEnv):
 
     | Num | Observation                 | Value                                                |
     |-----|-----------------------------|------------------------------------------------------|
-    | 0   | instrumental context        | 1 in train, extinction and rewarded phases (levers)  |
-    | 1   | devaluation context         | 1 in devaluation phases (no levers)                  |
+    | 0   | instrumental context        | 1 if the next action is taken in a train,            |
+    |     |                             | extinction or rewarded phase (levers present)        |
+    | 1   | devaluation context         | 1 if the next action is taken in a devaluation phase |
     | 2   | outcome 1 delivered         | 1 in the step outcome 1 is delivered                 |
     | 3   | outcome 2 delivered         | 1 in the step outcome 2 is delivered                 |
     | 4   | aversive consequence        | 1 in the step the aversive consequence occurs        |
 
-    No lever or clock channel: the agent knows its own action, and nothing in the observation
-    tells it which lever is devalued.
+    The context channels show the situation the next action faces (as Addiction-v0 does): at
+    a phase boundary they switch with the observation of the old phase's last step, so the
+    first press of an extinction test is chosen in the instrumental context. No lever or
+    clock channel: the agent knows its own action, and nothing in the observation tells it
+    which lever is devalued.
 
     ## Rewards
     ``outcome_value`` (of the phase) in each step an outcome is delivered (consumed), plus
@@ -546,11 +575,13 @@ class HabitFormationEnv(TaskEnv):
     the defaults a devalued outcome is worth ``1 - 2 = -1`` in total.
 
     ## Starting State
-    ``reset()`` returns time point 0 of trial 0 of the first phase (or of ``options["phase"]``):
-    the phase's context channel on, nothing delivered, nothing devalued, no lever armed.
+    ``reset()`` returns the situation before step 0 of trial 0 of the first phase (or of
+    ``options["phase"]``): the phase's context channel on, nothing delivered, nothing
+    devalued, no lever armed. Its info carries the labels of the step to come (``trial``,
+    ``t_in_trial`` and ``t_in_phase`` 0) and ``press = 0``.
 
     ## Episode End
-    ``terminated`` is True at the last time point of the last phase. ``truncated`` is always
+    ``terminated`` is True at the last step of the last phase. ``truncated`` is always
     False. A train phase lasts until its reinforcers are earned: wrap the env in a time limit
     if an agent may stop pressing.
 
@@ -559,7 +590,8 @@ class HabitFormationEnv(TaskEnv):
 
     - ``trial`` (int): trial index within the episode, from 0.
     - ``phase`` (str): name of the phase.
-    - ``t_in_trial`` (int), ``t_in_phase`` (int): time point within the trial / the phase.
+    - ``t_in_trial`` (int), ``t_in_phase`` (int): the step's index within its trial / its
+      phase, from 0.
     - ``press`` (int): lever pressed in this step (0 none; always 0 in devaluation phases and
       at reset).
     - ``outcome`` (int): outcome delivered in this step (0 none, 1 or 2).
@@ -602,20 +634,22 @@ class HabitFormationEnv(TaskEnv):
       phase.
     - ``pairing_interval`` (int >= aversive_delay + 2, default 5): steps per pairing.
     - ``test_steps`` (int >= 2 or None = 200): steps of the default extinction test.
-    - ``protocol`` (sequence of mappings or None): phases, each with ``name`` (unique str),
-      ``kind`` (one of ``"train"``, ``"devaluation"``, ``"extinction"``, ``"rewarded"``),
-      ``length`` (int >= 1; >= 2 for step-counted kinds; unit as above) and optional
-      overrides of ``schedule``, ``schedule_param`` and ``outcome_value``. Default
-      ``[training (train, training_reinforcers), devaluation (devaluation,
-      devaluation_pairings), test (extinction, test_steps)]``; not allowed together with
-      ``training_reinforcers``, ``devaluation_pairings`` or ``test_steps``. Available after
-      construction as ``env.protocol``.
+    - ``protocol`` (sequence of mappings or ``Phase`` objects, or None): phases, each with
+      ``name`` (unique str), ``kind`` (one of ``"train"``, ``"devaluation"``,
+      ``"extinction"``, ``"rewarded"``), ``length`` (int >= 1; >= 2 for step-counted kinds;
+      unit as above) and optional overrides of ``schedule``, ``schedule_param`` and
+      ``outcome_value``. Default ``[training (train, training_reinforcers), devaluation
+      (devaluation, devaluation_pairings), test (extinction, test_steps)]``; not allowed
+      together with ``training_reinforcers``, ``devaluation_pairings`` or ``test_steps``.
+      Available after construction as ``env.protocol``.
     - ``render_mode`` (None): nothing to render.
 
     Every invalid argument raises ``ValueError`` naming the argument, the value and the
-    allowed range. ``reset(options={"phase": name})`` starts at the beginning of that phase and
-    runs through the remaining phases; starting at the test skips devaluation (a
-    non-devalued control).
+    allowed range; so does an unknown keyword argument (naming it and listing the allowed
+    ones). ``reset(options={"phase": name})`` starts at the beginning of that phase and runs
+    through the remaining phases, with the same length and timing as when the phase is
+    entered from the one before; starting at the test skips devaluation (a non-devalued
+    control whose test is exactly as long as the devalued group's).
 
     ## Phenomenon
     Rats trained to press a lever for food press less in an extinction test after the food has
@@ -665,7 +699,9 @@ class HabitFormationEnv(TaskEnv):
         test_steps: int | None = None,
         protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
         render_mode: str | None = None,
+        **unknown: Any,
     ) -> None:
+        check_known_arguments(type(self).__name__, unknown, argument_names(type(self).__init__))
         self.config = make_config(
             schedule=schedule,
             schedule_param=schedule_param,
@@ -681,11 +717,6 @@ class HabitFormationEnv(TaskEnv):
         )
         super().__init__(HabitFormationDynamics(self.config), render_mode)
 
-    @property
-    def protocol(self) -> tuple[Phase, ...]:
-        """The parsed protocol: one frozen :class:`Phase` per phase, in order."""
-        return self.config.protocol
-
 
 class HabitFormationVectorEnv(TaskVectorEnv):
     """Native batched :class:`HabitFormationEnv`: ``num_envs`` sessions in numpy arrays.
@@ -696,10 +727,8 @@ class HabitFormationVectorEnv(TaskVectorEnv):
     """
 
     def __init__(self, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any) -> None:
+        allowed = ("num_envs", *argument_names(make_config), "render_mode")
+        unknown = {key: value for key, value in kwargs.items() if key not in allowed}
+        check_known_arguments(type(self).__name__, unknown, allowed)
         self.config = make_config(**kwargs)  # the keyword arguments of HabitFormationEnv
         super().__init__(HabitFormationDynamics(self.config), num_envs, render_mode)
-
-    @property
-    def protocol(self) -> tuple[Phase, ...]:
-        """The parsed protocol: one frozen :class:`Phase` per phase, in order."""
-        return self.config.protocol

@@ -27,19 +27,22 @@ from plasticgym.envs._base import (
     TaskEnv,
     TaskVectorEnv,
     Validator,
+    advance_phase,
+    argument_names,
     check_choice,
     check_finite,
     check_int,
     check_int_pair,
+    check_known_arguments,
     check_probability,
+    default_protocol,
     is_int,
     parse_protocol,
 )
 
 __all__ = [
-    "BASE_INFO_KEYS",
     "CUE_LETTERS",
-    "EXTENDED_INFO_KEYS",
+    "INFO_KEYS",
     "N_UNIFORMS",
     "PHASE_PARAMS",
     "TEST_KWARGS",
@@ -81,9 +84,19 @@ PHASE_PARAMS = (
 )
 """Trial parameters a protocol phase may override (defaults: the constructor's arguments)."""
 
-BASE_INFO_KEYS = ("trial", "phase", "t_in_trial", "cs", "us", "omitted", "free")
-EXTENDED_INFO_KEYS = ("cue", "context", "infusion")
-"""Present only when the env uses an extension (see :attr:`PavlovianDynamics.extended`)."""
+INFO_KEYS = (
+    "trial",
+    "phase",
+    "t_in_trial",
+    "cs",
+    "us",
+    "omitted",
+    "free",
+    "cue",
+    "context",
+    "infusion",
+)
+"""The info keys of every step and reset, in this order, whatever the arguments."""
 
 TEST_KWARGS: Mapping[str, Any] = {
     "cs_us_interval": 3,
@@ -154,14 +167,6 @@ def phase_validators(cues: int, contexts: int) -> dict[str, Validator]:
     }
 
 
-def _protocol_entries(protocol: Any) -> Any:
-    """Phases given as :class:`Phase` become mappings again, so that they are re-validated
-    against this env's cues and contexts (and missing parameters take this env's defaults)."""
-    if isinstance(protocol, list | tuple):
-        return [p.to_json("trials") if isinstance(p, Phase) else p for p in protocol]
-    return protocol
-
-
 def make_protocol(
     protocol: Any, n_trials: Any, defaults: Mapping[str, Any], cues: int, contexts: int
 ) -> tuple[Phase, ...]:
@@ -172,17 +177,15 @@ def make_protocol(
     """
     validators = phase_validators(cues, contexts)
     checked = {key: validators[key](key, defaults[key]) for key in PHASE_PARAMS}
-    if protocol is not None and n_trials is not None:
-        raise ValueError(
-            f"give either n_trials or protocol, not both (n_trials={n_trials!r}); "
-            "set the trials of each phase inside protocol"
-        )
-    if protocol is None:
-        trials = 100 if n_trials is None else check_int("n_trials", n_trials, 1)
-        return (Phase("conditioning", trials, checked),)
-    return parse_protocol(
-        _protocol_entries(protocol), length_key="trials", defaults=checked, validators=validators
+    entries = default_protocol(
+        protocol,
+        n_trials,
+        name="conditioning",
+        length_key="trials",
+        length_name="n_trials",
+        default_length=100,
     )
+    return parse_protocol(entries, length_key="trials", defaults=checked, validators=validators)
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,7 +203,7 @@ class PavlovianParams(NamedTuple):
     iti_max: int
     n_cues: int
     n_contexts: int
-    extended: bool
+    drug_channel: bool  # some phase has a drug US: the observation has a drug-US channel
     phase_names: npt.NDArray[np.object_]  # [P]
     trials: IntArray  # [P]
     reward_prob: FloatArray  # [P]
@@ -271,7 +274,7 @@ def make_params(
         iti_max=iti[1],
         n_cues=cues,
         n_contexts=contexts,
-        extended=bool(cues > 1 or contexts > 0 or drug.any()),
+        drug_channel=bool(drug.any()),
         phase_names=np.array([p.name for p in protocol], dtype=object),
         trials=np.array([p.length for p in protocol], dtype=np.int64),
         reward_prob=column("reward_prob", np.float64),
@@ -332,16 +335,16 @@ def transition(state: TrialState, u: FloatArray, params: PavlovianParams) -> Tri
     """Advance every env by one step, with uniforms ``u [N, 5]``.
 
     Envs whose last step ended a trial begin the next trial (moving to the next phase after
-    the phase's last trial), drawn from their row of ``u``; the others advance ``t_in_trial``
-    by one and ignore ``u``. An env whose episode has ended stays in the last phase (its
-    result is meaningless and discarded by the shells).
+    the phase's last trial, :func:`~plasticgym.envs._base.advance_phase`), drawn from their
+    row of ``u``; the others advance ``t_in_trial`` by one and ignore ``u``. An env whose
+    episode has ended stays in the last phase (its result is meaningless and discarded by the
+    shells).
     """
     begins = state.t_in_trial == trial_end(state, params)
     trial = state.trial + begins
-    trial_in_phase = state.trial_in_phase + begins
-    next_phase = begins & (trial_in_phase >= params.trials[state.phase])
-    phase = np.minimum(state.phase + next_phase, params.trials.size - 1)
-    trial_in_phase = np.where(next_phase, 0, trial_in_phase)
+    phase, trial_in_phase, _ = advance_phase(
+        state.phase, state.trial_in_phase, begins, params.trials
+    )
     drawn = draw_trial(u, phase, params)
     return TrialState(
         phase=phase,
@@ -359,18 +362,25 @@ def emit(state: TrialState, params: PavlovianParams) -> StepOutput:
 
     The channels of the trial's cues are on for ``0 <= t_in_trial < cs_duration`` of cued
     trials; the US is due at ``t_in_trial = K`` (cued) or 0 (free) and is delivered unless the
-    cued trial is not rewarded (``omitted``); the context channels show the phase's context.
-    The episode ends on the last step of the last trial of the last phase.
+    cued trial is not rewarded (``omitted``), in the food-US channel or, for a drug US, in the
+    drug-US channel (present when some phase has a drug US); the context channels show the
+    phase's context. The episode ends on the last step of the last trial of the last phase.
     """
     t, phase = state.t_in_trial, state.phase
     cued = ~state.free
     due = t == trial_end(state, params)
     us = due & (state.free | state.rewarded)
+    infusion = us & params.drug[phase]
     cue_on = cued & (t >= 0) & (t < params.cs_duration)
-    channels = [cue_on[:, None] & params.compounds[phase, state.compound], us[:, None]]
+    food = us & ~infusion
+    channels = [cue_on[:, None] & params.compounds[phase, state.compound], food[:, None]]
+    if params.drug_channel:
+        channels.append(infusion[:, None])
     if params.n_contexts:
         channels.append(np.eye(params.n_contexts, dtype=np.bool_)[params.context[phase]])
-    last_trial = (phase == params.trials.size - 1) & (state.trial_in_phase == params.trials[-1] - 1)
+    _, _, terminated = advance_phase(phase, state.trial_in_phase, due, params.trials)
+    cue = params.compound_names[phase, state.compound]
+    cue[state.free] = ""
     info = {
         "trial": state.trial.copy(),
         "phase": params.phase_names[phase],
@@ -379,15 +389,14 @@ def emit(state: TrialState, params: PavlovianParams) -> StepOutput:
         "us": us,
         "omitted": due & cued & ~state.rewarded,
         "free": due & state.free,
+        "cue": cue,
+        "context": params.context[phase],
+        "infusion": infusion,
     }
-    if params.extended:
-        cue = params.compound_names[phase, state.compound]
-        cue[state.free] = ""
-        info |= {"cue": cue, "context": params.context[phase], "infusion": us & params.drug[phase]}
     return StepOutput(
         obs=np.concatenate(channels, axis=1).astype(np.float32),
         reward=np.where(us, params.reward[phase], 0.0),
-        terminated=due & last_trial,
+        terminated=terminated,
         truncated=np.zeros(t.size, dtype=np.bool_),
         info=info,
     )
@@ -397,8 +406,8 @@ class PavlovianDynamics(TaskDynamics):
     """The Pavlovian task's dynamics over arrays of ``N`` envs (see :class:`PavlovianEnv`).
 
     Validates the arguments (ValueError naming the argument) and exposes ``protocol`` (a tuple
-    of :class:`Phase`), ``params`` (:class:`PavlovianParams`) and ``extended`` (whether info
-    carries ``cue``, ``context`` and ``infusion``).
+    of :class:`Phase`), ``params`` (:class:`PavlovianParams`), ``info_keys`` (always
+    :data:`INFO_KEYS`) and ``drug_channel`` (whether the observation has a drug-US channel).
     """
 
     n_start_uniforms = N_UNIFORMS
@@ -442,9 +451,9 @@ class PavlovianDynamics(TaskDynamics):
         self.params = make_params(
             k, self.cs_duration, self.iti, self.cues, self.contexts, self.protocol
         )
-        self.extended = self.params.extended
-        self.info_keys = BASE_INFO_KEYS + (EXTENDED_INFO_KEYS if self.extended else ())
-        n_channels = self.cues + 1 + self.contexts
+        self.drug_channel = self.params.drug_channel
+        self.info_keys = INFO_KEYS
+        n_channels = self.cues + 1 + int(self.drug_channel) + self.contexts
         self.observation_space = spaces.Box(0.0, 1.0, shape=(n_channels,), dtype=np.float32)
         self.action_space = spaces.Discrete(2)
 
@@ -537,8 +546,9 @@ class PavlovianEnv(TaskEnv):
     uniformly per trial (``"A,B"`` alternates A and B at random; ``"AB,B"`` mixes compound and
     element trials; a compound listed twice is drawn twice as often). Letters within a compound
     are unordered (``"BA"`` is ``"AB"``). The US of a phase is ``food`` or ``drug``; a drug US
-    is delivered and rewarded exactly as food and is marked in info as ``infusion``, so that
-    an agent can add its pharmacological dopamine surge (Redish 2004) itself. There can be
+    is delivered and rewarded exactly as food, but shown in its own observation channel and
+    marked in info as ``infusion``, so that an agent can tell it from food and add its
+    pharmacological dopamine surge (Redish 2004) itself. There can be
     ``contexts`` contexts, a tonic background shown throughout a phase (e.g. the conditioning
     chamber of ABA renewal).
 
@@ -577,18 +587,24 @@ class PavlovianEnv(TaskEnv):
     raises ``ValueError``.
 
     ## Observation Space
-    ``Box(0, 1, shape=(cues + 1 + contexts,), dtype=float32)``; with the defaults (one cue, no
-    contexts) ``shape=(2,)``, ``[cue, us]``:
+    ``Box(0, 1, shape=(cues + 1 + d + contexts,), dtype=float32)``, where ``d = 1`` if some
+    phase has ``us="drug"`` (a drug-US channel) and ``d = 0`` otherwise; with the defaults
+    (one cue, food US, no contexts) ``shape=(2,)``, ``[cue, us]``:
 
-    | Num              | Observation                             | Value                        |
-    |------------------|-----------------------------------------|------------------------------|
-    | ``j < cues``     | cue ``j`` (A, B, ...) present           | 1 while on (below), else 0   |
-    | ``cues``         | US (food or drug) present               | 1 in the step of the US      |
-    | ``cues + 1 + i`` | context ``i`` (only if ``contexts>=1``) | 1 in phases of context ``i`` |
+    | Num                  | Observation                               | Value                   |
+    |----------------------|-------------------------------------------|-------------------------|
+    | ``j < cues``         | cue ``j`` (A, B, ...) present             | 1 while on, else 0      |
+    | ``cues``             | food US delivered                         | 1 in the step of a food |
+    |                      |                                           | US, else 0              |
+    | ``cues + 1``         | drug US delivered (only if ``d == 1``)    | 1 in the step of a drug |
+    |                      |                                           | US (infusion), else 0   |
+    | ``cues + 1 + d + i`` | context ``i`` (only if ``contexts >= 1``) | 1 in phases of context  |
+    |                      |                                           | ``i``, else 0           |
 
     Cue ``j`` is on for ``0 <= t_in_trial < cs_duration`` of cued trials whose compound
-    contains it (both A and B for ``"AB"``). The context channels are a tonic background: the
-    current phase's context is on at every step, ITI included.
+    contains it (both A and B for ``"AB"``). A US is shown in exactly one of the two US
+    channels, so a drug US and a food US are distinguishable. The context channels are a
+    tonic background: the current phase's context is on at every step, ITI included.
 
     No clock is given: an agent needs its own temporal code of the cue (e.g. presynaptic
     traces / microstimuli) to predict the reward.
@@ -607,7 +623,9 @@ class PavlovianEnv(TaskEnv):
     ``sum(trials)`` trials when starting at the first phase). ``truncated`` is always False.
 
     ## Information
-    ``reset()`` and ``step()`` return a dict with:
+    ``reset()`` and ``step()`` return a dict with these keys, in this order, whatever the
+    arguments (:data:`INFO_KEYS`), so that record tables have the same columns for every
+    configuration:
 
     - ``trial`` (int): index of the trial within the episode, from 0.
     - ``phase`` (str): name of the trial's protocol phase.
@@ -616,17 +634,11 @@ class PavlovianEnv(TaskEnv):
     - ``us`` (bool): US (food or drug) delivered at this step.
     - ``omitted`` (bool): a cued US was due at this step and withheld.
     - ``free`` (bool): an unpredicted (free) US was delivered at this step.
-
-    When the env uses an extension (``cues > 1``, ``contexts >= 1`` or a phase with
-    ``us="drug"``), also, at every step and reset:
-
     - ``cue`` (str): the cue letters of the current trial's compound (e.g. ``"AB"``), at every
       step of the trial, ITI included; ``""`` on free-reward trials.
     - ``context`` (int): the phase's context, ``-1`` when ``contexts == 0``.
-    - ``infusion`` (bool): a drug US was delivered at this step (then ``us`` is True too).
-
-    With the defaults the keys are exactly the first seven, as in earlier versions, so record
-    tables of existing experiments keep their columns. The key set of an env never changes.
+    - ``infusion`` (bool): a drug US was delivered at this step (then ``us`` is True too);
+      always False when no phase has ``us="drug"``.
 
     ## Arguments
     ```python
@@ -672,13 +684,15 @@ class PavlovianEnv(TaskEnv):
       ``trials`` (int >= 1) and optional overrides of ``reward_prob``, ``omission_prob``,
       ``free_reward_prob``, ``reward``, ``cs``, ``context`` and ``us`` (defaults: the
       arguments above); unknown keys are an error. :class:`Phase` instances are accepted and
-      re-validated. Available after construction as ``env.protocol``, a tuple of frozen
-      :class:`Phase` (``phase.length`` trials, every parameter resolved, ``cs`` canonical).
+      re-validated (missing parameters take the arguments above). Available after
+      construction as ``env.protocol``, a tuple of frozen :class:`Phase` (``phase.length``
+      trials, every parameter resolved, ``cs`` canonical).
     - ``render_mode`` (None): nothing to render.
 
     ``cues``, ``contexts``, ``cs``, ``context``, ``us``, ``protocol`` and ``render_mode`` are
     keyword-only. Every invalid argument raises ``ValueError`` naming the argument, the value
-    and the allowed range. ``reset(options={"phase": name})`` starts the episode at the
+    and the allowed range; an unknown keyword argument raises ``ValueError`` naming it and
+    listing the allowed ones. ``reset(options={"phase": name})`` starts the episode at the
     beginning of that phase and runs through the remaining phases (``trial`` still counts
     from 0).
 
@@ -738,11 +752,12 @@ class PavlovianEnv(TaskEnv):
       Psychological Review 117(1), 197-209.
 
     ## Version History
-    - v0: Initial version. Extended before any release, with the defaults unchanged: the
-      task runs on the shared task framework (per-env uniform streams, 5 numbers per step, so
-      a seed gives other trials than in the first draft); several cues, compound cues and cue
-      alternatives, contexts, food or drug US, and the info keys ``cue``, ``context``,
-      ``infusion``.
+    - v0: Initial version. Extended before any release: the task runs on the shared task
+      framework (per-env uniform streams, 5 numbers per step, so a seed gives other trials
+      than in the first draft); several cues, compound cues and cue alternatives, contexts,
+      food or drug US (a drug US has its own observation channel), and the info keys
+      ``cue``, ``context``, ``infusion``, present for every configuration. With the defaults
+      the observation is unchanged.
     """
 
     def __init__(
@@ -763,7 +778,9 @@ class PavlovianEnv(TaskEnv):
         us: str = "food",
         protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
         render_mode: str | None = None,
+        **unknown: Any,
     ) -> None:
+        check_known_arguments("PavlovianEnv", unknown, argument_names(PavlovianEnv.__init__))
         dynamics = PavlovianDynamics(
             cs_us_interval=cs_us_interval,
             iti=iti,
@@ -782,20 +799,16 @@ class PavlovianEnv(TaskEnv):
         )
         super().__init__(dynamics, render_mode=render_mode)
 
-    @property
-    def protocol(self) -> tuple[Phase, ...]:
-        """The parsed protocol: one frozen :class:`Phase` per phase, in order."""
-        return self.dynamics.protocol
-
 
 class PavlovianVectorEnv(TaskVectorEnv):
     """Native batched :class:`PavlovianEnv`: ``num_envs`` independent sessions in numpy arrays.
 
     Same arguments as :class:`PavlovianEnv`, plus ``num_envs`` first. Observations have shape
-    ``[num_envs, cues + 1 + contexts]``; rewards, terminations and truncations ``[num_envs]``;
-    actions must be an integer array-like of shape ``(num_envs,)`` with values in {0, 1}. It
-    equals ``SyncVectorEnv`` over :class:`PavlovianEnv` step for step (NEXT_STEP autoreset,
-    seeding, ``reset_mask``, ``get_state`` / ``set_state``: see :class:`TaskVectorEnv`).
+    ``[num_envs, cues + 1 + d + contexts]`` (``d``: the drug-US channel); rewards,
+    terminations and truncations ``[num_envs]``; actions must be an integer array-like of
+    shape ``(num_envs,)`` with values in {0, 1}. It equals ``SyncVectorEnv`` over
+    :class:`PavlovianEnv` step for step (NEXT_STEP autoreset, seeding, ``reset_mask``,
+    ``get_state`` / ``set_state``: see :class:`TaskVectorEnv`).
     """
 
     def __init__(
@@ -817,7 +830,11 @@ class PavlovianVectorEnv(TaskVectorEnv):
         us: str = "food",
         protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
         render_mode: str | None = None,
+        **unknown: Any,
     ) -> None:
+        check_known_arguments(
+            "PavlovianVectorEnv", unknown, argument_names(PavlovianVectorEnv.__init__)
+        )
         dynamics = PavlovianDynamics(
             cs_us_interval=cs_us_interval,
             iti=iti,
@@ -835,8 +852,3 @@ class PavlovianVectorEnv(TaskVectorEnv):
             protocol=protocol,
         )
         super().__init__(dynamics, num_envs, render_mode=render_mode)
-
-    @property
-    def protocol(self) -> tuple[Phase, ...]:
-        """The parsed protocol: one frozen :class:`Phase` per phase, in order."""
-        return self.dynamics.protocol

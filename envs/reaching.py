@@ -29,8 +29,10 @@ from plasticgym.envs._base import (
     TaskDynamics,
     TaskEnv,
     TaskVectorEnv,
+    argument_names,
     check_choice,
     check_int,
+    check_known_arguments,
     check_probability,
     check_real,
     parse_protocol,
@@ -38,6 +40,8 @@ from plasticgym.envs._base import (
 )
 
 __all__ = [
+    "DEFAULT_ROTATED_FRACTION",
+    "DEFAULT_ROTATION",
     "TARGET_DISTANCE",
     "TEST_KWARGS",
     "WORKSPACE",
@@ -63,6 +67,12 @@ TARGET_DISTANCE = 1.0
 
 WORKSPACE = 1.5
 """The cursor is kept inside the square ``[-WORKSPACE, WORKSPACE]^2``."""
+
+DEFAULT_ROTATION = 90.0
+"""Rotation (degrees) of the default protocol's ``perturbation`` phase when none is given."""
+
+DEFAULT_ROTATED_FRACTION = 0.25
+"""Rotated fraction of the default protocol's ``perturbation`` phase when none is given."""
 
 PHASE_KEYS = ("rotation", "rotated_fraction")
 TARGET_ORDERS = ("random", "cycle")
@@ -230,7 +240,14 @@ PHASE_VALIDATORS = {"rotation": _check_rotation, "rotated_fraction": check_proba
 
 @dataclass(frozen=True)
 class ReachingConfig:
-    """Validated arguments of the reaching task (see :class:`ReachingEnv`)."""
+    """Validated arguments of the reaching task (see :class:`ReachingEnv`).
+
+    ``rotation`` and ``rotated_fraction`` configure the default protocol's ``perturbation``
+    phase only (None: ``DEFAULT_ROTATION`` / ``DEFAULT_ROTATED_FRACTION``). Giving either
+    together with a ``protocol`` raises ValueError, so that neither is ever silently ignored;
+    the phases of a given protocol set their own (default 0, an intact decoder). After
+    validation they hold the values used (None when a protocol is given).
+    """
 
     n_units: int = 40
     n_targets: int = 8
@@ -241,8 +258,8 @@ class ReachingConfig:
     target_order: str = "random"
     preferred_directions: str = "even"
     decoder_seed: int = 0
-    rotation: float = 90.0
-    rotated_fraction: float = 0.25
+    rotation: float | None = None
+    rotated_fraction: float | None = None
     reward_scale: float = 1.0
     hit_reward: float = 0.0
     protocol: Sequence[Mapping[str, Any] | Phase] | None = None
@@ -263,26 +280,43 @@ class ReachingConfig:
                 "preferred_directions", self.preferred_directions, LAYOUTS
             ),
             "decoder_seed": check_int("decoder_seed", self.decoder_seed, 0),
-            "rotation": _check_rotation("rotation", self.rotation),
-            "rotated_fraction": check_probability("rotated_fraction", self.rotated_fraction),
             "reward_scale": check_real("reward_scale", self.reward_scale),
             "hit_reward": check_real("hit_reward", self.hit_reward),
         }
-        for key, value in checked.items():
-            object.__setattr__(self, key, value)
+        given = {
+            key: getattr(self, key)
+            for key in ("rotation", "rotated_fraction")
+            if getattr(self, key) is not None
+        }
+        if self.protocol is not None and given:
+            got = ", ".join(f"{key}={value!r}" for key, value in given.items())
+            raise ValueError(
+                f"got {got} together with a protocol: rotation and rotated_fraction configure "
+                "the default protocol's perturbation phase only; set them in the protocol's "
+                "phases instead, e.g. {'name': 'perturbation', 'trials': 200, "
+                "'rotation': 60.0, 'rotated_fraction': 0.25}"
+            )
         if self.protocol is None:
+            rotation = _check_rotation("rotation", given.get("rotation", DEFAULT_ROTATION))
+            fraction = check_probability(
+                "rotated_fraction", given.get("rotated_fraction", DEFAULT_ROTATED_FRACTION)
+            )
+            checked.update(rotation=rotation, rotated_fraction=fraction)
+            intact = {"rotation": 0.0, "rotated_fraction": 0.0}
             protocol: Any = [
-                {"name": "baseline", "trials": 200},
+                {"name": "baseline", "trials": 200, **intact},
                 {
                     "name": "perturbation",
                     "trials": 200,
-                    "rotation": checked["rotation"],
-                    "rotated_fraction": checked["rotated_fraction"],
+                    "rotation": rotation,
+                    "rotated_fraction": fraction,
                 },
-                {"name": "washout", "trials": 100},
+                {"name": "washout", "trials": 100, **intact},
             ]
         else:
             protocol = self.protocol
+        for key, value in checked.items():
+            object.__setattr__(self, key, value)
         phases = parse_protocol(
             protocol,
             length_key="trials",
@@ -584,19 +618,27 @@ class ReachingEnv(TaskEnv):
     - ``preferred_directions`` ("even" or "random", default "even"): layout of the directions.
     - ``decoder_seed`` (int >= 0, default 0): fixes ``unit_order`` (which units rotate) and
       random directions; not the episode randomness (that comes from ``reset(seed=)``).
-    - ``rotation`` (degrees in [-180, 180], default 90) and ``rotated_fraction`` (in [0, 1],
-      default 0.25): the perturbation of the default protocol's ``perturbation`` phase.
+    - ``rotation`` (degrees in [-180, 180] or None, default None = 90) and
+      ``rotated_fraction`` (in [0, 1] or None, default None = 0.25): the perturbation of the
+      **default protocol's** ``perturbation`` phase; its ``baseline`` and ``washout`` phases
+      keep an intact decoder (rotation 0, fraction 0) whatever these are.
     - ``reward_scale`` (finite float, default 1), ``hit_reward`` (finite float, default 0).
     - ``protocol`` (sequence of mappings or None): phases, each with ``name`` (unique str),
       ``trials`` (int >= 1) and optional ``rotation`` and ``rotated_fraction`` (default 0: an
-      intact decoder); unknown keys are an error. Default: ``baseline`` (200 trials),
+      intact decoder); unknown keys are an error. Default (None): ``baseline`` (200 trials),
       ``perturbation`` (200 trials, ``rotation``, ``rotated_fraction``), ``washout`` (100).
-      Resolved phases: ``env.dynamics.protocol``.
+      Resolved phases: ``env.protocol``.
     - ``render_mode`` (None): nothing to render.
 
-    Every invalid argument raises ``ValueError`` naming it, its value and the allowed range.
-    ``reset(options={"phase": name})`` starts at the beginning of that phase and runs through
-    the remaining phases.
+    ``n_units`` and ``n_targets`` may be given by position (``ReachingEnv(40)``; the vector
+    env takes ``num_envs`` first); every other argument is keyword-only. The constructor's
+    ``rotation`` / ``rotated_fraction`` are *not* defaults of a given protocol's phases (a
+    perturbation in every phase, baseline included, would surprise more than it helps):
+    giving either of them together with ``protocol`` raises ``ValueError``; put them in the
+    phases instead. Every invalid argument raises ``ValueError`` naming it, its value and the
+    allowed range; an unknown keyword argument raises ``ValueError`` naming it and listing
+    the allowed ones. ``reset(options={"phase": name})`` starts at the beginning of that phase
+    and runs through the remaining phases.
 
     ## Phenomenon
     In BCI experiments the decoder's preferred directions of a subset of recorded neurons were
@@ -621,18 +663,96 @@ class ReachingEnv(TaskEnv):
       control task. Journal of Neuroscience 30(25), 8400-8410.
 
     ## Version History
-    - v0: Initial version.
+    - v0: Initial version. Amended before any release: explicit constructor arguments
+      (unknown ones raise ``ValueError``), and ``rotation`` / ``rotated_fraction`` together
+      with a ``protocol`` raise ``ValueError`` instead of being silently ignored.
     """
 
-    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        super().__init__(ReachingDynamics(ReachingConfig(**kwargs)), render_mode)
+    def __init__(
+        self,
+        n_units: int = 40,
+        n_targets: int = 8,
+        *,
+        gain: float = 0.5,
+        baseline: float = 0.5,
+        target_radius: float = 0.2,
+        max_steps: int = 25,
+        target_order: str = "random",
+        preferred_directions: str = "even",
+        decoder_seed: int = 0,
+        rotation: float | None = None,
+        rotated_fraction: float | None = None,
+        reward_scale: float = 1.0,
+        hit_reward: float = 0.0,
+        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
+        render_mode: str | None = None,
+        **unknown: Any,
+    ) -> None:
+        check_known_arguments(type(self).__name__, unknown, argument_names(ReachingEnv.__init__))
+        config = ReachingConfig(
+            n_units=n_units,
+            n_targets=n_targets,
+            gain=gain,
+            baseline=baseline,
+            target_radius=target_radius,
+            max_steps=max_steps,
+            target_order=target_order,
+            preferred_directions=preferred_directions,
+            decoder_seed=decoder_seed,
+            rotation=rotation,
+            rotated_fraction=rotated_fraction,
+            reward_scale=reward_scale,
+            hit_reward=hit_reward,
+            protocol=protocol,
+        )
+        super().__init__(ReachingDynamics(config), render_mode)
 
 
 class ReachingVectorEnv(TaskVectorEnv):
-    """``num_envs`` reaching tasks in one set of arrays (arguments as :class:`ReachingEnv`).
+    """``num_envs`` reaching tasks in one set of arrays (arguments as :class:`ReachingEnv`,
+    with ``num_envs`` first).
 
     Equals ``SyncVectorEnv`` over :class:`ReachingEnv` step for step; NEXT_STEP autoreset.
     """
 
-    def __init__(self, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any) -> None:
-        super().__init__(ReachingDynamics(ReachingConfig(**kwargs)), num_envs, render_mode)
+    def __init__(
+        self,
+        num_envs: int = 1,
+        n_units: int = 40,
+        n_targets: int = 8,
+        *,
+        gain: float = 0.5,
+        baseline: float = 0.5,
+        target_radius: float = 0.2,
+        max_steps: int = 25,
+        target_order: str = "random",
+        preferred_directions: str = "even",
+        decoder_seed: int = 0,
+        rotation: float | None = None,
+        rotated_fraction: float | None = None,
+        reward_scale: float = 1.0,
+        hit_reward: float = 0.0,
+        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
+        render_mode: str | None = None,
+        **unknown: Any,
+    ) -> None:
+        check_known_arguments(
+            type(self).__name__, unknown, argument_names(ReachingVectorEnv.__init__)
+        )
+        config = ReachingConfig(
+            n_units=n_units,
+            n_targets=n_targets,
+            gain=gain,
+            baseline=baseline,
+            target_radius=target_radius,
+            max_steps=max_steps,
+            target_order=target_order,
+            preferred_directions=preferred_directions,
+            decoder_seed=decoder_seed,
+            rotation=rotation,
+            rotated_fraction=rotated_fraction,
+            reward_scale=reward_scale,
+            hit_reward=hit_reward,
+            protocol=protocol,
+        )
+        super().__init__(ReachingDynamics(config), num_envs, render_mode)

@@ -24,9 +24,13 @@ from plasticgym.envs._base import (
     TaskDynamics,
     TaskEnv,
     TaskVectorEnv,
+    advance_phase,
+    argument_names,
     check_choice,
     check_int,
+    check_known_arguments,
     check_probability,
+    default_protocol,
     parse_protocol,
     phase_table,
 )
@@ -125,16 +129,6 @@ class ReversalBanditConfig:
         }
 
 
-def _unwrap_phases(protocol: Any) -> Any:
-    """:class:`Phase` entries as mappings, so that they are validated like the others."""
-    if isinstance(protocol, str | bytes) or not isinstance(protocol, Sequence):
-        return protocol
-    return [
-        {"name": p.name, "trials": p.length, **p.params} if isinstance(p, Phase) else p
-        for p in protocol
-    ]
-
-
 def make_config(
     *,
     p_high: float = 0.8,
@@ -155,19 +149,16 @@ def make_config(
         "criterion": criterion,
     }
     defaults = {key: PHASE_VALIDATORS[key](key, value) for key, value in defaults.items()}
-    if protocol is not None and n_trials is not None:
-        raise ValueError(
-            f"give either n_trials or protocol, not both (n_trials={n_trials!r}); "
-            "set the trials of each phase inside protocol"
-        )
-    if protocol is None:
-        trials = 400 if n_trials is None else check_int("n_trials", n_trials, 1)
-        protocol = [{"name": "reversal", "trials": trials}]
-    phases = parse_protocol(
-        _unwrap_phases(protocol),
+    entries = default_protocol(
+        protocol,
+        n_trials,
+        name="reversal",
         length_key="trials",
-        defaults=defaults,
-        validators=PHASE_VALIDATORS,
+        length_name="n_trials",
+        default_length=400,
+    )
+    phases = parse_protocol(
+        entries, length_key="trials", defaults=defaults, validators=PHASE_VALIDATORS
     )
     for i, phase in enumerate(phases):
         if phase.p_high < phase.p_low:
@@ -201,9 +192,10 @@ class ReversalState(NamedTuple):
 class ReversalBanditDynamics(TaskDynamics):
     """The task's transition, shared by :class:`ReversalBanditEnv` and the vector env.
 
-    Exposed model: arrays ``[P]`` over phases ``p_high``, ``p_low``, ``rule`` (index into
-    :data:`RULES`), ``every``, ``criterion``, ``length``; :meth:`reward_probabilities` gives
-    each arm's exact reward probability on an env's next trial.
+    Exposed model: ``protocol`` (the phases), arrays ``[P]`` over phases ``p_high``,
+    ``p_low``, ``rule`` (index into :data:`RULES`), ``every``, ``criterion``, ``length``;
+    :meth:`reward_probabilities` gives each arm's exact reward probability on an env's next
+    trial.
     """
 
     n_start_uniforms = 1
@@ -211,6 +203,7 @@ class ReversalBanditDynamics(TaskDynamics):
 
     def __init__(self, config: ReversalBanditConfig) -> None:
         self.config = config
+        self.protocol = config.protocol
         self.observation_space = spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
         self.action_space = spaces.Discrete(2)
         self.phase_names = config.phase_names
@@ -256,7 +249,8 @@ class ReversalBanditDynamics(TaskDynamics):
         self, state: ReversalState, actions: np.ndarray, u: FloatArray
     ) -> tuple[ReversalState, StepOutput]:
         """Play one trial: reward iff ``u < P(r = 1 | choice)``, then the reversal rule, then
-        the phase counter."""
+        the phase counters (:func:`~plasticgym.envs._base.advance_phase`; every step ends a
+        trial)."""
         phase = state.phase
         probs = self.reward_probabilities(state)
         choice = np.asarray(actions, dtype=np.int64)
@@ -267,14 +261,15 @@ class ReversalBanditDynamics(TaskDynamics):
         flip = reversal_due(
             self.rule[phase], since, streak, self.every[phase], self.criterion[phase]
         )
-        trial_in_phase = state.trial_in_phase + 1
-        phase_over = trial_in_phase >= self.length[phase]
-        terminated = phase_over & (phase == len(self.length) - 1)
-        reset = flip | phase_over
+        ended = np.ones(choice.size, dtype=np.bool_)
+        next_phase, trial_in_phase, terminated = advance_phase(
+            phase, state.trial_in_phase, ended, self.length
+        )
+        reset = flip | (next_phase != phase) | terminated
         new = ReversalState(
-            phase=np.minimum(phase + phase_over, len(self.length) - 1),
+            phase=next_phase,
             trial=state.trial + 1,
-            trial_in_phase=np.where(phase_over, 0, trial_in_phase),
+            trial_in_phase=trial_in_phase,
             correct_arm=np.where(flip, 1 - state.correct_arm, state.correct_arm),
             since_reversal=np.where(reset, 0, since),
             streak=np.where(reset, 0, streak),
@@ -410,11 +405,14 @@ class ReversalBanditEnv(TaskEnv):
     - ``initial_arm`` (0, 1 or None, default None = random): correct arm on trial 0.
     - ``protocol`` (sequence of mappings or None): phases, each with ``name`` (unique str),
       ``trials`` (int >= 1) and optional overrides of ``p_high``, ``p_low``,
-      ``reversal_rule``, ``reversal_every`` and ``criterion``. Available as ``env.protocol``.
+      ``reversal_rule``, ``reversal_every`` and ``criterion``; :class:`Phase` instances are
+      accepted and re-validated. Available as ``env.protocol``.
     - ``render_mode`` (None): nothing to render.
 
     Every invalid argument raises ``ValueError`` naming the argument, the value and the
-    allowed range. ``reset(options={"phase": name})`` starts at the beginning of that phase.
+    allowed range; an unknown keyword argument raises ``ValueError`` naming it and listing
+    the allowed ones. ``reset(options={"phase": name})`` starts at the beginning of that
+    phase.
 
     ## Phenomenon
     After a reversal, agents first persevere on the previously correct arm, then switch;
@@ -453,7 +451,11 @@ class ReversalBanditEnv(TaskEnv):
         initial_arm: int | None = None,
         protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
         render_mode: str | None = None,
+        **unknown: Any,
     ) -> None:
+        check_known_arguments(
+            "ReversalBanditEnv", unknown, argument_names(ReversalBanditEnv.__init__)
+        )
         self.config = make_config(
             p_high=p_high,
             p_low=p_low,
@@ -467,11 +469,6 @@ class ReversalBanditEnv(TaskEnv):
         super().__init__(ReversalBanditDynamics(self.config), render_mode)
 
     @property
-    def protocol(self) -> tuple[Phase, ...]:
-        """The parsed protocol: one frozen :class:`Phase` per phase, in order."""
-        return self.config.protocol
-
-    @property
     def reward_probabilities(self) -> FloatArray:
         """Exact model: each arm's reward probability on the next trial, ``[2]``."""
         if self._state is None:
@@ -482,19 +479,39 @@ class ReversalBanditEnv(TaskEnv):
 class ReversalBanditVectorEnv(TaskVectorEnv):
     """Native batched :class:`ReversalBanditEnv`: ``num_envs`` sessions in numpy arrays.
 
-    Same keyword arguments as :class:`ReversalBanditEnv`, plus ``num_envs``. Observations
+    Same arguments as :class:`ReversalBanditEnv`, plus ``num_envs`` first. Observations
     ``[num_envs, 1]``; actions an integer array-like ``(num_envs,)`` in {0, 1}. Equal to
     ``SyncVectorEnv`` over the single env, step for step (NEXT_STEP autoreset).
     """
 
-    def __init__(self, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any) -> None:
-        self.config = make_config(**kwargs)  # the keyword arguments of ReversalBanditEnv
+    def __init__(
+        self,
+        num_envs: int = 1,
+        p_high: float = 0.8,
+        p_low: float = 0.2,
+        reversal_rule: str = "fixed",
+        reversal_every: int = 40,
+        criterion: int = 8,
+        n_trials: int | None = None,
+        initial_arm: int | None = None,
+        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
+        render_mode: str | None = None,
+        **unknown: Any,
+    ) -> None:
+        check_known_arguments(
+            "ReversalBanditVectorEnv", unknown, argument_names(ReversalBanditVectorEnv.__init__)
+        )
+        self.config = make_config(
+            p_high=p_high,
+            p_low=p_low,
+            reversal_rule=reversal_rule,
+            reversal_every=reversal_every,
+            criterion=criterion,
+            n_trials=n_trials,
+            initial_arm=initial_arm,
+            protocol=protocol,
+        )
         super().__init__(ReversalBanditDynamics(self.config), num_envs, render_mode)
-
-    @property
-    def protocol(self) -> tuple[Phase, ...]:
-        """The parsed protocol: one frozen :class:`Phase` per phase, in order."""
-        return self.config.protocol
 
     @property
     def reward_probabilities(self) -> FloatArray:

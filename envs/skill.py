@@ -3,7 +3,8 @@
 The dynamics are written once (:class:`SkillDynamics`, pure numpy over arrays of ``N`` envs)
 and run by :class:`SkillLearningEnv` (one env) and :class:`SkillLearningVectorEnv`
 (``num_envs`` envs). The maths lives in small pure functions: :func:`parse_sequence`,
-:func:`trial_target`, :func:`cue_evidence`, :func:`history_channels` and :func:`step_reward`.
+:func:`random_target`, :func:`trial_target`, :func:`cue_evidence`, :func:`history_channels` and
+:func:`step_reward`.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from plasticgym.envs._base import (
     TaskDynamics,
     TaskEnv,
     TaskVectorEnv,
+    argument_names,
     check_choice,
     check_finite,
     check_int,
+    check_known_arguments,
     check_real,
     parse_protocol,
     phase_table,
@@ -48,6 +51,7 @@ __all__ = [
     "history_channels",
     "make_config",
     "parse_sequence",
+    "random_target",
     "step_reward",
     "trial_target",
 ]
@@ -113,10 +117,31 @@ def sequence_table(sequences: Sequence[str]) -> tuple[IntArray, IntArray]:
     return table, lengths
 
 
+def random_target(u: FloatArray, previous: IntArray) -> IntArray:
+    """Pseudo-random target: uniform over the positions other than the previous target.
+
+    With a previous target ``p`` in {0..3}: ``k = min(floor(3 u), 2)`` and
+    ``target = k + [k >= p]``, uniform over the three positions ``!= p`` (no immediate
+    repeats). With no previous target (``p = -1``, the first trial of an episode):
+    ``target = min(floor(4 u), 3)``, uniform over all four.
+
+    Forbidding repeats follows the pseudo-random blocks of serial reaction time studies after
+    Nissen & Bullemer (1987): a repeating sequence such as ``DBCACBDCBA`` never repeats a
+    position, so random blocks that did would differ from sequence blocks in a trivial
+    "never repeat" rule as well as in the sequence, and part of the random-block slowdown
+    would measure that rule rather than sequence knowledge.
+    """
+    first = previous < 0
+    n = np.where(first, N_POSITIONS, N_POSITIONS - 1)
+    k = np.minimum(np.floor(u * n).astype(np.int64), n - 1)
+    return np.where(first, k, k + (k >= previous)).astype(np.int64)
+
+
 def trial_target(
     phase: IntArray,
     trial_in_phase: IntArray,
     u: FloatArray,
+    previous: IntArray,
     is_sequence: BoolArray,
     sequences: IntArray,
     lengths: IntArray,
@@ -125,12 +150,13 @@ def trial_target(
 
     In a sequence phase trial ``k`` of the phase shows ``sequence[k mod L]`` (the sequence
     repeats without a break, across the phase's blocks); in a random phase the target is
-    ``min(floor(4 u), 3)``, uniform over the four positions and independent across trials.
+    :func:`random_target` ``(u, previous)``, uniform over the positions other than the
+    previous trial's target ``previous`` (-1 = none: uniform over all four).
     Returns ``(target [M], seq_position [M])``, ``seq_position = -1`` in random phases.
     """
     position = trial_in_phase % lengths[phase]
     from_sequence = sequences[phase, position]
-    at_random = np.minimum(np.floor(u * N_POSITIONS).astype(np.int64), N_POSITIONS - 1)
+    at_random = random_target(u, previous)
     sequential = is_sequence[phase]
     target = np.where(sequential, from_sequence, at_random).astype(np.int64)
     return target, np.where(sequential, position, -1).astype(np.int64)
@@ -242,7 +268,7 @@ def make_config(
     reward_correct: float = 1.0,
     reward_error: float = 0.0,
     step_cost: float = 0.01,
-    protocol: Sequence[Mapping[str, Any]] | None = None,
+    protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
 ) -> SkillConfig:
     """Validate the constructor arguments and resolve them into a :class:`SkillConfig`."""
     defaults = {
@@ -341,7 +367,13 @@ class SkillDynamics(TaskDynamics):
         phase = start_phase.astype(np.int64)
         blank = self.empty_state(m)
         target, position = trial_target(
-            phase, blank.trial_in_phase, u[:, 0], self.is_sequence, self.sequences, self.lengths
+            phase,
+            blank.trial_in_phase,
+            u[:, 0],
+            np.full(m, -1, dtype=np.int64),  # no previous target in a new episode
+            self.is_sequence,
+            self.sequences,
+            self.lengths,
         )
         state = blank._replace(phase=phase, target=target, seq_position=position)
         false = np.zeros(m, dtype=np.bool_)
@@ -373,7 +405,13 @@ class SkillDynamics(TaskDynamics):
         next_phase = np.where(phase_over & ~last, phase + 1, phase).astype(np.int64)
         trial_in_phase = np.where(phase_over, 0, trial_in_phase).astype(np.int64)
         target, position = trial_target(
-            next_phase, trial_in_phase, u[:, 0], self.is_sequence, self.sequences, self.lengths
+            next_phase,
+            trial_in_phase,
+            u[:, 0],
+            state.target,  # the trial that ends is the previous one of the next trial
+            self.is_sequence,
+            self.sequences,
+            self.lengths,
         )
         history = state.history
         if cfg.history:
@@ -442,6 +480,8 @@ class SkillDynamics(TaskDynamics):
         seq_target = self.sequences[phase, np.maximum(state.seq_position, 0)]
         if not (~sequential | (state.target == seq_target)).all():
             raise ValueError("state.target does not follow the sequence of its phase")
+        if self.config.history and (~sequential & (state.target == state.history[:, 0])).any():
+            raise ValueError("state.target of a random block repeats the previous target")
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,14 +510,19 @@ class SkillLearningEnv(TaskEnv):
     Nissen & Bullemer's 10-item sequence, which needs up to three previous targets to be
     predicted without ambiguity); trial ``k`` of a sequence phase shows
     ``sequence[k mod len(sequence)]``, so the sequence runs on without a break across the
-    phase's blocks. In a *random* block every target is drawn uniformly and independently.
+    phase's blocks. In a *random* block each target is drawn uniformly from the three
+    positions other than the previous trial's target (pseudo-random with no immediate
+    repeats, as in serial reaction time studies after Nissen & Bullemer; the first trial of an
+    episode, with no previous target, is uniform over all four). The default sequence never
+    repeats a position either, so random blocks differ from sequence blocks only in the
+    sequence, not in a "never repeat" rule that a learner could also exploit.
     Previous-target channels tell the agent where the last ``history`` cues were, so a learner
     with memory can come to predict the next position, respond before the evidence is clear,
     and be fast and accurate in sequence blocks but not in random ones. The protocol is data:
     a sequence of phases, each a number of blocks of one type.
 
     Randomness comes from five uniforms drawn by the shell at the start and at every step:
-    ``u0`` the target of a trial that begins (``min(floor(4 u0), 3)``, used in random blocks
+    ``u0`` the target of a trial that begins (:func:`random_target`, used in random blocks
     only), ``u1..u4`` the cue noise (two Box-Muller pairs). The native vector env
     (:class:`SkillLearningVectorEnv`) draws the same numbers per env, so it equals a
     ``SyncVectorEnv`` of this env.
@@ -568,16 +613,18 @@ class SkillLearningEnv(TaskEnv):
     - ``reward_correct`` (finite float, default 1): reward of a correct response.
     - ``reward_error`` (finite float, default 0): reward of a wrong response or a miss.
     - ``step_cost`` (finite float, default 0.01): subtracted from the reward at every step.
-    - ``protocol`` (sequence of mappings or None): phases, each with ``name`` (unique str),
-      ``blocks`` (int >= 1) and optional ``block_type`` (``"sequence"`` (default) or
-      ``"random"``), ``block_trials`` and ``sequence`` (defaults: the arguments above);
-      unknown keys are an error. Default: ``training`` (4 sequence blocks), ``random``
-      (1 random block), ``recovery`` (1 sequence block). Available as ``env.protocol``.
+    - ``protocol`` (sequence of mappings or ``Phase`` objects, or None): phases, each with
+      ``name`` (unique str), ``blocks`` (int >= 1) and optional ``block_type``
+      (``"sequence"`` (default) or ``"random"``), ``block_trials`` and ``sequence``
+      (defaults: the arguments above); unknown keys are an error. Default: ``training``
+      (4 sequence blocks), ``random`` (1 random block), ``recovery`` (1 sequence block).
+      Available as ``env.protocol``.
     - ``render_mode`` (None): nothing to render.
 
     Every invalid argument raises ``ValueError`` naming the argument, the value and the
-    allowed range. ``reset(options={"phase": name})`` starts the episode at the beginning of
-    that phase and runs through the remaining phases (``trial`` and ``block`` count from 0).
+    allowed range; so does an unknown keyword argument (naming it and listing the allowed
+    ones). ``reset(options={"phase": name})`` starts the episode at the beginning of that
+    phase and runs through the remaining phases (``trial`` and ``block`` count from 0).
 
     ## Phenomenon
     In the serial reaction time task (Nissen & Bullemer 1987) reaction times fall over blocks
@@ -612,9 +659,11 @@ class SkillLearningEnv(TaskEnv):
         reward_correct: float = 1.0,
         reward_error: float = 0.0,
         step_cost: float = 0.01,
-        protocol: Sequence[Mapping[str, Any]] | None = None,
+        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
         render_mode: str | None = None,
+        **unknown: Any,
     ) -> None:
+        check_known_arguments(type(self).__name__, unknown, argument_names(type(self).__init__))
         config = make_config(
             sequence=sequence,
             block_trials=block_trials,
@@ -628,11 +677,6 @@ class SkillLearningEnv(TaskEnv):
             protocol=protocol,
         )
         super().__init__(SkillDynamics(config), render_mode)
-
-    @property
-    def protocol(self) -> tuple[Phase, ...]:
-        """The parsed protocol: one frozen ``Phase`` per phase, in order."""
-        return self.dynamics.config.protocol
 
     def _current(self) -> SkillState:
         if self._state is None:
@@ -681,9 +725,11 @@ class SkillLearningVectorEnv(TaskVectorEnv):
         reward_correct: float = 1.0,
         reward_error: float = 0.0,
         step_cost: float = 0.01,
-        protocol: Sequence[Mapping[str, Any]] | None = None,
+        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
         render_mode: str | None = None,
+        **unknown: Any,
     ) -> None:
+        check_known_arguments(type(self).__name__, unknown, argument_names(type(self).__init__))
         config = make_config(
             sequence=sequence,
             block_trials=block_trials,
@@ -697,11 +743,6 @@ class SkillLearningVectorEnv(TaskVectorEnv):
             protocol=protocol,
         )
         super().__init__(SkillDynamics(config), num_envs, render_mode)
-
-    @property
-    def protocol(self) -> tuple[Phase, ...]:
-        """The parsed protocol: one frozen ``Phase`` per phase, in order."""
-        return self.dynamics.config.protocol
 
     def _current(self) -> SkillState:
         if self._state is None:

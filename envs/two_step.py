@@ -3,7 +3,9 @@
 The dynamics are written once (:class:`TwoStepDynamics`, pure numpy over arrays of ``N``
 envs) and run by :class:`TwoStepEnv` (one env) and :class:`TwoStepVectorEnv` (``num_envs``
 envs). The maths lives in small pure functions: :func:`second_stage_state`,
-:func:`transition_table`, :func:`reflect` and :func:`drift_reward_probs`.
+:func:`transition_table`, :func:`reflect` and :func:`drift_reward_probs`; the task's standard
+behavioural analysis, stay probabilities by the previous trial's reward and transition, is
+:func:`stay_probabilities`.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from plasticgym.envs._base import (
     TaskDynamics,
     TaskEnv,
     TaskVectorEnv,
+    argument_names,
     check_finite,
-    check_int,
+    check_known_arguments,
     check_probability,
     check_real,
+    default_protocol,
     is_real,
     parse_protocol,
     phase_table,
@@ -38,6 +42,7 @@ from plasticgym.envs._base import (
 __all__ = [
     "INFO_KEYS",
     "TEST_KWARGS",
+    "StayAnalysis",
     "TwoStepConfig",
     "TwoStepDynamics",
     "TwoStepEnv",
@@ -49,6 +54,7 @@ __all__ = [
     "make_config",
     "reflect",
     "second_stage_state",
+    "stay_probabilities",
     "transition_table",
 ]
 
@@ -144,6 +150,105 @@ def drift_reward_probs(
     return reflect(probs + drift_sd[:, None, None] * z, low, high)
 
 
+class StayAnalysis(NamedTuple):
+    """First-stage stay counts by the previous trial's reward and transition.
+
+    Cells ``[..., r, c]``: ``r = 1`` after a rewarded trial (0 after an unrewarded one),
+    ``c = 0`` after a common transition (1 after a rare one). ``stays`` counts the trials
+    whose first-stage choice repeated the previous one, ``trials`` all trials in the cell.
+    The effects are contrasts of the stay probabilities ``p = stays / trials`` (the
+    probability-scale counterparts of the logistic-regression coefficients of Daw et al.
+    2011; see :func:`stay_probabilities`).
+    """
+
+    stays: IntArray
+    trials: IntArray
+
+    @property
+    def p_stay(self) -> FloatArray:
+        """``P(stay | previous reward, previous transition)``, ``[..., 2, 2]``; NaN if empty."""
+        out = np.full(self.trials.shape, np.nan)
+        np.divide(self.stays, self.trials, out=out, where=self.trials > 0)
+        return out
+
+    @property
+    def reward_effect(self) -> FloatArray:
+        """Main effect of reward: ``((p[1,0] + p[1,1]) - (p[0,0] + p[0,1])) / 2``, ``[...]``."""
+        p = self.p_stay
+        return 0.5 * ((p[..., 1, 0] + p[..., 1, 1]) - (p[..., 0, 0] + p[..., 0, 1]))
+
+    @property
+    def transition_effect(self) -> FloatArray:
+        """Main effect of a common transition: ``((p[0,0] + p[1,0]) - (p[0,1] + p[1,1])) / 2``."""
+        p = self.p_stay
+        return 0.5 * ((p[..., 0, 0] + p[..., 1, 0]) - (p[..., 0, 1] + p[..., 1, 1]))
+
+    @property
+    def interaction(self) -> FloatArray:
+        """Reward x transition: ``(p[1,0] - p[1,1]) - (p[0,0] - p[0,1])``, ``[...]``."""
+        p = self.p_stay
+        return (p[..., 1, 0] - p[..., 1, 1]) - (p[..., 0, 0] - p[..., 0, 1])
+
+
+def stay_probabilities(
+    first_choice: npt.ArrayLike,
+    common: npt.ArrayLike,
+    rewarded: npt.ArrayLike,
+    episode: npt.ArrayLike | None = None,
+) -> StayAnalysis:
+    """Stay counts of consecutive two-step trials by the previous reward and transition.
+
+    For trials ``t = 0 .. T-2`` of a session, ``stay_t = [a1_{t+1} = a1_t]`` is counted in the
+    cell ``(rewarded_t, rare_t)`` (Daw et al. 2011, Fig. 2). With ``p[r, c]`` the stay
+    probabilities, a model-free learner shows a main effect of reward,
+    ``(p[1,0] + p[1,1] - p[0,0] - p[0,1]) / 2 > 0``, and no interaction; a model-based learner
+    shows a reward x transition interaction, ``(p[1,0] - p[1,1]) - (p[0,0] - p[0,1]) > 0``
+    (it repeats a choice after a rewarded common or an unrewarded rare transition and
+    switches after a rewarded rare or an unrewarded common one).
+
+    Args:
+        first_choice: ``[..., T]`` first-stage choices (0 or 1) of consecutive trials,
+            sessions along the leading axes (e.g. ``info["first_choice"]`` of the stage-0
+            steps).
+        common: ``[..., T]`` bool, the trial's transition was the common one
+            (``info["transition"] == "common"``).
+        rewarded: ``[..., T]`` bool, the trial's second-stage choice was rewarded.
+        episode: optional ``[..., T]`` episode index of each trial; a pair of consecutive
+            trials counts only within one episode (trials of a vector env that autoresets).
+
+    Returns:
+        A :class:`StayAnalysis` with ``stays`` and ``trials`` of shape ``[..., 2, 2]`` (one
+        table per session); its properties give ``p_stay`` and the effects.
+
+    Raises:
+        ValueError: if the shapes differ, ``T < 2`` or a choice is not 0 or 1.
+    """
+    a = np.asarray(first_choice)
+    c = np.asarray(common)
+    r = np.asarray(rewarded)
+    e = np.zeros(a.shape, dtype=np.int64) if episode is None else np.asarray(episode)
+    if not (a.shape == c.shape == r.shape == e.shape) or a.ndim == 0 or a.shape[-1] < 2:
+        raise ValueError(
+            "first_choice, common, rewarded (and episode) must have the same shape [..., T] "
+            f"with T >= 2 trials, got {a.shape}, {c.shape}, {r.shape} and {e.shape}"
+        )
+    if not np.isin(a, (0, 1)).all():
+        raise ValueError(f"first_choice must hold 0 or 1, got values {np.unique(a).tolist()}")
+    if c.dtype != np.bool_ or r.dtype != np.bool_:
+        raise ValueError(f"common and rewarded must be bool arrays, got {c.dtype}, {r.dtype}")
+    stay = a[..., 1:] == a[..., :-1]
+    pair = e[..., 1:] == e[..., :-1]
+    previous_rewarded, previous_rare = r[..., :-1], ~c[..., :-1]
+    stays = np.zeros((*a.shape[:-1], 2, 2), dtype=np.int64)
+    trials = np.zeros_like(stays)
+    for rew in (0, 1):
+        for rare in (0, 1):
+            cell = pair & (previous_rewarded == bool(rew)) & (previous_rare == bool(rare))
+            trials[..., rew, rare] = cell.sum(axis=-1)
+            stays[..., rew, rare] = (cell & stay).sum(axis=-1)
+    return StayAnalysis(stays, trials)
+
+
 # --------------------------------------------------------------------------------------------
 # Configuration
 # --------------------------------------------------------------------------------------------
@@ -223,7 +328,7 @@ def make_config(
     initial_reward_probs: npt.ArrayLike | None = None,
     reward: float = 1.0,
     n_trials: int | None = None,
-    protocol: Sequence[Mapping[str, Any]] | None = None,
+    protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
 ) -> TwoStepConfig:
     """Validate the constructor arguments and resolve them into a :class:`TwoStepConfig`."""
     defaults = {
@@ -233,16 +338,16 @@ def make_config(
     }
     checked_bounds = check_bounds("bounds", bounds)
     initial = check_initial_probs(initial_reward_probs, checked_bounds)
-    if protocol is not None and n_trials is not None:
-        raise ValueError(
-            f"give either n_trials or protocol, not both (n_trials={n_trials!r}); "
-            "set the trials of each phase inside protocol"
-        )
-    if protocol is None:
-        trials = 200 if n_trials is None else check_int("n_trials", n_trials, 1)
-        protocol = [{"name": "task", "trials": trials}]
+    entries = default_protocol(
+        protocol,
+        n_trials,
+        name="task",
+        length_key="trials",
+        length_name="n_trials",
+        default_length=200,
+    )
     phases = parse_protocol(
-        protocol, length_key="trials", defaults=defaults, validators=PHASE_VALIDATORS
+        entries, length_key="trials", defaults=defaults, validators=PHASE_VALIDATORS
     )
     return TwoStepConfig(bounds=checked_bounds, initial_reward_probs=initial, protocol=phases)
 
@@ -558,15 +663,16 @@ class TwoStepEnv(TaskEnv):
     - ``reward`` (finite float, default 1): reward magnitude.
     - ``n_trials`` (int >= 1 or None, default None = 200): trials of the default protocol
       ``[{"name": "task", "trials": n_trials}]``; not allowed together with ``protocol``.
-    - ``protocol`` (sequence of mappings or None): phases, each with ``name`` (unique str),
-      ``trials`` (int >= 1) and optional overrides of ``common_prob``, ``drift_sd`` and
-      ``reward`` (defaults: the arguments above); unknown keys are an error. Available as
-      ``env.protocol``, a tuple of frozen ``Phase``.
+    - ``protocol`` (sequence of mappings or ``Phase`` objects, or None): phases, each with
+      ``name`` (unique str), ``trials`` (int >= 1) and optional overrides of
+      ``common_prob``, ``drift_sd`` and ``reward`` (defaults: the arguments above); unknown
+      keys are an error. Available as ``env.protocol``, a tuple of frozen ``Phase``.
     - ``render_mode`` (None): nothing to render.
 
     Every invalid argument raises ``ValueError`` naming the argument, the value and the
-    allowed range. ``reset(options={"phase": name})`` starts the episode at the beginning of
-    that phase and runs through the remaining phases (``trial`` still counts from 0).
+    allowed range; so does an unknown keyword argument (naming it and listing the allowed
+    ones). ``reset(options={"phase": name})`` starts the episode at the beginning of that
+    phase and runs through the remaining phases (``trial`` still counts from 0).
 
     ## Phenomenon
     Model-free and model-based control leave different fingerprints on first-stage "stay"
@@ -574,10 +680,12 @@ class TwoStepEnv(TaskEnv):
     rewarded, whatever the transition (a main effect of reward); a model-based learner, which
     knows the transition structure, repeats it after a reward following a common transition
     but switches after a reward following a rare one (a reward x transition interaction).
-    Humans show a mixture. A TD(0) model-free learner barely shows the reward effect, because
-    the reward updates only the second-stage value; SARSA(lambda), whose eligibility trace
-    spans both stages, carries it back to the first choice, which is exactly the job of the
-    eligibility trace in a three-factor plasticity rule.
+    Humans show a mixture. :func:`stay_probabilities` computes the stay table and both
+    effects from a session's first choices, transitions and rewards. A TD(0) model-free
+    learner barely shows the reward effect, because the reward updates only the second-stage
+    value; SARSA(lambda), whose eligibility trace spans both stages, carries it back to the
+    first choice, which is exactly the job of the eligibility trace in a three-factor
+    plasticity rule.
 
     ## References
     - N. D. Daw, S. J. Gershman, B. Seymour, P. Dayan, R. J. Dolan (2011). Model-based
@@ -600,9 +708,11 @@ class TwoStepEnv(TaskEnv):
         initial_reward_probs: npt.ArrayLike | None = None,
         reward: float = 1.0,
         n_trials: int | None = None,
-        protocol: Sequence[Mapping[str, Any]] | None = None,
+        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
         render_mode: str | None = None,
+        **unknown: Any,
     ) -> None:
+        check_known_arguments(type(self).__name__, unknown, argument_names(type(self).__init__))
         config = make_config(
             common_prob=common_prob,
             drift_sd=drift_sd,
@@ -613,11 +723,6 @@ class TwoStepEnv(TaskEnv):
             protocol=protocol,
         )
         super().__init__(TwoStepDynamics(config), render_mode)
-
-    @property
-    def protocol(self) -> tuple[Phase, ...]:
-        """The parsed protocol: one frozen ``Phase`` per phase, in order."""
-        return self.dynamics.config.protocol
 
     def _current(self) -> TwoStepState:
         if self._state is None:
@@ -659,9 +764,11 @@ class TwoStepVectorEnv(TaskVectorEnv):
         initial_reward_probs: npt.ArrayLike | None = None,
         reward: float = 1.0,
         n_trials: int | None = None,
-        protocol: Sequence[Mapping[str, Any]] | None = None,
+        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
         render_mode: str | None = None,
+        **unknown: Any,
     ) -> None:
+        check_known_arguments(type(self).__name__, unknown, argument_names(type(self).__init__))
         config = make_config(
             common_prob=common_prob,
             drift_sd=drift_sd,
@@ -672,11 +779,6 @@ class TwoStepVectorEnv(TaskVectorEnv):
             protocol=protocol,
         )
         super().__init__(TwoStepDynamics(config), num_envs, render_mode)
-
-    @property
-    def protocol(self) -> tuple[Phase, ...]:
-        """The parsed protocol: one frozen ``Phase`` per phase, in order."""
-        return self.dynamics.config.protocol
 
     @property
     def reward_probs(self) -> FloatArray:

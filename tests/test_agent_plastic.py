@@ -21,7 +21,8 @@ def test_learn_records_columns_and_rows():
     agent = _agent().learn(200, record=True)
     records = agent.records
     expected = ["agent", "step", "episode", "trial", "phase", "t_in_trial", "action", "reward",
-                "rpe", "dopamine", "value", "cs", "us", "omitted", "free"]  # fmt: skip
+                "rpe", "dopamine", "value", "cs", "us", "omitted", "free", "cue", "context",
+                "infusion"]  # fmt: skip
     assert list(records.columns) == expected
     # one row per agent per step, except the autoreset steps that follow an episode's end
     per_agent = records.groupby("agent").size()

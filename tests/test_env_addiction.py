@@ -3,6 +3,7 @@ probes, with scripted agents in the native vector env."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -22,13 +23,17 @@ from plasticgym.envs.addiction import (
     drug_level_update,
     in_available_period,
     level_signal,
+    pr_session_over,
     progressive_ratio,
     ratio_requirement,
 )
 
 ENV_ID = "plasticgym/Addiction-v0"
-LEVEL, CUE, TIMEOUT, UNAVAILABLE, FOOD_CH, SHOCK = range(len(OBS_CHANNELS))
+LEVEL, CUE, TIMEOUT, UNAVAILABLE, FOOD_CH, SHOCK, FOOD_TIMEOUT = range(len(OBS_CHANNELS))
 PR_SEQUENCE = [1, 2, 4, 6, 9, 12, 15, 20, 25, 32, 40, 50, 62, 77, 95, 118, 145, 178, 219, 268]
+
+FR = [{"name": "fr", "sessions": 10}]
+"""A plain chamber: one fixed-ratio phase with the constructor's parameters."""
 
 Policy = Callable[[int], np.ndarray]
 
@@ -92,30 +97,114 @@ def test_pharmacokinetics_and_availability_golden_values():
 # ------------------------------------------------------------------------------------------
 
 
-def test_progressive_ratio_in_the_chamber_and_breakpoint():
+def pr_always_pressing(timeout: int, pr_limit: int) -> tuple[list[int], int]:
+    """Steps of the infusions of an agent pressing the drug lever at every step of a PR
+    session, and the session's length, worked out from the rules: ratio 1 is completed at
+    step 0; each later infusion comes ``timeout`` blocked steps plus ``ratio_n`` presses
+    after the one before, unless that wait exceeds ``pr_limit``: then the session ends
+    ``pr_limit`` steps after the last infusion."""
+    steps, last = [], -1
+    for n, ratio in enumerate(PR_SEQUENCE, start=1):
+        wait = (timeout if n > 1 else 0) + ratio  # steps after `last` until the infusion
+        if wait > pr_limit:
+            return steps, last + pr_limit + 1
+        last += wait
+        steps.append(last)
+    raise AssertionError("extend PR_SEQUENCE")
+
+
+def test_pr_session_over_golden_values():
+    idle = np.array([59, 60, 61, 60])
+    progressive = np.array([True, True, True, False])
+    np.testing.assert_array_equal(
+        pr_session_over(idle, progressive, np.full(4, 60)), [False, True, True, False]
+    )
+
+
+def test_progressive_ratio_in_the_chamber_breakpoint_and_session_end():
     env = AddictionVectorEnv(
         num_envs=2,
-        session_length=300,
-        protocol=[{"name": "pr", "sessions": 2, "schedule": "PR", "timeout": 0}],
+        protocol=[
+            {"name": "pr", "sessions": 2, "schedule": "PR", "timeout": 0, "session_length": 1000}
+        ],
     )
-    rec = record(env, always(DRUG, 2), 300)
-    infusion = rec["infusion"][:, 0]
-    steps = np.flatnonzero(infusion)
+    infusions, length = pr_always_pressing(timeout=0, pr_limit=60)
+    assert len(infusions) == 12 and length == 215 + 60 + 1  # sum(ratios 1..50) - 1 + 60 + 1
+    rec = record(env, always(DRUG, 2), length + 2)
+    steps = np.flatnonzero(rec["infusion"][:length, 0])
+    np.testing.assert_array_equal(steps, infusions)
     gaps = np.diff(np.concatenate([[-1], steps]))
-    assert len(steps) >= 12
-    np.testing.assert_array_equal(gaps, PR_SEQUENCE[: len(steps)])
-    np.testing.assert_array_equal(rec["ratio_requirement"][steps, 0], PR_SEQUENCE[: len(steps)])
+    np.testing.assert_array_equal(gaps, PR_SEQUENCE[:12])
+    np.testing.assert_array_equal(rec["ratio_requirement"][steps, 0], PR_SEQUENCE[:12])
     np.testing.assert_array_equal(rec["reset_ratio_requirement"], [1, 1])
-    breakpoint = rec["breakpoint"][-1, 0]
-    assert breakpoint == PR_SEQUENCE[len(steps) - 1]
+    # the session ends pr_limit = 60 steps after its last infusion; its breakpoint is 50
+    end = np.flatnonzero(rec["session_end"][:, 0])
+    assert end.tolist() == [length - 1] and length - 1 == steps[-1] + 60
+    assert rec["breakpoint"][length - 1, 0] == 50 == PR_SEQUENCE[11]
+    assert (rec["t_in_trial"][:length, 0] == np.arange(length)).all()
     # the next session starts again at ratio 1
-    nxt = record(env, always(DRUG, 2), 302)
-    assert nxt["infusion"][300, 0] and nxt["ratio_requirement"][300, 0] == 1
-    assert nxt["breakpoint"][300, 0] == 1
+    assert rec["trial"][length, 0] == 1 and rec["t_in_trial"][length, 0] == 0
+    assert rec["infusion"][length, 0] and rec["ratio_requirement"][length, 0] == 1
+    assert rec["breakpoint"][length, 0] == 1
+
+
+@pytest.mark.parametrize(("timeout", "pr_limit"), [(0, 60), (2, 60), (0, 250), (5, 20), (0, 1)])
+def test_always_pressing_reaches_the_highest_ratio_that_fits_in_pr_limit(timeout, pr_limit):
+    infusions, length = pr_always_pressing(timeout, pr_limit)
+    highest = max(r for r in PR_SEQUENCE if timeout + r <= pr_limit)
+    assert len(infusions) == PR_SEQUENCE.index(highest) + 1
+    env = AddictionVectorEnv(
+        num_envs=1,
+        timeout=timeout,
+        pr_limit=pr_limit,
+        protocol=[{"name": "pr", "sessions": 2, "schedule": "PR", "session_length": 5000}],
+    )
+    rec = record(env, always(DRUG, 1), length + 1)
+    np.testing.assert_array_equal(np.flatnonzero(rec["infusion"][:length, 0]), infusions)
+    np.testing.assert_array_equal(np.flatnonzero(rec["session_end"][:, 0]), [length - 1])
+    assert rec["breakpoint"][length - 1, 0] == highest
+    assert rec["trial"][length, 0] == 1  # the next session has begun
+
+
+def test_an_agent_that_stops_pressing_gets_a_lower_breakpoint_and_an_earlier_end():
+    env = AddictionVectorEnv(
+        num_envs=2,
+        timeout=0,
+        protocol=[{"name": "pr", "sessions": 5, "schedule": "PR", "session_length": 1000}],
+    )
+    # env 0 presses at every step, env 1 only during the first 40 steps, then rests
+    rec = record(env, lambda t: np.array([DRUG, DRUG if t < 40 else REST]), 300)
+    infusions = np.flatnonzero(rec["infusion"][:, 1])
+    # ratios 1, 2, 4, 6, 9, 12 end at steps 0, 2, 6, 12, 21, 33; ratio 15 would need step 48
+    assert infusions[:6].tolist() == [0, 2, 6, 12, 21, 33]
+    end = np.flatnonzero(rec["session_end"][:, 1])[0]
+    assert end == 33 + 60
+    assert rec["breakpoint"][end, 1] == 12 < rec["breakpoint"][275, 0] == 50
+    assert rec["trial"][end + 1, 1] == 1 and rec["t_in_trial"][end + 1, 1] == 0
+    # and presses that do not complete a ratio do not postpone the end
+    env = AddictionVectorEnv(
+        num_envs=1,
+        timeout=0,
+        pr_limit=10,
+        protocol=[{"name": "pr", "sessions": 3, "schedule": "PR", "session_length": 1000}],
+    )
+    rec = record(env, lambda t: np.array([DRUG if t in (0, 1, 2, 4, 9, 12) else REST]), 30)
+    # infusions at 0 (ratio 1) and 2 (ratio 2); ratio 4 needs 4 presses, 4, 9, 12 are 3: the
+    # session ends 10 steps after step 2; the next, without presses, after its 10 steps
+    assert np.flatnonzero(rec["infusion"][:, 0]).tolist() == [0, 2]
+    assert np.flatnonzero(rec["session_end"][:, 0]).tolist() == [2 + 10, 12 + 10]
+    assert rec["breakpoint"][12, 0] == 2 and rec["breakpoint"][22, 0] == 0
+
+
+def test_fixed_ratio_sessions_ignore_pr_limit():
+    env = AddictionVectorEnv(num_envs=1, session_length=25, pr_limit=1, protocol=FR)
+    rec = record(env, always(REST, 1), 50)
+    np.testing.assert_array_equal(np.flatnonzero(rec["session_end"][:, 0]), [24, 49])
+    assert rec["t_in_trial"][:, 0].tolist() == list(range(25)) * 2
 
 
 def test_fixed_ratio_counts_effective_presses():
-    env = AddictionVectorEnv(num_envs=1, session_length=40, ratio=3, timeout=0)
+    env = AddictionVectorEnv(num_envs=1, session_length=40, ratio=3, timeout=0, protocol=FR)
 
     def policy(t: int) -> np.ndarray:  # presses on even steps, food on odd steps
         return np.array([DRUG if t % 2 == 0 else FOOD])
@@ -131,7 +220,7 @@ def test_fixed_ratio_counts_effective_presses():
 
 @pytest.mark.parametrize("timeout", [0, 1, 3, 7])
 def test_timeout_blocks_infusions_for_exactly_timeout_steps(timeout):
-    env = AddictionVectorEnv(num_envs=2, session_length=50, timeout=timeout)
+    env = AddictionVectorEnv(num_envs=2, session_length=50, timeout=timeout, protocol=FR)
     rec = record(env, always(DRUG, 2), 50)
     steps = np.flatnonzero(rec["infusion"][:, 0])
     np.testing.assert_array_equal(steps, np.arange(0, 50, timeout + 1))
@@ -146,7 +235,12 @@ def test_timeout_blocks_infusions_for_exactly_timeout_steps(timeout):
 
 def test_signalled_unavailable_periods_block_infusions():
     env = AddictionVectorEnv(
-        num_envs=3, session_length=24, timeout=0, available_period=5, unavailable_period=3
+        num_envs=3,
+        session_length=24,
+        timeout=0,
+        available_period=5,
+        unavailable_period=3,
+        protocol=FR,
     )
     rec = record(env, always(DRUG, 3), 48)
     t = np.arange(48) % 24
@@ -175,7 +269,9 @@ def test_extinction_delivers_no_drug():
     assert not rec["infusion"].any() and not rec["drug_available"].any()
     assert not rec["cue"].any() and not rec["shock"].any()
     assert (rec["drug_level"] == 0).all() and (rec["obs"][:, :, LEVEL] == 0).all()
-    np.testing.assert_allclose(rec["reward"], 1.0 * (actions == FOOD))
+    np.testing.assert_array_equal(rec["food"], (actions == FOOD) & rec["food_available"])
+    np.testing.assert_allclose(rec["reward"], 1.0 * rec["food"])
+    np.testing.assert_array_equal(rec["press"], actions)
     assert (actions == DRUG).sum() > 500
 
 
@@ -213,7 +309,9 @@ def test_non_contingent_cue_frequency():
 
 def test_drug_level_follows_the_pharmacokinetic_recursion():
     dose, decay, length = 0.7, 0.8, 25
-    env = AddictionVectorEnv(num_envs=16, session_length=length, dose=dose, decay=decay)
+    env = AddictionVectorEnv(
+        num_envs=16, session_length=length, dose=dose, decay=decay, protocol=FR
+    )
     actions = np.random.default_rng(1).integers(0, 3, size=(100, 16))
     rec = record(env, lambda t: actions[t], 100)
     level = rec["drug_level"]
@@ -248,7 +346,7 @@ def test_priming_infusion_at_each_session_start_of_a_priming_phase():
     np.testing.assert_allclose(rec["reward"][expected], 0.5)
     np.testing.assert_allclose(rec["drug_level"][expected], 1.0)
     # with the drug available, the priming step's press is ineffective
-    env = AddictionVectorEnv(num_envs=1, session_length=5, timeout=0, priming=True)
+    env = AddictionVectorEnv(num_envs=1, session_length=5, timeout=0, priming=True, protocol=FR)
     rec = record(env, always(DRUG, 1), 10)
     np.testing.assert_array_equal(rec["priming"][:, 0], np.arange(10) % 5 == 0)
     assert rec["infusion"].all() and not rec["drug_available"][::5].any()
@@ -291,22 +389,244 @@ def test_sessions_phases_and_contexts_follow_the_protocol():
 def test_observation_layout_and_info_types():
     env = gym.make(ENV_ID)
     obs, info = env.reset(seed=0)
-    assert env.observation_space.shape == (8,) and env.action_space.n == 3
-    assert obs.tolist() == [0, 0, 0, 0, 0, 0, 1, 0]
+    assert env.observation_space.shape == (9,) and env.action_space.n == 3
+    assert obs.tolist() == [0, 0, 0, 0, 0, 0, 0, 1, 0]
     assert isinstance(info["drug_level"], float) and isinstance(info["infusion"], bool)
     assert isinstance(info["ratio_requirement"], int) and isinstance(info["phase"], str)
+    assert info["press"] == 0 and info["unavailable"] is False and info["session_end"] is False
     envs = gym.make_vec(ENV_ID, num_envs=3, vectorization_mode="vector_entry_point")
     assert isinstance(envs, AddictionVectorEnv)
     _, info = envs.reset(seed=0)
     assert info["drug_level"].dtype == np.float64 and info["session"].dtype == np.int64
     assert info["phase"].dtype == object and info["shock"].dtype == np.bool_
-    names = [(p.name, p.length) for p in env.unwrapped.dynamics.protocol]
-    assert names == [
-        ("acquisition", 10),
-        ("punishment", 2),
-        ("extinction", 5),
-        ("reinstatement", 1),
+    assert info["press"].dtype == np.int64 and info["unavailable"].dtype == np.bool_
+
+
+# ------------------------------------------------------------------------------------------
+# food timeout, earning rates
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "gap"),
+    [
+        ({}, 3),  # food_timeout defaults to the timeout (2)
+        ({"timeout": 5}, 6),
+        ({"timeout": 5, "food_timeout": 0}, 1),
+        ({"timeout": 0, "food_timeout": 3}, 4),
+    ],
+)
+def test_food_timeout_blocks_the_food_lever_and_is_signalled(kwargs, gap):
+    env = AddictionVectorEnv(num_envs=1, session_length=30, protocol=FR, **kwargs)
+    rec = record(env, always(FOOD, 1), 60)
+    t = np.arange(60) % 30
+    delivered = t % gap == 0
+    np.testing.assert_array_equal(rec["food"][:, 0], delivered)
+    np.testing.assert_array_equal(rec["food_available"][:, 0], delivered)
+    # the signal is on exactly while the next step's food lever is blocked
+    np.testing.assert_array_equal(rec["obs"][:60, 0, FOOD_TIMEOUT], ~delivered)
+    np.testing.assert_allclose(rec["reward"][:, 0], 1.0 * delivered)
+
+
+def test_food_timeout_none_follows_each_phases_timeout():
+    env = AddictionEnv(
+        protocol=[
+            {"name": "a", "sessions": 1, "timeout": 4},
+            {"name": "b", "sessions": 1, "timeout": 1, "food_timeout": 7},
+        ]
+    )
+    assert [p.food_timeout for p in env.protocol] == [4, 7]
+    assert env.dynamics.config.food_timeout is None
+    env = AddictionEnv(food_timeout=3, protocol=[{"name": "a", "sessions": 1, "timeout": 4}])
+    assert env.protocol[0].food_timeout == 3
+
+
+def test_maximal_earning_rates_of_each_lever_and_of_both():
+    # defaults: FR1, timeout 2, food_timeout 2: each lever delivers at most once per 3 steps,
+    # and pressing them in turn earns both (0.5 / 3 + 1 / 3 = 0.5 per step)
+    env = AddictionVectorEnv(num_envs=3, session_length=30, protocol=FR)
+    turns = [DRUG, FOOD, REST]
+    rec = record(env, lambda t: np.array([DRUG, FOOD, turns[t % 3]]), 300)
+    np.testing.assert_allclose(rec["reward"].mean(axis=0), [0.5 / 3, 1 / 3, 0.5], rtol=1e-12)
+    assert rec["infusion"][:, 2].sum() == rec["food"][:, 2].sum() == 100
+    # no sequence of presses earns more: all 3^9 sequences of a 9-step session, at once
+    horizon = 9
+    sequences = np.array(list(itertools.product(range(3), repeat=horizon)))
+    env = AddictionVectorEnv(num_envs=len(sequences), session_length=horizon, protocol=FR)
+    rec = record(env, lambda t: sequences[:, t], horizon)
+    earned = rec["reward"].sum(axis=0)
+    assert earned.max() == 0.5 * horizon
+    turn_taking = np.flatnonzero((sequences == [DRUG, FOOD, REST] * 3).all(axis=1))
+    assert earned[turn_taking] == earned.max()
+
+
+# ------------------------------------------------------------------------------------------
+# response-contingent cue, press and unavailability records
+# ------------------------------------------------------------------------------------------
+
+
+def test_cue_on_press_presents_the_cue_after_the_agents_own_completed_ratios():
+    protocol = [
+        {
+            "name": "cue_test",
+            "sessions": 2,
+            "drug": False,
+            "cue_on_press": True,
+            "ratio": 3,
+            "shock_prob": 1.0,
+            "unavailable_period": 4,
+        }
     ]
+    env = AddictionVectorEnv(
+        num_envs=2, session_length=20, timeout=2, available_period=8, protocol=protocol
+    )
+    rec = record(env, lambda t: np.array([DRUG, REST]), 40)
+    # env 0: presses 0, 1, 2 -> cue; timeout 3, 4; presses 5, 6, 7 -> cue; unavailable 8-11;
+    # timeout over, presses 12, 13, 14 -> cue; timeout 15, 16; 17, 18, 19 -> cue; new session
+    cues = [0 + 2, 7, 14, 19]
+    expected = np.zeros(40, dtype=bool)
+    expected[cues + [20 + c for c in cues]] = True
+    np.testing.assert_array_equal(rec["cue"][:, 0], expected)
+    np.testing.assert_array_equal(rec["obs"][1:, 0, CUE], expected)
+    assert not rec["infusion"].any() and not rec["shock"].any() and not rec["drug_available"].any()
+    assert (rec["drug_level"] == 0).all() and (rec["reward"] == 0).all()
+    # the timeout follows each contingent cue, as it followed infusions in acquisition
+    np.testing.assert_array_equal(rec["obs"][[3, 4, 5], 0, TIMEOUT], [1, 1, 0])
+    assert rec["breakpoint"][19, 0] == 3 and rec["ratio_requirement"][19, 0] == 3
+    assert not rec["cue"][:, 1].any()  # contingent: no press, no cue
+    # without cue_on_press the same presses show nothing
+    plain = AddictionVectorEnv(
+        num_envs=1,
+        session_length=20,
+        protocol=[{"name": "extinction", "sessions": 2, "drug": False}],
+    )
+    assert not record(plain, always(DRUG, 1), 40)["cue"].any()
+
+
+def test_cue_on_press_and_cue_prob_combine_and_cue_on_press_is_idle_in_drug_phases():
+    protocol = [{"name": "cue", "sessions": 4, "drug": False, "cue_on_press": True}]
+    env = AddictionVectorEnv(
+        num_envs=64, session_length=25, timeout=0, cue_prob=0.2, protocol=protocol
+    )
+    rec = record(env, lambda t: np.array([DRUG] * 32 + [REST] * 32), 100)
+    assert rec["cue"][:, :32].all()  # FR1 without timeout: every press
+    n = rec["cue"][:, 32:].size
+    assert abs(rec["cue"][:, 32:].mean() - 0.2) < 4 * math.sqrt(0.2 * 0.8 / n)
+    drug_phase = [{"name": "fr", "sessions": 2}]
+    a = record(AddictionVectorEnv(4, protocol=drug_phase, cue_on_press=True), always(DRUG, 4), 60)
+    b = record(AddictionVectorEnv(4, protocol=drug_phase), always(DRUG, 4), 60)
+    for key in ("cue", "infusion", "drug_available"):
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_press_unavailable_and_availability_flags_are_readable_from_records():
+    env = AddictionVectorEnv(
+        num_envs=16,
+        session_length=30,
+        available_period=6,
+        unavailable_period=4,
+        protocol=[
+            {"name": "acquisition", "sessions": 2},
+            {"name": "primed", "sessions": 1, "priming": True},
+        ],
+    )
+    actions = np.random.default_rng(2).integers(0, 3, size=(90, 16))
+    rec = record(env, lambda t: actions[t], 90)
+    np.testing.assert_array_equal(rec["press"], actions)
+    t = np.arange(90) % 30
+    unavailable = np.repeat((t % 10 >= 6)[:, None], 16, axis=1)
+    np.testing.assert_array_equal(rec["unavailable"], unavailable)
+    # the record of the signal equals the observation shown before the step
+    np.testing.assert_array_equal(rec["unavailable"], rec["obs"][:-1, :, UNAVAILABLE] == 1)
+    # Deroche-Gamonet's "pressing while unavailable", straight from the records
+    seeking = (rec["press"] == DRUG) & rec["unavailable"]
+    assert seeking.sum() == ((actions == DRUG) & unavailable).sum() > 0
+    assert not (seeking & rec["infusion"]).any()
+    # drug_available: drug phase, not unavailable, no timeout running, no priming step
+    timeout_shown = rec["obs"][:-1, :, TIMEOUT] == 1
+    priming = np.repeat(((np.arange(90) >= 60) & (t == 0))[:, None], 16, axis=1)
+    np.testing.assert_array_equal(
+        rec["drug_available"], ~rec["unavailable"] & ~timeout_shown & ~priming
+    )
+    np.testing.assert_array_equal(
+        rec["infusion"] & ~rec["priming"], (rec["press"] == DRUG) & rec["drug_available"]
+    )
+    food_timeout_shown = rec["obs"][:-1, :, FOOD_TIMEOUT] == 1
+    np.testing.assert_array_equal(rec["food_available"], ~food_timeout_shown)
+    np.testing.assert_array_equal(rec["food"], (rec["press"] == FOOD) & rec["food_available"])
+    ends = np.zeros((90, 16), dtype=bool)
+    ends[29::30] = True
+    np.testing.assert_array_equal(rec["session_end"], ends)
+
+
+# ------------------------------------------------------------------------------------------
+# default protocol and constructor
+# ------------------------------------------------------------------------------------------
+
+
+def test_default_protocol_probes_unavailability_pr_punishment_and_relapse():
+    env = AddictionVectorEnv(num_envs=3)
+    got = [(p.name, p.length, p.session_length) for p in env.protocol]
+    assert got == [
+        ("acquisition", 10, 30),
+        ("progressive", 1, 600),
+        ("punishment", 2, 30),
+        ("extinction", 5, 30),
+        ("reinstatement", 1, 30),
+    ]
+    acquisition, progressive, punishment, extinction, reinstatement = env.protocol
+    assert (acquisition.available_period, acquisition.unavailable_period) == (10, 5)
+    assert progressive.schedule == "PR" and progressive.pr_limit == 60
+    assert progressive.unavailable_period == punishment.unavailable_period == 0
+    assert punishment.shock_prob == 0.5
+    assert not extinction.drug and extinction.context == 1
+    assert not reinstatement.drug and reinstatement.priming and reinstatement.context == 1
+    # the documented episode lengths: 540 steps + the PR session (298 steps for an agent
+    # always pressing the drug lever, pr_limit = 60 for one never pressing it)
+    lengths = {}
+    for name, action in (("drug", DRUG), ("rest", REST), ("food", FOOD)):
+        single = AddictionEnv()
+        single.reset(seed=0)
+        steps, done, breakpoint, phases = 0, False, None, set()
+        while not done:
+            _, _, done, _, info = single.step(action)
+            steps += 1
+            phases.add(info["phase"])
+            if info["phase"] == "progressive" and info["session_end"]:
+                breakpoint = info["breakpoint"]
+        lengths[name] = (steps, breakpoint)
+        assert len(phases) == 5
+    assert lengths == {"drug": (838, 50), "rest": (600, 0), "food": (600, 0)}
+
+
+def test_unknown_arguments_raise_value_errors_listing_the_allowed_ones():
+    for make, owner in (
+        (lambda: AddictionEnv(sesion_length=10), "AddictionEnv"),
+        (lambda: AddictionVectorEnv(num_envs=2, sesion_length=10), "AddictionVectorEnv"),
+        (lambda: gym.make(ENV_ID, sesion_length=10), "AddictionEnv"),
+        (
+            lambda: gym.make_vec(
+                ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", sesion_length=10
+            ),
+            "AddictionVectorEnv",
+        ),
+    ):
+        with pytest.raises(ValueError, match="unknown argument 'sesion_length'") as err:
+            make()
+        message = str(err.value)
+        assert owner in message
+        for allowed in ("'session_length'", "'pr_limit'", "'cue_on_press'", "'render_mode'"):
+            assert allowed in message
+        assert "__init__" not in message
+
+
+def test_positional_argument_is_session_length_only():
+    env = AddictionEnv(12, protocol=FR)
+    assert env.protocol[0].session_length == 12
+    envs = AddictionVectorEnv(3, 12, protocol=FR)
+    assert envs.num_envs == 3 and envs.protocol[0].session_length == 12
+    with pytest.raises(TypeError, match="positional"):
+        AddictionEnv(12, True)  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
@@ -320,6 +640,11 @@ def test_observation_layout_and_info_types():
         ({"shock_prob": 1.5}, "shock_prob"),
         ({"shock_magnitude": -1.0}, "shock_magnitude"),
         ({"cue_prob": -0.1}, "cue_prob"),
+        ({"cue_on_press": 1}, "cue_on_press"),
+        ({"food_timeout": -1}, "food_timeout"),
+        ({"food_timeout": 1.5}, "food_timeout"),
+        ({"pr_limit": 0}, "pr_limit"),
+        ({"protocol": [{"name": "a", "sessions": 1, "pr_limit": 0}]}, "pr_limit"),
         ({"dose": 0.0}, "dose"),
         ({"decay": 1.0}, "decay"),
         ({"n_contexts": 0}, "n_contexts"),

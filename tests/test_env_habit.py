@@ -14,10 +14,12 @@ import numpy as np
 import pytest
 
 import plasticgym.envs  # noqa: F401  (registers the tasks)
+from plasticgym.envs._base import Phase
 from plasticgym.envs.habit import (
     INFO_KEYS,
     OBS_CHANNELS,
     HabitFormationEnv,
+    HabitFormationVectorEnv,
     aversive_step,
     expected_interval_rate,
     expected_ratio_rate,
@@ -272,22 +274,28 @@ def test_devalued_outcome_is_aversive_only_through_the_outcome():
     steps = kwargs["devaluation_pairings"] * interval
     policies = [press_with(1.0, 0), press_with(1.0, 1), press_with(1.0, 2), random_policy]
     runs = [
-        rollout(make_vec(16, **kwargs), policy, steps - 1, seed=4, options={"phase": "devaluation"})
+        rollout(make_vec(16, **kwargs), policy, steps, seed=4, options={"phase": "devaluation"})
         for policy in policies
     ]
     for out in runs:
+        # Row 0 is the reset, rows 1..steps the whole devaluation phase (the test follows).
         assert (out["phase"] == "devaluation").all() and out["alive"].all()
         assert (out["press"] == 0).all(), "no levers in devaluation"
-        assert (out["obs"][..., 0] == 0).all() and (out["obs"][..., 1] == 1).all()
+        assert (out["obs"][:-1, :, 0] == 0).all() and (out["obs"][:-1, :, 1] == 1).all()
+        assert (out["obs"][-1, :, 0] == 1).all() and (out["obs"][-1, :, 1] == 0).all()
         outcome, aversive, t = out["outcome"], out["aversive"], out["t_in_trial"]
+        # Every pairing, the first included, has pairing_interval steps.
+        pairing_steps = np.tile(np.arange(interval), kwargs["devaluation_pairings"])
+        np.testing.assert_array_equal(t[1:], np.broadcast_to(pairing_steps[:, None], t[1:].shape))
+        assert ((outcome == 2).sum(0) == kwargs["devaluation_pairings"]).all()
         np.testing.assert_array_equal(outcome == 2, t == interval - 1 - delay)
         assert set(np.unique(outcome)) == {0, 2}
-        np.testing.assert_array_equal(aversive, t == interval - 1)
+        np.testing.assert_array_equal(aversive[1:], t[1:] == interval - 1)
         np.testing.assert_array_equal(aversive[delay:], outcome[:-delay] == 2)
         expected = np.where(outcome > 0, 1.0, 0.0) + np.where(aversive, -2.0, 0.0)
         np.testing.assert_array_equal(out["reward"], expected)
         first = (outcome == 2).argmax(0)
-        rows = np.arange(steps)[:, None]
+        rows = np.arange(steps + 1)[:, None]
         np.testing.assert_array_equal(out["devalued_outcome"], np.where(rows >= first, 2, 0))
         for key in ("obs", "reward", "outcome", "aversive", "trial", "t_in_trial"):
             np.testing.assert_array_equal(out[key], runs[0][key], err_msg=key)
@@ -356,20 +364,81 @@ def test_reset_into_a_phase_and_the_non_devalued_control():
     np.testing.assert_array_equal(obs, [0, 1, 0, 0, 0])
     obs, info = env.reset(options={"phase": "test"})
     np.testing.assert_array_equal(obs, [1, 0, 0, 0, 0])
-    total, steps, terminated = 0.0, 0, False
+    assert info["phase"] == "test" and info["t_in_phase"] == 0
+    total, t_in_phase, terminated = 0.0, [], False
     while not terminated:
         obs, reward, terminated, _, info = env.step(1)
         total += reward
-        steps += 1
-        assert info["devalued_outcome"] == 0 and info["press"] == 1
-    assert total == 0.0 and steps == SHORT["test_steps"] - 1  # the reset is time point 0
+        t_in_phase.append(info["t_in_phase"])
+        assert info["devalued_outcome"] == 0 and info["press"] == 1 and info["phase"] == "test"
+    # The reset is not a step: the test entered by reset has its full length, steps 0..L-1.
+    assert total == 0.0 and t_in_phase == list(range(SHORT["test_steps"]))
+
+
+def phase_rows(out: dict[str, np.ndarray], i: int, name: str) -> dict[str, np.ndarray]:
+    """The steps (reset row excluded) of env ``i`` in phase ``name``."""
+    rows = out["alive"][:, i] & (out["phase"][:, i] == name)
+    rows[0] = False
+    keys = ("t_in_trial", "t_in_phase", "outcome", "aversive", "reward", "terminated")
+    return {key: out[key][rows, i] for key in keys}
+
+
+@pytest.mark.parametrize("schedule", ["ratio", "interval"])
+def test_a_phase_entered_by_reset_has_the_length_and_timing_of_a_transition(schedule):
+    """The non-devalued control (reset into the test) has exactly the devalued group's test,
+    and a devaluation phase entered by reset has the same pairings as one after training."""
+    n = 16
+    kwargs = {**SHORT, "schedule": schedule}
+    full = rollout(make_vec(n, **kwargs), random_policy, 3000, seed=9)
+    control = rollout(make_vec(n, **kwargs), random_policy, 3000, seed=9, options={"phase": "test"})
+    deval = rollout(
+        make_vec(n, **kwargs), random_policy, 3000, seed=9, options={"phase": "devaluation"}
+    )
+    steps = np.arange(SHORT["test_steps"])
+    for i in range(n):
+        tests = [phase_rows(out, i, "test") for out in (full, control, deval)]
+        for test in tests:
+            np.testing.assert_array_equal(test["t_in_phase"], steps)
+            assert test["terminated"][-1] and not test["terminated"][:-1].any()
+        pairings = [phase_rows(out, i, "devaluation") for out in (full, deval)]
+        for key in ("t_in_trial", "t_in_phase", "outcome", "aversive", "reward"):
+            np.testing.assert_array_equal(pairings[0][key], pairings[1][key], err_msg=key)
+        length = SHORT["devaluation_pairings"] * SHORT["pairing_interval"]
+        assert pairings[0]["t_in_phase"].size == length
+
+
+def test_context_cue_shows_the_phase_the_next_action_meets():
+    """The last step of a phase already shows the next phase's context, so the first test
+    press is chosen in the instrumental context and the first pairing step in the devaluation
+    context; the reset shows its phase's context."""
+    n = 16
+    out = rollout(make_vec(n, **SHORT), random_policy, 3000, seed=10)
+    context = out["obs"][..., :2]
+    for i in range(n):
+        rows = np.flatnonzero(out["alive"][:, i])
+        phase = out["phase"][rows, i]
+        last_training = rows[np.flatnonzero(phase == "training")[-1]]
+        last_deval = rows[np.flatnonzero(phase == "devaluation")[-1]]
+        np.testing.assert_array_equal(context[last_training - 1, i], [1, 0])
+        np.testing.assert_array_equal(context[last_training, i], [0, 1])  # devaluation next
+        np.testing.assert_array_equal(context[last_deval - 1, i], [0, 1])
+        np.testing.assert_array_equal(context[last_deval, i], [1, 0])  # the test next
+        assert out["phase"][last_deval + 1, i] == "test"
+        np.testing.assert_array_equal(context[rows[-1], i], [1, 0])  # the end: still the test
+    for phase, expected in [("devaluation", [0, 1]), ("test", [1, 0])]:
+        obs, _ = make_vec(2, **SHORT).reset(seed=0, options={"phase": phase})
+        np.testing.assert_array_equal(obs[:, :2], [expected, expected])
 
 
 def test_trials_are_inter_reinforcer_intervals():
     env = make_vec(16, **SHORT)
     out = rollout(env, random_policy, 3000, seed=7)
     for i in range(16):
+        # The reset row carries the labels of the first step (trial 0, step 0 of the phase).
+        for key in ("trial", "t_in_trial", "t_in_phase", "phase"):
+            assert out[key][0, i] == out[key][1, i] and (key == "phase" or out[key][0, i] == 0)
         rows = out["alive"][:, i]
+        rows[0] = False  # steps only
         trial, t = out["trial"][rows, i], out["t_in_trial"][rows, i]
         outcome, phase = out["outcome"][rows, i], out["phase"][rows, i]
         ends = (outcome > 0) & (phase == "training")
@@ -385,7 +454,11 @@ def test_observation_channels_follow_the_info():
     alive = out["alive"]
     obs = out["obs"][alive]
     assert obs.shape[1] == len(OBS_CHANNELS) and obs.dtype == np.float32
-    deval = out["phase"][alive] == "devaluation"
+    # The context is the phase of the next step (the own phase at the episode's last step).
+    has_next = np.zeros_like(alive)
+    has_next[:-1] = alive[1:] & alive[:-1]
+    next_phase = np.where(has_next, np.roll(out["phase"], -1, axis=0), out["phase"])
+    deval = next_phase[alive] == "devaluation"
     np.testing.assert_array_equal(obs[:, 0], ~deval)
     np.testing.assert_array_equal(obs[:, 1], deval)
     np.testing.assert_array_equal(obs[:, 2], out["outcome"][alive] == 1)
@@ -450,7 +523,13 @@ def test_info_types_are_fixed():
             {"protocol": [{"name": "a", "kind": "train", "length": 5}], "training_reinforcers": 10},
             "training_reinforcers",
         ),
+        ({"protocol": [Phase("a", 5, {"kind": "sleep"})]}, "kind"),
+        ({"protocol": [Phase("a", 5, {"schedule_param": 2.0})]}, "kind"),
+        ({"protocol": [Phase("a", 5, {"kind": "train", "schedule_param": 0.5})]}, "schedule_param"),
+        ({"protocol": [Phase("a", 5, {"kind": "train", "bogus": 1})]}, "bogus"),
         ({"render_mode": "human"}, "render_mode"),
+        ({"bogus": 1}, r"unknown argument 'bogus'; allowed arguments are .*'schedule_param'"),
+        ({"schedul": "ratio"}, r"unknown argument 'schedul'; allowed arguments are"),
     ],
 )
 def test_invalid_arguments_raise_value_errors_naming_them(kwargs, match):
@@ -458,6 +537,15 @@ def test_invalid_arguments_raise_value_errors_naming_them(kwargs, match):
         HabitFormationEnv(**kwargs)
     with pytest.raises(ValueError, match=match):
         make_vec(2, **kwargs)
+
+
+def test_unknown_arguments_list_the_allowed_ones():
+    with pytest.raises(ValueError, match=r"HabitFormationEnv.*'num_envs'.*'render_mode'") as err:
+        gym.make(ENV_ID, num_envs=2)
+    assert "'test_steps'" in str(err.value) and "make_config" not in str(err.value)
+    with pytest.raises(ValueError, match=r"HabitFormationVectorEnv.*'bogus'.*'num_envs'") as err:
+        HabitFormationVectorEnv(num_envs=2, bogus=1)
+    assert "'protocol'" in str(err.value)
 
 
 def test_default_protocol_and_phase_instances():

@@ -22,8 +22,7 @@ from hypothesis import strategies as st
 import plasticgym.envs  # noqa: F401  (registers the tasks)
 from plasticgym.envs._base import Phase
 from plasticgym.envs.pavlovian import (
-    BASE_INFO_KEYS,
-    EXTENDED_INFO_KEYS,
+    INFO_KEYS,
     N_UNIFORMS,
     PavlovianDynamics,
     PavlovianEnv,
@@ -136,25 +135,27 @@ def expected_step(
 ) -> tuple[list[float], float, dict[str, Any]]:
     """What the spec says a step shows, from its phase, ``t_in_trial`` and the trial's cue.
 
-    Valid for protocols whose cued trials are rewarded with probability 0 or 1 and, without the
-    ``cue`` info key, no free trials.
+    Valid for protocols whose cued trials are rewarded with probability 0 or 1. The observation
+    has a drug-US channel when some phase of ``phases`` has a drug US.
     """
     phase = phases[info["phase"]]
     k, duration = kwargs.get("cs_us_interval", 6), kwargs.get("cs_duration", 1)
     cues, contexts = kwargs.get("cues", 1), kwargs.get("contexts", 0)
-    t, cue = info["t_in_trial"], info.get("cue", "A")
+    drug_channel = any(p["us"] == "drug" for p in phases.values())
+    t, cue = info["t_in_trial"], info["cue"]
     cued = cue != ""
     if cued:
         assert cue in phase["cs"].split(","), (cue, phase["cs"])
     due = t == (k if cued else 0)
     us = due and (not cued or phase["reward_prob"] == 1.0)
+    drug = us and phase["us"] == "drug"
     obs = [float(cued and 0 <= t < duration and letter in cue) for letter in LETTERS[:cues]]
-    obs += [float(us)] + [float(i == phase["context"]) for i in range(contexts)]
+    obs += [float(us and not drug)] + ([float(drug)] if drug_channel else [])
+    obs += [float(i == phase["context"]) for i in range(contexts)]
     events = {"cs": cued and t == 0, "us": us, "omitted": due and cued and not us}
     events["free"] = due and not cued
-    if "infusion" in info:
-        events["infusion"] = us and phase["us"] == "drug"
-        events["context"] = phase["context"] if contexts else -1
+    events["infusion"] = drug
+    events["context"] = phase["context"] if contexts else -1
     return obs, (phase["reward"] if us else 0.0), events
 
 
@@ -194,23 +195,27 @@ def by_phase(steps: list[Step]) -> dict[str, list[Step]]:
 # ------------------------------------------------------------------------------------------
 
 
-def test_defaults_keep_the_two_channel_observation_and_the_seven_info_keys() -> None:
+INFO_TYPES = {"trial": int, "phase": str, "t_in_trial": int, "cue": str, "context": int}
+"""Python type of each info key of the single env (bool for the others)."""
+
+
+def test_defaults_keep_the_two_channel_observation_and_every_info_key() -> None:
     spec = gym.spec(ENV_ID)
     assert spec.entry_point == "plasticgym.envs.pavlovian:PavlovianEnv"
     assert spec.vector_entry_point == "plasticgym.envs.pavlovian:PavlovianVectorEnv"
     env = PavlovianEnv(cs_us_interval=2, iti=(1, 3), n_trials=3)
     assert env.observation_space == gym.spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
     assert env.action_space == gym.spaces.Discrete(2)
-    types = {"trial": int, "phase": str, "t_in_trial": int}
     for _, reward, terminated, truncated, info in single_rollout(env, seed=3):
-        assert tuple(info) == BASE_INFO_KEYS
-        for key in BASE_INFO_KEYS:
-            assert type(info[key]) is types.get(key, bool), key
+        assert tuple(info) == INFO_KEYS
+        for key in INFO_KEYS:
+            assert type(info[key]) is INFO_TYPES.get(key, bool), key
+        assert info["cue"] == "A" and info["context"] == -1 and info["infusion"] is False
         assert type(reward) is float and type(terminated) is bool and truncated is False
     envs = gym.make_vec(ENV_ID, num_envs=8, vectorization_mode="vector_entry_point")
     obs, info = envs.reset(seed=0)
     assert obs.shape == (8, 2) and obs.dtype == np.float32
-    assert set(info) == set(BASE_INFO_KEYS) | {f"_{k}" for k in BASE_INFO_KEYS}
+    assert set(info) == set(INFO_KEYS) | {f"_{k}" for k in INFO_KEYS}
 
 
 @pytest.mark.parametrize(
@@ -218,22 +223,25 @@ def test_defaults_keep_the_two_channel_observation_and_the_seven_info_keys() -> 
     [
         ({"cues": 3}, (4,)),
         ({"contexts": 2}, (4,)),
-        ({"us": "drug"}, (2,)),
+        ({"us": "drug"}, (3,)),
         ({"cues": 2, "contexts": 3, "cs": "A,AB"}, (6,)),
+        ({"cues": 2, "contexts": 3, "us": "drug"}, (7,)),
     ],
 )
-def test_extensions_add_channels_and_the_extended_info_keys(
+def test_extensions_add_channels_and_keep_the_info_keys(
     kwargs: dict[str, Any], shape: tuple[int, ...]
 ) -> None:
     env = PavlovianEnv(cs_us_interval=2, iti=(1, 3), n_trials=4, free_reward_prob=0.3, **kwargs)
     assert env.observation_space.shape == shape
-    types = {"trial": int, "phase": str, "t_in_trial": int, "cue": str, "context": int}
     for obs, *_, info in single_rollout(env, seed=5):
         assert env.observation_space.contains(obs)
-        assert tuple(info) == BASE_INFO_KEYS + EXTENDED_INFO_KEYS
+        assert tuple(info) == INFO_KEYS
         for key in info:
-            assert type(info[key]) is types.get(key, bool), key
+            assert type(info[key]) is INFO_TYPES.get(key, bool), key
         assert info["context"] == (0 if kwargs.get("contexts") else -1)
+    vector = PavlovianVectorEnv(3, cs_us_interval=2, iti=(1, 3), n_trials=4, **kwargs)
+    _, info = vector.reset(seed=0)
+    assert [k for k in info if not k.startswith("_")] == list(INFO_KEYS)
 
 
 @st.composite
@@ -271,20 +279,23 @@ def test_observations_rewards_and_events_are_consistent(kwargs: dict[str, Any], 
     alternatives = ["".join(sorted(c)) for c in kwargs["cs"].split(",")]
     for i, (obs, reward, terminated, truncated, info) in enumerate(steps):
         assert env.observation_space.contains(obs)
-        t, cue = info["t_in_trial"], info.get("cue", "A")
+        t, cue = info["t_in_trial"], info["cue"]
         assert cue in [*alternatives, ""]
         cue_on = 0 <= t < duration and not info["free"]
         np.testing.assert_array_equal(obs[:cues], [cue_on and c in cue for c in LETTERS[:cues]])
-        assert obs[cues] == float(info["us"])
+        drug = kwargs["us"] == "drug"
+        assert obs[cues] == float(info["us"] and not drug)  # food US
+        if drug:
+            assert obs[cues + 1] == float(info["us"])  # drug US
         np.testing.assert_array_equal(
-            obs[cues + 1 :], np.arange(kwargs["contexts"]) == kwargs["context"]
+            obs[cues + 1 + drug :], np.arange(kwargs["contexts"]) == kwargs["context"]
         )
         assert reward == (kwargs["reward"] if info["us"] else 0.0)
         assert terminated == (i == len(steps) - 1) and truncated is False
         assert not (info["us"] and info["omitted"])
         assert t <= (0 if info["free"] else k)
-        if "infusion" in info:
-            assert info["infusion"] == (info["us"] and kwargs["us"] == "drug")
+        assert info["infusion"] == (info["us"] and drug)
+        assert info["context"] == (kwargs["context"] if kwargs["contexts"] else -1)
     assert steps[-1][4]["trial"] == kwargs["n_trials"] - 1
 
 
@@ -335,6 +346,11 @@ def test_observations_rewards_and_events_are_consistent(kwargs: dict[str, Any], 
         ({"protocol": [{"name": "a", "trials": 1, "context": 1}]}, ["protocol[0]", "context"]),
         ({"protocol": [{"name": "a", "trials": 1, "us": "Drug"}]}, ["protocol[0]", "us"]),
         ({"protocol": [Phase("a", 1, {"cs": "B"})]}, ["protocol[0]", "cs", "'B'"]),
+        ({"protocol": [Phase("a", 1, {"bogus": 2})]}, ["protocol[0]", "bogus", "reward_prob"]),
+        ({"protocol": [Phase("a", 0)]}, ["protocol[0]", "trials", "0"]),
+        ({"protocol": [Phase("a", 1, {"trials": 2})]}, ["protocol[0]", "trials"]),
+        ({"n_trial": 3}, ["unknown argument", "'n_trial'", "'n_trials'", "'protocol'"]),
+        ({"bogus": 1, "cues": 2}, ["unknown argument", "'bogus'", "'cues'"]),
         ({"render_mode": "human"}, ["render_mode", "human"]),
     ],
 )
@@ -595,7 +611,7 @@ def test_blocking_protocol_presents_a_then_ab_then_b_alone() -> None:
 def test_extinction_protocol_withholds_every_reward_after_acquisition() -> None:
     kwargs = {"cs_us_interval": 4, "iti": (3, 6), "reward": 0.5}
     for steps in check_protocol_run(kwargs, EXTINCTION, seeds=(0, 1, 2)):
-        assert tuple(steps[0][4]) == BASE_INFO_KEYS  # the plain task, observation [cue, us]
+        assert tuple(steps[0][4]) == INFO_KEYS and steps[0][0].shape == (2,)  # [cue, us]
         phases = by_phase(steps)
         assert sum(s[4]["cs"] for s in phases["extinction"]) == 5
         assert sum(s[4]["omitted"] for s in phases["extinction"]) == 5
@@ -615,15 +631,24 @@ def test_aba_renewal_switches_the_context_channels_with_the_phase() -> None:
         assert [sum(s[4]["cs"] for s in phases[n]) for n in phases] == [4, 4, 3]
 
 
-def test_drug_us_marks_infusion_and_rewards_like_food() -> None:
+def test_drug_us_has_its_own_channel_marks_infusion_and_rewards_like_food() -> None:
     protocol = [
         {"name": "food", "trials": 3},
         {"name": "drug", "trials": 3, "us": "drug", "reward": 0.5},
         {"name": "priming", "trials": 3, "us": "drug", "free_reward_prob": 1.0},
     ]
     kwargs = {"cs_us_interval": 2, "iti": (1, 3)}
+    assert PavlovianEnv(**kwargs, protocol=protocol).observation_space.shape == (3,)
     for steps in check_protocol_run(kwargs, protocol):
         phases = by_phase(steps)
+        # [cue, food US, drug US]: the two USs are told apart by the observation alone
+        us_obs = {
+            name: np.array([s[0][1:] for s in rows if s[4]["us"]]) for name, rows in phases.items()
+        }
+        np.testing.assert_array_equal(us_obs["food"], np.tile([1.0, 0.0], (3, 1)))
+        np.testing.assert_array_equal(us_obs["drug"], np.tile([0.0, 1.0], (3, 1)))
+        np.testing.assert_array_equal(us_obs["priming"], np.tile([0.0, 1.0], (3, 1)))
+        assert not any(s[0][1:].any() for s in steps if not s[4]["us"])
         assert not any(s[4]["infusion"] for s in phases["food"])
         drug = [(s[1], s[4]) for s in phases["drug"] if s[4]["us"]]
         assert len(drug) == 3 and all(r == 0.5 and i["infusion"] for r, i in drug)
@@ -637,7 +662,9 @@ def test_constructor_cue_and_us_arguments_are_the_phase_defaults() -> None:
     env = PavlovianEnv(cs_us_interval=1, iti=(1, 2), n_trials=3, cues=2, cs="B", us="drug")
     steps = single_rollout(env, seed=0)
     assert {s[4]["cue"] for s in steps} == {"B"}
-    assert sum(s[0][1] for s in steps) == 3 and sum(s[0][0] for s in steps) == 0
+    assert env.observation_space.shape == (4,)  # [A, B, food US, drug US]
+    totals = np.sum([s[0] for s in steps], axis=0)
+    np.testing.assert_array_equal(totals, [0.0, 3.0, 0.0, 3.0])
     assert sum(s[4]["infusion"] for s in steps) == 3
 
 

@@ -143,7 +143,9 @@ def test_oracle_hits_every_target_in_four_steps_with_zero_error_in_baseline():
     steps = run(env, oracle, 160)
     infos = [info for *_, info in steps]
     error = np.stack([i["angular_error"] for i in infos])
-    assert np.nanmax(error) < 1e-6
+    # exact up to the float32 rounding of the rates (<= 2^-25 each): the velocity, of speed
+    # 0.25 at every move, turns by at most 2 gain 2^-25 / 0.25 radians
+    assert np.nanmax(error) <= math.degrees(2 * 0.5 * 2.0**-25 / 0.25)
     hit = np.stack([i["hit"] for i in infos])
     timeout = np.stack([i["timeout"] for i in infos])
     t = np.stack([i["t_in_trial"] for i in infos])
@@ -170,23 +172,70 @@ def test_observation_shows_the_next_trial_after_a_hit():
     np.testing.assert_allclose(steps[3][3]["cursor"], [[1.0, 0.0]] * 2, atol=1e-9)
 
 
+def signed_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Signed angle in degrees from ``b [N, 2]`` to ``a [N, 2]`` (counter-clockwise > 0)."""
+    cross = b[:, 0] * a[:, 1] - b[:, 1] * a[:, 0]
+    return np.degrees(np.arctan2(cross, np.sum(a * b, axis=1)))
+
+
+@pytest.mark.parametrize(
+    ("fraction", "rotation"), [(0.25, 90.0), (0.5, 60.0), (0.25, -45.0), (0.75, 135.0)]
+)
+def test_rotating_a_balanced_subset_biases_the_direction_by_the_fraction_weighted_rotation(
+    fraction, rotation
+):
+    # Units i with i mod 4 < 4 f: a union of evenly spaced subsets, so that
+    # sum_R d_i d_i^T = (k / 2) I exactly and the decoder of a cosine population becomes
+    # v' = ((1 - f) I + f R(phi)) v: direction biased by atan2(f sin phi, 1 - f + f cos phi),
+    # speed scaled by |1 - f + f e^(i phi)| (the formula of the docstring's Phenomenon).
+    n, gain, baseline = 400, 0.5, 0.5
+    pd, _ = preferred_directions(n, "even", 0)
+    mask = np.arange(n) % 4 < round(4 * fraction)
+    rotated = rotate_directions(pd, mask, rotation)
+    theta = 2 * np.pi * np.arange(16) / 16 + 0.1
+    v = 0.25 * np.stack([np.cos(theta), np.sin(theta)], axis=1)
+    rates = rates_for_velocity(v, pd, baseline, gain)
+    decoded = decode_velocity(rates, rotated, baseline, gain)
+    phi = math.radians(rotation)
+    bias = math.degrees(
+        math.atan2(fraction * math.sin(phi), 1 - fraction + fraction * math.cos(phi))
+    )
+    scale = abs(1 - fraction + fraction * complex(math.cos(phi), math.sin(phi)))
+    # float64 sums of 400 terms of size <= 1: errors ~1e-13, far below these tolerances
+    np.testing.assert_allclose(signed_angle(decoded, v), bias, atol=1e-9)
+    np.testing.assert_allclose(np.linalg.norm(decoded, axis=1), 0.25 * scale, rtol=1e-12)
+
+
 @pytest.mark.parametrize(("fraction", "rotation"), [(0.25, 90.0), (0.5, 60.0), (0.25, -45.0)])
-def test_perturbation_raises_the_oracle_error_by_the_fraction_weighted_rotation(fraction, rotation):
+def test_perturbation_error_of_the_intact_oracle_equals_the_exposed_models_prediction(
+    fraction, rotation
+):
     protocol = [
         {"name": "baseline", "trials": 10},
         {"name": "perturbation", "trials": 50, "rotation": rotation, "rotated_fraction": fraction},
     ]
     env = ReachingVectorEnv(num_envs=8, n_units=400, target_order="cycle", protocol=protocol)
+    dyn = env.dynamics
     steps = run(env, oracle, 40, options={"phase": "perturbation"})
     first = [info for *_, info in steps if info["t_in_trial"][0] == 0]
-    assert all((i["t_in_trial"] == 0).all() for i in first)
-    error = np.concatenate([i["angular_error"] for i in first])
-    phi = math.radians(abs(rotation))
-    predicted = math.degrees(
-        math.atan2(fraction * math.sin(phi), 1 - fraction + fraction * math.cos(phi))
-    )
-    assert abs(error.mean() - predicted) < 1.0
-    assert error.min() > predicted / 2
+    assert len(first) >= 8 and all((i["t_in_trial"] == 0).all() for i in first)
+    error = np.stack([i["angular_error"] for i in first])  # [trials, envs]
+    target = np.stack([i["target"] for i in first])
+    # The oracle's first move is the cosine code of v = 0.25 u (u the target direction); the
+    # perturbed decoder maps it to M v with M = (2 / n) sum_i d'_i d_i^T (d' the rotated
+    # directions), so the error is the angle between M u and u, target by target.
+    m = (2 / 400) * dyn.decoder_directions[1].T @ dyn.preferred_directions
+    u = dyn.targets[target.ravel()]
+    predicted = np.abs(signed_angle(u @ m.T, u)).reshape(error.shape)
+    # Actions are float32: each rate in [0, 1] is rounded by at most half an ulp, <= 2^-25,
+    # so the decoded velocity moves by <= (2 gain / n) * n * 2^-25 and its direction by at
+    # most that over |M v| radians (float64 rounding elsewhere is ~1e-16, negligible).
+    gain = dyn.config.gain
+    speed = 0.25 * np.linalg.norm(u @ m.T, axis=1).min()
+    bound = math.degrees(2 * gain * 2.0**-25 / speed)
+    assert bound < 1e-5
+    np.testing.assert_allclose(error, predicted, rtol=0, atol=bound)
+    assert (predicted > 0).all()
     rotated = first[0]["rotated_units"]
     assert rotated.shape == (8, 400) and (rotated.sum(axis=1) == round(fraction * 400)).all()
     # the oracle still gets there, more slowly, by closed-loop correction
@@ -338,6 +387,72 @@ def test_invalid_arguments_raise_value_errors_naming_them(kwargs, name):
         ReachingEnv(**kwargs)
 
 
+def test_rotation_arguments_set_the_default_perturbation_and_keep_baseline_and_washout_intact():
+    env = ReachingEnv(n_units=12, rotation=-60.0, rotated_fraction=0.5)
+    got = [(p.name, p.length, p.rotation, p.rotated_fraction) for p in env.protocol]
+    assert got == [
+        ("baseline", 200, 0.0, 0.0),
+        ("perturbation", 200, -60.0, 0.5),
+        ("washout", 100, 0.0, 0.0),
+    ]
+    assert env.dynamics.rotated_units.sum(axis=1).tolist() == [0, 6, 0]
+    assert env.dynamics.config.rotation == -60.0
+    only_rotation = ReachingEnv(rotation=30.0).protocol[1]
+    assert (only_rotation.rotation, only_rotation.rotated_fraction) == (30.0, 0.25)
+    only_fraction = ReachingEnv(rotated_fraction=1.0).protocol[1]
+    assert (only_fraction.rotation, only_fraction.rotated_fraction) == (90.0, 1.0)
+
+
+@pytest.mark.parametrize("given", [{"rotation": 60.0}, {"rotated_fraction": 0.5}])
+def test_rotation_arguments_with_a_protocol_raise_instead_of_being_ignored(given):
+    protocol = [{"name": "baseline", "trials": 2}, {"name": "perturbation", "trials": 2}]
+    name = next(iter(given))
+    for make in (
+        lambda: ReachingEnv(protocol=protocol, **given),
+        lambda: ReachingVectorEnv(num_envs=2, protocol=protocol, **given),
+        lambda: gym.make(ENV_ID, protocol=protocol, **given),
+    ):
+        with pytest.raises(ValueError, match=rf"{name}=.*protocol.*set them in the protocol"):
+            make()
+    # phases of a given protocol default to an intact decoder
+    env = ReachingEnv(protocol=protocol)
+    assert [(p.rotation, p.rotated_fraction) for p in env.protocol] == [(0.0, 0.0)] * 2
+    assert env.dynamics.config.rotation is None and not env.dynamics.rotated_units.any()
+
+
+def test_unknown_arguments_raise_value_errors_listing_the_allowed_ones():
+    for make, owner in (
+        (lambda: ReachingEnv(n_unit=10), "ReachingEnv"),
+        (lambda: ReachingVectorEnv(num_envs=2, n_unit=10), "ReachingVectorEnv"),
+        (lambda: gym.make(ENV_ID, n_unit=10), "ReachingEnv"),
+        (
+            lambda: gym.make_vec(
+                ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", n_unit=10
+            ),
+            "ReachingVectorEnv",
+        ),
+    ):
+        with pytest.raises(ValueError, match="unknown argument 'n_unit'") as err:
+            make()
+        message = str(err.value)
+        assert owner in message
+        for allowed in ("'n_units'", "'rotation'", "'protocol'", "'render_mode'"):
+            assert allowed in message
+        assert "__init__" not in message
+    with pytest.raises(ValueError, match="'num_envs'"):
+        ReachingVectorEnv(num_envs=2, bogus=1)
+
+
+def test_positional_arguments_are_n_units_and_n_targets_only():
+    env = ReachingEnv(12, 4)
+    assert env.dynamics.config.n_units == 12 and env.action_space.shape == (12,)
+    assert env.observation_space.shape == (4 + 4,)
+    envs = ReachingVectorEnv(3, 12)
+    assert envs.num_envs == 3 and envs.single_action_space.shape == (12,)
+    with pytest.raises(TypeError, match="positional"):
+        ReachingEnv(12, 4, 0.5)  # type: ignore[misc]
+
+
 def test_registered_with_vector_entry_point_and_default_protocol():
     env = gym.make(ENV_ID)
     dyn = env.unwrapped.dynamics
@@ -347,7 +462,8 @@ def test_registered_with_vector_entry_point_and_default_protocol():
         ("washout", 100),
     ]
     assert dyn.protocol[1].rotation == 90.0 and dyn.protocol[1].rotated_fraction == 0.25
-    assert dyn.protocol[0].rotated_fraction == 0.0
+    for intact in (dyn.protocol[0], dyn.protocol[2]):
+        assert intact.rotation == 0.0 and intact.rotated_fraction == 0.0
     envs = gym.make_vec(ENV_ID, num_envs=3, vectorization_mode="vector_entry_point")
     assert isinstance(envs, ReachingVectorEnv)
     obs, info = envs.reset(seed=0)

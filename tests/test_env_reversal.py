@@ -1,7 +1,10 @@
 """Tests of plasticgym/ReversalBandit-v0: reward frequencies, reversal rules, oracle agents.
 
-Statistics run many envs at once in the native vector env and compare per-env rates with
-their expectation, within a margin of 4 standard errors of the mean over envs.
+The oracle is :class:`SpecModel`, the task re-written from its docstring: it replays the
+contingency from the choices made and the known initial arm, and never reads the env's
+internals; the env's info and exposed model must agree with it trial by trial. Statistics run
+many envs at once in the native vector env and compare reward rates with their expectation
+within 4 binomial standard errors.
 """
 
 from __future__ import annotations
@@ -14,18 +17,21 @@ import numpy as np
 import pytest
 
 import plasticgym.envs  # noqa: F401  (registers the tasks)
+from plasticgym.envs._base import Phase
 from plasticgym.envs.reversal import (
     CRITERION,
     FIXED,
     INFO_KEYS,
     NONE,
     ReversalBanditEnv,
+    ReversalBanditVectorEnv,
     arm_probabilities,
     reversal_due,
 )
 
 ENV_ID = "plasticgym/ReversalBandit-v0"
-Policy = Callable[[gym.vector.VectorEnv, np.random.Generator], np.ndarray]
+DEFAULTS = {"p_high": 0.8, "p_low": 0.2, "reversal_rule": "fixed", "reversal_every": 40,
+            "criterion": 8}  # fmt: skip
 
 
 def make_vec(num_envs: int, **kwargs: Any) -> gym.vector.VectorEnv:
@@ -34,27 +40,101 @@ def make_vec(num_envs: int, **kwargs: Any) -> gym.vector.VectorEnv:
     )
 
 
-def random_policy(env: gym.vector.VectorEnv, rng: np.random.Generator) -> np.ndarray:
-    return rng.integers(0, 2, size=env.num_envs)
+class SpecModel:
+    """The task as its docstring specifies it, written independently of the env's code.
+
+    It replays the contingency of ``num_envs`` envs that run one episode in lockstep from the
+    choices made and the known initial arm: which arm is correct on each trial, when the
+    contingency reverses and each arm's reward probability. Nothing is read from the env.
+    """
+
+    def __init__(
+        self, num_envs: int, initial_arm: int, phases: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        self.phases = [{**DEFAULTS, **kwargs, **p} for p in phases]
+        self.arm = np.full(num_envs, initial_arm)
+        self.phase, self.in_phase = 0, 0
+        self.since = np.zeros(num_envs, dtype=int)
+        self.streak = np.zeros(num_envs, dtype=int)
+        self.reversals = np.zeros(num_envs, dtype=int)
+        self.reversal = np.zeros(num_envs, dtype=bool)
+
+    def probs(self) -> np.ndarray:
+        """``[N, 2]``: each arm's reward probability on the coming trial."""
+        p = self.phases[self.phase]
+        return np.where(np.arange(2) == self.arm[:, None], p["p_high"], p["p_low"])
+
+    def update(self, choice: np.ndarray) -> None:
+        """Apply the reversal rule after a trial with these choices, then the phase counter."""
+        p = self.phases[self.phase]
+        self.since += 1
+        self.streak = np.where(choice == self.arm, self.streak + 1, 0)
+        if p["reversal_rule"] == "fixed":
+            flip = self.since >= p["reversal_every"]
+        elif p["reversal_rule"] == "criterion":
+            flip = self.streak >= p["criterion"]
+        else:
+            flip = np.zeros_like(self.reversal)
+        self.arm = np.where(flip, 1 - self.arm, self.arm)
+        self.since[flip], self.streak[flip] = 0, 0
+        self.reversals += flip
+        self.reversal = flip
+        self.in_phase += 1
+        if self.in_phase == p["trials"] and self.phase + 1 < len(self.phases):
+            self.phase, self.in_phase = self.phase + 1, 0
+            self.since[:], self.streak[:] = 0, 0
 
 
-def oracle_policy(env: gym.vector.VectorEnv, rng: np.random.Generator) -> np.ndarray:
-    """Chooses the arm with the higher reward probability on the next trial (exact model)."""
+Policy = Callable[[SpecModel, np.random.Generator], np.ndarray]
+
+
+def random_policy(model: SpecModel, rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(0, 2, size=model.arm.size)
+
+
+def oracle_policy(model: SpecModel, rng: np.random.Generator) -> np.ndarray:
+    """Chooses the arm that the spec says is correct, knowing only its own past choices."""
     del rng
-    return env.unwrapped.reward_probabilities.argmax(1)
+    return model.arm.copy()
+
+
+def anti_oracle_policy(model: SpecModel, rng: np.random.Generator) -> np.ndarray:
+    del rng
+    return 1 - model.arm
 
 
 def rollout(
-    env: gym.vector.VectorEnv, policy: Policy, trials: int, seed: int = 0
+    env: gym.vector.VectorEnv,
+    policy: Policy,
+    trials: int,
+    *,
+    initial_arm: int,
+    phases: list[dict[str, Any]] | None = None,
+    seed: int = 0,
+    **kwargs: Any,
 ) -> dict[str, np.ndarray]:
     """Exactly ``trials`` steps of one episode per env: arrays ``[trials, N]`` of the step
-    outputs (the reset is not included)."""
+    outputs (the reset is not included) and of the :class:`SpecModel`'s view of each trial
+    (``spec_arm``, ``spec_probs``, ``spec_reversal``, ``spec_reversals``, and ``model_probs``:
+    the env's exposed model read before the trial). ``env`` must have been made with
+    ``initial_arm``, the ``phases`` (default: one of ``trials`` trials) and ``kwargs``."""
     rng = np.random.default_rng(seed)
     env.reset(seed=seed)
-    rows: dict[str, list[np.ndarray]] = {k: [] for k in (*INFO_KEYS, "reward", "action", "done")}
+    model = SpecModel(
+        env.num_envs, initial_arm, phases or [{"name": "reversal", "trials": trials}], **kwargs
+    )
+    keys = (*INFO_KEYS, "reward", "action", "done", "model_probs")
+    keys += ("spec_arm", "spec_probs", "spec_reversal", "spec_reversals")
+    rows: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     for _ in range(trials):
-        action = policy(env, rng)
+        rows["spec_arm"].append(model.arm.copy())
+        rows["spec_probs"].append(model.probs())
+        rows["spec_reversal"].append(model.reversal.copy())
+        rows["spec_reversals"].append(model.reversals.copy())
+        rows["model_probs"].append(env.unwrapped.reward_probabilities.copy())
+        action = policy(model, rng)
         _, reward, terminated, truncated, info = env.step(action)
+        model.update(action)
         for key in INFO_KEYS:
             rows[key].append(info[key])
         rows["reward"].append(reward)
@@ -65,22 +145,23 @@ def rollout(
     return out
 
 
-def assert_mean_close(values: np.ndarray, expected: float, what: str) -> None:
-    """Mean of per-env values within 4 standard errors (plus a hair) of ``expected``."""
-    se = values.std(ddof=1) / np.sqrt(values.size)
-    assert abs(values.mean() - expected) < 4 * se + 1e-3, (what, values.mean(), expected, se)
+def assert_matches_spec(out: dict[str, np.ndarray]) -> None:
+    """The env's info and exposed model agree, trial by trial, with the spec's replay."""
+    np.testing.assert_array_equal(out["correct_arm"], out["spec_arm"])
+    np.testing.assert_array_equal(out["correct"], out["action"] == out["spec_arm"])
+    np.testing.assert_array_equal(out["reversal"], out["spec_reversal"])
+    np.testing.assert_array_equal(out["reversals"], out["spec_reversals"])
+    np.testing.assert_array_equal(out["reward_probs"], out["spec_probs"])
+    np.testing.assert_array_equal(out["model_probs"], out["spec_probs"])
 
 
-def replay_criterion(correct: np.ndarray, criterion: int) -> np.ndarray:
-    """Reference for the criterion rule: the trials (``[T]``) that start a new contingency."""
-    flags, streak = np.zeros(correct.size, dtype=bool), 0
-    for t, hit in enumerate(correct):
-        streak = streak + 1 if hit else 0
-        if streak >= criterion:
-            streak = 0
-            if t + 1 < correct.size:
-                flags[t + 1] = True
-    return flags
+def assert_rate_close(rewards: np.ndarray, p: float, what: str) -> None:
+    """The rate of 0/1 ``rewards`` (independent Bernoulli(p) draws under the spec) lies within 4
+    standard errors ``sqrt(p (1 - p) / n)`` of ``p``."""
+    n = rewards.size
+    assert n > 0 and 0.0 < p < 1.0
+    se = np.sqrt(p * (1.0 - p) / n)
+    assert abs(rewards.mean() - p) <= 4 * se, (what, rewards.mean(), p, se)
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,35 +188,31 @@ def test_reversal_due_golden_values():
 
 
 def test_reward_frequencies_match_arm_probabilities():
-    p_high, p_low = 0.75, 0.3
-    out = rollout(
-        make_vec(128, p_high=p_high, p_low=p_low, reversal_every=17, n_trials=300),
-        random_policy,
-        300,
-        seed=1,
-    )
-    reward, correct = out["reward"], out["correct"]
-    np.testing.assert_array_equal(correct, out["action"] == out["correct_arm"])
-    chosen = out["reward_probs"][np.arange(300)[:, None], np.arange(128)[None, :], out["action"]]
-    np.testing.assert_array_equal(chosen, np.where(correct, p_high, p_low))
+    p_high, p_low, n, trials = 0.75, 0.3, 128, 300
+    kwargs = {"p_high": p_high, "p_low": p_low, "reversal_every": 17}
+    env = make_vec(n, n_trials=trials, initial_arm=0, **kwargs)
+    out = rollout(env, random_policy, trials, initial_arm=0, seed=1, **kwargs)
+    assert_matches_spec(out)
+    reward, correct = out["reward"], out["action"] == out["spec_arm"]
     assert set(np.unique(reward)) == {0.0, 1.0}
-    high = (reward * correct).sum(0) / correct.sum(0)
-    low = (reward * ~correct).sum(0) / (~correct).sum(0)
-    assert_mean_close(high, p_high, "reward frequency of the correct arm")
-    assert_mean_close(low, p_low, "reward frequency of the other arm")
+    assert_rate_close(reward[correct], p_high, "reward frequency of the correct arm")
+    assert_rate_close(reward[~correct], p_low, "reward frequency of the other arm")
 
 
 @pytest.mark.parametrize("every", [1, 7, 25])
 def test_fixed_rule_reverses_exactly_every_n_trials(every):
     trials = 100
-    out = rollout(make_vec(8, reversal_every=every, n_trials=trials), random_policy, trials)
+    env = make_vec(8, reversal_every=every, n_trials=trials, initial_arm=1)
+    out = rollout(env, random_policy, trials, initial_arm=1, reversal_every=every)
+    assert_matches_spec(out)
     t = np.arange(trials)[:, None]
     np.testing.assert_array_equal(out["trial"], np.broadcast_to(t, out["trial"].shape))
     starts = np.broadcast_to((t % every == 0) & (t > 0), (trials, 8))
     np.testing.assert_array_equal(out["reversal"], starts)
     np.testing.assert_array_equal(out["reversals"], np.broadcast_to(t // every, (trials, 8)))
-    first = out["correct_arm"][0]
-    np.testing.assert_array_equal(out["correct_arm"], (first + t // every) % 2)
+    np.testing.assert_array_equal(
+        out["correct_arm"], np.broadcast_to((1 + t // every) % 2, (trials, 8))
+    )
     changed = out["correct_arm"][1:] != out["correct_arm"][:-1]
     np.testing.assert_array_equal(changed, out["reversal"][1:])
 
@@ -143,14 +220,14 @@ def test_fixed_rule_reverses_exactly_every_n_trials(every):
 @pytest.mark.parametrize("policy", [random_policy, oracle_policy])
 def test_criterion_rule_reverses_after_criterion_consecutive_correct_choices(policy):
     trials, criterion = 200, 5
-    env = make_vec(16, reversal_rule="criterion", criterion=criterion, n_trials=trials)
-    out = rollout(env, policy, trials, seed=2)
-    for i in range(16):
-        expected = replay_criterion(out["correct"][:, i], criterion)
-        np.testing.assert_array_equal(out["reversal"][:, i], expected)
+    kwargs = {"reversal_rule": "criterion", "criterion": criterion}
+    env = make_vec(16, n_trials=trials, initial_arm=0, **kwargs)
+    out = rollout(env, policy, trials, initial_arm=0, seed=2, **kwargs)
+    assert_matches_spec(out)
     changed = out["correct_arm"][1:] != out["correct_arm"][:-1]
     np.testing.assert_array_equal(changed, out["reversal"][1:])
     if policy is oracle_policy:
+        # the spec's oracle is always right, so the contingency flips every `criterion` trials
         assert out["correct"].all()
         t = np.arange(trials)[:, None]
         starts = np.broadcast_to((t % criterion == 0) & (t > 0), (trials, 16))
@@ -161,25 +238,35 @@ def test_criterion_rule_reverses_after_criterion_consecutive_correct_choices(pol
 
 def test_oracle_agent_earns_p_high_and_anti_oracle_p_low():
     p_high, p_low, trials = 0.8, 0.2, 300
-    env = make_vec(128, p_high=p_high, p_low=p_low, reversal_every=13, n_trials=trials)
-    out = rollout(env, oracle_policy, trials, seed=3)
+    kwargs = {"p_high": p_high, "p_low": p_low, "reversal_every": 13}
+    env = make_vec(128, n_trials=trials, initial_arm=1, **kwargs)
+    out = rollout(env, oracle_policy, trials, initial_arm=1, seed=3, **kwargs)
     assert out["correct"].all()
-    assert_mean_close(out["reward"].mean(0), p_high, "oracle reward rate")
-    anti = rollout(env, lambda e, rng: 1 - oracle_policy(e, rng), trials, seed=4)
+    assert_rate_close(out["reward"], p_high, "oracle reward rate")
+    anti = rollout(env, anti_oracle_policy, trials, initial_arm=1, seed=4, **kwargs)
     assert not anti["correct"].any()
-    assert_mean_close(anti["reward"].mean(0), p_low, "anti-oracle reward rate")
+    assert_rate_close(anti["reward"], p_low, "anti-oracle reward rate")
 
 
-def test_exposed_model_predicts_the_next_trial():
-    env = ReversalBanditEnv(reversal_rule="criterion", criterion=3, n_trials=50)
-    env.reset(seed=0)
+def test_exposed_model_follows_the_spec_through_phases_and_reversals():
+    phases = [
+        {"name": "acquisition", "trials": 12, "reversal_rule": "none", "p_high": 0.9},
+        {"name": "criterion", "trials": 40, "reversal_rule": "criterion", "criterion": 3},
+        {"name": "fixed", "trials": 20, "reversal_every": 6, "p_low": 0.0},
+    ]
+    env = make_vec(32, protocol=phases, initial_arm=0)
+    out = rollout(env, random_policy, 72, initial_arm=0, phases=phases, seed=6)
+    assert_matches_spec(out)
+    assert out["reversal"][12:52].sum() > 0 and out["reversal"][53:].sum() == 32 * 3
+    single = ReversalBanditEnv(protocol=phases, initial_arm=0)
+    single.reset(seed=0)
+    model = SpecModel(1, 0, phases)
     rng = np.random.default_rng(0)
-    for _ in range(50):
-        model = env.reward_probabilities.copy()
-        _, _, terminated, _, info = env.step(int(rng.integers(2)))
-        np.testing.assert_array_equal(info["reward_probs"], model)
-        assert info["correct_arm"] == int(model.argmax())
-    assert terminated
+    for _ in range(72):
+        np.testing.assert_array_equal(single.reward_probabilities, model.probs()[0])
+        action = int(rng.integers(2))
+        single.step(action)
+        model.update(np.array([action]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,7 +281,9 @@ def test_protocol_phases_have_their_own_probabilities_and_rules():
         {"name": "criterion", "trials": 30, "reversal_rule": "criterion", "criterion": 4},
     ]
     env = make_vec(16, protocol=protocol, p_high=0.7, p_low=0.3, initial_arm=1)
-    out = rollout(env, oracle_policy, 100, seed=5)
+    out = rollout(env, oracle_policy, 100, initial_arm=1, phases=protocol, seed=5, p_high=0.7,
+                  p_low=0.3)  # fmt: skip
+    assert_matches_spec(out)
     phase = out["phase"][:, 0]
     assert list(phase) == ["acquisition"] * 30 + ["serial"] * 40 + ["criterion"] * 30
     assert (out["phase"] == out["phase"][:, :1]).all()
@@ -222,8 +311,10 @@ def test_reset_into_a_phase_and_initial_arm():
         steps += 1
         assert reward == 1.0 and info["phase"] == "b" and not truncated
     assert steps == 3
-    arms = make_vec(256, n_trials=2).reset(seed=1)[1]["correct_arm"]
-    assert 0.4 < arms.mean() < 0.6
+    # initial_arm=None: each arm with probability 1/2, independently per env
+    arms = make_vec(1024, n_trials=2).reset(seed=1)[1]["correct_arm"]
+    assert set(np.unique(arms)) == {0, 1}
+    assert abs(arms.mean() - 0.5) <= 4 * np.sqrt(0.25 / arms.size), arms.mean()
 
 
 def test_info_types_are_fixed():
@@ -271,6 +362,10 @@ def test_info_types_are_fixed():
         ({"protocol": [{"name": "a", "trials": 5, "p_high": 0.1}]}, "p_high"),
         ({"protocol": []}, "protocol"),
         ({"render_mode": "human"}, "render_mode"),
+        ({"protocol": [Phase("a", 5, {"p_high": 5.0})]}, "p_high"),
+        ({"protocol": [Phase("a", 5, {"p_hi": 0.9})]}, "p_hi"),
+        ({"p_hgh": 0.9}, r"unknown argument 'p_hgh'; allowed arguments are \(.*'p_high'"),
+        ({"n_trial": 9, "p_high": 0.9}, r"unknown argument 'n_trial'.*'n_trials'.*'protocol'"),
     ],
 )
 def test_invalid_arguments_raise_value_errors_naming_them(kwargs, match):
@@ -286,3 +381,8 @@ def test_default_protocol_and_phase_instances():
     assert (phase.name, phase.length, phase.p_high, phase.p_low) == ("reversal", 400, 0.8, 0.2)
     assert (phase.reversal_rule, phase.reversal_every, phase.criterion) == ("fixed", 40, 8)
     assert ReversalBanditEnv(protocol=env.protocol).protocol == env.protocol
+    # a Phase without parameters takes the constructor's arguments
+    (bare,) = ReversalBanditEnv(p_high=0.9, criterion=3, protocol=[Phase("x", 5)]).protocol
+    assert (bare.length, bare.p_high, bare.p_low, bare.criterion) == (5, 0.9, 0.2, 3)
+    vector = ReversalBanditVectorEnv(2, protocol=env.protocol)
+    assert vector.protocol == env.protocol

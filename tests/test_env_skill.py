@@ -15,6 +15,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+from scipy import stats
 
 import plasticgym.envs  # noqa: F401  (registers the tasks)
 from plasticgym.envs.skill import (
@@ -24,6 +25,7 @@ from plasticgym.envs.skill import (
     cue_evidence,
     history_channels,
     parse_sequence,
+    random_target,
     step_reward,
     trial_target,
 )
@@ -117,9 +119,69 @@ def sequence_knower_policy(threshold: float = 1.5) -> Policy:
     return policy
 
 
+SEQUENCE_TABLE = {
+    tuple("ABCD".index(SEQUENCE[(k - j) % len(SEQUENCE)]) for j in (1, 2, 3)): "ABCD".index(
+        SEQUENCE[k]
+    )
+    for k in range(len(SEQUENCE))
+}
+"""The default sequence's next item from its last three items (most recent first)."""
+NEXT_FROM_CODE = np.full(64, -1)
+for _back, _next in SEQUENCE_TABLE.items():
+    NEXT_FROM_CODE[16 * _back[0] + 4 * _back[1] + _back[2]] = _next
+
+
+def history_knower_policy(threshold: float = 1.5) -> Policy:
+    """Knows only the sequence, not where it is nor the block type: it reads the last three
+    targets from the observation's previous-target channels (``history=3``). If they are three
+    consecutive items of the sequence it answers the next item at once; otherwise it
+    accumulates evidence until one position leads by ``threshold``."""
+    total = np.zeros((N_ENVS, 4))
+
+    def policy(env: SkillLearningVectorEnv, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
+        del env  # nothing but the observation
+        total[t == 0] = 0.0
+        total[:] += obs[:, :4]
+        ranked = np.sort(total, axis=1)
+        sure = ranked[:, -1] - ranked[:, -2] > threshold
+        accumulated = np.where(sure, total.argmax(axis=1) + 1, 0)
+        groups = obs[:, 4:16].reshape(-1, 3, 4)
+        known = groups.any(axis=2).all(axis=1)
+        back = groups.argmax(axis=2) @ np.array([16, 4, 1])  # (t-1, t-2, t-3) in base 4
+        predicted = NEXT_FROM_CODE[back]
+        return np.where(known & (predicted >= 0), predicted + 1, accumulated)
+
+    return policy
+
+
 def mean_and_se(x: np.ndarray) -> tuple[float, float]:
     x = np.asarray(x, dtype=float)
     return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
+
+
+def per_env_mean_and_se(values: np.ndarray, env: np.ndarray) -> tuple[float, float]:
+    """Mean of ``values`` and its standard error over envs (each env one independent unit)."""
+    means = np.array([values[env == i].mean() for i in np.unique(env)], dtype=float)
+    return mean_and_se(means)
+
+
+def previous_targets(out: dict[str, np.ndarray]) -> np.ndarray:
+    """For trial rows grouped by env in time order: the previous trial's target (-1 if none)."""
+    previous = np.roll(out["target"], 1)
+    first = np.ones(out["env"].size, dtype=bool)
+    first[1:] = out["env"][1:] != out["env"][:-1]
+    return np.where(first, -1, previous)
+
+
+def expected_accumulator_accuracy(wait: int, n: int = 200_000) -> tuple[float, float]:
+    """Monte Carlo accuracy (and its SE) of summing ``wait`` noisy views of a uniformly drawn
+    target and naming the largest sum, with the default ``signal = noise_sd = 0.3``."""
+    rng = np.random.default_rng(12345)
+    target = rng.integers(0, 4, n)
+    total = np.zeros((n, 4))
+    for _ in range(wait):
+        total += cue_evidence(target, rng.standard_normal((n, 4)), 0.3, 0.3).astype(np.float32)
+    return mean_and_se(total.argmax(axis=1) == target)
 
 
 # ------------------------------------------------------------------------------------------
@@ -127,16 +189,30 @@ def mean_and_se(x: np.ndarray) -> tuple[float, float]:
 # ------------------------------------------------------------------------------------------
 
 
-def test_trial_target_follows_sequence_or_uniform():
+def test_trial_target_follows_sequence_or_pseudo_random():
     sequences = np.array([[3, 1, 2, 0], [0, 0, 0, 0]])
     lengths = np.array([3, 4])
     is_sequence = np.array([True, False])
-    phase = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    trial_in_phase = np.array([0, 1, 2, 4, 0, 1, 2, 3])
-    u = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.6, 0.999999])
-    target, position = trial_target(phase, trial_in_phase, u, is_sequence, sequences, lengths)
-    np.testing.assert_array_equal(target, [3, 1, 2, 1, 0, 1, 2, 3])
-    np.testing.assert_array_equal(position, [0, 1, 2, 1, -1, -1, -1, -1])
+    phase = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1])
+    trial_in_phase = np.array([0, 1, 2, 4, 0, 1, 2, 3, 4, 5, 6])
+    u = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.6, 0.999999, 0.0, 0.4, 0.999999])
+    previous = np.array([-1, 3, 1, 3, -1, -1, -1, -1, 0, 1, 3])
+    target, position = trial_target(
+        phase, trial_in_phase, u, previous, is_sequence, sequences, lengths
+    )
+    # Random: no previous -> floor(4u); previous p -> k = floor(3u), k + [k >= p].
+    np.testing.assert_array_equal(target, [3, 1, 2, 1, 0, 1, 2, 3, 1, 2, 2])
+    np.testing.assert_array_equal(position, [0, 1, 2, 1, -1, -1, -1, -1, -1, -1, -1])
+
+
+def test_random_target_is_uniform_over_the_positions_other_than_the_previous():
+    u = np.random.default_rng(0).random(60_000)
+    for previous in (-1, 0, 1, 2, 3):
+        target = random_target(u, np.full(u.size, previous))
+        allowed = [k for k in range(4) if k != previous]
+        assert set(np.unique(target)) == set(allowed)
+        counts = np.bincount(target, minlength=4)[allowed]
+        assert stats.chisquare(counts).pvalue > 1e-4, (previous, counts)
 
 
 def test_cue_evidence_history_channels_and_reward_golden_values():
@@ -181,6 +257,26 @@ def test_parse_sequence_rejects_non_sequences(value):
 def test_invalid_arguments_raise_naming_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SkillLearningEnv(**kwargs)
+    with pytest.raises(ValueError, match=match):
+        SkillLearningVectorEnv(num_envs=2, **kwargs)
+
+
+def test_unknown_arguments_raise_value_errors_listing_the_allowed_ones():
+    for make in (
+        lambda **kw: SkillLearningEnv(**kw),
+        lambda **kw: gym.make(ENV_ID, **kw),
+        lambda **kw: SkillLearningVectorEnv(num_envs=2, **kw),
+        lambda **kw: gym.make_vec(
+            ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", **kw
+        ),
+    ):
+        with pytest.raises(ValueError, match=r"unknown argument 'bogus'; allowed") as err:
+            make(bogus=1)
+        assert "'block_trials'" in str(err.value) and "'render_mode'" in str(err.value)
+        with pytest.raises(ValueError, match=r"unknown argument 'histroy'; allowed"):
+            make(histroy=3)
+    with pytest.raises(ValueError, match=r"SkillLearningEnv got an unknown argument 'num_envs'"):
+        SkillLearningEnv(num_envs=2)
 
 
 # ------------------------------------------------------------------------------------------
@@ -242,42 +338,56 @@ def test_forced_phase_and_block_counting():
     assert blocks == [0, 0, 0, 1, 1, 1]
 
 
-def test_sequence_blocks_follow_the_sequence_and_random_blocks_are_uniform():
+def test_sequence_blocks_follow_the_sequence_and_random_blocks_never_repeat():
     out = trial_rows(run_vector(hazard_policy(0.5, 0), block_trials=100, protocol=MIXED))
     seq = out["block_type"] == "sequence"
     assert (out["seq_position"][seq] == np.tile(np.arange(10), 20 * N_ENVS)).all()
     expected = np.array(["ABCD".index(c) for c in SEQUENCE])[out["seq_position"][seq]]
     np.testing.assert_array_equal(out["target"][seq], expected)
-    targets = out["target"][~seq]
+    previous = previous_targets(out)
+    assert (out["target"][1:] != out["target"][:-1])[out["env"][1:] == out["env"][:-1]].all()
+    targets, before = out["target"][~seq], previous[~seq]
     assert targets.size == 200 * N_ENVS and (out["seq_position"][~seq] == -1).all()
-    counts = np.bincount(targets, minlength=4)
-    chi2 = float(((counts - targets.size / 4) ** 2 / (targets.size / 4)).sum())
-    assert chi2 < 18.5  # chi-square, 3 dof: p ~ 0.0003
-    # Successive random targets are independent: repeats happen a quarter of the time.
-    by_env = [targets[out["env"][~seq] == i] for i in range(N_ENVS)]
-    repeats = np.concatenate([t[1:] == t[:-1] for t in by_env])
-    assert abs(repeats.mean() - 0.25) < 4 * math.sqrt(0.25 * 0.75 / repeats.size)
+    # Every random trial follows a known target (the random phase comes second): never the
+    # same again (the sequence never repeats a position either), and given the previous
+    # target uniform over the other three. Conditional chi-square: 4 rows x 2 dof = 8 dof.
+    assert (before >= 0).all() and (targets != before).all()
+    offset = targets - (targets > before)  # rank among the three allowed: 0, 1, 2
+    table = np.zeros((4, 3))
+    np.add.at(table, (before, offset), 1)
+    expected_counts = table.sum(axis=1, keepdims=True) / 3
+    chi2 = float(((table - expected_counts) ** 2 / expected_counts).sum())
+    assert stats.chi2.sf(chi2, df=8) > 1e-4, table
+
+
+def test_first_random_target_of_an_episode_is_uniform_over_all_four():
+    env = SkillLearningVectorEnv(num_envs=8000, block_trials=3, protocol=MIXED)
+    _, info = env.reset(seed=0, options={"phase": "random"})
+    assert (info["block_type"] == "random").all()
+    assert stats.chisquare(np.bincount(info["target"], minlength=4)).pvalue > 1e-4
 
 
 def test_history_channels_make_the_sequence_predictable():
-    """With three previous targets the next sequence item is a function of the observation:
-    a learner that knows the sequence can answer at once, and it only works in sequence
-    blocks."""
-    table = {}
-    for k in range(len(SEQUENCE)):
-        back = tuple("ABCD".index(SEQUENCE[(k - j) % 10]) for j in (1, 2, 3))
-        assert table.setdefault(back, "ABCD".index(SEQUENCE[k])) == "ABCD".index(SEQUENCE[k])
-
-    def from_history(env: SkillLearningVectorEnv, obs: np.ndarray, t: np.ndarray) -> np.ndarray:
-        groups = obs[:, 4:].reshape(-1, 3, 4)
-        back = [tuple(g.argmax(axis=1)) if g.any(axis=1).all() else None for g in groups]
-        return np.array([table.get(b, 0) + 1 if b else 1 for b in back])
-
-    out = trial_rows(run_vector(from_history, history=3, block_trials=100, protocol=MIXED))
+    """With three previous targets the next sequence item is a function of the observation,
+    so a learner that knows only the sequence (not its position in it, nor the block type)
+    can infer where it is and answer at once in sequence blocks, as the perfect knower does.
+    In random blocks its guesses from the history are right a third of the time."""
+    assert len(SEQUENCE_TABLE) == len(SEQUENCE), "three items fix the position in the sequence"
+    out = trial_rows(
+        run_vector(history_knower_policy(), history=3, block_trials=100, protocol=MIXED)
+    )
     seq = (out["block_type"] == "sequence") & (out["trial"] >= 3)
-    assert out["correct"][seq].all()
-    accuracy, se = mean_and_se(out["correct"][out["block_type"] == "random"])
-    assert abs(accuracy - 0.25) < 4 * se
+    assert (out["latency"][seq] == 1).all() and out["correct"][seq].all()
+    rnd = out["block_type"] == "random"
+    # Immediate answers in random blocks name the sequence's next item, never the previous
+    # target (the sequence has no repeats), so they are right with probability exactly 1/3.
+    guessed = rnd & (out["latency"] == 1)
+    accuracy = out["correct"][guessed].mean()
+    assert guessed.sum() > 1000
+    assert abs(accuracy - 1 / 3) < 4 * math.sqrt(1 / 3 * 2 / 3 / guessed.sum())
+    lat_seq, se_seq = per_env_mean_and_se(out["latency"][seq], out["env"][seq])
+    lat_rnd, se_rnd = per_env_mean_and_se(out["latency"][rnd], out["env"][rnd])
+    assert lat_rnd - lat_seq > 4 * math.hypot(se_seq, se_rnd)
 
 
 # ------------------------------------------------------------------------------------------
@@ -302,10 +412,12 @@ def test_evidence_accumulator_accuracy_rises_with_waiting():
     for wait in (1, 3, 10):
         out = trial_rows(run_vector(accumulator_policy(wait), block_trials=100, protocol=protocol))
         assert (out["latency"] == wait).all()
-        accuracy.append(mean_and_se(out["correct"]))
+        observed, se = per_env_mean_and_se(out["correct"], out["env"])
+        expected, se_expected = expected_accumulator_accuracy(wait)
+        assert abs(observed - expected) < 4 * math.hypot(se, se_expected), (wait, observed)
+        accuracy.append((observed, se))
     for (low, se_low), (high, se_high) in pairwise(accuracy):
         assert high - low > 4 * math.hypot(se_low, se_high)
-    assert accuracy[0][0] > 0.4 and accuracy[-1][0] > 0.9
 
 
 def test_sequence_knower_is_faster_and_not_less_accurate_in_sequence_blocks():

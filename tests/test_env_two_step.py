@@ -8,6 +8,7 @@ from standard errors, never from one lucky seed.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -25,6 +26,7 @@ from plasticgym.envs.two_step import (
     make_config,
     reflect,
     second_stage_state,
+    stay_probabilities,
     transition_table,
 )
 
@@ -128,6 +130,72 @@ def test_transition_table_and_second_stage_state():
 def test_invalid_arguments_raise_naming_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TwoStepEnv(**kwargs)
+    with pytest.raises(ValueError, match=match):
+        TwoStepVectorEnv(num_envs=2, **kwargs)
+
+
+def test_unknown_arguments_raise_value_errors_listing_the_allowed_ones():
+    for make in (
+        lambda **kw: TwoStepEnv(**kw),
+        lambda **kw: gym.make(ENV_ID, **kw),
+        lambda **kw: TwoStepVectorEnv(num_envs=2, **kw),
+        lambda **kw: gym.make_vec(
+            ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", **kw
+        ),
+    ):
+        with pytest.raises(ValueError, match=r"unknown argument 'volatility'; allowed") as err:
+            make(volatility=1)
+        assert "'common_prob'" in str(err.value) and "'render_mode'" in str(err.value)
+        with pytest.raises(ValueError, match=r"unknown argument 'drift'; allowed"):
+            make(drift=0.1)
+    with pytest.raises(ValueError, match=r"TwoStepEnv got an unknown argument 'num_envs'"):
+        TwoStepEnv(num_envs=2)
+
+
+def test_stay_probabilities_golden_values():
+    # Session 0: t0 rewarded common -> stay, t1 rewarded rare -> switch, t2 unrewarded common
+    # -> stay, t3 unrewarded rare -> switch, t4 rewarded common -> stay (t5 has no successor).
+    # Session 1: t0 rewarded common -> stay, t1 rewarded rare -> switch, t2 unrewarded rare ->
+    # stay, t3 unrewarded common -> stay, t4 unrewarded rare -> switch.
+    first_choice = np.array([[0, 0, 1, 1, 0, 0], [1, 1, 0, 0, 0, 1]])
+    common = np.array([[1, 0, 1, 0, 1, 1], [1, 0, 0, 1, 0, 1]], dtype=bool)
+    rewarded = np.array([[1, 1, 0, 0, 1, 0], [1, 1, 0, 0, 0, 1]], dtype=bool)
+    out = stay_probabilities(first_choice, common, rewarded)
+    # Cells [previous reward (0 no, 1 yes), previous transition (0 common, 1 rare)].
+    np.testing.assert_array_equal(out.stays, [[[1, 0], [2, 0]], [[1, 1], [1, 0]]])
+    np.testing.assert_array_equal(out.trials, [[[1, 1], [2, 1]], [[1, 2], [1, 1]]])
+    np.testing.assert_allclose(out.p_stay, [[[1, 0], [1, 0]], [[1, 0.5], [1, 0]]])
+    np.testing.assert_allclose(out.reward_effect, [0.0, -0.25])  # ((1+0)-(1+0.5))/2
+    np.testing.assert_allclose(out.transition_effect, [1.0, 0.75])  # ((1+1)-(0.5+0))/2
+    np.testing.assert_allclose(out.interaction, [0.0, 0.5])  # (1-0)-(1-0.5)
+    # One session, an ideal model-based pattern; empty cells give NaN.
+    ideal = stay_probabilities([0, 0, 1, 0, 0], [True, False, True, False, True],
+                               [True, True, False, False, True])  # fmt: skip
+    np.testing.assert_array_equal(ideal.trials, [[1, 1], [1, 1]])
+    np.testing.assert_allclose(ideal.p_stay, [[0, 1], [1, 0]])
+    assert ideal.interaction == 2.0 and ideal.reward_effect == 0.0
+    # Pairs across an episode boundary do not count: here t2 -> t3 is dropped.
+    split = stay_probabilities(first_choice[0], common[0], rewarded[0], episode=[0, 0, 0, 1, 1, 1])
+    np.testing.assert_array_equal(split.trials, [[0, 1], [2, 1]])
+    np.testing.assert_array_equal(split.stays, [[0, 0], [2, 0]])
+    sparse = stay_probabilities([0, 0], [True, True], [True, True])
+    assert sparse.p_stay[1, 0] == 1.0 and np.isnan(sparse.p_stay[[0, 0, 1], [0, 1, 1]]).all()
+    assert np.isnan(sparse.interaction)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (([0, 1, 0], [True, False], [True, True, False]), "same shape"),
+        (([0], [True], [True]), "T >= 2"),
+        (([0, 2], [True, True], [True, True]), "0 or 1"),
+        (([0, 1], [1, 1], [True, True]), "bool"),
+        (([0, 1], [True, True], [True, True], [0, 0, 1]), "same shape"),
+    ],
+)
+def test_stay_probabilities_rejects_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        stay_probabilities(*args)
 
 
 # ------------------------------------------------------------------------------------------
@@ -295,4 +363,93 @@ def test_model_based_oracle_earns_more_than_random():
     diff = smart.mean() - naive.mean()
     se = math.sqrt(smart.var(ddof=1) / smart.size + naive.var(ddof=1) / naive.size)
     assert diff > 6 * se
-    assert 0.45 < naive.mean() / 200 < 0.55
+    # A random chooser earns E[p] = 0.5 per trial: the initial probabilities are uniform in
+    # [0.25, 0.75] and the reflected walk is symmetric about 0.5, so E[p_t] = 0.5 at every t.
+    se_naive = naive.std(ddof=1) / math.sqrt(naive.size)
+    assert abs(naive.mean() - 0.5 * 200) < 4 * se_naive
+
+
+# ------------------------------------------------------------------------------------------
+# stay-probability analysis (Daw et al. 2011): the task's central phenomenon
+# ------------------------------------------------------------------------------------------
+
+LAPSE = 0.4
+"""Scripted agents follow their stay/switch rule with probability 1 - LAPSE, else choose at
+random, so every stay probability is 1 - LAPSE/2 (rule: stay) or LAPSE/2 (rule: switch)."""
+StayRule = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def model_free_rule(rewarded: np.ndarray, common: np.ndarray) -> np.ndarray:
+    """Stay after a reward, switch after none, whatever the transition."""
+    del common
+    return rewarded
+
+
+def model_based_rule(rewarded: np.ndarray, common: np.ndarray) -> np.ndarray:
+    """Stay after a rewarded common or an unrewarded rare transition, else switch: the choice
+    that commonly leads to where the reward was (or away from where it was not)."""
+    return rewarded == common
+
+
+def run_scripted_agent(rule: StayRule, seed: int, n_trials: int = 200) -> dict[str, np.ndarray]:
+    """``N_ENVS`` sessions of a scripted agent in the vector env: arrays ``[N_ENVS, n_trials]``
+    of the env's ``first_choice``, ``common`` (from ``info["transition"]``) and ``rewarded``.
+
+    The agent sees only observations and rewards: it judges a transition common when the
+    second-stage state is its choice's own (it knows ``common_prob = 0.7``), chooses at random
+    at the second stage, and applies ``rule`` to its previous trial."""
+    env = TwoStepVectorEnv(num_envs=N_ENVS, n_trials=n_trials)
+    rng = np.random.default_rng(seed)
+    env.reset(seed=seed)
+    a1 = rng.integers(0, 2, N_ENVS)
+    rows: dict[str, list[np.ndarray]] = {"first_choice": [], "common": [], "rewarded": []}
+    for trial in range(n_trials):
+        obs, _, _, _, info = env.step(a1)
+        seen_common = obs == a1 + 1
+        rows["first_choice"].append(info["first_choice"])
+        rows["common"].append(info["transition"] == "common")
+        _, reward, terminated, _, info = env.step(rng.integers(0, 2, N_ENVS))
+        assert terminated.all() == (trial == n_trials - 1)
+        rows["rewarded"].append(info["rewarded"])
+        stay = rule(reward > 0, seen_common)
+        follow = rng.random(N_ENVS) >= LAPSE
+        a1 = np.where(follow, np.where(stay, a1, 1 - a1), rng.integers(0, 2, N_ENVS))
+    return {key: np.stack(value, axis=1) for key, value in rows.items()}
+
+
+def mean_and_se(values: np.ndarray) -> tuple[float, float]:
+    """Mean of per-env values and its standard error over envs."""
+    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(values.size))
+
+
+def assert_effect(values: np.ndarray, expected: float, what: str) -> None:
+    """Mean of per-env effects within 4 standard errors (over envs) of ``expected``; a
+    non-zero expected effect must also be present, more than 4 SE away from 0."""
+    mean, se = mean_and_se(values)
+    assert abs(mean - expected) < 4 * se, (what, mean, expected, se)
+    if expected:
+        assert abs(mean) > 4 * se and np.sign(mean) == np.sign(expected), (what, mean, se)
+
+
+@pytest.mark.parametrize(
+    ("rule", "reward_effect", "interaction"),
+    [
+        (model_free_rule, 1 - LAPSE, 0.0),  # p = [[L/2, L/2], [1 - L/2, 1 - L/2]]
+        (model_based_rule, 0.0, 2 * (1 - LAPSE)),  # p = [[L/2, 1 - L/2], [1 - L/2, L/2]]
+    ],
+    ids=["model-free", "model-based"],
+)
+def test_stay_probabilities_separate_model_free_and_model_based_agents(
+    rule, reward_effect, interaction
+):
+    """Daw et al. (2011): a model-free agent shows a main effect of reward on first-stage
+    stays and no reward x transition interaction; a model-based agent shows the interaction
+    (and no main effect of reward). Each env is one subject; margins are 4 SE over envs."""
+    out = run_scripted_agent(rule, seed=21)
+    assert abs(out["common"].mean() - 0.7) < 4 * math.sqrt(0.7 * 0.3 / out["common"].size)
+    analysis = stay_probabilities(out["first_choice"], out["common"], out["rewarded"])
+    assert analysis.stays.shape == (N_ENVS, 2, 2) and (analysis.trials > 0).all()
+    assert analysis.trials.sum() == N_ENVS * 199
+    assert_effect(analysis.reward_effect, reward_effect, "reward effect")
+    assert_effect(analysis.interaction, interaction, "interaction")
+    assert_effect(analysis.transition_effect, 0.0, "transition effect")
