@@ -397,8 +397,8 @@ class PlasticAgent(PopulationAgent):
         info = self._step_info
         if key not in info:
             raise ValueError(
-                f"dopamine={self.config.dopamine!r} needs the env's info key {key!r} (e.g. "
-                "plasticgym/Addiction-v0 or Pavlovian-v0 with us='drug'); this env has "
+                f"dopamine={self.config.dopamine!r} needs the env's info key {key!r} (as "
+                "plasticgym/Addiction-v0 and Pavlovian-v0 provide); this env has "
                 f"{sorted(k for k in info if not k.startswith('_'))}"
             )
         return torch.as_tensor(np.asarray(info[key]), device=self.device).to(dtype)

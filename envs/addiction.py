@@ -29,6 +29,7 @@ from plasticgym.envs._base import (
     TaskEnv,
     TaskVectorEnv,
     Validator,
+    advance_phase,
     argument_names,
     check_bool,
     check_choice,
@@ -49,7 +50,6 @@ __all__ = [
     "AddictionEnv",
     "AddictionVectorEnv",
     "ChamberState",
-    "advance_sessions",
     "drug_level_update",
     "in_available_period",
     "level_signal",
@@ -149,23 +149,6 @@ def pr_session_over(idle: IntArray, progressive: BoolArray, pr_limit: IntArray) 
     (their "1 h without an infusion"), ``idle`` being the steps since the session began or
     since its last completed ratio. Never on a fixed ratio."""
     return progressive & (idle >= pr_limit)
-
-
-def advance_sessions(
-    phase: IntArray, session: IntArray, ended: BoolArray, lengths: IntArray
-) -> tuple[IntArray, IntArray, BoolArray]:
-    """Count ended sessions; move to the next phase after a phase's last session.
-
-    Returns ``(phase, session_in_phase, terminated)``; ``terminated`` marks the end of the last
-    session of the last phase, where the counters are left as they were.
-    """
-    counted = session + ended
-    phase_done = ended & (counted >= lengths[phase])
-    terminated = phase_done & (phase == lengths.size - 1)
-    moving = phase_done & ~terminated
-    new_phase = np.where(moving, phase + 1, phase).astype(np.int64)
-    new_session = np.where(moving, 0, np.where(terminated, session, counted)).astype(np.int64)
-    return new_phase, new_session, terminated
 
 
 # --------------------------------------------------------------------------------------------
@@ -452,7 +435,7 @@ class AddictionDynamics(TaskDynamics):
         ended = (t + 1 >= self.session_length[p]) | pr_session_over(
             idle, self.progressive[p], self.pr_limit[p]
         )
-        phase, session, terminated = advance_sessions(p, state.session, ended, self.lengths)
+        phase, session, terminated = advance_phase(p, state.session, ended, self.lengths)
         fresh = ended & ~terminated
         new = ChamberState(
             phase=phase,

@@ -29,6 +29,7 @@ from plasticgym.envs._base import (
     TaskDynamics,
     TaskEnv,
     TaskVectorEnv,
+    advance_phase,
     argument_names,
     check_choice,
     check_int,
@@ -207,23 +208,6 @@ def draw_target(u: FloatArray, trial: IntArray, n_targets: int, order: str) -> I
     if order == "cycle":
         return np.mod(trial, n_targets).astype(np.int64)
     return np.minimum(np.floor(u * n_targets), n_targets - 1).astype(np.int64)
-
-
-def advance_trials(
-    phase: IntArray, trial_in_phase: IntArray, ended: BoolArray, lengths: IntArray
-) -> tuple[IntArray, IntArray, BoolArray]:
-    """Count ended trials; move to the next phase after a phase's last trial.
-
-    Returns ``(phase, trial_in_phase, terminated)``; ``terminated`` marks the end of the last
-    trial of the last phase, where the counters are left as they were.
-    """
-    counted = trial_in_phase + ended
-    phase_done = ended & (counted >= lengths[phase])
-    terminated = phase_done & (phase == lengths.size - 1)
-    moving = phase_done & ~terminated
-    new_phase = np.where(moving, phase + 1, phase).astype(np.int64)
-    new_tip = np.where(moving, 0, np.where(terminated, trial_in_phase, counted)).astype(np.int64)
-    return new_phase, new_tip, terminated
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,7 +419,7 @@ class ReachingDynamics(TaskDynamics):
         timeout = ~hit & (state.t_in_trial + 1 >= cfg.max_steps)
         ended = hit | timeout
         reward = progress_reward(d_tm1, d_t, cfg.reward_scale) + cfg.hit_reward * hit
-        phase, trial_in_phase, terminated = advance_trials(
+        phase, trial_in_phase, terminated = advance_phase(
             state.phase, state.trial_in_phase, ended, self.lengths
         )
         new_trial = ended & ~terminated
