@@ -345,7 +345,10 @@ class PopulationAgent(ABC):
         B = self.n_agents
         action_column = actions.cpu().numpy()
         if action_column.ndim > 1:  # Box actions: one list per row
-            action_column = np.array(list(action_column), dtype=object)
+            rows = action_column
+            action_column = np.empty(B, dtype=object)
+            for i in range(B):
+                action_column[i] = rows[i].tolist()
         columns = {
             "agent": np.arange(B),
             "step": np.full(B, self.num_timesteps),

@@ -99,6 +99,8 @@ class PlasticAgentConfig:
         drive_gain: reward per unit of drive reduction, >= 0.
         dopamine_tonic: tonic dopamine added to every phasic signal (a dysregulation knob), any
             finite number.
+        exploration_noise: ``sigma`` of the exploratory noise of the actor's output rates for
+            Box action spaces (node perturbation), >= 0.
 
     The fields in ``PER_AGENT`` may also be given once per agent, as a sequence of
     ``n_agents`` numbers (individual differences in a population); every element is validated.
@@ -109,6 +111,7 @@ class PlasticAgentConfig:
         "dopamine_gain_positive", "dopamine_gain_negative", "tonic_input", "target_rate",
         "rate_time_constant", "scaling_rate", "drug_surge", "average_reward_rate",
         "basal_adaptation_rate", "homeostatic_setpoint", "drive_gain", "dopamine_tonic",
+        "exploration_noise",
     )  # fmt: skip
 
     gamma: float = 0.95
@@ -140,6 +143,7 @@ class PlasticAgentConfig:
     drive_exponent_m: float = 3.0
     drive_gain: float = 1.0
     dopamine_tonic: float = 0.0
+    exploration_noise: float = 0.1
 
     def __post_init__(self) -> None:
         def per_agent(field: str, low: float, high: float = math.inf, **kwargs: Any) -> None:
@@ -184,6 +188,7 @@ class PlasticAgentConfig:
                      low_open=True, high_open=True)  # fmt: skip
         per_agent("drive_gain", 0.0)
         per_agent("dopamine_tonic", -math.inf)
+        per_agent("exploration_noise", 0.0)
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> PlasticAgentConfig:
@@ -255,12 +260,25 @@ class PlasticAgent(PopulationAgent):
         """Encoder, plasticity chains and zero-initialised synapses from ``self.config``."""
         cfg = self.config
         action_space = self.env.single_action_space
-        if not isinstance(action_space, gym.spaces.Discrete):
+        self.continuous = isinstance(action_space, gym.spaces.Box)
+        if self.continuous:
+            if (
+                len(action_space.shape) != 1
+                or not np.all(np.isfinite(action_space.low))
+                or not (np.all(np.isfinite(action_space.high)))
+            ):
+                raise ValueError(
+                    f"PlasticAgent needs a 1-d bounded Box of rates, got {action_space}"
+                )
+            self.n_actions = int(action_space.shape[0])
+            self._action_low = torch.as_tensor(action_space.low, device=self.device)
+            self._action_high = torch.as_tensor(action_space.high, device=self.device)
+        elif isinstance(action_space, gym.spaces.Discrete):
+            self.n_actions = int(action_space.n)
+        else:
             raise ValueError(
-                f"PlasticAgent needs a Discrete action space, got {action_space}; continuous "
-                "actions are not supported yet"
+                f"PlasticAgent needs a Discrete or a 1-d Box action space, got {action_space}"
             )
-        self.n_actions = int(action_space.n)
         self.read_observation = ObservationReader(self.env.single_observation_space, self.device)
         self.encoder = MicrostimulusEncoder(
             self.read_observation.n_channels,
@@ -340,11 +358,29 @@ class PlasticAgent(PopulationAgent):
     def _act(
         self, encoder: EncoderState, features: Tensor, generator: torch.Generator
     ) -> tuple[Rollout, Tensor]:
+        """Choose actions and the actor's Hebbian post factor for them.
+
+        Discrete: ``a ~ softmax(beta * rates)``, ``post = onehot(a) - pi`` (Barto, Sutton &
+        Anderson 1983). Box (node perturbation: Fiete & Seung 2006; Legenstein et al. 2010;
+        a Gaussian policy as in Williams 1992): the output rates are the neurons' rates plus
+        exploratory noise, ``a = clip(rates + sigma * xi, low, high)``, and the post factor is
+        the perturbation ``a - rates``, so ``dw = lr * DA * (a - rates) (x) x``.
+        """
         actor_input = self._actor_input(features)
         rates, probs = self._policy(actor_input)
-        actions = self._sample(probs, generator)
-        post = torch.nn.functional.one_hot(actions, self.n_actions).to(probs.dtype) - probs
+        if self.continuous:
+            actions = self._perturb(rates, generator)
+            post = actions - rates
+        else:
+            actions = self._sample(probs, generator)
+            post = torch.nn.functional.one_hot(actions, self.n_actions).to(probs.dtype) - probs
         return Rollout(encoder, features, actor_input, rates, post), actions
+
+    def _perturb(self, rates: Tensor, generator: torch.Generator) -> Tensor:
+        """Exploratory output for Box actions: ``clip(rates + sigma * xi, low, high)``."""
+        noise = torch.randn(rates.shape, generator=generator, device=rates.device)
+        sigma = self._column(self._hyper["exploration_noise"])
+        return torch.clamp(rates + sigma * noise, self._action_low, self._action_high)
 
     def _begin(self, obs: np.ndarray) -> Tensor:
         B = self.n_agents
@@ -534,14 +570,18 @@ class PlasticAgent(PopulationAgent):
             channels = self.read_observation(obs)
             zeros = torch.zeros(B, device=self.device)
             features, encoder_state = self.encoder.encode(encoder_state, channels, zeros, start)
-            _, probs = self._policy(self._actor_input(features))
-            if deterministic:
+            rates, probs = self._policy(self._actor_input(features))
+            if self.continuous and deterministic:
+                actions = torch.clamp(rates, self._action_low, self._action_high)
+            elif self.continuous:
+                actions = self._perturb(rates, self._predict_generator)
+            elif deterministic:
                 actions = probs.argmax(dim=1)
             else:
                 actions = self._sample(probs, self._predict_generator)
         actions_np = actions.cpu().numpy()
         if single and B == 1:
-            actions_np = actions_np.reshape(())
+            actions_np = actions_np[0]
         return actions_np, encoder_state.trace.cpu().numpy()
 
 

@@ -267,3 +267,23 @@ def test_corrupt_and_hostile_checkpoints(tmp_path):
 
 def _strip(meta):
     return {k: v for k, v in meta.items() if k not in ("format", "version")}
+
+
+def test_node_perturbation_learns_reaching():
+    """Box actions: the actor's output rates are perturbed by exploratory noise and the
+    perturbation x presynaptic activity is the eligibility that dopamine (the TD error of the
+    progress reward) turns into plasticity (Fiete & Seung 2006; Legenstein et al. 2010)."""
+    from plasticgym.experiments.rpe_transfer import mean_ci
+
+    agent = PlasticAgent("plasticgym/Reaching-v0", n_agents=12, seed=3, actor_lr=0.2,
+                         exploration_noise=0.1, target_rate=0.5, n_microstimuli=10,
+                         microstimulus_width=0.1)  # fmt: skip
+    agent.learn(4000, record=True)
+    records = agent.records
+    baseline = records[records["phase"] == "baseline"]
+    error = baseline.groupby(["agent", "trial"])["angular_error"].mean().unstack()
+    first, last = error.iloc[:, :20].mean(axis=1), error.iloc[:, -20:].mean(axis=1)
+    mean, low, _ = mean_ci((first - last).to_numpy())
+    assert low > 10.0, (mean, low)  # degrees of angular error lost with practice
+    actions, _ = agent.predict(np.full(12, 0.5, np.float32), deterministic=True)
+    assert actions.shape == (12, 40) and np.all((actions >= 0) & (actions <= 1))

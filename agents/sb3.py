@@ -1,0 +1,993 @@
+"""Deep RL baselines from Stable-Baselines3 (PPO, A2C, DQN) behind plasticgym's agent API.
+
+:class:`SB3Agent` wraps a population of ``n_agents`` independent Stable-Baselines3 models so that
+they are trained, recorded, saved and loaded like :class:`~plasticgym.agents.PlasticAgent`::
+
+    from plasticgym.agents import SB3Agent
+
+    agent = SB3Agent("plasticgym/ReversalBandit-v0", algo="PPO", n_agents=8, seed=0,
+                     n_steps=64, batch_size=64)          # extra keywords go to SB3's PPO
+    agent.learn(5_000, record=True)                       # 5 000 env steps per agent
+    actions, _ = agent.predict(obs, deterministic=True)   # one action per agent
+    agent.records                                         # one row per agent per step
+    agent.save("ppo_bandit"); agent = SB3Agent.load("ppo_bandit")
+
+Stable-Baselines3 is an optional dependency (``pip install plasticgym[sb3]``): this module imports
+without it, and constructing or loading an :class:`SB3Agent` then raises :class:`ImportError`
+saying what to install.
+
+Population
+    Agent ``i`` is one SB3 model on its own copy of the task (``gym.make(env_id, **env_kwargs)``,
+    wrapped in :class:`RecordingWrapper` and, by SB3, in ``Monitor`` and ``DummyVecEnv``). The
+    user ``seed`` fans out through :class:`numpy.random.SeedSequence` into one SB3 seed per
+    agent (its env, action space, initial weights and sampling) and one ``predict`` seed per
+    agent (:func:`population_seeds`); agent ``i``'s results do not depend on ``n_agents``.
+    ``learn`` trains the agents one after another, each for ``total_timesteps`` of its own
+    env steps. SB3 collects whole rollouts, so each agent runs ``total_timesteps`` rounded up to
+    a multiple of ``n_steps`` (PPO, A2C) or of ``train_freq`` (DQN), as SB3 itself does;
+    :attr:`SB3Agent.num_timesteps` tells how many were run.
+
+Randomness
+    SB3 draws from the *global* generators of Python, numpy and torch (``set_random_seed``).
+    To keep the agents independent, and the user's global generators untouched, every call
+    into a model swaps in that agent's own saved global states and swaps them out afterwards;
+    ``predict`` uses a separate set of states (and a separate generator for the action space's
+    random actions), so predicting between ``learn`` calls does not change learning. Same
+    seed, same machine, ``device="cpu"`` => identical records and weights (tested). Caveats:
+    torch must use the same number of threads, and on CUDA SB3's kernels need not be
+    deterministic.
+
+Records
+    ``learn(record=True)`` appends one row per agent per env step to :attr:`SB3Agent.records`:
+    ``agent, step, episode, trial, phase, t_in_trial, action, reward, rpe, dopamine, value``,
+    then the task's scalar ``info`` entries (``trial``, ``phase`` and ``t_in_trial`` come from
+    ``info`` too; -1, "" and 0 when the task has none). ``step`` is the 0-based index of the
+    agent's env step (it keeps counting across ``learn`` calls and checkpoints), ``episode``
+    counts the agent's episodes. SB3's ``DummyVecEnv`` resets an env at once when an episode
+    ends, so every step is a transition. Rows are ordered by agent, then step.
+
+    - ``value`` is the critic's estimate for the observation the step led to, with the weights
+      used at that step: ``V(o_t+1)`` for PPO and A2C, ``max_a Q(o_t+1, a)`` for DQN.
+    - ``rpe`` is the one-step TD error of the row's transition under the same networks:
+      ``r_t + gamma * V(o_t+1) - V(o_t)`` (PPO, A2C; the ``delta_t`` that GAE sums) and
+      ``r_t + gamma * max_a Q_target(o_t+1, a) - Q(o_t, a_t)`` (DQN; its loss's error); the
+      bootstrap term is 0 when the episode terminated (not when it was truncated, as in SB3).
+      It is a diagnostic computed by one extra forward pass per recorded step.
+    - ``dopamine`` is NaN: SB3's algorithms deliver no per-step teaching signal to their
+      weights (PPO and A2C learn from the advantages of a whole rollout, DQN from replayed
+      minibatches). Both ``rpe`` and ``value`` are NaN for image or dict observations.
+
+Checkpoints
+    :meth:`SB3Agent.save` never uses SB3's ``model.save`` (its zip holds cloudpickled objects).
+    It writes one ``.safetensors`` file through :func:`plasticgym.checkpoint.save_checkpoint`:
+    every model's policy ``state_dict`` (DQN: online and target Q-networks) and optimizer state
+    tensors, plus JSON metadata (algorithm, its keyword arguments, seeds, env id and arguments,
+    counters). :meth:`SB3Agent.load` rebuilds each model with the same hyperparameters, then
+    ``policy.load_state_dict(..., strict=True)`` and ``optimizer.load_state_dict``; nothing is
+    unpickled, and a bad file raises :class:`~plasticgym.checkpoint.CheckpointError`.
+    Hyperparameters must be JSON values (tuples and torch.nn / torch.optim classes are encoded;
+    a schedule function is not, and ``save`` then raises ``ValueError``).
+
+    Restored: weights, optimizer moments, step/update/episode counters, DQN's exploration rate
+    and target-update phase, the record counters, the TensorBoard run. **Not restored**: the
+    env's state (a loaded agent starts a new episode), PPO/A2C's rollout buffer and last
+    observation, DQN's replay buffer (it refills from empty; training resumes at once because
+    ``num_timesteps > learning_starts``), and the random streams: a loaded agent draws fresh
+    streams derived from its seed and step count. So ``save -> load -> learn`` is
+    deterministic (loading the same file twice gives the same continuation) but **not**
+    bit-identical to uninterrupted learning, unlike :class:`~plasticgym.agents.PlasticAgent`.
+
+TensorBoard
+    With ``tensorboard_log="runs"``, the agent reserves ``runs/<ALGO>_N`` and each model logs
+    SB3's own tags (``rollout/ep_rew_mean``, ``train/value_loss``, ...) against its own
+    ``num_timesteps`` in ``runs/<ALGO>_N/agent_<i>``. A loaded agent continues the same curves
+    if that folder still exists.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import math
+import numbers
+import random
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any, NamedTuple, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import torch
+
+from plasticgym.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, take_tensor
+from plasticgym.config import check_number
+from plasticgym.records import CORE_COLUMNS
+from plasticgym.seeding import seed_plan
+from plasticgym.tblog import next_run_dir
+
+__all__ = ["ALGOS", "PopulationSeeds", "RecordingWrapper", "SB3Agent", "population_seeds"]
+
+ALGOS = ("A2C", "DQN", "PPO")
+"""The Stable-Baselines3 algorithms :class:`SB3Agent` runs."""
+
+INSTALL_HINT = "pip install plasticgym[sb3]"
+RESERVED_KWARGS = ("env", "seed", "device", "verbose", "tensorboard_log", "_init_setup_model")
+INFO_SKIP = ("final_obs", "final_info", "episode")
+
+Evaluate = Callable[[Any, Any, float, Any, bool], tuple[float, float]]
+Callback = Callable[[Any], bool | None]
+
+
+def _require_sb3() -> ModuleType:
+    """The ``stable_baselines3`` module, or an ImportError that says how to install it."""
+    try:
+        import stable_baselines3
+    except ImportError as error:
+        raise ImportError(
+            "SB3Agent needs Stable-Baselines3, an optional dependency of plasticgym; install "
+            f"it with `{INSTALL_HINT}` (or `pip install stable-baselines3`)"
+        ) from error
+    return stable_baselines3
+
+
+def check_algo(algo: Any) -> str:
+    """The canonical name of ``algo`` (case-insensitive), or ``ValueError`` listing ALGOS."""
+    name = algo.upper() if isinstance(algo, str) else None
+    if name not in ALGOS:
+        raise ValueError(f"algo={algo!r} is invalid: must be one of {list(ALGOS)}")
+    return name
+
+
+# --------------------------------------------------------------------------------------------
+# Seeds and global random streams
+# --------------------------------------------------------------------------------------------
+
+
+class PopulationSeeds(NamedTuple):
+    """Seeds of a population, derived from one user seed.
+
+    Attributes:
+        entropy: root entropy (the user's seed, or fresh OS entropy recorded for replay).
+        model: per agent, the seed given to its SB3 model (env, action space, weights, the
+            global streams used by ``learn``).
+        predict: per agent, the seed of the streams used by ``predict``.
+    """
+
+    entropy: int
+    model: tuple[int, ...]
+    predict: tuple[int, ...]
+
+
+def population_seeds(seed: int | None, n_agents: int) -> PopulationSeeds:
+    """Fan ``seed`` out into independent seeds for ``n_agents`` agents.
+
+    ``SeedSequence(entropy).spawn(n_agents)`` gives agent ``i`` its own child, which spawns the
+    model and predict seeds (uint32, as SB3's ``np.random.seed`` needs); agent ``i``'s seeds do
+    not depend on ``n_agents``.
+    """
+    entropy = seed_plan(seed).entropy  # validates seed
+    model, predict = [], []
+    for child in np.random.SeedSequence(entropy).spawn(n_agents):
+        model_seq, predict_seq = child.spawn(2)
+        model.append(int(model_seq.generate_state(1, np.uint32)[0]))
+        predict.append(int(predict_seq.generate_state(1, np.uint32)[0]))
+    return PopulationSeeds(entropy, tuple(model), tuple(predict))
+
+
+def _continuation_seed(seed: int, num_timesteps: int) -> int:
+    """A fresh seed for an agent loaded at ``num_timesteps`` (deterministic, uint32)."""
+    return int(np.random.SeedSequence([seed, num_timesteps]).generate_state(1, np.uint32)[0])
+
+
+class _GlobalStreams:
+    """One agent's states of the global generators SB3 draws from (Python's ``random``, numpy's
+    legacy global ``RandomState``, torch's default CPU generator and, on CUDA, the device's)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.states: tuple[Any, Any, torch.Tensor, torch.Tensor | None] | None = None
+
+    @classmethod
+    def seeded(cls, seed: int, device: torch.device) -> _GlobalStreams:
+        """The states that SB3's ``set_random_seed(seed)`` would set."""
+        streams = cls(device)
+        cuda = None
+        if device.type == "cuda":
+            cuda = torch.Generator(device=device).manual_seed(seed).get_state()
+        streams.states = (
+            random.Random(seed).getstate(),
+            np.random.RandomState(seed).get_state(),
+            torch.Generator().manual_seed(seed).get_state(),
+            cuda,
+        )
+        return streams
+
+    def _read(self) -> tuple[Any, Any, torch.Tensor, torch.Tensor | None]:
+        cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
+        return random.getstate(), np.random.get_state(), torch.get_rng_state(), cuda
+
+    def _write(self, states: tuple[Any, Any, torch.Tensor, torch.Tensor | None]) -> None:
+        python, numpy_state, torch_state, cuda = states
+        random.setstate(python)
+        np.random.set_state(numpy_state)
+        torch.set_rng_state(torch_state)
+        if cuda is not None:
+            torch.cuda.set_rng_state(cuda, self.device)
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """Swap these states into the global generators; on exit keep what they became and
+        give the caller's states back. Empty streams start from whatever is there (SB3's
+        constructor seeds them)."""
+        outside = self._read()
+        if self.states is not None:
+            self._write(self.states)
+        try:
+            yield
+        finally:
+            self.states = self._read()
+            self._write(outside)
+
+
+@contextmanager
+def _space_generator(space: gym.Space, generator: np.random.Generator) -> Iterator[None]:
+    """Let ``space.sample()`` draw from ``generator`` (its bit generator's state is swapped)."""
+    own = space.np_random.bit_generator
+    saved = own.state
+    own.state = generator.bit_generator.state
+    try:
+        yield
+    finally:
+        generator.bit_generator.state = own.state
+        own.state = saved
+
+
+# --------------------------------------------------------------------------------------------
+# Environments and records
+# --------------------------------------------------------------------------------------------
+
+
+class RecordingWrapper(gym.Wrapper):
+    """Counts one agent's env steps and episodes and, while ``recording``, keeps one record row
+    per step (see the module docstring for the columns).
+
+    Attributes:
+        agent: the agent's index in the population.
+        steps: env steps taken so far (the next row's ``step``).
+        episode: index of the current episode (-1 before the first reset).
+        recording: append rows while True.
+        evaluate: ``evaluate(obs_t, action, reward, obs_t+1, terminated) -> (value, rpe)`` or
+            None (NaN).
+        rows: the recorded rows, dicts of column values.
+    """
+
+    def __init__(self, env: gym.Env, agent: int) -> None:
+        super().__init__(env)
+        self.agent = agent
+        self.steps = 0
+        self.episode = -1
+        self.recording = False
+        self.evaluate: Evaluate | None = None
+        self.rows: list[dict[str, Any]] = []
+        self._obs: Any = None
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.episode += 1
+        self._obs = obs
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if self.recording:
+            self.rows.append(self._row(action, float(reward), bool(terminated), obs, info))
+        self._obs = obs
+        self.steps += 1
+        return obs, reward, terminated, truncated, info
+
+    def _row(
+        self, action: Any, reward: float, terminated: bool, obs: Any, info: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        value, rpe = math.nan, math.nan
+        if self.evaluate is not None:
+            value, rpe = self.evaluate(self._obs, action, reward, obs, terminated)
+        action_array = np.asarray(action)
+        row: dict[str, Any] = {
+            "agent": self.agent,
+            "step": self.steps,
+            "episode": self.episode,
+            "trial": -1,
+            "phase": "",
+            "t_in_trial": 0,
+            "action": action_array.item() if action_array.ndim == 0 else action_array.copy(),
+            "reward": reward,
+            "rpe": rpe,
+            "dopamine": math.nan,
+            "value": value,
+        }
+        for key, item in info.items():
+            if key.startswith("_") or key in INFO_SKIP:
+                continue
+            array = np.asarray(item)
+            if array.ndim == 0:
+                row[key] = array.item()
+        return row
+
+
+def _json_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Env arguments as JSON gives them back (tuples become lists)."""
+    try:
+        return json.loads(json.dumps(dict(kwargs), allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"env arguments must be JSON-serialisable to be checkpointed: {error}"
+        ) from None
+
+
+def _agent_envs(
+    env: str | gym.Env | Sequence[gym.Env],
+    n_agents: int,
+    env_kwargs: Mapping[str, Any] | None,
+) -> tuple[list[gym.Env], str | None, dict[str, Any]]:
+    """One single env per agent, the task id and its arguments."""
+    if isinstance(env, str):
+        if env not in gym.registry:
+            registered = sorted(k for k in gym.registry if k.startswith("plasticgym/"))
+            raise ValueError(f"unknown env id {env!r}; registered plasticgym tasks: {registered}")
+        kwargs = _json_kwargs(env_kwargs or {})
+        return [gym.make(env, **kwargs) for _ in range(n_agents)], env, kwargs
+    if env_kwargs:
+        raise ValueError("env_kwargs can only be given with an env id, not with env instances")
+    if isinstance(env, gym.vector.VectorEnv):
+        raise ValueError(
+            "SB3Agent runs one single env per agent; pass the env id (it makes n_agents copies) "
+            "or a list of n_agents gymnasium.Env instances, not a vector env"
+        )
+    if isinstance(env, gym.Env):
+        if n_agents != 1:
+            raise ValueError(
+                f"a single env serves one agent, got n_agents={n_agents}; pass an env id or a "
+                "list of n_agents envs"
+            )
+        envs = [env]
+    elif isinstance(env, Sequence) and all(isinstance(e, gym.Env) for e in env):
+        envs = list(env)
+        if len(envs) != n_agents or len({id(e) for e in envs}) != n_agents:
+            raise ValueError(f"give {n_agents} distinct envs (one per agent), got {len(envs)}")
+    else:
+        raise ValueError(f"env must be an env id, a gymnasium.Env or a list of them, got {env!r}")
+    spec = envs[0].spec
+    if spec is None:
+        return envs, None, {}
+    try:
+        return envs, spec.id, _json_kwargs(spec.kwargs)
+    except ValueError:
+        return envs, None, {}
+
+
+# --------------------------------------------------------------------------------------------
+# Hyperparameters as JSON
+# --------------------------------------------------------------------------------------------
+
+_TUPLE, _TORCH = "__tuple__", "__torch_class__"
+_TORCH_MODULES = {"torch.nn": torch.nn, "torch.optim": torch.optim}
+
+
+def _encode(value: Any, where: str) -> Any:
+    """``value`` as JSON; tuples and torch.nn / torch.optim classes are tagged."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and math.isfinite(value):
+        return float(value)
+    if isinstance(value, tuple):
+        return {_TUPLE: [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]}
+    if isinstance(value, list):
+        return [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        return {k: _encode(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, type):
+        for prefix, module in _TORCH_MODULES.items():
+            if getattr(module, value.__name__, None) is value:
+                return {_TORCH: f"{prefix}.{value.__name__}"}
+    raise ValueError(
+        f"cannot save: the SB3 argument {where}={value!r} cannot be stored as JSON (checkpoints "
+        "rebuild the model from numbers, strings, lists, tuples, dicts with string keys and "
+        "torch.nn / torch.optim classes; pass e.g. a constant learning rate, not a schedule)"
+    )
+
+
+def _decode(value: Any) -> Any:
+    """Invert :func:`_encode`; only torch.nn modules and torch.optim optimizers are resolved."""
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {_TUPLE} and isinstance(value[_TUPLE], list):
+            return tuple(_decode(v) for v in value[_TUPLE])
+        if set(value) == {_TORCH} and isinstance(value[_TORCH], str):
+            prefix, _, name = value[_TORCH].rpartition(".")
+            found = getattr(_TORCH_MODULES.get(prefix), name, None) if prefix else None
+            bases = (torch.nn.Module, torch.optim.Optimizer)
+            if not (isinstance(found, type) and issubclass(found, bases)):
+                raise ValueError(f"{value[_TORCH]!r} is not a torch.nn or torch.optim class")
+            return found
+        return {k: _decode(v) for k, v in value.items()}
+    return value
+
+
+def _checked_algo_kwargs(algo: str, algo_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``algo_kwargs`` if SB3's ``algo`` accepts every name, else ``ValueError``."""
+    cls = getattr(_require_sb3(), algo)
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    reserved = sorted(set(algo_kwargs) & set(RESERVED_KWARGS))
+    if reserved:
+        raise ValueError(f"{reserved} are set by SB3Agent itself; use its own arguments")
+    unknown = sorted(set(algo_kwargs) - set(accepted))
+    if unknown:
+        allowed = sorted(set(accepted) - set(RESERVED_KWARGS))
+        raise ValueError(f"unknown {algo} argument(s) {unknown}; {algo} accepts: {allowed}")
+    return dict(algo_kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# SB3 glue (built lazily: SB3 is optional)
+# --------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _step_hook_class() -> type:
+    """An SB3 ``BaseCallback`` that calls a function after every env step."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class StepHook(BaseCallback):
+        def __init__(self, after_step: Callable[[], bool]) -> None:
+            super().__init__()
+            self.after_step = after_step
+
+        def _on_step(self) -> bool:
+            return self.after_step()
+
+    return StepHook
+
+
+def _transition_evaluator(model: Any, algo: str) -> Evaluate | None:
+    """``(value, rpe)`` of one transition under ``model``'s current networks (see Records)."""
+    from stable_baselines3.common.preprocessing import is_image_space
+
+    space = model.observation_space
+    if isinstance(space, gym.spaces.Dict) or is_image_space(space):
+        return None
+    policy = model.policy
+    gamma = float(model.gamma)
+
+    def batch(obs: Any, next_obs: Any) -> torch.Tensor:
+        tensor, _ = policy.obs_to_tensor(np.stack([np.asarray(obs), np.asarray(next_obs)]))
+        return tensor
+
+    if algo == "DQN":
+
+        def evaluate_q(
+            obs: Any, action: Any, reward: float, next_obs: Any, terminated: bool
+        ) -> tuple[float, float]:
+            with torch.no_grad():
+                both = batch(obs, next_obs)
+                q = policy.q_net(both).double().cpu()
+                target = policy.q_net_target(both[1:]).double().cpu()
+            bootstrap = 0.0 if terminated else gamma * float(target[0].max())
+            q_taken = float(q[0, int(np.asarray(action).reshape(()))])
+            return float(q[1].max()), reward + bootstrap - q_taken
+
+        return evaluate_q
+
+    def evaluate_v(
+        obs: Any, action: Any, reward: float, next_obs: Any, terminated: bool
+    ) -> tuple[float, float]:
+        with torch.no_grad():
+            values = policy.predict_values(batch(obs, next_obs)).reshape(-1).double().cpu()
+        bootstrap = 0.0 if terminated else gamma * float(values[1])
+        return float(values[1]), reward + bootstrap - float(values[0])
+
+    return evaluate_v
+
+
+def _optimizer_state(
+    optimizer: torch.optim.Optimizer, prefix: str, tensors: dict[str, torch.Tensor]
+) -> dict[str, Any]:
+    """Put the optimizer's state tensors into ``tensors``; return the rest as JSON."""
+    state_dict = optimizer.state_dict()
+    keys: dict[str, list[str]] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, entry in state_dict["state"].items():
+        for key, value in entry.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{prefix}.{index}.{key}"] = value.detach().clone()
+                keys.setdefault(str(index), []).append(key)
+            else:
+                scalars.setdefault(str(index), {})[key] = value
+    groups = [_encode(dict(group), "param_group") for group in state_dict["param_groups"]]
+    return {"param_groups": groups, "tensors": keys, "scalars": scalars}
+
+
+def _restore_optimizer(
+    optimizer: torch.optim.Optimizer,
+    saved: Mapping[str, Any],
+    prefix: str,
+    tensors: Mapping[str, torch.Tensor],
+    used: set[str],
+) -> None:
+    """Load what :func:`_optimizer_state` saved, checking every tensor against its parameter."""
+    template = optimizer.state_dict()
+    groups = [_decode(group) for group in saved["param_groups"]]
+    if [g.get("params") for g in groups] != [g["params"] for g in template["param_groups"]]:
+        raise CheckpointError(f"{prefix}: parameter groups do not fit the rebuilt model")
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    state: dict[int, dict[str, Any]] = {}
+    for index, names in saved["tensors"].items():
+        param = params[int(index)]
+        for key in names:
+            name = f"{prefix}.{index}.{key}"
+            if name not in tensors:
+                raise CheckpointError(f"checkpoint lacks tensor {name!r}")
+            tensor = tensors[name]
+            if tensor.shape not in (torch.Size(()), param.shape):
+                raise CheckpointError(
+                    f"checkpoint tensor {name!r} has shape {tuple(tensor.shape)}, expected () or "
+                    f"{tuple(param.shape)}"
+                )
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                raise CheckpointError(f"checkpoint tensor {name!r} contains NaN or Inf")
+            state.setdefault(int(index), {})[key] = tensor
+            used.add(name)
+    for index, values in saved["scalars"].items():
+        state.setdefault(int(index), {}).update(values)
+    try:
+        optimizer.load_state_dict({"state": state, "param_groups": groups})
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as error:
+        raise CheckpointError(f"{prefix}: cannot restore the optimizer: {error}") from None
+
+
+def _existing_run_dir(run_dir: Any) -> Path | None:
+    """The saved TensorBoard run folder if it still holds event files (a checkpoint never
+    chooses a new place to write files)."""
+    if isinstance(run_dir, str) and any(Path(run_dir).glob("agent_*/events.out.tfevents.*")):
+        return Path(run_dir)
+    if run_dir:
+        warnings.warn(
+            f"TensorBoard logging of the loaded agent is off: its run folder {run_dir!r} is not "
+            "an existing TensorBoard run",
+            stacklevel=3,
+        )
+    return None
+
+
+_COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_n_calls")
+
+
+# --------------------------------------------------------------------------------------------
+# The agent
+# --------------------------------------------------------------------------------------------
+
+
+class SB3Agent:
+    """A population of ``n_agents`` independent Stable-Baselines3 models (PPO, A2C or DQN) with
+    plasticgym's agent API: ``learn``, ``predict``, ``records``, ``save``, ``load``.
+
+    Args:
+        env: a registered env id (``gym.make`` is called once per agent with ``env_kwargs``),
+            a ``gymnasium.Env`` (``n_agents=1``) or a list of ``n_agents`` envs.
+        algo: "PPO", "A2C" or "DQN" (case-insensitive). DQN needs a ``Discrete`` action space;
+            PPO and A2C also take ``Box`` actions.
+        n_agents: independent models, one env copy each.
+        seed: one seed for the population (see :func:`population_seeds`); ``None`` draws fresh
+            entropy, kept in ``agent.seeds.entropy`` for replay.
+        env_kwargs: keyword arguments for making ``env`` from its id.
+        tensorboard_log: folder for TensorBoard runs (SB3's tags, one subfolder per agent);
+            None disables logging.
+        verbose: SB3's verbosity (0, 1, 2); >= 1 also prints a summary after each ``learn``.
+        device: torch device of the models ("cpu" is the deterministic choice).
+        **algo_kwargs: keyword arguments of SB3's algorithm class (``policy`` defaults to
+            "MlpPolicy"; ``learning_rate``, ``n_steps``, ``batch_size``, ``policy_kwargs``...).
+
+    Attributes:
+        models: the SB3 models, one per agent (use them for anything SB3 offers).
+        envs: each agent's env, wrapped in :class:`RecordingWrapper`.
+        seeds: :class:`PopulationSeeds`.
+        run_dir: the TensorBoard run folder or None.
+        learning_agent: index of the agent being trained while ``learn`` runs, else None.
+    """
+
+    def __init__(
+        self,
+        env: str | gym.Env | Sequence[gym.Env],
+        *,
+        algo: str = "PPO",
+        n_agents: int = 1,
+        seed: int | None = None,
+        env_kwargs: Mapping[str, Any] | None = None,
+        tensorboard_log: str | Path | None = None,
+        verbose: int = 0,
+        device: str | torch.device = "cpu",
+        **algo_kwargs: Any,
+    ) -> None:
+        _require_sb3()
+        self.algo = check_algo(algo)
+        check_number("n_agents", n_agents, 1, integer=True)
+        check_number("verbose", verbose, 0, 2, integer=True)
+        self.n_agents = n_agents
+        self.verbose = verbose
+        self.device = torch.device(device)
+        self.algo_kwargs = _checked_algo_kwargs(self.algo, algo_kwargs)
+        self.seeds = population_seeds(seed, n_agents)
+        envs, self.env_id, self.env_kwargs = _agent_envs(env, n_agents, env_kwargs)
+        self._check_action_space(envs)
+        self.run_dir = next_run_dir(tensorboard_log, self.algo) if tensorboard_log else None
+        self._build(envs, self.seeds.model, self.seeds.predict)
+
+    # ------------------------------------------------------------------ construction
+
+    def _check_action_space(self, envs: list[gym.Env]) -> None:
+        space = envs[0].action_space
+        if self.algo == "DQN" and not isinstance(space, gym.spaces.Discrete):
+            for env in envs:
+                env.close()
+            raise ValueError(
+                f"DQN needs a Discrete action space, but {self.env_id or 'the env'} has {space}; "
+                "use algo='PPO' or 'A2C' for Box actions"
+            )
+
+    def _build(
+        self, envs: list[gym.Env], model_seeds: Sequence[int], predict_seeds: Sequence[int]
+    ) -> None:
+        """Make one SB3 model per env, each with its own global streams."""
+        sb3 = _require_sb3()
+        from stable_baselines3.common.logger import configure
+
+        cls = getattr(sb3, self.algo)
+        kwargs = dict(self.algo_kwargs)
+        policy = kwargs.pop("policy", "MlpPolicy")
+        self.envs = [RecordingWrapper(env, i) for i, env in enumerate(envs)]
+        self.models: list[Any] = []
+        self._learn_streams: list[_GlobalStreams] = []
+        self._predict_streams: list[_GlobalStreams] = []
+        self._predict_space_rngs: list[np.random.Generator] = []
+        for i, env in enumerate(self.envs):
+            streams = _GlobalStreams(self.device)
+            with streams.active():  # SB3's constructor seeds the global generators
+                model = cls(policy, env, seed=model_seeds[i], device=self.device,
+                            verbose=self.verbose, **kwargs)  # fmt: skip
+            if self.run_dir is not None:
+                formats = ["tensorboard", *(["stdout"] if self.verbose else [])]
+                model.set_logger(configure(str(self.run_dir / f"agent_{i}"), formats))
+            env.evaluate = _transition_evaluator(model, self.algo)
+            self.models.append(model)
+            self._learn_streams.append(streams)
+            self._predict_streams.append(_GlobalStreams.seeded(predict_seeds[i], self.device))
+            self._predict_space_rngs.append(np.random.default_rng(predict_seeds[i]))
+        self.learning_agent: int | None = None
+        self._records_cache: pd.DataFrame | None = None
+        self._user_callback: Callback | None = None
+        self._bar: Any = None
+        self._stop = False
+
+    # ------------------------------------------------------------------ learning
+
+    @property
+    def num_timesteps(self) -> int:
+        """Env steps taken by every agent (the fewest, if a callback stopped one early)."""
+        return min(int(model.num_timesteps) for model in self.models)
+
+    def learn(
+        self,
+        total_timesteps: int,
+        *,
+        callback: Callback | Any | None = None,
+        progress_bar: bool = False,
+        record: bool = False,
+    ) -> SB3Agent:
+        """Train every agent for ``total_timesteps`` more env steps of its own, one agent after
+        another (SB3 rounds up to whole rollouts).
+
+        Args:
+            total_timesteps: env steps per agent.
+            callback: a function called as ``callback(agent)`` after every env step of every
+                agent (``agent.learning_agent`` says which); returning False stops this
+                ``learn`` for the whole population. An SB3 ``BaseCallback`` (or a list of
+                them) is passed to each model's ``learn`` instead: the same instance for
+                every agent, so a stateful one (e.g. ``StopTrainingOnMaxEpisodes``) carries
+                its counts from one agent to the next.
+            progress_bar: show one tqdm bar over all agents' steps.
+            record: append one row per agent per step to :attr:`records`.
+        """
+        check_number("total_timesteps", total_timesteps, 0, integer=True)
+        from stable_baselines3.common.callbacks import BaseCallback
+
+        sb3_callbacks: list[Any] = []
+        if isinstance(callback, BaseCallback):
+            sb3_callbacks = [callback]
+        elif isinstance(callback, list) and all(isinstance(c, BaseCallback) for c in callback):
+            sb3_callbacks = list(callback)
+        elif callback is not None and not callable(callback):
+            raise ValueError(f"callback must be a function or SB3 BaseCallback, got {callback!r}")
+        else:
+            self._user_callback = callback
+        if progress_bar:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total_timesteps * self.n_agents, unit="step", desc=self.algo)
+        hook = _step_hook_class()(self._after_step)
+        self._stop = False
+        before = sum(int(model.num_timesteps) for model in self.models)
+        started = time.perf_counter()
+        try:
+            for i, (model, env) in enumerate(zip(self.models, self.envs, strict=True)):
+                if total_timesteps == 0 or self._stop:
+                    break
+                self.learning_agent = i
+                env.recording = record
+                with self._learn_streams[i].active():
+                    model.learn(total_timesteps, callback=[hook, *sb3_callbacks],
+                                reset_num_timesteps=False, progress_bar=False)  # fmt: skip
+                env.recording = False
+        finally:
+            for env in self.envs:
+                env.recording = False
+            self.learning_agent = None
+            self._user_callback = None
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
+            self._records_cache = None
+        if self.verbose:
+            steps = sum(int(model.num_timesteps) for model in self.models) - before
+            elapsed = time.perf_counter() - started
+            print(
+                f"SB3Agent({self.algo}): {steps} agent-steps ({self.n_agents} agents) in "
+                f"{elapsed:.1f} s ({steps / max(elapsed, 1e-9):,.0f} agent-steps/s)"
+            )
+        return self
+
+    def _after_step(self) -> bool:
+        if self._bar is not None:
+            self._bar.update(1)
+        if self._user_callback is not None and self._user_callback(self) is False:
+            self._stop = True
+            return False
+        return True
+
+    # ------------------------------------------------------------------ acting
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, None]:
+        """Actions for observations (Stable-Baselines3's signature).
+
+        ``observation`` is one observation (every agent answers it) or a batch
+        ``[n_agents, ...]`` (agent i answers row i). The policies are not recurrent:
+        ``state`` and ``episode_start`` are ignored and the returned state is None. Random
+        draws (``deterministic=False``) come from each agent's predict streams, so they do
+        not change what ``learn`` does.
+
+        Returns:
+            ``(actions, None)``: actions ``[n_agents, *action_shape]`` (just the action for a
+            single agent given a single observation).
+        """
+        shape = tuple(self.envs[0].observation_space.shape or ())
+        obs = np.asarray(observation)
+        single = obs.shape == shape
+        if not single and obs.shape != (self.n_agents, *shape):
+            raise ValueError(
+                f"observation has shape {obs.shape}; expected {shape} (one observation) or "
+                f"{(self.n_agents, *shape)} (one per agent)"
+            )
+        actions = []
+        for i, model in enumerate(self.models):
+            with (
+                self._predict_streams[i].active(),
+                _space_generator(model.action_space, self._predict_space_rngs[i]),
+            ):
+                action, _ = model.predict(obs if single else obs[i], deterministic=deterministic)
+            actions.append(np.asarray(action))
+        stacked = np.stack(actions)
+        return (stacked[0] if single and self.n_agents == 1 else stacked), None
+
+    # ------------------------------------------------------------------ records
+
+    @property
+    def records(self) -> pd.DataFrame:
+        """Rows recorded by every ``learn(record=True)``: one per agent per env step, ordered by
+        agent then step; core columns first, then the task's scalar info entries (see the
+        module docstring for ``value``, ``rpe`` and ``dopamine``)."""
+        if self._records_cache is None:
+            rows = [row for env in self.envs for row in env.rows]
+            if not rows:
+                frame = pd.DataFrame({name: [] for name in CORE_COLUMNS})
+            else:
+                frame = pd.DataFrame.from_records(rows)
+                frame = frame.sort_values(["agent", "step"], kind="stable")
+                ordered = [*CORE_COLUMNS, *(c for c in frame if c not in CORE_COLUMNS)]
+                frame = frame[ordered].reset_index(drop=True)
+                frame["phase"] = frame["phase"].astype("category")
+            self._records_cache = frame
+        return self._records_cache
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path: str | Path) -> Path:
+        """Save every model's policy and optimizer tensors and the JSON metadata to one
+        ``.safetensors`` file, atomically (see the module docstring for what is restored).
+        Returns the path."""
+        import stable_baselines3
+
+        tensors: dict[str, torch.Tensor] = {}
+        agents = []
+        for i, (model, env) in enumerate(zip(self.models, self.envs, strict=True)):
+            for key, tensor in model.policy.state_dict().items():
+                tensors[f"agent{i}.policy.{key}"] = tensor.detach().clone()
+            optimizer = _optimizer_state(model.policy.optimizer, f"agent{i}.optimizer", tensors)
+            counters = {name: int(getattr(model, name)) for name in _COUNTERS
+                        if hasattr(model, name)}  # fmt: skip
+            floats = {"progress_remaining": float(model._current_progress_remaining)}
+            if hasattr(model, "exploration_rate"):
+                floats["exploration_rate"] = float(model.exploration_rate)
+            agents.append({"counters": counters, "floats": floats, "env_steps": env.steps,
+                           "env_episode": env.episode, "optimizer": optimizer})  # fmt: skip
+        meta = {
+            "agent": type(self).__name__,
+            "algo": self.algo,
+            "algo_kwargs": _encode(self.algo_kwargs, "algo_kwargs"),
+            "n_agents": self.n_agents,
+            "env_id": self.env_id,
+            "env_kwargs": self.env_kwargs,
+            "seeds": self.seeds._asdict(),
+            "agents": agents,
+            "run_dir": str(self.run_dir) if self.run_dir else None,
+            "verbose": self.verbose,
+            "device": self.device.type,
+            "versions": {
+                "stable_baselines3": stable_baselines3.__version__,
+                "torch": torch.__version__,
+            },
+        }
+        try:
+            json.dumps(meta, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"cannot save: metadata is not JSON-serialisable ({error})") from None
+        return save_checkpoint(path, tensors, meta)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        env: str | gym.Env | Sequence[gym.Env] | None = None,
+        *,
+        device: str | torch.device = "cpu",
+    ) -> SB3Agent:
+        """Rebuild an agent saved by :meth:`save` (weights, optimizer state, counters).
+
+        With ``env=None`` each agent's env is made afresh from the saved id and arguments; a
+        given ``env`` (an id, or env instances) is used instead. The agent starts a new episode
+        at the next ``learn``, with fresh random streams: see the module docstring for what
+        is not restored.
+        """
+        _require_sb3()
+        tensors, meta = load_checkpoint(path)
+        if meta.get("agent") != cls.__name__:
+            raise CheckpointError(f"{path} holds a {meta.get('agent')!r}, not a {cls.__name__}")
+        try:
+            algo = check_algo(meta["algo"])
+            n_agents = meta["n_agents"]
+            check_number("n_agents", n_agents, 1, integer=True)
+            algo_kwargs = _checked_algo_kwargs(algo, _decode(meta["algo_kwargs"]))
+            seeds = PopulationSeeds(**meta["seeds"])
+            seeds = PopulationSeeds(seeds.entropy, tuple(seeds.model), tuple(seeds.predict))
+            agents = meta["agents"]
+            if not (len(seeds.model) == len(seeds.predict) == len(agents) == n_agents):
+                raise ValueError(f"seeds and counters must have n_agents={n_agents} entries")
+            for agent_meta in agents:
+                for name, value in agent_meta["counters"].items():
+                    check_number(name, value, 0, integer=True)
+                check_number("env_steps", agent_meta["env_steps"], 0, integer=True)
+                check_number("env_episode", agent_meta["env_episode"], -1, integer=True)
+                for name, value in agent_meta["floats"].items():
+                    check_number(name, value)
+            for value in (*seeds.model, *seeds.predict):
+                check_number("seed", value, 0, 2**32 - 1, integer=True)
+            env_id, env_kwargs = meta["env_id"], meta["env_kwargs"]
+            if env_id is not None and not isinstance(env_id, str):
+                raise ValueError(f"env_id={env_id!r} must be a string")
+            if not isinstance(env_kwargs, dict):
+                raise ValueError(f"env_kwargs={env_kwargs!r} must be a mapping")
+            verbose = int(meta.get("verbose", 0))
+            check_number("verbose", verbose, 0, 2, integer=True)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise CheckpointError(f"{path} has invalid metadata: {error}") from None
+        if env is None:
+            if env_id is None:
+                raise CheckpointError(
+                    f"{path} was saved with an env that has no registered id; pass env= to load"
+                )
+            env = env_id
+        agent = cls.__new__(cls)
+        agent.algo, agent.n_agents, agent.verbose = algo, n_agents, verbose
+        agent.device = torch.device(device)
+        agent.algo_kwargs, agent.seeds = algo_kwargs, seeds
+        envs, agent.env_id, agent.env_kwargs = _agent_envs(
+            env, n_agents, env_kwargs if isinstance(env, str) else None
+        )
+        agent._check_action_space(envs)
+        agent.run_dir = _existing_run_dir(meta.get("run_dir"))
+        steps = [a["counters"].get("num_timesteps", 0) for a in agents]
+        try:
+            agent._build(
+                envs,
+                [_continuation_seed(s, n) for s, n in zip(seeds.model, steps, strict=True)],
+                [_continuation_seed(s, n) for s, n in zip(seeds.predict, steps, strict=True)],
+            )
+        except (TypeError, ValueError, AssertionError) as error:
+            raise CheckpointError(f"{path}: cannot rebuild the {algo} models: {error}") from None
+        used: set[str] = set()
+        for i, (model, agent_meta) in enumerate(zip(agent.models, agents, strict=True)):
+            agent._restore_model(i, model, agent_meta, tensors, used, path)
+        unexpected = sorted(set(tensors) - used)
+        if unexpected:
+            raise CheckpointError(f"{path} has unexpected tensors: {unexpected[:5]}")
+        return agent
+
+    def _restore_model(
+        self,
+        i: int,
+        model: Any,
+        agent_meta: Mapping[str, Any],
+        tensors: Mapping[str, torch.Tensor],
+        used: set[str],
+        path: Any,
+    ) -> None:
+        prefix = f"agent{i}.policy."
+        template = model.policy.state_dict()
+        state = {}
+        for key, like in template.items():
+            state[key] = take_tensor(tensors, prefix + key, like)
+            used.add(prefix + key)
+        extra = sorted(n for n in tensors if n.startswith(prefix) and n[len(prefix) :] not in state)
+        if extra:
+            raise CheckpointError(f"{path} has tensors the rebuilt policy lacks: {extra[:5]}")
+        try:
+            model.policy.load_state_dict(state, strict=True)
+            optimizer_meta = agent_meta["optimizer"]
+            _restore_optimizer(model.policy.optimizer, optimizer_meta, f"agent{i}.optimizer",
+                               tensors, used)  # fmt: skip
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as error:
+            raise CheckpointError(f"{path}: cannot restore agent {i}: {error}") from None
+        for name, value in agent_meta["counters"].items():
+            if name not in _COUNTERS or not hasattr(model, name):
+                raise CheckpointError(f"{path}: unknown counter {name!r} for {self.algo}")
+            setattr(model, name, int(value))
+        model._current_progress_remaining = float(
+            agent_meta["floats"].get("progress_remaining", 1.0)
+        )
+        if "exploration_rate" in agent_meta["floats"] and hasattr(model, "exploration_rate"):
+            model.exploration_rate = float(agent_meta["floats"]["exploration_rate"])
+        self.envs[i].steps = int(agent_meta["env_steps"])
+        self.envs[i].episode = int(agent_meta["env_episode"])
+
+    def close(self) -> None:
+        """Close every env and SB3 logger."""
+        for model, env in zip(self.models, self.envs, strict=True):
+            if self.run_dir is not None:
+                model.logger.close()
+            env.close()
