@@ -172,8 +172,15 @@ def test_env_mismatches_are_clear():
     vec = gym.make_vec(ENV, num_envs=3, vectorization_mode="vector_entry_point")
     with pytest.raises(ValueError, match="num_envs=3 but n_agents=2"):
         PlasticAgent(vec, n_agents=2)
-    with pytest.raises(ValueError, match="Discrete action space"):
-        PlasticAgent("Pendulum-v1")
+    with pytest.raises(ValueError, match=r"observation space .* is not supported"):
+        PlasticAgent("Pendulum-v1")  # signed observations are not stimulus intensities
+
+    class MultiDiscreteActions(gym.Env):
+        observation_space = gym.spaces.Discrete(2)
+        action_space = gym.spaces.MultiDiscrete([2, 2])
+
+    with pytest.raises(ValueError, match="Discrete or a 1-d Box action space"):
+        PlasticAgent(MultiDiscreteActions())
 
 
 def test_non_finite_reward_raises():
