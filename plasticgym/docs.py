@@ -16,6 +16,22 @@ Every task is registered under the `plasticgym/` namespace when `plasticgym` is 
 a native vector version (`gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")`)
 that shares its transition function with the single env. This page is generated from the task
 docstrings by `python -m plasticgym.docs > docs/tasks.md`; a test keeps it in sync.
+
+Conventions shared by every task:
+
+- **Protocols as data.** `protocol=[{"name": ..., <length>: ..., <parameters>...}, ...]`; the
+  length key is the task's unit (`trials`, `blocks`, `sessions`, or `length` with a `kind` in
+  HabitFormation). Constructor arguments are the defaults of the phase parameters (Reaching's
+  rotation is the exception: it only configures the default protocol). `env.protocol` holds the
+  validated phases; `reset(options={"phase": name})` starts an episode at that phase.
+- **One step = one transition.** A step's `info` labels the transition it returns: the reward
+  it brought and the task events that happened in it. `trial`, `phase` and `t_in_trial` are
+  always present. In the operant tasks (HabitFormation, TwoStep, SkillLearning, Reaching,
+  Addiction, ReversalBandit) they name the trial the action belonged to; in Pavlovian-v0, where
+  actions change nothing, they name the time point the returned observation shows.
+- **Errors.** Invalid arguments (including unknown ones) and invalid actions raise `ValueError`
+  naming what was wrong and what is allowed.
+- **Checkpoints.** Every vector env has `get_state()` / `set_state()` for exact resumption.
 """
 
 
