@@ -12,11 +12,16 @@ One step of the population (``B`` agents on a vector env, ``x`` the presynaptic 
     r_t, o_t          <- env.step(a_tm1)
     x_t               =  encoder(o_t)                     microstimuli of every stimulus channel
     delta_t           =  r_t + gamma * V(x_t) - V(x_tm1)  TD error; V(x) = w_critic . x
-    DA_t              =  g+ [delta_t]+ + g- [delta_t]-    dopamine delivered to synapses
+    DA_t              =  g+ [delta_t]+ + g- [delta_t]- + tonic   dopamine delivered
     critic:  e <- gamma lambda e + 1 (x) x_tm1;             w += lr_c DA_t e
-    actor:   e <- gamma lambda e + (onehot(a_tm1) - pi_tm1) (x) [x_tm1, 1];  w += lr_a DA_t e
+    actor:   e <- gamma lambda e + post_tm1 (x) [x_tm1, 1];  w += lr_a DA_t e
              (-> synaptic scaling -> bounds [0, w_max])
-    rates_t  =  relu(W_actor [x_t, 1]);  pi_t = softmax(beta * rates_t);  a_t ~ pi_t
+    rates_t  =  relu(W_actor [x_t, 1])
+    Discrete actions: pi_t = softmax(beta * rates_t); a_t ~ pi_t; post_t = onehot(a_t) - pi_t
+    Box actions (node perturbation): a_t = clip(rates_t + sigma xi); post_t = a_t - rates_t
+
+The dopamine model (``dopamine=``) can add what a drug does to dopamine (see
+:mod:`plasticgym.dopamine`); ``delta_t`` is then the model's own prediction error.
 """
 
 from __future__ import annotations
