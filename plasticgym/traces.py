@@ -38,4 +38,7 @@ def microstimuli(trace: Tensor, centers: Tensor, width: float) -> Tensor:
     Shapes: ``trace [...]``, ``centers [M]``; returns ``[..., M]``.
     """
     y = trace.unsqueeze(-1)
-    return y * torch.exp(-((y - centers) ** 2) / (2.0 * width**2))
+    # Exponents below -60 (a factor < 1e-26) are clamped: exp() takes a slow path for very
+    # negative arguments on some CPUs, and the result is zero to any precision that matters.
+    exponent = (-((y - centers) ** 2) / (2.0 * width**2)).clamp(min=-60.0)
+    return y * torch.exp(exponent)
