@@ -240,7 +240,8 @@ class PopulationAgent(ABC):
 
     def _start(self) -> None:
         seed = None if self._env_seeded else self.seeds.env_seed
-        obs, _ = self.env.reset(seed=seed)
+        obs, info = self.env.reset(seed=seed)
+        self._step_info = info  # the first observations' task events, for models that read them
         self._env_seeded = True
         B = self.n_agents
         actions = self._begin(obs)

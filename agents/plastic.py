@@ -217,6 +217,12 @@ class Rollout(NamedTuple):
     post: Tensor  # [B, n_actions] onehot(action) - pi, the actor's Hebbian post factor
 
 
+EVENT_PROVIDERS = {
+    "infusion": "plasticgym/Addiction-v0 and plasticgym/Pavlovian-v0",
+    "drug_level": "plasticgym/Addiction-v0",
+}
+
+
 class DopamineState(NamedTuple):
     """State of the dopamine model, ``[B]`` each: the running average reward ``rho``, the
     drug-induced basal-level elevation ``kappa`` and the last homeostatic ``drive``."""
@@ -276,8 +282,9 @@ class PlasticAgent(PopulationAgent):
                     f"PlasticAgent needs a 1-d bounded Box of rates, got {action_space}"
                 )
             self.n_actions = int(action_space.shape[0])
-            self._action_low = torch.as_tensor(action_space.low, device=self.device)
-            self._action_high = torch.as_tensor(action_space.high, device=self.device)
+            bounds = {"dtype": torch.float32, "device": self.device}
+            self._action_low = torch.as_tensor(action_space.low, **bounds)
+            self._action_high = torch.as_tensor(action_space.high, **bounds)
         elif isinstance(action_space, gym.spaces.Discrete):
             self.n_actions = int(action_space.n)
         else:
@@ -394,8 +401,19 @@ class PlasticAgent(PopulationAgent):
         zeros = torch.zeros(B, device=self.device)
         features, encoder = self.encoder.encode(self.encoder.init(B, self.device), channels,
                                                 zeros, start)  # fmt: skip
+        if self.config.dopamine == "homeostatic":  # the drive of the first internal state
+            self.dopamine_state = self.dopamine_state._replace(
+                drive=self._drive(self._event("drug_level", torch.float32))
+            )
         self._rollout, actions = self._act(encoder, features, self._learn_generator)
         return actions
+
+    def _drive(self, level: Tensor) -> Tensor:
+        """Homeostatic drive of the internal drug level (see :func:`homeostatic_drive`)."""
+        return homeostatic_drive(
+            level, self._hyper["homeostatic_setpoint"], self.config.drive_exponent_n,
+            self.config.drive_exponent_m,
+        )  # fmt: skip
 
     def _learn_step(
         self,
@@ -438,8 +456,8 @@ class PlasticAgent(PopulationAgent):
         info = self._step_info
         if key not in info:
             raise ValueError(
-                f"dopamine={self.config.dopamine!r} needs the env's info key {key!r} (as "
-                "plasticgym/Addiction-v0 and Pavlovian-v0 provide); this env has "
+                f"dopamine={self.config.dopamine!r} needs the env's info key {key!r} (provided "
+                f"by {EVENT_PROVIDERS.get(key, 'no plasticgym task')}); this env has "
                 f"{sorted(k for k in info if not k.startswith('_'))}"
             )
         return torch.as_tensor(np.asarray(info[key]), device=self.device).to(dtype)
@@ -461,11 +479,7 @@ class PlasticAgent(PopulationAgent):
             effective = reward
             drive = state.drive
             if mode == "homeostatic":
-                level = self._event("drug_level", v_t.dtype)
-                new_drive = homeostatic_drive(
-                    level, h["homeostatic_setpoint"], self.config.drive_exponent_n,
-                    self.config.drive_exponent_m,
-                )  # fmt: skip
+                new_drive = self._drive(self._event("drug_level", v_t.dtype))
                 relief = drive_reduction_reward(state.drive, new_drive, h["drive_gain"])
                 effective = reward + relief * active
                 drive = new_drive

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from plasticgym.agents import PlasticAgent
 from plasticgym.experiments.rpe_transfer import mean_ci
@@ -61,3 +62,30 @@ def test_drug_models_need_drug_events():
 def test_invalid_dopamine_model_is_named():
     with pytest.raises(ValueError, match=r"dopamine='dopa'.*'redish'"):
         PlasticAgent(ENV, dopamine="dopa")
+
+
+def test_homeostatic_first_step_starts_from_the_initial_drive():
+    """The drive of the first observation comes from the reset info, so the first transition's
+    reward is the task's reward plus the real drive reduction (0 when nothing changed)."""
+    agent = PlasticAgent("plasticgym/Addiction-v0", n_agents=2, seed=0, dopamine="homeostatic")
+    agent.learn(1, record=True)
+    row = agent.records.iloc[0]
+    assert row["rpe"] == pytest.approx(row["reward"])  # V = 0 and no drive change at step 1
+
+
+def test_box_actions_with_float64_bounds():
+    import gymnasium as gym
+
+    class Float64Box(gym.Env):
+        observation_space = gym.spaces.Box(0.0, 1.0, (1,), np.float32)
+        action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float64)
+
+        def reset(self, *, seed=None, options=None):
+            super().reset(seed=seed)
+            return np.ones(1, np.float32), {}
+
+        def step(self, action):
+            return np.ones(1, np.float32), float(-np.abs(action).sum()), False, False, {}
+
+    agent = PlasticAgent(Float64Box(), seed=0).learn(5)
+    assert agent.actor_weights.dtype == torch.float32
