@@ -463,7 +463,7 @@ class PopulationAgent(ABC):
             "verbose": self.verbose,
             "device": self.device.type,
         }
-        _check_json(meta)
+        check_json(meta)
         written = save_checkpoint(path, tensors, meta)
         if self._logger is not None:
             for name, value in self._model_state().items():
@@ -607,7 +607,8 @@ def _checked_run_dir(run_dir: Any) -> Path | None:
     return None
 
 
-def _check_json(meta: dict) -> None:
+def check_json(meta: dict) -> None:
+    """Raise ValueError unless ``meta`` can be written as strict JSON (checkpoint metadata)."""
     try:
         json.dumps(meta, allow_nan=False)
     except (TypeError, ValueError) as error:
@@ -627,7 +628,7 @@ def population_env(
             raise ValueError(f"unknown env id {env!r}; registered plasticgym tasks: {registered}")
         mode = "vector_entry_point" if gym.registry[env].vector_entry_point else "sync"
         vector_env = gym.make_vec(env, num_envs=n_agents, vectorization_mode=mode, **kwargs)
-        return vector_env, env, _json_kwargs(kwargs)
+        return vector_env, env, json_kwargs(kwargs)
     if env_kwargs:
         raise ValueError("env_kwargs can only be given with an env id, not with an env instance")
     if isinstance(env, gym.vector.VectorEnv):
@@ -639,7 +640,7 @@ def population_env(
         spec = getattr(env, "spec", None)
         skip = ("num_envs", "vectorization_mode", "max_episode_steps")
         kwargs = {k: v for k, v in spec.kwargs.items() if k not in skip} if spec else {}
-        return env, spec.id if spec else None, _json_kwargs(kwargs)
+        return env, spec.id if spec else None, json_kwargs(kwargs)
     if isinstance(env, gym.Env):
         if n_agents != 1:
             raise ValueError(
@@ -647,17 +648,17 @@ def population_env(
                 "vector env for a population"
             )
         spec = env.spec
-        kwargs = _json_kwargs(dict(spec.kwargs)) if spec is not None else {}
+        kwargs = json_kwargs(dict(spec.kwargs)) if spec is not None else {}
         return gym.vector.SyncVectorEnv([lambda: env]), spec.id if spec else None, kwargs
     raise ValueError(
         f"env must be an env id, a gymnasium.Env or a gymnasium.vector.VectorEnv, got {env!r}"
     )
 
 
-def _json_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+def json_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Env arguments as JSON would give them back (tuples become lists)."""
     try:
-        return json.loads(json.dumps(kwargs, allow_nan=False))
+        return json.loads(json.dumps(dict(kwargs), allow_nan=False))
     except (TypeError, ValueError) as error:
         raise ValueError(
             f"env arguments must be JSON-serialisable to be checkpointed: {error}"

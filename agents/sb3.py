@@ -88,7 +88,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import math
 import numbers
 import random
@@ -105,6 +104,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from plasticgym.agents.base import check_json, json_kwargs
 from plasticgym.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, take_tensor
 from plasticgym.config import check_number
 from plasticgym.records import CORE_COLUMNS
@@ -322,16 +322,6 @@ class RecordingWrapper(gym.Wrapper):
         return row
 
 
-def _json_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """Env arguments as JSON gives them back (tuples become lists)."""
-    try:
-        return json.loads(json.dumps(dict(kwargs), allow_nan=False))
-    except (TypeError, ValueError) as error:
-        raise ValueError(
-            f"env arguments must be JSON-serialisable to be checkpointed: {error}"
-        ) from None
-
-
 def _agent_envs(
     env: str | gym.Env | Sequence[gym.Env],
     n_agents: int,
@@ -342,7 +332,7 @@ def _agent_envs(
         if env not in gym.registry:
             registered = sorted(k for k in gym.registry if k.startswith("plasticgym/"))
             raise ValueError(f"unknown env id {env!r}; registered plasticgym tasks: {registered}")
-        kwargs = _json_kwargs(env_kwargs or {})
+        kwargs = json_kwargs(env_kwargs or {})
         return [gym.make(env, **kwargs) for _ in range(n_agents)], env, kwargs
     if env_kwargs:
         raise ValueError("env_kwargs can only be given with an env id, not with env instances")
@@ -368,7 +358,7 @@ def _agent_envs(
     if spec is None:
         return envs, None, {}
     try:
-        return envs, spec.id, _json_kwargs(spec.kwargs)
+        return envs, spec.id, json_kwargs(spec.kwargs)
     except ValueError:
         return envs, None, {}
 
@@ -861,10 +851,7 @@ class SB3Agent:
                 "torch": torch.__version__,
             },
         }
-        try:
-            json.dumps(meta, allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"cannot save: metadata is not JSON-serialisable ({error})") from None
+        check_json(meta)
         return save_checkpoint(path, tensors, meta)
 
     @classmethod

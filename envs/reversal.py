@@ -471,9 +471,7 @@ class ReversalBanditEnv(TaskEnv):
     @property
     def reward_probabilities(self) -> FloatArray:
         """Exact model: each arm's reward probability on the next trial, ``[2]``."""
-        if self._state is None:
-            raise RuntimeError("call reset() before reading reward_probabilities")
-        return self.dynamics.reward_probabilities(self._state)[0]
+        return self.dynamics.reward_probabilities(self.state)[0]
 
 
 class ReversalBanditVectorEnv(TaskVectorEnv):
@@ -517,6 +515,4 @@ class ReversalBanditVectorEnv(TaskVectorEnv):
     def reward_probabilities(self) -> FloatArray:
         """Exact model: each arm's reward probability on each env's next trial, ``[N, 2]``
         (meaningless for an env about to autoreset)."""
-        if self._state is None:
-            raise RuntimeError("call reset() before reading reward_probabilities")
-        return self.dynamics.reward_probabilities(self._state)
+        return self.dynamics.reward_probabilities(self.state)

@@ -678,30 +678,25 @@ class SkillLearningEnv(TaskEnv):
         )
         super().__init__(SkillDynamics(config), render_mode)
 
-    def _current(self) -> SkillState:
-        if self._state is None:
-            raise RuntimeError("call reset() before reading the model")
-        return self._state
-
     @property
     def target(self) -> int:
         """Cued position (0..3 = A..D) of the pending trial."""
-        return int(self._current().target[0])
+        return int(self.state.target[0])
 
     @property
     def seq_position(self) -> int:
         """Sequence position of the pending trial (-1 in a random block)."""
-        return int(self._current().seq_position[0])
+        return int(self.state.seq_position[0])
 
     @property
     def block_type(self) -> str:
         """``"sequence"`` or ``"random"``: the type of the pending trial's block."""
-        return str(self.dynamics.block_types[self._current().phase[0]])
+        return str(self.dynamics.block_types[self.state.phase[0]])
 
     @property
     def sequence(self) -> str:
         """The sequence of the pending trial's phase (used in its sequence blocks)."""
-        return str(self.protocol[int(self._current().phase[0])].sequence)
+        return str(self.protocol[int(self.state.phase[0])].sequence)
 
 
 class SkillLearningVectorEnv(TaskVectorEnv):
@@ -744,22 +739,17 @@ class SkillLearningVectorEnv(TaskVectorEnv):
         )
         super().__init__(SkillDynamics(config), num_envs, render_mode)
 
-    def _current(self) -> SkillState:
-        if self._state is None:
-            raise RuntimeError("call reset() before reading the model")
-        return self._state
-
     @property
     def target(self) -> IntArray:
         """Cued positions (0..3 = A..D) of the pending trials, ``[num_envs]``."""
-        return self._current().target.copy()
+        return self.state.target.copy()
 
     @property
     def seq_position(self) -> IntArray:
         """Sequence positions of the pending trials (-1 in random blocks), ``[num_envs]``."""
-        return self._current().seq_position.copy()
+        return self.state.seq_position.copy()
 
     @property
     def block_type(self) -> npt.NDArray[np.object_]:
         """Block types (``"sequence"`` / ``"random"``) of the pending trials, ``[num_envs]``."""
-        return self.dynamics.block_types[self._current().phase]
+        return self.dynamics.block_types[self.state.phase]

@@ -724,25 +724,20 @@ class TwoStepEnv(TaskEnv):
         )
         super().__init__(TwoStepDynamics(config), render_mode)
 
-    def _current(self) -> TwoStepState:
-        if self._state is None:
-            raise RuntimeError("call reset() before reading the model")
-        return self._state
-
     @property
     def reward_probs(self) -> FloatArray:
         """Current reward probabilities ``p[s - 1, a]``, a copy ``[2, 2]``."""
-        return self._current().reward_probs[0].copy()
+        return self.state.reward_probs[0].copy()
 
     @property
     def transition_probs(self) -> FloatArray:
         """Transition model ``P[s, a, s']`` (``[3, 2, 3]``) of the current phase."""
-        phase = int(self._current().phase[0])
+        phase = int(self.state.phase[0])
         return transition_table(float(self.dynamics.common_prob[phase]))
 
     def model(self) -> TwoStepModel:
         """The exact model now: transitions ``[3, 2, 3]`` and expected rewards ``[3, 2]``."""
-        state = self._current()
+        state = self.state
         return self.dynamics.model(int(state.phase[0]), state.reward_probs[0])
 
 
@@ -783,6 +778,4 @@ class TwoStepVectorEnv(TaskVectorEnv):
     @property
     def reward_probs(self) -> FloatArray:
         """Current reward probabilities of every env, a copy ``[num_envs, 2, 2]``."""
-        if self._state is None:
-            raise RuntimeError("call reset() before reading the model")
-        return self._state.reward_probs.copy()
+        return self.state.reward_probs.copy()

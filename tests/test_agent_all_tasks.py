@@ -1,19 +1,11 @@
-"""Every batched agent on every registered task: learn, record, predict, save and load."""
+"""PlasticAgent on every registered task: learn, record, predict, save and load (the tabular
+agents have the same smoke test in test_agent_tabular.py)."""
 
 import numpy as np
 import pytest
 
-from plasticgym.agents import (
-    ModelBasedAgent,
-    PlasticAgent,
-    QLearningAgent,
-    SarsaLambdaAgent,
-    TDActorCriticAgent,
-)
+from plasticgym.agents import PlasticAgent
 from plasticgym.docs import task_ids
-
-AGENTS = (PlasticAgent, QLearningAgent, SarsaLambdaAgent, TDActorCriticAgent, ModelBasedAgent)
-BOX_ACTIONS = {"plasticgym/Reaching-v0"}
 
 
 @pytest.mark.parametrize("env_id", task_ids())
@@ -28,10 +20,3 @@ def test_plastic_agent_runs_on_every_task(env_id, tmp_path):
     loaded = PlasticAgent.load(agent.save(tmp_path / "agent"))
     loaded.learn(5)
     assert loaded.num_timesteps == 65
-
-
-@pytest.mark.parametrize("agent_cls", AGENTS[1:])
-def test_tabular_agents_reject_box_actions_clearly(agent_cls):
-    for env_id in BOX_ACTIONS:
-        with pytest.raises(ValueError, match="Box"):
-            agent_cls(env_id, n_agents=2, seed=0)
