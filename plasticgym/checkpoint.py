@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,20 +37,51 @@ def save_checkpoint(path: str | os.PathLike, tensors: Mapping[str, Tensor], meta
     path = Path(path)
     if path.suffix != ".safetensors":
         path = path.with_name(path.name + ".safetensors")
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = {"format": FORMAT, "version": FORMAT_VERSION, **meta}
-    contiguous = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
+    # safetensors refuses tensors that share memory (e.g. one tensor kept under two names):
+    # every entry is written as its own copy.
+    contiguous = {name: t.detach().to("cpu").clone() for name, t in tensors.items()}
+    with atomic_path(path) as tmp:
+        save_file(contiguous, str(tmp), metadata={METADATA_KEY: json.dumps(header)})
+    return path
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary file beside ``path`` to write into; when the block ends without error it is
+    flushed to disk and renamed onto ``path`` (atomic), otherwise removed. Readers therefore see
+    the old file or the whole new one, never a half-written one. Creates missing folders."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        save_file(contiguous, tmp, metadata={METADATA_KEY: json.dumps(header)})
+        yield Path(tmp)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+
+
+def write_json(path: str | os.PathLike, data: Any) -> Path:
+    """Write ``data`` as indented strict JSON (no NaN), atomically; numpy scalars become
+    numbers. Raises ``ValueError`` naming the problem if ``data`` is not JSON-serialisable."""
+    try:
+        text = json.dumps(data, indent=2, allow_nan=False, default=_json_scalar) + "\n"
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"cannot write {path}: not JSON-serialisable ({error})") from None
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
+def _json_scalar(value: Any) -> Any:
+    """numpy scalars (``np.float32(1)``, ``np.int64(2)``, ``np.bool_``) as Python numbers."""
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        return value.item()
+    raise TypeError(f"{type(value).__name__} {value!r} is not JSON-serialisable")
 
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Tensor], dict[str, Any]]:

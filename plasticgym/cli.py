@@ -1,12 +1,25 @@
-"""The ``plasticgym`` command line."""
+"""The ``plasticgym`` command line: ``quickstart``, ``envs``, ``agents``, ``train``, ``sweep``.
+
+User mistakes (unknown env or agent, bad hyperparameter, missing or invalid file, missing
+optional dependency) print one line ``plasticgym: error: ...`` and exit with code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from plasticgym.extras import MissingExtraError
+
+
+class UsageError(Exception):
+    """A command-line argument is malformed (reported as one line, exit code 2)."""
 
 
 def _quickstart(args: argparse.Namespace) -> int:
@@ -44,6 +57,136 @@ def _quickstart(args: argparse.Namespace) -> int:
     return 0 if all(result["verdicts"].values()) else 1
 
 
+def _envs(args: argparse.Namespace) -> int:
+    from plasticgym.docs import task_summaries
+
+    summaries = task_summaries()
+    width = max(map(len, summaries))
+    for env_id, summary in summaries.items():
+        print(f"{env_id:<{width}}  {summary}")
+    return 0
+
+
+def _agents(args: argparse.Namespace) -> int:
+    from plasticgym.agents import AGENTS
+
+    width = max(map(len, AGENTS))
+    for name, entry in AGENTS.items():
+        print(f"{name:<{width}}  {entry.description}")
+    return 0
+
+
+def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
+    """``["lr=0.1", "policy=softmax", "x=[1, 2]"]`` -> ``{"lr": 0.1, "policy": "softmax",
+    "x": [1, 2]}``: values are JSON when they parse as JSON, else strings."""
+    values: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--set {item!r} is invalid: write NAME=VALUE, e.g. gamma=0.9")
+        if name in values:
+            raise UsageError(f"--set gives {name!r} twice")
+        try:
+            values[name] = json.loads(text)
+        except json.JSONDecodeError:
+            values[name] = text
+    return values
+
+
+def _json_object(option: str, text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{option} {text!r} is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{option} must be a JSON object like '{{\"name\": 1}}', got {text!r}")
+    return value
+
+
+def _train(args: argparse.Namespace) -> int:
+    from plasticgym.checkpoint import write_json
+    from plasticgym.experiments.trial import check_spec, run_trial
+    from plasticgym.sweep import trial_spec
+
+    spec = trial_spec(
+        env=args.env,
+        agent=args.agent,
+        seed=args.seed,
+        steps=args.steps,
+        n_agents=args.n_agents,
+        env_kwargs=_json_object("--env-kwargs", args.env_kwargs),
+        hyperparameters=parse_assignments(args.set),
+        device=args.device,
+        threads=args.threads,
+    )
+    check_spec(spec)  # user mistakes fail here, before anything is printed or trained
+    out = Path(args.out)
+    hyper = ", ".join(f"{k}={v!r}" for k, v in spec["hyperparameters"].items()) or "defaults"
+    print(
+        f"plasticgym train: {spec['n_agents']} x {spec['agent']} on {spec['env']}, "
+        f"{spec['steps']:,} steps, seed {spec['seed']} ({hyper})"
+    )
+    metrics = run_trial(spec, out)
+    write_json(out / "result.json", {"spec": spec, "metrics": metrics})
+    print(format_metrics(metrics))
+    print(f"\nwritten to {out}/:")
+    print("  records     records.parquet   (one row per agent per step)")
+    print("  checkpoint  agent.safetensors")
+    print("  result      result.json       (spec and metrics)")
+    return 0
+
+
+def format_metrics(metrics: dict[str, Any]) -> str:
+    """The metrics of :func:`plasticgym.experiments.trial.run_trial` as a short table."""
+
+    def reward(name: str) -> str:
+        mean, low, high = (metrics[f"{name}{s}"] for s in ("", "_ci_low", "_ci_high"))
+        ci = f"   95% CI [{low:.3f}, {high:.3f}] over agents" if low is not None else ""
+        return f"{mean:.3f}{ci}"
+
+    rows = [
+        ("reward per step, whole run", reward("mean_reward")),
+        ("reward per step, last 20%", reward("mean_reward_last20")),
+        ("agent-steps per second", f"{metrics['agent_steps_per_s']:,.0f}"),
+        ("wall-clock", f"{metrics['wall_s']:.1f} s"),
+    ]
+    return "\n".join(f"  {label:<28}{value}" for label, value in rows)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from plasticgym.sweep import check_trials, load_config, run_sweep
+
+    config = load_config(args.config)
+    check_trials(config.trials(), config.trial)  # user mistakes fail before any output
+    out = Path(args.out or Path("plasticgym_runs") / "sweeps" / Path(args.config).stem)
+    points = math.prod(len(values) for values in config.grid.values())
+    sizes = [len(config.envs), len(config.agents), points, len(config.seeds)]
+    print(
+        f"plasticgym sweep: {math.prod(sizes)} trials (envs x agents x grid points x seeds = "
+        f"{' x '.join(map(str, sizes))}), backend {args.backend}, {args.workers} worker(s)"
+    )
+    summary = run_sweep(
+        config,
+        out,
+        backend=args.backend,
+        workers=args.workers,
+        max_retries=args.max_retries,
+        progress=not args.no_progress,
+    )
+    print(
+        f"  done {len(summary.completed)} now, {len(summary.skipped)} before; "
+        f"failed {len(summary.failed)}"
+    )
+    for trial_id, error in summary.failed.items():
+        print(f"  FAILED {trial_id}: {error}")
+    print(f"\nwritten to {out}/:")
+    print("  results   results.parquet, results.csv   (one row per trial)")
+    print("  trials    trials/<id>/   (records, checkpoint, result.json)")
+    print("  config    sweep.json;  failures  failures.json")
+    return 1 if summary.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plasticgym",
@@ -63,6 +206,74 @@ def build_parser() -> argparse.ArgumentParser:
     quick.add_argument("--device", default="cpu", help="torch device of the synapses (cpu, cuda)")
     quick.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     quick.set_defaults(handler=_quickstart)
+
+    envs = sub.add_parser(
+        "envs",
+        help="list the registered tasks",
+        description="List every registered plasticgym task id with its one-line description.",
+    )
+    envs.set_defaults(handler=_envs)
+    agents = sub.add_parser(
+        "agents",
+        help="list the agents",
+        description="List the agent names that train and sweep accept, with a description.",
+    )
+    agents.set_defaults(handler=_agents)
+
+    train = sub.add_parser(
+        "train",
+        help="train one population of an agent on a task and save records and checkpoint",
+        description="Train N agents (one batched population) on a task for a number of steps, "
+        "print the reward per step (mean and 95%% CI over agents) and write the records "
+        "(Parquet), a checkpoint and result.json.",
+        epilog="example: plasticgym train --env plasticgym/ReversalBandit-v0 --agent q_learning "
+        "--steps 2000 --n-agents 16 --set learning_rate=0.1 --set gamma=0",
+    )
+    train.add_argument("--env", required=True, help="task id (see: plasticgym envs)")
+    train.add_argument("--agent", required=True, help="agent name (see: plasticgym agents)")
+    train.add_argument("--steps", type=int, required=True, help="env steps per agent")
+    train.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    train.add_argument("--n-agents", type=int, default=1, help="population size (default 1)")
+    train.add_argument("--out", default="plasticgym_runs/train", help="output folder")
+    train.add_argument(
+        "--env-kwargs", default="{}", metavar="JSON", help="task arguments as a JSON object"
+    )
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a hyperparameter (repeatable); VALUE is JSON if it parses, else a string",
+    )
+    train.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
+    train.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's choice)"
+    )
+    train.set_defaults(handler=_train)
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="run every env x agent x hyperparameter x seed combination of a config",
+        description="Run the trials of a sweep config (TOML, JSON or YAML; see docs/cli.md) "
+        "that have no result yet in the output folder, and write results.parquet with one row "
+        "per trial. Run it again to resume an interrupted sweep.",
+    )
+    sweep.add_argument("config", help="sweep config file (.toml, .json, .yaml)")
+    sweep.add_argument(
+        "--out", default=None, help="output folder (default plasticgym_runs/sweeps/<config name>)"
+    )
+    sweep.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local process pool (default) or Ray Tune (extra: ray)",
+    )
+    sweep.add_argument("--workers", type=int, default=1, help="trials at a time (default 1)")
+    sweep.add_argument(
+        "--max-retries", type=int, default=0, help="extra attempts of a failing trial (default 0)"
+    )
+    sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    sweep.set_defaults(handler=_sweep)
     return parser
 
 
@@ -71,8 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except ValueError as error:
-        print(f"plasticgym: error: {error}", file=sys.stderr)
+    except (ValueError, FileNotFoundError, MissingExtraError, UsageError) as error:
+        message = " ".join(str(error).split())  # one line
+        print(f"plasticgym: error: {message}", file=sys.stderr)
         return 2
 
 

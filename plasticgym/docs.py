@@ -42,14 +42,30 @@ def task_ids() -> list[str]:
     return sorted(k for k in gym.registry if k.startswith("plasticgym/"))
 
 
+def task_class(env_id: str) -> type:
+    """The (single-env) class registered as ``env_id``."""
+    module_name, class_name = gym.registry[env_id].entry_point.split(":")
+    module = __import__(module_name, fromlist=[class_name])
+    return getattr(module, class_name)
+
+
+def task_summaries() -> dict[str, str]:
+    """Each registered task id with the summary (first paragraph, on one line) of its class
+    docstring."""
+    summaries = {}
+    for env_id in task_ids():
+        doc = inspect.cleandoc(task_class(env_id).__doc__ or "")
+        summaries[env_id] = " ".join(doc.partition("\n\n")[0].split())
+    return summaries
+
+
 def render_task_docs() -> str:
     """Markdown for every registered task: its id as a title, then its docstring."""
     sections = [HEADER]
     for env_id in task_ids():
-        entry_point = gym.registry[env_id].entry_point
-        module_name, class_name = entry_point.split(":")
-        module = __import__(module_name, fromlist=[class_name])
-        doc = inspect.cleandoc(getattr(module, class_name).__doc__ or "")
+        cls = task_class(env_id)
+        class_name = cls.__name__
+        doc = inspect.cleandoc(cls.__doc__ or "")
         first, _, rest = doc.partition("\n")
         body = rest.replace("\n## ", "\n### ")
         sections.append(f"## `{env_id}` ({class_name})\n\n{first}\n{body}\n")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from plasticgym.checkpoint import atomic_path
 
 CORE_COLUMNS = (
     "agent", "step", "episode", "trial", "phase", "t_in_trial",
@@ -65,18 +66,11 @@ def save_records(records: pd.DataFrame, path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.suffix not in (".parquet", ".csv"):
         raise ValueError(f"records path {path} must end in .parquet or .csv")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         if path.suffix == ".parquet":
             records.to_parquet(tmp, index=False)
         else:
             records.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -3,16 +3,19 @@
 import json
 from typing import NamedTuple
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
 
 from plasticgym.checkpoint import (
     CheckpointError,
+    atomic_path,
     flatten_state,
     load_checkpoint,
     save_checkpoint,
     unflatten_state,
+    write_json,
 )
 
 
@@ -76,3 +79,15 @@ def test_state_flatten_unflatten_checks_shapes():
         unflatten_state("actor", state, {})
     with pytest.raises(CheckpointError, match="NaN"):
         unflatten_state("actor", state, {"actor.0.trace": torch.full((2, 3), float("nan"))})
+
+
+def test_atomic_writes_keep_the_old_file_when_writing_fails(tmp_path):
+    path = write_json(tmp_path / "sub" / "result.json", {"a": np.float32(0.5), "b": np.int64(2)})
+    assert json.loads(path.read_text()) == {"a": 0.5, "b": 2}
+    with pytest.raises(RuntimeError), atomic_path(path) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed while writing")
+    assert json.loads(path.read_text()) == {"a": 0.5, "b": 2}
+    assert [p.name for p in path.parent.iterdir()] == ["result.json"]  # no temporary file left
+    with pytest.raises(ValueError, match="not JSON-serialisable"):
+        write_json(path, {"x": float("nan")})

@@ -1,7 +1,9 @@
 """The plasticgym command line."""
 
 import json
+import sys
 
+import pandas as pd
 import pytest
 
 from plasticgym.cli import main
@@ -35,3 +37,107 @@ def test_user_errors_are_one_line(capsys):
     assert main(["quickstart", "--n-agents", "0", "--out", "unused"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("plasticgym: error:") and "n_agents=0" in err
+
+
+def test_envs_and_agents_list_names_with_descriptions(capsys):
+    from plasticgym.agents import AGENTS
+    from plasticgym.docs import task_ids
+
+    assert main(["envs"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == task_ids()
+    assert all(len(line.split()) > 3 for line in lines)
+    assert "Two-armed probabilistic reversal learning" in "\n".join(lines)
+    assert main(["agents"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(AGENTS)
+    assert {"plastic", "q_learning", "ppo", "dqn"} <= set(AGENTS)
+
+
+def test_every_verb_has_help(capsys):
+    for verb in ("quickstart", "envs", "agents", "train", "sweep"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([verb, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: plasticgym " + verb in capsys.readouterr().out
+
+
+def test_train_writes_records_checkpoint_and_result(tmp_path, capsys):
+    out = tmp_path / "train"
+    code = main(["train", "--env", "plasticgym/ReversalBandit-v0", "--agent", "plastic",
+                 "--steps", "200", "--n-agents", "3", "--seed", "1", "--out", str(out),
+                 "--set", "actor_lr=0.3", "--set", "homeostasis=false",
+                 "--env-kwargs", '{"p_high": 0.9, "reversal_every": 50}'])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "reward per step, last 20%" in printed and "95% CI" in printed
+    for name in ("records.parquet", "agent.safetensors", "result.json"):
+        assert (out / name).is_file(), name
+    result = json.loads((out / "result.json").read_text())
+    assert result["spec"]["hyperparameters"] == {"actor_lr": 0.3, "homeostasis": False}
+    assert result["spec"]["env_kwargs"] == {"p_high": 0.9, "reversal_every": 50}
+    assert result["metrics"]["n_agents"] == 3 and result["metrics"]["steps"] == 200
+    assert len(pd.read_parquet(out / "records.parquet")) == 3 * 200
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--env", "plasticgym/Nope-v0"], "unknown env id 'plasticgym/Nope-v0'"),
+        (["--agent", "nope"], "unknown agent 'nope'; known agents: plastic, q_learning"),
+        (["--set", "learning_rate=-1"], "learning_rate=-1 is invalid"),
+        (["--set", "lr=0.1"], "unknown hyperparameter(s) ['lr'] for QLearningAgent"),
+        (["--set", "learning_rate"], "--set 'learning_rate' is invalid: write NAME=VALUE"),
+        (["--env-kwargs", "[1]"], "--env-kwargs must be a JSON object"),
+        (["--env-kwargs", "{bad"], "--env-kwargs '{bad' is not valid JSON"),
+        (["--env-kwargs", '{"bogus": 1}'], "bogus"),
+        (["--steps", "0"], "steps=0 is invalid"),
+    ],
+)
+def test_train_user_errors_are_one_line_with_exit_code_2(argv, message, tmp_path, capsys):
+    base = ["--env", "plasticgym/ReversalBandit-v0", "--agent", "q_learning", "--steps", "10",
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    args = [*base, *argv]  # a repeated option: the last one counts
+    assert main(["train", *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("plasticgym: error: ") and captured.err.count("\n") == 1
+    assert message in captured.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_sweep_runs_a_config_and_reports_user_errors(tmp_path, capsys):
+    config = tmp_path / "sweep.toml"
+    head = 'env = "plasticgym/ReversalBandit-v0"\nagent = ["q_learning", "sarsa_lambda"]\n'
+    config.write_text(head + "seeds = 2\n[params]\nsteps = 100\nn_agents = 2\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(config), "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "4 trials" in printed and "done 4 now, 0 before; failed 0" in printed
+    results = pd.read_parquet(out / "results.parquet")
+    assert len(results) == 4 and (results["status"] == "done").all()
+    assert main(["sweep", str(config), "--out", str(out), "--no-progress"]) == 0
+    assert "done 0 now, 4 before" in capsys.readouterr().out
+
+    for text, message in [
+        (None, "sweep config not found"),
+        (head + "seeds = 0\n[params]\nsteps = 1\n", "bad.toml: seeds=0 is invalid"),
+        ('env = "e"\nagent = "nope"\n[params]\nsteps = 1\n', "unknown agent 'nope'"),
+    ]:
+        path = tmp_path / "missing.toml"
+        if text is not None:
+            path = tmp_path / "bad.toml"
+            path.write_text(text)
+        assert main(["sweep", str(path), "--out", str(tmp_path / "bad")]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.startswith("plasticgym: error: ") and err.count("\n") == 1
+        assert message in err
+
+
+def test_a_missing_extra_is_a_one_line_error(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "stable_baselines3", None)  # as if it were not installed
+    argv = ["train", "--env", "plasticgym/ReversalBandit-v0", "--agent", "ppo", "--steps", "5",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'plasticgym[sb3]'" in err

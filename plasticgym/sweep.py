@@ -1,0 +1,669 @@
+"""Sweeps: every combination of task x agent x hyperparameters x seed, each trial run once.
+
+A sweep config (TOML, JSON, or YAML when PyYAML is installed) names what to combine::
+
+    env = "plasticgym/ReversalBandit-v0"         # one id or a list
+    agent = ["q_learning", "sarsa_lambda"]       # names of plasticgym.agents.AGENTS
+    seeds = 3                                    # 3 means [0, 1, 2]; or a list of seeds
+    trial = "plasticgym.experiments.trial:run_trial"   # optional: the trial function
+
+    [params]                                     # the same for every trial
+    steps = 2000                                 # required: env steps per agent
+    n_agents = 8                                 # population size (default 1)
+    env_kwargs = {}                              # arguments of the task
+    hyperparameters = {gamma = 0.0}              # fixed hyperparameters
+    device = "cpu"
+    threads = 1                                  # torch threads per trial
+
+    [grid]                                       # hyperparameter -> values (cartesian product)
+    learning_rate = [0.05, 0.2]
+
+Every trial is a plain dict, its *spec* (``env, agent, seed, steps, n_agents, env_kwargs,
+hyperparameters, device, threads``), and its id is a short hash of the spec and the trial
+function (:func:`trial_id`): it does not depend on the order of the config or on the other
+trials, so adding seeds to a sweep and running it again into the same folder runs only the new
+trials.
+
+:func:`run_sweep` runs the trials that have no result yet. The trial function is given by
+import path (``"module:function"``) and called as ``function(spec, folder) -> metrics``; if
+its module defines ``check_spec(spec)``, every spec is checked with it before anything runs.
+Output folder::
+
+    sweep.json            the config (normalised) and every trial's id and spec
+    trials/<id>/          what the trial function wrote, plus spec.json, attempts,
+                          error.json (last failure) and result.json (written last, atomically)
+    failures.json         trials that failed every attempt in the last run (id, spec, error)
+    results.parquet, .csv one row per trial: id, status, env, agent, seed, steps, n_agents,
+                          hyperparameters, metrics, error
+
+A trial is done when its ``result.json`` exists: a folder without one (the sweep was killed)
+is cleaned and the trial run again. A trial that raises is run again up to ``max_retries``
+times and is then reported in ``failures.json`` while the other trials go on.
+
+Determinism: a trial's outcome depends on its spec only (the agents are seeded from the spec's
+seed, torch uses the spec's number of threads), so results are the same whether trials run
+in-process, in a process pool or on Ray Tune, in any order.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib
+import itertools
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from plasticgym.checkpoint import write_json
+from plasticgym.config import check_choice, check_number
+from plasticgym.extras import require_extra
+from plasticgym.records import save_records
+
+DEFAULT_TRIAL = "plasticgym.experiments.trial:run_trial"
+TOP_LEVEL_KEYS = ("env", "agent", "seeds", "grid", "params", "trial")
+PARAM_DEFAULTS: dict[str, Any] = {
+    "n_agents": 1,
+    "env_kwargs": {},
+    "hyperparameters": {},
+    "device": "cpu",
+    "threads": 1,
+}
+PARAM_KEYS = ("steps", *PARAM_DEFAULTS)
+BACKENDS = ("local", "ray")
+RESULT = "result.json"
+ERROR = "error.json"
+ATTEMPTS = "attempts"
+DIED = "the worker process died while running this trial (crash, out of memory or killed)"
+
+
+class SweepConfigError(ValueError):
+    """A sweep config is invalid; the message names the file, the key, the value and what is
+    allowed."""
+
+
+# ------------------------------------------------------------------------------ trial specs
+
+
+def trial_spec(
+    *,
+    env: str,
+    agent: str,
+    seed: int,
+    steps: int,
+    n_agents: int = 1,
+    env_kwargs: Mapping[str, Any] | None = None,
+    hyperparameters: Mapping[str, Any] | None = None,
+    device: str = "cpu",
+    threads: int | None = 1,
+) -> dict[str, Any]:
+    """A validated trial spec (what a trial function receives). ``threads=None`` leaves torch's
+    number of threads as it is. Raises ``ValueError`` naming the key."""
+    for key, value in (("env", env), ("agent", agent), ("device", device)):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{key}={value!r} is invalid: must be a non-empty string")
+    check_number("seed", seed, 0, integer=True)
+    check_number("steps", steps, 1, integer=True)
+    check_number("n_agents", n_agents, 1, integer=True)
+    if threads is not None:
+        check_number("threads", threads, 1, integer=True)
+    return {
+        "env": env,
+        "agent": agent,
+        "seed": seed,
+        "steps": steps,
+        "n_agents": n_agents,
+        "env_kwargs": _json_table("env_kwargs", env_kwargs or {}),
+        "hyperparameters": _json_table("hyperparameters", hyperparameters or {}),
+        "device": device,
+        "threads": threads,
+    }
+
+
+def _json_table(key: str, value: Any) -> dict[str, Any]:
+    """``value`` as a JSON object (string keys, JSON values), or ``ValueError``."""
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{key}={value!r} is invalid: must be a table (mapping) of names")
+    try:
+        return json.loads(canonical_json(dict(value)))
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"{key}={value!r} is invalid: must be JSON-serialisable ({error})"
+        ) from None
+
+
+def canonical_json(data: Any) -> str:
+    """JSON with sorted keys and no spaces: equal data, equal text."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def trial_id(spec: Mapping[str, Any], trial: str = DEFAULT_TRIAL) -> str:
+    """12 hex digits of the SHA-256 of the spec and the trial function (canonical JSON)."""
+    text = canonical_json({"spec": spec, "trial": trial})
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+class Trial(NamedTuple):
+    """One trial of a sweep: its id and its spec."""
+
+    id: str
+    spec: dict[str, Any]
+
+
+# ------------------------------------------------------------------------------ configs
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """A validated sweep: see the module docstring for the keys. Build it with
+    :meth:`from_dict` or :func:`load_config`."""
+
+    envs: tuple[str, ...]
+    agents: tuple[str, ...]
+    seeds: tuple[int, ...]
+    params: dict[str, Any]
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    trial: str = DEFAULT_TRIAL
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "sweep config") -> SweepConfig:
+        """Validate a config as read from a file; errors start with ``source``."""
+        try:
+            return cls._from_dict(data)
+        except ValueError as error:
+            raise SweepConfigError(f"{source}: {error}") from None
+
+    @classmethod
+    def _from_dict(cls, data: Any) -> SweepConfig:
+        if not isinstance(data, Mapping):
+            raise ValueError(f"the config must be a table of keys, got {type(data).__name__}")
+        unknown = sorted(set(data) - set(TOP_LEVEL_KEYS))
+        if unknown:
+            raise ValueError(f"unknown key(s) {unknown}; allowed keys: {list(TOP_LEVEL_KEYS)}")
+        for key in ("env", "agent", "params"):
+            if key not in data:
+                raise ValueError(f"missing key {key!r}")
+        params = _params(data["params"])
+        grid = _grid(data.get("grid", {}))
+        fixed = sorted(set(grid) & set(params["hyperparameters"]))
+        if fixed:
+            raise ValueError(
+                f"hyperparameter(s) {fixed} are both in grid and in params.hyperparameters; "
+                "give each in one place"
+            )
+        trial = data.get("trial", DEFAULT_TRIAL)
+        if not isinstance(trial, str) or trial.count(":") != 1 or not all(trial.split(":")):
+            raise ValueError(f"trial={trial!r} is invalid: must be 'module:function'")
+        return cls(
+            envs=_names("env", data["env"]),
+            agents=_names("agent", data["agent"]),
+            seeds=_seeds(data.get("seeds", 1)),
+            params=params,
+            grid=grid,
+            trial=trial,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as :meth:`from_dict` reads it (seeds as a list)."""
+        return {
+            "env": list(self.envs),
+            "agent": list(self.agents),
+            "seeds": list(self.seeds),
+            "params": copy.deepcopy(self.params),
+            "grid": copy.deepcopy(self.grid),
+            "trial": self.trial,
+        }
+
+    def trials(self) -> list[Trial]:
+        """Every trial: env x agent x grid point x seed, in that nesting order."""
+        names = list(self.grid)
+        trials = []
+        for env, agent in itertools.product(self.envs, self.agents):
+            for values in itertools.product(*(self.grid[n] for n in names)):
+                hyperparameters = {
+                    **self.params["hyperparameters"],
+                    **dict(zip(names, values, strict=True)),
+                }
+                for seed in self.seeds:
+                    params = {**self.params, "hyperparameters": hyperparameters}
+                    spec = trial_spec(env=env, agent=agent, seed=seed, **params)
+                    trials.append(Trial(trial_id(spec, self.trial), spec))
+        return trials
+
+
+def _names(key: str, value: Any) -> tuple[str, ...]:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"{key}={value!r} is invalid: must be a name or a non-empty list of names")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{key}={value!r} is invalid: names must not repeat")
+    return tuple(names)
+
+
+def _seeds(value: Any) -> tuple[int, ...]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        check_number("seeds", value, 1, integer=True)
+        return tuple(range(value))
+    if not isinstance(value, list) or not value:
+        raise ValueError(
+            f"seeds={value!r} is invalid: must be a count N >= 1 (seeds 0..N-1) or a non-empty "
+            "list of seeds"
+        )
+    for i, seed in enumerate(value):
+        check_number(f"seeds[{i}]", seed, 0, integer=True)
+    if len(set(value)) != len(value):
+        raise ValueError(f"seeds={value!r} is invalid: seeds must not repeat")
+    return tuple(value)
+
+
+def _params(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"params={value!r} is invalid: must be a table with keys {PARAM_KEYS}")
+    unknown = sorted(set(value) - set(PARAM_KEYS))
+    if unknown:
+        raise ValueError(
+            f"unknown key(s) {unknown} in params; allowed: {list(PARAM_KEYS)} (fixed "
+            "hyperparameters go in params.hyperparameters)"
+        )
+    if "steps" not in value:
+        raise ValueError("params.steps (env steps per agent) is required")
+    params = {**copy.deepcopy(PARAM_DEFAULTS), **value}
+    # Validate now, with the key's full name in the message.
+    try:
+        trial_spec(env="-", agent="-", seed=0, **params)
+    except ValueError as error:
+        raise ValueError(f"params.{error}") from None
+    return {k: params[k] for k in PARAM_KEYS}
+
+
+def _grid(value: Any) -> dict[str, list[Any]]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"grid={value!r} is invalid: must be a table hyperparameter -> values")
+    grid = {}
+    for name, values in value.items():
+        if not isinstance(values, list) or not values:
+            raise ValueError(
+                f"grid.{name}={values!r} is invalid: must be a non-empty list of values (a "
+                "fixed value goes in params.hyperparameters)"
+            )
+        if len({canonical_json(v) for v in values}) != len(values):
+            raise ValueError(f"grid.{name}={values!r} is invalid: values must not repeat")
+        grid[name] = list(values)
+    _json_table("grid", grid)
+    return grid
+
+
+def load_config(path: str | os.PathLike) -> SweepConfig:
+    """Read and validate a sweep config: ``.toml``, ``.json``, or ``.yaml``/``.yml`` (needs
+    PyYAML). Raises ``FileNotFoundError`` or :class:`SweepConfigError` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"sweep config not found: {path}")
+    suffix = path.suffix.lower()
+    text = path.read_text()
+    try:
+        if suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            try:
+                import yaml
+            except ImportError:
+                raise SweepConfigError(
+                    f"{path}: reading YAML needs PyYAML, which is not installed; write the "
+                    "config as TOML or JSON (or pip install pyyaml)"
+                ) from None
+            data = yaml.safe_load(text)
+        else:
+            raise SweepConfigError(
+                f"{path}: unknown config format {path.suffix!r}; use .toml, .json or .yaml"
+            )
+    except SweepConfigError:
+        raise
+    except Exception as error:  # the parsers' own error types (TOMLDecodeError, YAMLError...)
+        raise SweepConfigError(f"{path}: cannot parse {suffix[1:].upper()}: {error}") from None
+    return SweepConfig.from_dict(data, source=str(path))
+
+
+# ------------------------------------------------------------------------------ one trial
+
+
+def resolve_trial_function(path: str) -> Callable[[dict[str, Any], Path], Mapping[str, Any]]:
+    """The function named by ``"module:function"``."""
+    module_name, _, name = path.partition(":")
+    function = getattr(importlib.import_module(module_name), name, None)
+    if not callable(function):
+        raise ValueError(f"trial={path!r} is invalid: {module_name} has no function {name!r}")
+    return function
+
+
+def check_trials(trials: Sequence[Trial], trial: str = DEFAULT_TRIAL) -> None:
+    """Check every spec with the trial module's ``check_spec`` (if it has one) before running;
+    raises :class:`SweepConfigError` naming the first bad trial."""
+    try:
+        resolve_trial_function(trial)
+    except ImportError as error:
+        raise SweepConfigError(f"trial={trial!r} cannot be imported: {error}") from None
+    check = getattr(importlib.import_module(trial.partition(":")[0]), "check_spec", None)
+    if check is None:
+        return
+    for item in trials:
+        try:
+            check(copy.deepcopy(item.spec))
+        except ValueError as error:
+            spec = item.spec
+            raise SweepConfigError(
+                f"trial {item.id} ({spec['agent']} on {spec['env']}, hyperparameters "
+                f"{spec['hyperparameters']}): {error}"
+            ) from None
+
+
+def run_trial_once(item: Trial, trials_dir: str | os.PathLike, trial: str) -> dict[str, Any]:
+    """Run one attempt of a trial in ``trials_dir/<id>/`` (cleaned first) and write its
+    ``result.json`` atomically when it succeeds; on an exception write ``error.json`` and
+    re-raise. The folder's ``attempts`` file counts the attempts of this sweep run."""
+    folder = Path(trials_dir) / item.id
+    attempts = read_attempts(folder) + 1
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    (folder / ATTEMPTS).write_text(str(attempts))
+    write_json(folder / "spec.json", item.spec)
+    started = time.perf_counter()
+    try:
+        metrics = resolve_trial_function(trial)(copy.deepcopy(item.spec), folder)
+        if not isinstance(metrics, Mapping):
+            raise TypeError(f"the trial function returned {type(metrics).__name__}, not a dict")
+        result = {
+            "id": item.id,
+            "trial": trial,
+            "spec": item.spec,
+            "metrics": dict(metrics),
+            "attempts": attempts,
+            "seconds": time.perf_counter() - started,
+        }
+        write_json(folder / RESULT, result)
+    except Exception as error:
+        message = f"{type(error).__name__}: {error}"
+        write_json(folder / ERROR, {"error": message, "traceback": traceback.format_exc()})
+        raise
+    return result
+
+
+def read_attempts(folder: Path) -> int:
+    try:
+        return int((folder / ATTEMPTS).read_text())
+    except (OSError, ValueError):
+        return 0
+
+
+# ------------------------------------------------------------------------------ sweeps
+
+
+@dataclass
+class SweepSummary:
+    """What :func:`run_sweep` did.
+
+    Attributes:
+        out_dir: the sweep's folder.
+        total: trials in the config.
+        skipped: ids of trials that were already done before this run.
+        completed: ids of trials done in this run.
+        failed: id -> error message of trials that failed every attempt.
+        results: the results table (also in ``results.parquet``).
+    """
+
+    out_dir: Path
+    total: int
+    skipped: list[str]
+    completed: list[str]
+    failed: dict[str, str]
+    results: pd.DataFrame
+
+
+def run_sweep(
+    config: SweepConfig | Mapping[str, Any] | str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    backend: str = "local",
+    workers: int = 1,
+    max_retries: int = 0,
+    progress: bool = False,
+) -> SweepSummary:
+    """Run every trial of ``config`` that has no result in ``out_dir`` yet.
+
+    Args:
+        config: a :class:`SweepConfig`, a dict as in a config file, or a config file's path.
+        out_dir: the sweep's folder (see the module docstring); run again to resume.
+        backend: ``"local"`` (a process pool; ``workers=1`` runs the trials in this process)
+            or ``"ray"`` (Ray Tune, ``pip install 'plasticgym[ray]'``; starts a local Ray with
+            ``workers`` CPUs unless Ray is already initialised or ``RAY_ADDRESS`` is set).
+        workers: trials run at the same time.
+        max_retries: extra attempts of a trial that raised (or whose process died).
+        progress: show a progress bar (local) or Tune's status (ray).
+    """
+    if isinstance(config, str | os.PathLike):
+        config = load_config(config)
+    elif not isinstance(config, SweepConfig):
+        config = SweepConfig.from_dict(config)
+    check_choice("backend", backend, BACKENDS)
+    check_number("workers", workers, 1, integer=True)
+    check_number("max_retries", max_retries, 0, integer=True)
+    trials = config.trials()
+    check_trials(trials, config.trial)
+    out_dir = Path(out_dir).resolve()
+    trials_dir = out_dir / "trials"
+    write_json(
+        out_dir / "sweep.json",
+        {"config": config.to_dict(), "trials": [{"id": t.id, "spec": t.spec} for t in trials]},
+    )
+    skipped = [t.id for t in trials if (trials_dir / t.id / RESULT).is_file()]
+    pending = [t for t in trials if t.id not in set(skipped)]
+    for item in pending:  # interrupted or failed before: start from a clean folder
+        shutil.rmtree(trials_dir / item.id, ignore_errors=True)
+    if pending:
+        run = _run_ray if backend == "ray" else _run_local
+        run(pending, trials_dir, config.trial, workers, max_retries, progress)
+    return _collect(trials, out_dir, skipped)
+
+
+def _run_local(
+    pending: list[Trial],
+    trials_dir: Path,
+    trial: str,
+    workers: int,
+    max_retries: int,
+    progress: bool,
+) -> None:
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(pending), unit="trial", desc="sweep", disable=not progress) as bar:
+        if workers == 1:
+            for item in pending:
+                for _ in range(max_retries + 1):
+                    try:
+                        run_trial_once(item, trials_dir, trial)
+                        break
+                    except Exception:  # recorded in error.json; try again
+                        continue
+                bar.update(1)
+            return
+        _run_pool(pending, trials_dir, trial, workers, max_retries, bar)
+
+
+def _run_pool(
+    pending: list[Trial], trials_dir: Path, trial: str, workers: int, max_retries: int, bar: Any
+) -> None:
+    """Run trials on ``workers`` spawned processes, at most ``workers`` at a time, so that the
+    trials in flight are the ones running. When a process dies the pool breaks: every trial
+    that was running has used an attempt, and the others run on a new pool."""
+    context = multiprocessing.get_context("spawn")
+    queue = deque(pending)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    running: dict[Future, tuple[Trial, int]] = {}  # future -> (trial, attempts before)
+    try:
+        while queue or running:
+            while queue and len(running) < workers:
+                item = queue.popleft()
+                future = pool.submit(run_trial_once, item, trials_dir, trial)
+                running[future] = (item, read_attempts(trials_dir / item.id))
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                wait(running)  # every trial in flight ends with the broken pool
+                done = set(running)
+                if not any(
+                    read_attempts(trials_dir / item.id) > before
+                    for item, before in running.values()
+                ):
+                    raise RuntimeError("the sweep's worker processes die before running a trial")
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            for future in done:
+                item, _ = running.pop(future)
+                if future.exception() is None or read_attempts(trials_dir / item.id) > max_retries:
+                    bar.update(1)
+                else:
+                    queue.append(item)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ray_trainable(
+    config: dict[str, Any],
+    *,
+    specs: dict[str, dict[str, Any]],
+    trials_dir: str,
+    trial: str,
+    sys_path: list[str],
+) -> dict[str, Any]:
+    """Ray Tune function trainable: one attempt of the trial ``config["trial_id"]``."""
+    sys.path.extend(p for p in sys_path if p not in sys.path)  # find the driver's modules
+    trial_id_ = config["trial_id"]
+    result = run_trial_once(Trial(trial_id_, specs[trial_id_]), trials_dir, trial)
+    return {"attempts": result["attempts"]}
+
+
+def _run_ray(
+    pending: list[Trial],
+    trials_dir: Path,
+    trial: str,
+    workers: int,
+    max_retries: int,
+    progress: bool,
+) -> None:
+    ray = require_extra("ray", "ray", "backend='ray'")
+    tune = require_extra("ray.tune", "ray", "backend='ray'")
+    started_here = not ray.is_initialized()
+    if started_here and os.environ.get("RAY_ADDRESS"):
+        ray.init()
+    elif started_here:
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=progress)
+    try:
+        trainable = tune.with_parameters(
+            _ray_trainable,
+            specs={t.id: t.spec for t in pending},
+            trials_dir=str(trials_dir),
+            trial=trial,
+            sys_path=list(sys.path),
+        )
+        tuner = tune.Tuner(
+            tune.with_resources(trainable, {"cpu": 1}),
+            param_space={"trial_id": tune.grid_search([t.id for t in pending])},
+            tune_config=tune.TuneConfig(max_concurrent_trials=workers, reuse_actors=True),
+            run_config=tune.RunConfig(
+                name=time.strftime("run-%Y%m%d-%H%M%S"),
+                storage_path=str(trials_dir.parent / "ray"),
+                failure_config=tune.FailureConfig(max_failures=max_retries),
+                verbose=1 if progress else 0,
+            ),
+        )
+        tuner.fit()  # failed trials are read from their folders, like the local backend's
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+# ------------------------------------------------------------------------------ results
+
+
+def _collect(trials: list[Trial], out_dir: Path, skipped: list[str]) -> SweepSummary:
+    """Read every trial's folder; write failures.json and results.parquet / .csv."""
+    rows, failures, completed = [], [], []
+    for item in trials:
+        folder = out_dir / "trials" / item.id
+        result_path = folder / RESULT
+        if result_path.is_file():
+            metrics = json.loads(result_path.read_text())["metrics"]
+            rows.append(_row(item, "done", metrics, None))
+            if item.id not in skipped:
+                completed.append(item.id)
+            continue
+        try:
+            error = json.loads((folder / ERROR).read_text())["error"]
+        except (OSError, ValueError, KeyError):
+            error = DIED
+        attempts = read_attempts(folder)
+        failures.append({"id": item.id, "attempts": attempts, "error": error, "spec": item.spec})
+        rows.append(_row(item, "failed", {}, error))
+    write_json(out_dir / "failures.json", failures)
+    results = _results_table(rows)
+    save_records(results, out_dir / "results.parquet")
+    save_records(results, out_dir / "results.csv")
+    return SweepSummary(
+        out_dir=out_dir,
+        total=len(trials),
+        skipped=list(skipped),
+        completed=completed,
+        failed={f["id"]: f["error"] for f in failures},
+        results=results,
+    )
+
+
+SPEC_COLUMNS = ("env", "agent", "seed", "steps", "n_agents")
+
+
+def _row(item: Trial, status: str, metrics: Mapping[str, Any], error: str | None) -> dict:
+    spec = item.spec
+    row: dict[str, Any] = {"id": item.id, "status": status}
+    row.update({k: spec[k] for k in SPEC_COLUMNS})
+    if spec["env_kwargs"]:
+        row["env_kwargs"] = canonical_json(spec["env_kwargs"])
+    for name, value in spec["hyperparameters"].items():
+        row[name] = value if _is_scalar(value) else canonical_json(value)
+    for name, value in metrics.items():
+        if name in SPEC_COLUMNS and value == spec[name]:
+            continue  # the metric repeats the spec
+        key = f"metric.{name}" if name in row else name
+        row[key] = value if _is_scalar(value) else canonical_json(value)
+    row["error"] = error
+    return row
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def _results_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per trial; columns in first-seen order, ``error`` last."""
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    columns.pop("error", None)
+    ordered = [*columns, "error"]
+    table = pd.DataFrame(rows, columns=ordered)
+    return table.astype({"error": "string"})
