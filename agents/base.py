@@ -467,7 +467,8 @@ class PopulationAgent(ABC):
         written = save_checkpoint(path, tensors, meta)
         if self._logger is not None:
             for name, value in self._model_state().items():
-                if isinstance(value, Tensor) and value.is_floating_point():
+                # (a switched-off pathway keeps an empty tensor: nothing to draw)
+                if isinstance(value, Tensor) and value.is_floating_point() and value.numel():
                     tag = "weights/" + name.removesuffix(".weights").replace(".", "/")
                     self._logger.histogram(tag, value, self.num_timesteps)
             self._logger.flush()

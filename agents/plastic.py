@@ -17,7 +17,8 @@ One step of the population (``B`` agents on a vector env, ``x`` the presynaptic 
     actor:   e <- gamma lambda e + post_tm1 (x) [x_tm1, 1];  w += lr_a DA_t e
              (-> synaptic scaling -> bounds [0, w_max])
     rates_t  =  relu(W_actor [x_t, 1])
-    Discrete actions: pi_t = softmax(beta * rates_t); a_t ~ pi_t; post_t = onehot(a_t) - pi_t
+    Discrete actions: pi_t = softmax(beta * rates_t); a_t ~ pi_t; post_t = onehot(a_t)
+                      (or onehot(a_t) - pi_t with actor_post="centered")
     Box actions (node perturbation): a_t = clip(rates_t + sigma xi); post_t = a_t - rates_t
 
 The dopamine model (``dopamine=``) can add what a drug does to dopamine (see
@@ -48,6 +49,14 @@ from plasticgym.dopamine import (
     running_average,
 )
 from plasticgym.encoding import EncoderState, MicrostimulusEncoder, ObservationReader
+from plasticgym.habits import (
+    goal_values,
+    habit_arbitration,
+    habit_spread,
+    habit_update,
+    outcome_update,
+    reward_model_update,
+)
 from plasticgym.plasticity import (
     PlasticitySignals,
     PlasticityTransform,
@@ -58,6 +67,9 @@ from plasticgym.plasticity import (
 )
 from plasticgym.rules import dopamine_from_rpe, td_error
 from plasticgym.synapses import Synapses, init_synapses, uniform_weights, update_synapses
+from plasticgym.traces import microstimuli
+
+ACTOR_POST = ("chosen", "centered")
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,29 @@ class PlasticAgentConfig:
             finite number.
         exploration_noise: ``sigma`` of the exploratory noise of the actor's output rates for
             Box action spaces (node perturbation), >= 0.
+        actor_post: the actor's Hebbian postsynaptic factor for Discrete actions: ``"chosen"``
+            (default): 1 for the neuron whose action was taken, 0 for the others, so dopamine
+            strengthens or weakens the synapses of the action taken (Barto 1995; Suri & Schultz
+            1999); ``"centered"``: ``onehot(a) - pi``, the softmax policy gradient (Williams
+            1992), which stops learning once the policy saturates and then reverses slowly.
+        habit: the value-free habit pathway on or off (Discrete actions): a stimulus-response
+            strength ``H x`` per action that grows with the repetition of the action in the
+            situation ``x``, whatever the reward (Miller, Shenhav & Ludvig 2019); see
+            :func:`habit_update` and :func:`habit_arbitration`.
+        habit_lr: rate ``alpha_H`` at which habit strengths track the actions taken, in [0, 1].
+        habit_weight: inverse temperature of the habit pathway relative to ``beta``, >= 0.
+        arbiter_threshold: habit spread at which the arbiter hands half of the control to the
+            habit pathway, >= 0.
+        arbiter_gain: steepness of the arbiter's sigmoid, >= 0.
+        goal_directed: the goal-directed evaluation on or off (Discrete actions): each action
+            is valued by the stimuli it has been followed by (a Hebbian action -> outcome
+            association) and the value the dopamine-trained critic and a reward model give
+            those stimuli now (see :func:`goal_values`), so a devalued outcome lowers the value
+            of the action that earns it without that action being taken again.
+        outcome_lr: learning rate of the action -> outcome and stimulus -> reward models,
+            in [0, 1].
+        goal_weight: weight of the goal-directed values in the dopamine-gated pathway's drive,
+            >= 0.
 
     The fields in ``PER_AGENT`` may also be given once per agent, as a sequence of
     ``n_agents`` numbers (individual differences in a population); every element is validated.
@@ -116,7 +151,8 @@ class PlasticAgentConfig:
         "dopamine_gain_positive", "dopamine_gain_negative", "tonic_input", "target_rate",
         "rate_time_constant", "scaling_rate", "drug_surge", "average_reward_rate",
         "basal_adaptation_rate", "homeostatic_setpoint", "drive_gain", "dopamine_tonic",
-        "exploration_noise",
+        "exploration_noise", "habit_lr", "habit_weight", "arbiter_threshold", "arbiter_gain",
+        "outcome_lr", "goal_weight",
     )  # fmt: skip
 
     gamma: float = 0.95
@@ -149,6 +185,15 @@ class PlasticAgentConfig:
     drive_gain: float = 1.0
     dopamine_tonic: float = 0.0
     exploration_noise: float = 0.1
+    actor_post: str = "chosen"
+    habit: bool = False
+    habit_lr: float = 0.002
+    habit_weight: float = 1.0
+    arbiter_threshold: float = 0.15
+    arbiter_gain: float = 20.0
+    goal_directed: bool = False
+    outcome_lr: float = 0.05
+    goal_weight: float = 1.0
 
     def __post_init__(self) -> None:
         def per_agent(field: str, low: float, high: float = math.inf, **kwargs: Any) -> None:
@@ -194,6 +239,15 @@ class PlasticAgentConfig:
         per_agent("drive_gain", 0.0)
         per_agent("dopamine_tonic", -math.inf)
         per_agent("exploration_noise", 0.0)
+        check_choice("actor_post", self.actor_post, ACTOR_POST)
+        check_bool("habit", self.habit)
+        per_agent("habit_lr", 0.0, 1.0)
+        per_agent("habit_weight", 0.0)
+        per_agent("arbiter_threshold", 0.0)
+        per_agent("arbiter_gain", 0.0)
+        check_bool("goal_directed", self.goal_directed)
+        per_agent("outcome_lr", 0.0, 1.0)
+        per_agent("goal_weight", 0.0)
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> PlasticAgentConfig:
@@ -214,7 +268,9 @@ class Rollout(NamedTuple):
     features: Tensor  # [B, n_features] presynaptic code of the current observation
     actor_input: Tensor  # [B, n_features + 1] the code plus the tonic input
     rates: Tensor  # [B, n_actions] actor rates for the current observation
-    post: Tensor  # [B, n_actions] onehot(action) - pi, the actor's Hebbian post factor
+    post: Tensor  # [B, n_actions] the actor's Hebbian post factor for the action taken
+    chosen: Tensor  # [B, n_actions] one-hot of the action taken (zeros for Box actions)
+    channels: Tensor  # [B, n_channels] stimulus channels of the current observation
 
 
 EVENT_PROVIDERS = {
@@ -320,6 +376,19 @@ class PlasticAgent(PopulationAgent):
         self.actor = init_synapses(self.actor_rule, actor_weights)
         zeros = torch.zeros(B, device=self.device)
         self.dopamine_state = DopamineState(zeros, zeros.clone(), zeros.clone())
+        if self.continuous and (cfg.habit or cfg.goal_directed):
+            raise ValueError(
+                "habit=True and goal_directed=True need a Discrete action space (they value "
+                f"discrete actions), got {action_space}"
+            )
+        n_channels = self.encoder.n_channels
+        habit_shape = (B, self.n_actions, n_features + 1) if cfg.habit else (B, 0, 0)
+        self.habit_strength = torch.zeros(habit_shape, device=self.device)
+        outcome_shape = (
+            (B, self.n_actions, n_channels, n_features + 1) if cfg.goal_directed else (B, 0, 0, 0)
+        )
+        self.outcome_model = torch.zeros(outcome_shape, device=self.device)
+        self.reward_model = torch.zeros(B, n_channels, device=self.device)
         self._rollout: Rollout | None = None
 
     def _initialise(self, generator: torch.Generator) -> None:
@@ -354,11 +423,59 @@ class PlasticAgent(PopulationAgent):
         return torch.cat([features, tonic], dim=1)
 
     def _policy(self, actor_input: Tensor) -> tuple[Tensor, Tensor]:
-        """Actor rates ``relu(W x)`` ``[B, n_actions]`` and softmax policy over them."""
+        """Actor rates ``relu(W x)`` ``[B, n_actions]`` and the softmax policy.
+
+        The policy is ``softmax(beta * D)``. Without the optional pathways the drive ``D`` is the
+        actor's rates. With ``goal_directed`` the dopamine-gated drive becomes
+        ``rates + goal_weight * G`` (:meth:`goal_directed_values`); with ``habit`` the arbiter
+        mixes it with the habit drive, ``D = (1 - w_H) * dopamine_drive + w_H * habit_weight *
+        H x`` (:func:`habit_arbitration`).
+        """
+        h = self._hyper
         drive = torch.matmul(self.actor.weights, actor_input.unsqueeze(-1)).squeeze(-1)
         rates = torch.relu(drive)
-        beta = self._column(self._hyper["inverse_temperature"])
-        return rates, torch.softmax(beta * rates, dim=1)
+        drive = rates
+        if self.config.goal_directed:
+            goal = self.goal_directed_values(actor_input)
+            drive = drive + self._column(h["goal_weight"]) * goal
+        if self.config.habit:
+            habits = self.habits(actor_input)
+            share = habit_arbitration(
+                habit_spread(habits), h["arbiter_threshold"], h["arbiter_gain"]
+            ).unsqueeze(1)
+            drive = (1.0 - share) * drive + share * self._column(h["habit_weight"]) * habits
+        beta = self._column(h["inverse_temperature"])
+        return rates, torch.softmax(beta * drive, dim=1)
+
+    def habits(self, actor_input: Tensor) -> Tensor:
+        """Habit strengths ``H x`` of every action, ``[B, n_actions]``, for the actor input
+        ``[B, n_features + 1]`` (the code plus the tonic input)."""
+        return torch.matmul(self.habit_strength, actor_input.unsqueeze(-1)).squeeze(-1)
+
+    def habit_share(self) -> Tensor | None:
+        """The arbiter's share of control given to habits, ``[B]``, for the current observation
+        (None before the first ``learn`` or with ``habit=False``)."""
+        if self._rollout is None or not self.config.habit:
+            return None
+        h = self._hyper
+        spread = habit_spread(self.habits(self._rollout.actor_input))
+        return habit_arbitration(spread, h["arbiter_threshold"], h["arbiter_gain"])
+
+    def outcome_values(self) -> Tensor:
+        """What each stimulus channel is worth now, ``U_c = R_c + gamma * V_c``,
+        ``[B, n_channels]``: the reward it predicts when it appears (:func:`reward_model_update`)
+        plus the discounted value the critic gives its onset code alone (what is expected to
+        follow it)."""
+        centers = self.encoder.centers(self.device)
+        onset = microstimuli(torch.ones((), device=self.device), centers, self.encoder.width)
+        weights = self.critic.weights.view(self.n_agents, self.encoder.n_channels, -1)
+        onset_value = torch.matmul(weights, onset)
+        return self.reward_model + self._column(self._hyper["gamma"]) * onset_value
+
+    def goal_directed_values(self, actor_input: Tensor) -> Tensor:
+        """Goal-directed action values ``G = (M x) U`` (:func:`goal_values`), ``[B, n_actions]``,
+        for the actor input ``x`` ``[B, n_features + 1]``."""
+        return goal_values(self.outcome_model, actor_input, self.outcome_values())
 
     @staticmethod
     def _sample(probs: Tensor, generator: torch.Generator) -> Tensor:
@@ -368,25 +485,32 @@ class PlasticAgent(PopulationAgent):
         return index.clamp(max=probs.shape[1] - 1)
 
     def _act(
-        self, encoder: EncoderState, features: Tensor, generator: torch.Generator
+        self,
+        encoder: EncoderState,
+        features: Tensor,
+        channels: Tensor,
+        generator: torch.Generator,
     ) -> tuple[Rollout, Tensor]:
         """Choose actions and the actor's Hebbian post factor for them.
 
-        Discrete: ``a ~ softmax(beta * rates)``, ``post = onehot(a) - pi`` (Barto, Sutton &
-        Anderson 1983). Box (node perturbation: Fiete & Seung 2006; Legenstein et al. 2010;
-        a Gaussian policy as in Williams 1992): the output rates are the neurons' rates plus
-        exploratory noise, ``a = clip(rates + sigma * xi, low, high)``, and the post factor is
-        the perturbation ``a - rates``, so ``dw = lr * DA * (a - rates) (x) x``.
+        Discrete: ``a ~ softmax(beta * rates)`` (see :meth:`_policy`), ``post = onehot(a)`` or,
+        with ``actor_post="centered"``, ``onehot(a) - pi`` (Barto, Sutton & Anderson 1983).
+        Box (node perturbation: Fiete & Seung 2006; Legenstein et al. 2010; a Gaussian policy
+        as in Williams 1992): the output rates are the neurons' rates plus exploratory noise,
+        ``a = clip(rates + sigma * xi, low, high)``, and the post factor is the perturbation
+        ``a - rates``, so ``dw = lr * DA * (a - rates) (x) x``.
         """
         actor_input = self._actor_input(features)
         rates, probs = self._policy(actor_input)
         if self.continuous:
             actions = self._perturb(rates, generator)
             post = actions - rates
+            chosen = torch.zeros_like(rates)
         else:
             actions = self._sample(probs, generator)
-            post = torch.nn.functional.one_hot(actions, self.n_actions).to(probs.dtype) - probs
-        return Rollout(encoder, features, actor_input, rates, post), actions
+            chosen = torch.nn.functional.one_hot(actions, self.n_actions).to(probs.dtype)
+            post = chosen - probs if self.config.actor_post == "centered" else chosen
+        return Rollout(encoder, features, actor_input, rates, post, chosen, channels), actions
 
     def _perturb(self, rates: Tensor, generator: torch.Generator) -> Tensor:
         """Exploratory output for Box actions: ``clip(rates + sigma * xi, low, high)``."""
@@ -405,7 +529,7 @@ class PlasticAgent(PopulationAgent):
             self.dopamine_state = self.dopamine_state._replace(
                 drive=self._drive(self._event("drug_level", torch.float32))
             )
-        self._rollout, actions = self._act(encoder, features, self._learn_generator)
+        self._rollout, actions = self._act(encoder, features, channels, self._learn_generator)
         return actions
 
     def _drive(self, level: Tensor) -> Tensor:
@@ -444,12 +568,32 @@ class PlasticAgent(PopulationAgent):
             pre=ro.actor_input, post=ro.post, dopamine=dopamine, rate=ro.rates, active=active
         )
         self.actor, dw_actor = update_synapses(self.actor_rule, self.actor, actor_signals)
-        self._rollout, actions = self._act(encoder, features, generator)
+        self._update_habits_and_outcomes(ro, channels, reward, active)
+        self._rollout, actions = self._act(encoder, features, channels, generator)
         return StepResult(
             actions=actions, rpe=rpe, dopamine=dopamine, value=v_t,
             mean_abs_dw=0.5 * (dw_critic.abs().mean() + dw_actor.abs().mean()),
             mean_rate=self._rollout.rates.mean(),
         )  # fmt: skip
+
+    def _update_habits_and_outcomes(
+        self, ro: Rollout, channels: Tensor, reward: Tensor, active: Tensor
+    ) -> None:
+        """Value-free habit learning on the action just taken, and the goal-directed models:
+        which stimuli appeared after the action (onsets, ``[c_t - c_tm1]+``: a context that was
+        already there is no outcome of it), and which reward came with the stimuli."""
+        h, keep = self._hyper, active.view(-1, 1, 1)
+        if self.config.habit:
+            updated = habit_update(self.habit_strength, ro.chosen, ro.actor_input, h["habit_lr"])
+            self.habit_strength = torch.where(keep, updated, self.habit_strength)
+        if self.config.goal_directed:
+            onsets = torch.relu(channels - ro.channels)
+            updated = outcome_update(
+                self.outcome_model, ro.chosen, ro.actor_input, onsets, h["outcome_lr"]
+            )
+            self.outcome_model = torch.where(keep.unsqueeze(-1), updated, self.outcome_model)
+            updated = reward_model_update(self.reward_model, channels, reward, h["outcome_lr"])
+            self.reward_model = torch.where(keep[:, 0], updated, self.reward_model)
 
     def _event(self, key: str, dtype: torch.dtype) -> Tensor:
         """A task event from this step's info (e.g. ``infusion``) as a tensor ``[B]``."""
@@ -509,6 +653,9 @@ class PlasticAgent(PopulationAgent):
             "critic.state": self.critic.state,
             "actor.state": self.actor.state,
             "dopamine.state": self.dopamine_state,
+            "habit.strength": self.habit_strength,
+            "goal.outcome_model": self.outcome_model,
+            "goal.reward_model": self.reward_model,
         }
         if self._rollout is not None:
             state["rollout"] = self._rollout
@@ -524,6 +671,8 @@ class PlasticAgent(PopulationAgent):
                 actor_input=zeros(B, n_features + 1, device=self.device),
                 rates=zeros(B, self.n_actions, device=self.device),
                 post=zeros(B, self.n_actions, device=self.device),
+                chosen=zeros(B, self.n_actions, device=self.device),
+                channels=zeros(B, self.encoder.n_channels, device=self.device),
             )
         }
 
@@ -531,6 +680,9 @@ class PlasticAgent(PopulationAgent):
         self.critic = Synapses(state["critic.weights"], state["critic.state"])
         self.actor = Synapses(state["actor.weights"], state["actor.state"])
         self.dopamine_state = state["dopamine.state"]
+        self.habit_strength = state["habit.strength"]
+        self.outcome_model = state["goal.outcome_model"]
+        self.reward_model = state["goal.reward_model"]
         self._rollout = state["rollout"] if has_rollout else None
 
     # ------------------------------------------------------------------ acting

@@ -1,0 +1,81 @@
+"""Hyperparameters of :class:`~plasticgym.agents.PlasticAgent` tuned for each task of the suite.
+
+The defaults of :class:`~plasticgym.agents.PlasticAgentConfig` suit Pavlovian conditioning (a
+cue that predicts a reward several steps later). Operant tasks differ in what the agent must
+bridge: in a bandit each trial is an independent one-step decision (``gamma = 0``: with
+``gamma > 0`` the state value of the repeated choice state grows toward ``r / (1 - gamma)`` and
+an eligibility trace spreads the credit of one trial's reward over the previous choices);
+free-operant pressing is paid on the step of the press (a short trace); the two-step task
+needs a trace that carries the second stage's reward back to the first choice. The values below
+are the ones the test suite checks each task with (``tests/test_agent_learning.py``)::
+
+    from plasticgym.agents import PlasticAgent, plastic_preset
+
+    agent = PlasticAgent("plasticgym/ReversalBandit-v0", n_agents=64, seed=0,
+                         **plastic_preset("plasticgym/ReversalBandit-v0"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+PLASTIC_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        "plasticgym/Pavlovian-v0": {},
+        "plasticgym/ReversalBandit-v0": {
+            "gamma": 0.0,
+            "actor_lr": 0.2,
+            "actor_weight_max": 0.5,
+        },
+        "plasticgym/TwoStep-v0": {
+            "gamma": 0.9,
+            "trace_lambda": 0.9,
+            "actor_lr": 0.2,
+            "actor_weight_max": 0.5,
+            "reward_resets_traces": False,
+        },
+        "plasticgym/HabitFormation-v0": {
+            "trace_lambda": 0.0,
+            "actor_lr": 0.2,
+        },
+        "plasticgym/Addiction-v0": {
+            "gamma": 0.0,
+            "actor_lr": 0.2,
+        },
+        "plasticgym/SkillLearning-v0": {
+            "gamma": 0.9,
+            "trace_lambda": 0.5,
+            "actor_lr": 0.2,
+            "actor_weight_max": 1.0,
+            "n_microstimuli": 10,
+            "microstimulus_width": 0.1,
+        },
+        "plasticgym/Reaching-v0": {
+            "gamma": 0.5,
+            "actor_lr": 0.5,
+            "exploration_noise": 0.1,
+            "target_rate": 0.5,
+            "n_microstimuli": 10,
+            "microstimulus_width": 0.1,
+        },
+    }
+)
+"""Task id -> PlasticAgent hyperparameters tuned for it (see the module docstring)."""
+
+
+def plastic_preset(env_id: str) -> dict[str, Any]:
+    """The tuned PlasticAgent hyperparameters of a registered task, as a new dict.
+
+    Raises:
+        ValueError: ``env_id`` has no preset (the message lists those that have one).
+    """
+    if env_id not in PLASTIC_PRESETS:
+        raise ValueError(
+            f"no PlasticAgent preset for {env_id!r}; presets exist for {sorted(PLASTIC_PRESETS)}"
+        )
+    return dict(PLASTIC_PRESETS[env_id])
+
+
+__all__ = ["PLASTIC_PRESETS", "plastic_preset"]
