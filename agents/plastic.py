@@ -187,7 +187,7 @@ class PlasticAgentConfig:
     exploration_noise: float = 0.1
     actor_post: str = "chosen"
     habit: bool = False
-    habit_lr: float = 0.002
+    habit_lr: float = 0.001
     habit_weight: float = 1.0
     arbiter_threshold: float = 0.15
     arbiter_gain: float = 20.0
@@ -385,7 +385,7 @@ class PlasticAgent(PopulationAgent):
         habit_shape = (B, self.n_actions, n_features + 1) if cfg.habit else (B, 0, 0)
         self.habit_strength = torch.zeros(habit_shape, device=self.device)
         outcome_shape = (
-            (B, self.n_actions, n_channels, n_features + 1) if cfg.goal_directed else (B, 0, 0, 0)
+            (B, self.n_actions, n_channels, n_features) if cfg.goal_directed else (B, 0, 0, 0)
         )
         self.outcome_model = torch.zeros(outcome_shape, device=self.device)
         self.reward_model = torch.zeros(B, n_channels, device=self.device)
@@ -436,7 +436,7 @@ class PlasticAgent(PopulationAgent):
         rates = torch.relu(drive)
         drive = rates
         if self.config.goal_directed:
-            goal = self.goal_directed_values(actor_input)
+            goal = self.goal_directed_values(actor_input[:, :-1])
             drive = drive + self._column(h["goal_weight"]) * goal
         if self.config.habit:
             habits = self.habits(actor_input)
@@ -472,10 +472,11 @@ class PlasticAgent(PopulationAgent):
         onset_value = torch.matmul(weights, onset)
         return self.reward_model + self._column(self._hyper["gamma"]) * onset_value
 
-    def goal_directed_values(self, actor_input: Tensor) -> Tensor:
+    def goal_directed_values(self, features: Tensor) -> Tensor:
         """Goal-directed action values ``G = (M x) U`` (:func:`goal_values`), ``[B, n_actions]``,
-        for the actor input ``x`` ``[B, n_features + 1]``."""
-        return goal_values(self.outcome_model, actor_input, self.outcome_values())
+        for the presynaptic code ``x`` ``[B, n_features]`` (no tonic input: an action is
+        associated with outcomes in the situations the stimuli describe, nowhere else)."""
+        return goal_values(self.outcome_model, features, self.outcome_values())
 
     @staticmethod
     def _sample(probs: Tensor, generator: torch.Generator) -> Tensor:
@@ -589,7 +590,7 @@ class PlasticAgent(PopulationAgent):
         if self.config.goal_directed:
             onsets = torch.relu(channels - ro.channels)
             updated = outcome_update(
-                self.outcome_model, ro.chosen, ro.actor_input, onsets, h["outcome_lr"]
+                self.outcome_model, ro.chosen, ro.features, onsets, h["outcome_lr"]
             )
             self.outcome_model = torch.where(keep.unsqueeze(-1), updated, self.outcome_model)
             updated = reward_model_update(self.reward_model, channels, reward, h["outcome_lr"])

@@ -1,0 +1,102 @@
+"""The habit pathway and outcome devaluation (Adams 1982; Miller, Shenhav & Ludvig 2019).
+
+Agents with a goal-directed evaluation (actions valued by the outcomes they bring, outcomes
+valued by the dopamine-trained critic and a reward model) press less on the lever whose outcome
+was devalued (paired with illness where the levers are absent). With the value-free habit
+pathway, control passes to habits as training goes on, and after extended training (500
+reinforcers) responding is much less sensitive to devaluation than after moderate training
+(100) or than without the habit pathway. As in Miller et al., the agents here have no cached
+action values (``actor_lr=0``): the dopamine-gated pathway is the goal-directed evaluation.
+
+Sensitivity per agent: the share of its presses on the devalued lever in late training minus
+that share in the extinction test (positive: the agent moved away from the devalued lever).
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from plasticgym.agents import PlasticAgent
+
+GOAL_DIRECTED = {"trace_lambda": 0.0, "actor_lr": 0.0, "goal_directed": True, "goal_weight": 3.0}
+N_AGENTS = 64
+
+
+def _devalued_share(presses: pd.Series) -> float:
+    presses = presses[presses > 0]
+    return float((presses == 1).mean()) if len(presses) else math.nan
+
+
+def _sensitivity(reinforcers: int, habit: bool) -> tuple[pd.Series, PlasticAgent]:
+    env_kwargs = {"training_reinforcers": reinforcers, "devaluation_pairings": 10,
+                  "test_steps": 60}  # fmt: skip
+    agent = PlasticAgent("plasticgym/HabitFormation-v0", n_agents=N_AGENTS, seed=2,
+                         env_kwargs=env_kwargs, habit=habit, **GOAL_DIRECTED)  # fmt: skip
+    agent.learn(20_000, record=True,
+                callback=lambda a: not bool((a.episodes_completed > 0).all()))  # fmt: skip
+    records = agent.records[agent.records["episode"] == 0]
+    training = records[records["phase"] == "training"].groupby("agent")["action"]
+    test = records[records["phase"] == "test"].groupby("agent")["action"]
+    assert (test.size() == 60).all()
+    late = training.apply(lambda a: _devalued_share(a.iloc[-200:]))
+    return (late - test.apply(_devalued_share)).dropna(), agent
+
+
+_cache: dict[tuple[int, bool], tuple[pd.Series, PlasticAgent]] = {}
+
+
+def sensitivity(reinforcers: int, habit: bool) -> tuple[pd.Series, PlasticAgent]:
+    if (reinforcers, habit) not in _cache:
+        _cache[(reinforcers, habit)] = _sensitivity(reinforcers, habit)
+    return _cache[(reinforcers, habit)]
+
+
+def _se(values: pd.Series) -> float:
+    return float(values.std() / math.sqrt(len(values)))
+
+
+def test_goal_directed_agents_stay_sensitive_to_devaluation_after_extended_training():
+    index, _ = sensitivity(500, habit=False)
+    assert index.mean() > max(0.1, 4 * _se(index)), index.mean()
+
+
+def test_habit_pathway_makes_extended_training_insensitive_to_devaluation():
+    without, _ = sensitivity(500, habit=False)
+    extended, agent = sensitivity(500, habit=True)
+    moderate, moderate_agent = sensitivity(100, habit=True)
+    # moderate training: still goal-directed; extended: habits have taken over
+    assert moderate.mean() > max(0.08, 4 * _se(moderate)), moderate.mean()
+    for other in (without, moderate):
+        gap = other.mean() - extended.mean()
+        assert gap > max(0.08, 4 * math.hypot(_se(other), _se(extended))), (other, extended)
+    share = agent.habit_share()
+    assert share is not None and share.mean() > moderate_agent.habit_share().mean() + 0.2
+
+
+def test_without_the_pathways_the_policy_is_the_softmax_of_the_rates():
+    agent = PlasticAgent("plasticgym/HabitFormation-v0", n_agents=4, seed=0,
+                         env_kwargs={"training_reinforcers": 5}).learn(200)  # fmt: skip
+    assert agent.habit_share() is None and agent.habit_strength.numel() == 0
+    actor_input = agent._rollout.actor_input
+    rates, probs = agent._policy(actor_input)
+    torch.testing.assert_close(probs, torch.softmax(5.0 * rates, dim=1))
+    with pytest.raises(ValueError, match="need a Discrete action space"):
+        PlasticAgent("plasticgym/Reaching-v0", habit=True)
+
+
+def test_habit_strength_grows_with_repetition_whatever_the_reward():
+    """Two-factor: habits form in extinction too, where no press earns anything."""
+    protocol = [{"name": "test", "kind": "extinction", "length": 400}]
+    agent = PlasticAgent("plasticgym/HabitFormation-v0", n_agents=8, seed=1, habit=True,
+                         habit_lr=0.01, env_kwargs={"protocol": protocol})  # fmt: skip
+    agent.learn(300, record=True)
+    assert (agent.records["reward"] == 0).all()
+    strengths = agent.habits(agent._rollout.actor_input)
+    torch.testing.assert_close(strengths.sum(dim=1), torch.ones(8), atol=0.1, rtol=0)
+    last = agent.records[agent.records["step"] >= 200].groupby("agent")["action"]
+    frequencies = last.apply(lambda a: np.bincount(a, minlength=3) / len(a))
+    for agent_index, frequency in frequencies.items():  # strength follows what was repeated
+        np.testing.assert_allclose(strengths[agent_index].numpy(), frequency, atol=0.2)
