@@ -1,10 +1,12 @@
 """Dopamine models and dysregulation knobs of PlasticAgent, over batched populations."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from plasticgym.agents import PlasticAgent
+from plasticgym.agents.presets import plastic_preset
 from plasticgym.experiments.rpe_transfer import mean_ci
 
 ENV = "plasticgym/Pavlovian-v0"
@@ -51,6 +53,60 @@ def test_lower_dopamine_gain_slows_learning():
         cue[gain] = early.groupby("agent")["rpe"].mean().to_numpy()
     mean, low, _ = mean_ci(cue[1.0] - cue[0.3])
     assert low > 0.1, (mean, low)
+
+
+SESSIONS = 30
+
+
+def _value_of_taking(mode: str, lever: str) -> pd.DataFrame:
+    """Per agent (rows) and session (columns): the critic's value of the state from which the
+    drug (or the food) was taken, averaged over the session's deliveries, in a chamber with
+    only that lever (Redish 2004's "value of drug-taking")."""
+    only = {"drug": {"food": False}, "food": {"drug": False}}[lever]
+    protocol = [{"name": "access", "sessions": SESSIONS, **only}]
+    agent = PlasticAgent("plasticgym/Addiction-v0", n_agents=16, seed=4, dopamine=mode,
+                         homeostasis=False, env_kwargs={"protocol": protocol},
+                         **plastic_preset("plasticgym/Addiction-v0"))  # fmt: skip
+    records = agent.learn(30 * SESSIONS, record=True).records.sort_values(["agent", "step"])
+    records["value_before"] = records.groupby("agent")["value"].shift(1)
+    delivered = records[records["infusion"] | records["food"]]
+    return delivered.groupby(["agent", "trial"])["value_before"].mean().unstack()
+
+
+def test_redish_drug_value_keeps_growing_food_converges_homeostatic_stays_bounded():
+    food, td_drug = _value_of_taking("td", "food"), _value_of_taking("td", "drug")
+    redish, homeostatic = (
+        _value_of_taking("redish", "drug"),
+        _value_of_taking("homeostatic", "drug"),
+    )
+
+    def late(values):  # per agent: mean of the last 5 sessions
+        return values.iloc[:, -5:].mean(axis=1).to_numpy()
+
+    def middle(values):  # sessions 10-14
+        return values.iloc[:, 10:15].mean(axis=1).to_numpy()
+
+    # Redish: the value of drug-taking is still growing late in training ...
+    mean, low, _ = mean_ci(late(redish) - middle(redish))
+    assert low > 1.0, (mean, low)
+    assert late(redish).min() > 5 * late(td_drug).max()
+    # ... while food's (and, under TD, the drug's) value has converged to the reward itself
+    np.testing.assert_allclose(late(food), 1.0, atol=0.05)  # food_reward
+    np.testing.assert_allclose(late(td_drug), 0.5, atol=0.05)  # drug_reward
+    assert np.abs(late(food) - middle(food)).max() < 0.05
+    # homeostatic: bounded, below what even the drug's hedonic reward is worth, no growth
+    assert homeostatic.max().max() < 0.5
+    assert abs(mean_ci(late(homeostatic) - middle(homeostatic))[0]) < 0.1
+
+
+def test_average_reward_drug_value_growth_slows_as_the_basal_level_adapts():
+    """After Dezfouli et al. (2009): the drug-raised basal reward level ``kappa`` comes to
+    compensate the surge, so the value of drug-taking grows ever more slowly."""
+    values = _value_of_taking("average_reward", "drug")
+    early = (values.iloc[:, 8] - values.iloc[:, 3]).to_numpy()
+    late = (values.iloc[:, -1] - values.iloc[:, -6]).to_numpy()
+    mean, low, _ = mean_ci(early - late)
+    assert low > 0.5, (mean, low)
 
 
 def test_drug_models_need_drug_events():
