@@ -400,7 +400,8 @@ class PopulationAgent(ABC):
         value`` and the task's info events. Row t's ``action`` and ``reward`` are the action
         sent at step t and the reward it brought; ``rpe`` is the TD error of that transition;
         ``dopamine`` is what reached the synapses; ``value`` is ``V`` of the observation it led
-        to (see docs/agents.md for the exact timing).
+        to (see docs/agents.md for the exact timing). Hyperparameters given per agent
+        (individual differences) follow as one column each.
         """
         if self._records_cache is None:
             frames = [b.to_frame() for b in self._record_buffers if len(b)]
@@ -410,8 +411,18 @@ class PopulationAgent(ABC):
                 frame = pd.concat(frames, ignore_index=True)
                 if "phase" in frame:
                     frame["phase"] = frame["phase"].astype("category")
-                self._records_cache = frame
+                self._records_cache = self._with_individual_parameters(frame)
         return self._records_cache
+
+    def _with_individual_parameters(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Add a column per hyperparameter given per agent (individual differences), named
+        after it (``hp_<name>`` if the task already has a column of that name)."""
+        agents = frame["agent"].to_numpy()
+        for name, value in self._hyper.items():
+            if isinstance(value, Tensor):
+                column = name if name not in frame else f"hp_{name}"
+                frame[column] = value.cpu().numpy().astype(float)[agents]
+        return frame
 
     @property
     def episodes_completed(self) -> np.ndarray:

@@ -38,7 +38,9 @@ def test_agent_samples_validates_records_and_checkpoints_values(tmp_path):
     assert table["trace_lambda"].tolist() == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])
     same = PlasticAgent(ENV, n_agents=5, seed=9, critic_lr=LogUniform(0.05, 0.2))
     assert same.individual_parameters["critic_lr"].tolist() == table["critic_lr"].tolist()
-    agent.learn(20)
+    records = agent.learn(20, record=True).records
+    assert records.groupby("agent")["critic_lr"].first().tolist() == table["critic_lr"].tolist()
+    assert "gamma" not in records  # shared hyperparameters stay out of the records
     loaded = PlasticAgent.load(agent.save(tmp_path / "a"))
     assert loaded.individual_parameters.equals(table)
     with pytest.raises(ValueError, match=r"critic_lr\[\d\]"):
