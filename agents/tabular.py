@@ -349,9 +349,9 @@ def discrete_action_count(space: gym.Space, owner: str) -> int:
     if isinstance(space, gym.spaces.Box):
         hint = (
             " (continuous actions): tabular agents choose among a finite set of actions; for "
-            "continuous control use the Stable-Baselines3 baselines, "
-            "plasticgym.agents.sb3.SB3Agent with algo='PPO' or 'A2C' (pip install "
-            "plasticgym[sb3]); PlasticAgent and these tabular agents need Discrete actions"
+            "continuous control use PlasticAgent (node perturbation) or the Stable-Baselines3 "
+            "baselines, plasticgym.agents.sb3.SB3Agent with algo='PPO' or 'A2C' (pip install "
+            "plasticgym[sb3])"
         )
     raise ValueError(f"{owner} needs a Discrete action space, got {space}{hint}")
 
