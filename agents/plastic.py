@@ -573,9 +573,19 @@ class PlasticAgent(PopulationAgent):
         self._rollout, actions = self._act(encoder, features, channels, generator)
         return StepResult(
             actions=actions, rpe=rpe, dopamine=dopamine, value=v_t,
-            mean_abs_dw=0.5 * (dw_critic.abs().mean() + dw_actor.abs().mean()),
-            mean_rate=self._rollout.rates.mean(),
+            **self._summary(dw_critic, dw_actor),
         )  # fmt: skip
+
+    def _summary(self, dw_critic: Tensor, dw_actor: Tensor) -> dict[str, Tensor]:
+        """TensorBoard's step summaries, computed only when something logs them."""
+        if self._logger is None:
+            nan = torch.full((), math.nan, device=self.device)
+            return {"mean_abs_dw": nan, "mean_rate": nan}
+        assert self._rollout is not None
+        return {
+            "mean_abs_dw": 0.5 * (dw_critic.abs().mean() + dw_actor.abs().mean()),
+            "mean_rate": self._rollout.rates.mean(),
+        }
 
     def _update_habits_and_outcomes(
         self, ro: Rollout, channels: Tensor, reward: Tensor, active: Tensor

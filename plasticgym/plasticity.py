@@ -93,7 +93,7 @@ def three_factor(learning_rate: Scalar, trace_decay: Scalar) -> PlasticityTransf
     ) -> tuple[Tensor, EligibilityState]:
         del weights
         trace = eligibility_update(state.trace, signals.post, signals.pre, trace_decay)
-        trace = torch.where(_mask(signals.active, trace), trace, torch.zeros_like(trace))
+        trace = torch.where(_mask(signals.active, trace), trace, 0.0)
         return dw + three_factor_dw(trace, signals.dopamine, learning_rate), EligibilityState(trace)
 
     return PlasticityTransform(init, update)
@@ -121,7 +121,7 @@ def synaptic_scaling(
         new_avg = rate_estimate(state.rate_avg, signals.rate, rate_time_constant)
         rate_avg = torch.where(_mask(signals.active, new_avg), new_avg, state.rate_avg)
         scaling = scaling_dw(weights + dw, rate_avg, target_rate, scaling_rate)
-        scaling = torch.where(_mask(signals.active, scaling), scaling, torch.zeros_like(scaling))
+        scaling = torch.where(_mask(signals.active, scaling), scaling, 0.0)
         return dw + scaling, ScalingState(rate_avg)
 
     return PlasticityTransform(init, update)
