@@ -1,4 +1,5 @@
-"""Dopamine moves from the reward to the cue (Schultz, Dayan & Montague 1997).
+"""Dopamine moves from the reward to the cue (Schultz, Dayan & Montague 1997) and scales with
+the reward probability (Fiorillo, Tobler & Schultz 2003).
 
 A population of plastic agents is trained on Pavlovian conditioning (cue, then reward K steps
 later, long variable inter-trial intervals, one continuing session), then probed with omitted
@@ -12,23 +13,39 @@ agents:
 4. an omitted reward gives a dip below zero at the time the reward was due;
 5. an unpredicted (free) reward still evokes the full response.
 
-Run it with ``plasticgym quickstart`` or ``run(RpeTransferConfig())`` and ``analyse(records)``.
+A second population learns cues that each predict the reward with its own probability p
+(one cue per p in {0, .25, .5, .75, 1}, trained in blocks that rotate through the cues in a
+shuffled order, several rounds): per agent, the slope of the dopamine response on p is
+
+6. positive at the cue (the cue's response rises with p) and
+7. negative at a delivered reward (the reward's response falls with p, as ``1 - p``).
+
+Run it with ``plasticgym experiment rpe_transfer`` (or the short ``plasticgym quickstart``
+demo of signatures 1-5), or in Python: ``records = run(RpeTransferConfig(), out_dir)``,
+``analyse(records, config)``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from plasticgym.agents import PlasticAgent
+from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.stats import ci_row, format_ci, mean_ci, slopes
 from plasticgym.records import save_records
+
+NAME = "rpe_transfer"
+DESCRIPTION = (
+    "dopamine (the TD error) moves from reward to cue, dips at omissions and scales with reward "
+    "probability (Schultz 1997; Fiorillo 2003)"
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,12 @@ class RpeTransferConfig:
     ``trace_lambda_range`` (equal bounds give every agent the same value), so the statistics
     over agents describe a population, not one model run many times. Probes are rare (15% of
     probe-phase trials each) because the agents keep learning during the probe phase.
+
+    Probability blocks (a second population with the same individual differences): cue ``i``
+    (A, B, ...) is rewarded with probability ``probabilities[i]``; each of
+    ``probability_rounds`` rounds has one block of ``probability_block_trials`` trials per cue,
+    in an order shuffled per round with ``seed``; the last ``measured_rounds`` rounds are
+    analysed.
     """
 
     n_agents: int = 32
@@ -58,6 +81,36 @@ class RpeTransferConfig:
     agent_kwargs: dict[str, Any] = field(default_factory=dict)
     tensorboard_log: str | None = None
     device: str = "cpu"
+    probabilities: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    probability_rounds: int = 3
+    probability_block_trials: int = 20
+    measured_rounds: int = 2
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.probabilities) <= 26 or not all(
+            0.0 <= p <= 1.0 for p in self.probabilities
+        ):
+            raise ValueError(
+                f"probabilities={self.probabilities!r} is invalid: 1 to 26 values in [0, 1]"
+            )
+        if not 1 <= self.measured_rounds <= self.probability_rounds:
+            raise ValueError(
+                f"measured_rounds={self.measured_rounds} is invalid: in [1, probability_rounds="
+                f"{self.probability_rounds}]"
+            )
+
+    @classmethod
+    def quick(cls, **overrides: Any) -> RpeTransferConfig:
+        """The short version (about 25 s on 2 CPU cores) with every signature."""
+        short = {
+            "n_agents": 16,
+            "training_trials": 100,
+            "probe_trials": 40,
+            "probability_rounds": 2,
+            "probability_block_trials": 15,
+            "measured_rounds": 1,
+        }
+        return cls(**{**short, **overrides})
 
     def env_kwargs(self) -> dict[str, Any]:
         return {
@@ -79,6 +132,33 @@ class RpeTransferConfig:
         longest_trial = self.iti[1] + self.cs_us_interval + 1
         return (self.training_trials + self.probe_trials) * longest_trial
 
+    def probability_protocol(self) -> list[dict[str, Any]]:
+        """Blocks ``round<r>_<cue>``: each round one block per cue, in a shuffled order."""
+        rng = np.random.default_rng([self.seed, 11])
+        letters = [chr(ord("A") + i) for i in range(len(self.probabilities))]
+        return [
+            {"name": f"round{r}_{letters[i]}", "trials": self.probability_block_trials,
+             "cs": letters[i], "reward_prob": self.probabilities[i]}
+            for r in range(self.probability_rounds)
+            for i in rng.permutation(len(letters))
+        ]  # fmt: skip
+
+    def probability_env_kwargs(self) -> dict[str, Any]:
+        return {
+            "cs_us_interval": self.cs_us_interval,
+            "iti": self.iti,
+            "cues": len(self.probabilities),
+            "protocol": self.probability_protocol(),
+        }
+
+    def probability_max_steps(self) -> int:
+        trials = self.probability_rounds * len(self.probabilities) * self.probability_block_trials
+        return trials * (self.iti[1] + self.cs_us_interval + 1)
+
+
+Config = RpeTransferConfig
+"""The experiment interface's name for the config."""
+
 
 def individual_differences(config: RpeTransferConfig) -> dict[str, list[float]]:
     """Per-agent hyperparameters, drawn with a generator seeded by ``config.seed``."""
@@ -94,24 +174,59 @@ def _session_over(agent: PlasticAgent) -> bool:
     return not bool((agent.episodes_completed >= 1).all())
 
 
-def run(
-    config: RpeTransferConfig, *, progress_bar: bool = False
+def _train(
+    config: RpeTransferConfig, env_kwargs: dict[str, Any], max_steps: int, progress_bar: bool
 ) -> tuple[PlasticAgent, pd.DataFrame]:
-    """Train the population through one session; returns the agent and the session's records."""
     hyperparameters = {**individual_differences(config), **config.agent_kwargs}
     agent = PlasticAgent(
         "plasticgym/Pavlovian-v0",
         n_agents=config.n_agents,
         seed=config.seed,
         homeostasis=config.homeostasis,
-        env_kwargs=config.env_kwargs(),
+        env_kwargs=env_kwargs,
         tensorboard_log=config.tensorboard_log,
         device=config.device,
         **hyperparameters,
     )
-    agent.learn(config.max_steps(), record=True, progress_bar=progress_bar, callback=_session_over)
+    agent.learn(max_steps, record=True, progress_bar=progress_bar, callback=_session_over)
     records = agent.records
     return agent, records[records["episode"] == 0].reset_index(drop=True)
+
+
+def run_session(
+    config: RpeTransferConfig, *, progress_bar: bool = False
+) -> tuple[PlasticAgent, pd.DataFrame]:
+    """Train the population through one session; returns the agent and the session's records."""
+    return _train(config, config.env_kwargs(), config.max_steps(), progress_bar)
+
+
+def run_probability_blocks(
+    config: RpeTransferConfig, *, progress_bar: bool = False
+) -> pd.DataFrame:
+    """Train a second population through the probability blocks; returns its records with two
+    more columns: ``p`` (the reward probability of the trial's cue; NaN on free trials) and
+    ``round``."""
+    agent, records = _train(
+        config, config.probability_env_kwargs(), config.probability_max_steps(), progress_bar
+    )
+    agent.close()
+    p_of_cue = {chr(ord("A") + i): p for i, p in enumerate(config.probabilities)}
+    records["p"] = records["cue"].map(p_of_cue).astype(float)
+    records["round"] = records["phase"].astype(str).str.extract(r"round(\d+)_")[0].astype(int)
+    return records
+
+
+def run(
+    config: RpeTransferConfig, out_dir: str | os.PathLike, progress_bar: bool = False
+) -> dict[str, pd.DataFrame]:
+    """Both populations: ``{"session": ..., "probability": ...}`` record tables. TensorBoard
+    logs go to ``out_dir/tensorboard`` unless the config names a folder."""
+    if config.tensorboard_log is None:
+        config = replace(config, tensorboard_log=str(Path(out_dir) / "tensorboard"))
+    agent, session = run_session(config, progress_bar=progress_bar)
+    agent.close()
+    probability = run_probability_blocks(config, progress_bar=progress_bar)
+    return {"session": session, "probability": probability}
 
 
 def per_agent_responses(records: pd.DataFrame, config: RpeTransferConfig) -> pd.DataFrame:
@@ -140,18 +255,7 @@ def per_agent_responses(records: pd.DataFrame, config: RpeTransferConfig) -> pd.
     return pd.DataFrame(out, index=pd.Index(agents, name="agent"))
 
 
-def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and two-sided t confidence interval over agents (NaNs dropped)."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if values.size < 2:
-        return float("nan"), float("nan"), float("nan")
-    mean = float(values.mean())
-    half = float(stats.t.ppf(0.5 + level / 2, values.size - 1) * stats.sem(values))
-    return mean, mean - half, mean + half
-
-
-# Margins of the verdicts, in units of the reward magnitude (see ``analyse``).
+# Margins of the verdicts, in units of the reward magnitude (see ``analyse_session``).
 EARLY_MARGIN = 0.3
 LATE_MARGIN = 0.1
 NEAR_ZERO = 0.2
@@ -159,8 +263,9 @@ DIP = 0.2
 FULL_RESPONSE = 0.75
 
 
-def analyse(records: pd.DataFrame, config: RpeTransferConfig) -> dict[str, Any]:
-    """Summaries with 95% CIs over agents and a verdict for each expected signature.
+def analyse_session(records: pd.DataFrame, config: RpeTransferConfig) -> dict[str, Any]:
+    """Summaries of the transfer session with 95% CIs over agents and a verdict for each of
+    signatures 1-5.
 
     Verdicts (True when the CI clears the margin, with ``R`` the reward magnitude = 1):
     ``at_reward_early``: CI of ``early_us - early_cs`` above ``EARLY_MARGIN``;
@@ -192,6 +297,98 @@ def analyse(records: pd.DataFrame, config: RpeTransferConfig) -> dict[str, Any]:
     }
 
 
+# Slopes of the probability verdicts, in units of the reward magnitude per unit probability.
+PROBABILITY_SLOPE = 0.25
+
+
+def per_agent_probability_responses(
+    records: pd.DataFrame, config: RpeTransferConfig
+) -> dict[str, pd.DataFrame]:
+    """Mean dopamine of each agent (rows) per reward probability (columns), over the last
+    ``measured_rounds`` rounds: ``"cue"`` at cue onsets, ``"reward"`` at delivered cued rewards
+    (NaN where a cue is never rewarded, p = 0)."""
+    late = records[records["round"] >= config.probability_rounds - config.measured_rounds]
+    agents = np.sort(records["agent"].unique())
+    levels = sorted(set(config.probabilities))
+    out = {}
+    for name, rows in (("cue", late[late["cs"]]), ("reward", late[late["us"] & ~late["free"]])):
+        table = rows.groupby(["agent", "p"])["dopamine"].mean().unstack("p")
+        out[name] = table.reindex(index=agents, columns=levels)
+    return out
+
+
+def analyse_probability(records: pd.DataFrame, config: RpeTransferConfig) -> dict[str, Any]:
+    """Per agent, the least-squares slope of the dopamine response on the reward probability,
+    at the cue and at the reward; verdicts (95% CI over agents):
+    ``cue_rises_with_probability``: CI of the cue slope above ``PROBABILITY_SLOPE``;
+    ``reward_falls_with_probability``: CI of the reward slope below ``-PROBABILITY_SLOPE``."""
+    responses = per_agent_probability_responses(records, config)
+    slope = {name: mean_ci(slopes(table.columns.to_numpy(float), table.to_numpy()))
+             for name, table in responses.items()}  # fmt: skip
+    return {
+        "responses": responses,
+        "slopes": slope,
+        "verdicts": {
+            "cue_rises_with_probability": slope["cue"][1] > PROBABILITY_SLOPE,
+            "reward_falls_with_probability": slope["reward"][2] < -PROBABILITY_SLOPE,
+        },
+    }
+
+
+def analyse(records: dict[str, pd.DataFrame], config: RpeTransferConfig) -> dict[str, Any]:
+    """The experiment interface: :func:`analyse_session` on ``records["session"]`` and
+    :func:`analyse_probability` on ``records["probability"]``; returns their verdicts, a
+    ``table`` of every response and slope (mean and 95% CI over agents) and a ``line`` per
+    verdict."""
+    session = analyse_session(records["session"], config)
+    probability = analyse_probability(records["probability"], config)
+    responses = per_agent_responses(records["session"], config)
+    labels = {
+        "early_cs": ("session", "cue", "early training"),
+        "early_us": ("session", "reward", "early training"),
+        "late_cs": ("session", "cue", "late training"),
+        "late_us": ("session", "reward", "late training"),
+        "omission": ("session", "omitted reward (due time)", "probe"),
+        "free": ("session", "free reward", "probe"),
+    }
+    rows = [ci_row(responses[k], part=part, event=event, condition=condition)
+            for k, (part, event, condition) in labels.items()]  # fmt: skip
+    for event, table in probability["responses"].items():
+        for p in table.columns:
+            rows.append(ci_row(table[p], part="probability", event=event, condition=f"p={p:g}"))
+        rows.append(ci_row(slopes(table.columns.to_numpy(float), table.to_numpy()),
+                           part="probability", event=event, condition="slope on p"))  # fmt: skip
+    r, slope = session["responses"], probability["slopes"]
+
+    def ci(entry: dict[str, float]) -> str:
+        return format_ci(entry["mean"], entry["ci_low"], entry["ci_high"])
+
+    lines = {
+        "at_reward_early": f"first {config.early_trials} trials: reward {ci(r['early_us'])} vs "
+        f"cue {ci(r['early_cs'])}; reward - cue {ci(session['early_us_minus_cs'])} "
+        f"(needs CI > {EARLY_MARGIN})",
+        "at_cue_late": f"last {config.late_trials} training trials: cue {ci(r['late_cs'])} vs "
+        f"reward {ci(r['late_us'])}; cue - reward {ci(session['late_cs_minus_us'])} "
+        f"(needs CI > {LATE_MARGIN})",
+        "predicted_reward_near_zero": f"predicted reward {ci(r['late_us'])} "
+        f"(needs CI inside +-{NEAR_ZERO})",
+        "omission_dip": f"omitted reward at its due time {ci(r['omission'])} (needs CI < -{DIP})",
+        "free_reward_full": f"unpredicted reward {ci(r['free'])} (needs CI > {FULL_RESPONSE})",
+        "cue_rises_with_probability": f"slope of the cue response on p {format_ci(*slope['cue'])}"
+        f" per unit p (needs CI > {PROBABILITY_SLOPE})",
+        "reward_falls_with_probability": "slope of the reward response on p "
+        f"{format_ci(*slope['reward'])} per unit p (needs CI < -{PROBABILITY_SLOPE})",
+    }
+    return {
+        "verdicts": {**session["verdicts"], **probability["verdicts"]},
+        "table": pd.DataFrame(rows),
+        "lines": lines,
+        "session": session,
+        "probability": probability,
+        "config": config,
+    }
+
+
 def aligned_dopamine(records: pd.DataFrame, events: pd.Series, offsets: range) -> pd.DataFrame:
     """Mean and SEM over agents of the dopamine ``offsets`` steps from each event row.
 
@@ -213,13 +410,11 @@ def aligned_dopamine(records: pd.DataFrame, events: pd.Series, offsets: range) -
     return pd.DataFrame({"mean": table.mean(), "sem": table.sem()})
 
 
-def plot(records: pd.DataFrame, config: RpeTransferConfig, path: str | os.PathLike) -> Path:
+def plot_session(records: pd.DataFrame, config: RpeTransferConfig, path: str | os.PathLike) -> Path:
     """Figure: dopamine around the cue early vs late in training, and around the probes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
+
+    plt = pyplot()
 
     K = config.cs_us_interval
     training = records[records["phase"] == "training"]
@@ -256,16 +451,61 @@ def plot(records: pd.DataFrame, config: RpeTransferConfig, path: str | os.PathLi
         ax.legend(frameon=False, fontsize=8)
     axes[0].set_ylabel("dopamine (TD error)")
     fig.suptitle("Dopamine moves from the reward (dashed) to the cue (dotted)", fontsize=11)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
+
+
+def plot_probability(
+    records: pd.DataFrame, config: RpeTransferConfig, path: str | os.PathLike
+) -> Path:
+    """Figure: dopamine at the cue and at the reward against the reward probability (mean and
+    95% CI over agents, thin lines: agents), and the dopamine around the cue per probability."""
+    plt = pyplot()
+    responses = per_agent_probability_responses(records, config)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for ax, (name, table), color in zip(axes[:2], responses.items(), ("tab:blue", "tab:red"),
+                                        strict=True):  # fmt: skip
+        levels = table.columns.to_numpy(float)
+        for _, row in table.iterrows():
+            ax.plot(levels, row.to_numpy(), color=color, alpha=0.12, lw=0.8)
+        summary = np.array([mean_ci(table[p]) for p in table.columns])
+        ax.errorbar(levels, summary[:, 0], yerr=[summary[:, 0] - summary[:, 1],
+                    summary[:, 2] - summary[:, 0]], color=color, marker="o", capsize=3)  # fmt: skip
+        ax.axhline(0, color="0.6", lw=0.8)
+        ax.set_xlabel("reward probability p")
+        ax.set_title(f"dopamine at the {name}" + (" (rewarded trials)" if name == "reward" else ""))
+    axes[0].set_ylabel("dopamine (TD error)")
+    late = records[records["round"] >= config.probability_rounds - config.measured_rounds]
+    cmap = plt.get_cmap("viridis")
+    offsets = range(-2, config.cs_us_interval + 3)
+    for i, p in enumerate(sorted(set(config.probabilities))):
+        rows = late[late["p"] == p]
+        profile = aligned_dopamine(rows, rows["cs"], offsets)
+        axes[2].plot(profile.index, profile["mean"], marker="o", ms=3, label=f"p={p:g}",
+                     color=cmap(i / max(1, len(config.probabilities) - 1)))  # fmt: skip
+    axes[2].axvline(0, color="0.3", ls=":", lw=1)
+    axes[2].axvline(config.cs_us_interval, color="0.3", ls="--", lw=1)
+    axes[2].axhline(0, color="0.6", lw=0.8)
+    axes[2].set_xlabel("steps from cue onset (all trials)")
+    axes[2].set_title("dopamine around the cue")
+    axes[2].legend(frameon=False, fontsize=8)
+    fig.suptitle(f"Reward probability (Fiorillo et al. 2003), n={config.n_agents} agents",
+                 fontsize=11)  # fmt: skip
+    return save_figure(fig, path)
+
+
+def plot(
+    records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: str | os.PathLike
+) -> list[Path]:
+    """The experiment interface: the session figure and the probability figure."""
+    config, out = result["config"], Path(out_dir)
+    return [
+        plot_session(records["session"], config, out / "rpe_transfer.png"),
+        plot_probability(records["probability"], config, out / "reward_probability.png"),
+    ]
 
 
 def format_summary(result: dict[str, Any]) -> str:
-    """A short text table of the responses and verdicts."""
+    """A short text table of the responses and verdicts of :func:`analyse_session`."""
     r = result["responses"]
     lines = [
         f"dopamine response, mean [95% CI] over {result['n_agents']} agents",
@@ -289,12 +529,13 @@ def _fmt(entry: dict[str, float]) -> str:
 def write_outputs(
     out_dir: str | os.PathLike, config: RpeTransferConfig, records: pd.DataFrame, result: dict
 ) -> dict[str, Path]:
-    """Write records (Parquet), the figure (PNG), the result and the config (JSON)."""
+    """The quickstart's outputs: records of the session (Parquet), its figure (PNG), the result
+    of :func:`analyse_session` and the config (JSON)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
         "records": save_records(records, out / "records.parquet"),
-        "figure": plot(records, config, out / "rpe_transfer.png"),
+        "figure": plot_session(records, config, out / "rpe_transfer.png"),
         "result": out / "result.json",
         "config": out / "config.json",
     }

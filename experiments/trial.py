@@ -38,7 +38,7 @@ import torch
 
 from plasticgym.agents import check_agent_kwargs, make_agent
 from plasticgym.docs import task_ids
-from plasticgym.experiments.rpe_transfer import mean_ci
+from plasticgym.experiments.stats import mean_ci
 from plasticgym.records import save_records
 from plasticgym.sweep import canonical_json
 

@@ -1,4 +1,5 @@
-"""The ``plasticgym`` command line: ``quickstart``, ``envs``, ``agents``, ``train``, ``sweep``.
+"""The ``plasticgym`` command line: ``quickstart``, ``envs``, ``agents``, ``train``, ``sweep``,
+``experiments``, ``experiment``, ``compare``.
 
 User mistakes (unknown env or agent, bad hyperparameter, missing or invalid file, missing
 optional dependency) print one line ``plasticgym: error: ...`` and exit with code 2.
@@ -39,11 +40,11 @@ def _quickstart(args: argparse.Namespace) -> int:
         "omitted and free rewards)"
     )
     started = time.perf_counter()
-    agent, records = rpe_transfer.run(config, progress_bar=not args.no_progress)
+    agent, records = rpe_transfer.run_session(config, progress_bar=not args.no_progress)
     elapsed = time.perf_counter() - started
     agent.save(out / "agent.safetensors")
     agent.close()
-    result = rpe_transfer.analyse(records, config)
+    result = rpe_transfer.analyse_session(records, config)
     paths = rpe_transfer.write_outputs(out, config, records, result)
     steps = len(records)
     print(f"  trained in {elapsed:.1f} s ({steps:,} agent-steps recorded)\n")
@@ -60,20 +61,22 @@ def _quickstart(args: argparse.Namespace) -> int:
 def _envs(args: argparse.Namespace) -> int:
     from plasticgym.docs import task_summaries
 
-    summaries = task_summaries()
-    width = max(map(len, summaries))
-    for env_id, summary in summaries.items():
-        print(f"{env_id:<{width}}  {summary}")
+    _print_aligned(task_summaries())
     return 0
 
 
 def _agents(args: argparse.Namespace) -> int:
     from plasticgym.agents import AGENTS
 
-    width = max(map(len, AGENTS))
-    for name, entry in AGENTS.items():
-        print(f"{name:<{width}}  {entry.description}")
+    _print_aligned({name: entry.description for name, entry in AGENTS.items()})
     return 0
+
+
+def _print_aligned(descriptions: dict[str, str]) -> None:
+    """``name  description`` lines with the descriptions aligned."""
+    width = max(map(len, descriptions))
+    for name, description in descriptions.items():
+        print(f"{name:<{width}}  {description}")
 
 
 def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
@@ -187,6 +190,65 @@ def _sweep(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
+def _experiments(args: argparse.Namespace) -> int:
+    from plasticgym.experiments import available_experiments
+
+    _print_aligned(available_experiments())
+    return 0
+
+
+def _experiment(args: argparse.Namespace) -> int:
+    from plasticgym.experiments import load_experiment
+    from plasticgym.experiments.report import make_config, run_experiment, verdict_lines
+
+    module = load_experiment(args.name)
+    overrides = {"seed": args.seed, "device": args.device}
+    config = make_config(module, quick=args.quick, seeds=args.seeds, **overrides)
+    out = Path(args.out or Path("plasticgym_runs") / args.name)
+    print(
+        f"plasticgym experiment {args.name} ({'quick' if args.quick else 'full'} version, "
+        f"{config.n_agents} agents, seed {config.seed}): {module.DESCRIPTION}"
+    )
+    started = time.perf_counter()
+    result, paths = run_experiment(
+        args.name,
+        quick=args.quick,
+        seeds=args.seeds,
+        out=out,
+        progress_bar=not args.no_progress,
+        threads=args.threads,
+        **overrides,
+    )
+    verdicts = result["verdicts"]
+    print("\n".join(verdict_lines(result)))
+    print(
+        f"\n{sum(verdicts.values())} of {len(verdicts)} signatures pass "
+        f"({time.perf_counter() - started:.1f} s); report: {paths.report}"
+    )
+    return 0 if all(verdicts.values()) else 1
+
+
+def _compare(args: argparse.Namespace) -> int:
+    args.name = "compare"
+    return _experiment(args)
+
+
+def _experiment_options(parser: argparse.ArgumentParser, default_out: str) -> None:
+    parser.add_argument(
+        "--quick", action="store_true", help="the short version (under 2 minutes on a laptop)"
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=None, help="agents per population (default: the config's)"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="seed (default: the config's)")
+    parser.add_argument("--out", default=None, help=f"output folder (default {default_out})")
+    parser.add_argument("--device", default=None, help="torch device (default cpu)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's choice)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plasticgym",
@@ -274,6 +336,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sweep.set_defaults(handler=_sweep)
+
+    experiments = sub.add_parser(
+        "experiments",
+        help="list the experiments",
+        description="List the experiments that plasticgym experiment runs, with a description.",
+    )
+    experiments.set_defaults(handler=_experiments)
+    experiment = sub.add_parser(
+        "experiment",
+        help="run an experiment and write its report (verdicts, table, figures, records)",
+        description="Run an experiment (see: plasticgym experiments): train its populations, "
+        "judge each signature from the records with statistics over agents, and write "
+        "report.md, records/, config.json, result.json and the figures. Exits with 0 when every "
+        "signature passes, 1 otherwise.",
+        epilog="example: plasticgym experiment two_step --quick",
+    )
+    experiment.add_argument("name", help="experiment name (see: plasticgym experiments)")
+    _experiment_options(experiment, "plasticgym_runs/NAME")
+    experiment.set_defaults(handler=_experiment)
+    compare = sub.add_parser(
+        "compare",
+        help="compare plasticity rules with RL baselines (the experiment 'compare')",
+        description="Run the experiment 'compare' (the same as: plasticgym experiment compare) "
+        "and write its report.",
+    )
+    _experiment_options(compare, "plasticgym_runs/compare")
+    compare.set_defaults(handler=_compare)
     return parser
 
 

@@ -4,20 +4,25 @@ import numpy as np
 import pytest
 
 from plasticgym.experiments import rpe_transfer
-from plasticgym.experiments.rpe_transfer import RpeTransferConfig, analyse, per_agent_responses
+from plasticgym.experiments.rpe_transfer import (
+    RpeTransferConfig,
+    analyse_session,
+    per_agent_responses,
+)
+from plasticgym.experiments.stats import mean_ci
 
 CONFIG = RpeTransferConfig(n_agents=24, seed=3, training_trials=120, probe_trials=40)
 
 
 @pytest.fixture(scope="module")
 def session():
-    agent, records = rpe_transfer.run(CONFIG)
+    agent, records = rpe_transfer.run_session(CONFIG)
     return agent, records
 
 
 def test_dopamine_moves_from_reward_to_cue(session):
     _, records = session
-    result = analyse(records, CONFIG)
+    result = analyse_session(records, CONFIG)
     assert result["n_agents"] == 24
     failed = [name for name, ok in result["verdicts"].items() if not ok]
     assert not failed, (failed, result)
@@ -58,13 +63,13 @@ def test_verdicts_are_computed_from_the_records(session):
     _, records = session
     flipped = records.copy()
     flipped["dopamine"] = -flipped["dopamine"]
-    verdicts = analyse(flipped, CONFIG)["verdicts"]
+    verdicts = analyse_session(flipped, CONFIG)["verdicts"]
     # every directional signature fails on sign-flipped dopamine ("near zero" is sign-blind)
     directional = {k: v for k, v in verdicts.items() if k != "predicted_reward_near_zero"}
     assert not any(directional.values()), verdicts
     shifted = records.copy()
     shifted.loc[shifted["us"], "dopamine"] += 0.5
-    assert not analyse(shifted, CONFIG)["verdicts"]["predicted_reward_near_zero"]
+    assert not analyse_session(shifted, CONFIG)["verdicts"]["predicted_reward_near_zero"]
 
 
 def test_each_agent_contributes(session):
@@ -80,8 +85,8 @@ def test_cue_response_needs_an_unpredictable_cue_onset():
     for name, iti in (("short_regular", (5, 5)), ("long_variable", (20, 40))):
         config = RpeTransferConfig(n_agents=20, seed=4, training_trials=100, probe_trials=10,
                                    iti=iti)  # fmt: skip
-        _, records = rpe_transfer.run(config)
+        _, records = rpe_transfer.run_session(config)
         late_cs[name] = per_agent_responses(records, config)["late_cs"].to_numpy()
     difference = late_cs["long_variable"] - late_cs["short_regular"]
-    mean, low, _ = rpe_transfer.mean_ci(difference)
+    mean, low, _ = mean_ci(difference)
     assert low > 0.2, (mean, low, late_cs)

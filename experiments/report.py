@@ -1,0 +1,291 @@
+"""Run an experiment end to end and write its report folder.
+
+::
+
+    from plasticgym.experiments.report import run_experiment
+
+    result, paths = run_experiment("two_step", quick=True, out=Path("runs/two_step"))
+    print(result["verdicts"], paths.report)
+
+The folder (``plasticgym experiment NAME`` writes the same):
+
+```
+report.md            what was run (description, summary, exact config), the result table,
+                     the figures, one line per verdict: - [PASS] name: explanation
+config.json          the exact config (dataclass fields)
+result.json          experiment, quick, verdicts, lines, table (one object per row), wall_s
+records/<t>.parquet  every record table the experiment returned (one row per agent per step)
+*.png                the figures
+tensorboard/         TensorBoard logs, for experiments that write them
+```
+
+The verdicts are those of the experiment's ``analyse``, computed from the records it is given:
+:func:`analyse_records` reads a folder's ``records/`` back and recomputes them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
+import torch
+
+from plasticgym.checkpoint import atomic_path, write_json
+from plasticgym.experiments import load_experiment, summary
+from plasticgym.records import load_records, save_records
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportPaths:
+    """Where :func:`run_experiment` wrote its outputs."""
+
+    out: Path
+    report: Path
+    config: Path
+    result: Path
+    records: dict[str, Path]
+    figures: list[Path]
+
+
+def make_config(
+    module: ModuleType, *, quick: bool = False, seeds: int | None = None, **overrides: Any
+) -> Any:
+    """The experiment's ``Config`` (``Config.quick`` when ``quick``), with ``seeds`` as its
+    population size ``n_agents`` and other fields overridden (``None`` values are ignored)."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    names = [field.name for field in dataclasses.fields(module.Config)]
+    unknown = sorted(set(overrides) - set(names))
+    if unknown:
+        raise ValueError(f"{module.NAME} config has no field(s) {unknown}; fields: {names}")
+    if seeds is not None:
+        if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 2:
+            raise ValueError(
+                f"seeds={seeds!r} is invalid: the statistics over agents need an integer >= 2"
+            )
+        overrides["n_agents"] = seeds
+    return module.Config.quick(**overrides) if quick else module.Config(**overrides)
+
+
+def run_experiment(
+    name: str,
+    quick: bool = False,
+    seeds: int | None = None,
+    out: str | Path | None = None,
+    progress_bar: bool = True,
+    threads: int | None = None,
+    **overrides: Any,
+) -> tuple[dict[str, Any], ReportPaths]:
+    """Run the experiment ``name`` and write its report folder (see the module docstring).
+
+    Args:
+        name: a key of :data:`plasticgym.experiments.EXPERIMENTS`.
+        quick: run ``Config.quick()`` instead of the full ``Config()``.
+        seeds: the population size (agents = independent seeds); default: the config's.
+        out: the folder (default ``plasticgym_runs/<name>``).
+        progress_bar: show the agents' progress bars.
+        threads: torch threads while it runs (default: torch's choice; the populations are
+            small, so 1 is often fastest on a busy machine).
+        **overrides: other config fields, e.g. ``seed=3``, ``device="cuda"``.
+
+    Returns:
+        The experiment's result (``analyse``'s dict) and the paths written.
+    """
+    module = load_experiment(name)
+    config = make_config(module, quick=quick, seeds=seeds, **overrides)
+    out_dir = Path(out) if out is not None else Path("plasticgym_runs") / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads={threads!r} is invalid: an integer >= 1")
+        torch.set_num_threads(threads)
+    try:
+        started = time.perf_counter()
+        records = module.run(config, out_dir, progress_bar=progress_bar)
+        wall_s = time.perf_counter() - started
+    finally:
+        torch.set_num_threads(previous_threads)
+    result = module.analyse(records, config)
+    check_result(module, result)
+    figures = [Path(p) for p in module.plot(records, result, out_dir)]
+    record_paths = {
+        table: save_records(frame, out_dir / "records" / f"{table}.parquet")
+        for table, frame in records.items()
+    }
+    config_path = write_json(out_dir / "config.json", config_dict(config))
+    result_path = write_json(
+        out_dir / "result.json", result_json(module, config, result, quick, wall_s)
+    )
+    paths = ReportPaths(
+        out=out_dir,
+        report=out_dir / "report.md",
+        config=config_path,
+        result=result_path,
+        records=record_paths,
+        figures=figures,
+    )
+    text = render_report(module, config, result, paths, quick=quick, wall_s=wall_s)
+    with atomic_path(paths.report) as tmp:
+        tmp.write_text(text)
+    return result, paths
+
+
+def pyplot() -> ModuleType:
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (figures are files)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Lay out, write (PNG, 120 dpi; creates the folder) and close a figure."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    pyplot().close(fig)
+    return path
+
+
+def analyse_records(name: str, out: str | Path) -> dict[str, Any]:
+    """Recompute an experiment's result from a report folder's ``records/`` and
+    ``config.json`` (the config's JSON lists become tuples again)."""
+    module = load_experiment(name)
+    out = Path(out)
+    fields = json.loads((out / "config.json").read_text())
+    config = module.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+    tables = sorted((out / "records").glob("*.parquet"))
+    records = {path.stem: load_records(path) for path in tables}
+    return module.analyse(records, config)
+
+
+def check_result(module: ModuleType, result: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` unless ``analyse`` returned boolean verdicts, a line for each and a
+    DataFrame ``table`` (the interface of :mod:`plasticgym.experiments`)."""
+    for key in ("verdicts", "table", "lines"):
+        if key not in result:
+            raise ValueError(f"{module.NAME}.analyse returned no {key!r}")
+    verdicts, lines = result["verdicts"], result["lines"]
+    bad = {k: v for k, v in verdicts.items() if not isinstance(v, bool)}
+    if bad:
+        raise ValueError(f"{module.NAME}.analyse: verdicts must be bool, got {bad}")
+    if set(lines) != set(verdicts):
+        raise ValueError(
+            f"{module.NAME}.analyse: lines {sorted(lines)} != verdicts {sorted(verdicts)}"
+        )
+    if not isinstance(result["table"], pd.DataFrame):
+        raise ValueError(f"{module.NAME}.analyse: table must be a pandas DataFrame")
+
+
+def config_dict(config: Any) -> dict[str, Any]:
+    """The config's fields as JSON-ready values (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+
+
+def result_json(
+    module: ModuleType, config: Any, result: Mapping[str, Any], quick: bool, wall_s: float
+) -> dict[str, Any]:
+    """The JSON written to ``result.json``: verdicts, lines and the table (NaN as null)."""
+    return {
+        "experiment": module.NAME,
+        "description": module.DESCRIPTION,
+        "quick": quick,
+        "n_agents": config.n_agents,
+        "seed": config.seed,
+        "passed": all(result["verdicts"].values()),
+        "verdicts": dict(result["verdicts"]),
+        "lines": dict(result["lines"]),
+        "table": json.loads(result["table"].to_json(orient="records")),
+        "wall_s": wall_s,
+    }
+
+
+def verdict_lines(result: Mapping[str, Any]) -> list[str]:
+    """``- [PASS] name: explanation`` for each verdict."""
+    return [
+        f"- [{'PASS' if ok else 'FAIL'}] {name}: {result['lines'][name]}"
+        for name, ok in result["verdicts"].items()
+    ]
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """A DataFrame as a GitHub markdown table (numbers to 4 significant digits, NaN empty)."""
+
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return "" if math.isnan(value) else f"{value:.4g}"
+        return str(value).replace("|", "\\|")
+
+    columns = [str(c) for c in table.columns]
+    rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for values in table.itertuples(index=False):
+        rows.append("| " + " | ".join(cell(v) for v in values) + " |")
+    return "\n".join(rows)
+
+
+def render_report(
+    module: ModuleType,
+    config: Any,
+    result: Mapping[str, Any],
+    paths: ReportPaths,
+    *,
+    quick: bool,
+    wall_s: float,
+) -> str:
+    """The text of ``report.md``."""
+    verdicts = result["verdicts"]
+    passed = sum(verdicts.values())
+    command = (
+        f"plasticgym experiment {module.NAME}{' --quick' if quick else ''} "
+        f"--seeds {config.n_agents} --seed {config.seed}"
+    )
+    figures = "\n\n".join(
+        f"![{p.stem}]({p.relative_to(paths.out).as_posix()})" for p in paths.figures
+    )
+    records = "\n".join(
+        f"- `{p.relative_to(paths.out).as_posix()}`" for p in paths.records.values()
+    )
+    parts = [
+        f"# {module.NAME}: {module.DESCRIPTION}",
+        f"**{passed} of {len(verdicts)} signatures pass** "
+        f"({'quick' if quick else 'full'} version, {config.n_agents} agents, seed {config.seed},"
+        f" {wall_s:.1f} s).",
+        "## Verdicts",
+        "\n".join(verdict_lines(result)),
+        "## What was run",
+        summary(module),
+        f"Reproduce with `{command}`. The exact config (`config.json`):",
+        "```json\n" + json.dumps(config_dict(config), indent=2) + "\n```",
+        "## Results",
+        "Means and 95% t confidence intervals over agents (`n` = agents).",
+        markdown_table(result["table"]),
+        "## Figures",
+        figures or "(none)",
+        "## Files",
+        "- `config.json`, `result.json` (verdicts, lines, table)\n" + records,
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+__all__ = [
+    "ReportPaths",
+    "analyse_records",
+    "check_result",
+    "make_config",
+    "markdown_table",
+    "pyplot",
+    "render_report",
+    "run_experiment",
+    "save_figure",
+    "verdict_lines",
+]

@@ -1,0 +1,119 @@
+"""Statistics the experiments judge their signatures with: confidence intervals over agents,
+per-agent slopes, regression slopes with a confidence interval, and logistic regression.
+
+Every experiment treats the agents of a population as independent subjects: a quantity is
+computed per agent from the records, then summarised by its mean and a 95% t confidence
+interval over agents (:func:`mean_ci`). No statsmodels: :func:`logistic_regression` is a few
+lines of Newton's method (iteratively reweighted least squares).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+from scipy import special, stats
+
+
+def mean_ci(values: Any, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided t confidence interval over agents (NaNs dropped; NaNs if < 2 left)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size < 2:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(values.mean())
+    half = float(stats.t.ppf(0.5 + level / 2, values.size - 1) * stats.sem(values))
+    return mean, mean - half, mean + half
+
+
+def ci_row(values: Any, **labels: Any) -> dict[str, Any]:
+    """One row of a result table: ``labels``, then ``mean``, ``ci_low``, ``ci_high`` (95% t
+    interval over the finite values) and ``n`` (how many finite values: agents)."""
+    values = np.asarray(values, dtype=float)
+    return estimate_row(mean_ci(values), int(np.isfinite(values).sum()), **labels)
+
+
+def estimate_row(estimate: tuple[float, float, float], n: int, **labels: Any) -> dict[str, Any]:
+    """A result-table row for an estimate ``(value, ci_low, ci_high)`` from ``n`` agents."""
+    mean, low, high = estimate
+    return {**labels, "mean": mean, "ci_low": low, "ci_high": high, "n": n}
+
+
+def format_ci(mean: float, low: float, high: float, digits: int = 2) -> str:
+    """``+0.61 [+0.58, +0.65]``."""
+    return f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
+
+
+def slopes(x: Any, y: Any) -> np.ndarray:
+    """Least-squares slope of each row of ``y`` ``[n_agents, n_levels]`` on ``x`` ``[n_levels]``,
+    using the finite entries of the row (NaN where fewer than two remain or ``x`` is constant)."""
+    x = np.asarray(x, dtype=float)
+    y = np.atleast_2d(np.asarray(y, dtype=float))
+    out = np.full(y.shape[0], np.nan)
+    for i, row in enumerate(y):
+        keep = np.isfinite(row)
+        xs = x[keep]
+        if keep.sum() >= 2 and np.ptp(xs) > 0:
+            xc = xs - xs.mean()
+            out[i] = float(xc @ (row[keep] - row[keep].mean()) / (xc @ xc))
+    return out
+
+
+def regression_slope_ci(x: Any, y: Any, level: float = 0.95) -> tuple[float, float, float]:
+    """Ordinary least-squares slope of ``y`` on ``x`` (one point per agent) and its two-sided t
+    confidence interval (``n - 2`` degrees of freedom)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if keep.sum() < 3:
+        return float("nan"), float("nan"), float("nan")
+    fit = stats.linregress(x[keep], y[keep])
+    half = float(stats.t.ppf(0.5 + level / 2, keep.sum() - 2) * fit.stderr)
+    return float(fit.slope), float(fit.slope) - half, float(fit.slope) + half
+
+
+class LogisticFit(NamedTuple):
+    """Coefficients ``[k]``, their standard errors (from the inverse Hessian of the penalised
+    log-likelihood), the number of Newton iterations and whether they converged."""
+
+    coef: np.ndarray
+    se: np.ndarray
+    n_iter: int
+    converged: bool
+
+
+def logistic_regression(
+    X: Any, y: Any, *, l2: float = 0.0, max_iter: int = 100, tol: float = 1e-10
+) -> LogisticFit:
+    """Maximum-likelihood logistic regression ``P(y = 1) = sigmoid(X beta)`` by Newton's method.
+
+    ``X`` is the design matrix ``[n, k]`` (include a column of ones for the intercept), ``y``
+    the 0/1 outcomes ``[n]``. Each step solves ``(X^T W X + l2 P) d = X^T (y - p) - l2 P beta``
+    with ``W = diag(p (1 - p))`` and ``P`` the identity without its intercept entry (a column of
+    ones is not penalised): the ridge term ``l2 / 2 * |beta|^2`` keeps the coefficients finite
+    when an agent's choices are perfectly separated (e.g. it always stays after a reward).
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if X.ndim != 2 or y.shape != (X.shape[0],):
+        raise ValueError(f"logistic_regression: need X [n, k] and y [n], got {X.shape}, {y.shape}")
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("logistic_regression: y must hold 0/1 outcomes")
+    penalty = np.full(X.shape[1], float(l2))
+    penalty[np.all(X == 1.0, axis=0)] = 0.0
+    beta = np.zeros(X.shape[1])
+    converged = False
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        p = special.expit(X @ beta)
+        gradient = X.T @ (y - p) - penalty * beta
+        hessian = (X * (p * (1.0 - p))[:, None]).T @ X + np.diag(penalty)
+        step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
+        beta = beta + step
+        if np.max(np.abs(step)) < tol:
+            converged = True
+            break
+    p = special.expit(X @ beta)
+    hessian = (X * (p * (1.0 - p))[:, None]).T @ X + np.diag(penalty)
+    se = np.sqrt(np.clip(np.diag(np.linalg.pinv(hessian)), 0.0, None))
+    return LogisticFit(beta, se, n_iter, converged)

@@ -1,0 +1,264 @@
+"""The addiction experiment: its quick run writes a report with boolean verdicts, verdicts flip
+with corrupted records, and its analysis functions on hand-made records (golden values)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from plasticgym.experiments import addiction
+from plasticgym.experiments.addiction import (
+    Config,
+    addiction_score,
+    cost_sensitivity,
+    criteria_fractions,
+    criteria_table,
+    cue_responses,
+    meets_criterion,
+    spearman,
+    value_of_taking,
+    value_windows,
+)
+from plasticgym.experiments.report import run_experiment
+from plasticgym.records import load_records
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("addiction")
+    result, paths = run_experiment("addiction", quick=True, out=out, progress_bar=False, threads=1)
+    return result, paths
+
+
+def test_quick_run_writes_its_report_with_boolean_verdicts(quick_run):
+    result, paths = quick_run
+    verdicts = result["verdicts"]
+    assert set(verdicts) == {
+        "redish_drug_value_grows", "food_value_converges", "homeostatic_bounded",
+        "average_reward_growth_slows", "punishment_suppresses_td",
+        "redish_cost_insensitivity_grows", "td_blocks", "no_blocking_under_redish",
+        "criteria_distributed", "score_predicts_reinstatement",
+    }  # fmt: skip
+    assert all(isinstance(v, bool) for v in verdicts.values())
+    saved = json.loads(paths.result.read_text())
+    assert saved["verdicts"] == verdicts and saved["quick"] is True
+    report = paths.report.read_text()
+    for name, ok in verdicts.items():
+        assert f"- [{'PASS' if ok else 'FAIL'}] {name}: {result['lines'][name]}" in report
+    assert {p.name for p in paths.figures} == {
+        "addiction_values.png", "addiction_cost.png", "addiction_blocking.png",
+        "addiction_criteria.png",
+    }  # fmt: skip
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths.figures)
+    assert set(paths.records) == {"values", "cost", "blocking", "criteria"}
+    per_agent = result["per_agent"]
+    assert len(per_agent) == Config.quick().n_agents
+    assert {"persistence", "motivation", "compulsivity", "reinstatement", "score",
+            "n_criteria", "drug_surge", "dopamine_gain_negative"} <= set(per_agent)  # fmt: skip
+    assert list(result["table"].columns[-4:]) == ["mean", "ci_low", "ci_high", "n"]
+    # the signatures the model is known to show (cost insensitivity is immediate, not grown)
+    for name in ("redish_drug_value_grows", "food_value_converges", "homeostatic_bounded",
+                 "punishment_suppresses_td", "td_blocks", "no_blocking_under_redish"):  # fmt: skip
+        assert verdicts[name], result["lines"][name]
+
+
+def _reanalysed(paths, corrupt) -> dict[str, bool]:
+    records = {name: load_records(path) for name, path in paths.records.items()}
+    corrupt(records)
+    return addiction.analyse(records, Config.quick())["verdicts"]
+
+
+def test_verdicts_flip_with_corrupted_records(quick_run):
+    result, paths = quick_run
+    assert _reanalysed(paths, lambda records: None) == result["verdicts"]
+
+    def swap_blocked_and_control(records):
+        blocking = records["blocking"]
+        blocking["cue"] = blocking["cue"].map({"B": "D", "D": "B"}).fillna(blocking["cue"])
+
+    verdicts = _reanalysed(paths, swap_blocked_and_control)
+    assert not verdicts["td_blocks"]
+    assert verdicts["redish_drug_value_grows"] == result["verdicts"]["redish_drug_value_grows"]
+
+    def freeze_redish_value(records):
+        values = records["values"]
+        redish = values["mode"] == "redish"
+        values.loc[redish, "value"] = 0.5
+
+    verdicts = _reanalysed(paths, freeze_redish_value)
+    assert not verdicts["redish_drug_value_grows"]
+
+    def reverse_reinstatement(records):
+        criteria = records["criteria"]
+        test = criteria["phase"] == "reinstatement"
+        criteria.loc[test, "press"] = np.where(criteria.loc[test, "press"] == 1, 0, 1)
+
+    verdicts = _reanalysed(paths, reverse_reinstatement)
+    assert not verdicts["score_predicts_reinstatement"]
+
+
+# --------------------------------------------------------------------------------------------
+# Analysis functions on hand-made records
+# --------------------------------------------------------------------------------------------
+
+
+def test_value_of_taking_is_the_previous_rows_value_at_deliveries():
+    records = pd.DataFrame({
+        "agent": [0, 0, 0, 0, 0, 1, 1, 1],
+        "step": [0, 1, 2, 3, 4, 0, 1, 2],
+        "trial": [0, 0, 0, 1, 1, 0, 0, 0],
+        "value": [0.1, 0.2, 0.3, 0.4, 0.5, 1.0, 2.0, 3.0],
+        "infusion": [True, False, True, False, True, False, False, True],
+        "food": [False] * 8,
+        "mode": "redish",
+        "lever": "drug",
+    }).sample(frac=1.0, random_state=0)  # fmt: skip
+    out = value_of_taking(records).sort_values(["agent", "session"]).reset_index(drop=True)
+    # agent 0: the first row has no previous one; session 0 -> 0.2 (row 1), session 1 -> 0.4
+    # agent 1: session 0 -> 2.0
+    assert out[["agent", "session"]].to_numpy().tolist() == [[0, 0], [0, 1], [1, 0]]
+    np.testing.assert_allclose(out["value"], [0.2, 0.4, 2.0])
+
+
+def test_value_windows_middle_late_and_growth():
+    sessions = 15
+    values = pd.DataFrame({"mode": "td", "lever": "drug", "agent": 0, "session": range(sessions),
+                           "value": np.arange(sessions, dtype=float)})  # fmt: skip
+    row = value_windows(values, sessions).iloc[0]
+    assert row["middle"] == pytest.approx(np.mean(range(5, 10)))
+    assert row["late"] == pytest.approx(np.mean(range(10, 15)))
+    assert row["late_minus_middle"] == pytest.approx(5.0)
+    assert row["early_growth"] == pytest.approx(5.0) and row["late_growth"] == pytest.approx(5.0)
+
+
+def test_cost_sensitivity_relative_pressing():
+    def agent(agent_id, acquisition_presses, punished_presses):
+        rows = []
+        for trial, presses in enumerate([*acquisition_presses, *punished_presses]):
+            phase = "acquisition" if trial < len(acquisition_presses) else "punished"
+            for press in presses:
+                rows.append({"mode": "td", "acquisition": "short", "agent": agent_id,
+                             "phase": phase, "trial": trial, "press": press})  # fmt: skip
+        return rows
+
+    records = pd.DataFrame(
+        agent(0, [[1, 1, 0], [1, 1, 1, 2]], [[1, 0], [0, 0, 2]])  # last acq 3; punished 1, 0
+        + agent(1, [[0, 2], [0, 0]], [[1, 1], [1, 0]])  # last acq 0 (floor 1); punished 2, 1
+    )
+    out = cost_sensitivity(records).set_index("agent")
+    assert out.loc[0, "last_acquisition"] == 3 and out.loc[0, "punished"] == 0.5
+    assert out.loc[0, "relative"] == pytest.approx(0.5 / 3)
+    assert out.loc[1, "relative"] == pytest.approx(1.5)
+
+
+def test_cue_responses_average_the_test_onsets_per_cue():
+    records = pd.DataFrame({
+        "mode": "td", "agent": [0, 0, 0, 0, 0],
+        "phase": ["compound", "test", "test", "test", "test"],
+        "cue": ["AB", "B", "B", "D", "D"],
+        "cs": [True, True, True, True, False],
+        "dopamine": [9.0, 0.1, 0.3, 0.5, 7.0],
+        "value": [9.0, 1.0, 2.0, 3.0, 7.0],
+    })  # fmt: skip
+    out = cue_responses(records).set_index("cue")
+    assert list(out.index) == ["B", "D"]
+    np.testing.assert_allclose(out["dopamine"], [0.2, 0.5])
+    np.testing.assert_allclose(out["value"], [1.5, 3.0])
+
+
+def test_meets_criterion_is_the_top_third_with_ties_and_tiebreak():
+    values = [5.0, 1.0, 3.0, 3.0, 0.0, 2.0]
+    assert meets_criterion(values).tolist() == [True, False, True, True, False, False]
+    tiebreak = [0, 0, 1, 0, 0, 0]
+    assert meets_criterion(values, tiebreak).tolist() == [True, False, True, False, False, False]
+    assert meets_criterion([math.nan, 1.0, 0.0]).tolist() == [False, True, False]
+
+
+def _criteria_records() -> pd.DataFrame:
+    """Three agents through every phase of the criteria protocol (2 acquisition sessions)."""
+    rows = []
+
+    def add(agent, phase, session, presses, **events):
+        for press in presses:
+            row = {"agent": agent, "trial": 0, "phase": phase, "session": session,
+                   "press": press, "unavailable": False, "infusion": False, "priming": False,
+                   "breakpoint": 0, "session_end": False}  # fmt: skip
+            rows.append({**row, **events})
+
+    spec = {  # agent: unavailable presses (session 0, 1), breakpoint, punished, extinction, prime
+        0: ([1, 1], [1, 0], 12, [1, 1, 1, 0], [1, 0], [1, 1, 1]),
+        1: ([0, 0], [0, 0], 4, [0, 0, 0, 1], [0, 0], [0, 0, 0]),
+        2: ([1, 1], [1, 1], 6, [1, 0, 0, 0], [1, 1], [1, 0, 0]),
+    }
+    for agent, (first, second, breakpoint, punished, extinction, primed) in spec.items():
+        add(agent, "acquisition", 0, first, unavailable=True)
+        add(agent, "acquisition", 0, [1, 1])  # available steps do not count
+        add(agent, "acquisition", 1, second, unavailable=True)
+        add(agent, "progressive", 0, [1] * breakpoint)
+        add(agent, "progressive", 0, [0], session_end=True, breakpoint=breakpoint)
+        add(agent, "punishment", 0, punished)
+        add(agent, "extinction", 0, [1, 1])
+        add(agent, "extinction", 1, extinction)
+        add(agent, "reinstatement", 0, primed)
+    return pd.DataFrame(rows).assign(drug_surge=lambda f: 0.1 * (f["agent"] + 1))
+
+
+def test_criteria_table_golden():
+    table = criteria_table(_criteria_records(), late_sessions=1).set_index("agent")
+    np.testing.assert_allclose(table["persistence"], [0.5, 0.0, 1.0])  # last session only
+    np.testing.assert_allclose(table["motivation"], [12, 4, 6])
+    np.testing.assert_allclose(table["compulsivity"], [0.75, 0.25, 0.25])
+    np.testing.assert_allclose(table["extinction"], [1, 0, 2])
+    np.testing.assert_allclose(table["reinstatement"], [3, 0, 1])
+    np.testing.assert_allclose(table["relapse"], [2, 0, -1])
+    np.testing.assert_allclose(table["drug_surge"], [0.1, 0.2, 0.3])
+    # top third of 3 agents = the best one (compulsivity: agent 0 alone)
+    assert table["meets_persistence"].tolist() == [False, False, True]
+    assert table["meets_motivation"].tolist() == [True, False, False]
+    assert table["meets_compulsivity"].tolist() == [True, False, False]
+    assert table["n_criteria"].tolist() == [2, 0, 1]
+    fractions = criteria_fractions(table)
+    np.testing.assert_allclose(fractions.to_numpy(), [1 / 3, 1 / 3, 1 / 3, 0.0])
+
+    def z(values):
+        values = np.asarray(values, dtype=float)
+        return (values - values.mean()) / values.std()
+
+    expected = z([0.5, 0.0, 1.0]) + z([12, 4, 6]) + z([0.75, 0.25, 0.25])
+    np.testing.assert_allclose(table["score"], expected)
+
+
+def test_addiction_score_ignores_a_criterion_without_spread():
+    table = pd.DataFrame({"persistence": [1.0, 1.0], "motivation": [0.0, 2.0],
+                          "compulsivity": [0.0, 0.0]})  # fmt: skip
+    np.testing.assert_allclose(addiction_score(table), [-1.0, 1.0])
+
+
+def test_spearman_matches_scipy_and_its_interval_contains_it():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=30)
+    y = x + rng.normal(size=30)
+    rho, low, high, p = spearman(x, y)
+    expected = stats.spearmanr(x, y)
+    assert rho == pytest.approx(expected.statistic) and p == pytest.approx(expected.pvalue)
+    assert low < rho < high
+    assert all(math.isnan(v) for v in spearman([1, 1, 1, 1], [1, 2, 3, 4]))
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="cost_short=5 and cost_long=5"):
+        Config(cost_short=5, cost_long=5)
+    with pytest.raises(ValueError, match="value_sessions=10"):
+        Config(value_sessions=10)
+    with pytest.raises(ValueError, match="n_agents=2"):
+        Config(n_agents=2)
+    with pytest.raises(ValueError, match="late_sessions=4"):
+        Config(late_sessions=4, acquisition_sessions=3)
+    with pytest.raises(ValueError, match="LogUniform"):
+        Config(drug_surge_range=(0.0, 0.5))
+    assert Config.quick(seed=3).seed == 3

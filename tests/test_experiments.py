@@ -1,0 +1,352 @@
+"""The experiment framework: registry, report folder, CLI verbs, verdicts computed from the
+records (corrupted records flip them), and the statistics the verdicts use (golden values)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from scipy import special, stats
+
+from plasticgym.cli import main
+from plasticgym.experiments import EXPERIMENTS, available_experiments, load_experiment
+from plasticgym.experiments.report import analyse_records, markdown_table, run_experiment
+from plasticgym.experiments.stats import (
+    logistic_regression,
+    mean_ci,
+    regression_slope_ci,
+    slopes,
+)
+from plasticgym.records import load_records
+
+AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_spec(path)]
+MUST_PASS = {"rpe_transfer", "two_step", "homeostasis", "skill", "compare"}
+"""Experiments whose quick version shows every signature (the others may report a signature
+the model is known not to show as a failed verdict)."""
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread() -> Iterator[None]:
+    """Small populations: intra-op threads only add contention on busy cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# --------------------------------------------------------------------------------------------
+# Registry
+# --------------------------------------------------------------------------------------------
+
+
+def test_registry_names_every_planned_experiment():
+    assert set(EXPERIMENTS) == {"rpe_transfer", "habit_devaluation", "two_step", "addiction",
+                                "skill", "homeostasis", "compare"}  # fmt: skip
+    assert {"rpe_transfer", "two_step", "homeostasis"} <= set(AVAILABLE)
+    assert list(available_experiments()) == AVAILABLE
+
+
+def test_unknown_and_unwritten_experiments_are_clear_errors(monkeypatch):
+    with pytest.raises(ValueError, match=r"unknown experiment 'nope'; known experiments: "
+                                         r"rpe_transfer, habit_devaluation"):  # fmt: skip
+        load_experiment("nope")
+    monkeypatch.setitem(EXPERIMENTS, "later", "plasticgym.experiments.not_written_yet")
+    with pytest.raises(ValueError, match="experiment 'later' is not available yet"):
+        load_experiment("later")
+    assert "later" not in available_experiments()
+
+
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_every_module_follows_the_interface(name):
+    module = load_experiment(name)
+    assert name == module.NAME and "\n" not in module.DESCRIPTION
+    quick, full = module.Config.quick(), module.Config()
+    for config in (quick, full):
+        assert config.n_agents >= 2 and isinstance(config.seed, int) and config.device == "cpu"
+    assert module.Config.quick(seed=7).seed == 7
+    with pytest.raises(Exception, match=r"frozen|cannot assign"):
+        quick.seed = 1
+
+
+# --------------------------------------------------------------------------------------------
+# Every experiment's quick version through the CLI: files, verdicts, report
+# --------------------------------------------------------------------------------------------
+
+_runs: dict[str, tuple[Path, int, str]] = {}
+
+
+def _quick_run(name: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str]:
+    """Run ``plasticgym experiment NAME --quick`` once per test session (cached)."""
+    if name not in _runs:
+        out = tmp_path_factory.mktemp(name)
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            code = main(["experiment", name, "--quick", "--out", str(out), "--no-progress"])
+        _runs[name] = (out, code, buffer.getvalue())
+    return _runs[name]
+
+
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_quick_version_writes_its_report_and_passes(name, tmp_path_factory):
+    out, code, printed = _quick_run(name, tmp_path_factory)
+    result = json.loads((out / "result.json").read_text())
+    failed = {k: result["lines"][k] for k, ok in result["verdicts"].items() if not ok}
+    assert code == (1 if failed else 0) and result["passed"] == (not failed), printed
+    if name in MUST_PASS:
+        assert not failed, (failed, printed)
+    assert result["verdicts"] and all(isinstance(v, bool) for v in result["verdicts"].values())
+    assert set(result["lines"]) == set(result["verdicts"]) and result["table"]
+    assert json.loads((out / "config.json").read_text())["n_agents"] >= 2
+    tables = sorted((out / "records").glob("*.parquet"))
+    assert tables and all(len(load_records(path)) for path in tables)
+    report = (out / "report.md").read_text()
+    module = load_experiment(name)
+    assert report.startswith(f"# {name}: {module.DESCRIPTION}")
+    for verdict, line in result["lines"].items():
+        mark = "PASS" if result["verdicts"][verdict] else "FAIL"
+        assert f"- [{mark}] {verdict}: {line}" in report
+        assert f"- [{mark}] {verdict}: {line}" in printed
+    figures = [line.split("](", 1)[1].rstrip(")") for line in report.splitlines()
+               if line.startswith("![")]  # fmt: skip
+    assert figures and all((out / figure).is_file() for figure in figures)
+    assert all((out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for figure in figures)
+    header = "| " + " | ".join(result["table"][0]) + " |"
+    assert '"seed":' in report and header in report
+    assert f"report: {out / 'report.md'}" in printed
+
+
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_verdicts_are_recomputed_from_the_saved_records(name, tmp_path_factory):
+    out, _, _ = _quick_run(name, tmp_path_factory)
+    saved = json.loads((out / "result.json").read_text())["verdicts"]
+    assert analyse_records(name, out)["verdicts"] == saved
+
+
+def _corrupted(name: str, tmp_path_factory, corrupt) -> dict[str, bool]:
+    """The verdicts of ``name``'s quick run after ``corrupt(records)`` changed its records."""
+    out, _, _ = _quick_run(name, tmp_path_factory)
+    module = load_experiment(name)
+    fields = json.loads((out / "config.json").read_text())
+    config = module.Config(**{k: tuple(v) if isinstance(v, list) else v
+                              for k, v in fields.items()})  # fmt: skip
+    records = {p.stem: load_records(p) for p in (out / "records").glob("*.parquet")}
+    corrupt(records)
+    return module.analyse(records, config)["verdicts"]
+
+
+def test_rpe_transfer_verdicts_flip_with_the_records(tmp_path_factory):
+    def flip_probability_dopamine(records):
+        records["probability"]["dopamine"] *= -1.0
+
+    verdicts = _corrupted("rpe_transfer", tmp_path_factory, flip_probability_dopamine)
+    assert not verdicts["cue_rises_with_probability"]
+    assert not verdicts["reward_falls_with_probability"]
+    assert verdicts["at_cue_late"]  # the session's records were left alone
+
+
+def test_two_step_verdicts_flip_with_the_records(tmp_path_factory):
+    def swap_transitions(records):
+        """Relabel common as rare and back: the model-based interaction changes sign."""
+        trials = records["trials"]
+        trials["transition"] = trials["transition"].map({"common": "rare", "rare": "common"})
+
+    verdicts = _corrupted("two_step", tmp_path_factory, swap_transitions)
+    assert not verdicts["model_based_interaction"]
+
+    def swap_rewards(records):
+        records["trials"]["rewarded"] = ~records["trials"]["rewarded"].astype(bool)
+
+    verdicts = _corrupted("two_step", tmp_path_factory, swap_rewards)
+    assert not any(v for k, v in verdicts.items() if k.endswith("_reward_effect")), verdicts
+
+
+def test_homeostasis_verdicts_flip_with_the_records(tmp_path_factory):
+    def reverse_time_constants(records):
+        recovery = records["recovery"]
+        taus = sorted(recovery["tau"].unique())
+        recovery["tau"] = recovery["tau"].map(dict(zip(taus, reversed(taus), strict=True)))
+
+    verdicts = _corrupted("homeostasis", tmp_path_factory, reverse_time_constants)
+    assert not verdicts["recovery_slows_with_tau"]
+
+    def additive_change(records):
+        weights = records["weights"]
+        weights["after"] = weights["before"] + 0.05 * (1 + weights["synapse"] % 3)
+
+    verdicts = _corrupted("homeostasis", tmp_path_factory, additive_change)
+    assert not verdicts["scaling_is_multiplicative"]
+
+    def no_scaling(records):
+        learning = records["learning"]
+        off = learning[~learning["homeostasis"]].set_index(["agent", "step"])["rate"]
+        on = learning["homeostasis"]
+        keys = pd.MultiIndex.from_frame(learning.loc[on, ["agent", "step"]])
+        learning.loc[on, "rate"] = off.reindex(keys).to_numpy()
+
+    verdicts = _corrupted("homeostasis", tmp_path_factory, no_scaling)
+    assert not verdicts["rates_held_with_scaling"] and verdicts["rates_drift_without_scaling"]
+
+
+def test_skill_verdicts_flip_with_the_records(tmp_path_factory):
+    def swap_rotated_units(records):
+        records["tuning"]["rotated"] = ~records["tuning"]["rotated"].astype(bool)
+
+    verdicts = _corrupted("skill", tmp_path_factory, swap_rotated_units)
+    assert not verdicts["rotated_units_retune_more"]
+    assert not verdicts["retuning_follows_the_rotation"]
+
+    def never_correct_in_sequence_blocks(records):
+        srt = records["srt"]
+        srt["correct"] = np.where(srt["block_type"] == "sequence", False, srt["correct"])
+
+    verdicts = _corrupted("skill", tmp_path_factory, never_correct_in_sequence_blocks)
+    assert not verdicts["sequence_more_accurate"] and verdicts["reaching_recovers"]
+
+
+# --------------------------------------------------------------------------------------------
+# run_experiment in Python; command-line verbs and errors
+# --------------------------------------------------------------------------------------------
+
+
+def test_run_experiment_overrides_and_bad_options(tmp_path):
+    with pytest.raises(ValueError, match=r"seeds=1 is invalid"):
+        run_experiment("two_step", quick=True, seeds=1, out=tmp_path)
+    with pytest.raises(ValueError, match=r"two_step config has no field\(s\) \['nope'\]"):
+        run_experiment("two_step", quick=True, out=tmp_path, nope=3)
+    result, paths = run_experiment("two_step", quick=True, seeds=4, out=tmp_path, seed=5,
+                                   progress_bar=False, kinds=("q_lambda",), steps=40)  # fmt: skip
+    config = json.loads(paths.config.read_text())
+    assert config["n_agents"] == 4 and config["seed"] == 5 and config["kinds"] == ["q_lambda"]
+    assert set(paths.records) == {"trials"} and paths.report.is_file()
+    assert set(result["verdicts"]) == {"q_lambda_reward_effect", "q_lambda_no_interaction"}
+
+
+def test_experiment_verbs_have_help(capsys):
+    for verb in ("experiments", "experiment", "compare"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([verb, "--help"])
+        assert exit_info.value.code == 0
+        text = capsys.readouterr().out
+        assert "usage: plasticgym " + verb in text
+        if verb != "experiments":
+            assert "--quick" in text and "--seeds" in text and "--no-progress" in text
+
+
+def test_experiments_lists_the_available_ones(capsys):
+    assert main(["experiments"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == AVAILABLE
+    assert all(len(line.split()) > 3 for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["experiment", "nope"], "unknown experiment 'nope'; known experiments: rpe_transfer"),
+        (["experiment", "two_step", "--seeds", "1"], "seeds=1 is invalid"),
+        (["experiment", "two_step", "--threads", "0"], "threads=0 is invalid"),
+    ],
+)
+def test_experiment_user_errors_are_one_line_with_exit_code_2(argv, message, capsys, tmp_path):
+    assert main([*argv, "--out", str(tmp_path / "x"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("plasticgym: error:") and message in err and err.count("\n") == 1
+
+
+def test_a_failed_verdict_exits_with_1_and_is_reported(tmp_path, capsys, monkeypatch):
+    from plasticgym.experiments import two_step
+
+    analyse = two_step.analyse
+
+    def fail_one(records, config):
+        result = analyse(records, config)
+        result["verdicts"]["model_based_interaction"] = False
+        return result
+
+    monkeypatch.setattr(two_step, "analyse", fail_one)
+    out = tmp_path / "fail"
+    code = main(["experiment", "two_step", "--quick", "--seeds", "4", "--out", str(out),
+                 "--no-progress"])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert "- [FAIL] model_based_interaction:" in printed
+    assert "- [FAIL] model_based_interaction:" in (out / "report.md").read_text()
+    assert not json.loads((out / "result.json").read_text())["passed"]
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics: golden values
+# --------------------------------------------------------------------------------------------
+
+
+def test_logistic_regression_golden_saturated_two_by_two():
+    """With +-1 codes and their product the model is saturated: its fitted probabilities are
+    the cells' frequencies, so the coefficients are averages of the cells' logits, by hand:
+    cells (r, t) -> P(stay): (+,+) 8/10, (+,-) 6/10, (-,+) 3/10, (-,-) 5/10."""
+    cells = {(1, 1): (8, 10), (1, -1): (6, 10), (-1, 1): (3, 10), (-1, -1): (5, 10)}
+    X, y = [], []
+    for (r, t), (stays, n) in cells.items():
+        X += [[1.0, r, t, r * t]] * n
+        y += [1.0] * stays + [0.0] * (n - stays)
+    fit = logistic_regression(np.array(X), np.array(y))
+    logit = {cell: math.log(k / (n - k)) for cell, (k, n) in cells.items()}
+    l_pp, l_pm, l_mp, l_mm = logit[1, 1], logit[1, -1], logit[-1, 1], logit[-1, -1]
+    expected = [
+        (l_pp + l_pm + l_mp + l_mm) / 4,  # intercept
+        (l_pp + l_pm - l_mp - l_mm) / 4,  # reward
+        (l_pp - l_pm + l_mp - l_mm) / 4,  # transition
+        (l_pp - l_pm - l_mp + l_mm) / 4,  # interaction
+    ]
+    assert fit.converged
+    np.testing.assert_allclose(fit.coef, expected, atol=1e-9)
+    # l_mm = log(5/5) = 0, l_pp = log 4: e.g. reward = (log 4 + log 1.5 - log(3/7)) / 4
+    assert fit.coef[1] == pytest.approx((math.log(4) + math.log(1.5) - math.log(3 / 7)) / 4)
+    # standard errors of a saturated model: sqrt(sum_cells 1 / (n p (1 - p))) / 4
+    se = math.sqrt(sum(n / (k * (n - k)) for k, n in cells.values())) / 4
+    np.testing.assert_allclose(fit.se, se, rtol=1e-6)
+
+
+def test_logistic_regression_recovers_known_coefficients_and_stays_finite_when_separated():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.ones(20_000), rng.choice([-1.0, 1.0], (20_000, 2))])
+    beta = np.array([0.3, 1.0, -0.5])
+    y = (rng.random(20_000) < special.expit(X @ beta)).astype(float)
+    fit = logistic_regression(X, y)
+    assert np.all(np.abs(fit.coef - beta) < 4 * fit.se), (fit.coef, fit.se)
+    separated = np.column_stack([np.ones(40), np.repeat([-1.0, 1.0], 20)])
+    y_sep = np.repeat([0.0, 1.0], 20)
+    ridge = logistic_regression(separated, y_sep, l2=0.1)
+    assert ridge.converged and np.isfinite(ridge.coef).all() and ridge.coef[1] > 1
+    with pytest.raises(ValueError, match="0/1"):
+        logistic_regression(separated, y_sep * 2)
+
+
+def test_slopes_mean_ci_and_regression_slope_golden():
+    # rows: y = 2x + 1 and y = -x (NaN ignored); x = 0, 1, 2
+    table = np.array([[1.0, 3.0, 5.0], [0.0, np.nan, -2.0]])
+    np.testing.assert_allclose(slopes([0.0, 1.0, 2.0], table), [2.0, -1.0])
+    assert np.isnan(slopes([0.0, 1.0], [[1.0, np.nan]])[0])
+    mean, _, high = mean_ci([1.0, 2.0, 3.0])  # sem = 1 / sqrt(3), t(0.975, 2) = 4.3027
+    assert mean == 2.0 and high - mean == pytest.approx(4.302653 / math.sqrt(3), rel=1e-6)
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    y = np.array([0.1, 0.9, 2.2, 2.8])
+    slope, _, high = regression_slope_ci(x, y)
+    fit = stats.linregress(x, y)
+    assert slope == pytest.approx(fit.slope)
+    assert high - slope == pytest.approx(stats.t.ppf(0.975, 2) * fit.stderr)
+
+
+def test_markdown_table():
+    table = pd.DataFrame({"name": ["a|b", "c"], "mean": [0.123456, float("nan")], "n": [3, 4]})
+    assert markdown_table(table) == (
+        "| name | mean | n |\n|---|---|---|\n| a\\|b | 0.1235 | 3 |\n| c |  | 4 |"
+    )
