@@ -9,18 +9,25 @@ import pytest
 from plasticgym.cli import main
 
 
-def test_quickstart_writes_its_outputs(tmp_path, capsys):
+def test_quickstart_tours_the_experiments_and_says_where_the_reports_are(
+    tmp_path, capsys, monkeypatch
+):
+    """The tour's wiring, on one short experiment (each experiment's quick version has its
+    own tests in test_experiments.py)."""
+    import plasticgym.cli
+
+    assert plasticgym.cli.TOUR == ("rpe_transfer", "habit_devaluation", "addiction", "compare")
+    monkeypatch.setattr(plasticgym.cli, "TOUR", ("compare",))
     out = tmp_path / "qs"
-    code = main(["quickstart", "--out", str(out), "--n-agents", "20", "--no-progress"])
+    code = main(["quickstart", "--out", str(out), "--no-progress"])
     printed = capsys.readouterr().out
     assert code == 0, printed
-    for name in ("rpe_transfer.png", "records.parquet", "result.json", "config.json",
-                 "agent.safetensors"):  # fmt: skip
-        assert (out / name).is_file(), name
-    assert any((out / "tensorboard").rglob("events.out.tfevents.*"))
-    result = json.loads((out / "result.json").read_text())
-    assert all(result["verdicts"].values())
-    assert "at cue" in printed and "[PASS] at_cue_late" in printed
+    for name in ("report.md", "result.json", "config.json", "compare_learning_curves.png"):
+        assert (out / "compare" / name).is_file(), name
+    result = json.loads((out / "compare" / "result.json").read_text())
+    for verdict, ok in result["verdicts"].items():
+        assert f"- [{'PASS' if ok else 'FAIL'}] {verdict}: " in printed
+    assert f"compare            {out / 'compare' / 'report.md'}" in printed
 
 
 def test_help_and_bad_arguments(capsys):
@@ -36,7 +43,7 @@ def test_help_and_bad_arguments(capsys):
 def test_user_errors_are_one_line(capsys):
     assert main(["quickstart", "--n-agents", "0", "--out", "unused"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("plasticgym: error:") and "n_agents=0" in err
+    assert err.startswith("plasticgym: error:") and "seeds=0" in err and err.count("\n") == 1
 
 
 def test_envs_and_agents_list_names_with_descriptions(capsys):
