@@ -19,7 +19,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-from test_agent_tabular import _one_thread  # noqa: F401  (autouse: tiny models, one thread)
 
 from plasticgym.agents import AGENTS, agent_class, make_agent
 from plasticgym.agents.tabular import MAX_MODEL_ENTRIES, StateEncoder

@@ -39,15 +39,6 @@ BANDIT_INFO = ["correct_arm", "correct", "reversal", "reversals"]
 ONE = np.ones(1, dtype=np.float32)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny networks on busy cores run far faster on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _agent(algo="PPO", env=BANDIT, **kwargs):
     defaults = {"n_agents": 2, "seed": 3, "env_kwargs": SHORT if env == BANDIT else None}
     return SB3Agent(env, algo=algo, **{**defaults, **SMALL[algo], **kwargs})

@@ -5,7 +5,6 @@ checkpoints, every Discrete task, and validation."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import gymnasium as gym
@@ -38,15 +37,6 @@ from plasticgym.docs import task_ids
 AGENTS = [QLearningAgent, SarsaLambdaAgent, TDActorCriticAgent, ModelBasedAgent]
 TWO_STEP = "plasticgym/TwoStep-v0"
 BANDIT = "plasticgym/ReversalBandit-v0"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """The tables are tiny: intra-op threads only add contention on busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def t(values: Any) -> torch.Tensor:

@@ -8,13 +8,11 @@ import importlib.util
 import io
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from scipy import special, stats
 
 from plasticgym.cli import main
@@ -32,15 +30,6 @@ AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_s
 MUST_PASS = {"rpe_transfer", "two_step", "homeostasis", "skill", "compare"}
 """Experiments whose quick version shows every signature (the others may report a signature
 the model is known not to show as a failed verdict)."""
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Small populations: intra-op threads only add contention on busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # --------------------------------------------------------------------------------------------
