@@ -288,7 +288,8 @@ class PopulationAgent(ABC):
                 for _ in range(total_timesteps):
                     rpe = self._step(buffer)
                     steps_done += 1
-                    abs_rpe_sum += rpe.abs().mean()
+                    if self.verbose:
+                        abs_rpe_sum += rpe.abs().mean()
                     if bar is not None:
                         bar.update(1)
                     if callback is not None and callback(self) is False:
@@ -313,12 +314,13 @@ class PopulationAgent(ABC):
         progress = self._progress
         assert progress is not None
         obs, reward, terminated, truncated, info = self.env.step(progress.actions.cpu().numpy())
-        reward_t = torch.as_tensor(np.asarray(reward, dtype=np.float32), device=self.device)
-        if not torch.isfinite(reward_t).all():
+        reward_np = np.asarray(reward, dtype=np.float32)
+        if not np.isfinite(reward_np).all():
             raise ValueError(
                 f"the environment returned a non-finite reward at step {self.num_timesteps}: "
                 f"{np.asarray(reward)[~np.isfinite(reward)][:5]}; rewards must be finite"
             )
+        reward_t = torch.as_tensor(reward_np, device=self.device)
         active = ~progress.autoreset
         terminated_t = torch.as_tensor(np.asarray(terminated), device=self.device)
         done = terminated_t | torch.as_tensor(np.asarray(truncated), device=self.device)

@@ -376,6 +376,8 @@ class PlasticAgent(PopulationAgent):
         self.actor = init_synapses(self.actor_rule, actor_weights)
         zeros = torch.zeros(B, device=self.device)
         self.dopamine_state = DopamineState(zeros, zeros.clone(), zeros.clone())
+        tonic = self._column(h["tonic_input"])
+        self._tonic_column = torch.ones(B, 1, device=self.device) * tonic  # the actor's bias
         if self.continuous and (cfg.habit or cfg.goal_directed):
             raise ValueError(
                 "habit=True and goal_directed=True need a Discrete action space (they value "
@@ -419,8 +421,7 @@ class PlasticAgent(PopulationAgent):
         return torch.matmul(self.critic.weights, features.unsqueeze(-1)).view(-1)
 
     def _actor_input(self, features: Tensor) -> Tensor:
-        tonic = torch.ones_like(features[:, :1]) * self._column(self._hyper["tonic_input"])
-        return torch.cat([features, tonic], dim=1)
+        return torch.cat([features, self._tonic_column], dim=1)
 
     def _policy(self, actor_input: Tensor) -> tuple[Tensor, Tensor]:
         """Actor rates ``relu(W x)`` ``[B, n_actions]`` and the softmax policy.

@@ -60,9 +60,10 @@ class ObservationReader:
             index = np.asarray(obs, dtype=np.int64) - int(self.space.start)
             index_t = torch.as_tensor(index, device=self.device)
             return torch.nn.functional.one_hot(index_t, self.n_channels).to(torch.float32)
-        flat = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device).flatten(1)
-        if not torch.isfinite(flat).all():
+        array = np.asarray(obs, dtype=np.float32)
+        if not np.isfinite(array).all():
             raise ValueError("observation contains NaN or Inf; stimulus channels must be finite")
+        flat = torch.as_tensor(array, device=self.device).flatten(1)
         if self._low is not None:
             flat = ((flat - self._low) * self._scale).clamp(0.0, 1.0)
         return flat

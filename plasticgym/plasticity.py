@@ -70,8 +70,14 @@ class EmptyState(NamedTuple):
     """State of a stateless transform."""
 
 
-def _mask(active: Tensor, like: Tensor) -> Tensor:
-    return active.view(active.shape + (1,) * (like.dim() - active.dim()))
+def _where_active(active: Tensor, value: Tensor, otherwise: Tensor | float) -> Tensor:
+    """``value`` for active agents, ``otherwise`` for the others (``active [B]`` broadcast over
+    ``value [B, ...]``). On the CPU, where checking costs no device sync, a population whose
+    agents are all active (almost every step) skips the select."""
+    if active.device.type == "cpu" and bool(active.all()):
+        return value
+    mask = active.view(active.shape + (1,) * (value.dim() - active.dim()))
+    return torch.where(mask, value, otherwise)
 
 
 def three_factor(learning_rate: Scalar, trace_decay: Scalar) -> PlasticityTransform:
@@ -93,7 +99,7 @@ def three_factor(learning_rate: Scalar, trace_decay: Scalar) -> PlasticityTransf
     ) -> tuple[Tensor, EligibilityState]:
         del weights
         trace = eligibility_update(state.trace, signals.post, signals.pre, trace_decay)
-        trace = torch.where(_mask(signals.active, trace), trace, 0.0)
+        trace = _where_active(signals.active, trace, 0.0)
         return dw + three_factor_dw(trace, signals.dopamine, learning_rate), EligibilityState(trace)
 
     return PlasticityTransform(init, update)
@@ -119,9 +125,9 @@ def synaptic_scaling(
         dw: Tensor, state: ScalingState, weights: Tensor, signals: PlasticitySignals
     ) -> tuple[Tensor, ScalingState]:
         new_avg = rate_estimate(state.rate_avg, signals.rate, rate_time_constant)
-        rate_avg = torch.where(_mask(signals.active, new_avg), new_avg, state.rate_avg)
+        rate_avg = _where_active(signals.active, new_avg, state.rate_avg)
         scaling = scaling_dw(weights + dw, rate_avg, target_rate, scaling_rate)
-        scaling = torch.where(_mask(signals.active, scaling), scaling, 0.0)
+        scaling = _where_active(signals.active, scaling, 0.0)
         return dw + scaling, ScalingState(rate_avg)
 
     return PlasticityTransform(init, update)
