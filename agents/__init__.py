@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from plasticgym.agents.plastic import PlasticAgent, PlasticAgentConfig
+from plasticgym.agents.presets import PLASTIC_PRESETS, plastic_preset
 from plasticgym.agents.tabular import (
     ModelBasedAgent,
     ModelBasedConfig,
@@ -29,6 +30,7 @@ from plasticgym.extras import require_extra
 
 __all__ = [
     "AGENTS",
+    "PLASTIC_PRESETS",
     "AgentEntry",
     "ModelBasedAgent",
     "ModelBasedConfig",
@@ -44,6 +46,7 @@ __all__ = [
     "agent_class",
     "check_agent_kwargs",
     "make_agent",
+    "plastic_preset",
 ]
 
 _LAZY = {"SB3Agent": "plasticgym.agents.sb3"}

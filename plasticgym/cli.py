@@ -107,6 +107,18 @@ def _json_object(option: str, text: str) -> dict[str, Any]:
     return value
 
 
+def _train_hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
+    """``--set`` values, over the task's tuned PlasticAgent preset with ``--preset``."""
+    given = parse_assignments(args.set)
+    if not args.preset:
+        return given
+    if args.agent != "plastic":
+        raise ValueError(f"--preset is for --agent plastic (tuned per task), got {args.agent!r}")
+    from plasticgym.agents import plastic_preset
+
+    return {**plastic_preset(args.env), **given}
+
+
 def _train(args: argparse.Namespace) -> int:
     from plasticgym.checkpoint import write_json
     from plasticgym.experiments.trial import check_spec, run_trial
@@ -119,7 +131,7 @@ def _train(args: argparse.Namespace) -> int:
         steps=args.steps,
         n_agents=args.n_agents,
         env_kwargs=_json_object("--env-kwargs", args.env_kwargs),
-        hyperparameters=parse_assignments(args.set),
+        hyperparameters=_train_hyperparameters(args),
         device=args.device,
         threads=args.threads,
     )
@@ -313,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="a hyperparameter (repeatable); VALUE is JSON if it parses, else a string",
+    )
+    train.add_argument(
+        "--preset",
+        action="store_true",
+        help="start from the task's tuned PlasticAgent hyperparameters (--agent plastic)",
     )
     train.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     train.add_argument(

@@ -87,6 +87,16 @@ def test_train_writes_records_checkpoint_and_result(tmp_path, capsys):
     assert len(pd.read_parquet(out / "records.parquet")) == 3 * 200
 
 
+def test_train_with_the_task_preset(tmp_path, capsys):
+    out = tmp_path / "preset"
+    code = main(["train", "--env", "plasticgym/ReversalBandit-v0", "--agent", "plastic",
+                 "--preset", "--set", "actor_lr=0.3", "--steps", "20",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    spec = json.loads((out / "result.json").read_text())["spec"]
+    assert spec["hyperparameters"] == {"gamma": 0.0, "actor_lr": 0.3, "actor_weight_max": 0.5}
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -99,6 +109,7 @@ def test_train_writes_records_checkpoint_and_result(tmp_path, capsys):
         (["--env-kwargs", "{bad"], "--env-kwargs '{bad' is not valid JSON"),
         (["--env-kwargs", '{"bogus": 1}'], "bogus"),
         (["--steps", "0"], "steps=0 is invalid"),
+        (["--preset"], "--preset is for --agent plastic"),
     ],
 )
 def test_train_user_errors_are_one_line_with_exit_code_2(argv, message, tmp_path, capsys):
