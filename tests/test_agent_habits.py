@@ -100,3 +100,19 @@ def test_habit_strength_grows_with_repetition_whatever_the_reward():
     frequencies = last.apply(lambda a: np.bincount(a, minlength=3) / len(a))
     for agent_index, frequency in frequencies.items():  # strength follows what was repeated
         np.testing.assert_allclose(strengths[agent_index].numpy(), frequency, atol=0.2)
+
+
+def test_habit_and_goal_state_survive_save_load_continue(tmp_path):
+    kwargs = {"n_agents": 4, "seed": 3, "habit": True, "habit_lr": 0.01,
+              "env_kwargs": {"training_reinforcers": 10, "devaluation_pairings": 2,
+                             "test_steps": 10}, **GOAL_DIRECTED}  # fmt: skip
+    reference = PlasticAgent("plasticgym/HabitFormation-v0", **kwargs)
+    interrupted = PlasticAgent("plasticgym/HabitFormation-v0", **kwargs).learn(70)
+    restored = PlasticAgent.load(interrupted.save(tmp_path / "agent"))
+    restored.learn(50, record=True)
+    reference.learn(70)
+    reference.learn(50, record=True)
+    pd.testing.assert_frame_equal(restored.records, reference.records)
+    for name in ("habit_strength", "outcome_model", "reward_model"):
+        assert torch.equal(getattr(restored, name), getattr(reference, name)), name
+    assert restored.habit_strength.abs().sum() > 0 and restored.outcome_model.abs().sum() > 0
