@@ -378,6 +378,7 @@ class PlasticAgent(PopulationAgent):
         self.dopamine_state = DopamineState(zeros, zeros.clone(), zeros.clone())
         tonic = self._column(h["tonic_input"])
         self._tonic_column = torch.ones(B, 1, device=self.device) * tonic  # the actor's bias
+        self._no_summary = torch.full((), math.nan, device=self.device)
         if self.continuous and (cfg.habit or cfg.goal_directed):
             raise ValueError(
                 "habit=True and goal_directed=True need a Discrete action space (they value "
@@ -580,8 +581,7 @@ class PlasticAgent(PopulationAgent):
     def _summary(self, dw_critic: Tensor, dw_actor: Tensor) -> dict[str, Tensor]:
         """TensorBoard's step summaries, computed only when something logs them."""
         if self._logger is None:
-            nan = torch.full((), math.nan, device=self.device)
-            return {"mean_abs_dw": nan, "mean_rate": nan}
+            return {"mean_abs_dw": self._no_summary, "mean_rate": self._no_summary}
         assert self._rollout is not None
         return {
             "mean_abs_dw": 0.5 * (dw_critic.abs().mean() + dw_actor.abs().mean()),
