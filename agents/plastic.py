@@ -391,7 +391,8 @@ class PlasticAgent(PopulationAgent):
             (B, self.n_actions, n_channels, n_features) if cfg.goal_directed else (B, 0, 0, 0)
         )
         self.outcome_model = torch.zeros(outcome_shape, device=self.device)
-        self.reward_model = torch.zeros(B, n_channels, device=self.device)
+        reward_shape = (B, n_channels) if cfg.goal_directed else (B, 0)
+        self.reward_model = torch.zeros(reward_shape, device=self.device)
         self._rollout: Rollout | None = None
 
     def _initialise(self, generator: torch.Generator) -> None:
