@@ -50,11 +50,15 @@ from plasticgym.dopamine import (
 )
 from plasticgym.encoding import EncoderState, MicrostimulusEncoder, ObservationReader
 from plasticgym.habits import (
+    RateCorrelation,
+    action_outcome_contingency,
     goal_values,
     habit_arbitration,
     habit_spread,
     habit_update,
     outcome_update,
+    rate_correlation_init,
+    rate_correlation_update,
     reward_model_update,
 )
 from plasticgym.plasticity import (
@@ -132,6 +136,12 @@ class PlasticAgentConfig:
         arbiter_threshold: habit spread at which the arbiter hands half of the control to the
             habit pathway, >= 0.
         arbiter_gain: steepness of the arbiter's sigmoid, >= 0.
+        contingency_weight: how much the experienced response-outcome rate correlation keeps
+            control away from habits in the arbiter (``k`` of :func:`habit_arbitration`;
+            Dickinson 1985), >= 0; 0 (default): the arbiter reads habit strength alone.
+        contingency_window: steps over which response and outcome rates are measured, >= 1.
+        contingency_memory: steps over which their correlation is remembered, >= 1 (see
+            :func:`rate_correlation_update`).
         goal_directed: the goal-directed evaluation on or off (Discrete actions): each action
             is valued by the stimuli it has been followed by (a Hebbian action -> outcome
             association) and the value the dopamine-trained critic and a reward model give
@@ -152,7 +162,8 @@ class PlasticAgentConfig:
         "rate_time_constant", "scaling_rate", "drug_surge", "average_reward_rate",
         "basal_adaptation_rate", "homeostatic_setpoint", "drive_gain", "dopamine_tonic",
         "exploration_noise", "habit_lr", "habit_weight", "arbiter_threshold", "arbiter_gain",
-        "outcome_lr", "goal_weight",
+        "contingency_weight", "contingency_window", "contingency_memory", "outcome_lr",
+        "goal_weight",
     )  # fmt: skip
 
     gamma: float = 0.95
@@ -191,6 +202,9 @@ class PlasticAgentConfig:
     habit_weight: float = 1.0
     arbiter_threshold: float = 0.15
     arbiter_gain: float = 20.0
+    contingency_weight: float = 0.0
+    contingency_window: float = 10.0
+    contingency_memory: float = 200.0
     goal_directed: bool = False
     outcome_lr: float = 0.05
     goal_weight: float = 1.0
@@ -245,6 +259,9 @@ class PlasticAgentConfig:
         per_agent("habit_weight", 0.0)
         per_agent("arbiter_threshold", 0.0)
         per_agent("arbiter_gain", 0.0)
+        per_agent("contingency_weight", 0.0)
+        per_agent("contingency_window", 1.0)
+        per_agent("contingency_memory", 1.0)
         check_bool("goal_directed", self.goal_directed)
         per_agent("outcome_lr", 0.0, 1.0)
         per_agent("goal_weight", 0.0)
@@ -387,6 +404,9 @@ class PlasticAgent(PopulationAgent):
         n_channels = self.encoder.n_channels
         habit_shape = (B, self.n_actions, n_features + 1) if cfg.habit else (B, 0, 0)
         self.habit_strength = torch.zeros(habit_shape, device=self.device)
+        self.contingency: RateCorrelation = rate_correlation_init(
+            B, *((self.n_actions, n_channels) if cfg.habit else (0, 0)), device=self.device
+        )
         outcome_shape = (
             (B, self.n_actions, n_channels, n_features) if cfg.goal_directed else (B, 0, 0, 0)
         )
@@ -443,9 +463,7 @@ class PlasticAgent(PopulationAgent):
             drive = drive + self._column(h["goal_weight"]) * goal
         if self.config.habit:
             habits = self.habits(actor_input)
-            share = habit_arbitration(
-                habit_spread(habits), h["arbiter_threshold"], h["arbiter_gain"]
-            ).unsqueeze(1)
+            share = self._habit_share(habits).unsqueeze(1)
             drive = (1.0 - share) * drive + share * self._column(h["habit_weight"]) * habits
         beta = self._column(h["inverse_temperature"])
         return rates, torch.softmax(beta * drive, dim=1)
@@ -460,9 +478,14 @@ class PlasticAgent(PopulationAgent):
         (None before the first ``learn`` or with ``habit=False``)."""
         if self._rollout is None or not self.config.habit:
             return None
+        return self._habit_share(self.habits(self._rollout.actor_input))
+
+    def _habit_share(self, habits: Tensor) -> Tensor:
         h = self._hyper
-        spread = habit_spread(self.habits(self._rollout.actor_input))
-        return habit_arbitration(spread, h["arbiter_threshold"], h["arbiter_gain"])
+        return habit_arbitration(
+            habit_spread(habits), h["arbiter_threshold"], h["arbiter_gain"],
+            action_outcome_contingency(self.contingency), h["contingency_weight"],
+        )  # fmt: skip
 
     def outcome_values(self) -> Tensor:
         """What each stimulus channel is worth now, ``U_c = R_c + gamma * V_c``,
@@ -595,12 +618,22 @@ class PlasticAgent(PopulationAgent):
         """Value-free habit learning on the action just taken, and the goal-directed models:
         which stimuli appeared after the action (onsets, ``[c_t - c_tm1]+``: a context that was
         already there is no outcome of it), and which reward came with the stimuli."""
+        if not (self.config.habit or self.config.goal_directed):
+            return
         h, keep = self._hyper, active.view(-1, 1, 1)
+        onsets = torch.relu(channels - ro.channels)
         if self.config.habit:
             updated = habit_update(self.habit_strength, ro.chosen, ro.actor_input, h["habit_lr"])
             self.habit_strength = torch.where(keep, updated, self.habit_strength)
+            stats = rate_correlation_update(
+                self.contingency, ro.chosen, onsets, h["contingency_window"],
+                h["contingency_memory"],
+            )  # fmt: skip
+            self.contingency = RateCorrelation(*(
+                torch.where(keep.view((-1,) + (1,) * (new.dim() - 1)), new, old)
+                for new, old in zip(stats, self.contingency, strict=True)
+            ))  # fmt: skip
         if self.config.goal_directed:
-            onsets = torch.relu(channels - ro.channels)
             updated = outcome_update(
                 self.outcome_model, ro.chosen, ro.features, onsets, h["outcome_lr"]
             )
@@ -667,6 +700,7 @@ class PlasticAgent(PopulationAgent):
             "actor.state": self.actor.state,
             "dopamine.state": self.dopamine_state,
             "habit.strength": self.habit_strength,
+            "habit.contingency": self.contingency,
             "goal.outcome_model": self.outcome_model,
             "goal.reward_model": self.reward_model,
         }
@@ -694,6 +728,7 @@ class PlasticAgent(PopulationAgent):
         self.actor = Synapses(state["actor.weights"], state["actor.state"])
         self.dopamine_state = state["dopamine.state"]
         self.habit_strength = state["habit.strength"]
+        self.contingency = state["habit.contingency"]
         self.outcome_model = state["goal.outcome_model"]
         self.reward_model = state["goal.reward_model"]
         self._rollout = state["rollout"] if has_rollout else None

@@ -9,6 +9,8 @@ batched tensors (leading axis ``B``: agents).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import Tensor
 
@@ -42,18 +44,103 @@ def habit_spread(strength: Tensor) -> Tensor:
     return (strength - strength.mean(dim=1, keepdim=True)).abs().mean(dim=1)
 
 
-def habit_arbitration(spread: Tensor, threshold: Scalar, gain: Scalar) -> Tensor:
-    """Share of control given to the habit pathway: ``w_H = sigmoid(gain * (spread - threshold))``.
+def habit_arbitration(
+    spread: Tensor,
+    threshold: Scalar,
+    gain: Scalar,
+    contingency: Tensor | None = None,
+    contingency_weight: Scalar = 0.0,
+) -> Tensor:
+    """Share of control given to the habit pathway:
+    ``w_H = sigmoid(gain * (spread - threshold - k * contingency))``.
 
-    A simplified form of Miller, Shenhav & Ludvig's (2019) arbiter: control passes to the habit
-    controller as its habit strengths come to favour some actions (``spread``, see
-    :func:`habit_spread`) beyond ``threshold``; the dopamine-gated pathway keeps the rest,
-    ``1 - w_H``. (Their arbiter also weighs the goal-directed controller's action-outcome
-    contingency; here that pathway's share depends on the habits alone.)
+    After Miller, Shenhav & Ludvig's (2019) arbiter: control passes to the habit controller as
+    its habit strengths come to favour some actions (``spread``, see :func:`habit_spread`)
+    beyond ``threshold``, and stays with the goal-directed controller the more strongly the
+    actions are seen to govern their outcomes (``contingency``, e.g.
+    :func:`action_outcome_contingency`, weighted by ``k = contingency_weight``; ``k = 0`` reads
+    the habits alone). The dopamine-gated pathway keeps ``1 - w_H``.
 
-    Shapes: ``spread [B]``; ``threshold``, ``gain`` float or ``[B]``. Returns ``[B]`` in (0, 1).
+    Shapes: ``spread [B]``, ``contingency [B]`` or None; ``threshold``, ``gain``,
+    ``contingency_weight`` float or ``[B]``. Returns ``[B]`` in (0, 1).
     """
-    return torch.sigmoid(per_agent(gain, spread) * (spread - per_agent(threshold, spread)))
+    margin = spread - per_agent(threshold, spread)
+    if contingency is not None:
+        margin = margin - per_agent(contingency_weight, spread) * contingency
+    return torch.sigmoid(per_agent(gain, spread) * margin)
+
+
+class RateCorrelation(NamedTuple):
+    """Running statistics of the response-outcome rate correlation (see
+    :func:`rate_correlation_update`): rates over a short window and their means, variances and
+    covariances over a longer memory. Shapes ``[B, n_actions]``, ``[B, n_outcomes]`` and
+    ``covariance [B, n_actions, n_outcomes]``."""
+
+    action_rate: Tensor
+    outcome_rate: Tensor
+    action_mean: Tensor
+    outcome_mean: Tensor
+    action_var: Tensor
+    outcome_var: Tensor
+    covariance: Tensor
+
+
+def rate_correlation_init(
+    n_agents: int, n_actions: int, n_outcomes: int, device: torch.device | str = "cpu"
+) -> RateCorrelation:
+    """Statistics before any experience (all zero: no correlation)."""
+    actions = torch.zeros(n_agents, n_actions, device=device)
+    outcomes = torch.zeros(n_agents, n_outcomes, device=device)
+    return RateCorrelation(
+        actions, outcomes, actions.clone(), outcomes.clone(), actions.clone(), outcomes.clone(),
+        torch.zeros(n_agents, n_actions, n_outcomes, device=device),
+    )  # fmt: skip
+
+
+def rate_correlation_update(
+    state: RateCorrelation, chosen: Tensor, outcome: Tensor, window: Scalar, memory: Scalar
+) -> RateCorrelation:
+    """One step of the experienced response-outcome rate correlation (Dickinson 1985; Perez &
+    Dickinson 2020).
+
+    Response and outcome rates are exponential averages over ``window`` steps,
+    ``r_a <- r_a + (a_t - r_a) / window`` and ``r_c <- r_c + (c_t - r_c) / window``; their means
+    ``m``, variances and covariance are exponential averages over ``memory`` steps,
+    ``m <- m + (r - m) / memory``, ``S_ac <- S_ac + ((r_a - m_a)(r_c - m_c) - S_ac) / memory``.
+    On a ratio schedule the outcome rate follows the response rate; on an interval schedule it
+    is capped by the schedule, and the correlation is weaker at the same rate of outcomes.
+
+    Shapes: ``chosen [B, n_actions]`` (one-hot of the action taken), ``outcome [B,
+    n_outcomes]`` (outcome onsets this step); ``window``, ``memory`` float or ``[B]``, >= 1.
+    """
+    fast, slow = 1.0 / per_agent(window, chosen), 1.0 / per_agent(memory, chosen)
+    action_rate = state.action_rate + fast * (chosen - state.action_rate)
+    outcome_rate = state.outcome_rate + fast * (outcome - state.outcome_rate)
+    action_mean = state.action_mean + slow * (action_rate - state.action_mean)
+    outcome_mean = state.outcome_mean + slow * (outcome_rate - state.outcome_mean)
+    action_dev, outcome_dev = action_rate - action_mean, outcome_rate - outcome_mean
+    co_deviation = action_dev.unsqueeze(-1) * outcome_dev.unsqueeze(1)
+    slow_pairs = 1.0 / per_agent(memory, co_deviation)
+    return RateCorrelation(
+        action_rate, outcome_rate, action_mean, outcome_mean,
+        state.action_var + slow * (action_dev.square() - state.action_var),
+        state.outcome_var + slow * (outcome_dev.square() - state.outcome_var),
+        state.covariance + slow_pairs * (co_deviation - state.covariance),
+    )  # fmt: skip
+
+
+def rate_correlation(state: RateCorrelation, eps: float = 1e-8) -> Tensor:
+    """Correlation of every action's rate with every outcome's rate,
+    ``rho_ac = S_ac / sqrt(S_aa S_cc + eps)``, ``[B, n_actions, n_outcomes]`` (0 where either
+    rate has not varied)."""
+    variance = state.action_var.unsqueeze(-1) * state.outcome_var.unsqueeze(1)
+    return state.covariance / torch.sqrt(variance + eps)
+
+
+def action_outcome_contingency(state: RateCorrelation) -> Tensor:
+    """How strongly some action governs some outcome: ``max(0, max_{a,c} rho_ac)`` ``[B]``
+    (:func:`rate_correlation`), the goal-directed controller's strength in the arbiter."""
+    return rate_correlation(state).flatten(1).amax(dim=1).clamp(min=0.0)
 
 
 def outcome_update(

@@ -2,14 +2,20 @@
 
 import math
 
+import numpy as np
 import torch
 
+from plasticgym.envs.habit import schedule_step
 from plasticgym.habits import (
+    action_outcome_contingency,
     goal_values,
     habit_arbitration,
     habit_spread,
     habit_update,
     outcome_update,
+    rate_correlation,
+    rate_correlation_init,
+    rate_correlation_update,
     reward_model_update,
 )
 
@@ -35,6 +41,63 @@ def test_habit_spread_and_arbitration():
     share = habit_arbitration(torch.tensor([2 / 9, 0.0]), 0.15, 20.0)
     expected = [1 / (1 + math.exp(-20 * (2 / 9 - 0.15))), 1 / (1 + math.exp(3.0))]
     torch.testing.assert_close(share, torch.tensor(expected))
+    # a contingency keeps control away from habits: margin - k * contingency
+    spread = torch.tensor([2 / 9, 2 / 9])
+    with_contingency = habit_arbitration(spread, 0.0, 20.0, torch.tensor([0.0, 0.1]), 0.5)
+    expected = [1 / (1 + math.exp(-20 * 2 / 9)), 1 / (1 + math.exp(-20 * (2 / 9 - 0.05)))]
+    torch.testing.assert_close(with_contingency, torch.tensor(expected))
+    torch.testing.assert_close(
+        habit_arbitration(spread, 0.15, 20.0, torch.tensor([0.3, 0.3]), 0.0),
+        habit_arbitration(spread, 0.15, 20.0),
+    )
+
+
+def test_rate_correlation_update_by_hand():
+    state = rate_correlation_init(1, 2, 1)
+    chosen, outcome = torch.tensor([[1.0, 0.0]]), torch.tensor([[1.0]])
+    state = rate_correlation_update(state, chosen, outcome, window=2.0, memory=4.0)
+    # rates r_a = [0.5, 0], r_c = 0.5; means m = r / 4; deviations 3/8 r
+    torch.testing.assert_close(state.action_rate, torch.tensor([[0.5, 0.0]]))
+    torch.testing.assert_close(state.outcome_mean, torch.tensor([[0.125]]))
+    torch.testing.assert_close(state.action_var, torch.tensor([[(0.375**2) / 4, 0.0]]))
+    torch.testing.assert_close(state.covariance, torch.tensor([[[0.375**2 / 4], [0.0]]]))
+    rho = rate_correlation(state, eps=0.0)
+    assert rho[0, 0, 0] == 1.0 and torch.isnan(rho[0, 1, 0])  # 0/0 without eps
+    torch.testing.assert_close(rate_correlation(state)[0, 1, 0], torch.tensor(0.0))
+    assert action_outcome_contingency(state).item() > 0.99
+
+
+def _experienced_contingency(interval: bool, prob: float, seed: int) -> np.ndarray:
+    """Pressing one lever at a rate that drifts between bouts (64 simulated animals), on a
+    ratio or interval schedule: the rate correlation they experience, and their outcome rate."""
+    rng = np.random.default_rng(seed)
+    n, steps = 64, 3000
+    state = rate_correlation_init(n, 2, 1)
+    armed = np.zeros((n, 2), bool)
+    press_prob = rng.uniform(0.3, 0.9, n)
+    outcomes = np.zeros(n)
+    for t in range(steps):
+        if t % 50 == 0:  # a new bout: the press rate drifts
+            press_prob = np.clip(press_prob + rng.normal(0.0, 0.2, n), 0.1, 1.0)
+        press = (rng.random(n) < press_prob).astype(np.int64)
+        pay, armed = schedule_step(press, rng.random((n, 2)), armed, np.full(n, interval),
+                                   np.full(n, prob), np.ones(n, bool))  # fmt: skip
+        chosen = torch.as_tensor(np.stack([press == 0, press == 1], 1), dtype=torch.float32)
+        outcome = torch.as_tensor(pay[:, :1], dtype=torch.float32)
+        state = rate_correlation_update(state, chosen, outcome, window=10.0, memory=500.0)
+        outcomes += pay[:, 0]
+    return np.stack([rate_correlation(state)[:, 1, 0].numpy(), outcomes / steps])
+
+
+def test_ratio_schedules_correlate_response_and_outcome_rates_more_than_interval_schedules():
+    """Dickinson (1985): at matched outcome rates, the experienced response-outcome rate
+    correlation is higher on a ratio than on an interval schedule."""
+    ratio_rho, ratio_rate = _experienced_contingency(False, 1 / 5, seed=0)
+    interval_rho, interval_rate = _experienced_contingency(True, 1 / 8, seed=1)
+    assert abs(ratio_rate.mean() - interval_rate.mean()) < 0.03  # matched outcome rates
+    difference = ratio_rho.mean() - interval_rho.mean()
+    standard_error = math.sqrt(ratio_rho.var(ddof=1) / 64 + interval_rho.var(ddof=1) / 64)
+    assert difference > 3 * standard_error and difference > 0.05, (difference, standard_error)
 
 
 def test_outcome_update_learns_only_for_the_action_taken_in_its_situation():
