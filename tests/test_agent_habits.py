@@ -104,7 +104,8 @@ def test_habit_strength_grows_with_repetition_whatever_the_reward():
 
 def test_habit_and_goal_state_survive_save_load_continue(tmp_path):
     kwargs = {"n_agents": 4, "seed": 3, "habit": True, "habit_lr": 0.01,
-              "contingency_weight": 0.5, "env_kwargs": {"training_reinforcers": 10, "devaluation_pairings": 2,
+              "contingency_weight": 0.5,
+              "env_kwargs": {"training_reinforcers": 10, "devaluation_pairings": 2,
                              "test_steps": 10}, **GOAL_DIRECTED}  # fmt: skip
     reference = PlasticAgent("plasticgym/HabitFormation-v0", **kwargs)
     interrupted = PlasticAgent("plasticgym/HabitFormation-v0", **kwargs).learn(70)
