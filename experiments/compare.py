@@ -14,7 +14,13 @@ the seeds), with every step recorded. From the records alone come, per task and 
   NaN when half of them or more never do) and the fraction of agents that reach it. A moving
   average is noisy and its first crossing comes early when the window is short: the random
   policy's row shows how soon noise alone reaches the criterion;
-- **throughput**: wall-clock seconds of ``learn`` and agent-steps per second.
+- **throughput**: wall-clock seconds of ``learn`` and agent-steps per second;
+- on TwoStep-v0, the **reward effect on staying** (``b_r`` of the stay regression of the
+  ``two_step`` experiment; Daw et al. 2011) per agent kind, mean and 95% CI over agents. The
+  plastic agent's verdict there is this effect (CI above 0), not its reward rate: with reward
+  probabilities drifting in [0.25, 0.75] the reward rate barely separates learners from
+  chance in a short run (the model-based learner itself earns ~0.28 per step vs ~0.26 for a
+  random policy), while repeating rewarded choices is the task's signature of learning.
 
 **Chance.** Every task also runs a uniform-random policy (agent kind ``"random"``: the vector
 env's ``action_space.sample()`` with a seeded generator), through the same env with the same
@@ -77,6 +83,7 @@ from plasticgym.agents.presets import plastic_preset
 from plasticgym.docs import task_ids
 from plasticgym.experiments.stats import format_ci, mean_ci
 from plasticgym.experiments.trial import LAST_FRACTION, check_spec, reward_metrics
+from plasticgym.experiments.two_step import stay_regressions, stay_trials
 from plasticgym.extras import MissingExtraError
 from plasticgym.seeding import seed_plan
 
@@ -153,6 +160,8 @@ SHARED = ("gamma", "trace_lambda")
 
 BASELINES = ("q_learning", "sarsa_lambda", "td_actor_critic", "model_based", "ppo", "a2c", "dqn")
 RECORD_COLUMNS = ("agent", "step", "episode", "reward")
+TRIAL_COLUMNS = ("agent", "step", "episode", "stage", "first_choice", "transition", "rewarded")
+"""Columns of the two-step trials kept for the stay analysis (second-stage rows only)."""
 
 
 def agent_kinds() -> dict[str, Variant]:
@@ -294,7 +303,9 @@ def run(config: Config, out_dir: Any = None, progress_bar: bool = False) -> dict
     task's ``steps``, which Stable-Baselines3 runs to finish a rollout, are dropped), and
     ``"timing"``: one row per task x agent kind (``task, agent_kind, agent_name, status``
     (``"done"`` or ``"skipped"``), ``reason`` (why it was skipped), ``n_agents``, ``steps``,
-    ``wall_s`` (``learn`` only), ``agent_steps_per_s``).
+    ``wall_s`` (``learn`` only), ``agent_steps_per_s``); when TwoStep-v0 ran,
+    ``"two_step_trials"``: its learning agents' second-stage rows (:data:`TRIAL_COLUMNS` and
+    ``agent_kind``) for the stay analysis.
     """
     combos = [(task, kind) for task in config.tasks for kind in (RANDOM, *config.agents)]
     bar = None
@@ -305,12 +316,16 @@ def run(config: Config, out_dir: Any = None, progress_bar: bool = False) -> dict
     threads = torch.get_num_threads()
     if config.threads is not None:
         torch.set_num_threads(config.threads)
-    records, timing = [], []
+    records, trials, timing = [], [], []
     try:
         for task, kind in combos:
             rows, row = _run_one(config, task, kind)
             timing.append(row)
             if rows is not None:
+                if task == TWO_STEP and set(TRIAL_COLUMNS) <= set(rows.columns):
+                    stage_two = rows.loc[rows["stage"] == 1, list(TRIAL_COLUMNS)]
+                    trials.append(stage_two.assign(agent_kind=kind))
+                rows = rows.loc[:, list(RECORD_COLUMNS)]
                 rows.insert(0, "agent_kind", kind)
                 rows.insert(0, "task", task)
                 records.append(rows)
@@ -325,7 +340,10 @@ def run(config: Config, out_dir: Any = None, progress_bar: bool = False) -> dict
         table[name] = pd.Categorical(table[name], categories=list(dict.fromkeys(table[name])))
     table = table.astype({"agent": np.int32, "step": np.int32, "episode": np.int32,
                           "reward": np.float32})  # fmt: skip
-    return {"records": table, "timing": pd.DataFrame(timing)}
+    tables = {"records": table, "timing": pd.DataFrame(timing)}
+    if trials:
+        tables["two_step_trials"] = pd.concat(trials, ignore_index=True)
+    return tables
 
 
 def _run_one(config: Config, task: str, kind: str) -> tuple[pd.DataFrame | None, dict[str, Any]]:
@@ -357,7 +375,7 @@ def _run_one(config: Config, task: str, kind: str) -> tuple[pd.DataFrame | None,
         rows, ran = agent.records, agent.num_timesteps
         agent.close()
     wall_s = time.perf_counter() - started
-    rows = rows.loc[rows["step"] < steps, list(RECORD_COLUMNS)].reset_index(drop=True)
+    rows = rows.loc[rows["step"] < steps].reset_index(drop=True)
     return rows, {**row, "wall_s": wall_s, "agent_steps_per_s": ran * n_agents / wall_s}
 
 
@@ -414,10 +432,13 @@ def analyse(records: Mapping[str, pd.DataFrame] | pd.DataFrame, config: Config) 
         ``n_agents``, ``final_reward`` with ``final_ci_low`` / ``final_ci_high`` (last 20% of
         the steps), ``mean_reward`` (whole run), ``chance``, ``criterion``,
         ``steps_to_criterion`` (median over agents), ``reached_fraction``, ``wall_s``,
+        ``stay_reward_effect`` with ``stay_ci_low`` / ``stay_ci_high`` (TwoStep-v0 only),
         ``agent_steps_per_s``. ``"verdicts"``: ``plastic_above_chance_<task>`` (the plastic
         agent's final-performance CI lies above chance; tasks of :data:`ACTIONS_IRRELEVANT`
-        have none) and ``every_agent_ran`` (every combination that was not skipped has records
-        of all its agents). ``"lines"``: ``{verdict: one line with its numbers}``.
+        have none; on TwoStep-v0, when its trials were recorded,
+        ``plastic_reward_effect_TwoStep-v0`` instead: the CI of ``b_r`` lies above 0) and
+        ``every_agent_ran`` (every combination that was not skipped has records of all its
+        agents). ``"lines"``: ``{verdict: one line with its numbers}``.
         ``"skipped"``: ``{"task / agent_kind": reason}``. ``"window"``: the config's window.
 
     A bare records table is accepted too; then ``wall_s`` and the throughput are NaN and
@@ -480,10 +501,17 @@ def analyse(records: Mapping[str, pd.DataFrame] | pd.DataFrame, config: Config) 
         fractions.append(float(reached.mean()))
     table["steps_to_criterion"] = medians
     table["reached_fraction"] = fractions
+    stay = _stay_reward_effects(records)
+    for name in ("stay_reward_effect", "stay_ci_low", "stay_ci_high"):
+        table[name] = [
+            stay.get(kind, {}).get(name, math.nan) if task == TWO_STEP else math.nan
+            for task, kind in zip(table["task"], table["agent_kind"], strict=True)
+        ]
     columns = ["task", "agent_kind", "status", "n_agents", "final_reward", "final_ci_low",
                "final_ci_high", "mean_reward", "chance", "criterion", "steps_to_criterion",
-               "reached_fraction", "wall_s", "agent_steps_per_s"]  # fmt: skip
-    verdicts, lines = _verdicts(table, config)
+               "reached_fraction", "stay_reward_effect", "stay_ci_low", "stay_ci_high",
+               "wall_s", "agent_steps_per_s"]  # fmt: skip
+    verdicts, lines = _verdicts(table, config, stay_analysed=bool(stay))
     skipped = timing[timing["status"] == "skipped"]
     return {
         "table": table[columns],
@@ -494,12 +522,48 @@ def analyse(records: Mapping[str, pd.DataFrame] | pd.DataFrame, config: Config) 
     }
 
 
-def _verdicts(table: pd.DataFrame, config: Config) -> tuple[dict[str, bool], dict[str, str]]:
+STAY_L2 = 0.1
+"""Ridge of the per-agent stay regressions (as in the ``two_step`` experiment)."""
+
+
+def _stay_reward_effects(
+    records: Mapping[str, pd.DataFrame] | pd.DataFrame,
+) -> dict[str, dict[str, float]]:
+    """Per agent kind on TwoStep-v0: the reward main effect on staying, ``b_r`` of
+    ``logit P(stay) = b0 + b_r r + b_t t + b_rt r t`` (Daw et al. 2011; fitted per agent by
+    :func:`plasticgym.experiments.two_step.stay_regressions`), as the mean and 95% CI over
+    agents. Empty when the tables hold no two-step trials."""
+    if isinstance(records, pd.DataFrame) or "two_step_trials" not in records:
+        return {}
+    trials = records["two_step_trials"].rename(columns={"agent_kind": "kind"})
+    if trials.empty:
+        return {}
+    coefficients = stay_regressions(stay_trials(trials), STAY_L2)["reward"]
+    effects = {}
+    for kind, values in coefficients.groupby(level="kind", observed=True):
+        mean, low, high = mean_ci(values.to_numpy(float))
+        effects[str(kind)] = {"stay_reward_effect": mean, "stay_ci_low": low, "stay_ci_high": high}
+    return effects
+
+
+def _verdicts(
+    table: pd.DataFrame, config: Config, stay_analysed: bool
+) -> tuple[dict[str, bool], dict[str, str]]:
     verdicts: dict[str, bool] = {}
     lines: dict[str, str] = {}
     if "plastic" in config.agents:
         for row in table[table["agent_kind"] == "plastic"].itertuples():
             if row.task in ACTIONS_IRRELEVANT:
+                continue
+            if row.task == TWO_STEP and stay_analysed:
+                name = f"plastic_reward_effect_{_short(row.task)}"
+                verdicts[name] = bool(row.stay_ci_low > 0.0)  # False when NaN
+                lines[name] = (
+                    "plastic reward effect on staying with the first-stage choice, b_reward "
+                    f"{format_ci(row.stay_reward_effect, row.stay_ci_low, row.stay_ci_high)} "
+                    f"(95% CI over {row.n_agents} agents; needs CI > 0); final reward per step "
+                    f"{row.final_reward:+.3f} vs chance {row.chance:+.3f}, not judged"
+                )
                 continue
             name = f"plastic_above_chance_{_short(row.task)}"
             verdicts[name] = bool(row.final_ci_low > row.chance)  # False when either is NaN

@@ -93,6 +93,49 @@ def test_verdicts_are_computed_from_the_records(quick):
     assert bare["table"]["wall_s"].isna().all() and not bare["verdicts"]["every_agent_ran"]
 
 
+def _two_step_trials(n_agents: int, win_stay: bool, seed: int) -> pd.DataFrame:
+    """Second-stage rows of agents that repeat a rewarded choice and switch after an omission
+    (``win_stay``), or choose at random."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for agent in range(n_agents):
+        choice = 0
+        for trial in range(120):
+            rewarded = bool(rng.random() < 0.5)
+            rows.append({"agent": agent, "step": 2 * trial + 1, "episode": 0, "stage": 1,
+                         "first_choice": choice, "rewarded": rewarded,
+                         "transition": "common" if rng.random() < 0.7 else "rare"})  # fmt: skip
+            stay = rewarded if win_stay else rng.random() < 0.5
+            choice = choice if stay else 1 - choice
+    return pd.DataFrame(rows).assign(agent_kind="plastic")
+
+
+def test_two_step_verdict_is_the_reward_effect_on_staying():
+    config = compare.Config.quick(tasks=(compare.TWO_STEP,), agents=("plastic",), n_agents=4,
+                                  steps={compare.TWO_STEP: 120}, window=20)  # fmt: skip
+    tables = compare.run(config)
+    trials = tables["two_step_trials"]
+    assert set(trials["agent_kind"]) == {"plastic"} and (trials["stage"] == 1).all()
+    assert len(trials) == 4 * 60  # one second-stage row per trial, two steps a trial
+    result = compare.analyse(tables, config)
+    name = "plastic_reward_effect_TwoStep-v0"
+    assert set(result["verdicts"]) == {name, "every_agent_ran"}
+    row = result["table"].set_index("agent_kind").loc["plastic"]
+    assert row["stay_ci_low"] <= row["stay_reward_effect"] <= row["stay_ci_high"]
+    assert "b_reward" in result["lines"][name]
+    # computed from the trials: win-stay agents pass, agents choosing at random do not
+    win_stay = compare.analyse({**tables, "two_step_trials": _two_step_trials(8, True, 0)},
+                               config)  # fmt: skip
+    assert win_stay["verdicts"][name]
+    random = compare.analyse({**tables, "two_step_trials": _two_step_trials(8, False, 1)},
+                             config)  # fmt: skip
+    assert not random["verdicts"][name]
+    # without the trials (a bare records table) the reward rate is judged, as on other tasks
+    assert (
+        "plastic_above_chance_TwoStep-v0" in compare.analyse(tables["records"], config)["verdicts"]
+    )
+
+
 def test_steps_to_criterion_golden():
     steps = np.array([0, 1, 2, 4, 5, 6, 8])
     rewards = np.array([0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0])
