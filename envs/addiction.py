@@ -179,6 +179,7 @@ def phase_validators(n_contexts: int) -> dict[str, Validator]:
         "pr_limit": lambda k, v: check_int(k, v, 1),
         "shock_prob": check_probability,
         "shock_magnitude": _nonnegative,
+        "infusion_delay": lambda k, v: check_int(k, v, 0, 1),
         "cue_prob": check_probability,
         "cue_on_press": check_bool,
         "priming": check_bool,
@@ -226,6 +227,7 @@ class AddictionConfig:
     pr_limit: int = 60
     shock_prob: float = 0.0
     shock_magnitude: float = 1.0
+    infusion_delay: int = 0
     cue_prob: float = 0.0
     cue_on_press: bool = False
     priming: bool = False
@@ -283,7 +285,9 @@ class ChamberState(NamedTuple):
     food-lever timeout, ``presses`` the effective drug-lever presses toward the next
     completed ratio, ``completions`` the ratios completed in this session (self-administered
     infusions; in a drug-free phase with ``cue_on_press``, response-contingent cues) and
-    ``idle`` the steps since the session began or since its last completed ratio.
+    ``idle`` the steps since the session began or since its last completed ratio;
+    ``pending`` is 1 when a completed ratio's infusion is due at the next step
+    (``infusion_delay=1``).
     """
 
     phase: IntArray
@@ -296,6 +300,7 @@ class ChamberState(NamedTuple):
     presses: IntArray
     completions: IntArray
     idle: IntArray
+    pending: IntArray
 
 
 class Gate(NamedTuple):
@@ -341,6 +346,7 @@ class AddictionDynamics(TaskDynamics):
         self.pr_limit = table("pr_limit", np.int64)
         self.shock_prob = table("shock_prob")
         self.shock_magnitude = table("shock_magnitude")
+        self.infusion_delay = table("infusion_delay", np.int64)
         self.cue_prob = table("cue_prob")
         self.cue_on_press = table("cue_on_press", np.bool_)
         self.priming = table("priming", np.bool_)
@@ -362,8 +368,9 @@ class AddictionDynamics(TaskDynamics):
         """A placeholder state for ``n`` envs."""
         z = np.zeros(n, dtype=np.int64)
         return ChamberState(
-            z, z.copy(), z.copy(), z.copy(), np.zeros(n), z.copy(), z.copy(), z.copy(), z.copy(), z
-        )
+            z, z.copy(), z.copy(), z.copy(), np.zeros(n), z.copy(), z.copy(), z.copy(), z.copy(),
+            z.copy(), z,
+        )  # fmt: skip
 
     def gate(self, state: ChamberState) -> Gate:
         """Priming, signalled unavailability, lever effectiveness and the ratio requirement of
@@ -412,7 +419,8 @@ class AddictionDynamics(TaskDynamics):
         completed = effective & (presses >= gate.requirement)
         earned = completed & gate.drug_available
         completions = state.completions + completed
-        infusion = earned | gate.priming
+        delayed = self.infusion_delay[p] > 0
+        infusion = (earned & ~delayed) | (state.pending > 0) | gate.priming
         shock = earned & (u[:, 0] < self.shock_prob[p])
         food = (press == FOOD) & gate.food_available
         cue = completed | (u[:, 1] < self.cue_prob[p])
@@ -448,6 +456,7 @@ class AddictionDynamics(TaskDynamics):
             presses=np.where(fresh | completed, 0, presses).astype(np.int64),
             completions=np.where(fresh, 0, completions).astype(np.int64),
             idle=np.where(ended, 0, idle).astype(np.int64),
+            pending=(earned & delayed & ~ended).astype(np.int64),
         )
         events = {"infusion": infusion, "priming": gate.priming, "food": food, "shock": shock}
         events.update(cue=cue, session_end=ended)
@@ -472,6 +481,8 @@ class AddictionDynamics(TaskDynamics):
             & (s.food_timeout_left <= self.food_timeout.max()),
             "presses": s.presses >= 0,
             "completions": s.completions >= 0,
+            "pending": ((s.pending == 0) | (s.pending == 1))
+            & ((s.pending == 0) | (self.infusion_delay[p] > 0)),
             "idle": (s.idle >= 0)
             & (s.idle <= s.t_in_trial)
             & (~self.progressive[p] | (s.idle < self.pr_limit[p])),
@@ -561,7 +572,10 @@ class AddictionEnv(TaskEnv):
       (the count restarts), presents the drug-paired **cue**, starts a **timeout** of
       ``timeout`` steps during which the lever is not armed, and is followed by a footshock
       with probability ``shock_prob`` (punishment). Other presses do nothing and are not
-      counted.
+      counted. With ``infusion_delay=1`` the cue, the timeout and the shock come in the step
+      that completes the ratio and the infusion in the next one (a completion in a session's
+      last step delivers nothing): the cost precedes the drug, as in the chains of states of
+      Redish (2004), where the learned value of what follows can outweigh the cost.
     - **Signalled unavailability.** With ``unavailable_period > 0`` a session cycles through
       ``available_period`` steps with the drug and ``unavailable_period`` steps without it,
       signalled in the observation (Deroche-Gamonet et al. 2004).
@@ -619,8 +633,8 @@ class AddictionEnv(TaskEnv):
     | Num   | Observation           | Value                                                    |
     |-------|-----------------------|----------------------------------------------------------|
     | 0     | drug level            | ``level * (1 - decay) / dose`` in [0, 1] (1 = ceiling)   |
-    | 1     | drug-paired cue       | 1 in a step with an infusion, a contingent or a          |
-    |       |                       | non-contingent cue                                       |
+    | 1     | drug-paired cue       | 1 in a step that completes a ratio (the infusion's step  |
+    |       |                       | unless delayed), a contingent or a non-contingent cue    |
     | 2     | timeout signal        | 1 while the drug-lever timeout runs                      |
     | 3     | unavailable signal    | 1 during a signalled drug-unavailable period             |
     | 4     | food                  | 1 in a step that delivered food                          |
@@ -726,6 +740,8 @@ class AddictionEnv(TaskEnv):
     - ``pr_limit`` (int >= 1, default 60): on PR, the session ends after this many steps
       without a completed ratio.
     - ``shock_prob`` (probability, default 0), ``shock_magnitude`` (float >= 0, default 1).
+    - ``infusion_delay`` (0 or 1, default 0): steps from a completed ratio (cue, timeout,
+      shock) to its infusion.
     - ``cue_prob`` (probability, default 0): non-contingent cue per step.
     - ``cue_on_press`` (bool, default False): in a drug-free phase, completed ratios on the
       drug lever present the cue.
@@ -828,6 +844,7 @@ class AddictionEnv(TaskEnv):
         pr_limit: int = 60,
         shock_prob: float = 0.0,
         shock_magnitude: float = 1.0,
+        infusion_delay: int = 0,
         cue_prob: float = 0.0,
         cue_on_press: bool = False,
         priming: bool = False,
@@ -855,6 +872,7 @@ class AddictionEnv(TaskEnv):
             pr_limit=pr_limit,
             shock_prob=shock_prob,
             shock_magnitude=shock_magnitude,
+            infusion_delay=infusion_delay,
             cue_prob=cue_prob,
             cue_on_press=cue_on_press,
             priming=priming,
@@ -892,6 +910,7 @@ class AddictionVectorEnv(TaskVectorEnv):
         pr_limit: int = 60,
         shock_prob: float = 0.0,
         shock_magnitude: float = 1.0,
+        infusion_delay: int = 0,
         cue_prob: float = 0.0,
         cue_on_press: bool = False,
         priming: bool = False,
@@ -921,6 +940,7 @@ class AddictionVectorEnv(TaskVectorEnv):
             pr_limit=pr_limit,
             shock_prob=shock_prob,
             shock_magnitude=shock_magnitude,
+            infusion_delay=infusion_delay,
             cue_prob=cue_prob,
             cue_on_press=cue_on_press,
             priming=priming,

@@ -16,18 +16,21 @@ agent from the records and summarised by its mean and 95% CI over agents:
    value), ``food_value_converges`` (late food value within 0.05 of ``food_reward`` and no longer
    changing), ``homeostatic_bounded`` (late value below ``drug_reward``, not growing) and
    ``average_reward_growth_slows`` (growth over sessions 3-8 > growth over the last 5).
-2. **Cost sensitivity** (Redish 2004): drug and food levers, ``cost_short`` or ``cost_long``
-   acquisition sessions, then ``punished_sessions`` sessions in which each infusion is followed
-   by a footshock (``shock_prob``, ``shock_magnitude``; calibrated once so that TD agents stop
-   taking the drug). Per agent, the **relative pressing** is its drug presses per punished
-   session over its presses in the last acquisition session. Signatures:
-   ``punishment_suppresses_td`` (TD relative pressing < 0.5 after either acquisition; the
-   protocol's calibration check) and ``redish_cost_insensitivity_grows`` (under Redish, long -
-   short acquisition > 0, Welch interval). The shock arrives in the infusion's step, so under
-   Redish its negative error is clipped by ``max(delta + D, D)`` from the first punished
-   infusion on: the model predicts cost insensitivity from the start, not one that grows with
-   exposure (Redish's cost precedes the drug by a step, where ``gamma V'`` carries the grown
-   value); the verdict reports what the agents do.
+2. **Cost sensitivity** (Redish 2004): a chamber with the drug lever only, ``cost_short`` or
+   ``cost_long`` acquisition sessions, then ``punished_sessions`` sessions in which each
+   completed ratio brings a footshock (``shock_prob``, ``shock_magnitude``; calibrated once so
+   that TD agents stop taking the drug). The infusion follows its press by one step
+   (``infusion_delay=1``): the cost precedes the drug, as in Redish's chain of states, and the
+   agents look one step ahead (:data:`COST_AGENT`, ``gamma=0.9``). Under TD the shock's error
+   ``-shock + gamma V(cue) - V`` stays negative as ``V(cue)`` converges to the drug's reward;
+   under Redish ``V(cue)`` grows with every infusion until it outweighs the shock. (Were the
+   shock delivered with the infusion, ``max(delta + D, D)`` would clip it from the first
+   punished infusion: insensitivity from the start, not one that grows.) Per agent, the
+   **relative pressing** is its drug presses per punished session over its presses in the
+   last acquisition session. Signatures: ``punishment_suppresses_td`` (TD relative pressing <
+   0.5 after either acquisition; the protocol's calibration check) and
+   ``redish_cost_insensitivity_grows`` (under Redish, long - short acquisition > 0, Welch
+   interval).
 3. **Blocking with a drug US** (``plasticgym/Pavlovian-v0``, within-subject design of Waelti,
    Dickinson & Schultz 2001): cue A -> drug, then the compounds AB -> drug and CD -> drug at
    random, then B and D alone without the drug. B is blocked by the pretrained A; D (trained in
@@ -80,6 +83,8 @@ ADDICTION = "plasticgym/Addiction-v0"
 PAVLOVIAN = "plasticgym/Pavlovian-v0"
 AGENT = {**plastic_preset(ADDICTION), "homeostasis": False}
 """Operant agents: the Addiction-v0 preset (``gamma=0``, ``actor_lr=0.2``), no scaling."""
+COST_AGENT = {**AGENT, "gamma": 0.9}
+"""Part 2's agents look one step ahead, to the delayed infusion."""
 VALUE_POPULATIONS = (
     ("td", "drug"),
     ("redish", "drug"),
@@ -109,7 +114,7 @@ class Config:
     # part 1: value of drug-taking
     value_sessions: int = 30
     # part 2: cost sensitivity
-    cost_short: int = 3
+    cost_short: int = 1
     cost_long: int = 20
     punished_sessions: int = 4
     shock_prob: float = 0.5
@@ -259,13 +264,15 @@ def run_cost(config: Config) -> pd.DataFrame:
     for index, mode in enumerate(COST_MODES):
         for acquisition in ("short", "long"):
             sessions = config.cost_short if acquisition == "short" else config.cost_long
+            chain = {"food": False, "infusion_delay": 1}
             protocol = [
-                {"name": "acquisition", "sessions": sessions},
+                {"name": "acquisition", "sessions": sessions, **chain},
                 {
                     "name": "punished",
                     "sessions": config.punished_sessions,
                     "shock_prob": config.shock_prob,
                     "shock_magnitude": config.shock_magnitude,
+                    **chain,
                 },
             ]
             seed = config.seed + 10 + 2 * index + (acquisition == "long")
@@ -275,7 +282,7 @@ def run_cost(config: Config) -> pd.DataFrame:
                 seed,
                 {"protocol": protocol},
                 dopamine=mode,
-                **AGENT,
+                **COST_AGENT,
             )
             columns = ["agent", "trial", "phase", "session", "press", "infusion", "shock"]
             frames.append(rows[columns].assign(mode=mode, acquisition=acquisition))
@@ -640,8 +647,7 @@ def _analyse_cost(records: pd.DataFrame, config: Config) -> tuple[dict, dict, li
             f"Redish relative pressing after {config.cost_long} minus after {config.cost_short} "
             f"acquisition sessions: {format_ci(*differences['redish'])} (short "
             f"{format_ci(*redish['short'])}, long {format_ci(*redish['long'])}; TD long - short "
-            f"{format_ci(*differences['td'])}); the shock comes with the infusion, where "
-            "max(delta + D, D) clips it"
+            f"{format_ci(*differences['td'])}; the shock precedes the infusion by a step)"
         ),
     }
     return verdicts, lines, rows, table

@@ -294,6 +294,24 @@ def test_shock_frequency_matches_probability_and_costs_reward():
     np.testing.assert_array_equal(rec["obs"][1:, :, SHOCK], rec["shock"])
 
 
+def test_delayed_infusion_follows_the_completed_ratio_and_its_shock_by_one_step():
+    env = AddictionVectorEnv(num_envs=2, session_length=7, timeout=2, shock_magnitude=2.0,
+                             protocol=[{"name": "punished", "sessions": 2, "shock_prob": 1.0,
+                                        "infusion_delay": 1, "food": False}])  # fmt: skip
+    rec = record(env, always(DRUG, 2), 14)
+    completes = np.array([1, 0, 0, 1, 0, 0, 1] * 2, dtype=bool)  # FR1 + 2-step timeout
+    for n in range(2):
+        np.testing.assert_array_equal(rec["cue"][:, n], completes)
+        np.testing.assert_array_equal(rec["shock"][:, n], completes)
+        # the next step infuses, except after a session's last step (t = 6)
+        infused = np.array([0, 1, 0, 0, 1, 0, 0] * 2, dtype=bool)
+        np.testing.assert_array_equal(rec["infusion"][:, n], infused)
+        np.testing.assert_allclose(rec["reward"][:, n], 0.5 * infused - 2.0 * completes)
+        assert (rec["drug_level"][:, n][infused] >= 1.0).all()
+        assert rec["drug_level"][0, n] == 0.0  # nothing before the infusion
+    env.close()
+
+
 def test_non_contingent_cue_frequency():
     env = AddictionVectorEnv(
         num_envs=64,
@@ -639,6 +657,8 @@ def test_positional_argument_is_session_length_only():
         ({"timeout": -1}, "timeout"),
         ({"shock_prob": 1.5}, "shock_prob"),
         ({"shock_magnitude": -1.0}, "shock_magnitude"),
+        ({"infusion_delay": 2}, "infusion_delay"),
+        ({"protocol": [{"name": "a", "sessions": 1, "infusion_delay": -1}]}, "infusion_delay"),
         ({"cue_prob": -0.1}, "cue_prob"),
         ({"cue_on_press": 1}, "cue_on_press"),
         ({"food_timeout": -1}, "food_timeout"),
