@@ -41,6 +41,7 @@ from plasticgym.agents.base import PopulationAgent, StepResult
 from plasticgym.config import check_bool, check_choice, check_number, check_per_agent
 from plasticgym.dopamine import (
     DOPAMINE_MODELS,
+    allostatic_setpoint,
     average_reward_delta,
     dezfouli_dopamine,
     drive_reduction_reward,
@@ -114,7 +115,11 @@ class PlasticAgentConfig:
         average_reward_rate: rate of the running average reward ``rho``, in [0, 1].
         basal_adaptation_rate: rate at which drug exposure raises the basal reward level
             ``kappa``, in [0, 1].
-        homeostatic_setpoint: setpoint ``h*`` of the internal drug level, >= 0.
+        homeostatic_setpoint: setpoint ``h*_0`` of the internal drug level, >= 0.
+        allostatic_gain: how far drug exposure raises the homeostatic setpoint,
+            ``h* = h*_0 + g A`` with ``A`` the slow average of the drug level (see
+            :func:`allostatic_setpoint`; Ahmed & Koob 1998), >= 0; 0 (default): fixed setpoint.
+        allostatic_rate: rate ``eta`` of that average, ``A <- A + eta (h - A)``, in [0, 1].
         drive_exponent_n: ``n`` of the drive ``(|h* - h|^n)^(1/m)``, > 1.
         drive_exponent_m: ``m`` of the drive, in (1, n).
         drive_gain: reward per unit of drive reduction, >= 0.
@@ -160,7 +165,8 @@ class PlasticAgentConfig:
         "gamma", "trace_lambda", "critic_lr", "actor_lr", "inverse_temperature",
         "dopamine_gain_positive", "dopamine_gain_negative", "tonic_input", "target_rate",
         "rate_time_constant", "scaling_rate", "drug_surge", "average_reward_rate",
-        "basal_adaptation_rate", "homeostatic_setpoint", "drive_gain", "dopamine_tonic",
+        "basal_adaptation_rate", "homeostatic_setpoint", "allostatic_gain", "allostatic_rate",
+        "drive_gain", "dopamine_tonic",
         "exploration_noise", "habit_lr", "habit_weight", "arbiter_threshold", "arbiter_gain",
         "contingency_weight", "contingency_window", "contingency_memory", "outcome_lr",
         "goal_weight",
@@ -191,6 +197,8 @@ class PlasticAgentConfig:
     average_reward_rate: float = 0.01
     basal_adaptation_rate: float = 0.001
     homeostatic_setpoint: float = 1.0
+    allostatic_gain: float = 0.0
+    allostatic_rate: float = 0.005
     drive_exponent_n: float = 4.0
     drive_exponent_m: float = 3.0
     drive_gain: float = 1.0
@@ -247,6 +255,8 @@ class PlasticAgentConfig:
         per_agent("average_reward_rate", 0.0, 1.0)
         per_agent("basal_adaptation_rate", 0.0, 1.0)
         per_agent("homeostatic_setpoint", 0.0)
+        per_agent("allostatic_gain", 0.0)
+        per_agent("allostatic_rate", 0.0, 1.0)
         check_number("drive_exponent_n", self.drive_exponent_n, 1.0, low_open=True)
         check_number("drive_exponent_m", self.drive_exponent_m, 1.0, self.drive_exponent_n,
                      low_open=True, high_open=True)  # fmt: skip
@@ -298,11 +308,13 @@ EVENT_PROVIDERS = {
 
 class DopamineState(NamedTuple):
     """State of the dopamine model, ``[B]`` each: the running average reward ``rho``, the
-    drug-induced basal-level elevation ``kappa`` and the last homeostatic ``drive``."""
+    drug-induced basal-level elevation ``kappa``, the last homeostatic ``drive`` and the slow
+    average of the drug level ``allostasis`` that displaces the homeostatic setpoint."""
 
     rho: Tensor
     kappa: Tensor
     drive: Tensor
+    allostasis: Tensor
 
 
 class PlasticAgent(PopulationAgent):
@@ -392,7 +404,7 @@ class PlasticAgent(PopulationAgent):
         self.critic = init_synapses(self.critic_rule, critic_weights)
         self.actor = init_synapses(self.actor_rule, actor_weights)
         zeros = torch.zeros(B, device=self.device)
-        self.dopamine_state = DopamineState(zeros, zeros.clone(), zeros.clone())
+        self.dopamine_state = DopamineState(zeros, zeros.clone(), zeros.clone(), zeros.clone())
         tonic = self._column(h["tonic_input"])
         self._tonic_column = torch.ones(B, 1, device=self.device) * tonic  # the actor's bias
         self._no_summary = torch.full((), math.nan, device=self.device)
@@ -560,11 +572,19 @@ class PlasticAgent(PopulationAgent):
         return actions
 
     def _drive(self, level: Tensor) -> Tensor:
-        """Homeostatic drive of the internal drug level (see :func:`homeostatic_drive`)."""
+        """Homeostatic drive of the internal drug level (see :func:`homeostatic_drive`) around
+        the current, allostatically displaced setpoint (:meth:`setpoint`)."""
         return homeostatic_drive(
-            level, self._hyper["homeostatic_setpoint"], self.config.drive_exponent_n,
-            self.config.drive_exponent_m,
-        )  # fmt: skip
+            level, self.setpoint(), self.config.drive_exponent_n, self.config.drive_exponent_m
+        )
+
+    def setpoint(self) -> Tensor:
+        """The homeostatic setpoint of every agent now, ``h*_0 + allostatic_gain * A``
+        (:func:`allostatic_setpoint`), ``[B]``."""
+        h = self._hyper
+        return allostatic_setpoint(
+            h["homeostatic_setpoint"], self.dopamine_state.allostasis, h["allostatic_gain"]
+        )
 
     def _learn_step(
         self,
@@ -669,7 +689,11 @@ class PlasticAgent(PopulationAgent):
             effective = reward
             drive = state.drive
             if mode == "homeostatic":
-                new_drive = self._drive(self._event("drug_level", v_t.dtype))
+                level = self._event("drug_level", v_t.dtype)
+                averaged = running_average(state.allostasis, level, h["allostatic_rate"])
+                state = state._replace(allostasis=torch.where(active, averaged, state.allostasis))
+                self.dopamine_state = state
+                new_drive = self._drive(level)
                 relief = drive_reduction_reward(state.drive, new_drive, h["drive_gain"])
                 effective = reward + relief * active
                 drive = new_drive
@@ -687,7 +711,7 @@ class PlasticAgent(PopulationAgent):
         kappa = torch.where(
             active, running_average(state.kappa, surge, h["basal_adaptation_rate"]), state.kappa
         )
-        self.dopamine_state = DopamineState(rho, kappa, state.drive)
+        self.dopamine_state = state._replace(rho=rho, kappa=kappa)
         return rpe, signal
 
     # ------------------------------------------------------------------ checkpoint hooks

@@ -52,9 +52,20 @@ agent from the records and summarised by its mean and 95% CI over agents:
    Signatures: ``criteria_distributed`` (0 < fraction meeting all three < 0.5) and
    ``score_predicts_reinstatement`` (Spearman rho > 0, p < 0.05).
 
-Escalation with long access (Ahmed & Koob 1998) is not a part: with FR1 and a 2-step timeout
-the first 20 steps of a session allow at most 7 infusions, and short- and long-access agents
-(TD and Redish alike) reach that ceiling while they acquire, so intake cannot escalate.
+5. **Escalation with long access** (Ahmed & Koob 1998): homeostatic agents (Keramati & Gutkin
+   2014) whose setpoint is displaced by drug exposure, ``h* = h*_0 + g A`` with ``A`` a slow
+   average of the drug level (``allostatic_gain`` ``g``; the change in hedonic set point Ahmed &
+   Koob proposed). Each session is a day of ``day_length`` steps (drug lever only), of which
+   the first ``short_access`` (ShA, the "hour") or ``long_access`` (LgA) steps have the drug
+   and the rest are a signalled drug-free period in which the drug wears off and ``A``
+   recovers. After ``baseline_days`` ShA days every group gets ``access_days`` days of its
+   access. Per agent, **escalation** = infusions in the first ``short_access`` steps of a day,
+   mean of the last ``late_days`` days minus the mean of the baseline days. Populations: ShA
+   and LgA with ``g = allostatic_gain``, and LgA with ``g = 0`` (a fixed setpoint). Signatures:
+   ``long_access_escalates`` (LgA - ShA escalation > 0, Welch interval, and LgA escalation > 0)
+   and ``escalation_needs_allostasis`` (LgA with ``g`` - LgA with ``g = 0`` > 0). With FR1 and a
+   2-step timeout the first 20 steps allow at most 7 infusions; a homeostatic agent titrates
+   below that ceiling, where intake can still rise.
 """
 
 from __future__ import annotations
@@ -95,6 +106,8 @@ VALUE_POPULATIONS = (
 """Part 1: (dopamine model, the chamber's only lever)."""
 COST_MODES = ("td", "redish")
 BLOCKING_MODES = ("td", "redish")
+ESCALATION_GROUPS = (("short", True), ("long", True), ("long", False))
+"""Part 5: (access, allostatic setpoint on)."""
 CRITERIA = ("persistence", "motivation", "compulsivity")
 TRAITS = ("drug_surge", "dopamine_gain_negative")
 DRUG_REWARD = 0.5
@@ -129,6 +142,14 @@ class Config:
     extinction_sessions: int = 5
     drug_surge_range: tuple[float, float] = (0.05, 0.5)
     gain_negative_range: tuple[float, float] = (0.25, 1.0)
+    # part 5: escalation with long access
+    baseline_days: int = 3
+    access_days: int = 12
+    late_days: int = 3
+    day_length: int = 240
+    short_access: int = 20
+    long_access: int = 120
+    allostatic_gain: float = 1.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -142,6 +163,12 @@ class Config:
             "acquisition_sessions",
             "late_sessions",
             "extinction_sessions",
+            "baseline_days",
+            "access_days",
+            "late_days",
+            "day_length",
+            "short_access",
+            "long_access",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -169,6 +196,16 @@ class Config:
             )
         LogUniform(*self.drug_surge_range)
         Uniform(*self.gain_negative_range)
+        if not self.short_access < self.long_access < self.day_length:
+            raise ValueError(
+                f"short_access={self.short_access}, long_access={self.long_access}, "
+                f"day_length={self.day_length}: need short_access < long_access < day_length "
+                "(a day has a drug-free period)"
+            )
+        if self.late_days > self.access_days:
+            raise ValueError(f"late_days={self.late_days} > access_days={self.access_days}")
+        if not self.allostatic_gain >= 0:
+            raise ValueError(f"allostatic_gain={self.allostatic_gain!r} is invalid: >= 0")
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
@@ -182,6 +219,8 @@ class Config:
                 "blocking_pretraining": 30,
                 "blocking_compound": 40,
                 "blocking_test": 8,
+                "baseline_days": 2,
+                "access_days": 8,
                 **overrides,
             }
         )
@@ -355,14 +394,49 @@ def run_criteria(config: Config) -> pd.DataFrame:
     return rows[columns].reset_index(drop=True)
 
 
+def escalation_protocol(config: Config, access: str) -> list[dict[str, Any]]:
+    """Baseline ShA days, then days of ``access`` ("short" or "long"); drug lever only."""
+
+    def days(name: str, sessions: int, available: int) -> dict[str, Any]:
+        return {"name": name, "sessions": sessions, "session_length": config.day_length,
+                "available_period": available,
+                "unavailable_period": config.day_length - available, "food": False}  # fmt: skip
+
+    available = config.short_access if access == "short" else config.long_access
+    return [
+        days("baseline", config.baseline_days, config.short_access),
+        days("access", config.access_days, available),
+    ]
+
+
+def run_escalation(config: Config) -> pd.DataFrame:
+    """Part 5: homeostatic populations with short or long daily access."""
+    frames = []
+    for index, (access, allostatic) in enumerate(ESCALATION_GROUPS):
+        rows = _train(
+            ADDICTION,
+            config,
+            config.seed + 40 + index,
+            {"protocol": escalation_protocol(config, access)},
+            dopamine="homeostatic",
+            allostatic_gain=config.allostatic_gain if allostatic else 0.0,
+            **AGENT,
+        )
+        rows = rows[rows["t_in_trial"] < config.short_access]
+        columns = ["agent", "trial", "phase", "t_in_trial", "infusion"]
+        frames.append(rows[columns].assign(access=access, allostatic=allostatic))
+    return pd.concat(frames, ignore_index=True)
+
+
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
-    """Train the populations of the four parts; records: one table per part."""
+    """Train the populations of the five parts; records: one table per part."""
     del out_dir, progress_bar
     return {
         "values": run_values(config),
         "cost": run_cost(config),
         "blocking": run_blocking(config),
         "criteria": run_criteria(config),
+        "escalation": run_escalation(config),
     }
 
 
@@ -767,8 +841,75 @@ def _analyse_criteria(records: pd.DataFrame, config: Config) -> tuple[dict, dict
     return verdicts, lines, rows, table
 
 
+def first_hour_intake(records: pd.DataFrame) -> pd.DataFrame:
+    """Per group (``access``, ``allostatic``), agent and day: infusions in the day's first
+    ``short_access`` steps (the records hold only those steps)."""
+    keys = ["access", "allostatic", "agent", "trial"]
+    intake = records.groupby(keys, observed=True).agg(
+        phase=("phase", "first"), infusions=("infusion", "sum")
+    )
+    return intake.reset_index()
+
+
+def escalation(records: pd.DataFrame, late_days: int) -> pd.DataFrame:
+    """Per group and agent: first-hour infusions over the baseline days, over the last
+    ``late_days`` days, and their difference (the escalation)."""
+    intake = first_hour_intake(records)
+    keys = ["access", "allostatic", "agent"]
+    baseline = intake[intake["phase"] == "baseline"].groupby(keys, observed=True)["infusions"]
+    access = intake[intake["phase"] == "access"].sort_values("trial")
+    late = access.groupby(keys, observed=True)["infusions"].apply(
+        lambda days: days.iloc[-late_days:].mean()
+    )
+    out = pd.DataFrame({"baseline": baseline.mean(), "late": late})
+    out["escalation"] = out["late"] - out["baseline"]
+    return out.reset_index()
+
+
+def _analyse_escalation(
+    records: pd.DataFrame, config: Config
+) -> tuple[dict, dict, list, pd.DataFrame]:
+    table = escalation(records, config.late_days)
+    rows = []
+    groups = {}
+    for access, allostatic in ESCALATION_GROUPS:
+        label = f"{access} access, {'allostatic' if allostatic else 'fixed'} setpoint"
+        values = _values_of(table, "escalation", access=access, allostatic=allostatic)
+        groups[(access, allostatic)] = values
+        for column in ("baseline", "late", "escalation"):
+            rows.append(ci_row(_values_of(table, column, access=access, allostatic=allostatic),
+                               part="escalation", quantity=f"first-hour infusions: {column}",
+                               mode="homeostatic", group=label))  # fmt: skip
+    short, long, fixed = (groups[g] for g in ESCALATION_GROUPS)
+    long_minus_short = difference_ci(long, short)
+    long_minus_fixed = difference_ci(long, fixed)
+    for name, estimate, n in (("LgA - ShA escalation", long_minus_short, len(long) + len(short)),
+                              ("LgA: allostatic - fixed setpoint", long_minus_fixed,
+                               len(long) + len(fixed))):  # fmt: skip
+        rows.append(estimate_row(estimate, n, part="escalation", quantity=name, mode="homeostatic"))
+    verdicts = {
+        "long_access_escalates": bool(long_minus_short[1] > 0 and mean_ci(long)[1] > 0),
+        "escalation_needs_allostasis": bool(long_minus_fixed[1] > 0),
+    }
+    hour = f"infusions in the first {config.short_access} steps of a day"
+    lines = {
+        "long_access_escalates": (
+            f"{hour}, last {config.late_days} of {config.access_days} days - "
+            f"{config.baseline_days} baseline days: LgA ({config.long_access} steps a day) "
+            f"{format_ci(*mean_ci(long))}, ShA ({config.short_access}) "
+            f"{format_ci(*mean_ci(short))}; LgA - ShA {format_ci(*long_minus_short)}"
+        ),
+        "escalation_needs_allostasis": (
+            f"LgA escalation with the allostatic setpoint (g={config.allostatic_gain:g}) minus "
+            f"with a fixed one: {format_ci(*long_minus_fixed)} (fixed: "
+            f"{format_ci(*mean_ci(fixed))})"
+        ),
+    }
+    return verdicts, lines, rows, table
+
+
 def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
-    """The four parts' signatures, a table of means and 95% CIs over agents, and the per-agent
+    """The five parts' signatures, a table of means and 95% CIs over agents, and the per-agent
     criteria table (``per_agent``)."""
     verdicts: dict[str, bool] = {}
     lines: dict[str, str] = {}
@@ -777,11 +918,13 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     c_verdicts, c_lines, c_rows, cost = _analyse_cost(records["cost"], config)
     b_verdicts, b_lines, b_rows, blocking = _analyse_blocking(records["blocking"])
     k_verdicts, k_lines, k_rows, per_agent = _analyse_criteria(records["criteria"], config)
+    e_verdicts, e_lines, e_rows, escalated = _analyse_escalation(records["escalation"], config)
     for part_verdicts, part_lines, part_rows in (
         (v_verdicts, v_lines, v_rows),
         (c_verdicts, c_lines, c_rows),
         (b_verdicts, b_lines, b_rows),
         (k_verdicts, k_lines, k_rows),
+        (e_verdicts, e_lines, e_rows),
     ):
         verdicts.update(part_verdicts)
         lines.update(part_lines)
@@ -796,6 +939,7 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         "cost": cost,
         "blocking": blocking,
         "per_agent": per_agent,
+        "escalation": escalated,
     }
 
 
@@ -821,13 +965,13 @@ def _bar_figure(rows: pd.DataFrame, labels: list[str], ylabel: str, title: str, 
 
 
 def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Value of taking over sessions per model; cost sensitivity; blocking; criteria."""
+    """Value of taking over sessions per model; cost sensitivity; blocking; criteria;
+    first-hour intake over days (escalation)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    del records
     out_dir = Path(out_dir)
     table = result["table"]
     paths = []
@@ -877,6 +1021,22 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Path
     right.set_xlabel("addiction score (sum of z-scores)")
     right.set_ylabel("presses in priming reinstatement")
     paths.append(_save(fig, out_dir / "addiction_criteria.png"))
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    intake = first_hour_intake(records["escalation"])
+    for (access, allostatic), rows in intake.groupby(["access", "allostatic"], observed=True):
+        per_day = rows.groupby("trial")["infusions"]
+        mean, sem = per_day.mean(), per_day.sem().fillna(0.0)
+        label = f"{access} access, {'allostatic' if allostatic else 'fixed'} setpoint"
+        ax.plot(mean.index + 1, mean, marker="o", ms=3, label=label)
+        ax.fill_between(mean.index + 1, mean - 1.96 * sem, mean + 1.96 * sem, alpha=0.2)
+    baseline_days = int(intake.loc[intake["phase"] == "baseline", "trial"].max()) + 1
+    ax.axvline(baseline_days + 0.5, color="k", lw=0.8, ls=":")
+    ax.set_xlabel("day (baseline: short access for all)")
+    ax.set_ylabel("infusions in the first hour")
+    ax.set_title("Escalation with long access (homeostatic agents)")
+    ax.legend(fontsize=8)
+    paths.append(_save(fig, out_dir / "addiction_escalation.png"))
     return paths
 
 

@@ -70,6 +70,21 @@ def homeostatic_drive(level: Tensor, setpoint: Scalar, n: float, m: float) -> Te
     return ((per_agent(setpoint, level) - level).abs() ** n) ** (1.0 / m)
 
 
+def allostatic_setpoint(setpoint: Scalar, allostasis: Tensor, gain: Scalar) -> Tensor:
+    """Setpoint displaced by drug exposure: ``h*_t = h*_0 + g * A_t``.
+
+    ``A`` is a slow running average of the internal drug level (:func:`running_average`,
+    ``A <- A + eta (h - A)``), so the setpoint rises with the time spent under the drug and
+    returns to ``h*_0`` in abstinence: the allostatic shift of the hedonic set point that
+    Ahmed & Koob (1998) proposed for the escalation of intake with long access (Koob & Le Moal
+    2001). In the homeostatic model (:func:`homeostatic_drive`) a higher setpoint makes more
+    drug needed to reduce the drive. ``g = 0`` keeps the setpoint fixed.
+
+    Shapes: ``allostasis [B]``; ``setpoint``, ``gain`` float or ``[B]``. Returns ``[B]``.
+    """
+    return per_agent(setpoint, allostasis) + per_agent(gain, allostasis) * allostasis
+
+
 def drive_reduction_reward(drive_tm1: Tensor, drive_t: Tensor, gain: Scalar) -> Tensor:
     """Reward as drive reduction (Keramati & Gutkin 2014, eq. 2): ``r = g * (D(h_tm1) - D(h_t))``.
 

@@ -19,6 +19,8 @@ from plasticgym.experiments.addiction import (
     criteria_fractions,
     criteria_table,
     cue_responses,
+    escalation,
+    first_hour_intake,
     meets_criterion,
     spearman,
     value_of_taking,
@@ -42,7 +44,8 @@ def test_quick_run_writes_its_report_with_boolean_verdicts(quick_run):
         "redish_drug_value_grows", "food_value_converges", "homeostatic_bounded",
         "average_reward_growth_slows", "punishment_suppresses_td",
         "redish_cost_insensitivity_grows", "td_blocks", "no_blocking_under_redish",
-        "criteria_distributed", "score_predicts_reinstatement",
+        "criteria_distributed", "score_predicts_reinstatement", "long_access_escalates",
+        "escalation_needs_allostasis",
     }  # fmt: skip
     assert all(isinstance(v, bool) for v in verdicts.values())
     saved = json.loads(paths.result.read_text())
@@ -52,18 +55,20 @@ def test_quick_run_writes_its_report_with_boolean_verdicts(quick_run):
         assert f"- [{'PASS' if ok else 'FAIL'}] {name}: {result['lines'][name]}" in report
     assert {p.name for p in paths.figures} == {
         "addiction_values.png", "addiction_cost.png", "addiction_blocking.png",
-        "addiction_criteria.png",
+        "addiction_criteria.png", "addiction_escalation.png",
     }  # fmt: skip
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths.figures)
-    assert set(paths.records) == {"values", "cost", "blocking", "criteria"}
+    assert set(paths.records) == {"values", "cost", "blocking", "criteria", "escalation"}
     per_agent = result["per_agent"]
     assert len(per_agent) == Config.quick().n_agents
     assert {"persistence", "motivation", "compulsivity", "reinstatement", "score",
             "n_criteria", "drug_surge", "dopamine_gain_negative"} <= set(per_agent)  # fmt: skip
     assert list(result["table"].columns[-4:]) == ["mean", "ci_low", "ci_high", "n"]
-    # the signatures the model is known to show (cost insensitivity is immediate, not grown)
+    # the signatures the model is known to show even in the quick run
     for name in ("redish_drug_value_grows", "food_value_converges", "homeostatic_bounded",
-                 "punishment_suppresses_td", "td_blocks", "no_blocking_under_redish"):  # fmt: skip
+                 "punishment_suppresses_td", "redish_cost_insensitivity_grows", "td_blocks",
+                 "no_blocking_under_redish", "long_access_escalates",
+                 "escalation_needs_allostasis"):  # fmt: skip
         assert verdicts[name], result["lines"][name]
 
 
@@ -100,6 +105,23 @@ def test_verdicts_flip_with_corrupted_records(quick_run):
 
     verdicts = _reanalysed(paths, reverse_reinstatement)
     assert not verdicts["score_predicts_reinstatement"]
+
+    def swap_access(records):
+        rows = records["escalation"]
+        allostatic = rows["allostatic"].astype(bool)
+        swapped = rows.loc[allostatic, "access"].map({"short": "long", "long": "short"})
+        rows.loc[allostatic, "access"] = swapped
+
+    verdicts = _reanalysed(paths, swap_access)
+    assert not verdicts["long_access_escalates"]
+
+    def redish_never_punished_after_short_acquisition(records):
+        cost = records["cost"]
+        rows = (cost["mode"] == "redish") & (cost["acquisition"] == "short")
+        cost.loc[rows & (cost["phase"] == "punished"), "press"] = 1
+
+    verdicts = _reanalysed(paths, redish_never_punished_after_short_acquisition)
+    assert not verdicts["redish_cost_insensitivity_grows"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,6 +272,24 @@ def test_spearman_matches_scipy_and_its_interval_contains_it():
     assert all(math.isnan(v) for v in spearman([1, 1, 1, 1], [1, 2, 3, 4]))
 
 
+def test_escalation_is_late_minus_baseline_first_hour_intake():
+    rows = []
+    # one ShA agent at 2 infusions a day; one LgA agent going 2, 2 (baseline) -> 3, 4, 5
+    for access, per_day in (("short", [2, 2, 2, 2, 2]), ("long", [2, 2, 3, 4, 5])):
+        for day, infusions in enumerate(per_day):
+            phase = "baseline" if day < 2 else "access"
+            for t in range(6):
+                rows.append({"access": access, "allostatic": True, "agent": 0, "trial": day,
+                             "phase": phase, "t_in_trial": t,
+                             "infusion": t < infusions})  # fmt: skip
+    records = pd.DataFrame(rows)
+    intake = first_hour_intake(records)
+    assert intake.loc[intake["access"] == "long", "infusions"].tolist() == [2, 2, 3, 4, 5]
+    table = escalation(records, late_days=2).set_index("access")
+    assert table.loc["long", "baseline"] == 2.0 and table.loc["long", "late"] == 4.5
+    assert table.loc["long", "escalation"] == 2.5 and table.loc["short", "escalation"] == 0.0
+
+
 def test_config_validation():
     with pytest.raises(ValueError, match="cost_short=5 and cost_long=5"):
         Config(cost_short=5, cost_long=5)
@@ -261,4 +301,8 @@ def test_config_validation():
         Config(late_sessions=4, acquisition_sessions=3)
     with pytest.raises(ValueError, match="LogUniform"):
         Config(drug_surge_range=(0.0, 0.5))
+    with pytest.raises(ValueError, match="short_access=20, long_access=20"):
+        Config(long_access=20)
+    with pytest.raises(ValueError, match="late_days=4 > access_days=3"):
+        Config(late_days=4, access_days=3)
     assert Config.quick(seed=3).seed == 3

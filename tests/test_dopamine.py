@@ -3,6 +3,7 @@
 import torch
 
 from plasticgym.dopamine import (
+    allostatic_setpoint,
     average_reward_delta,
     dezfouli_dopamine,
     drive_reduction_reward,
@@ -48,3 +49,12 @@ def test_homeostatic_drive_and_reduction_golden():
     reward = drive_reduction_reward(drive, torch.tensor([1.0, 0.0, 16.0 ** (1 / 3)]), 2.0)
     torch.testing.assert_close(reward, torch.tensor([2 * (16.0 ** (1 / 3) - 1), 2.0,
                                                      2 * (1 - 16.0 ** (1 / 3))]))  # fmt: skip
+
+
+def test_allostatic_setpoint_rises_with_exposure():
+    allostasis = torch.tensor([0.0, 2.0])
+    torch.testing.assert_close(allostatic_setpoint(1.0, allostasis, 0.5), torch.tensor([1.0, 2.0]))
+    torch.testing.assert_close(  # per-agent gains; g = 0 keeps the setpoint fixed
+        allostatic_setpoint(torch.tensor([1.0, 1.0]), allostasis, torch.tensor([0.0, 1.0])),
+        torch.tensor([1.0, 3.0]),
+    )
