@@ -1,15 +1,22 @@
 """Checks and timings on a CUDA device, run by hand on a machine with a GPU.
 
-    python benchmarks/cuda_check.py
+    python benchmarks/cuda_check.py [--checks signature determinism pathways experiments
+                                              throughput]
 
-1. The Schultz signature (rpe_transfer verdicts) with the synapses on the GPU.
-2. Same seed => bit-identical records on the GPU; save -> load -> continue equals
-   uninterrupted learning on the GPU.
-3. Agent-steps per second on CPU and GPU for several population sizes.
+1. ``signature``: the Schultz signature (rpe_transfer verdicts) with the synapses on the GPU.
+2. ``determinism``: same seed => bit-identical records on the GPU; save -> load -> continue
+   equals uninterrupted learning on the GPU.
+3. ``pathways``: the same for the optional pathways (habits with the rate-correlation arbiter,
+   goal-directed values) and the homeostatic model with an allostatic setpoint on a chamber
+   with delayed infusions.
+4. ``experiments``: the quick versions of experiments with a ``device`` field, on the GPU,
+   with their verdicts and wall-clock times.
+5. ``throughput``: agent-steps per second on CPU and GPU for several population sizes.
 """
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -26,9 +33,12 @@ SHORT = {"n_trials": 3, "iti": (2, 5), "cs_us_interval": 3}
 
 def check_signature(device: str) -> None:
     config = rpe_transfer.RpeTransferConfig(n_agents=32, seed=0, device=device)
-    _, records = rpe_transfer.run(config)
+    with tempfile.TemporaryDirectory() as tmp:
+        records = rpe_transfer.run(config, tmp)
     result = rpe_transfer.analyse(records, config)
-    print(f"[{device}] rpe_transfer:\n{rpe_transfer.format_summary(result)}")
+    print(f"[{device}] rpe_transfer (32 agents):")
+    for verdict, ok in result["verdicts"].items():
+        print(f"  [{'PASS' if ok else 'FAIL'}] {verdict}: {result['lines'][verdict]}")
     assert all(result["verdicts"].values()), result["verdicts"]
 
 
@@ -51,6 +61,63 @@ def check_determinism_and_resume(device: str) -> None:
     print(f"[{device}] determinism and save/load/continue: bit-identical")
 
 
+def _same_and_resumable(make, steps: int, split: int, state: list[str]) -> None:
+    """Two runs of ``make()`` are bit-identical, and save -> load -> continue equals an
+    uninterrupted run (records and the named tensors)."""
+    a, b = make().learn(steps, record=True), make().learn(steps, record=True)
+    pd.testing.assert_frame_equal(a.records, b.records)
+    with tempfile.TemporaryDirectory() as tmp:
+        interrupted = make().learn(split, record=True)
+        restored = PlasticAgent.load(interrupted.save(Path(tmp) / "agent"), device=a.device)
+        restored.learn(steps - split, record=True)
+        tail = a.records[a.records["step"] >= split].reset_index(drop=True)
+        pd.testing.assert_frame_equal(restored.records, tail)
+    for name in state:
+        left, right = getattr(restored, name), getattr(a, name)
+        pairs = zip(left, right, strict=True) if isinstance(left, tuple) else [(left, right)]
+        assert all(torch.equal(x, y) for x, y in pairs), name
+
+
+def check_pathways(device: str) -> None:
+    habit_env = {"training_reinforcers": 30, "devaluation_pairings": 3, "test_steps": 20}
+
+    def habits():
+        return PlasticAgent("plasticgym/HabitFormation-v0", n_agents=16, seed=3,
+                            env_kwargs=habit_env, device=device, habit=True, habit_lr=0.01,
+                            goal_directed=True, contingency_weight=0.5,
+                            actor_lr=0.0)  # fmt: skip
+
+    _same_and_resumable(habits, 300, 170, ["habit_strength", "outcome_model", "contingency"])
+    chamber = {"protocol": [{"name": "access", "sessions": 20, "food": False,
+                             "infusion_delay": 1, "available_period": 10,
+                             "unavailable_period": 10, "session_length": 40}]}  # fmt: skip
+
+    def homeostatic():
+        return PlasticAgent("plasticgym/Addiction-v0", n_agents=16, seed=4, env_kwargs=chamber,
+                            device=device, dopamine="homeostatic", allostatic_gain=1.0,
+                            gamma=0.0)  # fmt: skip
+
+    _same_and_resumable(homeostatic, 300, 130, ["dopamine_state", "critic_weights"])
+    agent = homeostatic().learn(300)
+    assert (agent.dopamine_state.allostasis > 0).any()
+    print(f"[{device}] habits, goal-directed values, rate-correlation arbiter, allostatic "
+          "setpoint, delayed infusions: bit-identical and resumable")  # fmt: skip
+
+
+def check_experiments(device: str, names: list[str]) -> None:
+    from plasticgym.experiments.report import run_experiment
+
+    for name in names:
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            result, _ = run_experiment(name, quick=True, out=tmp, progress_bar=False,
+                                       device=device)  # fmt: skip
+        wall = time.perf_counter() - started
+        print(f"[{device}] {name} --quick ({wall:.0f} s):")
+        for verdict, ok in result["verdicts"].items():
+            print(f"  [{'PASS' if ok else 'FAIL'}] {verdict}: {result['lines'][verdict]}")
+
+
 def throughput(device: str, n_agents: int, steps: int = 1000) -> float:
     agent = PlasticAgent(ENV, n_agents=n_agents, seed=0, device=device)
     agent.learn(100)
@@ -63,16 +130,31 @@ def throughput(device: str, n_agents: int, steps: int = 1000) -> float:
     return steps * n_agents / (time.perf_counter() - started)
 
 
+CHECKS = ("signature", "determinism", "pathways", "experiments", "throughput")
+EXPERIMENTS = ("habit_devaluation", "addiction", "two_step", "homeostasis")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checks", nargs="+", choices=CHECKS, default=list(CHECKS))
+    parser.add_argument("--experiments", nargs="+", default=list(EXPERIMENTS))
+    args = parser.parse_args()
     print(f"torch {torch.__version__}, cuda available: {torch.cuda.is_available()}")
     if torch.cuda.is_available():
         print(torch.cuda.get_device_name(0))
-    check_signature("cuda")
-    check_determinism_and_resume("cuda")
-    print(f"{'n_agents':>9s} {'cpu agent-steps/s':>18s} {'cuda agent-steps/s':>19s}")
-    for n in (1, 64, 1024, 16384):
-        cpu, gpu = throughput("cpu", n), throughput("cuda", n)
-        print(f"{n:9d} {cpu:18,.0f} {gpu:19,.0f}")
+    if "signature" in args.checks:
+        check_signature("cuda")
+    if "determinism" in args.checks:
+        check_determinism_and_resume("cuda")
+    if "pathways" in args.checks:
+        check_pathways("cuda")
+    if "experiments" in args.checks:
+        check_experiments("cuda", args.experiments)
+    if "throughput" in args.checks:
+        print(f"{'n_agents':>9s} {'cpu agent-steps/s':>18s} {'cuda agent-steps/s':>19s}")
+        for n in (1, 64, 1024, 16384):
+            cpu, gpu = throughput("cpu", n), throughput("cuda", n)
+            print(f"{n:9d} {cpu:18,.0f} {gpu:19,.0f}")
 
 
 if __name__ == "__main__":

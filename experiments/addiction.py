@@ -18,16 +18,18 @@ agent from the records and summarised by its mean and 95% CI over agents:
    ``average_reward_growth_slows`` (growth over sessions 3-8 > growth over the last 5).
 2. **Cost sensitivity** (Redish 2004): a chamber with the drug lever only, ``cost_short`` or
    ``cost_long`` acquisition sessions, then ``punished_sessions`` sessions in which each
-   completed ratio brings a footshock (``shock_prob``, ``shock_magnitude``; calibrated once so
-   that TD agents stop taking the drug). The infusion follows its press by one step
+   completed ratio brings a footshock (``shock_prob``, ``cost_shock_magnitude``; calibrated so
+   that TD agents stop taking the drug after either acquisition and agents of every model do
+   after the short one). The infusion follows its press by one step
    (``infusion_delay=1``): the cost precedes the drug, as in Redish's chain of states, and the
    agents look one step ahead (:data:`COST_AGENT`, ``gamma=0.9``). Under TD the shock's error
    ``-shock + gamma V(cue) - V`` stays negative as ``V(cue)`` converges to the drug's reward;
    under Redish ``V(cue)`` grows with every infusion until it outweighs the shock. (Were the
    shock delivered with the infusion, ``max(delta + D, D)`` would clip it from the first
    punished infusion: insensitivity from the start, not one that grows.) Per agent, the
-   **relative pressing** is its drug presses per punished session over its presses in the
-   last acquisition session. Signatures: ``punishment_suppresses_td`` (TD relative pressing <
+   **relative pressing** is its drug presses per punished session in the second half of the
+   punished sessions (once the punishment has been experienced) over its presses in the last
+   acquisition session. Signatures: ``punishment_suppresses_td`` (TD relative pressing <
    0.5 after either acquisition; the protocol's calibration check) and
    ``redish_cost_insensitivity_grows`` (under Redish, long - short acquisition > 0, Welch
    interval).
@@ -130,6 +132,7 @@ class Config:
     cost_short: int = 1
     cost_long: int = 20
     punished_sessions: int = 4
+    cost_shock_magnitude: float = 3.0
     shock_prob: float = 0.5
     shock_magnitude: float = 2.0
     # part 3: blocking (Pavlovian trials per phase)
@@ -194,6 +197,8 @@ class Config:
                 f"shock_prob={self.shock_prob} must be in [0, 1] and shock_magnitude="
                 f"{self.shock_magnitude} >= 0"
             )
+        if not self.cost_shock_magnitude >= 0:
+            raise ValueError(f"cost_shock_magnitude={self.cost_shock_magnitude!r} must be >= 0")
         LogUniform(*self.drug_surge_range)
         Uniform(*self.gain_negative_range)
         if not self.short_access < self.long_access < self.day_length:
@@ -310,7 +315,7 @@ def run_cost(config: Config) -> pd.DataFrame:
                     "name": "punished",
                     "sessions": config.punished_sessions,
                     "shock_prob": config.shock_prob,
-                    "shock_magnitude": config.shock_magnitude,
+                    "shock_magnitude": config.cost_shock_magnitude,
                     **chain,
                 },
             ]
@@ -480,9 +485,10 @@ def value_windows(values: pd.DataFrame, n_sessions: int) -> pd.DataFrame:
     return out.reset_index()
 
 
-def cost_sensitivity(records: pd.DataFrame) -> pd.DataFrame:
+def cost_sensitivity(records: pd.DataFrame, late_punished: int | None = None) -> pd.DataFrame:
     """Per population (``mode``, ``acquisition``) and agent: drug presses in the last
-    acquisition session, per punished session, and their ratio (the relative pressing; the
+    acquisition session, per punished session (the last ``late_punished`` of them: once the
+    punishment has been experienced; None: all), and their ratio (the relative pressing; the
     denominator is at least 1 press)."""
     rows = records.assign(drug_press=records["press"] == 1)
     keys = ["mode", "acquisition", "agent"]
@@ -490,7 +496,9 @@ def cost_sensitivity(records: pd.DataFrame) -> pd.DataFrame:
     per_session = per_session.reset_index()
     acquisition = per_session[per_session["phase"] == "acquisition"]
     last = acquisition.sort_values("trial").groupby(keys, observed=True)["drug_press"].last()
-    punished = per_session[per_session["phase"] == "punished"]
+    punished = per_session[per_session["phase"] == "punished"].sort_values("trial")
+    if late_punished is not None:
+        punished = punished.groupby(keys, observed=True).tail(late_punished)
     punished = punished.groupby(keys, observed=True)["drug_press"].mean()
     out = pd.DataFrame({"last_acquisition": last, "punished": punished})
     out["relative"] = out["punished"] / out["last_acquisition"].clip(lower=1.0)
@@ -675,8 +683,13 @@ def _analyse_values(records: pd.DataFrame, config: Config) -> tuple[dict, dict, 
     return verdicts, lines, rows, values
 
 
+def late_punished_sessions(config: Config) -> int:
+    """The punished sessions the relative pressing counts: the second half (at least one)."""
+    return max(1, config.punished_sessions // 2)
+
+
 def _analyse_cost(records: pd.DataFrame, config: Config) -> tuple[dict, dict, list, pd.DataFrame]:
-    table = cost_sensitivity(records)
+    table = cost_sensitivity(records, late_punished_sessions(config))
     rows = []
     for mode in COST_MODES:
         for acquisition in ("short", "long"):
@@ -710,10 +723,11 @@ def _analyse_cost(records: pd.DataFrame, config: Config) -> tuple[dict, dict, li
         "punishment_suppresses_td": bool(max(td["short"][2], td["long"][2]) < 0.5),
         "redish_cost_insensitivity_grows": bool(differences["redish"][1] > 0),
     }
-    shock = f"shock p={config.shock_prob}, magnitude {config.shock_magnitude}"
+    shock = f"shock p={config.shock_prob}, magnitude {config.cost_shock_magnitude}"
     lines = {
         "punishment_suppresses_td": (
-            f"TD drug presses per punished session / last acquisition session ({shock}): after "
+            f"TD drug presses per late punished session (last {late_punished_sessions(config)} "
+            f"of {config.punished_sessions}) / last acquisition session ({shock}): after "
             f"{config.cost_short} sessions {format_ci(*td['short'])}, after {config.cost_long} "
             f"{format_ci(*td['long'])} (need < 0.5)"
         ),

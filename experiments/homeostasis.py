@@ -15,7 +15,9 @@ factor ``exp(eta (target - a) / target)`` each step. Three parts:
    the neurons' gain (the sum of their synapses relative to before the perturbation) returns to
    1; without it, it stays at the factor. The scaling is multiplicative: each neuron's
    synapses keep their rank order (Spearman correlation of the weights before vs after = 1)
-   and their ratios.
+   and their ratios. The synapses' hard upper bound is raised for this part
+   (:data:`PERTURBATION_WEIGHT_MAX`): a synapse clipped at the bound by the x3 factor would stop
+   scaling with its neuron, and the test would measure the bound, not the scaling.
 3. **Time constant.** The agents of the perturbed population have rate estimates of different
    time constants ``tau``: the time to recover half of the perturbation (in log gain) grows
    with ``tau`` — the estimate must first register the change — and long ``tau`` overshoots
@@ -142,6 +144,10 @@ def scale_actor_synapses(agent: PlasticAgent, factor: torch.Tensor) -> None:
     agent.actor = agent.actor._replace(weights=weights)
 
 
+PERTURBATION_WEIGHT_MAX = 100.0
+"""Hard upper bound of the perturbed agents' actor synapses, far above what x3 reaches."""
+
+
 def run_perturbation(
     config: Config, homeostasis: bool, progress_bar: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -153,7 +159,8 @@ def run_perturbation(
     taus, factors = config.cells()
     agent = PlasticAgent(PAVLOVIAN, n_agents=config.n_agents, seed=config.seed,
                          homeostasis=homeostasis, rate_time_constant=taus, actor_lr=0.0,
-                         actor_init_scale=0.4, **config.agent_kwargs())  # fmt: skip
+                         actor_init_scale=0.4, actor_weight_max=PERTURBATION_WEIGHT_MAX,
+                         **config.agent_kwargs())  # fmt: skip
     agent.learn(config.baseline_steps, progress_bar=progress_bar)
     before = agent.actor_weights.clone()
     scale_actor_synapses(agent, torch.tensor(factors))

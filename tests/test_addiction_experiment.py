@@ -176,6 +176,8 @@ def test_cost_sensitivity_relative_pressing():
     assert out.loc[0, "last_acquisition"] == 3 and out.loc[0, "punished"] == 0.5
     assert out.loc[0, "relative"] == pytest.approx(0.5 / 3)
     assert out.loc[1, "relative"] == pytest.approx(1.5)
+    late = cost_sensitivity(records, late_punished=1).set_index("agent")  # the last session
+    assert late.loc[0, "punished"] == 0 and late.loc[1, "relative"] == pytest.approx(1.0)
 
 
 def test_cue_responses_average_the_test_onsets_per_cue():
