@@ -1,20 +1,48 @@
-"""Skill learning: sequence-specific skill in a serial reaction time task (Nissen & Bullemer
-1987) and retuning of the perturbed units in brain-computer-interface reaching (Jarosiewicz et
-al. 2008; Legenstein, Chase, Schwartz & Maass 2010).
+"""Skill learning: sequence-specific skill and the power law of practice in a serial reaction
+time task (Nissen & Bullemer 1987; Newell & Rosenbloom 1981) and retuning of the perturbed
+units in brain-computer-interface reaching (Jarosiewicz et al. 2008; Legenstein, Chase, Schwartz
+& Maass 2010).
 
-Two populations of plastic agents, each with its task's preset (``plasticgym.agents.presets``):
+Two populations of plastic agents, each with its task's preset (``plasticgym.agents.presets``;
+one hyperparameter changed for the serial reaction time task, see below):
 
 **Serial reaction time** (``SkillLearning-v0``, four positions, noisy cue, the three previous
-targets shown): sequence blocks of the 10-item sequence DBCACBDCBA, then one block of random
-positions, then a sequence block again. Per agent, the last training block is compared with
-the random block and the random block with the recovery block: knowing the sequence makes the
-responses more accurate and faster, and the advantage returns with the sequence (it is
-sequence-specific, not general practice). The error rate over practice is fitted by a power
-law ``E = A + B N^-alpha`` (Newell & Rosenbloom 1981) on the population's mean, reported in the
-table (with its R^2) and the figure, not judged. The plastic agent answers at the first sight
-of the cue (latency ~1 step), so its skill shows mainly as accuracy: a latency power law has
-nothing to fit; and its error rate stays on a plateau until the sequence is picked up, then
-drops, which a power law fits poorly.
+targets shown): one familiarisation block of random positions, sequence blocks of the 10-item
+sequence DBCACBDCBA, one block of random positions, then a sequence block again. A wrong
+response or a miss earns ``reward_error = -1`` (the task's default is 0), so an error costs as
+much as a correct response earns and pressing a key the agent cannot predict is worse than
+watching (action 0) for a clearer view: the agents hold back while they do not know where the
+target will be, so latency can fall as they learn where it will be. With the default 0 a
+guess costs nothing and they answer at the first sight of the cue throughout (latency 1 step:
+nothing to fit). In the familiarisation block the agents meet the cost of errors and learn to
+hold back (about 3.5 steps per trial, a tenth of the trials missed); on the sequence they learn
+to predict the next position from the previous-target channels and respond sooner and more
+accurately. The speed-up comes from the sequence: with random positions in the training phase
+instead (a control, not run here) latency stays at about 3 steps and the power law fits no
+better than the mean. But it is a loss of caution across the board, not a confidence per
+position: by the last training block the agents answer at the first sight at every position of
+the sequence, also at those they still predict poorly (accuracy ~0.3). Without the
+familiarisation block the first trials of practice mix two things: the untrained agents press
+at random (latency ~1) until the first errors teach them to hold back, so latency rises for the
+first ~75 trials of practice before it falls. Agent hyperparameters (``SRT_HYPERPARAMETERS``,
+over the preset): ``actor_lr = 0.05`` (the preset's 0.2 makes the agents settle within ~50
+trials: latency from ~1.7 steps to ~1.1, and a smaller gain in accuracy).
+
+Per agent, the last training block is compared with the random block and the random block with
+the recovery block: knowing the sequence makes the responses more accurate and faster, and the
+advantage returns with the sequence (it is sequence-specific, not general practice). The
+latency over sequence practice (per agent, the mean over bins of ``practice_bin`` trials, bin
+``N = 1, 2, ...`` from the first training trial) is fitted by a power law ``L = A + B N^-alpha``
+(Newell & Rosenbloom 1981; ``A >= 1``, the shortest possible latency) and by a straight line;
+the law of practice holds when latency falls from the first to the last training block and the
+power law explains it better than its mean (adjusted R^2 > 0) and better than the line
+(adjusted R^2 of the power law - of the line > 0: fast early gains and slower later ones, a
+curve rather than a trend). An exponential ``A + B exp(-N / tau)`` (Heathcote, Brown & Mewhort
+2000) is fitted as well and reported, not judged: it fits the agents' latency better than the
+power law does (each agent's latency falls within a few bins to the 1-step floor and stays
+there), as Heathcote et al. found for people's individual learning curves. Latency does not
+come back down in the recovery block: the caution relearned in the random block lasts through
+its 100 trials (only the accuracy returns, which is what is judged).
 
 **Reaching** (``Reaching-v0``, 16 units driving a cursor through a population-vector decoder,
 4 targets): a baseline phase, then a perturbation phase in which the decoder's preferred
@@ -32,6 +60,7 @@ Every verdict is judged per agent with a 95% confidence interval over agents.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,27 +73,32 @@ from scipy import optimize
 from plasticgym.agents import PlasticAgent
 from plasticgym.agents.presets import plastic_preset
 from plasticgym.experiments.report import pyplot, save_figure
-from plasticgym.experiments.stats import ci_row, format_ci, mean_ci
+from plasticgym.experiments.stats import ci_row, estimate_row, format_ci, mean_ci
 
 NAME = "skill"
 DESCRIPTION = (
-    "serial reaction time: accurate, fast sequence responses that drop in a random block; BCI "
-    "reaching: error recovers after a rotation and the rotated units retune (Nissen 1987; "
-    "Legenstein 2010)"
+    "serial reaction time: accurate, fast sequence responses that drop in a random block, "
+    "latency falls as a power law of practice; BCI reaching: error recovers after a rotation "
+    "and the rotated units retune (Nissen 1987; Newell 1981; Legenstein 2010)"
 )
 SRT = "plasticgym/SkillLearning-v0"
 REACHING = "plasticgym/Reaching-v0"
+SRT_HYPERPARAMETERS = {"actor_lr": 0.05}
+"""Over the SkillLearning-v0 preset for this experiment (see the module docstring)."""
 
 
 @dataclass(frozen=True)
 class Config:
-    """What to run: ``n_agents`` agents per task."""
+    """What to run: ``n_agents`` agents per task; ``reward_error`` is the serial reaction time
+    task's reward of a wrong response or a miss (see the module docstring)."""
 
     n_agents: int = 32
     seed: int = 0
+    familiarisation_blocks: int = 1
     training_blocks: int = 6
     block_trials: int = 100
     history: int = 3
+    reward_error: float = -1.0
     baseline_trials: int = 150
     perturbation_trials: int = 200
     rotation: float = 90.0
@@ -77,21 +111,31 @@ class Config:
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
-        """The short version (about 15 s on 2 CPU cores)."""
-        short = {"n_agents": 16, "training_blocks": 5, "baseline_trials": 100,
+        """The short version (about 20 s on one CPU thread)."""
+        short = {"n_agents": 24, "training_blocks": 5, "baseline_trials": 100,
                  "perturbation_trials": 150}  # fmt: skip
         return cls(**{**short, **overrides})
 
     def srt_env_kwargs(self) -> dict[str, Any]:
+        familiarisation = [
+            {"name": "familiarisation", "blocks": self.familiarisation_blocks,
+             "block_type": "random"},
+        ] if self.familiarisation_blocks else []  # fmt: skip
         return {
             "block_trials": self.block_trials,
             "history": self.history,
+            "reward_error": self.reward_error,
             "protocol": [
+                *familiarisation,
                 {"name": "training", "blocks": self.training_blocks},
                 {"name": "random", "blocks": 1, "block_type": "random"},
                 {"name": "recovery", "blocks": 1},
             ],
         }
+
+    def srt_trials(self) -> int:
+        """Trials of the serial reaction time session."""
+        return (self.familiarisation_blocks + self.training_blocks + 2) * self.block_trials
 
     def reaching_env_kwargs(self) -> dict[str, Any]:
         return {
@@ -110,16 +154,19 @@ def _session_over(agent: PlasticAgent) -> bool:
     return not bool((agent.episodes_completed >= 1).all())
 
 
-def _agent(env_id: str, config: Config, env_kwargs: dict[str, Any]) -> PlasticAgent:
+def _agent(
+    env_id: str, config: Config, env_kwargs: dict[str, Any], **hyperparameters: Any
+) -> PlasticAgent:
+    hyperparameters = {**plastic_preset(env_id), **hyperparameters}
     return PlasticAgent(env_id, n_agents=config.n_agents, seed=config.seed, env_kwargs=env_kwargs,
-                        device=config.device, **plastic_preset(env_id))  # fmt: skip
+                        device=config.device, **hyperparameters)  # fmt: skip
 
 
 def run_srt(config: Config, progress_bar: bool = False) -> pd.DataFrame:
     """The serial reaction time session's records (first episode)."""
-    agent = _agent(SRT, config, config.srt_env_kwargs())
-    trials = (config.training_blocks + 2) * config.block_trials
-    agent.learn(trials * 20, record=True, progress_bar=progress_bar, callback=_session_over)
+    agent = _agent(SRT, config, config.srt_env_kwargs(), **SRT_HYPERPARAMETERS)
+    steps = config.srt_trials() * 20  # at most max_steps = 20 per trial
+    agent.learn(steps, record=True, progress_bar=progress_bar, callback=_session_over)
     records = agent.records
     agent.close()
     return records[records["episode"] == 0].reset_index(drop=True)
@@ -193,23 +240,81 @@ def power_law(n: np.ndarray, a: float, b: float, alpha: float) -> np.ndarray:
     return a + b * np.power(n, -alpha)
 
 
-def practice_curve(records: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, np.ndarray]:
-    """The training phase's error rate per bin of ``practice_bin`` trials (per agent, then
-    its mean over agents) and the power law fitted to that mean (``[A, B, alpha]``, NaNs if
-    the fit fails)."""
+def exponential(n: np.ndarray, a: float, b: float, tau: float) -> np.ndarray:
+    """``A + B exp(-N / tau)``, the power law's rival (Heathcote, Brown & Mewhort 2000)."""
+    return a + b * np.exp(-n / tau)
+
+
+def practice_latency(records: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Mean latency per agent (rows) and bin of sequence practice (columns ``N = 1, 2, ...``):
+    bin ``N`` holds the trials ``(N - 1) * practice_bin .. N * practice_bin - 1`` counted from
+    the agent's first training trial."""
     ends = records[(records["latency"] > 0) & (records["phase"] == "training")]
-    bins = ends.assign(bin=ends["trial"] // config.practice_bin, error=~ends["correct"])
-    per_agent = bins.groupby(["agent", "bin"])["error"].mean().unstack("bin")
-    curve = pd.DataFrame({"trials": (per_agent.columns + 0.5) * config.practice_bin,
-                          "error": per_agent.mean(), "sem": per_agent.sem()})  # fmt: skip
+    practice = ends["trial"] - ends.groupby("agent")["trial"].transform("min")
+    bins = ends.assign(N=practice // config.practice_bin + 1)
+    return bins.groupby(["agent", "N"])["latency"].mean().unstack("N")
+
+
+ALPHA_MAX = 5.0
+
+
+Curve = Callable[[np.ndarray, float, float, float], np.ndarray]
+
+
+def fit_curve(model: Curve, n: np.ndarray, y: np.ndarray, floor: float, rate: float) -> np.ndarray:
+    """Least-squares ``[A, B, rate]`` of ``model(n, A, B, rate)`` (:func:`power_law` or
+    :func:`exponential`) with ``A >= floor``, ``B >= 0`` and the rate in ``[0, ALPHA_MAX]`` for
+    the power law's ``alpha``, in ``[1e-3, inf)`` for the exponential's ``tau``; the search
+    starts from ``A = max(min y, floor)``, ``B = y_1 - A`` and ``rate`` (NaNs if it fails)."""
+    a = max(float(y.min()), floor)
+    high = ALPHA_MAX if model is power_law else np.inf
+    low = 0.0 if model is power_law else 1e-3
     try:
         params, _ = optimize.curve_fit(
-            power_law, curve["trials"], curve["error"], p0=(0.5, 1.0, 0.5),
-            bounds=([0.0, 0.0, 0.0], [1.0, 100.0, 5.0]), maxfev=10_000,
+            model, n, y, p0=(a, max(float(y[0]) - a, 1e-3), rate),
+            bounds=([floor, 0.0, low], [np.inf, np.inf, high]), maxfev=10_000,
         )  # fmt: skip
     except (RuntimeError, ValueError):
         params = np.full(3, np.nan)
-    return curve, params
+    return params
+
+
+def fit_power_law(n: np.ndarray, y: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    """``[A, B, alpha]`` of :func:`power_law` fitted to ``y`` (see :func:`fit_curve`)."""
+    return fit_curve(power_law, n, y, floor, 1.0)
+
+
+def adjusted_r_squared(y: np.ndarray, fitted: np.ndarray, n_params: int) -> float:
+    """``1 - (1 - R^2) (n - 1) / (n - n_params)`` for ``n`` points and a model with
+    ``n_params`` parameters, intercept included: R^2 penalised for the parameters, so that the
+    mean (a constant) scores 0 and an extra parameter must earn its place. NaN when ``y`` is
+    constant or ``n <= n_params``."""
+    spread = float(((y - y.mean()) ** 2).sum())
+    if spread == 0.0 or y.size <= n_params:
+        return float("nan")
+    r_squared = 1.0 - float(((y - fitted) ** 2).sum()) / spread
+    return 1.0 - (1.0 - r_squared) * (y.size - 1) / (y.size - n_params)
+
+
+def latency_fits(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per agent (rows of ``curves``, latency per bin ``N``): ``A``, ``B``, ``alpha`` of the
+    power law (``A >= 1``: no response takes less than a step), and the adjusted R^2 of the
+    power law (3 parameters), of an exponential (3, also ``A >= 1``) and of a straight line
+    (2) fitted to the agent's latency."""
+    rows = {}
+    for agent, row in curves.iterrows():
+        keep = row.notna().to_numpy()
+        n, y = curves.columns.to_numpy(dtype=float)[keep], row.to_numpy(dtype=float)[keep]
+        params = fit_power_law(n, y, floor=1.0)
+        decay = fit_curve(exponential, n, y, 1.0, n.size / 4)
+        line = np.polyval(np.polyfit(n, y, 1), n)
+        rows[agent] = {
+            "A": params[0], "B": params[1], "alpha": params[2],
+            "power_r2": adjusted_r_squared(y, power_law(n, *params), 3),
+            "exponential_r2": adjusted_r_squared(y, exponential(n, *decay), 3),
+            "line_r2": adjusted_r_squared(y, line, 2),
+        }  # fmt: skip
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def reaching_errors(records: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -264,6 +369,26 @@ ACCURACY_GAIN = 0.1
 DEGREES = 10.0
 
 
+def phase_blocks(blocks: pd.DataFrame, phase: str) -> list[int]:
+    """Indices of the blocks of ``phase`` in :func:`srt_blocks` output, in order."""
+    return sorted(blocks.loc[blocks["phase"] == phase, "block"].unique())
+
+
+def law_of_practice(fall: pd.Series, fits: pd.DataFrame) -> dict[str, tuple[float, float, float]]:
+    """95% CIs over agents of the law of practice in latency: the fall of latency from the first
+    to the last training block (``fall``, per agent), and from the agents' fits
+    (:func:`latency_fits`) the adjusted R^2 of the power law, its gain over a straight line and
+    over an exponential, ``A`` and ``alpha``."""
+    return {
+        "fall": mean_ci(fall),
+        "power_r2": mean_ci(fits["power_r2"]),
+        "gain": mean_ci(fits["power_r2"] - fits["line_r2"]),
+        "over_exponential": mean_ci(fits["power_r2"] - fits["exponential_r2"]),
+        "A": mean_ci(fits["A"]),
+        "alpha": mean_ci(fits["alpha"]),
+    }
+
+
 def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     """Verdicts (95% CIs over agents):
 
@@ -273,6 +398,9 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     - ``advantage_returns_with_the_sequence``: accuracy of the recovery block - random block >
       0;
     - ``practice_reduces_errors``: error rate of the first - last training block > 0;
+    - ``latency_power_law``: latency of the first - last training block > 0, and, per agent
+      over the bins of sequence practice, the adjusted R^2 of ``L = A + B N^-alpha`` > 0
+      (better than a constant) and its adjusted R^2 - that of a straight line > 0;
     - ``reaching_learned``, ``rotation_increases_error``, ``reaching_recovers``: angular error
       of the first 20 - last 20 baseline trials, first 10 perturbation trials - last 20
       baseline trials, first 10 - last 20 perturbation trials, each > ``DEGREES``;
@@ -281,13 +409,12 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     - ``retuning_follows_the_rotation``: mean signed shift of the rotated units, in the
       rotation's direction, > ``DEGREES``.
     """
-    blocks = srt_blocks(records["srt"]).set_index(["agent", "block"])
+    table = srt_blocks(records["srt"])
+    training = phase_blocks(table, "training")
+    first, last = training[0], training[-1]
+    (rand,), (recovery,) = phase_blocks(table, "random"), phase_blocks(table, "recovery")
+    blocks = table.set_index(["agent", "block"])
     accuracy, latency = blocks["accuracy"].unstack("block"), blocks["latency"].unstack("block")
-    last, rand, recovery = (
-        config.training_blocks - 1,
-        config.training_blocks,
-        config.training_blocks + 1,
-    )
     effects = {
         "sequence_more_accurate": (accuracy[last] - accuracy[rand], ACCURACY_GAIN,
                                    "accuracy, last sequence block - random block"),
@@ -295,9 +422,10 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
                             "latency (steps), random block - last sequence block"),
         "advantage_returns_with_the_sequence": (accuracy[recovery] - accuracy[rand], 0.0,
                                                 "accuracy, recovery block - random block"),
-        "practice_reduces_errors": (accuracy[last] - accuracy[0], 0.0,
+        "practice_reduces_errors": (accuracy[last] - accuracy[first], 0.0,
                                     "error rate, first - last sequence block"),
     }  # fmt: skip
+    srt_effects = set(effects)
     errors = reaching_errors(records["reaching"], config)
     effects |= {
         "reaching_learned": (errors["baseline_start"] - errors["baseline_end"], DEGREES,
@@ -322,22 +450,36 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         estimate = mean_ci(values)
         verdicts[name] = estimate[1] > margin
         lines[name] = f"{label}: {format_ci(*estimate)} (needs CI > {margin:g})"
-        rows.append(ci_row(values, task="srt" if name in list(effects)[:4] else "reaching",
+        rows.append(ci_row(values, task="srt" if name in srt_effects else "reaching",
                            quantity=label))  # fmt: skip
+    curves = practice_latency(records["srt"], config)
+    fits = latency_fits(curves)
+    law = law_of_practice(latency[first] - latency[last], fits)
+    verdicts["latency_power_law"] = bool(
+        law["fall"][1] > 0 and law["power_r2"][1] > 0 and law["gain"][1] > 0
+    )
+    lines["latency_power_law"] = (
+        f"latency (steps), first - last training block {format_ci(*law['fall'])}; per agent over "
+        f"bins of {config.practice_bin} trials, adjusted R^2 of L = A + B N^-alpha "
+        f"{format_ci(*law['power_r2'])}, minus a straight line's {format_ci(*law['gain'])} "
+        f"(needs the three CIs > 0); alpha {format_ci(*law['alpha'])}; not judged: minus an "
+        f"exponential's {format_ci(*law['over_exponential'])}"
+    )
+    n_fits = len(fits)
+    for key, label in (("fall", "latency (steps), first - last training block"),
+                       ("power_r2", "adjusted R^2 of the latency power law L = A + B N^-alpha"),
+                       ("gain", "adjusted R^2 of the latency power law - of a straight line"),
+                       ("over_exponential", "adjusted R^2 of the latency power law - of an "
+                        "exponential A + B exp(-N / tau)"),
+                       ("A", "latency power law: A (steps)"),
+                       ("alpha", "latency power law: alpha")):  # fmt: skip
+        rows.append(estimate_row(law[key], n_fits, task="srt", quantity=label))
     for block in accuracy.columns:
         phase = blocks.xs(block, level="block")["phase"].iloc[0]
         rows.append(ci_row(accuracy[block], task="srt", quantity=f"accuracy, block {block} "
                            f"({phase})"))  # fmt: skip
         rows.append(ci_row(latency[block], task="srt", quantity=f"latency, block {block} "
                            f"({phase})"))  # fmt: skip
-    curve, params = practice_curve(records["srt"], config)
-    residual = curve["error"] - power_law(curve["trials"].to_numpy(), *params)
-    spread = float(((curve["error"] - curve["error"].mean()) ** 2).sum())
-    r_squared = 1 - float((residual**2).sum()) / spread if spread > 0 else float("nan")
-    for name, value in zip(("A", "B", "alpha", "R^2"), [*params, r_squared], strict=True):
-        rows.append({"task": "srt", "quantity": f"power law of the error rate E = A + B N^-alpha:"
-                     f" {name} (fit to the mean over agents)", "mean": float(value),
-                     "ci_low": np.nan, "ci_high": np.nan, "n": len(accuracy)})  # fmt: skip
     for column in errors.columns:
         rows.append(ci_row(errors[column], task="reaching", quantity=f"angular error {column}"))
     return {
@@ -346,7 +488,8 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         "lines": lines,
         "accuracy": accuracy,
         "latency": latency,
-        "practice": (curve, params),
+        "practice": (curves, fits),
+        "random_blocks": [*phase_blocks(table, "familiarisation"), rand],
         "errors": errors,
         "shifts": shifts,
         "config": config,
@@ -368,20 +511,29 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
         ax.errorbar(blocks, summary[:, 0], yerr=[summary[:, 0] - summary[:, 1],
                     summary[:, 2] - summary[:, 0]], marker="o", color=color, capsize=3)  # fmt: skip
         ax.set_ylabel(label, color=color)
-    axes[0].axvspan(config.training_blocks - 0.5, config.training_blocks + 0.5, color="0.85")
+    for block in result["random_blocks"]:
+        axes[0].axvspan(block - 0.5, block + 0.5, color="0.85")
     axes[0].set_xlabel("block (grey: random positions)")
     axes[0].set_title("serial reaction time")
 
-    curve, params = result["practice"]
-    axes[1].errorbar(curve["trials"], curve["error"], yerr=curve["sem"], fmt="o", ms=3)
-    if np.isfinite(params).all():
-        n = np.linspace(curve["trials"].min(), curve["trials"].max(), 200)
-        axes[1].plot(n, power_law(n, *params), color="k",
-                     label=f"{params[0]:.2f} + {params[1]:.2f} N^-{params[2]:.2f}")  # fmt: skip
-        axes[1].legend(frameon=False, fontsize=8)
-    axes[1].set_xlabel("trials of practice (sequence blocks)")
-    axes[1].set_ylabel("error rate")
-    axes[1].set_title("practice (power law fit)")
+    curves, fits = result["practice"]
+    n = curves.columns.to_numpy(dtype=float)
+    summary = np.array([mean_ci(curves[column]) for column in curves.columns])
+    axes[1].errorbar(n, summary[:, 0], yerr=[summary[:, 0] - summary[:, 1],
+                     summary[:, 2] - summary[:, 0]], fmt="o", ms=3, capsize=2)  # fmt: skip
+    grid = np.linspace(n.min(), n.max(), 200)
+    power = fit_power_law(n, summary[:, 0], floor=1.0)
+    decay = fit_curve(exponential, n, summary[:, 0], 1.0, n.size / 4)
+    if np.isfinite(power).all():
+        label = f"{power[0]:.2f} + {power[1]:.2f} N^-{power[2]:.2f}"
+        axes[1].plot(grid, power_law(grid, *power), color="k", label=label)
+    if np.isfinite(decay).all():
+        label = f"{decay[0]:.2f} + {decay[1]:.2f} exp(-N / {decay[2]:.2f})"
+        axes[1].plot(grid, exponential(grid, *decay), color="k", ls="--", label=label)
+    axes[1].legend(frameon=False, fontsize=8, title="fits to the mean", title_fontsize=8)
+    axes[1].set_xlabel(f"N (bins of {config.practice_bin} trials of sequence practice)")
+    axes[1].set_ylabel("latency (steps)")
+    axes[1].set_title(f"practice (median alpha per agent {fits['alpha'].median():.2f})")
 
     reaching = records["reaching"]
     by_trial = reaching.groupby(["trial", "agent"])["angular_error"].mean().groupby("trial")

@@ -199,6 +199,16 @@ def test_skill_verdicts_flip_with_the_records(tmp_path_factory):
 
     verdicts = _corrupted("skill", tmp_path_factory, never_correct_in_sequence_blocks)
     assert not verdicts["sequence_more_accurate"] and verdicts["reaching_recovers"]
+    assert verdicts["latency_power_law"]  # latencies left alone
+
+    def practice_slows_responses(records):
+        srt = records["srt"]
+        ends = srt[(srt["latency"] > 0) & (srt["phase"] == "training")]
+        reversed_ = ends.groupby("agent")["latency"].transform(lambda x: x.to_numpy()[::-1])
+        srt.loc[ends.index, "latency"] = reversed_
+
+    verdicts = _corrupted("skill", tmp_path_factory, practice_slows_responses)
+    assert not verdicts["latency_power_law"] and verdicts["sequence_more_accurate"]
 
 
 # --------------------------------------------------------------------------------------------
