@@ -419,6 +419,8 @@ class PlasticAgent(PopulationAgent):
         self.contingency: RateCorrelation = rate_correlation_init(
             B, *((self.n_actions, n_channels) if cfg.habit else (0, 0)), device=self.device
         )
+        weight = torch.as_tensor(h["contingency_weight"])
+        self._arbiter_reads_contingency = cfg.habit and bool((weight > 0).any())
         outcome_shape = (
             (B, self.n_actions, n_channels, n_features) if cfg.goal_directed else (B, 0, 0, 0)
         )
@@ -494,9 +496,14 @@ class PlasticAgent(PopulationAgent):
 
     def _habit_share(self, habits: Tensor) -> Tensor:
         h = self._hyper
+        contingency = (
+            action_outcome_contingency(self.contingency)
+            if self._arbiter_reads_contingency
+            else None
+        )
         return habit_arbitration(
-            habit_spread(habits), h["arbiter_threshold"], h["arbiter_gain"],
-            action_outcome_contingency(self.contingency), h["contingency_weight"],
+            habit_spread(habits), h["arbiter_threshold"], h["arbiter_gain"], contingency,
+            h["contingency_weight"],
         )  # fmt: skip
 
     def outcome_values(self) -> Tensor:

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import quick_runs
 from scipy import stats
 
 from plasticgym.experiments import addiction
@@ -26,14 +27,23 @@ from plasticgym.experiments.addiction import (
     value_of_taking,
     value_windows,
 )
-from plasticgym.experiments.report import run_experiment
+from plasticgym.experiments.report import ReportPaths, analyse_records
 from plasticgym.records import load_records
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("addiction")
-    result, paths = run_experiment("addiction", quick=True, out=out, progress_bar=False, threads=1)
+    """The quick run shared with tests/test_experiments.py: its result recomputed from the
+    saved records, and the paths of its report folder."""
+    out, code, _ = quick_runs.quick_run("addiction", tmp_path_factory)
+    assert code in (0, 1)
+    result = analyse_records("addiction", out)
+    paths = ReportPaths(
+        out=out, report=out / "report.md", config=out / "config.json",
+        result=out / "result.json",
+        records={p.stem: p for p in sorted((out / "records").glob("*.parquet"))},
+        figures=sorted(out.glob("*.png")),
+    )  # fmt: skip
     return result, paths
 
 

@@ -3,16 +3,14 @@ records (corrupted records flip them), and the statistics the verdicts use (gold
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import io
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from quick_runs import quick_run as _quick_run
 from scipy import special, stats
 
 from plasticgym.cli import main
@@ -27,7 +25,7 @@ from plasticgym.experiments.stats import (
 from plasticgym.records import load_records
 
 AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_spec(path)]
-MUST_PASS = {"rpe_transfer", "two_step", "homeostasis", "skill", "compare"}
+MUST_PASS = {"rpe_transfer", "two_step", "homeostasis", "skill", "compare", "addiction"}
 """Experiments whose quick version shows every signature (the others may report a signature
 the model is known not to show as a failed verdict)."""
 
@@ -69,19 +67,6 @@ def test_every_module_follows_the_interface(name):
 # --------------------------------------------------------------------------------------------
 # Every experiment's quick version through the CLI: files, verdicts, report
 # --------------------------------------------------------------------------------------------
-
-_runs: dict[str, tuple[Path, int, str]] = {}
-
-
-def _quick_run(name: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str]:
-    """Run ``plasticgym experiment NAME --quick`` once per test session (cached)."""
-    if name not in _runs:
-        out = tmp_path_factory.mktemp(name)
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            code = main(["experiment", name, "--quick", "--out", str(out), "--no-progress"])
-        _runs[name] = (out, code, buffer.getvalue())
-    return _runs[name]
 
 
 @pytest.mark.parametrize("name", AVAILABLE)
