@@ -46,24 +46,19 @@ def check_determinism_and_resume(device: str) -> None:
     def make():
         return PlasticAgent(ENV, n_agents=16, seed=5, env_kwargs=SHORT, device=device)
 
-    a, b = make().learn(500, record=True), make().learn(500, record=True)
-    pd.testing.assert_frame_equal(a.records, b.records)
-    assert torch.equal(a.actor_weights, b.actor_weights)
-    with tempfile.TemporaryDirectory() as tmp:
-        reference, interrupted = make(), make()
-        interrupted.learn(300, record=True)
-        restored = PlasticAgent.load(interrupted.save(Path(tmp) / "agent"), device=device)
-        restored.learn(200, record=True)
-        reference.learn(500, record=True)
-        tail = reference.records[reference.records["step"] >= 300].reset_index(drop=True)
-        pd.testing.assert_frame_equal(restored.records, tail)
-        assert torch.equal(restored.critic_weights, reference.critic_weights)
+    _same_and_resumable(make, 500, 300, ["actor_weights", "critic_weights"])
     print(f"[{device}] determinism and save/load/continue: bit-identical")
 
 
-def _same_and_resumable(make, steps: int, split: int, state: list[str]) -> None:
-    """Two runs of ``make()`` are bit-identical, and save -> load -> continue equals an
-    uninterrupted run (records and the named tensors)."""
+def _equal(left: object, right: object) -> bool:
+    """Tensors, or NamedTuples of tensors, equal bit for bit."""
+    pairs = zip(left, right, strict=True) if isinstance(left, tuple) else [(left, right)]
+    return all(torch.equal(x, y) for x, y in pairs)
+
+
+def _same_and_resumable(make, steps: int, split: int, state: list[str]) -> PlasticAgent:
+    """Two runs of ``make()`` are bit-identical (records and the named state), and save -> load
+    -> continue equals an uninterrupted run; returns the first run's agent."""
     a, b = make().learn(steps, record=True), make().learn(steps, record=True)
     pd.testing.assert_frame_equal(a.records, b.records)
     with tempfile.TemporaryDirectory() as tmp:
@@ -73,9 +68,9 @@ def _same_and_resumable(make, steps: int, split: int, state: list[str]) -> None:
         tail = a.records[a.records["step"] >= split].reset_index(drop=True)
         pd.testing.assert_frame_equal(restored.records, tail)
     for name in state:
-        left, right = getattr(restored, name), getattr(a, name)
-        pairs = zip(left, right, strict=True) if isinstance(left, tuple) else [(left, right)]
-        assert all(torch.equal(x, y) for x, y in pairs), name
+        assert _equal(getattr(a, name), getattr(b, name)), name
+        assert _equal(getattr(restored, name), getattr(a, name)), name
+    return a
 
 
 def check_pathways(device: str) -> None:
@@ -97,8 +92,7 @@ def check_pathways(device: str) -> None:
                             device=device, dopamine="homeostatic", allostatic_gain=1.0,
                             gamma=0.0)  # fmt: skip
 
-    _same_and_resumable(homeostatic, 300, 130, ["dopamine_state", "critic_weights"])
-    agent = homeostatic().learn(300)
+    agent = _same_and_resumable(homeostatic, 300, 130, ["dopamine_state", "critic_weights"])
     assert (agent.dopamine_state.allostasis > 0).any()
     print(f"[{device}] habits, goal-directed values, rate-correlation arbiter, allostatic "
           "setpoint, delayed infusions: bit-identical and resumable")  # fmt: skip
