@@ -535,7 +535,10 @@ def _run_pool(
                 pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
             for future in done:
                 item, _ = running.pop(future)
-                if future.exception() is None or read_attempts(trials_dir / item.id) > max_retries:
+                # a trial can finish (result.json written) in the instant its pool breaks: its
+                # future then reports the broken pool, but it is done and must not run again
+                finished = future.exception() is None or (trials_dir / item.id / RESULT).is_file()
+                if finished or read_attempts(trials_dir / item.id) > max_retries:
                     bar.update(1)
                 else:
                     queue.append(item)
