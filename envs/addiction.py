@@ -118,21 +118,26 @@ def ratio_requirement(n: IntArray, progressive: BoolArray, ratio: IntArray) -> I
 
 
 def drug_level_update(
-    level: FloatArray, infusion: BoolArray, dose: float, decay: float
+    level: FloatArray, infusion: BoolArray | FloatArray, dose: float, decay: float
 ) -> FloatArray:
     """One step of first-order (one-compartment) pharmacokinetics:
 
     ``level_t = decay * level_{t-1} + dose * infusion_t``
 
     (exponential elimination with half-life ``ln 2 / -ln(decay)`` steps; cf. the satiety
-    threshold model of Tsibulsky & Norman 1999). With at most one infusion per step the level
-    never exceeds ``dose / (1 - decay)``.
+    threshold model of Tsibulsky & Norman 1999). ``infusion`` is a bool array (one infusion
+    of ``dose`` or none) or a float array of the amounts infused, in units of ``dose``. With
+    at most one infusion of at most ``dose`` per step the level never exceeds
+    ``dose / (1 - decay)``; with amounts up to ``a * dose`` it never exceeds
+    ``a * dose / (1 - decay)`` (larger priming doses, ``priming_dose > 1``).
     """
     return decay * level + dose * infusion
 
 
 def level_signal(level: FloatArray, dose: float, decay: float) -> FloatArray:
-    """The drug level as a fraction of its ceiling: ``level * (1 - decay) / dose`` in [0, 1]."""
+    """The drug level as a fraction of the self-administration ceiling ``dose / (1 - decay)``:
+    ``level * (1 - decay) / dose``, clipped to [0, 1] (a priming dose larger than ``dose`` can
+    push the level above that ceiling)."""
     return np.clip(level * (1.0 - decay) / dose, 0.0, 1.0)
 
 
@@ -179,10 +184,12 @@ def phase_validators(n_contexts: int) -> dict[str, Validator]:
         "pr_limit": lambda k, v: check_int(k, v, 1),
         "shock_prob": check_probability,
         "shock_magnitude": _nonnegative,
+        "press_cost": _nonnegative,
         "infusion_delay": lambda k, v: check_int(k, v, 0, 1),
         "cue_prob": check_probability,
         "cue_on_press": check_bool,
         "priming": check_bool,
+        "priming_dose": lambda k, v: check_real(k, v, 0.0, low_open=True),
         "context": lambda k, v: check_int(k, v, 0, n_contexts - 1),
         "drug_reward": check_real,
         "food_reward": check_real,
@@ -227,10 +234,12 @@ class AddictionConfig:
     pr_limit: int = 60
     shock_prob: float = 0.0
     shock_magnitude: float = 1.0
+    press_cost: float = 0.0
     infusion_delay: int = 0
     cue_prob: float = 0.0
     cue_on_press: bool = False
     priming: bool = False
+    priming_dose: float = 1.0
     context: int = 0
     drug_reward: float = 0.5
     food_reward: float = 1.0
@@ -346,10 +355,12 @@ class AddictionDynamics(TaskDynamics):
         self.pr_limit = table("pr_limit", np.int64)
         self.shock_prob = table("shock_prob")
         self.shock_magnitude = table("shock_magnitude")
+        self.press_cost = table("press_cost")
         self.infusion_delay = table("infusion_delay", np.int64)
         self.cue_prob = table("cue_prob")
         self.cue_on_press = table("cue_on_press", np.bool_)
         self.priming = table("priming", np.bool_)
+        self.priming_dose = table("priming_dose")
         self.context = table("context", np.int64)
         self.drug_reward = table("drug_reward")
         self.food_reward = table("food_reward")
@@ -424,7 +435,9 @@ class AddictionDynamics(TaskDynamics):
         shock = earned & (u[:, 0] < self.shock_prob[p])
         food = (press == FOOD) & gate.food_available
         cue = completed | (u[:, 1] < self.cue_prob[p])
-        level = drug_level_update(state.level, infusion, cfg.dose, cfg.decay)
+        # amounts in units of dose: priming_dose for a priming infusion, 1 for an earned one
+        amount = np.where(gate.priming, self.priming_dose[p], 1.0) * infusion
+        level = drug_level_update(state.level, amount, cfg.dose, cfg.decay)
         timeout_left = np.where(completed, self.timeout[p], np.maximum(state.timeout_left - 1, 0))
         food_timeout_left = np.where(
             food, self.food_timeout[p], np.maximum(state.food_timeout_left - 1, 0)
@@ -433,6 +446,7 @@ class AddictionDynamics(TaskDynamics):
             self.drug_reward[p] * infusion
             + self.food_reward[p] * food
             - self.shock_magnitude[p] * shock
+            - self.press_cost[p] * (press != REST)
         )
         breakpoint = np.where(
             completions > 0,
@@ -469,7 +483,9 @@ class AddictionDynamics(TaskDynamics):
         s = ChamberState(*state)
         if not ((s.phase >= 0) & (s.phase < self.lengths.size)).all():
             raise ValueError(f"state.phase must lie in [0, {self.lengths.size - 1}]")
-        ceiling = self.config.dose / (1.0 - self.config.decay) * (1.0 + 1e-9)
+        # the largest infusion, in units of dose: 1, or a larger priming dose
+        largest = float(np.max(self.priming_dose, where=self.priming, initial=1.0))
+        ceiling = largest * self.config.dose / (1.0 - self.config.decay) * (1.0 + 1e-9)
         p = s.phase
         checks = {
             "trial": s.trial >= 0,
@@ -600,21 +616,28 @@ class AddictionEnv(TaskEnv):
     - **Non-contingent cue** (``cue_prob``): each step the drug-paired cue is presented with
       probability ``cue_prob``, whatever the agent does.
     - **Priming** (``priming=True``): the first step of every session of the phase delivers a
-      non-contingent infusion (no cue, no timeout, no shock; the drug lever is not armed in
-      that step).
+      non-contingent infusion of ``priming_dose * dose`` (no cue, no timeout, no shock; the
+      drug lever is not armed in that step). A priming injection is typically much larger
+      than one self-administered infusion (de Wit & Stewart 1981; Shaham et al. 2003):
+      ``priming_dose`` is its size in units of ``dose`` (default 1).
     - **Context** (``context``): which context the chamber is in, an observation channel;
       ABA renewal is acquisition in context 0, extinction in 1, test in 0 (Bouton 2004).
-    - **Drug level**: ``level_t = decay * level_{t-1} + dose * infusion_t`` (first-order
-      elimination). It is visible to the agent and in ``info`` for homeostatic models.
+    - **Drug level**: ``level_t = decay * level_{t-1} + dose * a_t`` (first-order
+      elimination), with ``a_t`` = 1 for a self-administered infusion, ``priming_dose`` for a
+      priming one and 0 without an infusion. It is visible to the agent and in ``info`` for
+      homeostatic models.
+    - **Response effort** (``press_cost``): every press of either lever costs ``press_cost``
+      reward, effective or not (Niv, Daw, Joel & Dayan 2007); resting is free.
 
-    **Maximal earning rates.** One press per step: on FR the drug lever delivers at most one
-    infusion per ``ratio + timeout`` steps, ``drug_reward / (ratio + timeout)`` per step, and
-    the food lever at most one food per ``1 + food_timeout`` steps,
-    ``food_reward / (1 + food_timeout)`` per step. With the defaults both operants deliver at
-    most once every 3 steps: 0.5 / 3 ~ 0.17 (drug, plus the agent's own dopamine surge) vs
-    1 / 3 ~ 0.33 (food) per step. The timeouts do not block the other lever, so pressing in
-    turn (drug, food, rest, ...) earns both, 0.5 per step: taking the drug costs no food, and
-    a cost (``shock_prob``) or the drug's absence is needed to make the operants compete.
+    **Maximal earning rates** (with ``press_cost = 0``). One press per step: on FR the drug
+    lever delivers at most one infusion per ``ratio + timeout`` steps,
+    ``drug_reward / (ratio + timeout)`` per step, and the food lever at most one food per
+    ``1 + food_timeout`` steps, ``food_reward / (1 + food_timeout)`` per step. With the
+    defaults both operants deliver at most once every 3 steps: 0.5 / 3 ~ 0.17 (drug, plus
+    the agent's own dopamine surge) vs 1 / 3 ~ 0.33 (food) per step. The timeouts do not
+    block the other lever, so pressing in turn (drug, food, rest, ...) earns both, 0.5 per
+    step: taking the drug costs no food, and a cost (``shock_prob``) or the drug's absence is
+    needed to make the operants compete.
 
     The infusion's pharmacological dopamine surge belongs to the agent's dopamine model, not to
     the reward: ``info["infusion"]`` marks every drug delivery. Per step, two uniforms of the
@@ -632,7 +655,8 @@ class AddictionEnv(TaskEnv):
 
     | Num   | Observation           | Value                                                    |
     |-------|-----------------------|----------------------------------------------------------|
-    | 0     | drug level            | ``level * (1 - decay) / dose`` in [0, 1] (1 = ceiling)   |
+    | 0     | drug level            | ``level * (1 - decay) / dose`` clipped to [0, 1] (1 =    |
+    |       |                       | the self-administration ceiling ``dose / (1 - decay)``)  |
     | 1     | drug-paired cue       | 1 in a step that completes a ratio (the infusion's step  |
     |       |                       | unless delayed), a contingent or a non-contingent cue    |
     | 2     | timeout signal        | 1 while the drug-lever timeout runs                      |
@@ -645,8 +669,16 @@ class AddictionEnv(TaskEnv):
     In extinction the chamber looks as in acquisition (only the outcomes differ).
 
     ## Rewards
-    ``drug_reward`` per infusion (its hedonic value; priming infusions included) +
-    ``food_reward`` per food delivery - ``shock_magnitude`` per shock (values of the phase).
+    ``drug_reward`` per infusion (its hedonic value; priming infusions included, whatever
+    their ``priming_dose``) + ``food_reward`` per food delivery - ``shock_magnitude`` per
+    shock - ``press_cost`` per lever press (either lever, effective or not; values of the
+    phase):
+
+    ```
+    reward = drug_reward * infusion + food_reward * food - shock_magnitude * shock
+             - press_cost * (action != 0)
+    ```
+
     A response-contingent cue earns nothing (what it is worth is up to the agent).
 
     ## Starting State
@@ -740,12 +772,16 @@ class AddictionEnv(TaskEnv):
     - ``pr_limit`` (int >= 1, default 60): on PR, the session ends after this many steps
       without a completed ratio.
     - ``shock_prob`` (probability, default 0), ``shock_magnitude`` (float >= 0, default 1).
+    - ``press_cost`` (float >= 0, default 0): reward cost of each lever press (response
+      effort).
     - ``infusion_delay`` (0 or 1, default 0): steps from a completed ratio (cue, timeout,
       shock) to its infusion.
     - ``cue_prob`` (probability, default 0): non-contingent cue per step.
     - ``cue_on_press`` (bool, default False): in a drug-free phase, completed ratios on the
       drug lever present the cue.
     - ``priming`` (bool, default False): priming infusion at each session's first step.
+    - ``priming_dose`` (finite float > 0, default 1): size of a priming infusion, in units of
+      ``dose``.
     - ``context`` (int in [0, n_contexts), default 0).
     - ``drug_reward`` (finite float, default 0.5), ``food_reward`` (finite float, default 1).
 
@@ -804,6 +840,8 @@ class AddictionEnv(TaskEnv):
     - N. R. Richardson, D. C. S. Roberts (1996). Progressive ratio schedules in drug
       self-administration studies in rats: a method to evaluate reinforcing efficacy. Journal
       of Neuroscience Methods 66(1), 1-11.
+    - H. de Wit, J. Stewart (1981). Reinstatement of cocaine-reinforced responding in the rat.
+      Psychopharmacology 75(2), 134-143.
     - Y. Shaham, U. Shalev, L. Lu, H. de Wit, J. Stewart (2003). The reinstatement model of
       drug relapse: history, methodology and major findings. Psychopharmacology 168(1-2), 3-20.
     - M. E. Bouton (2004). Context and behavioral processes in extinction. Learning & Memory
@@ -812,6 +850,8 @@ class AddictionEnv(TaskEnv):
       maintained cocaine self-administration. Brain Research 839(1), 85-93.
     - A. D. Redish (2004). Addiction as a computational process gone awry. Science 306(5703),
       1944-1947.
+    - Y. Niv, N. D. Daw, D. Joel, P. Dayan (2007). Tonic dopamine: opportunity costs and the
+      control of response vigor. Psychopharmacology 191(3), 507-520.
     - M. Keramati, B. Gutkin (2014). Homeostatic reinforcement learning for integrating reward
       collection and physiological stability. eLife 3, e04811.
     - A. D. Redish, S. Jensen, A. Johnson, Z. Kurth-Nelson (2007). Reconciling reinforcement
@@ -826,7 +866,8 @@ class AddictionEnv(TaskEnv):
       observation channel (the observation has ``7 + n_contexts`` channels); the
       progressive-ratio session end rule (``pr_limit``); response-contingent cues
       (``cue_on_press``); the info keys ``press``, ``unavailable``, ``food_available`` and
-      ``session_end``; a default protocol with signalled unavailability and a PR probe.
+      ``session_end``; a default protocol with signalled unavailability and a PR probe;
+      the per-phase ``priming_dose`` and ``press_cost``.
     """
 
     def __init__(
@@ -844,10 +885,12 @@ class AddictionEnv(TaskEnv):
         pr_limit: int = 60,
         shock_prob: float = 0.0,
         shock_magnitude: float = 1.0,
+        press_cost: float = 0.0,
         infusion_delay: int = 0,
         cue_prob: float = 0.0,
         cue_on_press: bool = False,
         priming: bool = False,
+        priming_dose: float = 1.0,
         context: int = 0,
         drug_reward: float = 0.5,
         food_reward: float = 1.0,
@@ -872,10 +915,12 @@ class AddictionEnv(TaskEnv):
             pr_limit=pr_limit,
             shock_prob=shock_prob,
             shock_magnitude=shock_magnitude,
+            press_cost=press_cost,
             infusion_delay=infusion_delay,
             cue_prob=cue_prob,
             cue_on_press=cue_on_press,
             priming=priming,
+            priming_dose=priming_dose,
             context=context,
             drug_reward=drug_reward,
             food_reward=food_reward,
@@ -910,10 +955,12 @@ class AddictionVectorEnv(TaskVectorEnv):
         pr_limit: int = 60,
         shock_prob: float = 0.0,
         shock_magnitude: float = 1.0,
+        press_cost: float = 0.0,
         infusion_delay: int = 0,
         cue_prob: float = 0.0,
         cue_on_press: bool = False,
         priming: bool = False,
+        priming_dose: float = 1.0,
         context: int = 0,
         drug_reward: float = 0.5,
         food_reward: float = 1.0,
@@ -940,10 +987,12 @@ class AddictionVectorEnv(TaskVectorEnv):
             pr_limit=pr_limit,
             shock_prob=shock_prob,
             shock_magnitude=shock_magnitude,
+            press_cost=press_cost,
             infusion_delay=infusion_delay,
             cue_prob=cue_prob,
             cue_on_press=cue_on_press,
             priming=priming,
+            priming_dose=priming_dose,
             context=context,
             drug_reward=drug_reward,
             food_reward=food_reward,

@@ -371,6 +371,80 @@ def test_priming_infusion_at_each_session_start_of_a_priming_phase():
     np.testing.assert_allclose(rec["drug_level"][4, 0], sum(0.9**k for k in range(5)))
 
 
+def test_priming_dose_scales_the_priming_infusion_but_not_its_reward():
+    dose, decay = 0.7, 0.9
+    env = AddictionVectorEnv(
+        num_envs=2,
+        session_length=10,
+        dose=dose,
+        decay=decay,
+        protocol=[
+            {"name": "extinction", "sessions": 1, "drug": False},
+            {"name": "primed", "sessions": 2, "drug": False, "priming": True, "priming_dose": 5},
+        ],
+    )
+    rec = record(env, always(REST, 2), 30)
+    primed = np.flatnonzero(rec["priming"][:, 0])
+    assert primed.tolist() == [10, 20] and (rec["infusion"] == rec["priming"]).all()
+    # the priming step raises the level by 5 * dose; its reward is still drug_reward
+    np.testing.assert_allclose(rec["drug_level"][primed], 5 * dose)
+    np.testing.assert_allclose(rec["reward"][primed], 0.5)
+    assert (rec["reward"][~rec["priming"]] == 0).all()
+    # then it decays as after any infusion; the channel shows level * (1 - decay) / dose
+    k = np.arange(10)
+    level = 5 * dose * decay**k
+    np.testing.assert_allclose(rec["drug_level"][10:20, 0], level)
+    signal = np.minimum(level * (1 - decay) / dose, 1.0)
+    np.testing.assert_allclose(rec["obs"][11:20, 0, LEVEL], signal[:9], rtol=1e-6)
+    # above the self-administration ceiling dose / (1 - decay) the channel is clipped to 1,
+    # self-administered infusions still add dose, and the state stays valid
+    dose, decay = 1.0, 0.5
+    env = AddictionVectorEnv(
+        num_envs=1,
+        session_length=6,
+        timeout=0,
+        dose=dose,
+        decay=decay,
+        priming=True,
+        priming_dose=5.0,
+        protocol=FR,
+    )
+    rec = record(env, always(DRUG, 1), 3)
+    np.testing.assert_array_equal(rec["priming"][:, 0], [True, False, False])
+    assert rec["infusion"].all()
+    np.testing.assert_allclose(rec["drug_level"][:, 0], [5.0, 2.5 + 1.0, 1.75 + 1.0])
+    np.testing.assert_array_equal(rec["obs"][1:, 0, LEVEL], [1.0, 1.0, 1.0])
+    env.dynamics.check_state(env.state)
+    too_high = env.state._replace(level=np.array([5.0 * dose / (1 - decay) * 1.01]))
+    with pytest.raises(ValueError, match="level"):
+        env.dynamics.check_state(too_high)
+
+
+def test_press_cost_charges_every_lever_press_effective_or_not():
+    protocol = [
+        {"name": "extinction", "sessions": 1, "drug": False, "food": False},
+        {"name": "fr", "sessions": 1},
+        {"name": "free", "sessions": 1, "press_cost": 0.0},
+    ]
+    env = AddictionVectorEnv(num_envs=3, session_length=9, press_cost=0.1, protocol=protocol)
+    rec = record(env, lambda t: np.array([REST, DRUG, FOOD]), 27)
+    reward = rec["reward"]
+    # drug-free phase: each press costs 0.1, resting is free
+    np.testing.assert_allclose(reward[:9], np.tile([0.0, -0.1, -0.1], (9, 1)))
+    # drug phase (timeouts of 2 steps): an infusion press earns drug_reward - press_cost, a
+    # food press food_reward - press_cost, a press during a timeout costs press_cost
+    np.testing.assert_array_equal(rec["infusion"][9:18, 1], [True, False, False] * 3)
+    np.testing.assert_array_equal(rec["food"][9:18, 2], [True, False, False] * 3)
+    np.testing.assert_allclose(reward[9:18, 0], 0.0)
+    np.testing.assert_allclose(reward[9:18, 1], [0.5 - 0.1, -0.1, -0.1] * 3)
+    np.testing.assert_allclose(reward[9:18, 2], [1.0 - 0.1, -0.1, -0.1] * 3)
+    # a phase's own press_cost wins
+    np.testing.assert_allclose(reward[18:, 1], [0.5, 0.0, 0.0] * 3)
+    np.testing.assert_allclose(reward[18:, 2], [1.0, 0.0, 0.0] * 3)
+    expected = 0.5 * rec["infusion"] + 1.0 * rec["food"] - 0.1 * (rec["press"] != REST)
+    np.testing.assert_allclose(reward[:18], expected[:18], atol=1e-12)
+
+
 def test_sessions_phases_and_contexts_follow_the_protocol():
     protocol = [
         {"name": "acquisition", "sessions": 2, "session_length": 3},
@@ -657,6 +731,11 @@ def test_positional_argument_is_session_length_only():
         ({"timeout": -1}, "timeout"),
         ({"shock_prob": 1.5}, "shock_prob"),
         ({"shock_magnitude": -1.0}, "shock_magnitude"),
+        ({"press_cost": -1}, "press_cost"),
+        ({"protocol": [{"name": "a", "sessions": 1, "press_cost": -0.5}]}, "press_cost"),
+        ({"priming_dose": 0}, "priming_dose"),
+        ({"priming_dose": float("nan")}, "priming_dose"),
+        ({"priming_dose": float("inf")}, "priming_dose"),
         ({"infusion_delay": 2}, "infusion_delay"),
         ({"protocol": [{"name": "a", "sessions": 1, "infusion_delay": -1}]}, "infusion_delay"),
         ({"cue_prob": -0.1}, "cue_prob"),
