@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
@@ -61,6 +62,17 @@ from plasticgym.habits import (
     rate_correlation_init,
     rate_correlation_update,
     reward_model_update,
+)
+from plasticgym.latent_causes import (
+    LatentCauses,
+    cause_log_likelihood,
+    cause_posterior,
+    cause_statistics_update,
+    form_cause,
+    gate_by_cause,
+    latent_causes_init,
+    new_cause_weights,
+    split_due,
 )
 from plasticgym.plasticity import (
     PlasticitySignals,
@@ -156,6 +168,28 @@ class PlasticAgentConfig:
             in [0, 1].
         goal_weight: weight of the goal-directed values in the dopamine-gated pathway's drive,
             >= 0.
+        latent_causes: the most causes an agent can infer (Redish et al. 2007; Gershman, Blei
+            & Niv 2010; see :mod:`plasticgym.latent_causes`), an integer in [1, 16]; 1
+            (default): none, the agent's synapses see one world. With ``K > 1`` every cause has
+            its own critic, actor and habit synapses, gated by the posterior belief in it; a new
+            cause forms, as a copy of the synapses believed in until then, when the running
+            average TD error falls below ``-cause_split_threshold``, and an old one returns when
+            the observations look like its own again. ``K = 2`` separates acquisition from
+            extinction; with more causes a long extinction may form several in a row (each copy
+            still predicts what the last one did).
+        cause_split_threshold: how far below 0 the running average TD error must fall for a
+            new cause to form, > 0.
+        cause_error_rate: rate of that running average, in (0, 1].
+        cause_summary_rate: rate of the running average of the observation channels the
+            causes model, in (0, 1].
+        cause_learning_rate: rate at which each cause's model (mean and variance of that
+            summary) learns, weighted by the belief in it, in (0, 1].
+        cause_min_variance: floor of a cause's variance per channel, > 0: how sharply a
+            cause that has always seen the same value rules out others.
+        cause_channels: indices of the stimulus channels the causes model (distinct, each
+            below the task's channel count), or None (default): every channel. E.g. the
+            states that persist (a drug level, a context) rather than brief consequences of
+            the agent's own responses.
 
     The fields in ``PER_AGENT`` may also be given once per agent, as a sequence of
     ``n_agents`` numbers (individual differences in a population); every element is validated.
@@ -216,6 +250,13 @@ class PlasticAgentConfig:
     goal_directed: bool = False
     outcome_lr: float = 0.05
     goal_weight: float = 1.0
+    latent_causes: int = 1
+    cause_split_threshold: float = 0.03
+    cause_error_rate: float = 0.05
+    cause_summary_rate: float = 0.2
+    cause_learning_rate: float = 0.05
+    cause_min_variance: float = 1e-3
+    cause_channels: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         def per_agent(field: str, low: float, high: float = math.inf, **kwargs: Any) -> None:
@@ -275,6 +316,31 @@ class PlasticAgentConfig:
         check_bool("goal_directed", self.goal_directed)
         per_agent("outcome_lr", 0.0, 1.0)
         per_agent("goal_weight", 0.0)
+        check_number("latent_causes", self.latent_causes, 1, 16, integer=True)
+        check_number("cause_split_threshold", self.cause_split_threshold, 0.0, low_open=True)
+        for rate in ("cause_error_rate", "cause_summary_rate", "cause_learning_rate"):
+            check_number(rate, getattr(self, rate), 0.0, 1.0, low_open=True)
+        check_number("cause_min_variance", self.cause_min_variance, 0.0, low_open=True)
+        if self.cause_channels is not None:
+            channels = self.cause_channels
+            if isinstance(channels, str | bytes) or not isinstance(channels, Sequence):
+                raise ValueError(
+                    f"cause_channels={channels!r} is invalid: None or a sequence of distinct "
+                    "channel indices"
+                )
+            for index in channels:
+                check_number("cause_channels element", index, 0, integer=True)
+            if not channels or len(set(channels)) != len(channels):
+                raise ValueError(
+                    f"cause_channels={channels!r} is invalid: at least one index, all distinct"
+                )
+            object.__setattr__(self, "cause_channels", tuple(int(i) for i in channels))
+        if self.latent_causes > 1 and self.goal_directed:
+            raise ValueError(
+                f"latent_causes={self.latent_causes} needs goal_directed=False: the "
+                "goal-directed values read the critic's synapses of each stimulus channel, "
+                "which latent causes split by cause; use latent_causes=1 or goal_directed=False"
+            )
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> PlasticAgentConfig:
@@ -292,7 +358,8 @@ class Rollout(NamedTuple):
     """The model's side of the population between two steps."""
 
     encoder: EncoderState
-    features: Tensor  # [B, n_features] presynaptic code of the current observation
+    features: Tensor  # [B, n_features] presynaptic code of the current observation (gated by
+    # the belief in each latent cause when there are several)
     actor_input: Tensor  # [B, n_features + 1] the code plus the tonic input
     rates: Tensor  # [B, n_actions] actor rates for the current observation
     post: Tensor  # [B, n_actions] the actor's Hebbian post factor for the action taken
@@ -384,7 +451,7 @@ class PlasticAgent(PopulationAgent):
             cfg.stimulus_trace_decay,
             cfg.reward_resets_traces,
         )
-        n_features = self.encoder.n_features
+        self.n_features = n_features = self.encoder.n_features * cfg.latent_causes
         h = self._hyper
         trace_decay = h["gamma"] * h["trace_lambda"]
         self.critic_rule: PlasticityTransform = chain(
@@ -427,6 +494,16 @@ class PlasticAgent(PopulationAgent):
         self.outcome_model = torch.zeros(outcome_shape, device=self.device)
         reward_shape = (B, n_channels) if cfg.goal_directed else (B, 0)
         self.reward_model = torch.zeros(reward_shape, device=self.device)
+        watched = range(n_channels) if cfg.cause_channels is None else cfg.cause_channels
+        if max(watched) >= n_channels:
+            raise ValueError(
+                f"cause_channels={cfg.cause_channels} is invalid for this task: its observation "
+                f"has {n_channels} stimulus channels (indices 0..{n_channels - 1})"
+            )
+        self._cause_channels = torch.tensor(list(watched), device=self.device)
+        self.causes: LatentCauses = latent_causes_init(
+            B, cfg.latent_causes, len(watched), self.device
+        )
         self._rollout: Rollout | None = None
 
     def _initialise(self, generator: torch.Generator) -> None:
@@ -438,13 +515,71 @@ class PlasticAgent(PopulationAgent):
 
     @property
     def critic_weights(self) -> Tensor:
-        """Critic synapses ``[n_agents, 1, n_features]``."""
+        """Critic synapses ``[n_agents, 1, n_features]`` (``n_features`` counts every latent
+        cause's block of the code, cause-major)."""
         return self.critic.weights
 
     @property
     def actor_weights(self) -> Tensor:
         """Actor synapses ``[n_agents, n_actions, n_features + 1]`` (last column: tonic input)."""
         return self.actor.weights
+
+    def cause_posterior(self) -> Tensor:
+        """Each agent's belief in each latent cause for the current observation,
+        ``[n_agents, latent_causes]`` (0 for causes not formed yet; ``[:, 0] == 1`` with
+        ``latent_causes=1``)."""
+        return self.causes.posterior.clone()
+
+    def _code(self, features: Tensor) -> Tensor:
+        """The presynaptic code of the synapses: the encoder's features, gated by the belief in
+        each latent cause when there are several (:func:`gate_by_cause`)."""
+        if self.config.latent_causes == 1:
+            return features
+        return gate_by_cause(features, self.causes.posterior)
+
+    def _infer_causes(self, channels: Tensor, active: Tensor) -> None:
+        """The observation summary moves to the new channels and the belief in each formed
+        cause follows it (:func:`cause_posterior`); inactive agents keep theirs."""
+        if self.config.latent_causes == 1:
+            return
+        cfg, causes, keep = self.config, self.causes, active.unsqueeze(1)
+        watched = channels[:, self._cause_channels]
+        summary = running_average(causes.summary, watched, cfg.cause_summary_rate)
+        summary = torch.where(keep, summary, causes.summary)
+        likelihood = cause_log_likelihood(summary, causes.mean, causes.variance)
+        posterior = torch.where(keep, cause_posterior(likelihood, causes.used), causes.posterior)
+        self.causes = causes._replace(summary=summary, posterior=posterior)
+
+    def _learn_causes(self, features: Tensor, rpe: Tensor, active: Tensor) -> Tensor:
+        """Each cause's model learns in proportion to the belief in it, the TD error enters its
+        running average, and agents whose average fell below ``-cause_split_threshold`` form a
+        new cause (:func:`form_cause`) whose synapses are the belief-weighted mixture of those
+        used until now (Redish et al.'s state split: predictions and behaviour carry over and
+        are unlearned in the new cause, while the old one keeps them). Returns the code of the
+        current observation under the updated belief."""
+        cfg, causes = self.config, self.causes
+        mean, variance = cause_statistics_update(
+            causes.mean, causes.variance, causes.summary, causes.posterior,
+            cfg.cause_learning_rate, cfg.cause_min_variance,
+        )  # fmt: skip
+        keep = active.view(-1, 1, 1)
+        error = running_average(causes.error, rpe, cfg.cause_error_rate)
+        causes = causes._replace(
+            mean=torch.where(keep, mean, causes.mean),
+            variance=torch.where(keep, variance, causes.variance),
+            error=torch.where(active, error, causes.error),
+        )
+        due = split_due(causes.error, causes.used, cfg.cause_split_threshold) & active
+        before = causes.posterior
+        self.causes, formed = form_cause(causes, due)
+        n = self.encoder.n_features
+        critic = new_cause_weights(self.critic.weights, n, before, formed)
+        actor = new_cause_weights(self.actor.weights, n, before, formed)
+        self.critic = self.critic._replace(weights=critic)
+        self.actor = self.actor._replace(weights=actor)
+        if cfg.habit:
+            self.habit_strength = new_cause_weights(self.habit_strength, n, before, formed)
+        return gate_by_cause(features, self.causes.posterior)
 
     @property
     def rates(self) -> Tensor | None:
@@ -571,6 +706,8 @@ class PlasticAgent(PopulationAgent):
         zeros = torch.zeros(B, device=self.device)
         features, encoder = self.encoder.encode(self.encoder.init(B, self.device), channels,
                                                 zeros, start)  # fmt: skip
+        self.causes = self.causes._replace(summary=channels[:, self._cause_channels])
+        features = self._code(features)
         if self.config.dopamine == "homeostatic":  # the drive of the first internal state
             self.dopamine_state = self.dopamine_state._replace(
                 drive=self._drive(self._event("drug_level", torch.float32))
@@ -604,7 +741,9 @@ class PlasticAgent(PopulationAgent):
         ro = self._rollout
         assert ro is not None
         channels = self.read_observation(obs)
-        features, encoder = self.encoder.encode(ro.encoder, channels, reward, ~active)
+        code, encoder = self.encoder.encode(ro.encoder, channels, reward, ~active)
+        self._infer_causes(channels, active)
+        features = self._code(code)
         v_tm1 = self.value(ro.features)
         v_t = self.value(features)
         rpe, signal = self._prediction_error(v_tm1, reward, terminated, v_t, active)
@@ -623,6 +762,8 @@ class PlasticAgent(PopulationAgent):
         )
         self.actor, dw_actor = update_synapses(self.actor_rule, self.actor, actor_signals)
         self._update_habits_and_outcomes(ro, channels, reward, active)
+        if self.config.latent_causes > 1:
+            features = self._learn_causes(code, rpe, active)
         self._rollout, actions = self._act(encoder, features, channels, generator)
         return StepResult(
             actions=actions, rpe=rpe, dopamine=dopamine, value=v_t,
@@ -721,6 +862,21 @@ class PlasticAgent(PopulationAgent):
         self.dopamine_state = state._replace(rho=rho, kappa=kappa)
         return rpe, signal
 
+    def _record_columns(
+        self,
+        actions: Tensor,
+        reward: Tensor,
+        result: StepResult,
+        episode: Tensor,
+        info: Mapping[str, Any],
+    ) -> dict[str, np.ndarray]:
+        """The base columns, plus ``cause`` (the most believed latent cause of the observation
+        each step led to) with ``latent_causes > 1``."""
+        columns = super()._record_columns(actions, reward, result, episode, info)
+        if self.config.latent_causes > 1:
+            columns["cause"] = self.causes.posterior.argmax(dim=1).cpu().numpy()
+        return columns
+
     # ------------------------------------------------------------------ checkpoint hooks
 
     def _model_state(self) -> dict[str, Any]:
@@ -734,13 +890,14 @@ class PlasticAgent(PopulationAgent):
             "habit.contingency": self.contingency,
             "goal.outcome_model": self.outcome_model,
             "goal.reward_model": self.reward_model,
+            "causes": self.causes,
         }
         if self._rollout is not None:
             state["rollout"] = self._rollout
         return state
 
     def _empty_rollout_state(self) -> dict[str, Any]:
-        B, n_features = self.n_agents, self.encoder.n_features
+        B, n_features = self.n_agents, self.n_features
         zeros = torch.zeros
         return {
             "rollout": Rollout(
@@ -762,6 +919,7 @@ class PlasticAgent(PopulationAgent):
         self.contingency = state["habit.contingency"]
         self.outcome_model = state["goal.outcome_model"]
         self.reward_model = state["goal.reward_model"]
+        self.causes = state["causes"]
         self._rollout = state["rollout"] if has_rollout else None
 
     # ------------------------------------------------------------------ acting
@@ -820,7 +978,7 @@ class PlasticAgent(PopulationAgent):
             channels = self.read_observation(obs)
             zeros = torch.zeros(B, device=self.device)
             features, encoder_state = self.encoder.encode(encoder_state, channels, zeros, start)
-            rates, probs = self._policy(self._actor_input(features))
+            rates, probs = self._policy(self._actor_input(self._code(features)))
             if self.continuous and deterministic:
                 actions = torch.clamp(rates, self._action_low, self._action_high)
             elif self.continuous:
