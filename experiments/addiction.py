@@ -68,6 +68,22 @@ agent from the records and summarised by its mean and 95% CI over agents:
    and ``escalation_needs_allostasis`` (LgA with ``g`` - LgA with ``g = 0`` > 0). With FR1 and a
    2-step timeout the first 20 steps allow at most 7 infusions; a homeostatic agent titrates
    below that ceiling, where intake can still rise.
+6. **Relapse after extinction** (priming-induced reinstatement, Shaham et al. 2003; de Wit &
+   Stewart 1981). TD agents in a chamber with the drug lever alone, every press costing
+   ``press_cost`` (response effort; without it nothing tells the agents to stop pressing in
+   extinction): ``relapse_acquisition`` sessions with the drug, ``relapse_extinction``
+   without, then one test session without the drug that begins with a priming infusion of
+   ``priming_dose`` doses, all in context A. Plain TD unlearns in extinction; with latent
+   causes (``latent_causes=2``, see :mod:`plasticgym.latent_causes`; Redish et al. 2007,
+   Gershman, Blei & Niv 2010) extinction forms a new cause and the priming dose's drug level
+   recalls the acquisition cause and its policy. Groups: latent causes over the drug level and
+   the context channels (:data:`RELAPSE_CAUSE_CHANNELS`), one cause (plain TD), and latent
+   causes over every channel (reported, not judged: the acquisition cause is then also
+   defined by the cue and the timeout, which a priming dose does not bring). Per agent, the
+   **relapse** = drug presses in the test session - in the last extinction session.
+   Signatures: ``priming_reinstates_with_latent_causes`` (extinction worked: last extinction
+   session below half the last acquisition session, CI; and relapse > 0, CI) and
+   ``reinstatement_needs_latent_causes`` (latent - one cause relapse > 0, Welch interval).
 """
 
 from __future__ import annotations
@@ -83,14 +99,16 @@ from scipy import stats
 
 from plasticgym.agents import PlasticAgent
 from plasticgym.agents.presets import plastic_preset
+from plasticgym.envs.addiction import OBS_CHANNELS
 from plasticgym.experiments.habit_devaluation import difference_ci
 from plasticgym.experiments.stats import ci_row, estimate_row, format_ci, mean_ci
 from plasticgym.population import LogUniform, Uniform
 
 NAME = "addiction"
 DESCRIPTION = (
-    "Redish's drug surge: unbounded drug value, cost insensitivity, no blocking, and "
-    "addiction-like criteria in a population with individual differences"
+    "Redish's drug surge: unbounded drug value, cost insensitivity, no blocking, "
+    "addiction-like criteria in a population with individual differences, escalation with "
+    "long access, and relapse after extinction with latent causes"
 )
 ADDICTION = "plasticgym/Addiction-v0"
 PAVLOVIAN = "plasticgym/Pavlovian-v0"
@@ -110,6 +128,18 @@ COST_MODES = ("td", "redish")
 BLOCKING_MODES = ("td", "redish")
 ESCALATION_GROUPS = (("short", True), ("long", True), ("long", False))
 """Part 5: (access, allostatic setpoint on)."""
+RELAPSE_CAUSE_CHANNELS = (
+    OBS_CHANNELS.index("drug_level"),
+    len(OBS_CHANNELS),
+    len(OBS_CHANNELS) + 1,
+)
+"""Part 6: the drug level and the two context channels of Addiction-v0's observation."""
+RELAPSE_GROUPS = (
+    ("latent causes", 2, RELAPSE_CAUSE_CHANNELS),
+    ("one cause", 1, None),
+    ("latent causes, every channel", 2, None),
+)
+"""Part 6: (group, ``latent_causes``, ``cause_channels``)."""
 CRITERIA = ("persistence", "motivation", "compulsivity")
 TRAITS = ("drug_surge", "dopamine_gain_negative")
 DRUG_REWARD = 0.5
@@ -153,6 +183,11 @@ class Config:
     short_access: int = 20
     long_access: int = 120
     allostatic_gain: float = 1.0
+    # part 6: relapse after extinction
+    relapse_acquisition: int = 10
+    relapse_extinction: int = 12
+    press_cost: float = 0.1
+    priming_dose: float = 5.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -172,6 +207,8 @@ class Config:
             "day_length",
             "short_access",
             "long_access",
+            "relapse_acquisition",
+            "relapse_extinction",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -211,6 +248,10 @@ class Config:
             raise ValueError(f"late_days={self.late_days} > access_days={self.access_days}")
         if not self.allostatic_gain >= 0:
             raise ValueError(f"allostatic_gain={self.allostatic_gain!r} is invalid: >= 0")
+        if not 0 <= self.press_cost < math.inf:
+            raise ValueError(f"press_cost={self.press_cost!r} is invalid: a number >= 0")
+        if not 0 < self.priming_dose < math.inf:
+            raise ValueError(f"priming_dose={self.priming_dose!r} is invalid: a number > 0")
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
@@ -226,6 +267,8 @@ class Config:
                 "blocking_test": 8,
                 "baseline_days": 2,
                 "access_days": 8,
+                "relapse_acquisition": 6,
+                "relapse_extinction": 8,
                 **overrides,
             }
         )
@@ -433,8 +476,40 @@ def run_escalation(config: Config) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def relapse_protocol(config: Config) -> list[dict[str, Any]]:
+    """Acquisition -> extinction -> a drug-free test that begins with a priming infusion, all
+    in context A, drug lever only, every press costing ``press_cost``."""
+    common = {"food": False, "press_cost": config.press_cost}
+    return [
+        {"name": "acquisition", "sessions": config.relapse_acquisition, **common},
+        {"name": "extinction", "sessions": config.relapse_extinction, "drug": False, **common},
+        {"name": "test", "sessions": 1, "drug": False, "priming": True,
+         "priming_dose": config.priming_dose, **common},
+    ]  # fmt: skip
+
+
+def run_relapse(config: Config) -> pd.DataFrame:
+    """Part 6: TD populations with and without latent causes."""
+    frames = []
+    for index, (group, n_causes, channels) in enumerate(RELAPSE_GROUPS):
+        rows = _train(
+            ADDICTION,
+            config,
+            config.seed + 50 + index,
+            {"protocol": relapse_protocol(config)},
+            dopamine="td",
+            latent_causes=n_causes,
+            cause_channels=channels,
+            **AGENT,
+        )
+        rows = rows.assign(cause=rows.get("cause", 0))
+        columns = ["agent", "trial", "phase", "t_in_trial", "press", "cause"]
+        frames.append(rows[columns].assign(group=group))
+    return pd.concat(frames, ignore_index=True)
+
+
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
-    """Train the populations of the five parts; records: one table per part."""
+    """Train the populations of the six parts; records: one table per part."""
     del out_dir, progress_bar
     return {
         "values": run_values(config),
@@ -442,6 +517,7 @@ def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, 
         "blocking": run_blocking(config),
         "criteria": run_criteria(config),
         "escalation": run_escalation(config),
+        "relapse": run_relapse(config),
     }
 
 
@@ -922,9 +998,76 @@ def _analyse_escalation(
     return verdicts, lines, rows, table
 
 
+def relapse_table(records: pd.DataFrame) -> pd.DataFrame:
+    """Per group and agent: drug presses in the last acquisition session, the last extinction
+    session and the test session, the relapse (test - last extinction), and the share of the
+    test session's steps whose most believed cause is the first one (the acquisition cause)."""
+    rows = records.assign(drug_press=records["press"] == 1, recalled=records["cause"] == 0)
+    keys = ["group", "agent"]
+
+    def last_session(phase: str) -> pd.Series:
+        of_phase = rows[rows["phase"] == phase]
+        last = of_phase.groupby(keys, observed=True)["trial"].transform("max")
+        return of_phase[of_phase["trial"] == last].groupby(keys, observed=True)["drug_press"].sum()
+
+    test = rows[rows["phase"] == "test"].groupby(keys, observed=True)
+    out = pd.DataFrame(
+        {
+            "acquisition": last_session("acquisition").astype(float),
+            "extinction": last_session("extinction").astype(float),
+            "test": test["drug_press"].sum().astype(float),
+            "recall": test["recalled"].mean(),
+        }
+    )
+    out["relapse"] = out["test"] - out["extinction"]
+    return out.reset_index()
+
+
+def _analyse_relapse(records: pd.DataFrame, config: Config) -> tuple[dict, dict, list, Any]:
+    table = relapse_table(records)
+    rows = []
+    for group, n_causes, _ in RELAPSE_GROUPS:
+        columns = ["acquisition", "extinction", "test", "relapse"]
+        columns += ["recall"] if n_causes > 1 else []
+        for column in columns:
+            quantity = "test steps in the acquisition cause" if column == "recall" else (
+                f"drug presses: {column}" if column != "relapse" else "relapse (test - extinction)"
+            )  # fmt: skip
+            rows.append(ci_row(_values_of(table, column, group=group), part="relapse",
+                               quantity=quantity, mode="td", group=group))  # fmt: skip
+    latent, single, every = (_values_of(table, "relapse", group=g) for g, _, _ in RELAPSE_GROUPS)
+    needs = difference_ci(latent, single)
+    rows.append(estimate_row(needs, len(latent) + len(single), part="relapse",
+                             quantity="relapse: latent causes - one cause", mode="td"))  # fmt: skip
+    acquired = mean_ci(_values_of(table, "acquisition", group=RELAPSE_GROUPS[0][0]))
+    extinguished = mean_ci(_values_of(table, "extinction", group=RELAPSE_GROUPS[0][0]))
+    relapse = mean_ci(latent)
+    verdicts = {
+        "priming_reinstates_with_latent_causes": bool(
+            extinguished[2] < 0.5 * acquired[1] and relapse[1] > 0
+        ),
+        "reinstatement_needs_latent_causes": bool(needs[1] > 0),
+    }
+    prime = f"a priming dose of {config.priming_dose:g}"
+    lines = {
+        "priming_reinstates_with_latent_causes": (
+            f"latent causes (drug level, context): drug presses in the last acquisition "
+            f"session {format_ci(*acquired)}, last extinction session "
+            f"{format_ci(*extinguished)} (need < half), test after {prime} - last extinction "
+            f"{format_ci(*relapse)}"
+        ),
+        "reinstatement_needs_latent_causes": (
+            f"relapse, latent causes - one cause: {format_ci(*needs)} (one cause "
+            f"{format_ci(*mean_ci(single))}; latent causes over every channel "
+            f"{format_ci(*mean_ci(every))})"
+        ),
+    }
+    return verdicts, lines, rows, table
+
+
 def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
-    """The five parts' signatures, a table of means and 95% CIs over agents, and the per-agent
-    criteria table (``per_agent``)."""
+    """The six parts' signatures, a table of means and 95% CIs over agents, and the per-agent
+    criteria (``per_agent``) and relapse (``relapse``) tables."""
     verdicts: dict[str, bool] = {}
     lines: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
@@ -933,12 +1076,14 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     b_verdicts, b_lines, b_rows, blocking = _analyse_blocking(records["blocking"])
     k_verdicts, k_lines, k_rows, per_agent = _analyse_criteria(records["criteria"], config)
     e_verdicts, e_lines, e_rows, escalated = _analyse_escalation(records["escalation"], config)
+    r_verdicts, r_lines, r_rows, relapsed = _analyse_relapse(records["relapse"], config)
     for part_verdicts, part_lines, part_rows in (
         (v_verdicts, v_lines, v_rows),
         (c_verdicts, c_lines, c_rows),
         (b_verdicts, b_lines, b_rows),
         (k_verdicts, k_lines, k_rows),
         (e_verdicts, e_lines, e_rows),
+        (r_verdicts, r_lines, r_rows),
     ):
         verdicts.update(part_verdicts)
         lines.update(part_lines)
@@ -954,6 +1099,7 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         "blocking": blocking,
         "per_agent": per_agent,
         "escalation": escalated,
+        "relapse": relapsed,
     }
 
 
@@ -980,7 +1126,7 @@ def _bar_figure(rows: pd.DataFrame, labels: list[str], ylabel: str, title: str, 
 
 def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Path) -> list[Path]:
     """Value of taking over sessions per model; cost sensitivity; blocking; criteria;
-    first-hour intake over days (escalation)."""
+    first-hour intake over days (escalation); drug presses per session (relapse)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -1051,6 +1197,23 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Path
     ax.set_title("Escalation with long access (homeostatic agents)")
     ax.legend(fontsize=8)
     paths.append(_save(fig, out_dir / "addiction_escalation.png"))
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    relapse = records["relapse"].assign(drug_press=records["relapse"]["press"] == 1)
+    per_session = relapse.groupby(["group", "agent", "trial"], observed=True)["drug_press"].sum()
+    for group, rows in per_session.reset_index().groupby("group", observed=True, sort=False):
+        per = rows.groupby("trial")["drug_press"]
+        mean, sem = per.mean(), per.sem().fillna(0.0)
+        ax.plot(mean.index + 1, mean, marker="o", ms=3, label=group)
+        ax.fill_between(mean.index + 1, mean - 1.96 * sem, mean + 1.96 * sem, alpha=0.2)
+    phases = relapse.groupby("phase", observed=True)["trial"].min().sort_values()
+    for start in phases.iloc[1:]:
+        ax.axvline(start + 0.5, color="k", lw=0.8, ls=":")
+    ax.set_xlabel("session (acquisition | extinction | priming test)")
+    ax.set_ylabel("drug presses per session")
+    ax.set_title("Relapse after extinction (TD agents)")
+    ax.legend(fontsize=8)
+    paths.append(_save(fig, out_dir / "addiction_relapse.png"))
     return paths
 
 

@@ -23,6 +23,7 @@ from plasticgym.experiments.addiction import (
     escalation,
     first_hour_intake,
     meets_criterion,
+    relapse_table,
     spearman,
     value_of_taking,
     value_windows,
@@ -55,7 +56,8 @@ def test_quick_run_writes_its_report_with_boolean_verdicts(quick_run):
         "average_reward_growth_slows", "punishment_suppresses_td",
         "redish_cost_insensitivity_grows", "td_blocks", "no_blocking_under_redish",
         "criteria_distributed", "score_predicts_reinstatement", "long_access_escalates",
-        "escalation_needs_allostasis",
+        "escalation_needs_allostasis", "priming_reinstates_with_latent_causes",
+        "reinstatement_needs_latent_causes",
     }  # fmt: skip
     assert all(isinstance(v, bool) for v in verdicts.values())
     saved = json.loads(paths.result.read_text())
@@ -65,10 +67,12 @@ def test_quick_run_writes_its_report_with_boolean_verdicts(quick_run):
         assert f"- [{'PASS' if ok else 'FAIL'}] {name}: {result['lines'][name]}" in report
     assert {p.name for p in paths.figures} == {
         "addiction_values.png", "addiction_cost.png", "addiction_blocking.png",
-        "addiction_criteria.png", "addiction_escalation.png",
+        "addiction_criteria.png", "addiction_escalation.png", "addiction_relapse.png",
     }  # fmt: skip
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths.figures)
-    assert set(paths.records) == {"values", "cost", "blocking", "criteria", "escalation"}
+    assert set(paths.records) == {
+        "values", "cost", "blocking", "criteria", "escalation", "relapse"
+    }  # fmt: skip
     per_agent = result["per_agent"]
     assert len(per_agent) == Config.quick().n_agents
     assert {"persistence", "motivation", "compulsivity", "reinstatement", "score",
@@ -78,7 +82,8 @@ def test_quick_run_writes_its_report_with_boolean_verdicts(quick_run):
     for name in ("redish_drug_value_grows", "food_value_converges", "homeostatic_bounded",
                  "punishment_suppresses_td", "redish_cost_insensitivity_grows", "td_blocks",
                  "no_blocking_under_redish", "long_access_escalates",
-                 "escalation_needs_allostasis"):  # fmt: skip
+                 "escalation_needs_allostasis", "priming_reinstates_with_latent_causes",
+                 "reinstatement_needs_latent_causes"):  # fmt: skip
         assert verdicts[name], result["lines"][name]
 
 
@@ -132,6 +137,23 @@ def test_verdicts_flip_with_corrupted_records(quick_run):
 
     verdicts = _reanalysed(paths, redish_never_punished_after_short_acquisition)
     assert not verdicts["redish_cost_insensitivity_grows"]
+
+    def latent_agents_rest_in_the_test(records):
+        relapse = records["relapse"]
+        rows = (relapse["group"] == "latent causes") & (relapse["phase"] == "test")
+        relapse.loc[rows, "press"] = 0
+
+    verdicts = _reanalysed(paths, latent_agents_rest_in_the_test)
+    assert not verdicts["priming_reinstates_with_latent_causes"]
+    assert not verdicts["reinstatement_needs_latent_causes"]
+
+    def latent_agents_never_extinguish(records):
+        relapse = records["relapse"]
+        rows = (relapse["group"] == "latent causes") & (relapse["phase"] != "acquisition")
+        relapse.loc[rows, "press"] = 1
+
+    verdicts = _reanalysed(paths, latent_agents_never_extinguish)
+    assert not verdicts["priming_reinstates_with_latent_causes"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -302,6 +324,23 @@ def test_escalation_is_late_minus_baseline_first_hour_intake():
     assert table.loc["long", "escalation"] == 2.5 and table.loc["short", "escalation"] == 0.0
 
 
+def test_relapse_table_counts_last_sessions_and_the_test():
+    rows = []
+    # an agent pressing 3, 2 | 2, 1 | 4 times per 4-step session in acquisition | extinction |
+    # test, in its first cause except in extinction
+    for trial, (phase, presses) in enumerate(
+        [("acquisition", 3), ("acquisition", 2), ("extinction", 2), ("extinction", 1),
+         ("test", 4)]
+    ):  # fmt: skip
+        for t in range(4):
+            rows.append({"group": "latent causes", "agent": 0, "trial": trial, "phase": phase,
+                         "t_in_trial": t, "press": int(t < presses),
+                         "cause": int(phase == "extinction" or t == 3)})  # fmt: skip
+    table = relapse_table(pd.DataFrame(rows)).iloc[0]
+    assert table["acquisition"] == 2.0 and table["extinction"] == 1.0 and table["test"] == 4.0
+    assert table["relapse"] == 3.0 and table["recall"] == 0.75
+
+
 def test_config_validation():
     with pytest.raises(ValueError, match="cost_short=5 and cost_long=5"):
         Config(cost_short=5, cost_long=5)
@@ -317,4 +356,10 @@ def test_config_validation():
         Config(long_access=20)
     with pytest.raises(ValueError, match="late_days=4 > access_days=3"):
         Config(late_days=4, access_days=3)
+    with pytest.raises(ValueError, match=r"press_cost=-0\.1"):
+        Config(press_cost=-0.1)
+    with pytest.raises(ValueError, match="priming_dose=0"):
+        Config(priming_dose=0)
+    with pytest.raises(ValueError, match="relapse_extinction=0"):
+        Config(relapse_extinction=0)
     assert Config.quick(seed=3).seed == 3
