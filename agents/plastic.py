@@ -937,7 +937,9 @@ class PlasticAgent(PopulationAgent):
         observation (every agent answers it) or a batch ``[n_agents, ...]``; ``state`` is the
         traces returned by the previous call (None: no memory); ``episode_start`` ``[n_agents]``
         clears the traces of agents starting an episode. Rewards are not seen here, so
-        ``reward_resets_traces`` does not apply.
+        ``reward_resets_traces`` does not apply. With latent causes the code is gated by each
+        agent's current belief (:meth:`cause_posterior`, from its last learning step), which
+        predicting does not change.
 
         Returns:
             ``(actions, state)``: actions ``[n_agents]`` (shape ``()`` for a single agent given a
