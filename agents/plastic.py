@@ -570,6 +570,9 @@ class PlasticAgent(PopulationAgent):
             error=torch.where(active, error, causes.error),
         )
         due = split_due(causes.error, causes.used, cfg.cause_split_threshold) & active
+        self.causes = causes
+        if not bool(due.any()):  # causes form rarely: skip copying every synapse
+            return gate_by_cause(features, causes.posterior)
         before = causes.posterior
         self.causes, formed = form_cause(causes, due)
         n = self.encoder.n_features
