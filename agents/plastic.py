@@ -550,13 +550,14 @@ class PlasticAgent(PopulationAgent):
         posterior = torch.where(keep, cause_posterior(likelihood, causes.used), causes.posterior)
         self.causes = causes._replace(summary=summary, posterior=posterior)
 
-    def _learn_causes(self, features: Tensor, rpe: Tensor, active: Tensor) -> Tensor:
+    def _learn_causes(self, code: Tensor, features: Tensor, rpe: Tensor, active: Tensor) -> Tensor:
         """Each cause's model learns in proportion to the belief in it, the TD error enters its
         running average, and agents whose average fell below ``-cause_split_threshold`` form a
         new cause (:func:`form_cause`) whose synapses are the belief-weighted mixture of those
         used until now (Redish et al.'s state split: predictions and behaviour carry over and
-        are unlearned in the new cause, while the old one keeps them). Returns the code of the
-        current observation under the updated belief."""
+        are unlearned in the new cause, while the old one keeps them). ``code`` is the
+        encoder's code of the current observation and ``features`` its gating by the belief
+        before this update; returns the gated code under the updated belief."""
         cfg, causes = self.config, self.causes
         mean, variance = cause_statistics_update(
             causes.mean, causes.variance, causes.summary, causes.posterior,
@@ -572,7 +573,7 @@ class PlasticAgent(PopulationAgent):
         due = split_due(causes.error, causes.used, cfg.cause_split_threshold) & active
         self.causes = causes
         if not bool(due.any()):  # causes form rarely: skip copying every synapse
-            return gate_by_cause(features, causes.posterior)
+            return features
         before = causes.posterior
         self.causes, formed = form_cause(causes, due)
         n = self.encoder.n_features
@@ -582,7 +583,7 @@ class PlasticAgent(PopulationAgent):
         self.actor = self.actor._replace(weights=actor)
         if cfg.habit:
             self.habit_strength = new_cause_weights(self.habit_strength, n, before, formed)
-        return gate_by_cause(features, self.causes.posterior)
+        return gate_by_cause(code, self.causes.posterior)
 
     @property
     def rates(self) -> Tensor | None:
@@ -766,7 +767,7 @@ class PlasticAgent(PopulationAgent):
         self.actor, dw_actor = update_synapses(self.actor_rule, self.actor, actor_signals)
         self._update_habits_and_outcomes(ro, channels, reward, active)
         if self.config.latent_causes > 1:
-            features = self._learn_causes(code, rpe, active)
+            features = self._learn_causes(code, features, rpe, active)
         self._rollout, actions = self._act(encoder, features, channels, generator)
         return StepResult(
             actions=actions, rpe=rpe, dopamine=dopamine, value=v_t,
