@@ -60,7 +60,7 @@ def test_one_cause_agents_have_no_cause_column_and_a_certain_posterior():
     assert agent.critic_weights.shape[-1] == agent.encoder.n_features
 
 
-def test_each_cause_has_its_own_synapses_and_predict_uses_the_belief():
+def test_each_cause_has_its_own_synapses_and_predict_runs_with_them():
     agent = _agent(n_agents=3, protocol=_protocol(1, 1))
     n = agent.encoder.n_features
     assert agent.critic_weights.shape == (3, 1, 2 * n)
