@@ -1,7 +1,7 @@
 """Free-operant outcome devaluation (habit formation) as a continuing Gymnasium task.
 
-Two levers earn two different outcomes on a random-ratio or random-interval schedule; one
-outcome is then devalued by pairing it with an aversive consequence outside the instrumental
+Two levers (or one) earn two different outcomes on a random-ratio or random-interval schedule;
+one outcome is then devalued by pairing it with an aversive consequence outside the instrumental
 context; an extinction test measures how much the agent still presses each lever. The dynamics
 are written once (:class:`HabitFormationDynamics`, pure numpy over ``N`` envs) and run by
 :class:`HabitFormationEnv` (one env) and :class:`HabitFormationVectorEnv` (``num_envs`` envs).
@@ -183,6 +183,7 @@ PHASE_VALIDATORS = {
 class HabitConfig:
     """Validated arguments of the task (see :class:`HabitFormationEnv`)."""
 
+    levers: int
     devalued: int
     aversive_value: float
     aversive_delay: int
@@ -197,6 +198,7 @@ class HabitConfig:
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable description (checkpoints must match it)."""
         return {
+            "levers": self.levers,
             "devalued": self.devalued,
             "aversive_value": self.aversive_value,
             "aversive_delay": self.aversive_delay,
@@ -235,6 +237,7 @@ def make_config(
     schedule: str = "ratio",
     schedule_param: float = 5.0,
     training_reinforcers: int | None = None,
+    levers: int = 2,
     devalued: int = 1,
     outcome_value: float = 1.0,
     aversive_value: float = -2.0,
@@ -277,6 +280,7 @@ def make_config(
             f"got {pairing_interval!r}"
         )
     return HabitConfig(
+        levers=check_int("levers", levers, 1, 2),
         devalued=check_int("devalued", devalued, 1, 2),
         aversive_value=check_real("aversive_value", aversive_value, high=0.0),
         aversive_delay=delay,
@@ -334,7 +338,7 @@ class HabitFormationDynamics(TaskDynamics):
     def __init__(self, config: HabitConfig) -> None:
         self.config = config
         self.observation_space = spaces.Box(0.0, 1.0, shape=(len(OBS_CHANNELS),), dtype=np.float32)
-        self.action_space = spaces.Discrete(len(ACTIONS))
+        self.action_space = spaces.Discrete(config.levers + 1)
         self.phase_names = config.phase_names
         protocol = config.protocol
         self.kind = np.array([KINDS.index(p.kind) for p in protocol], dtype=np.int64)
@@ -496,13 +500,17 @@ class HabitFormationDynamics(TaskDynamics):
 
 class HabitFormationEnv(TaskEnv):
     """
-    Free-operant outcome devaluation: two levers, two outcomes, one outcome devalued.
+    Free-operant outcome devaluation: two levers (or one), two outcomes, one outcome devalued.
 
     ## Description
     A continuing session of free-operant lever pressing in discrete time steps, run through a
     protocol of phases (default: training, devaluation, extinction test). Lever 1 earns
     outcome 1 and lever 2 earns outcome 2 (two foods, a within-subject specific devaluation
-    design; Colwill & Rescorla 1985). Each lever runs the phase's reinforcement schedule:
+    design; Colwill & Rescorla 1985). With ``levers=1`` only lever 1 is there (the single-lever
+    design of Adams & Dickinson 1981 and Dickinson, Nicholas & Adams 1983, where devalued and
+    non-devalued groups are compared): ``devalued=1`` devalues the outcome it earns,
+    ``devalued=2`` an outcome it never earned (the non-devalued control, which goes through the
+    same pairings). Each lever runs the phase's reinforcement schedule:
 
     - ``schedule="ratio"``, random ratio RR(R) with ``R = schedule_param``: each press pays
       with probability ``1/R`` (uniform ``u_k < 1/R``).
@@ -547,9 +555,9 @@ class HabitFormationEnv(TaskEnv):
     per step, ``u_k`` for lever ``k``'s schedule.
 
     ## Action Space
-    ``Discrete(3)``: 0 = do nothing, 1 = press lever 1, 2 = press lever 2. An invalid action
-    (not an integer in {0, 1, 2}; bools and floats with a fraction included) raises
-    ``ValueError``.
+    ``Discrete(3)``: 0 = do nothing, 1 = press lever 1, 2 = press lever 2; with ``levers=1``,
+    ``Discrete(2)``: 0 = do nothing, 1 = press lever 1. An invalid action (not an integer in
+    the action space; bools and floats with a fraction included) raises ``ValueError``.
 
     ## Observation Space
     ``Box(0, 1, shape=(5,), dtype=float32)``, non-negative stimulus channels:
@@ -624,6 +632,7 @@ class HabitFormationEnv(TaskEnv):
       interval I (steps per outcome).
     - ``training_reinforcers`` (int >= 1 or None = 100): reinforcers of the default training
       phase (about 100 = moderate, 500 = extended training).
+    - ``levers`` (1 or 2, default 2): levers present (with 1, lever 1 and outcome 1 only).
     - ``devalued`` (1 or 2, default 1): the outcome that is devalued.
     - ``outcome_value`` (finite float, default 1): reward for consuming an outcome.
     - ``aversive_value`` (float <= 0, default -2): reward of the aversive consequence (0 makes a
@@ -690,6 +699,7 @@ class HabitFormationEnv(TaskEnv):
         schedule: str = "ratio",
         schedule_param: float = 5.0,
         training_reinforcers: int | None = None,
+        levers: int = 2,
         devalued: int = 1,
         outcome_value: float = 1.0,
         aversive_value: float = -2.0,
@@ -706,6 +716,7 @@ class HabitFormationEnv(TaskEnv):
             schedule=schedule,
             schedule_param=schedule_param,
             training_reinforcers=training_reinforcers,
+            levers=levers,
             devalued=devalued,
             outcome_value=outcome_value,
             aversive_value=aversive_value,
@@ -722,7 +733,8 @@ class HabitFormationVectorEnv(TaskVectorEnv):
     """Native batched :class:`HabitFormationEnv`: ``num_envs`` sessions in numpy arrays.
 
     Same keyword arguments as :class:`HabitFormationEnv`, plus ``num_envs``. Observations
-    ``[num_envs, 5]``; actions an integer array-like ``(num_envs,)`` in {0, 1, 2}. Equal to
+    ``[num_envs, 5]``; actions an integer array-like ``(num_envs,)`` in {0, 1, 2} ({0, 1}
+    with ``levers=1``). Equal to
     ``SyncVectorEnv`` over the single env, step for step (NEXT_STEP autoreset).
     """
 

@@ -504,6 +504,9 @@ def test_info_types_are_fixed():
         ({"training_reinforcers": 0}, "training_reinforcers"),
         ({"devalued": 3}, "devalued"),
         ({"devalued": True}, "devalued"),
+        ({"levers": 0}, "levers"),
+        ({"levers": 3}, "levers"),
+        ({"levers": 1.5}, "levers"),
         ({"outcome_value": float("nan")}, "outcome_value"),
         ({"aversive_value": 1.0}, "aversive_value"),
         ({"aversive_delay": 0}, "aversive_delay"),
@@ -537,6 +540,28 @@ def test_invalid_arguments_raise_value_errors_naming_them(kwargs, match):
         HabitFormationEnv(**kwargs)
     with pytest.raises(ValueError, match=match):
         make_vec(2, **kwargs)
+
+
+def test_single_lever_task_pays_lever_1_and_refuses_lever_2():
+    """``levers=1``: actions {0, 1}; the same schedule as lever 1 of the two-lever task, step for
+    step (same uniforms), and devaluing outcome 2 (never earned) is the non-devalued control."""
+    kwargs = {"schedule": "interval", "schedule_param": 4.0, "training_reinforcers": 20}
+    single, double = make_vec(8, levers=1, **kwargs), make_vec(8, **kwargs)
+    assert single.single_action_space == gym.spaces.Discrete(2)
+    one, two = (rollout(env, press_with(0.7), 400, seed=3) for env in (single, double))
+    for key in ("press", "outcome", "phase", "reinforcers"):
+        np.testing.assert_array_equal(one[key], two[key])
+    assert (one["outcome"] == 1).any() and not (one["outcome"] == 2).any()
+    with pytest.raises(ValueError, match=r"action.*2"):
+        single.step(np.full(8, 2))
+    control = rollout(make_vec(8, levers=1, devalued=2, **kwargs), press_with(0.7), 400, seed=3)
+    assert control["aversive"].any() and control["terminated"].any(axis=0).all()
+    assert set(np.unique(control["devalued_outcome"])) == {0, 2}
+    np.testing.assert_array_equal(
+        control["outcome"][control["phase"] == "training"],
+        one["outcome"][one["phase"] == "training"],
+    )
+    single.close(), double.close()
 
 
 def test_unknown_arguments_list_the_allowed_ones():
