@@ -159,6 +159,11 @@ class PlasticAgentConfig:
         contingency_window: steps over which response and outcome rates are measured, >= 1.
         contingency_memory: steps over which their correlation is remembered, >= 1 (see
             :func:`rate_correlation_update`).
+        contingency_context: index of a stimulus channel that marks the situation in which the
+            agent's responses can act (e.g. HabitFormation-v0's instrumental context, 0): the
+            rate-correlation statistics learn only from actions taken while it is on, so
+            outcomes delivered where no response is possible (a devaluation context) do not
+            count against the contingency; None (default): every step counts.
         goal_directed: the goal-directed evaluation on or off (Discrete actions): each action
             is valued by the stimuli it has been followed by (a Hebbian action -> outcome
             association) and the value the dopamine-trained critic and a reward model give
@@ -247,6 +252,7 @@ class PlasticAgentConfig:
     contingency_weight: float = 0.0
     contingency_window: float = 10.0
     contingency_memory: float = 200.0
+    contingency_context: int | None = None
     goal_directed: bool = False
     outcome_lr: float = 0.05
     goal_weight: float = 1.0
@@ -313,6 +319,8 @@ class PlasticAgentConfig:
         per_agent("contingency_weight", 0.0)
         per_agent("contingency_window", 1.0)
         per_agent("contingency_memory", 1.0)
+        if self.contingency_context is not None:
+            check_number("contingency_context", self.contingency_context, 0, integer=True)
         check_bool("goal_directed", self.goal_directed)
         per_agent("outcome_lr", 0.0, 1.0)
         per_agent("goal_weight", 0.0)
@@ -501,6 +509,11 @@ class PlasticAgent(PopulationAgent):
                 f"has {n_channels} stimulus channels (indices 0..{n_channels - 1})"
             )
         self._cause_channels = torch.tensor(list(watched), device=self.device)
+        if cfg.contingency_context is not None and cfg.contingency_context >= n_channels:
+            raise ValueError(
+                f"contingency_context={cfg.contingency_context} is invalid for this task: its "
+                f"observation has {n_channels} stimulus channels (indices 0..{n_channels - 1})"
+            )
         self.causes: LatentCauses = latent_causes_init(
             B, cfg.latent_causes, len(watched), self.device
         )
@@ -801,8 +814,11 @@ class PlasticAgent(PopulationAgent):
                 self.contingency, ro.chosen, onsets, h["contingency_window"],
                 h["contingency_memory"],
             )  # fmt: skip
+            counted = active
+            if self.config.contingency_context is not None:
+                counted = active & (ro.channels[:, self.config.contingency_context] > 0)
             self.contingency = RateCorrelation(*(
-                torch.where(keep.view((-1,) + (1,) * (new.dim() - 1)), new, old)
+                torch.where(counted.view((-1,) + (1,) * (new.dim() - 1)), new, old)
                 for new, old in zip(stats, self.contingency, strict=True)
             ))  # fmt: skip
         if self.config.goal_directed:

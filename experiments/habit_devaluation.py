@@ -20,14 +20,17 @@ devalued lever). Signatures, each with a 95% confidence interval over agents:
 3. ``no_habit_stays_sensitive``: without the habit pathway, extended training leaves the agents
    sensitive, more so than with it;
 4. ``interval_more_habitual``: after moderate training, interval schedules leave the agents less
-   sensitive than ratio schedules (Dickinson, Nicholas & Adams 1983). The interval schedule is
-   RI(``interval_param``) per lever, chosen so that both schedules pay about the same outcomes
-   per step at the press rates the agents reach (reported as ``steps_per_reinforcer``): equal
-   reinforcers then mean equal practice. The experienced response-outcome rate correlation is
-   lower on the interval schedule, and the arbiter can weigh it
-   (``contingency_weight``, :func:`plasticgym.habits.rate_correlation_update`), but with two
-   concurrent levers interval schedules reward alternating between them, which keeps habits
-   from favouring either lever: the verdict reports what the agents do.
+   sensitive than ratio schedules (Dickinson, Nicholas & Adams 1983). As in that study this
+   part has a single lever (``levers=1``) and compares devalued with non-devalued groups: the
+   **devaluation effect** is the control groups' mean test press rate minus the devalued
+   groups', and the verdict is the ratio effect minus the interval effect. Its agents' arbiter
+   also weighs the experienced response-outcome rate correlation (Perez & Dickinson 2020;
+   :data:`RATE_CORRELATION_ARBITER`), counted where the lever is present: the outcome rate
+   follows the press rate on RR(``schedule_param``) but barely on RI(``single_lever_interval``),
+   chosen so that both pay about the same outcomes per step (``steps_per_reinforcer``), so
+   equal reinforcers mean equal practice and equal habit strength. The two-lever interval
+   groups of the full design are reported too: with a choice between two levers, interval
+   schedules reward alternating between them and the agents stay as sensitive as on ratio.
 """
 
 from __future__ import annotations
@@ -53,6 +56,12 @@ DESCRIPTION = (
 ENV = "plasticgym/HabitFormation-v0"
 AGENT = {"trace_lambda": 0.0, "actor_lr": 0.0, "goal_directed": True, "goal_weight": 3.0}
 """Goal-directed evaluation without cached action values (Miller, Shenhav & Ludvig 2019)."""
+RATE_CORRELATION_ARBITER = {
+    "contingency_weight": 0.5, "arbiter_threshold": 0.035, "arbiter_gain": 50.0,
+    "contingency_context": 0,
+}  # fmt: skip
+"""The single-lever part's arbiter: ``w_H = sigmoid(50 (spread - 0.035 - 0.5 rho))`` with the
+response-outcome rate correlation ``rho`` counted in the instrumental context (channel 0)."""
 
 
 @dataclass(frozen=True)
@@ -73,15 +82,26 @@ class Config:
     habit_lr: float = 0.001
     max_steps: int = 20_000
     full_design: bool = True
+    single_lever_agents: int = 256
+    single_lever_interval: float = 5.9
 
     def __post_init__(self) -> None:
         for name in ("n_agents", "moderate", "extended", "devaluation_pairings", "test_steps",
-                     "late_training_steps", "max_steps"):  # fmt: skip
+                     "late_training_steps", "max_steps", "single_lever_agents"):  # fmt: skip
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}={value!r} is invalid: an integer >= 1")
-        if self.n_agents < 2:
-            raise ValueError(f"n_agents={self.n_agents} is invalid: the statistics need >= 2")
+        for name in ("n_agents", "single_lever_agents"):
+            if getattr(self, name) < 2:
+                raise ValueError(
+                    f"{name}={getattr(self, name)} is invalid: the statistics need >= 2"
+                )
+        for name in ("schedule_param", "interval_param", "single_lever_interval"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (
+                isinstance(value, int | float) and math.isfinite(value) and value >= 1
+            ):
+                raise ValueError(f"{name}={value!r} is invalid: a number >= 1")
         if not self.moderate < self.extended:
             raise ValueError(
                 f"moderate={self.moderate} and extended={self.extended}: need moderate < extended"
@@ -89,19 +109,19 @@ class Config:
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
-        """The four groups the signatures compare, 32 agents each, 100 vs 400 reinforcers
-        (about a minute on 2 cores)."""
-        return cls(**{"n_agents": 32, "extended": 400, "full_design": False, **overrides})
+        """The groups the signatures compare: three of 32 agents (100 vs 400 reinforcers) and
+        the single-lever part with 128 agents per group (about a minute on 2 cores)."""
+        return cls(**{"n_agents": 32, "extended": 400, "full_design": False,
+                      "single_lever_agents": 128, **overrides})  # fmt: skip
 
     def groups(self) -> list[dict[str, Any]]:
-        """The populations (habit pathway, training, schedule): all eight combinations, or
-        with ``full_design=False`` the four the signatures compare."""
+        """The two-lever populations (habit pathway, training, schedule): all eight
+        combinations, or with ``full_design=False`` the three the signatures compare."""
         if not self.full_design:
             return [
                 {"habit": True, "training": "moderate", "schedule": "ratio"},
                 {"habit": True, "training": "extended", "schedule": "ratio"},
                 {"habit": False, "training": "extended", "schedule": "ratio"},
-                {"habit": True, "training": "moderate", "schedule": "interval"},
             ]
         return [
             {"habit": habit, "training": training, "schedule": schedule}
@@ -110,32 +130,60 @@ class Config:
             )
         ]
 
+    @staticmethod
+    def single_lever_groups() -> list[dict[str, Any]]:
+        """The single-lever populations (schedule, devalued or control), moderately trained."""
+        return [
+            {"schedule": schedule, "devalued": devalued}
+            for schedule, devalued in itertools.product(("ratio", "interval"), (True, False))
+        ]
+
+
+def _train_and_test(config: Config, n_agents: int, seed: int, env_kwargs: dict[str, Any],
+                    **agent_kwargs: Any) -> pd.DataFrame:  # fmt: skip
+    """One population through training, devaluation and test: its first episode's records."""
+    env_kwargs = {"devaluation_pairings": config.devaluation_pairings,
+                  "test_steps": config.test_steps, **env_kwargs}  # fmt: skip
+    agent = PlasticAgent(ENV, n_agents=n_agents, seed=seed, env_kwargs=env_kwargs,
+                         habit_lr=config.habit_lr, device=config.device,
+                         **{**AGENT, "habit": True, **agent_kwargs})  # fmt: skip
+    agent.learn(config.max_steps, record=True,
+                callback=lambda a: not bool((a.episodes_completed > 0).all()))  # fmt: skip
+    records = agent.records
+    agent.close()
+    return records[records["episode"] == 0][["agent", "step", "phase", "action", "reward"]]
+
 
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
-    """Train every group to the end of its test; records: one row per agent per step."""
+    """Train every group to the end of its test; records: one row per agent per step, two-lever
+    groups (``records``) and single-lever groups (``single_lever``)."""
     del out_dir, progress_bar
     frames = []
     for index, group in enumerate(config.groups()):
+        interval = group["schedule"] == "interval"
         env_kwargs = {
             "schedule": group["schedule"],
-            "schedule_param": (
-                config.interval_param if group["schedule"] == "interval" else config.schedule_param
-            ),
+            "schedule_param": config.interval_param if interval else config.schedule_param,
             "training_reinforcers": getattr(config, group["training"]),
-            "devaluation_pairings": config.devaluation_pairings,
-            "test_steps": config.test_steps,
         }
-        agent = PlasticAgent(ENV, n_agents=config.n_agents, seed=config.seed + index,
-                             env_kwargs=env_kwargs, habit=group["habit"],
-                             habit_lr=config.habit_lr, device=config.device,
-                             **AGENT)  # fmt: skip
-        agent.learn(config.max_steps, record=True,
-                    callback=lambda a: not bool((a.episodes_completed > 0).all()))  # fmt: skip
-        records = agent.records
-        records = records[records["episode"] == 0][["agent", "step", "phase", "action", "reward"]]
+        records = _train_and_test(config, config.n_agents, config.seed + index, env_kwargs,
+                                  habit=group["habit"])  # fmt: skip
         frames.append(records.assign(**group))
-        agent.close()
-    return {"records": pd.concat(frames, ignore_index=True)}
+    single = []
+    for index, group in enumerate(config.single_lever_groups()):
+        interval = group["schedule"] == "interval"
+        env_kwargs = {
+            "levers": 1,
+            "devalued": 1 if group["devalued"] else 2,
+            "schedule": group["schedule"],
+            "schedule_param": config.single_lever_interval if interval else config.schedule_param,
+            "training_reinforcers": config.moderate,
+        }
+        records = _train_and_test(config, config.single_lever_agents, config.seed + 100 + index,
+                                  env_kwargs, **RATE_CORRELATION_ARBITER)  # fmt: skip
+        single.append(records.assign(**group))
+    return {"records": pd.concat(frames, ignore_index=True),
+            "single_lever": pd.concat(single, ignore_index=True)}  # fmt: skip
 
 
 def _devalued_share(actions: pd.Series) -> float:
@@ -168,6 +216,44 @@ def sensitivity(records: pd.DataFrame, late_training_steps: int) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def press_rates(records: pd.DataFrame, late_training_steps: int) -> pd.DataFrame:
+    """Per agent of every single-lever group: its press rate (presses per step) in its last
+    ``late_training_steps`` training steps and in the test, and its steps per reinforcer in
+    training."""
+    rows = []
+    keys = ["schedule", "devalued", "agent"]
+    for key, agent_rows in records.groupby(keys, sort=False, observed=True):
+        training = agent_rows[agent_rows["phase"] == "training"]
+        test = agent_rows[agent_rows["phase"] == "test"]["action"]
+        rows.append({
+            **dict(zip(keys, key, strict=True)),
+            "late_training_rate": float((training["action"].iloc[-late_training_steps:] == 1)
+                                        .mean()) if len(training) else math.nan,
+            "test_rate": float((test == 1).mean()) if len(test) else math.nan,
+            "steps_per_reinforcer": len(training) / max(int((training["reward"] > 0).sum()), 1),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def interaction_ci(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, level: float = 0.95
+) -> tuple[float, float, float]:
+    """``(mean a - mean b) - (mean c - mean d)`` over four independent groups, with a Welch
+    t interval: ``se^2 = sum_g s_g^2 / n_g`` and Welch-Satterthwaite degrees of freedom
+    ``df = se^4 / sum_g (s_g^2 / n_g)^2 / (n_g - 1)``."""
+    groups = [np.asarray(g, float) for g in (a, b, c, d)]
+    if min(g.size for g in groups) < 2:
+        return math.nan, math.nan, math.nan
+    estimate = groups[0].mean() - groups[1].mean() - groups[2].mean() + groups[3].mean()
+    shares = np.array([g.var(ddof=1) / g.size for g in groups])
+    se = math.sqrt(shares.sum())
+    if se == 0.0:
+        return float(estimate), float(estimate), float(estimate)
+    df = shares.sum() ** 2 / sum(v**2 / (g.size - 1) for v, g in zip(shares, groups, strict=True))
+    half = float(stats.t.ppf(0.5 + level / 2, df)) * se
+    return float(estimate), float(estimate - half), float(estimate + half)
+
+
 def _group(
     table: pd.DataFrame,
     habit: bool,
@@ -182,13 +268,23 @@ def _group(
 
 
 def difference_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """Mean of ``a`` minus mean of ``b`` (independent groups) with Welch's 95% interval."""
+    """Mean of ``a`` minus mean of ``b`` (independent groups) with Welch's 95% interval (NaNs
+    when either group has fewer than 2 values)."""
+    if min(np.size(a), np.size(b)) < 2:
+        return math.nan, math.nan, math.nan
     interval = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
     return float(a.mean() - b.mean()), float(interval.low), float(interval.high)
 
 
+def _single_lever_group(table: pd.DataFrame, schedule: str, devalued: bool) -> np.ndarray:
+    rows = table[(table["schedule"] == schedule) & (table["devalued"] == devalued)]
+    values = rows["test_rate"].to_numpy(float)
+    return values[np.isfinite(values)]
+
+
 def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
-    """Devaluation sensitivity per group and the four signatures."""
+    """Devaluation sensitivity per two-lever group, the single-lever groups' press rates and
+    devaluation effects, and the four signatures."""
     table = sensitivity(records["records"], config.late_training_steps)
     rows = [
         ci_row(_group(table, **group), quantity="sensitivity", **group) for group in config.groups()
@@ -198,20 +294,52 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
                quantity="steps_per_reinforcer", **group)
         for group in config.groups()
     ]  # fmt: skip
+    single = press_rates(records["single_lever"], config.late_training_steps)
+    for column in ("late_training_rate", "test_rate", "steps_per_reinforcer"):
+        for group in config.single_lever_groups():
+            values = single[(single["schedule"] == group["schedule"])
+                            & (single["devalued"] == group["devalued"])][column]  # fmt: skip
+            rows.append(ci_row(values.to_numpy(float), quantity=f"single_lever_{column}",
+                               habit=True, training="moderate", **group))  # fmt: skip
+    rates = {
+        (schedule, devalued): _single_lever_group(single, schedule, devalued)
+        for schedule, devalued in itertools.product(("ratio", "interval"), (True, False))
+    }
+    effects = {
+        schedule: difference_ci(rates[schedule, False], rates[schedule, True])
+        for schedule in ("ratio", "interval")
+    }
+    for schedule, effect in effects.items():
+        rows.append(
+            estimate_row(
+                effect,
+                config.single_lever_agents,
+                quantity="single_lever_devaluation_effect",
+                schedule=schedule,
+            )
+        )
     moderate = _group(table, True, "moderate")
     extended = _group(table, True, "extended")
     without = _group(table, False, "extended")
-    interval = _group(table, True, "moderate", "interval")
     estimates = {
         "goal_directed_after_moderate": mean_ci(moderate),
         "habitual_after_extended": difference_ci(moderate, extended),
         "no_habit_stays_sensitive": difference_ci(without, extended),
-        "interval_more_habitual": difference_ci(moderate, interval),
-    }
+        "interval_more_habitual": interaction_ci(
+            rates["ratio", False], rates["ratio", True],
+            rates["interval", False], rates["interval", True],
+        ),
+    }  # fmt: skip
     for name, estimate in estimates.items():
-        rows.append(estimate_row(estimate, config.n_agents, quantity=name))
+        n = config.single_lever_agents if name == "interval_more_habitual" else config.n_agents
+        rows.append(estimate_row(estimate, n, quantity=name))
+    two_lever_interval = _group(table, True, "moderate", "interval")
+    if two_lever_interval.size >= 2:
+        rows.append(estimate_row(difference_ci(moderate, two_lever_interval), config.n_agents,
+                                 quantity="two_lever_ratio_minus_interval"))  # fmt: skip
     verdicts = {name: bool(low > 0) for name, (_, low, _) in estimates.items()}
     verdicts["no_habit_stays_sensitive"] &= bool(mean_ci(without)[1] > 0)
+    verdicts["interval_more_habitual"] &= bool(effects["ratio"][1] > 0)
     text = {name: format_ci(*estimate) for name, estimate in estimates.items()}
     lines = {
         "goal_directed_after_moderate": (
@@ -228,17 +356,19 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
             f"{text['no_habit_stays_sensitive']} (without: {format_ci(*mean_ci(without))})"
         ),
         "interval_more_habitual": (
-            f"after {config.moderate} reinforcers, ratio minus interval schedule: "
-            f"{text['interval_more_habitual']} (interval RI({config.interval_param:g}) per lever, "
-            f"ratio RR({config.schedule_param:g}): matched outcome rates)"
+            f"one lever, {config.moderate} reinforcers: devaluation effect (control - devalued "
+            f"test press rate) on RR({config.schedule_param:g}) "
+            f"{format_ci(*effects['ratio'])} minus on RI({config.single_lever_interval:g}) "
+            f"{format_ci(*effects['interval'])}: {text['interval_more_habitual']}"
         ),
     }
     return {"verdicts": verdicts, "lines": lines, "table": pd.DataFrame(rows),
-            "per_agent": table}  # fmt: skip
+            "per_agent": table, "single_lever": single}  # fmt: skip
 
 
 def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Devaluation sensitivity per group (mean and 95% CI over agents)."""
+    """Devaluation sensitivity per two-lever group and test press rates of the single-lever
+    groups (means and 95% CIs over agents)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -246,8 +376,10 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Path
 
     del records
     table = result["table"]
+    fig, (ax, ax_single) = plt.subplots(
+        1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [2, 1]}
+    )
     groups = table[table["quantity"] == "sensitivity"]
-    fig, ax = plt.subplots(figsize=(7, 3.5))
     labels = [f"{'habit' if r.habit else 'no habit'}\n{r.training}\n{r.schedule}"
               for r in groups.itertuples()]  # fmt: skip
     x = np.arange(len(groups))
@@ -257,7 +389,22 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Path
     ax.axhline(0.0, color="k", lw=0.8)
     ax.set_xticks(x, labels, fontsize=7)
     ax.set_ylabel("devaluation sensitivity\n(devalued share: training - test)")
-    ax.set_title("Outcome devaluation (HabitFormation-v0)")
+    ax.set_title("Two levers: choice test")
+    single = table[table["quantity"] == "single_lever_test_rate"]
+    x = np.arange(len(single))
+    err = np.vstack([single["mean"] - single["ci_low"], single["ci_high"] - single["mean"]])
+    ax_single.bar(
+        x,
+        single["mean"],
+        yerr=err,
+        capsize=3,
+        color=["tab:purple" if d else "tab:gray" for d in single["devalued"]],
+    )
+    ax_single.set_xticks(x, [f"{r.schedule}\n{'devalued' if r.devalued else 'control'}"
+                             for r in single.itertuples()], fontsize=7)  # fmt: skip
+    ax_single.set_ylabel("test presses per step")
+    ax_single.set_title("One lever, moderate training")
+    fig.suptitle("Outcome devaluation (HabitFormation-v0)")
     fig.tight_layout()
     path = Path(out_dir) / "habit_devaluation.png"
     fig.savefig(path, dpi=120)

@@ -120,3 +120,26 @@ def test_habit_and_goal_state_survive_save_load_continue(tmp_path):
     for name, value in restored.contingency._asdict().items():
         assert torch.equal(value, getattr(reference.contingency, name)), name
     assert restored.contingency.covariance.abs().sum() > 0
+
+
+def test_contingency_context_counts_only_actions_taken_where_responses_can_act():
+    """With ``contingency_context=0`` (the instrumental context) the rate correlation learns in
+    training and not in the devaluation context, where the outcome comes whatever the agent
+    does; with None it learns in both."""
+    protocol = [{"name": "devaluation", "kind": "devaluation", "length": 4},
+                {"name": "training", "kind": "train", "length": 10}]  # fmt: skip
+    kwargs = {"n_agents": 4, "seed": 0, "habit": True, "contingency_weight": 0.5,
+              "env_kwargs": {"protocol": protocol}}  # fmt: skip
+    gated = PlasticAgent("plasticgym/HabitFormation-v0", contingency_context=0, **kwargs)
+    every_step = PlasticAgent("plasticgym/HabitFormation-v0", **kwargs)
+    for agent in (gated, every_step):
+        agent.learn(19)  # the four pairings, the first step of training still to come
+    assert all(value.abs().sum() == 0 for value in gated.contingency)
+    assert every_step.contingency.covariance.abs().sum() > 0
+    gated.learn(40)
+    assert gated.contingency.covariance.abs().sum() > 0
+    with pytest.raises(ValueError, match=r"contingency_context=5 .* 5 stimulus channels"):
+        PlasticAgent("plasticgym/HabitFormation-v0", habit=True, contingency_context=5)
+    for bad in (-1, 0.5, True):
+        with pytest.raises(ValueError, match="contingency_context"):
+            PlasticAgent("plasticgym/HabitFormation-v0", habit=True, contingency_context=bad)

@@ -25,7 +25,8 @@ from plasticgym.experiments.stats import (
 from plasticgym.records import load_records
 
 AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_spec(path)]
-MUST_PASS = {"rpe_transfer", "two_step", "homeostasis", "skill", "compare", "addiction"}
+MUST_PASS = {"rpe_transfer", "two_step", "homeostasis", "skill", "compare", "addiction",
+             "habit_devaluation"}  # fmt: skip
 """Experiments whose quick version shows every signature (the others may report a signature
 the model is known not to show as a failed verdict)."""
 
@@ -141,6 +142,28 @@ def test_two_step_verdicts_flip_with_the_records(tmp_path_factory):
 
     verdicts = _corrupted("two_step", tmp_path_factory, swap_rewards)
     assert not any(v for k, v in verdicts.items() if k.endswith("_reward_effect")), verdicts
+
+
+def test_habit_devaluation_verdicts_flip_with_the_records(tmp_path_factory):
+    def swap_schedules(records):
+        """Relabel the single-lever ratio groups as interval and back: the schedule effect
+        changes sign; the two-lever verdicts are left alone."""
+        single = records["single_lever"]
+        single["schedule"] = single["schedule"].map({"ratio": "interval", "interval": "ratio"})
+
+    verdicts = _corrupted("habit_devaluation", tmp_path_factory, swap_schedules)
+    assert not verdicts["interval_more_habitual"]
+    assert verdicts["goal_directed_after_moderate"] and verdicts["habitual_after_extended"]
+
+    def ratio_control_was_devalued(records):
+        """Give the ratio control group the devalued group's test: no devaluation effect on
+        ratio, so no schedule effect either."""
+        single = records["single_lever"]
+        ratio = single["schedule"] == "ratio"
+        single.loc[ratio, "devalued"] = True
+
+    verdicts = _corrupted("habit_devaluation", tmp_path_factory, ratio_control_was_devalued)
+    assert not verdicts["interval_more_habitual"]
 
 
 def test_homeostasis_verdicts_flip_with_the_records(tmp_path_factory):
