@@ -70,6 +70,24 @@ def test_each_cause_has_its_own_synapses_and_predict_runs_with_them():
     assert actions.shape == (3,)
 
 
+def test_predict_acts_with_the_synapses_of_the_cause_believed_in():
+    """Cause 0's actor block drives action 1 and cause 1's drives action 2: a certain belief in
+    one cause or the other decides what ``predict`` does for the same observation."""
+    agent = _agent(n_agents=2, protocol=_protocol(1, 1)).learn(5)
+    n = agent.encoder.n_features
+    weights = torch.zeros_like(agent.actor.weights)
+    weights[:, 1, :n], weights[:, 2, n : 2 * n] = 5.0, 5.0
+    agent.actor = agent.actor._replace(weights=weights)
+    observation = np.ones(len(OBS_CHANNELS) + 2, dtype=np.float32)
+    for belief, expected in (
+        ([[1.0, 0.0], [0.0, 1.0]], [1, 2]),
+        ([[0.0, 1.0], [1.0, 0.0]], [2, 1]),
+    ):
+        agent.causes = agent.causes._replace(posterior=torch.tensor(belief))
+        actions, _ = agent.predict(observation, deterministic=True)
+        assert actions.tolist() == expected
+
+
 def test_save_load_continue_keeps_the_causes(tmp_path):
     reference = _agent(n_agents=4, protocol=_protocol(2, 2))
     interrupted = _agent(n_agents=4, protocol=_protocol(2, 2))
