@@ -41,18 +41,21 @@ agent from the records and summarised by its mean and 95% CI over agents:
    ``no_blocking_under_redish`` (Redish B - TD B > 0: the surge teaches B although A predicts
    the drug).
 4. **Addiction-like criteria** (Deroche-Gamonet, Belin & Piazza 2004) in a Redish population
-   with individual differences in ``drug_surge`` (log-uniform) and ``dopamine_gain_negative``
-   (uniform), on Addiction-v0's default protocol (acquisition with signalled unavailability ->
-   progressive ratio -> punishment -> extinction -> priming reinstatement; the punishment's
-   shock has ``shock_magnitude``). Per agent: **persistence** = drug presses per signalled
-   unavailable step in the last ``late_sessions`` acquisition sessions; **motivation** = the
-   progressive-ratio breakpoint; **compulsivity** = drug presses per step under punishment. A
-   criterion is met in the top third of the population (rank ``<= n / 3``; breakpoint ties are
-   broken by the PR session's drug presses, other ties share the better rank); the **addiction
-   score** is the sum of the three z-scores; **reinstatement** = drug presses in the priming
-   session (its excess over the last extinction session, the **relapse**, is reported too).
-   Signatures: ``criteria_distributed`` (0 < fraction meeting all three < 0.5) and
-   ``score_predicts_reinstatement`` (Spearman rho > 0, p < 0.05).
+   of ``criteria_agents`` with individual differences in ``drug_surge`` (log-uniform) and
+   ``dopamine_gain_negative`` (uniform), with latent causes (:data:`CRITERIA_AGENT`), on
+   Addiction-v0's default protocol (acquisition with signalled unavailability -> progressive
+   ratio -> punishment -> extinction -> priming reinstatement; the punishment's shock has
+   ``shock_magnitude``), with extinction and the test in the acquisition context, effortful
+   presses (``press_cost``) and a priming dose of ``priming_dose``, as in part 6. Per agent:
+   **persistence** = drug presses per signalled unavailable step in the last
+   ``late_sessions`` acquisition sessions; **motivation** = the progressive-ratio breakpoint;
+   **compulsivity** = drug presses per step under punishment. A criterion is met in the top
+   third of the population (rank ``<= n / 3``; breakpoint ties are broken by the PR session's
+   drug presses, other ties share the better rank); the **addiction score** is the sum of the
+   three z-scores; **relapse** = drug presses in the primed test session minus the last
+   extinction session. Signatures: ``criteria_distributed`` (0 < fraction meeting all three <
+   0.5) and ``score_predicts_reinstatement`` (relapse > 0, and Spearman rho of score and
+   relapse > 0 with p < 0.05).
 
 5. **Escalation with long access** (Ahmed & Koob 1998): homeostatic agents (Keramati & Gutkin
    2014) whose setpoint is displaced by drug exposure, ``h* = h*_0 + g A`` with ``A`` a slow
@@ -140,6 +143,12 @@ RELAPSE_GROUPS = (
     ("latent causes, every channel", 2, None),
 )
 """Part 6: (group, ``latent_causes``, ``cause_channels``)."""
+CRITERIA_AGENT = {
+    **AGENT, "latent_causes": 2, "cause_channels": RELAPSE_CAUSE_CHANNELS,
+    "cause_split_threshold": 0.1,
+}  # fmt: skip
+"""Part 4's agents infer up to two latent causes of the drug level and context (as part 6's);
+a cause forms when the running average TD error falls below -0.1."""
 CRITERIA = ("persistence", "motivation", "compulsivity")
 TRAITS = ("drug_surge", "dopamine_gain_negative")
 DRUG_REWARD = 0.5
@@ -150,8 +159,9 @@ _LABELS = ["part", "quantity", "mode", "group"]
 
 @dataclass(frozen=True)
 class Config:
-    """What to run. Every population has ``n_agents`` agents; population ``i`` of the
-    experiment is seeded ``seed + i``."""
+    """What to run. Every population has ``n_agents`` agents (part 4's has
+    ``criteria_agents``: its rank statistics need more); population ``i`` of the experiment is
+    seeded ``seed + i``."""
 
     seed: int = 0
     n_agents: int = 64
@@ -172,7 +182,8 @@ class Config:
     # part 4: addiction-like criteria
     acquisition_sessions: int = 10
     late_sessions: int = 3
-    extinction_sessions: int = 5
+    extinction_sessions: int = 12
+    criteria_agents: int = 64
     drug_surge_range: tuple[float, float] = (0.05, 0.5)
     gain_negative_range: tuple[float, float] = (0.25, 1.0)
     # part 5: escalation with long access
@@ -201,6 +212,7 @@ class Config:
             "acquisition_sessions",
             "late_sessions",
             "extinction_sessions",
+            "criteria_agents",
             "baseline_days",
             "access_days",
             "late_days",
@@ -213,8 +225,11 @@ class Config:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}={value!r} is invalid: an integer >= 1")
-        if self.n_agents < 3:
-            raise ValueError(f"n_agents={self.n_agents} is invalid: the criteria need >= 3")
+        if self.n_agents < 3 or self.criteria_agents < 3:
+            raise ValueError(
+                f"n_agents={self.n_agents}, criteria_agents={self.criteria_agents} are invalid: "
+                "the statistics need >= 3"
+            )
         if self.value_sessions < 15:
             raise ValueError(
                 f"value_sessions={self.value_sessions} is invalid: middle and late windows of "
@@ -275,7 +290,9 @@ class Config:
 
     def criteria_protocol(self) -> list[dict[str, Any]]:
         """Addiction-v0's default protocol with this config's acquisition, extinction and
-        punishment."""
+        punishment, except that extinction and the priming test are in the acquisition context
+        with effortful presses (``press_cost``) and a priming dose of ``priming_dose``, as in
+        part 6."""
         return [
             {"name": "acquisition", "sessions": self.acquisition_sessions, "unavailable_period": 5},
             {
@@ -296,9 +313,16 @@ class Config:
                 "name": "extinction",
                 "sessions": self.extinction_sessions,
                 "drug": False,
-                "context": 1,
+                "press_cost": self.press_cost,
             },
-            {"name": "reinstatement", "sessions": 1, "drug": False, "context": 1, "priming": True},
+            {
+                "name": "reinstatement",
+                "sessions": 1,
+                "drug": False,
+                "priming": True,
+                "priming_dose": self.priming_dose,
+                "press_cost": self.press_cost,
+            },
         ]
 
 
@@ -312,12 +336,19 @@ MAX_STEPS = 100_000
 
 
 def _train(
-    env: str, config: Config, seed: int, env_kwargs: dict[str, Any], **hp: Any
+    env: str,
+    config: Config,
+    seed: int,
+    env_kwargs: dict[str, Any],
+    n_agents: int | None = None,
+    **hp: Any,
 ) -> pd.DataFrame:
-    """One population, trained until every agent finished its episode; its episode's rows."""
+    """One population (``n_agents``, default the config's), trained until every agent finished
+    its episode; its episode's rows."""
     agent = PlasticAgent(
-        env, n_agents=config.n_agents, seed=seed, env_kwargs=env_kwargs, device=config.device, **hp
-    )
+        env, n_agents=n_agents or config.n_agents, seed=seed, env_kwargs=env_kwargs,
+        device=config.device, **hp,
+    )  # fmt: skip
     agent.learn(
         MAX_STEPS, record=True, callback=lambda a: not bool((a.episodes_completed > 0).all())
     )
@@ -411,7 +442,7 @@ def run_blocking(config: Config) -> pd.DataFrame:
 
 
 def run_criteria(config: Config) -> pd.DataFrame:
-    """Part 4: a Redish population with individual differences, Addiction-v0's protocol."""
+    """Part 4: a Redish population with individual differences and latent causes."""
     protocol = config.criteria_protocol()
     traits = {
         "drug_surge": LogUniform(*config.drug_surge_range),
@@ -422,10 +453,12 @@ def run_criteria(config: Config) -> pd.DataFrame:
         config,
         config.seed + 30,
         {"protocol": protocol},
+        n_agents=config.criteria_agents,
         dopamine="redish",
         **traits,
-        **AGENT,
+        **CRITERIA_AGENT,
     )
+    rows = rows.assign(cause=rows.get("cause", 0))
     columns = [
         "agent",
         "trial",
@@ -437,6 +470,7 @@ def run_criteria(config: Config) -> pd.DataFrame:
         "priming",
         "breakpoint",
         "session_end",
+        "cause",
         *TRAITS,
     ]
     return rows[columns].reset_index(drop=True)
@@ -889,16 +923,18 @@ def _analyse_criteria(records: pd.DataFrame, config: Config) -> tuple[dict, dict
             )
         )
     fractions = criteria_fractions(table)
-    rho, low, high, p = spearman(table["score"], table["reinstatement"])
-    rows.append(
-        estimate_row(
-            (rho, low, high),
-            len(table),
-            part="criteria",
-            quantity="spearman(score, reinstatement)",
-            mode="redish",
+    rho, low, high, p = spearman(table["score"], table["relapse"])
+    for column in ("relapse", "reinstatement"):
+        rows.append(
+            estimate_row(
+                spearman(table["score"], table[column])[:3],
+                len(table),
+                part="criteria",
+                quantity=f"spearman(score, {column})",
+                mode="redish",
+            )
         )
-    )
+    relapse = mean_ci(table["relapse"])
     for trait in TRAITS:
         if trait in table:
             estimate = spearman(table[trait], table["score"])[:3]
@@ -914,7 +950,7 @@ def _analyse_criteria(records: pd.DataFrame, config: Config) -> tuple[dict, dict
     all_three = float(fractions[len(CRITERIA)])
     verdicts = {
         "criteria_distributed": bool(0.0 < all_three < 0.5),
-        "score_predicts_reinstatement": bool(rho > 0 and p < 0.05),
+        "score_predicts_reinstatement": bool(rho > 0 and p < 0.05 and relapse[1] > 0),
     }
     shares = ", ".join(f"{k}: {fractions[k]:.2f}" for k in fractions.index)
     lines = {
@@ -923,9 +959,10 @@ def _analyse_criteria(records: pd.DataFrame, config: Config) -> tuple[dict, dict
             f"{shares} (need 0 < all three < 0.5)"
         ),
         "score_predicts_reinstatement": (
-            f"Spearman rho of addiction score and priming-reinstatement presses "
-            f"{format_ci(rho, low, high)}, p = {p:.2g} (relapse, reinstatement - last "
-            f"extinction session: {format_ci(*mean_ci(table['relapse']))} presses)"
+            f"relapse (drug presses in the primed test - last extinction session) "
+            f"{format_ci(*relapse)}; Spearman rho of addiction score and relapse "
+            f"{format_ci(rho, low, high)}, p = {p:.2g} (last extinction session "
+            f"{format_ci(*mean_ci(table['extinction']))} presses)"
         ),
     }
     return verdicts, lines, rows, table
@@ -1171,7 +1208,7 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Path
     left.set_title("Addiction-like criteria (Redish)")
     scatter = right.scatter(
         per_agent["score"],
-        per_agent["reinstatement"],
+        per_agent["relapse"],
         c=per_agent.get("drug_surge"),
         cmap="viridis",
         s=18,
@@ -1179,7 +1216,7 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Path
     if "drug_surge" in per_agent:
         fig.colorbar(scatter, ax=right, label="drug_surge")
     right.set_xlabel("addiction score (sum of z-scores)")
-    right.set_ylabel("presses in priming reinstatement")
+    right.set_ylabel("relapse (primed test - last extinction presses)")
     paths.append(_save(fig, out_dir / "addiction_criteria.png"))
 
     fig, ax = plt.subplots(figsize=(6, 4))

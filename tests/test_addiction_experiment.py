@@ -29,6 +29,7 @@ from plasticgym.experiments.addiction import (
     value_windows,
 )
 from plasticgym.experiments.report import ReportPaths, analyse_records
+from plasticgym.experiments.stats import mean_ci
 from plasticgym.records import load_records
 
 
@@ -74,8 +75,8 @@ def test_quick_run_writes_its_report_with_boolean_verdicts(quick_run):
         "values", "cost", "blocking", "criteria", "escalation", "relapse"
     }  # fmt: skip
     per_agent = result["per_agent"]
-    assert len(per_agent) == Config.quick().n_agents
-    assert {"persistence", "motivation", "compulsivity", "reinstatement", "score",
+    assert len(per_agent) == Config.quick().criteria_agents
+    assert {"persistence", "motivation", "compulsivity", "reinstatement", "relapse", "score",
             "n_criteria", "drug_surge", "dopamine_gain_negative"} <= set(per_agent)  # fmt: skip
     assert list(result["table"].columns[-4:]) == ["mean", "ci_low", "ci_high", "n"]
     # the signatures the model is known to show even in the quick run
@@ -348,6 +349,8 @@ def test_config_validation():
         Config(value_sessions=10)
     with pytest.raises(ValueError, match="n_agents=2"):
         Config(n_agents=2)
+    with pytest.raises(ValueError, match="criteria_agents=2"):
+        Config(criteria_agents=2)
     with pytest.raises(ValueError, match="late_sessions=4"):
         Config(late_sessions=4, acquisition_sessions=3)
     with pytest.raises(ValueError, match="LogUniform"):
@@ -363,3 +366,17 @@ def test_config_validation():
     with pytest.raises(ValueError, match="relapse_extinction=0"):
         Config(relapse_extinction=0)
     assert Config.quick(seed=3).seed == 3
+
+
+def test_criteria_relapse_needs_latent_causes(monkeypatch):
+    """Part 4 in short (32 agents, 6 acquisition and 8 extinction sessions): the primed test
+    brings drug presses back above the last extinction session with latent causes; with one
+    cause extinction leaves nothing to bring back."""
+    config = Config.quick(criteria_agents=32, acquisition_sessions=6, late_sessions=2,
+                          extinction_sessions=8)  # fmt: skip
+    latent = criteria_table(addiction.run_criteria(config), late_sessions=2)
+    assert mean_ci(latent["relapse"])[1] > 0.5
+    one_cause = {**addiction.CRITERIA_AGENT, "latent_causes": 1, "cause_channels": None}
+    monkeypatch.setattr(addiction, "CRITERIA_AGENT", one_cause)
+    single = criteria_table(addiction.run_criteria(config), late_sessions=2)
+    assert single["relapse"].abs().max() <= 1.0 and single["reinstatement"].mean() < 0.5
