@@ -46,7 +46,13 @@ import pandas as pd
 from scipy import stats
 
 from plasticgym.agents import PlasticAgent
-from plasticgym.experiments.stats import ci_row, estimate_row, format_ci, mean_ci
+from plasticgym.experiments.stats import (
+    ci_row,
+    estimate_row,
+    format_ci,
+    interaction_ci,
+    mean_ci,
+)
 
 NAME = "habit_devaluation"
 DESCRIPTION = (
@@ -233,25 +239,6 @@ def press_rates(records: pd.DataFrame, late_training_steps: int) -> pd.DataFrame
             "steps_per_reinforcer": len(training) / max(int((training["reward"] > 0).sum()), 1),
         })  # fmt: skip
     return pd.DataFrame(rows)
-
-
-def interaction_ci(
-    a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, level: float = 0.95
-) -> tuple[float, float, float]:
-    """``(mean a - mean b) - (mean c - mean d)`` over four independent groups, with a Welch
-    t interval: ``se^2 = sum_g s_g^2 / n_g`` and Welch-Satterthwaite degrees of freedom
-    ``df = se^4 / sum_g (s_g^2 / n_g)^2 / (n_g - 1)``."""
-    groups = [np.asarray(g, float) for g in (a, b, c, d)]
-    if min(g.size for g in groups) < 2:
-        return math.nan, math.nan, math.nan
-    estimate = groups[0].mean() - groups[1].mean() - groups[2].mean() + groups[3].mean()
-    shares = np.array([g.var(ddof=1) / g.size for g in groups])
-    se = math.sqrt(shares.sum())
-    if se == 0.0:
-        return float(estimate), float(estimate), float(estimate)
-    df = shares.sum() ** 2 / sum(v**2 / (g.size - 1) for v, g in zip(shares, groups, strict=True))
-    half = float(stats.t.ppf(0.5 + level / 2, df)) * se
-    return float(estimate), float(estimate - half), float(estimate + half)
 
 
 def _group(

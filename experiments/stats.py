@@ -1,5 +1,6 @@
 """Statistics the experiments judge their signatures with: confidence intervals over agents,
-per-agent slopes, regression slopes with a confidence interval, and logistic regression.
+per-agent slopes, regression slopes with a confidence interval, the interval of a difference
+of differences between four groups, and logistic regression.
 
 Every experiment treats the agents of a population as independent subjects: a quantity is
 computed per agent from the records, then summarised by its mean and a 95% t confidence
@@ -37,6 +38,25 @@ def estimate_row(estimate: tuple[float, float, float], n: int, **labels: Any) ->
     """A result-table row for an estimate ``(value, ci_low, ci_high)`` from ``n`` agents."""
     mean, low, high = estimate
     return {**labels, "mean": mean, "ci_low": low, "ci_high": high, "n": n}
+
+
+def interaction_ci(
+    a: Any, b: Any, c: Any, d: Any, level: float = 0.95
+) -> tuple[float, float, float]:
+    """``(mean a - mean b) - (mean c - mean d)`` over four independent groups, with a Welch
+    t interval: ``se^2 = sum_g s_g^2 / n_g`` and Welch-Satterthwaite degrees of freedom
+    ``df = se^4 / sum_g (s_g^2 / n_g)^2 / (n_g - 1)``."""
+    groups = [np.asarray(g, dtype=float) for g in (a, b, c, d)]
+    if min(g.size for g in groups) < 2:
+        return float("nan"), float("nan"), float("nan")
+    estimate = groups[0].mean() - groups[1].mean() - groups[2].mean() + groups[3].mean()
+    shares = np.array([g.var(ddof=1) / g.size for g in groups])
+    se = float(np.sqrt(shares.sum()))
+    if se == 0.0:
+        return float(estimate), float(estimate), float(estimate)
+    df = shares.sum() ** 2 / sum(v**2 / (g.size - 1) for v, g in zip(shares, groups, strict=True))
+    half = float(stats.t.ppf(0.5 + level / 2, df)) * se
+    return float(estimate), float(estimate - half), float(estimate + half)
 
 
 def format_ci(mean: float, low: float, high: float, digits: int = 2) -> str:

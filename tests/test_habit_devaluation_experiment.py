@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from plasticgym.experiments.habit_devaluation import Config, interaction_ci, press_rates
+from plasticgym.experiments.habit_devaluation import Config, press_rates
+from plasticgym.experiments.stats import interaction_ci
 
 
 def test_interaction_ci_is_a_welch_interval_of_a_difference_of_differences():
