@@ -270,8 +270,9 @@ class Config:
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
-        """32 agents (cheap: a population costs little more than one agent), 20 value sessions,
-        12 long-acquisition sessions, shorter blocking phases (about half a minute on 2 cores)."""
+        """32 agents (cheap: a population costs little more than one agent; part 4 keeps its
+        64), 20 value sessions, 12 long-acquisition sessions, shorter blocking phases (about 45 s
+        on 2 cores)."""
         return cls(
             **{
                 "n_agents": 32,
