@@ -263,9 +263,11 @@ def difference_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return float(a.mean() - b.mean()), float(interval.low), float(interval.high)
 
 
-def _single_lever_group(table: pd.DataFrame, schedule: str, devalued: bool) -> np.ndarray:
+def _single_lever_group(
+    table: pd.DataFrame, schedule: str, devalued: bool, column: str = "test_rate"
+) -> np.ndarray:
     rows = table[(table["schedule"] == schedule) & (table["devalued"] == devalued)]
-    values = rows["test_rate"].to_numpy(float)
+    values = rows[column].to_numpy(float)
     return values[np.isfinite(values)]
 
 
@@ -284,10 +286,9 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     single = press_rates(records["single_lever"], config.late_training_steps)
     for column in ("late_training_rate", "test_rate", "steps_per_reinforcer"):
         for group in config.single_lever_groups():
-            values = single[(single["schedule"] == group["schedule"])
-                            & (single["devalued"] == group["devalued"])][column]  # fmt: skip
-            rows.append(ci_row(values.to_numpy(float), quantity=f"single_lever_{column}",
-                               habit=True, training="moderate", **group))  # fmt: skip
+            rows.append(ci_row(_single_lever_group(single, **group, column=column),
+                               quantity=f"single_lever_{column}", habit=True,
+                               training="moderate", **group))  # fmt: skip
     rates = {
         (schedule, devalued): _single_lever_group(single, schedule, devalued)
         for schedule, devalued in itertools.product(("ratio", "interval"), (True, False))
