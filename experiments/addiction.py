@@ -924,11 +924,14 @@ def _analyse_criteria(records: pd.DataFrame, config: Config) -> tuple[dict, dict
             )
         )
     fractions = criteria_fractions(table)
-    rho, low, high, p = spearman(table["score"], table["relapse"])
-    for column in ("relapse", "reinstatement"):
+    correlations = {
+        column: spearman(table["score"], table[column]) for column in ("relapse", "reinstatement")
+    }
+    rho, low, high, p = correlations["relapse"]
+    for column, correlation in correlations.items():
         rows.append(
             estimate_row(
-                spearman(table["score"], table[column])[:3],
+                correlation[:3],
                 len(table),
                 part="criteria",
                 quantity=f"spearman(score, {column})",

@@ -561,7 +561,8 @@ def test_single_lever_task_pays_lever_1_and_refuses_lever_2():
         control["outcome"][control["phase"] == "training"],
         one["outcome"][one["phase"] == "training"],
     )
-    single.close(), double.close()
+    single.close()
+    double.close()
 
 
 def test_unknown_arguments_list_the_allowed_ones():
