@@ -352,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend",
         choices=("local", "ray"),
         default="local",
-        help="local process pool (default) or Ray Tune (extra: ray)",
+        help="local worker processes (default) or Ray Tune (extra: ray)",
     )
     sweep.add_argument("--workers", type=int, default=1, help="trials at a time (default 1)")
     sweep.add_argument(

@@ -42,7 +42,7 @@ times and is then reported in ``failures.json`` while the other trials go on.
 
 Determinism: a trial's outcome depends on its spec only (the agents are seeded from the spec's
 seed, torch uses the spec's number of threads), so results are the same whether trials run
-in-process, in a process pool or on Ray Tune, in any order.
+in-process, in worker processes or on Ray Tune, in any order.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ import importlib
 import itertools
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import shutil
 import sys
@@ -60,8 +61,6 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -450,7 +449,8 @@ def run_sweep(
     Args:
         config: a :class:`SweepConfig`, a dict as in a config file, or a config file's path.
         out_dir: the sweep's folder (see the module docstring); run again to resume.
-        backend: ``"local"`` (a process pool; ``workers=1`` runs the trials in this process)
+        backend: ``"local"`` (a spawned process per trial attempt, ``workers`` at a time;
+            ``workers=1`` runs the trials in this process)
             or ``"ray"`` (Ray Tune, ``pip install 'plasticgym[ray]'``; starts a local Ray with
             ``workers`` CPUs unless Ray is already initialised or ``RAY_ADDRESS`` is set).
         workers: trials run at the same time.
@@ -503,47 +503,54 @@ def _run_local(
                         continue
                 bar.update(1)
             return
-        _run_pool(pending, trials_dir, trial, workers, max_retries, bar)
+        _run_processes(pending, trials_dir, trial, workers, max_retries, bar)
 
 
-def _run_pool(
+def _attempt(item: Trial, trials_dir: str, trial: str) -> None:
+    """One attempt in a worker process; how it went is in the trial's folder (``result.json``
+    or ``error.json``), so the exception is not re-raised here."""
+    try:
+        run_trial_once(item, trials_dir, trial)
+    except Exception:
+        sys.exit(1)
+
+
+def _run_processes(
     pending: list[Trial], trials_dir: Path, trial: str, workers: int, max_retries: int, bar: Any
 ) -> None:
-    """Run trials on ``workers`` spawned processes, at most ``workers`` at a time, so that the
-    trials in flight are the ones running. When a process dies the pool breaks: every trial
-    that was running has used an attempt, and the others run on a new pool."""
+    """Run each attempt of a trial in a spawned process of its own, at most ``workers`` at a
+    time. A process that dies (``os._exit``, a crash, the OOM killer) costs only its own
+    trial an attempt: the trials running beside it go on (a process pool would be broken and
+    terminate them, possibly after their trial function finished and before their result was
+    written, so that they would run twice)."""
     context = multiprocessing.get_context("spawn")
     queue = deque(pending)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-    running: dict[Future, tuple[Trial, int]] = {}  # future -> (trial, attempts before)
+    running: dict[int, tuple[Any, Trial, int]] = {}  # sentinel -> (process, trial, attempts)
     try:
         while queue or running:
             while queue and len(running) < workers:
                 item = queue.popleft()
-                future = pool.submit(run_trial_once, item, trials_dir, trial)
-                running[future] = (item, read_attempts(trials_dir / item.id))
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
-                wait(running)  # every trial in flight ends with the broken pool
-                done = set(running)
-                if not any(
-                    read_attempts(trials_dir / item.id) > before
-                    for item, before in running.values()
-                ):
-                    raise RuntimeError("the sweep's worker processes die before running a trial")
-                pool.shutdown(wait=True, cancel_futures=True)
-                pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-            for future in done:
-                item, _ = running.pop(future)
-                # a trial can finish (result.json written) in the instant its pool breaks: its
-                # future then reports the broken pool, but it is done and must not run again
-                finished = future.exception() is None or (trials_dir / item.id / RESULT).is_file()
-                if finished or read_attempts(trials_dir / item.id) > max_retries:
+                process = context.Process(target=_attempt, args=(item, str(trials_dir), trial))
+                attempts = read_attempts(trials_dir / item.id)
+                process.start()
+                running[process.sentinel] = (process, item, attempts)
+            for sentinel in multiprocessing.connection.wait(list(running)):
+                process, item, before = running.pop(sentinel)
+                process.join()
+                folder = trials_dir / item.id
+                if (folder / RESULT).is_file() or read_attempts(folder) > max_retries:
                     bar.update(1)
+                elif read_attempts(folder) == before:
+                    raise RuntimeError(
+                        f"the sweep's worker process for trial {item.id} died before running "
+                        f"it (exit code {process.exitcode})"
+                    )
                 else:
                     queue.append(item)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for process, _, _ in running.values():
+            process.terminate()
+            process.join()
 
 
 def _ray_trainable(

@@ -225,7 +225,7 @@ def test_a_failing_trial_is_retried_then_reported_while_the_others_finish(tmp_pa
     assert (results.loc[summary.completed, "status"] == "done").all()
 
 
-def test_a_dead_worker_process_is_retried_on_a_new_pool(tmp_path):
+def test_a_dead_worker_process_costs_only_its_own_trial_an_attempt(tmp_path):
     markers = tmp_path / "markers"
     markers.mkdir()
     summary = run_sweep(counting_config(markers, crash_once_at=0), tmp_path / "sweep",
