@@ -207,8 +207,7 @@ class PopulationAgent(ABC):
     def _per_agent_values(self) -> dict[str, float | Tensor]:
         """Each per-agent hyperparameter as a float (shared) or a tensor ``[n_agents]``."""
         values: dict[str, float | Tensor] = {}
-        for name in getattr(self.config_class, "PER_AGENT", ()):
-            value = getattr(self.config, name)
+        for name, value in self._config_per_agent().items():
             if isinstance(value, tuple):
                 if len(value) != self.n_agents:
                     raise ValueError(
@@ -219,6 +218,19 @@ class PopulationAgent(ABC):
             else:
                 values[name] = float(value)
         return values
+
+    def _config_per_agent(self) -> dict[str, Any]:
+        """The config's per-agent hyperparameters by name (a config that is composed of parts
+        lists its own, ``per_agent_values()``)."""
+        if hasattr(self.config, "per_agent_values"):
+            return self.config.per_agent_values()
+        return {name: getattr(self.config, name) for name in self.config_class.PER_AGENT}
+
+    def _config_json(self) -> dict[str, Any]:
+        """The config as checkpoint metadata (``to_flat()`` where the config has one)."""
+        if hasattr(self.config, "to_flat"):
+            return self.config.to_flat()
+        return dataclasses.asdict(self.config)
 
     @property
     def individual_parameters(self) -> pd.DataFrame:
@@ -463,7 +475,7 @@ class PopulationAgent(ABC):
             env_meta["array_names"] = sorted(env_state["arrays"])
         meta = {
             "agent": type(self).__name__,
-            "config": dataclasses.asdict(self.config),
+            "config": self._config_json(),
             "n_agents": self.n_agents,
             "env_id": self.env_id,
             "env_kwargs": self.env_kwargs,

@@ -9,11 +9,15 @@ batched tensors (leading axis ``B``: agents).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, ClassVar, NamedTuple, Self
 
 import torch
 from torch import Tensor
 
+from plasticgym.config import check_number
+from plasticgym.parts import Part
 from plasticgym.rules import Scalar, per_agent
 
 
@@ -187,3 +191,214 @@ def goal_values(outcome_model: Tensor, pre: Tensor, outcome_value: Tensor) -> Te
     """
     expected = torch.matmul(outcome_model, pre[:, None, :, None]).squeeze(-1)
     return torch.matmul(expected, outcome_value.unsqueeze(-1)).squeeze(-1)
+
+
+# ---------------------------------------------------------------------------- agent parts
+
+
+class HabitState(NamedTuple):
+    """Habit strengths ``[B, n_actions, n_pre]`` and the rate-correlation statistics."""
+
+    strength: Tensor
+    contingency: RateCorrelation
+
+
+@dataclasses.dataclass(frozen=True)
+class Habit(Part):
+    """The value-free habit pathway as an agent part (Discrete actions; Miller, Shenhav &
+    Ludvig 2019): ``PlasticAgent(env, habit=Habit(...))``; ``None`` (default): no habits.
+
+    A stimulus-response strength ``H x`` per action grows with the repetition of the action in
+    the situation ``x``, whatever the reward (:func:`habit_update`), and an arbiter hands it a
+    share of control (:func:`habit_arbitration`) that grows with the habits' spread and
+    shrinks with the experienced response-outcome rate correlation
+    (:func:`rate_correlation_update`).
+
+    Args:
+        learning_rate: ``alpha_H`` (flat name ``habit_lr``), in [0, 1].
+        weight: inverse temperature of the habit drive relative to ``beta`` (``habit_weight``),
+            >= 0.
+        arbiter_threshold: habit spread at which the arbiter hands half of the control to
+            habits, >= 0.
+        arbiter_gain: steepness of the arbiter's sigmoid, >= 0.
+        contingency_weight: ``k``: how much the rate correlation keeps control away from
+            habits (Dickinson 1985), >= 0; 0: the arbiter reads habit strength alone.
+        contingency_window: steps over which response and outcome rates are measured, >= 1.
+        contingency_memory: steps over which their correlation is remembered, >= 1.
+        contingency_context: index of a stimulus channel that marks where responses can act
+            (e.g. HabitFormation-v0's instrumental context, 0): the statistics learn only from
+            actions taken while it is on; None: every step counts.
+
+    All but ``contingency_context`` may differ between agents.
+    """
+
+    KIND: ClassVar[str] = "habit"
+    LIMITS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "learning_rate": {"low": 0.0, "high": 1.0},
+        "weight": {"low": 0.0},
+        "arbiter_threshold": {"low": 0.0},
+        "arbiter_gain": {"low": 0.0},
+        "contingency_weight": {"low": 0.0},
+        "contingency_window": {"low": 1.0},
+        "contingency_memory": {"low": 1.0},
+    }
+    PER_AGENT: ClassVar[tuple[str, ...]] = tuple(LIMITS)
+    FLAT: ClassVar[Mapping[str, str]] = {
+        "learning_rate": "habit_lr", "weight": "habit_weight",
+        **{f: f for f in tuple(LIMITS)[2:]}, "contingency_context": "contingency_context",
+    }  # fmt: skip
+    learning_rate: Any = 0.001
+    weight: Any = 1.0
+    arbiter_threshold: Any = 0.15
+    arbiter_gain: Any = 20.0
+    contingency_weight: Any = 0.0
+    contingency_window: Any = 10.0
+    contingency_memory: Any = 200.0
+    contingency_context: int | None = None
+
+    def check(self) -> None:
+        if self.contingency_context is not None:
+            check_number("contingency_context", self.contingency_context, 0, integer=True)
+
+    def bound(self, values: Mapping[str, float | Tensor]) -> Self:
+        bound = super().bound(values)
+        weight = torch.as_tensor(bound.contingency_weight)
+        object.__setattr__(bound, "reads_contingency", bool((weight > 0).any()))
+        return bound
+
+    def init(
+        self, n_agents: int, n_actions: int, n_pre: int, n_channels: int, device: torch.device
+    ) -> HabitState:
+        if self.contingency_context is not None and self.contingency_context >= n_channels:
+            raise ValueError(
+                f"contingency_context={self.contingency_context} is invalid for this task: its "
+                f"observation has {n_channels} stimulus channels (indices 0..{n_channels - 1})"
+            )
+        strength = torch.zeros(n_agents, n_actions, n_pre, device=device)
+        stats = rate_correlation_init(n_agents, n_actions, n_channels, device=device)
+        return HabitState(strength, stats)
+
+    @staticmethod
+    def strengths(state: HabitState, pre: Tensor) -> Tensor:
+        """Habit strengths ``H x`` of every action ``[B, n_actions]`` for ``pre [B, n_pre]``."""
+        return torch.matmul(state.strength, pre.unsqueeze(-1)).squeeze(-1)
+
+    def share(self, state: HabitState, habits: Tensor) -> Tensor:
+        """The arbiter's share of control given to habits, ``[B]``."""
+        reads = getattr(self, "reads_contingency", True)
+        contingency = action_outcome_contingency(state.contingency) if reads else None
+        return habit_arbitration(
+            habit_spread(habits), self.arbiter_threshold, self.arbiter_gain, contingency,
+            self.contingency_weight,
+        )  # fmt: skip
+
+    def control(self, drive: Tensor, state: HabitState, pre: Tensor) -> Tensor:
+        """The policy's drive after arbitration: ``(1 - w_H) D + w_H habit_weight H x``."""
+        habits = self.strengths(state, pre)
+        share = self.share(state, habits).unsqueeze(1)
+        return (1.0 - share) * drive + share * per_agent(self.weight, drive) * habits
+
+    def update(
+        self,
+        state: HabitState,
+        chosen: Tensor,
+        pre: Tensor,
+        onsets: Tensor,
+        channels_tm1: Tensor,
+        active: Tensor,
+    ) -> HabitState:
+        """Habit learning on the action ``chosen [B, n_actions]`` taken in the situation ``pre``
+        and the rate correlation of actions with the stimulus ``onsets [B, n_channels]`` they
+        were followed by (counted only where ``contingency_context`` of ``channels_tm1`` was
+        on, if set)."""
+        updated = habit_update(state.strength, chosen, pre, self.learning_rate)
+        strength = torch.where(active.view(-1, 1, 1), updated, state.strength)
+        stats = rate_correlation_update(
+            state.contingency, chosen, onsets, self.contingency_window, self.contingency_memory
+        )
+        counted = active
+        if self.contingency_context is not None:
+            counted = active & (channels_tm1[:, self.contingency_context] > 0)
+        contingency = RateCorrelation(*(
+            torch.where(counted.view((-1,) + (1,) * (new.dim() - 1)), new, old)
+            for new, old in zip(stats, state.contingency, strict=True)
+        ))  # fmt: skip
+        return HabitState(strength, contingency)
+
+
+class GoalState(NamedTuple):
+    """Action -> outcome model ``[B, n_actions, n_channels, n_features]`` and stimulus ->
+    reward model ``[B, n_channels]``."""
+
+    outcome_model: Tensor
+    reward_model: Tensor
+
+
+@dataclasses.dataclass(frozen=True)
+class GoalDirected(Part):
+    """Goal-directed evaluation as an agent part (Discrete actions; Daw, Niv & Dayan 2005):
+    ``PlasticAgent(env, goal_directed=GoalDirected(...))``; ``None`` (default): none.
+
+    Each action is valued by the stimuli it has been followed by (:func:`outcome_update`) and
+    what those are worth now (:func:`goal_values`), so a devalued outcome lowers the value of
+    the action that earns it without that action being taken again.
+
+    Args:
+        learning_rate: rate of the action -> outcome and stimulus -> reward models (flat name
+            ``outcome_lr``), in [0, 1], per agent.
+        weight: weight of the goal-directed values in the dopamine-gated pathway's drive
+            (``goal_weight``), >= 0, per agent.
+    """
+
+    KIND: ClassVar[str] = "goal"
+    LIMITS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "learning_rate": {"low": 0.0, "high": 1.0},
+        "weight": {"low": 0.0},
+    }
+    PER_AGENT: ClassVar[tuple[str, ...]] = ("learning_rate", "weight")
+    FLAT: ClassVar[Mapping[str, str]] = {"learning_rate": "outcome_lr", "weight": "goal_weight"}
+    learning_rate: Any = 0.05
+    weight: Any = 1.0
+
+    @staticmethod
+    def init(
+        n_agents: int, n_actions: int, n_channels: int, n_features: int, device: torch.device
+    ) -> GoalState:
+        outcome_model = torch.zeros(n_agents, n_actions, n_channels, n_features, device=device)
+        return GoalState(outcome_model, torch.zeros(n_agents, n_channels, device=device))
+
+    @staticmethod
+    def outcome_values(state: GoalState, onset_value: Tensor, gamma: Scalar) -> Tensor:
+        """What each stimulus channel is worth now, ``U_c = R_c + gamma * V_c`` ``[B,
+        n_channels]``: the reward it predicts when it appears plus the discounted value the
+        critic gives its onset code alone (``onset_value [B, n_channels]``)."""
+        return state.reward_model + per_agent(gamma, onset_value) * onset_value
+
+    @staticmethod
+    def values(state: GoalState, features: Tensor, outcome_value: Tensor) -> Tensor:
+        """Goal-directed action values ``G = (M x) U`` ``[B, n_actions]``."""
+        return goal_values(state.outcome_model, features, outcome_value)
+
+    def drive(self, drive: Tensor, goal: Tensor) -> Tensor:
+        """The dopamine-gated drive plus the goal-directed values, ``D + goal_weight G``."""
+        return drive + per_agent(self.weight, drive) * goal
+
+    def update(
+        self,
+        state: GoalState,
+        chosen: Tensor,
+        features_tm1: Tensor,
+        onsets: Tensor,
+        channels: Tensor,
+        reward: Tensor,
+        active: Tensor,
+    ) -> GoalState:
+        """The action taken in ``features_tm1`` learns the stimulus ``onsets`` that followed
+        it; the reward model learns the reward that came with the ``channels``."""
+        keep = active.view(-1, 1, 1)
+        updated = outcome_update(
+            state.outcome_model, chosen, features_tm1, onsets, self.learning_rate
+        )
+        outcome_model = torch.where(keep.unsqueeze(-1), updated, state.outcome_model)
+        updated = reward_model_update(state.reward_model, channels, reward, self.learning_rate)
+        return GoalState(outcome_model, torch.where(keep[:, 0], updated, state.reward_model))

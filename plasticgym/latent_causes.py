@@ -21,11 +21,17 @@ agents).
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor
+
+from plasticgym.config import check_number
+from plasticgym.dopamine import running_average
+from plasticgym.parts import Part
 
 PRIOR_VARIANCE = 0.25
 """Variance every channel of a new agent's first cause starts with: the largest a channel in
@@ -171,8 +177,116 @@ def new_cause_weights(
     return torch.cat([blocks.reshape(B, P, K * n_features), weights[..., K * n_features :]], -1)
 
 
+@dataclasses.dataclass(frozen=True)
+class CauseInference(Part):
+    """Latent-cause inference as an agent part (see the module docstring):
+    ``PlasticAgent(env, latent_causes=CauseInference(max_causes=2))``; ``None`` (default): the
+    agent's synapses see one world.
+
+    Every cause has its own block of the presynaptic code (``x (x) p``) and so its own synapses
+    in every projection that reads the code. Flat names: ``latent_causes`` (``max_causes``),
+    ``cause_<field>`` for the others.
+
+    Args:
+        max_causes: the most causes an agent can infer, an integer in [2, 16]. ``2`` separates
+            acquisition from extinction; with more a long extinction may form several in a
+            row (each copy still predicts what the last one did).
+        split_threshold: how far below 0 the running average TD error must fall for a new
+            cause to form, > 0.
+        error_rate: rate of that running average, in (0, 1].
+        summary_rate: rate of the running average of the observation channels the causes
+            model, in (0, 1].
+        learning_rate: rate at which each cause's model (mean and variance of that summary)
+            learns, weighted by the belief in it, in (0, 1].
+        min_variance: floor of a cause's variance per channel, > 0: how sharply a cause that
+            has always seen the same value rules out others.
+        channels: indices of the stimulus channels the causes model (distinct), or None: every
+            channel. E.g. the states that persist (a drug level, a context) rather than brief
+            consequences of the agent's own responses.
+    """
+
+    KIND: ClassVar[str] = "cause"
+    LIMITS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "max_causes": {"low": 2, "high": 16, "integer": True},
+        "split_threshold": {"low": 0.0, "low_open": True},
+        "error_rate": {"low": 0.0, "high": 1.0, "low_open": True},
+        "summary_rate": {"low": 0.0, "high": 1.0, "low_open": True},
+        "learning_rate": {"low": 0.0, "high": 1.0, "low_open": True},
+        "min_variance": {"low": 0.0, "low_open": True},
+    }
+    FLAT: ClassVar[Mapping[str, str]] = {"max_causes": "latent_causes"}
+    max_causes: int = 2
+    split_threshold: float = 0.03
+    error_rate: float = 0.05
+    summary_rate: float = 0.2
+    learning_rate: float = 0.05
+    min_variance: float = 1e-3
+    channels: tuple[int, ...] | None = None
+
+    def check(self) -> None:
+        channels = self.channels
+        if channels is None:
+            return
+        if isinstance(channels, str | bytes) or not isinstance(channels, Sequence):
+            raise ValueError(
+                f"cause_channels={channels!r} is invalid: None or a sequence of distinct "
+                "channel indices"
+            )
+        for index in channels:
+            check_number("cause_channels element", index, 0, integer=True)
+        if not channels or len(set(channels)) != len(channels):
+            raise ValueError(
+                f"cause_channels={channels!r} is invalid: at least one index, all distinct"
+            )
+        object.__setattr__(self, "channels", tuple(int(i) for i in channels))
+
+    def watched(self, n_channels: int) -> list[int]:
+        """The channels the causes model in a task with ``n_channels`` stimulus channels."""
+        watched = list(range(n_channels) if self.channels is None else self.channels)
+        if max(watched) >= n_channels:
+            raise ValueError(
+                f"cause_channels={self.channels} is invalid for this task: its observation "
+                f"has {n_channels} stimulus channels (indices 0..{n_channels - 1})"
+            )
+        return watched
+
+    def init(self, n_agents: int, n_watched: int, device: torch.device) -> LatentCauses:
+        return latent_causes_init(n_agents, self.max_causes, n_watched, device)
+
+    def infer(self, causes: LatentCauses, watched: Tensor, active: Tensor) -> LatentCauses:
+        """The observation summary moves to the watched channels ``[B, n_watched]`` and the
+        belief in each formed cause follows it (:func:`cause_posterior`); inactive agents keep
+        theirs."""
+        keep = active.unsqueeze(1)
+        summary = running_average(causes.summary, watched, self.summary_rate)
+        summary = torch.where(keep, summary, causes.summary)
+        likelihood = cause_log_likelihood(summary, causes.mean, causes.variance)
+        posterior = torch.where(keep, cause_posterior(likelihood, causes.used), causes.posterior)
+        return causes._replace(summary=summary, posterior=posterior)
+
+    def learn(
+        self, causes: LatentCauses, rpe: Tensor, active: Tensor
+    ) -> tuple[LatentCauses, Tensor]:
+        """Each cause's model learns in proportion to the belief in it and the TD error enters
+        its running average; returns the state and the agents due to form a new cause
+        (:func:`split_due`) ``[B]``."""
+        mean, variance = cause_statistics_update(
+            causes.mean, causes.variance, causes.summary, causes.posterior,
+            self.learning_rate, self.min_variance,
+        )  # fmt: skip
+        keep = active.view(-1, 1, 1)
+        error = running_average(causes.error, rpe, self.error_rate)
+        causes = causes._replace(
+            mean=torch.where(keep, mean, causes.mean),
+            variance=torch.where(keep, variance, causes.variance),
+            error=torch.where(active, error, causes.error),
+        )
+        return causes, split_due(causes.error, causes.used, self.split_threshold) & active
+
+
 __all__ = [
     "PRIOR_VARIANCE",
+    "CauseInference",
     "LatentCauses",
     "cause_log_likelihood",
     "cause_posterior",

@@ -14,13 +14,15 @@ Switching a mechanism off means leaving its transform out of the chain; nothing 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NamedTuple
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor
 
 from plasticgym.homeostasis import rate_estimate, scaling_dw
+from plasticgym.parts import Part
 from plasticgym.rules import Scalar, bounded_dw, eligibility_update, three_factor_dw
 
 
@@ -131,6 +133,36 @@ def synaptic_scaling(
         return dw + scaling, ScalingState(rate_avg)
 
     return PlasticityTransform(init, update)
+
+
+@dataclasses.dataclass(frozen=True)
+class SynapticScaling(Part):
+    """Homeostatic synaptic scaling of a projection (:func:`synaptic_scaling`; Turrigiano et
+    al. 1998), as an agent part: ``PlasticAgent(env, scaling=SynapticScaling(...))``, or
+    ``scaling=None`` to switch it off (nothing else changes).
+
+    Args:
+        target_rate: the neurons' target rate, > 0, per agent.
+        rate_time_constant: steps of the running rate estimate, >= 1, per agent.
+        scaling_rate: fraction by which scaling moves the weights per step at a rate error
+            equal to the target, in [0, 1), per agent.
+    """
+
+    KIND: ClassVar[str] = "scaling"
+    LIMITS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "target_rate": {"low": 0.0, "low_open": True},
+        "rate_time_constant": {"low": 1.0},
+        "scaling_rate": {"low": 0.0, "high": 1.0, "high_open": True},
+    }
+    PER_AGENT: ClassVar[tuple[str, ...]] = ("target_rate", "rate_time_constant", "scaling_rate")
+    FLAT: ClassVar[Mapping[str, str]] = {f: f for f in PER_AGENT}
+    target_rate: Any = 0.2
+    rate_time_constant: Any = 200.0
+    scaling_rate: Any = 1e-3
+
+    def transform(self) -> PlasticityTransform:
+        """The scaling transform with this part's (bound) values."""
+        return synaptic_scaling(self.target_rate, self.rate_time_constant, self.scaling_rate)
 
 
 def weight_bounds(w_min: float, w_max: float) -> PlasticityTransform:

@@ -53,3 +53,37 @@ def update_synapses(
         torch.zeros_like(synapses.weights), synapses.state, synapses.weights, signals
     )
     return Synapses(synapses.weights + dw, state), dw
+
+
+class Projection(NamedTuple):
+    """One projection of an agent: its synapses and the plasticity chain that changes them.
+
+    ``drive(pre)`` is the postsynaptic input ``W x`` ``[B, n_post]``; ``learn(signals)`` runs one
+    plasticity step (:func:`update_synapses`) and returns the new projection and the ``dw`` that
+    was applied.
+    """
+
+    rule: PlasticityTransform
+    synapses: Synapses
+
+    @classmethod
+    def create(cls, rule: PlasticityTransform, weights: Tensor) -> Projection:
+        """A projection with the given initial weights and the rule's initial state."""
+        return cls(rule, init_synapses(rule, weights))
+
+    @property
+    def weights(self) -> Tensor:
+        """``[B, n_post, n_pre]``."""
+        return self.synapses.weights
+
+    def drive(self, pre: Tensor) -> Tensor:
+        """``W x`` for presynaptic activity ``pre [B, n_pre]``; returns ``[B, n_post]``."""
+        return torch.matmul(self.synapses.weights, pre.unsqueeze(-1)).squeeze(-1)
+
+    def learn(self, signals: PlasticitySignals) -> tuple[Projection, Tensor]:
+        synapses, dw = update_synapses(self.rule, self.synapses, signals)
+        return self._replace(synapses=synapses), dw
+
+    def with_weights(self, weights: Tensor) -> Projection:
+        """The same projection with other weights (its plasticity state kept)."""
+        return self._replace(synapses=self.synapses._replace(weights=weights))

@@ -134,13 +134,16 @@ def test_allostatic_setpoint_follows_drug_exposure_and_survives_save_load(tmp_pa
     kwargs = {"n_agents": 8, "seed": 2, "env_kwargs": drug_only, "dopamine": "homeostatic",
               "allostatic_rate": 0.05, **plastic_preset("plasticgym/Addiction-v0")}  # fmt: skip
     fixed = PlasticAgent("plasticgym/Addiction-v0", **kwargs).learn(120, record=True)
-    assert torch.equal(fixed.setpoint(), torch.ones(8))  # allostatic_gain=0: h* stays h*_0
+    assert torch.equal(
+        fixed.dopamine.setpoint_now(fixed.dopamine_state), torch.ones(8)
+    )  # allostatic_gain=0: h* stays h*_0
     agent = PlasticAgent("plasticgym/Addiction-v0", allostatic_gain=2.0, **kwargs)
     agent.learn(120, record=True)
     took = agent.records.groupby("agent")["infusion"].sum().to_numpy() > 0
     allostasis = agent.dopamine_state.allostasis.numpy()
     assert took.any() and (allostasis[took] > 0).all() and (allostasis[~took] == 0).all()
-    np.testing.assert_allclose(agent.setpoint().numpy(), 1.0 + 2.0 * allostasis, rtol=1e-6)
+    setpoint = agent.dopamine.setpoint_now(agent.dopamine_state)
+    np.testing.assert_allclose(setpoint.numpy(), 1.0 + 2.0 * allostasis, rtol=1e-6)
     restored = PlasticAgent.load(agent.save(tmp_path / "agent"))
     assert torch.equal(restored.dopamine_state.allostasis, agent.dopamine_state.allostasis)
 

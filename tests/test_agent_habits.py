@@ -79,7 +79,7 @@ def test_habit_pathway_makes_extended_training_insensitive_to_devaluation():
 def test_without_the_pathways_the_policy_is_the_softmax_of_the_rates():
     agent = PlasticAgent("plasticgym/HabitFormation-v0", n_agents=4, seed=0,
                          env_kwargs={"training_reinforcers": 5}).learn(200)  # fmt: skip
-    assert agent.habit_share() is None and agent.habit_strength.numel() == 0
+    assert agent.habit_share() is None and agent.habit_state is None and agent.goal_state is None
     actor_input = agent._rollout.actor_input
     rates, probs = agent._policy(actor_input)
     torch.testing.assert_close(probs, torch.softmax(5.0 * rates, dim=1))
@@ -114,12 +114,15 @@ def test_habit_and_goal_state_survive_save_load_continue(tmp_path):
     reference.learn(70)
     reference.learn(50, record=True)
     pd.testing.assert_frame_equal(restored.records, reference.records)
-    for name in ("habit_strength", "outcome_model", "reward_model"):
-        assert torch.equal(getattr(restored, name), getattr(reference, name)), name
-    assert restored.habit_strength.abs().sum() > 0 and restored.outcome_model.abs().sum() > 0
-    for name, value in restored.contingency._asdict().items():
-        assert torch.equal(value, getattr(reference.contingency, name)), name
-    assert restored.contingency.covariance.abs().sum() > 0
+    for part in ("habit_state", "goal_state"):
+        for name, value in getattr(restored, part)._asdict().items():
+            if isinstance(value, torch.Tensor):
+                assert torch.equal(value, getattr(getattr(reference, part), name)), name
+    habits, goal = restored.habit_state, restored.goal_state
+    assert habits.strength.abs().sum() > 0 and goal.outcome_model.abs().sum() > 0
+    for name, value in habits.contingency._asdict().items():
+        assert torch.equal(value, getattr(reference.habit_state.contingency, name)), name
+    assert habits.contingency.covariance.abs().sum() > 0
 
 
 def test_contingency_context_counts_only_actions_taken_where_responses_can_act():
@@ -134,10 +137,10 @@ def test_contingency_context_counts_only_actions_taken_where_responses_can_act()
     every_step = PlasticAgent("plasticgym/HabitFormation-v0", **kwargs)
     for agent in (gated, every_step):
         agent.learn(19)  # the four pairings, the first step of training still to come
-    assert all(value.abs().sum() == 0 for value in gated.contingency)
-    assert every_step.contingency.covariance.abs().sum() > 0
+    assert all(value.abs().sum() == 0 for value in gated.habit_state.contingency)
+    assert every_step.habit_state.contingency.covariance.abs().sum() > 0
     gated.learn(40)
-    assert gated.contingency.covariance.abs().sum() > 0
+    assert gated.habit_state.contingency.covariance.abs().sum() > 0
     with pytest.raises(ValueError, match=r"contingency_context=5 .* 5 stimulus channels"):
         PlasticAgent("plasticgym/HabitFormation-v0", habit=True, contingency_context=5)
     for bad in (-1, 0.5, True):

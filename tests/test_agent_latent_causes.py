@@ -77,7 +77,7 @@ def test_predict_acts_with_the_synapses_of_the_cause_believed_in():
     n = agent.encoder.n_features
     weights = torch.zeros_like(agent.actor.weights)
     weights[:, 1, :n], weights[:, 2, n : 2 * n] = 5.0, 5.0
-    agent.actor = agent.actor._replace(weights=weights)
+    agent.actor = agent.actor.with_weights(weights)
     observation = np.ones(len(OBS_CHANNELS) + 2, dtype=np.float32)
     for belief, expected in (
         ([[1.0, 0.0], [0.0, 1.0]], [1, 2]),
