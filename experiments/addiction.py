@@ -103,8 +103,7 @@ from scipy import stats
 from plasticgym.agents import PlasticAgent
 from plasticgym.agents.presets import plastic_preset
 from plasticgym.envs.addiction import OBS_CHANNELS
-from plasticgym.experiments.habit_devaluation import difference_ci
-from plasticgym.experiments.stats import ci_row, estimate_row, format_ci, mean_ci
+from plasticgym.experiments.stats import ci_row, difference_ci, estimate_row, format_ci, mean_ci
 from plasticgym.population import LogUniform, Uniform
 
 NAME = "addiction"
