@@ -545,6 +545,62 @@ def _restore_optimizer(
         raise CheckpointError(f"{prefix}: cannot restore the optimizer: {error}") from None
 
 
+def _model_checkpoint(
+    i: int, model: Any, env: RecordingWrapper, tensors: dict[str, torch.Tensor]
+) -> dict[str, Any]:
+    """Put agent ``i``'s policy and optimizer tensors into ``tensors``; return its JSON part
+    (counters, exploration rate, optimizer settings, record counters)."""
+    for key, tensor in model.policy.state_dict().items():
+        tensors[f"agent{i}.policy.{key}"] = tensor.detach().clone()
+    optimizer = _optimizer_state(model.policy.optimizer, f"agent{i}.optimizer", tensors)
+    counters = {name: int(getattr(model, name)) for name in _COUNTERS if hasattr(model, name)}
+    floats = {"progress_remaining": float(model._current_progress_remaining)}
+    if hasattr(model, "exploration_rate"):
+        floats["exploration_rate"] = float(model.exploration_rate)
+    return {"counters": counters, "floats": floats, "env_steps": env.steps,
+            "env_episode": env.episode, "optimizer": optimizer}  # fmt: skip
+
+
+def _restore_model(
+    i: int,
+    model: Any,
+    env: RecordingWrapper,
+    agent_meta: Mapping[str, Any],
+    tensors: Mapping[str, torch.Tensor],
+    used: set[str],
+    path: Any,
+) -> None:
+    """Load what :func:`_model_checkpoint` saved into agent ``i``'s rebuilt model and env,
+    adding the names of the tensors it takes to ``used``."""
+    prefix = f"agent{i}.policy."
+    template = model.policy.state_dict()
+    state = {}
+    for key, like in template.items():
+        state[key] = take_tensor(tensors, prefix + key, like)
+        used.add(prefix + key)
+    extra = sorted(n for n in tensors if n.startswith(prefix) and n[len(prefix) :] not in state)
+    if extra:
+        raise CheckpointError(f"{path} has tensors the rebuilt policy lacks: {extra[:5]}")
+    try:
+        model.policy.load_state_dict(state, strict=True)
+        optimizer_meta = agent_meta["optimizer"]
+        _restore_optimizer(model.policy.optimizer, optimizer_meta, f"agent{i}.optimizer",
+                           tensors, used)  # fmt: skip
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as error:
+        raise CheckpointError(f"{path}: cannot restore agent {i}: {error}") from None
+    for name, value in agent_meta["counters"].items():
+        if name not in _COUNTERS or not hasattr(model, name):
+            raise CheckpointError(f"{path}: unknown counter {name!r} for {type(model).__name__}")
+        setattr(model, name, int(value))
+    model._current_progress_remaining = float(agent_meta["floats"].get("progress_remaining", 1.0))
+    if "exploration_rate" in agent_meta["floats"] and hasattr(model, "exploration_rate"):
+        model.exploration_rate = float(agent_meta["floats"]["exploration_rate"])
+    env.steps = int(agent_meta["env_steps"])
+    env.episode = int(agent_meta["env_episode"])
+
+
 def _holds_agent_runs(run_dir: Path) -> bool:
     """True if ``run_dir`` still holds an agent's TensorBoard events (``agent_<i>/``)."""
     return any(run_dir.glob("agent_*/events.out.tfevents.*"))
@@ -825,18 +881,8 @@ class SB3Agent:
         import stable_baselines3
 
         tensors: dict[str, torch.Tensor] = {}
-        agents = []
-        for i, (model, env) in enumerate(zip(self.models, self.envs, strict=True)):
-            for key, tensor in model.policy.state_dict().items():
-                tensors[f"agent{i}.policy.{key}"] = tensor.detach().clone()
-            optimizer = _optimizer_state(model.policy.optimizer, f"agent{i}.optimizer", tensors)
-            counters = {name: int(getattr(model, name)) for name in _COUNTERS
-                        if hasattr(model, name)}  # fmt: skip
-            floats = {"progress_remaining": float(model._current_progress_remaining)}
-            if hasattr(model, "exploration_rate"):
-                floats["exploration_rate"] = float(model.exploration_rate)
-            agents.append({"counters": counters, "floats": floats, "env_steps": env.steps,
-                           "env_episode": env.episode, "optimizer": optimizer})  # fmt: skip
+        pairs = enumerate(zip(self.models, self.envs, strict=True))
+        agents = [_model_checkpoint(i, model, env, tensors) for i, (model, env) in pairs]
         meta = {
             "agent": type(self).__name__,
             "algo": self.algo,
@@ -898,51 +944,13 @@ class SB3Agent:
         except (TypeError, ValueError, AssertionError) as error:
             raise CheckpointError(f"{path}: cannot rebuild the {algo} models: {error}") from None
         used: set[str] = set()
-        for i, (model, agent_meta) in enumerate(zip(agent.models, agents, strict=True)):
-            agent._restore_model(i, model, agent_meta, tensors, used, path)
+        triples = zip(agent.models, agent.envs, agents, strict=True)
+        for i, (model, env, agent_meta) in enumerate(triples):
+            _restore_model(i, model, env, agent_meta, tensors, used, path)
         unexpected = sorted(set(tensors) - used)
         if unexpected:
             raise CheckpointError(f"{path} has unexpected tensors: {unexpected[:5]}")
         return agent
-
-    def _restore_model(
-        self,
-        i: int,
-        model: Any,
-        agent_meta: Mapping[str, Any],
-        tensors: Mapping[str, torch.Tensor],
-        used: set[str],
-        path: Any,
-    ) -> None:
-        prefix = f"agent{i}.policy."
-        template = model.policy.state_dict()
-        state = {}
-        for key, like in template.items():
-            state[key] = take_tensor(tensors, prefix + key, like)
-            used.add(prefix + key)
-        extra = sorted(n for n in tensors if n.startswith(prefix) and n[len(prefix) :] not in state)
-        if extra:
-            raise CheckpointError(f"{path} has tensors the rebuilt policy lacks: {extra[:5]}")
-        try:
-            model.policy.load_state_dict(state, strict=True)
-            optimizer_meta = agent_meta["optimizer"]
-            _restore_optimizer(model.policy.optimizer, optimizer_meta, f"agent{i}.optimizer",
-                               tensors, used)  # fmt: skip
-        except CheckpointError:
-            raise
-        except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as error:
-            raise CheckpointError(f"{path}: cannot restore agent {i}: {error}") from None
-        for name, value in agent_meta["counters"].items():
-            if name not in _COUNTERS or not hasattr(model, name):
-                raise CheckpointError(f"{path}: unknown counter {name!r} for {self.algo}")
-            setattr(model, name, int(value))
-        model._current_progress_remaining = float(
-            agent_meta["floats"].get("progress_remaining", 1.0)
-        )
-        if "exploration_rate" in agent_meta["floats"] and hasattr(model, "exploration_rate"):
-            model.exploration_rate = float(agent_meta["floats"]["exploration_rate"])
-        self.envs[i].steps = int(agent_meta["env_steps"])
-        self.envs[i].episode = int(agent_meta["env_episode"])
 
     def close(self) -> None:
         """Close every env and SB3 logger."""
