@@ -8,6 +8,10 @@ the model hooks: :meth:`~PopulationAgent._build` (the model from the config, det
 :meth:`~PopulationAgent._learn_step` (one transition of the whole population), the tensors it
 checkpoints, and :meth:`~PopulationAgent.predict`. The API follows Stable-Baselines3:
 ``Agent(env, n_agents=, seed=, tensorboard_log=)``, ``learn``, ``predict``, ``save``, ``load``.
+
+The functions at the end (checkpoint header, record table, progress bar, task events, run
+folders) are shared with :class:`~plasticgym.agents.sb3.SB3Agent`, which learns by
+Stable-Baselines3's own rollouts instead of :meth:`PopulationAgent._step`.
 """
 
 from __future__ import annotations

@@ -62,7 +62,9 @@ Checkpoints
     It writes one ``.safetensors`` file through :func:`plasticgym.checkpoint.save_checkpoint`:
     every model's policy ``state_dict`` (DQN: online and target Q-networks) and optimizer state
     tensors, plus JSON metadata (algorithm, its keyword arguments, seeds, env id and arguments,
-    counters). :meth:`SB3Agent.load` rebuilds each model with the same hyperparameters, then
+    counters). The agent class, population, env id and arguments are read and checked as for
+    every plasticgym agent (:func:`plasticgym.agents.base.open_checkpoint`).
+    :meth:`SB3Agent.load` rebuilds each model with the same hyperparameters, then
     ``policy.load_state_dict(..., strict=True)`` and ``optimizer.load_state_dict``; nothing is
     unpickled, and a bad file raises :class:`~plasticgym.checkpoint.CheckpointError`.
     Hyperparameters must be JSON values (tuples and torch.nn / torch.optim classes are encoded;
