@@ -8,6 +8,10 @@ the model hooks: :meth:`~PopulationAgent._build` (the model from the config, det
 :meth:`~PopulationAgent._learn_step` (one transition of the whole population), the tensors it
 checkpoints, and :meth:`~PopulationAgent.predict`. The API follows Stable-Baselines3:
 ``Agent(env, n_agents=, seed=, tensorboard_log=)``, ``learn``, ``predict``, ``save``, ``load``.
+
+The functions at the end (checkpoint header, record table, progress bar, task events, run
+folders) are shared with :class:`~plasticgym.agents.sb3.SB3Agent`, which learns by
+Stable-Baselines3's own rollouts instead of :meth:`PopulationAgent._step`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import os
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
@@ -38,7 +43,7 @@ from plasticgym.checkpoint import (
 )
 from plasticgym.config import check_number
 from plasticgym.population import sample_individual_differences
-from plasticgym.records import RecordBuffer
+from plasticgym.records import CORE_COLUMNS, RecordBuffer
 from plasticgym.seeding import SeedPlan, seed_plan, torch_generator
 from plasticgym.tblog import (
     EPISODIC_RETURN,
@@ -287,28 +292,19 @@ class PopulationAgent(ABC):
         if buffer is not None:
             self._record_buffers.append(buffer)
             self._records_cache = None
-        bar = None
-        if progress_bar:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=total_timesteps, unit="step", desc=type(self).__name__)
         started = time.perf_counter()
         abs_rpe_sum = torch.zeros((), device=self.device)
         steps_done = 0
-        try:
-            with torch.no_grad():
-                for _ in range(total_timesteps):
-                    rpe = self._step(buffer)
-                    steps_done += 1
-                    if self.verbose:
-                        abs_rpe_sum += rpe.abs().mean()
-                    if bar is not None:
-                        bar.update(1)
-                    if callback is not None and callback(self) is False:
-                        break
-        finally:
-            if bar is not None:
-                bar.close()
+        with step_bar(progress_bar, total_timesteps, type(self).__name__) as bar, torch.no_grad():
+            for _ in range(total_timesteps):
+                rpe = self._step(buffer)
+                steps_done += 1
+                if self.verbose:
+                    abs_rpe_sum += rpe.abs().mean()
+                if bar is not None:
+                    bar.update(1)
+                if callback is not None and callback(self) is False:
+                    break
         if self._logger is not None:
             self._logger.write_means(self.num_timesteps)
             self._logger.flush()
@@ -377,12 +373,7 @@ class PopulationAgent(ABC):
             "dopamine": result.dopamine.cpu().numpy(),
             "value": result.value.cpu().numpy(),
         }
-        for key, values in info.items():
-            if key.startswith("_") or key in ("final_obs", "final_info", "episode"):
-                continue
-            array = np.asarray(values)
-            if array.shape == (B,):
-                columns[key] = array
+        columns.update((key, array) for key, array in task_events(info) if array.shape == (B,))
         return columns
 
     def _log_step(
@@ -419,13 +410,8 @@ class PopulationAgent(ABC):
         """
         if self._records_cache is None:
             frames = [b.to_frame() for b in self._record_buffers if len(b)]
-            if not frames:
-                self._records_cache = RecordBuffer(self.n_agents).to_frame()
-            else:
-                frame = pd.concat(frames, ignore_index=True)
-                if "phase" in frame:
-                    frame["phase"] = frame["phase"].astype("category")
-                self._records_cache = self._with_individual_parameters(frame)
+            frame = record_table(frames)
+            self._records_cache = self._with_individual_parameters(frame) if frames else frame
         return self._records_cache
 
     def _with_individual_parameters(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -513,40 +499,23 @@ class PopulationAgent(ABC):
         saved state, so learning continues exactly where it stopped. A given ``env`` is used
         as it is and reset at the next ``learn``.
         """
-        tensors, meta = load_checkpoint(path)
-        if meta.get("agent") != cls.__name__:
-            raise CheckpointError(f"{path} holds a {meta.get('agent')!r}, not a {cls.__name__}")
-        try:
+        tensors, meta, saved = open_checkpoint(path, cls)
+        with invalid_metadata(path):
             config = cls.config_class.from_kwargs(**meta["config"])
             seeds = SeedPlan(**meta["seeds"])
-            n_agents = meta["n_agents"]
-            env_id = meta["env_id"]
-            env_kwargs = meta["env_kwargs"]
             num_timesteps = meta["num_timesteps"]
             for name, value in (*seeds._asdict().items(), ("num_timesteps", num_timesteps)):
                 check_number(name, value, 0, integer=True)
-            check_number("n_agents", n_agents, 1, integer=True)
-            if env_id is not None and not isinstance(env_id, str):
-                raise ValueError(f"env_id={env_id!r} must be a string")
-            if not isinstance(env_kwargs, dict):
-                raise ValueError(f"env_kwargs={env_kwargs!r} must be a mapping")
-        except (KeyError, TypeError, ValueError) as error:
-            raise CheckpointError(f"{path} has invalid metadata: {error}") from None
-        if env is None:
-            if env_id is None:
-                raise CheckpointError(
-                    f"{path} was saved with an env that has no registered id; pass env= to load"
-                )
-            env = env_id
+        env = saved.env_to_load(env, path)
         agent = cls.__new__(cls)
         agent.config = config
         agent.seeds = seeds
-        agent.n_agents = n_agents
-        agent.verbose = int(meta.get("verbose", 0))
+        agent.n_agents = saved.n_agents
+        agent.verbose = saved.verbose
         agent.device = torch.device(device)
         restoring_env = isinstance(env, str)
         agent.env, agent.env_id, agent.env_kwargs = population_env(
-            env, n_agents, env_kwargs if restoring_env else None
+            env, saved.n_agents, saved.env_kwargs if restoring_env else None
         )
         agent._setup()
         agent.num_timesteps = num_timesteps
@@ -564,7 +533,7 @@ class PopulationAgent(ABC):
         if resume:
             agent._progress = unflatten_state("progress", agent._empty_progress(), tensors)
             agent._restore_env(tensors, env_meta, path)
-        agent.run_dir = _checked_run_dir(meta.get("run_dir"))
+        agent.run_dir = checked_run_dir(meta.get("run_dir"))
         agent._logger = agent._make_logger()
         return agent
 
@@ -619,10 +588,10 @@ class PopulationAgent(ABC):
         self.env.close()
 
 
-def _checked_run_dir(run_dir: Any) -> Path | None:
-    """The saved TensorBoard run folder, if it is an existing run; a checkpoint must not choose
-    a new place to write files."""
-    if isinstance(run_dir, str) and is_run_dir(Path(run_dir)):
+def checked_run_dir(run_dir: Any, is_run: Callable[[Path], bool] = is_run_dir) -> Path | None:
+    """The saved TensorBoard run folder, if ``is_run`` says it is an existing run; a checkpoint
+    must not choose a new place to write files."""
+    if isinstance(run_dir, str) and is_run(Path(run_dir)):
         return Path(run_dir)
     if run_dir:
         warnings.warn(
@@ -649,9 +618,7 @@ def population_env(
     """A vector env with one copy of the task per agent, its id and its arguments."""
     if isinstance(env, str):
         kwargs = dict(env_kwargs or {})
-        if env not in gym.registry:
-            registered = sorted(k for k in gym.registry if k.startswith("plasticgym/"))
-            raise ValueError(f"unknown env id {env!r}; registered plasticgym tasks: {registered}")
+        check_env_id(env)
         mode = "vector_entry_point" if gym.registry[env].vector_entry_point else "sync"
         vector_env = gym.make_vec(env, num_envs=n_agents, vectorization_mode=mode, **kwargs)
         return vector_env, env, json_kwargs(kwargs)
@@ -689,3 +656,99 @@ def json_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(
             f"env arguments must be JSON-serialisable to be checkpointed: {error}"
         ) from None
+
+
+# ---------------------------------------------------------------------- shared by every agent
+# (PopulationAgent above; SB3Agent, which trains by Stable-Baselines3's rollouts, uses them too)
+
+
+def check_env_id(env_id: str) -> None:
+    """Raise ValueError listing the plasticgym tasks unless ``env_id`` is registered."""
+    if env_id not in gym.registry:
+        registered = sorted(k for k in gym.registry if k.startswith("plasticgym/"))
+        raise ValueError(f"unknown env id {env_id!r}; registered plasticgym tasks: {registered}")
+
+
+@contextmanager
+def step_bar(show: bool, total: int, desc: str) -> Iterator[Any]:
+    """A tqdm progress bar over ``total`` steps (None unless ``show``), closed on exit."""
+    if not show:
+        yield None
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, unit="step", desc=desc)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def task_events(info: Mapping[str, Any]) -> Iterator[tuple[str, np.ndarray]]:
+    """The entries of an env's ``info`` that records keep as columns, as arrays (skipped: the
+    ``_key`` masks of vector envs, final observations and infos, Monitor's ``episode``)."""
+    for key, value in info.items():
+        if not key.startswith("_") and key not in ("final_obs", "final_info", "episode"):
+            yield key, np.asarray(value)
+
+
+def record_table(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """One record table from its parts in order: core columns first, then the task's; ``phase``
+    a category. No parts: the empty table of core columns."""
+    if not frames:
+        return pd.DataFrame({name: [] for name in CORE_COLUMNS})
+    frame = pd.concat(frames, ignore_index=True)
+    task_columns = [c for c in frame if c not in CORE_COLUMNS]
+    frame = frame[[*(c for c in CORE_COLUMNS if c in frame), *task_columns]].reset_index(drop=True)
+    if "phase" in frame:
+        frame["phase"] = frame["phase"].astype("category")
+    return frame
+
+
+class SavedPopulation(NamedTuple):
+    """What every agent checkpoint's metadata says about its population (checked on load)."""
+
+    n_agents: int
+    env_id: str | None
+    env_kwargs: dict[str, Any]
+    verbose: int
+
+    def env_to_load(self, env: Any, path: Any) -> Any:
+        """``env`` if one is given, else the saved env id (CheckpointError if there is none)."""
+        if env is not None:
+            return env
+        if self.env_id is None:
+            raise CheckpointError(
+                f"{path} was saved with an env that has no registered id; pass env= to load"
+            )
+        return self.env_id
+
+
+def open_checkpoint(
+    path: str | os.PathLike, cls: type
+) -> tuple[dict[str, Tensor], dict[str, Any], SavedPopulation]:
+    """The tensors, metadata and population of a checkpoint of a ``cls`` agent, or
+    :class:`CheckpointError` if it is unreadable, another agent's, or its population invalid."""
+    tensors, meta = load_checkpoint(path)
+    if meta.get("agent") != cls.__name__:
+        raise CheckpointError(f"{path} holds a {meta.get('agent')!r}, not a {cls.__name__}")
+    with invalid_metadata(path):
+        n_agents, env_id, env_kwargs = meta["n_agents"], meta["env_id"], meta["env_kwargs"]
+        verbose = int(meta.get("verbose", 0))
+        check_number("n_agents", n_agents, 1, integer=True)
+        check_number("verbose", verbose, 0, 2, integer=True)
+        if env_id is not None and not isinstance(env_id, str):
+            raise ValueError(f"env_id={env_id!r} must be a string")
+        if not isinstance(env_kwargs, dict):
+            raise ValueError(f"env_kwargs={env_kwargs!r} must be a mapping")
+    return tensors, meta, SavedPopulation(n_agents, env_id, env_kwargs, verbose)
+
+
+@contextmanager
+def invalid_metadata(path: Any) -> Iterator[None]:
+    """Turn the KeyError, TypeError, ValueError or AttributeError of reading checkpoint
+    metadata into a :class:`CheckpointError` naming ``path``."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise CheckpointError(f"{path} has invalid metadata: {error}") from None

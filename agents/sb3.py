@@ -62,7 +62,9 @@ Checkpoints
     It writes one ``.safetensors`` file through :func:`plasticgym.checkpoint.save_checkpoint`:
     every model's policy ``state_dict`` (DQN: online and target Q-networks) and optimizer state
     tensors, plus JSON metadata (algorithm, its keyword arguments, seeds, env id and arguments,
-    counters). :meth:`SB3Agent.load` rebuilds each model with the same hyperparameters, then
+    counters). The agent class, population, env id and arguments are read and checked as for
+    every plasticgym agent (:func:`plasticgym.agents.base.open_checkpoint`).
+    :meth:`SB3Agent.load` rebuilds each model with the same hyperparameters, then
     ``policy.load_state_dict(..., strict=True)`` and ``optimizer.load_state_dict``; nothing is
     unpickled, and a bad file raises :class:`~plasticgym.checkpoint.CheckpointError`.
     Hyperparameters must be JSON values (tuples and torch.nn / torch.optim classes are encoded;
@@ -92,7 +94,6 @@ import math
 import numbers
 import random
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -104,10 +105,20 @@ import numpy as np
 import pandas as pd
 import torch
 
-from plasticgym.agents.base import check_json, json_kwargs
-from plasticgym.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, take_tensor
+from plasticgym.agents.base import (
+    Callback,
+    check_env_id,
+    check_json,
+    checked_run_dir,
+    invalid_metadata,
+    json_kwargs,
+    open_checkpoint,
+    record_table,
+    step_bar,
+    task_events,
+)
+from plasticgym.checkpoint import CheckpointError, save_checkpoint, take_tensor
 from plasticgym.config import check_number
-from plasticgym.records import CORE_COLUMNS
 from plasticgym.seeding import seed_plan
 from plasticgym.tblog import next_run_dir
 
@@ -118,10 +129,8 @@ ALGOS = ("A2C", "DQN", "PPO")
 
 INSTALL_HINT = "pip install plasticgym[sb3]"
 RESERVED_KWARGS = ("env", "seed", "device", "verbose", "tensorboard_log", "_init_setup_model")
-INFO_SKIP = ("final_obs", "final_info", "episode")
 
 Evaluate = Callable[[Any, Any, float, Any, bool], tuple[float, float]]
-Callback = Callable[[Any], bool | None]
 
 
 def _require_sb3() -> ModuleType:
@@ -313,12 +322,7 @@ class RecordingWrapper(gym.Wrapper):
             "dopamine": math.nan,
             "value": value,
         }
-        for key, item in info.items():
-            if key.startswith("_") or key in INFO_SKIP:
-                continue
-            array = np.asarray(item)
-            if array.ndim == 0:
-                row[key] = array.item()
+        row.update((key, array.item()) for key, array in task_events(info) if array.ndim == 0)
         return row
 
 
@@ -329,9 +333,7 @@ def _agent_envs(
 ) -> tuple[list[gym.Env], str | None, dict[str, Any]]:
     """One single env per agent, the task id and its arguments."""
     if isinstance(env, str):
-        if env not in gym.registry:
-            registered = sorted(k for k in gym.registry if k.startswith("plasticgym/"))
-            raise ValueError(f"unknown env id {env!r}; registered plasticgym tasks: {registered}")
+        check_env_id(env)
         kwargs = json_kwargs(env_kwargs or {})
         return [gym.make(env, **kwargs) for _ in range(n_agents)], env, kwargs
     if env_kwargs:
@@ -545,18 +547,101 @@ def _restore_optimizer(
         raise CheckpointError(f"{prefix}: cannot restore the optimizer: {error}") from None
 
 
-def _existing_run_dir(run_dir: Any) -> Path | None:
-    """The saved TensorBoard run folder if it still holds event files (a checkpoint never
-    chooses a new place to write files)."""
-    if isinstance(run_dir, str) and any(Path(run_dir).glob("agent_*/events.out.tfevents.*")):
-        return Path(run_dir)
-    if run_dir:
-        warnings.warn(
-            f"TensorBoard logging of the loaded agent is off: its run folder {run_dir!r} is not "
-            "an existing TensorBoard run",
-            stacklevel=3,
-        )
-    return None
+def _model_checkpoint(
+    i: int, model: Any, env: RecordingWrapper, tensors: dict[str, torch.Tensor]
+) -> dict[str, Any]:
+    """Put agent ``i``'s policy and optimizer tensors into ``tensors``; return its JSON part
+    (counters, exploration rate, optimizer settings, record counters)."""
+    for key, tensor in model.policy.state_dict().items():
+        tensors[f"agent{i}.policy.{key}"] = tensor.detach().clone()
+    optimizer = _optimizer_state(model.policy.optimizer, f"agent{i}.optimizer", tensors)
+    counters = {name: int(getattr(model, name)) for name in _COUNTERS if hasattr(model, name)}
+    floats = {"progress_remaining": float(model._current_progress_remaining)}
+    if hasattr(model, "exploration_rate"):
+        floats["exploration_rate"] = float(model.exploration_rate)
+    return {"counters": counters, "floats": floats, "env_steps": env.steps,
+            "env_episode": env.episode, "optimizer": optimizer}  # fmt: skip
+
+
+def _restore_model(
+    i: int,
+    model: Any,
+    env: RecordingWrapper,
+    agent_meta: Mapping[str, Any],
+    tensors: Mapping[str, torch.Tensor],
+    used: set[str],
+    path: Any,
+) -> None:
+    """Load what :func:`_model_checkpoint` saved into agent ``i``'s rebuilt model and env,
+    adding the names of the tensors it takes to ``used``."""
+    prefix = f"agent{i}.policy."
+    template = model.policy.state_dict()
+    state = {}
+    for key, like in template.items():
+        state[key] = take_tensor(tensors, prefix + key, like)
+        used.add(prefix + key)
+    extra = sorted(n for n in tensors if n.startswith(prefix) and n[len(prefix) :] not in state)
+    if extra:
+        raise CheckpointError(f"{path} has tensors the rebuilt policy lacks: {extra[:5]}")
+    try:
+        model.policy.load_state_dict(state, strict=True)
+        optimizer_meta = agent_meta["optimizer"]
+        _restore_optimizer(model.policy.optimizer, optimizer_meta, f"agent{i}.optimizer",
+                           tensors, used)  # fmt: skip
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as error:
+        raise CheckpointError(f"{path}: cannot restore agent {i}: {error}") from None
+    for name, value in agent_meta["counters"].items():
+        if name not in _COUNTERS or not hasattr(model, name):
+            raise CheckpointError(f"{path}: unknown counter {name!r} for {type(model).__name__}")
+        setattr(model, name, int(value))
+    model._current_progress_remaining = float(agent_meta["floats"].get("progress_remaining", 1.0))
+    if "exploration_rate" in agent_meta["floats"] and hasattr(model, "exploration_rate"):
+        model.exploration_rate = float(agent_meta["floats"]["exploration_rate"])
+    env.steps = int(agent_meta["env_steps"])
+    env.episode = int(agent_meta["env_episode"])
+
+
+def _holds_agent_runs(run_dir: Path) -> bool:
+    """True if ``run_dir`` still holds an agent's TensorBoard events (``agent_<i>/``)."""
+    return any(run_dir.glob("agent_*/events.out.tfevents.*"))
+
+
+def _checked_population(
+    meta: Mapping[str, Any], n_agents: int
+) -> tuple[PopulationSeeds, list[dict[str, Any]]]:
+    """The seeds and each agent's saved counters from checkpoint metadata; KeyError,
+    TypeError or ValueError if they are invalid."""
+    seeds = PopulationSeeds(**meta["seeds"])
+    seeds = PopulationSeeds(seeds.entropy, tuple(seeds.model), tuple(seeds.predict))
+    agents = meta["agents"]
+    if not (len(seeds.model) == len(seeds.predict) == len(agents) == n_agents):
+        raise ValueError(f"seeds and counters must have n_agents={n_agents} entries")
+    for agent_meta in agents:
+        for name, value in agent_meta["counters"].items():
+            check_number(name, value, 0, integer=True)
+        check_number("env_steps", agent_meta["env_steps"], 0, integer=True)
+        check_number("env_episode", agent_meta["env_episode"], -1, integer=True)
+        for name, value in agent_meta["floats"].items():
+            check_number(name, value)
+    for value in (*seeds.model, *seeds.predict):
+        check_number("seed", value, 0, 2**32 - 1, integer=True)
+    return seeds, agents
+
+
+def _split_callback(callback: Any) -> tuple[list[Any], Callback | None]:
+    """The SB3 callbacks to pass to each ``model.learn`` and the function to call after every
+    env step (see :meth:`SB3Agent.learn`)."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    if isinstance(callback, BaseCallback):
+        return [callback], None
+    if isinstance(callback, list) and all(isinstance(c, BaseCallback) for c in callback):
+        return list(callback), None
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be a function or SB3 BaseCallback, got {callback!r}")
+    return [], callback
 
 
 _COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_n_calls")
@@ -698,43 +783,26 @@ class SB3Agent:
             record: append one row per agent per step to :attr:`records`.
         """
         check_number("total_timesteps", total_timesteps, 0, integer=True)
-        from stable_baselines3.common.callbacks import BaseCallback
-
-        sb3_callbacks: list[Any] = []
-        if isinstance(callback, BaseCallback):
-            sb3_callbacks = [callback]
-        elif isinstance(callback, list) and all(isinstance(c, BaseCallback) for c in callback):
-            sb3_callbacks = list(callback)
-        elif callback is not None and not callable(callback):
-            raise ValueError(f"callback must be a function or SB3 BaseCallback, got {callback!r}")
-        else:
-            self._user_callback = callback
-        if progress_bar:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=total_timesteps * self.n_agents, unit="step", desc=self.algo)
+        sb3_callbacks, self._user_callback = _split_callback(callback)
         hook = _step_hook_class()(self._after_step)
         self._stop = False
         before = sum(int(model.num_timesteps) for model in self.models)
         started = time.perf_counter()
         try:
-            for i, (model, env) in enumerate(zip(self.models, self.envs, strict=True)):
-                if total_timesteps == 0 or self._stop:
-                    break
-                self.learning_agent = i
-                env.recording = record
-                with self._learn_streams[i].active():
-                    model.learn(total_timesteps, callback=[hook, *sb3_callbacks],
-                                reset_num_timesteps=False, progress_bar=False)  # fmt: skip
-                env.recording = False
+            with step_bar(progress_bar, total_timesteps * self.n_agents, self.algo) as self._bar:
+                for i, (model, env) in enumerate(zip(self.models, self.envs, strict=True)):
+                    if total_timesteps == 0 or self._stop:
+                        break
+                    self.learning_agent = i
+                    env.recording = record
+                    with self._learn_streams[i].active():
+                        model.learn(total_timesteps, callback=[hook, *sb3_callbacks],
+                                    reset_num_timesteps=False, progress_bar=False)  # fmt: skip
+                    env.recording = False
         finally:
             for env in self.envs:
                 env.recording = False
-            self.learning_agent = None
-            self._user_callback = None
-            if self._bar is not None:
-                self._bar.close()
-                self._bar = None
+            self.learning_agent, self._user_callback, self._bar = None, None, None
             self._records_cache = None
         if self.verbose:
             steps = sum(int(model.num_timesteps) for model in self.models) - before
@@ -801,16 +869,9 @@ class SB3Agent:
         agent then step; core columns first, then the task's scalar info entries (see the
         module docstring for ``value``, ``rpe`` and ``dopamine``)."""
         if self._records_cache is None:
+            # each agent's rows are in step order, and the agents follow one another
             rows = [row for env in self.envs for row in env.rows]
-            if not rows:
-                frame = pd.DataFrame({name: [] for name in CORE_COLUMNS})
-            else:
-                frame = pd.DataFrame.from_records(rows)
-                frame = frame.sort_values(["agent", "step"], kind="stable")
-                ordered = [*CORE_COLUMNS, *(c for c in frame if c not in CORE_COLUMNS)]
-                frame = frame[ordered].reset_index(drop=True)
-                frame["phase"] = frame["phase"].astype("category")
-            self._records_cache = frame
+            self._records_cache = record_table([pd.DataFrame.from_records(rows)] if rows else [])
         return self._records_cache
 
     # ------------------------------------------------------------------ persistence
@@ -822,18 +883,8 @@ class SB3Agent:
         import stable_baselines3
 
         tensors: dict[str, torch.Tensor] = {}
-        agents = []
-        for i, (model, env) in enumerate(zip(self.models, self.envs, strict=True)):
-            for key, tensor in model.policy.state_dict().items():
-                tensors[f"agent{i}.policy.{key}"] = tensor.detach().clone()
-            optimizer = _optimizer_state(model.policy.optimizer, f"agent{i}.optimizer", tensors)
-            counters = {name: int(getattr(model, name)) for name in _COUNTERS
-                        if hasattr(model, name)}  # fmt: skip
-            floats = {"progress_remaining": float(model._current_progress_remaining)}
-            if hasattr(model, "exploration_rate"):
-                floats["exploration_rate"] = float(model.exploration_rate)
-            agents.append({"counters": counters, "floats": floats, "env_steps": env.steps,
-                           "env_episode": env.episode, "optimizer": optimizer})  # fmt: skip
+        pairs = enumerate(zip(self.models, self.envs, strict=True))
+        agents = [_model_checkpoint(i, model, env, tensors) for i, (model, env) in pairs]
         meta = {
             "agent": type(self).__name__,
             "algo": self.algo,
@@ -870,52 +921,21 @@ class SB3Agent:
         is not restored.
         """
         _require_sb3()
-        tensors, meta = load_checkpoint(path)
-        if meta.get("agent") != cls.__name__:
-            raise CheckpointError(f"{path} holds a {meta.get('agent')!r}, not a {cls.__name__}")
-        try:
+        tensors, meta, saved = open_checkpoint(path, cls)
+        with invalid_metadata(path):
             algo = check_algo(meta["algo"])
-            n_agents = meta["n_agents"]
-            check_number("n_agents", n_agents, 1, integer=True)
             algo_kwargs = _checked_algo_kwargs(algo, _decode(meta["algo_kwargs"]))
-            seeds = PopulationSeeds(**meta["seeds"])
-            seeds = PopulationSeeds(seeds.entropy, tuple(seeds.model), tuple(seeds.predict))
-            agents = meta["agents"]
-            if not (len(seeds.model) == len(seeds.predict) == len(agents) == n_agents):
-                raise ValueError(f"seeds and counters must have n_agents={n_agents} entries")
-            for agent_meta in agents:
-                for name, value in agent_meta["counters"].items():
-                    check_number(name, value, 0, integer=True)
-                check_number("env_steps", agent_meta["env_steps"], 0, integer=True)
-                check_number("env_episode", agent_meta["env_episode"], -1, integer=True)
-                for name, value in agent_meta["floats"].items():
-                    check_number(name, value)
-            for value in (*seeds.model, *seeds.predict):
-                check_number("seed", value, 0, 2**32 - 1, integer=True)
-            env_id, env_kwargs = meta["env_id"], meta["env_kwargs"]
-            if env_id is not None and not isinstance(env_id, str):
-                raise ValueError(f"env_id={env_id!r} must be a string")
-            if not isinstance(env_kwargs, dict):
-                raise ValueError(f"env_kwargs={env_kwargs!r} must be a mapping")
-            verbose = int(meta.get("verbose", 0))
-            check_number("verbose", verbose, 0, 2, integer=True)
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise CheckpointError(f"{path} has invalid metadata: {error}") from None
-        if env is None:
-            if env_id is None:
-                raise CheckpointError(
-                    f"{path} was saved with an env that has no registered id; pass env= to load"
-                )
-            env = env_id
+            seeds, agents = _checked_population(meta, saved.n_agents)
+        env = saved.env_to_load(env, path)
         agent = cls.__new__(cls)
-        agent.algo, agent.n_agents, agent.verbose = algo, n_agents, verbose
+        agent.algo, agent.n_agents, agent.verbose = algo, saved.n_agents, saved.verbose
         agent.device = torch.device(device)
         agent.algo_kwargs, agent.seeds = algo_kwargs, seeds
         envs, agent.env_id, agent.env_kwargs = _agent_envs(
-            env, n_agents, env_kwargs if isinstance(env, str) else None
+            env, saved.n_agents, saved.env_kwargs if isinstance(env, str) else None
         )
         agent._check_action_space(envs)
-        agent.run_dir = _existing_run_dir(meta.get("run_dir"))
+        agent.run_dir = checked_run_dir(meta.get("run_dir"), _holds_agent_runs)
         steps = [a["counters"].get("num_timesteps", 0) for a in agents]
         try:
             agent._build(
@@ -926,51 +946,13 @@ class SB3Agent:
         except (TypeError, ValueError, AssertionError) as error:
             raise CheckpointError(f"{path}: cannot rebuild the {algo} models: {error}") from None
         used: set[str] = set()
-        for i, (model, agent_meta) in enumerate(zip(agent.models, agents, strict=True)):
-            agent._restore_model(i, model, agent_meta, tensors, used, path)
+        triples = zip(agent.models, agent.envs, agents, strict=True)
+        for i, (model, env, agent_meta) in enumerate(triples):
+            _restore_model(i, model, env, agent_meta, tensors, used, path)
         unexpected = sorted(set(tensors) - used)
         if unexpected:
             raise CheckpointError(f"{path} has unexpected tensors: {unexpected[:5]}")
         return agent
-
-    def _restore_model(
-        self,
-        i: int,
-        model: Any,
-        agent_meta: Mapping[str, Any],
-        tensors: Mapping[str, torch.Tensor],
-        used: set[str],
-        path: Any,
-    ) -> None:
-        prefix = f"agent{i}.policy."
-        template = model.policy.state_dict()
-        state = {}
-        for key, like in template.items():
-            state[key] = take_tensor(tensors, prefix + key, like)
-            used.add(prefix + key)
-        extra = sorted(n for n in tensors if n.startswith(prefix) and n[len(prefix) :] not in state)
-        if extra:
-            raise CheckpointError(f"{path} has tensors the rebuilt policy lacks: {extra[:5]}")
-        try:
-            model.policy.load_state_dict(state, strict=True)
-            optimizer_meta = agent_meta["optimizer"]
-            _restore_optimizer(model.policy.optimizer, optimizer_meta, f"agent{i}.optimizer",
-                               tensors, used)  # fmt: skip
-        except CheckpointError:
-            raise
-        except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as error:
-            raise CheckpointError(f"{path}: cannot restore agent {i}: {error}") from None
-        for name, value in agent_meta["counters"].items():
-            if name not in _COUNTERS or not hasattr(model, name):
-                raise CheckpointError(f"{path}: unknown counter {name!r} for {self.algo}")
-            setattr(model, name, int(value))
-        model._current_progress_remaining = float(
-            agent_meta["floats"].get("progress_remaining", 1.0)
-        )
-        if "exploration_rate" in agent_meta["floats"] and hasattr(model, "exploration_rate"):
-            model.exploration_rate = float(agent_meta["floats"]["exploration_rate"])
-        self.envs[i].steps = int(agent_meta["env_steps"])
-        self.envs[i].episode = int(agent_meta["env_episode"])
 
     def close(self) -> None:
         """Close every env and SB3 logger."""

@@ -43,11 +43,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from plasticgym.agents import PlasticAgent
 from plasticgym.experiments.stats import (
     ci_row,
+    difference_ci,
     estimate_row,
     format_ci,
     interaction_ci,
@@ -252,15 +252,6 @@ def _group(
                  & (table["schedule"] == schedule)]  # fmt: skip
     values = rows[column].to_numpy(float)
     return values[np.isfinite(values)]
-
-
-def difference_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """Mean of ``a`` minus mean of ``b`` (independent groups) with Welch's 95% interval (NaNs
-    when either group has fewer than 2 values)."""
-    if min(np.size(a), np.size(b)) < 2:
-        return math.nan, math.nan, math.nan
-    interval = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
-    return float(a.mean() - b.mean()), float(interval.low), float(interval.high)
 
 
 def _single_lever_group(

@@ -1,6 +1,7 @@
 """Statistics the experiments judge their signatures with: confidence intervals over agents,
-per-agent slopes, regression slopes with a confidence interval, the interval of a difference
-of differences between four groups, and logistic regression.
+per-agent slopes, regression slopes with a confidence interval, the intervals of a difference
+between two groups and of a difference of differences between four groups, and logistic
+regression.
 
 Every experiment treats the agents of a population as independent subjects: a quantity is
 computed per agent from the records, then summarised by its mean and a 95% t confidence
@@ -38,6 +39,15 @@ def estimate_row(estimate: tuple[float, float, float], n: int, **labels: Any) ->
     """A result-table row for an estimate ``(value, ci_low, ci_high)`` from ``n`` agents."""
     mean, low, high = estimate
     return {**labels, "mean": mean, "ci_low": low, "ci_high": high, "n": n}
+
+
+def difference_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Mean of ``a`` minus mean of ``b`` (independent groups) with Welch's 95% interval (NaNs
+    when either group has fewer than 2 values)."""
+    if min(np.size(a), np.size(b)) < 2:
+        return float("nan"), float("nan"), float("nan")
+    interval = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    return float(a.mean() - b.mean()), float(interval.low), float(interval.high)
 
 
 def interaction_ci(

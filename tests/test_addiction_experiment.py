@@ -377,6 +377,6 @@ def test_criteria_relapse_needs_latent_causes(monkeypatch):
     latent = criteria_table(addiction.run_criteria(config), late_sessions=2)
     assert mean_ci(latent["relapse"])[1] > 0.5
     one_cause = {**addiction.CRITERIA_AGENT, "latent_causes": 1, "cause_channels": None}
-    monkeypatch.setattr(addiction, "CRITERIA_AGENT", one_cause)
+    monkeypatch.setattr(addiction.criteria, "CRITERIA_AGENT", one_cause)
     single = criteria_table(addiction.run_criteria(config), late_sessions=2)
     assert single["relapse"].abs().max() <= 1.0 and single["reinstatement"].mean() < 0.5

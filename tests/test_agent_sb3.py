@@ -193,6 +193,10 @@ def test_bad_checkpoints_raise_checkpoint_error(tmp_path):
         ({"agent": "PlasticAgent"}, "not a SB3Agent"),
         ({"algo_kwargs": {"policy_kwargs": {"activation_fn": {"__torch_class__": "os.system"}}}},
          "invalid metadata"),
+        ({"n_agents": 3}, "n_agents=3 entries"),
+        ({"verbose": 7}, "invalid metadata"),
+        ({"env_kwargs": [1]}, "must be a mapping"),
+        ({"env_id": None}, "no registered id; pass env="),
     ]:  # fmt: skip
         bad = tmp_path / "bad.safetensors"
         header = {k: v for k, v in meta.items() if k not in ("format", "version")}

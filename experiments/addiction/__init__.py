@@ -1,0 +1,229 @@
+"""Addiction as a computational process gone awry: the drug's dopamine surge and its signatures.
+
+Redish (2004) adds a non-compensable dopamine surge ``D`` to every drug delivery,
+``DA = max(delta + D, D)``: no learned prediction cancels it, so the value of drug-taking grows
+without bound, drug-paired cues escape Kamin blocking, and drug-taking should become insensitive
+to costs as its value grows. Homeostatic RL (Keramati & Gutkin 2014) and an adapting basal
+reward level (after Dezfouli et al. 2009) keep the value bounded. Populations of plastic agents
+(``dopamine="td"``, ``"redish"``, ``"average_reward"``, ``"homeostatic"``; the Addiction-v0 preset,
+``gamma=0``, without synaptic scaling) are run in six parts; every quantity is computed per
+agent from the records and summarised by its mean and 95% CI over agents:
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from plasticgym.experiments.addiction import (
+    blocking,
+    cost,
+    criteria,
+    long_access,
+    relapse,
+    value,
+)
+from plasticgym.experiments.addiction.blocking import (
+    BLOCKING_MODES,
+    analyse_blocking,
+    blocking_env,
+    cue_responses,
+    plot_blocking,
+    run_blocking,
+)
+from plasticgym.experiments.addiction.common import (
+    ADDICTION,
+    AGENT,
+    DRUG_REWARD,
+    MAX_STEPS,
+    PAVLOVIAN,
+    PartResult,
+)
+from plasticgym.experiments.addiction.config import Config
+from plasticgym.experiments.addiction.cost import (
+    COST_AGENT,
+    COST_MODES,
+    analyse_cost,
+    cost_protocol,
+    cost_sensitivity,
+    late_punished_sessions,
+    plot_cost,
+    run_cost,
+)
+from plasticgym.experiments.addiction.criteria import (
+    CRITERIA,
+    CRITERIA_AGENT,
+    TRAITS,
+    addiction_score,
+    analyse_criteria,
+    criteria_fractions,
+    criteria_protocol,
+    criteria_table,
+    meets_criterion,
+    plot_criteria,
+    run_criteria,
+    spearman,
+)
+from plasticgym.experiments.addiction.long_access import (
+    ESCALATION_GROUPS,
+    analyse_escalation,
+    escalation,
+    escalation_protocol,
+    first_hour_intake,
+    plot_escalation,
+    run_escalation,
+)
+from plasticgym.experiments.addiction.relapse import (
+    RELAPSE_CAUSE_CHANNELS,
+    RELAPSE_GROUPS,
+    analyse_relapse,
+    plot_relapse,
+    relapse_protocol,
+    relapse_table,
+    run_relapse,
+)
+from plasticgym.experiments.addiction.value import (
+    FOOD_REWARD,
+    VALUE_POPULATIONS,
+    analyse_values,
+    plot_values,
+    run_values,
+    value_of_taking,
+    value_windows,
+)
+
+PARTS = (value, cost, blocking, criteria, long_access, relapse)
+"""The six parts in their order; each module's docstring describes its part."""
+# The report's "What was run" is this docstring: the overview above, then the parts' own.
+if __doc__ is not None:  # None under python -OO
+    __doc__ += "\n" + "\n".join(
+        f"{number}. " + textwrap.indent(inspect.cleandoc(part.__doc__), "   ").lstrip()
+        for number, part in enumerate(PARTS, 1)
+    )
+
+NAME = "addiction"
+DESCRIPTION = (
+    "Redish's drug surge: unbounded drug value, cost insensitivity, no blocking, "
+    "addiction-like criteria in a population with individual differences, escalation with "
+    "long access, and relapse after extinction with latent causes"
+)
+_STATS = ["mean", "ci_low", "ci_high", "n"]
+_LABELS = ["part", "quantity", "mode", "group"]
+
+
+def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
+    """Train the populations of the six parts; records: one table per part."""
+    del out_dir, progress_bar
+    return {
+        "values": run_values(config),
+        "cost": run_cost(config),
+        "blocking": run_blocking(config),
+        "criteria": run_criteria(config),
+        "escalation": run_escalation(config),
+        "relapse": run_relapse(config),
+    }
+
+
+def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
+    """The six parts' signatures, a table of means and 95% CIs over agents, and each part's
+    per-agent table: ``values``, ``cost``, ``blocking``, ``per_agent`` (the criteria),
+    ``escalation`` and ``relapse``."""
+    parts = {
+        "values": analyse_values(records["values"], config),
+        "cost": analyse_cost(records["cost"], config),
+        "blocking": analyse_blocking(records["blocking"]),
+        "per_agent": analyse_criteria(records["criteria"], config),
+        "escalation": analyse_escalation(records["escalation"], config),
+        "relapse": analyse_relapse(records["relapse"], config),
+    }
+    rows = [row for part in parts.values() for row in part.rows]
+    table = pd.DataFrame(rows).reindex(columns=_LABELS + _STATS)
+    table[_LABELS] = table[_LABELS].fillna("")
+    return {
+        "verdicts": {k: v for part in parts.values() for k, v in part.verdicts.items()},
+        "lines": {k: v for part in parts.values() for k, v in part.lines.items()},
+        "table": table,
+        **{key: part.per_agent for key, part in parts.items()},
+    }
+
+
+def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Value of taking over sessions per model; cost sensitivity; blocking; criteria;
+    first-hour intake over days (escalation); drug presses per session (relapse)."""
+    out_dir = Path(out_dir)
+    return [
+        plot_values(result["values"], out_dir),
+        plot_cost(result["table"], out_dir),
+        plot_blocking(result["table"], out_dir),
+        plot_criteria(result["per_agent"], out_dir),
+        plot_escalation(records["escalation"], out_dir),
+        plot_relapse(records["relapse"], out_dir),
+    ]
+
+
+__all__ = [
+    "ADDICTION",
+    "AGENT",
+    "BLOCKING_MODES",
+    "COST_AGENT",
+    "COST_MODES",
+    "CRITERIA",
+    "CRITERIA_AGENT",
+    "DESCRIPTION",
+    "DRUG_REWARD",
+    "ESCALATION_GROUPS",
+    "FOOD_REWARD",
+    "MAX_STEPS",
+    "NAME",
+    "PARTS",
+    "PAVLOVIAN",
+    "RELAPSE_CAUSE_CHANNELS",
+    "RELAPSE_GROUPS",
+    "TRAITS",
+    "VALUE_POPULATIONS",
+    "Config",
+    "PartResult",
+    "addiction_score",
+    "analyse",
+    "analyse_blocking",
+    "analyse_cost",
+    "analyse_criteria",
+    "analyse_escalation",
+    "analyse_relapse",
+    "analyse_values",
+    "blocking_env",
+    "cost_protocol",
+    "cost_sensitivity",
+    "criteria_fractions",
+    "criteria_protocol",
+    "criteria_table",
+    "cue_responses",
+    "escalation",
+    "escalation_protocol",
+    "first_hour_intake",
+    "late_punished_sessions",
+    "meets_criterion",
+    "plot",
+    "plot_blocking",
+    "plot_cost",
+    "plot_criteria",
+    "plot_escalation",
+    "plot_relapse",
+    "plot_values",
+    "relapse_protocol",
+    "relapse_table",
+    "run",
+    "run_blocking",
+    "run_cost",
+    "run_criteria",
+    "run_escalation",
+    "run_relapse",
+    "run_values",
+    "spearman",
+    "value_of_taking",
+    "value_windows",
+]

@@ -1,0 +1,81 @@
+"""What the six parts of the addiction experiment share: the tasks and agents, training one
+population, what a part's analysis returns, and a bar figure of result-table rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from plasticgym.agents import PlasticAgent
+from plasticgym.agents.presets import plastic_preset
+from plasticgym.experiments.report import pyplot, save_figure
+
+if TYPE_CHECKING:
+    from plasticgym.experiments.addiction.config import Config
+
+ADDICTION = "plasticgym/Addiction-v0"
+PAVLOVIAN = "plasticgym/Pavlovian-v0"
+AGENT = {**plastic_preset(ADDICTION), "homeostasis": False}
+"""Operant agents: the Addiction-v0 preset (``gamma=0``, ``actor_lr=0.2``), no scaling."""
+DRUG_REWARD = 0.5
+MAX_STEPS = 100_000
+"""Safety cap on a population's steps; each stops when all its agents finished the protocol."""
+
+
+class PartResult(NamedTuple):
+    """What the analysis of one part returns: its verdicts (``{signature: bool}``), one line
+    per verdict, its rows of the result table, and its per-agent table."""
+
+    verdicts: dict[str, bool]
+    lines: dict[str, str]
+    rows: list[dict[str, Any]]
+    per_agent: pd.DataFrame
+
+
+def train(
+    env: str,
+    config: Config,
+    seed: int,
+    env_kwargs: dict[str, Any],
+    n_agents: int | None = None,
+    **hp: Any,
+) -> pd.DataFrame:
+    """One population (``n_agents``, default the config's), trained until every agent finished
+    its episode; its episode's rows."""
+    agent = PlasticAgent(
+        env, n_agents=n_agents or config.n_agents, seed=seed, env_kwargs=env_kwargs,
+        device=config.device, **hp,
+    )  # fmt: skip
+    agent.learn(
+        MAX_STEPS, record=True, callback=lambda a: not bool((a.episodes_completed > 0).all())
+    )
+    records = agent.records
+    agent.close()
+    return records[records["episode"] == 0]
+
+
+def values_of(table: pd.DataFrame, column: str, **where: Any) -> np.ndarray:
+    """The finite values of ``column`` in the rows where every ``where`` column equals its
+    value."""
+    mask = np.ones(len(table), dtype=bool)
+    for key, value in where.items():
+        mask &= (table[key] == value).to_numpy()
+    values = table.loc[mask, column].to_numpy(float)
+    return values[np.isfinite(values)]
+
+
+def bar_figure(rows: pd.DataFrame, labels: list[str], ylabel: str, title: str, path: Path) -> Path:
+    """Means and 95% CIs of table rows as bars, TD blue and Redish red."""
+    fig, ax = pyplot().subplots(figsize=(5, 3.5))
+    x = np.arange(len(rows))
+    err = np.vstack([rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]])
+    colors = ["tab:blue" if mode == "td" else "tab:red" for mode in rows["mode"]]
+    ax.bar(x, rows["mean"], yerr=err, color=colors, capsize=3)
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return save_figure(fig, path)
