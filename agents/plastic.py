@@ -30,6 +30,7 @@ One step of the population (``B`` agents on a vector env, ``x`` the presynaptic 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
@@ -62,6 +63,16 @@ class Rollout(NamedTuple):
     chosen: Tensor  # [B, n_actions] one-hot of the action taken (zeros for Box actions)
     channels: Tensor  # [B, n_channels] stimulus channels of the current observation
 
+    @classmethod
+    def zeros(cls, encoder: EncoderState, n_features: int, n_actions: int) -> Rollout:
+        """A rollout of zeros with the right shapes (a template for loading one)."""
+        trace = encoder.trace
+        B, n_channels = trace.shape
+        zeros = functools.partial(torch.zeros, device=trace.device)
+        return cls(encoder, zeros(B, n_features), zeros(B, n_features + 1),
+                   zeros(B, n_actions), zeros(B, n_actions), zeros(B, n_actions),
+                   zeros(B, n_channels))  # fmt: skip
+
 
 EVENT_PROVIDERS = {
     "infusion": "plasticgym/Addiction-v0 and plasticgym/Pavlovian-v0",
@@ -92,7 +103,9 @@ class PlasticAgent(PopulationAgent):
     def _build(self) -> None:
         """Encoder, parts, projections and their initial state from ``self.config``."""
         cfg, h, B, device = self.config, self._hyper, self.n_agents, self.device
-        self._build_actions(self.env.single_action_space)
+        self.continuous, self.n_actions, self._action_low, self._action_high = action_layout(
+            self.env.single_action_space, device
+        )
         self.read_observation = ObservationReader(self.env.single_observation_space, device)
         self.encoder = encoder = MicrostimulusEncoder(
             self.read_observation.n_channels, cfg.n_microstimuli, cfg.microstimulus_width,
@@ -124,23 +137,6 @@ class PlasticAgent(PopulationAgent):
         self._no_summary = torch.full((), math.nan, device=device)
         self._build_pathways(encoder.n_channels)
         self._rollout: Rollout | None = None
-
-    def _build_actions(self, space: gym.Space) -> None:
-        self.continuous = isinstance(space, gym.spaces.Box)
-        if self.continuous:
-            finite = np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))
-            if len(space.shape) != 1 or not finite:
-                raise ValueError(f"PlasticAgent needs a 1-d bounded Box of rates, got {space}")
-            self.n_actions = int(space.shape[0])
-            bounds = {"dtype": torch.float32, "device": self.device}
-            self._action_low = torch.as_tensor(space.low, **bounds)
-            self._action_high = torch.as_tensor(space.high, **bounds)
-        elif isinstance(space, gym.spaces.Discrete):
-            self.n_actions = int(space.n)
-        else:
-            raise ValueError(
-                f"PlasticAgent needs a Discrete or a 1-d Box action space, got {space}"
-            )
 
     def _build_pathways(self, n_channels: int) -> None:
         """Initial state of the habit, goal-directed and latent-cause parts (None if off)."""
@@ -387,8 +383,10 @@ class PlasticAgent(PopulationAgent):
             ``(actions, state)``: actions ``[n_agents]`` (shape ``()`` for a single agent given a
             single observation) and the new traces ``[n_agents, n_channels]``.
         """
-        obs, single = self._batched_observation(observation)
-        encoder_state, start = self._predict_memory(state, episode_start)
+        space, B = self.env.single_observation_space, self.n_agents
+        obs, single = batched_observation(observation, space, B)
+        encoder_state = predict_traces(state, self.encoder, B, self.device)
+        start = episode_starts(episode_start, B, self.device)
         with torch.no_grad():
             channels = self.read_observation(obs)
             zeros = torch.zeros(self.n_agents, device=self.device)
@@ -407,45 +405,6 @@ class PlasticAgent(PopulationAgent):
         if single and self.n_agents == 1:
             actions_np = actions_np[0]
         return actions_np, encoder_state.trace.cpu().numpy()
-
-    def _batched_observation(self, observation: np.ndarray) -> tuple[np.ndarray, bool]:
-        """``[n_agents, ...]`` observations and whether one was given for every agent."""
-        obs = np.asarray(observation)
-        shape = tuple(self.env.single_observation_space.shape or ())
-        if obs.shape == shape:
-            return np.repeat(obs[None], self.n_agents, axis=0), True
-        if obs.shape != (self.n_agents, *shape):
-            raise ValueError(
-                f"observation has shape {obs.shape}; expected {shape} (one observation) or "
-                f"{(self.n_agents, *shape)} (one per agent)"
-            )
-        return obs, False
-
-    def _predict_memory(
-        self, state: np.ndarray | None, episode_start: np.ndarray | None
-    ) -> tuple[EncoderState, Tensor]:
-        """The traces ``predict`` starts from and which agents start an episode."""
-        B = self.n_agents
-        if state is None:
-            encoder_state = self.encoder.init(B, self.device)
-        else:
-            trace = torch.as_tensor(np.asarray(state, dtype=np.float32), device=self.device)
-            if trace.shape != (B, self.encoder.n_channels):
-                raise ValueError(
-                    f"state has shape {tuple(trace.shape)}; "
-                    f"expected ({B}, {self.encoder.n_channels})"
-                )
-            encoder_state = EncoderState(trace)
-        start = torch.zeros(B, dtype=torch.bool, device=self.device)
-        if episode_start is not None:
-            flags = np.asarray(episode_start)
-            if flags.size not in (1, B) or flags.dtype.kind not in "biuf":
-                raise ValueError(
-                    f"episode_start must be a bool or {B} bools (one per agent), got {flags!r}"
-                )
-            start = torch.as_tensor(flags.astype(bool).reshape(-1), device=self.device)
-            start = start.expand(B)
-        return encoder_state, start
 
     # ------------------------------------------------------------------ checkpoint hooks
 
@@ -470,19 +429,8 @@ class PlasticAgent(PopulationAgent):
         return state
 
     def _empty_rollout_state(self) -> dict[str, Any]:
-        B, F, A, device = self.n_agents, self.n_features, self.n_actions, self.device
-        zeros = torch.zeros
-        return {
-            "rollout": Rollout(
-                encoder=self.encoder.init(B, device),
-                features=zeros(B, F, device=device),
-                actor_input=zeros(B, F + 1, device=device),
-                rates=zeros(B, A, device=device),
-                post=zeros(B, A, device=device),
-                chosen=zeros(B, A, device=device),
-                channels=zeros(B, self.encoder.n_channels, device=device),
-            )
-        }
+        return {"rollout": Rollout.zeros(self.encoder.init(self.n_agents, self.device),
+                                         self.n_features, self.n_actions)}  # fmt: skip
 
     def _load_model_state(self, state: dict[str, Any], has_rollout: bool) -> None:
         self.critic = self.critic._replace(
@@ -558,6 +506,74 @@ class PlasticAgent(PopulationAgent):
         for the presynaptic code ``x`` ``[B, n_features]`` (no tonic input: an action is
         associated with outcomes in the situations the stimuli describe, nowhere else)."""
         return GoalDirected.values(self.goal_state, features, self.outcome_values())
+
+
+class ActionLayout(NamedTuple):
+    """What an action space asks of the actor: Box (``continuous``, with its bounds ``[n]``)
+    or Discrete, and the number of actor neurons."""
+
+    continuous: bool
+    n_actions: int
+    low: Tensor | None
+    high: Tensor | None
+
+
+def action_layout(space: gym.Space, device: torch.device) -> ActionLayout:
+    """One actor neuron per discrete action or per dimension of a 1-d bounded Box."""
+    if isinstance(space, gym.spaces.Box):
+        finite = np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))
+        if len(space.shape) != 1 or not finite:
+            raise ValueError(f"PlasticAgent needs a 1-d bounded Box of rates, got {space}")
+        bounds = {"dtype": torch.float32, "device": device}
+        low, high = torch.as_tensor(space.low, **bounds), torch.as_tensor(space.high, **bounds)
+        return ActionLayout(True, int(space.shape[0]), low, high)
+    if isinstance(space, gym.spaces.Discrete):
+        return ActionLayout(False, int(space.n), None, None)
+    raise ValueError(f"PlasticAgent needs a Discrete or a 1-d Box action space, got {space}")
+
+
+def batched_observation(
+    observation: np.ndarray, space: gym.Space, n_agents: int
+) -> tuple[np.ndarray, bool]:
+    """``[n_agents, ...]`` observations from one observation (every agent answers it) or one
+    per agent, and whether a single one was given."""
+    obs = np.asarray(observation)
+    shape = tuple(space.shape or ())
+    if obs.shape == shape:
+        return np.repeat(obs[None], n_agents, axis=0), True
+    if obs.shape != (n_agents, *shape):
+        raise ValueError(
+            f"observation has shape {obs.shape}; expected {shape} (one observation) or "
+            f"{(n_agents, *shape)} (one per agent)"
+        )
+    return obs, False
+
+
+def predict_traces(
+    state: np.ndarray | None, encoder: MicrostimulusEncoder, n_agents: int, device: torch.device
+) -> EncoderState:
+    """The presynaptic traces ``predict`` starts from: none, or those it returned last."""
+    if state is None:
+        return encoder.init(n_agents, device)
+    trace = torch.as_tensor(np.asarray(state, dtype=np.float32), device=device)
+    if trace.shape != (n_agents, encoder.n_channels):
+        raise ValueError(
+            f"state has shape {tuple(trace.shape)}; expected ({n_agents}, {encoder.n_channels})"
+        )
+    return EncoderState(trace)
+
+
+def episode_starts(episode_start: Any, n_agents: int, device: torch.device) -> Tensor:
+    """``[n_agents]`` bool from ``predict``'s ``episode_start`` (None: no agent starts)."""
+    if episode_start is None:
+        return torch.zeros(n_agents, dtype=torch.bool, device=device)
+    flags = np.asarray(episode_start)
+    if flags.size not in (1, n_agents) or flags.dtype.kind not in "biuf":
+        raise ValueError(
+            f"episode_start must be a bool or {n_agents} bools (one per agent), got {flags!r}"
+        )
+    start = torch.as_tensor(flags.astype(bool).reshape(-1), device=device)
+    return start.expand(n_agents)
 
 
 def _sample(probs: Tensor, generator: torch.Generator) -> Tensor:

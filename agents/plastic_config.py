@@ -236,6 +236,8 @@ def flat_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
         _merge(flat, "synaptic_scaling", flat.pop("homeostasis"), "homeostasis")
     for slot in PlasticAgentConfig.PARTS:
         value = flat.get(slot)
+        if slot == "scaling" and slot in flat and not isinstance(value, SynapticScaling | None):
+            raise ValueError(f"scaling={value!r} is invalid: must be a SynapticScaling or None")
         if not isinstance(value, Part) and not (value is None and slot in flat):
             continue
         del flat[slot]

@@ -32,13 +32,29 @@ def test_readme_quickstart_is_two_commands_and_ci_runs_the_test_command():
 
 
 def test_agent_docs_list_every_hyperparameter():
+    """Every keyword PlasticAgent takes has a row with its default: the core fields, the
+    switches and every built-in part's flat keywords."""
     import dataclasses
 
     from plasticgym.agents import PlasticAgentConfig
+    from plasticgym.dopamine import AverageReward, Homeostatic, Redish
+    from plasticgym.habits import GoalDirected, Habit
+    from plasticgym.latent_causes import CauseInference
+    from plasticgym.plasticity import SynapticScaling
 
     text = (ROOT / "docs" / "agents.md").read_text()
-    for field in dataclasses.fields(PlasticAgentConfig):
-        assert f"| `{field.name}` | `{field.default!r}` |" in text, field.name
+    rows = {line.split("`")[1]: line for line in text.splitlines() if line.startswith("| `")}
+    expected = {f.name: f.default for f in dataclasses.fields(PlasticAgentConfig)
+                if f.name not in PlasticAgentConfig.PARTS}  # fmt: skip
+    expected |= {"dopamine": "td", "synaptic_scaling": True, "habit": False,
+                 "goal_directed": False, "latent_causes": 1}  # fmt: skip
+    for part in (SynapticScaling, Redish, AverageReward, Homeostatic, Habit, GoalDirected,
+                 CauseInference):  # fmt: skip
+        for field in dataclasses.fields(part):
+            expected.setdefault(part.flat_name(field.name), field.default)
+    for name, default in expected.items():
+        assert name in rows, name
+        assert f"`{default!r}`" in rows[name], (name, default)
 
 
 def test_readme_usage_example_runs(tmp_path, monkeypatch):

@@ -1,0 +1,132 @@
+"""PlasticAgent as a composition of parts: each part chosen by one argument, the flat keywords
+of earlier versions meaning the same parts, and a new dopamine model added in one file (the
+worked example of docs/agents.md, run here as written)."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from plasticgym.agents import PlasticAgent, PlasticAgentConfig
+from plasticgym.dopamine import DOPAMINE_MODELS, Homeostatic, average_reward, redish, td
+from plasticgym.habits import GoalDirected, Habit
+from plasticgym.latent_causes import CauseInference
+from plasticgym.plasticity import SynapticScaling
+from plasticgym.population import Uniform
+
+ROOT = Path(__file__).resolve().parents[1]
+ADDICTION = "plasticgym/Addiction-v0"
+HABITS = "plasticgym/HabitFormation-v0"
+
+
+def _records(env, steps=120, **kwargs):
+    agent = PlasticAgent(env, n_agents=4, seed=1, **kwargs)
+    return agent.learn(steps, record=True).records
+
+
+@pytest.mark.parametrize(
+    ("nested", "flat"),
+    [
+        ({"dopamine": redish(surge=0.4)}, {"dopamine": "redish", "drug_surge": 0.4}),
+        ({"dopamine": average_reward(rate=0.05)},
+         {"dopamine": "average_reward", "average_reward_rate": 0.05}),
+        ({"scaling": None}, {"homeostasis": False}),
+        ({"scaling": SynapticScaling(target_rate=0.3)},
+         {"synaptic_scaling": True, "target_rate": 0.3}),
+        ({"habit": Habit(learning_rate=0.01, contingency_weight=0.5)},
+         {"habit": True, "habit_lr": 0.01, "contingency_weight": 0.5}),
+        ({"latent_causes": CauseInference(max_causes=3, split_threshold=0.05)},
+         {"latent_causes": 3, "cause_split_threshold": 0.05}),
+        ({"dopamine": redish(surge=Uniform(0.1, 0.5))},
+         {"dopamine": "redish", "drug_surge": Uniform(0.1, 0.5)}),
+    ],
+)  # fmt: skip
+def test_a_part_object_and_its_flat_keywords_are_the_same_agent(nested, flat):
+    pd.testing.assert_frame_equal(_records(ADDICTION, **nested), _records(ADDICTION, **flat))
+
+
+def test_goal_directed_part_and_flat_switch_are_the_same_agent():
+    nested = _records(HABITS, goal_directed=GoalDirected(learning_rate=0.1))
+    flat = _records(HABITS, goal_directed=True, outcome_lr=0.1)
+    pd.testing.assert_frame_equal(nested, flat)
+
+
+def test_the_config_round_trips_through_its_flat_form():
+    config = PlasticAgentConfig.from_kwargs(
+        dopamine=Homeostatic(setpoint=(1.0, 2.0), allostatic_gain=0.5), scaling=None,
+        habit=Habit(contingency_context=0), latent_causes=CauseInference(channels=(0, 2)),
+        gamma=(0.5, 0.9),
+    )  # fmt: skip
+    again = PlasticAgentConfig.from_kwargs(**config.to_flat())
+    assert again == config
+    assert config.to_flat()["synaptic_scaling"] is False
+    assert config.to_flat()["homeostatic_setpoint"] == [1.0, 2.0]
+
+
+def test_switching_a_part_off_removes_it_and_nothing_else():
+    agent = PlasticAgent(HABITS, scaling=None, habit=None, goal_directed=None)
+    assert agent.config.parts() == {"dopamine": td()}
+    assert len(agent.actor.rule.init(agent.actor.weights)) == 2  # three_factor, bounds
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"habit": Habit(), "habit_lr": 0.1}, "habit_lr=0.1 disagrees with habit="),
+        ({"homeostasis": False, "synaptic_scaling": True}, "synaptic_scaling=True disagrees"),
+        ({"dopamine": redish(), "drug_surge": 0.1}, "drug_surge=0.1 disagrees with dopamine="),
+        ({"dopamine": "dopa"}, r"dopamine='dopa' is invalid.*'redish'"),
+        ({"latent_causes": 17}, r"latent_causes=17 is invalid"),
+        ({"habit": "yes"}, "habit='yes' is invalid"),
+        ({"drug_surge": -1.0}, "drug_surge=-1.0 is invalid"),  # a model not chosen: validated
+        ({"scaling": "on"}, "scaling='on' is invalid: must be a SynapticScaling or None"),
+        ({"habit_rate": 0.1}, r"unknown hyperparameter\(s\) \['habit_rate'\]"),
+    ],
+)
+def test_invalid_parts_name_what_was_given(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        PlasticAgentConfig.from_kwargs(**kwargs)
+
+
+def test_a_part_checks_its_parameters_when_it_is_made():
+    with pytest.raises(ValueError, match=r"Redish.surge: drug_surge=-1.0 is invalid"):
+        redish(surge=-1.0)
+    with pytest.raises(ValueError, match=r"Habit.learning_rate: habit_lr=2.0 .*\[0.0, 1.0\]"):
+        Habit(learning_rate=2.0)
+    with pytest.raises(ValueError, match=r"drug_surge\[1\]=-0.5 is invalid"):
+        redish(surge=(0.1, -0.5))
+    with pytest.raises(ValueError, match=r"drive_exponent_m=5\.0 is invalid"):
+        Homeostatic(drive_exponent_m=5.0)
+
+
+def _worked_example() -> str:
+    """The code block of docs/agents.md's "Adding a dopamine model"."""
+    text = (ROOT / "docs" / "agents.md").read_text()
+    section = text.split("#### Adding a dopamine model", 1)[1]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+def test_the_documented_new_dopamine_model_works_without_touching_the_agent(tmp_path):
+    namespace: dict = {}
+    exec(compile(_worked_example(), "docs/agents.md", "exec"), namespace)
+    model = namespace["BoundedDips"]
+    try:
+        records = namespace["agent"].records
+        floor = 0.05
+        assert (records["rpe"] < -floor).any(), "no dip deep enough to be bounded"
+        np.testing.assert_allclose(records["dopamine"], np.maximum(records["rpe"], -floor))
+        omissions = {"env_kwargs": {"omission_prob": 0.3}}
+        flat = _records("plasticgym/Pavlovian-v0", 300, dopamine="bounded_dips",
+                        bounded_dips_floor=floor, **omissions)  # fmt: skip
+        mine = _records("plasticgym/Pavlovian-v0", 300, dopamine=model(floor=floor), **omissions)
+        pd.testing.assert_frame_equal(mine, flat)
+        saved = PlasticAgent("plasticgym/Pavlovian-v0", n_agents=2, seed=0,
+                             dopamine=model(floor=(0.1, 0.2))).learn(20)  # fmt: skip
+        loaded = PlasticAgent.load(saved.save(tmp_path / "bounded"))
+        assert loaded.config.dopamine == model(floor=(0.1, 0.2))
+        assert torch.equal(loaded.critic_weights, saved.critic_weights)
+    finally:
+        DOPAMINE_MODELS.pop("bounded_dips")  # the example registered itself; leave no trace
