@@ -141,7 +141,7 @@ def run_learning(config: Config, homeostasis: bool, progress_bar: bool = False) 
 def scale_actor_synapses(agent: PlasticAgent, factor: torch.Tensor) -> None:
     """Multiply every actor synapse of agent ``b`` by ``factor[b]`` (the perturbation)."""
     weights = agent.actor.weights * factor.to(agent.actor.weights).view(-1, 1, 1)
-    agent.actor = agent.actor._replace(weights=weights)
+    agent.actor = agent.actor.with_weights(weights)
 
 
 PERTURBATION_WEIGHT_MAX = 100.0
