@@ -8,10 +8,10 @@ shells run those dynamics: :class:`TaskEnv` (one env, a ``gymnasium.Env``) and
 numbers from its own stream (:class:`UniformStreams`) in the same order in both shells, the
 native vector env equals ``SyncVectorEnv`` over the single env step for step.
 
-Also here: argument validation that names the argument, the value and the allowed range
-(unknown keyword arguments included, :func:`check_known_arguments`); protocols as data
-(:class:`Phase`, :func:`parse_protocol`, :func:`default_protocol`) and the phase counters
-(:func:`advance_phase`); action checks.
+Also here: protocols as data (:class:`Phase`, :func:`parse_protocol`, :func:`default_protocol`)
+and the phase counters (:func:`advance_phase`); checks of unknown keyword arguments
+(:func:`check_known_arguments`), ``render_mode`` and actions. Argument values are checked with
+the vocabulary of :mod:`plasticgym.config`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from plasticgym.config import check_int, is_int
+
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -43,79 +45,6 @@ STATE_VERSION = 2
 # --------------------------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------------------------
-
-
-def is_int(value: Any) -> bool:
-    """True for python/numpy integers, False for bools."""
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-
-
-def is_real(value: Any) -> bool:
-    """True for python/numpy integers and floats, False for bools."""
-    return is_int(value) or isinstance(value, float | np.floating)
-
-
-def check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
-    """Return ``value`` as an int, or raise ValueError naming ``name``, the value and the range."""
-    if not is_int(value) or value < low or (high is not None and value > high):
-        allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return int(value)
-
-
-def check_real(
-    name: str, value: Any, low: float = -math.inf, high: float = math.inf, *, low_open: bool = False
-) -> float:
-    """Return ``value`` as a finite float in ``[low, high]`` (``(low, high]`` if ``low_open``)."""
-    ok = is_real(value) and math.isfinite(float(value))
-    ok = ok and (float(value) > low if low_open else float(value) >= low) and float(value) <= high
-    if not ok:
-        left = "(" if low_open else "["
-        raise ValueError(f"{name} must be a finite number in {left}{low}, {high}], got {value!r}")
-    return float(value)
-
-
-def check_probability(name: str, value: Any) -> float:
-    """Return ``value`` as a float, or raise ValueError unless it is a probability in [0, 1]."""
-    if not is_real(value) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
-    return float(value)
-
-
-def check_finite(name: str, value: Any) -> float:
-    """Return ``value`` as a float, or raise ValueError unless it is a finite real number."""
-    if not is_real(value) or not math.isfinite(float(value)):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    return float(value)
-
-
-def check_int_pair(name: str, value: Any, low: int) -> tuple[int, int]:
-    """Return ``(a, b)`` with ``low <= a <= b``, or raise ValueError naming ``name``."""
-    message = (
-        f"{name} must be a pair (min, max) of integers with {low} <= min <= max, got {value!r}"
-    )
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
-        raise ValueError(message)
-    if len(value) != 2 or not all(is_int(v) for v in value):
-        raise ValueError(message)
-    a, b = int(value[0]), int(value[1])
-    if not low <= a <= b:
-        raise ValueError(message)
-    return a, b
-
-
-def check_bool(name: str, value: Any) -> bool:
-    """Return ``value`` as a bool, or raise ValueError unless it is True or False."""
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be a bool (True or False), got {value!r}")
-    return bool(value)
-
-
-def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
-    """Return ``value`` if it is one of ``choices``, else raise ValueError listing them."""
-    if isinstance(value, bool) or value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
-    return value
 
 
 def check_render_mode(render_mode: Any) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
+from plasticgym.config import check_bool, check_choice, check_int, check_probability, check_real
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
@@ -31,12 +32,7 @@ from plasticgym.envs._base import (
     Validator,
     advance_phase,
     argument_names,
-    check_bool,
-    check_choice,
-    check_int,
     check_known_arguments,
-    check_probability,
-    check_real,
     parse_protocol,
     phase_table,
 )

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from gymnasium import spaces
 
+from plasticgym.config import check_choice, check_finite, check_int, check_real, is_int
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
@@ -26,12 +27,7 @@ from plasticgym.envs._base import (
     TaskEnv,
     TaskVectorEnv,
     argument_names,
-    check_choice,
-    check_finite,
-    check_int,
     check_known_arguments,
-    check_real,
-    is_int,
     parse_protocol,
     phase_table,
 )

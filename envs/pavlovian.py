@@ -17,6 +17,14 @@ import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
+from plasticgym.config import (
+    check_choice,
+    check_finite,
+    check_int,
+    check_int_pair,
+    check_probability,
+    is_int,
+)
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
@@ -29,14 +37,8 @@ from plasticgym.envs._base import (
     Validator,
     advance_phase,
     argument_names,
-    check_choice,
-    check_finite,
-    check_int,
-    check_int_pair,
     check_known_arguments,
-    check_probability,
     default_protocol,
-    is_int,
     parse_protocol,
 )
 

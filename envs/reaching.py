@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
+from plasticgym.config import check_choice, check_int, check_probability, check_real
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
@@ -31,11 +32,7 @@ from plasticgym.envs._base import (
     TaskVectorEnv,
     advance_phase,
     argument_names,
-    check_choice,
-    check_int,
     check_known_arguments,
-    check_probability,
-    check_real,
     parse_protocol,
     phase_table,
 )

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from gymnasium import spaces
 
+from plasticgym.config import check_choice, check_int, check_probability
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
@@ -26,10 +27,7 @@ from plasticgym.envs._base import (
     TaskVectorEnv,
     advance_phase,
     argument_names,
-    check_choice,
-    check_int,
     check_known_arguments,
-    check_probability,
     default_protocol,
     parse_protocol,
     phase_table,

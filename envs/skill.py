@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
+from plasticgym.config import check_choice, check_finite, check_int, check_real
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
@@ -27,11 +28,7 @@ from plasticgym.envs._base import (
     TaskEnv,
     TaskVectorEnv,
     argument_names,
-    check_choice,
-    check_finite,
-    check_int,
     check_known_arguments,
-    check_real,
     parse_protocol,
     phase_table,
     standard_normals,

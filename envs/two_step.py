@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
+from plasticgym.config import check_finite, check_probability, check_real, is_real
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
@@ -28,12 +29,8 @@ from plasticgym.envs._base import (
     TaskEnv,
     TaskVectorEnv,
     argument_names,
-    check_finite,
     check_known_arguments,
-    check_probability,
-    check_real,
     default_protocol,
-    is_real,
     parse_protocol,
     phase_table,
     standard_normals,

@@ -9,13 +9,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from plasticgym.config import check_int, check_probability
 from plasticgym.envs._base import (
     Phase,
     advance_phase,
     argument_names,
-    check_int,
     check_known_arguments,
-    check_probability,
     default_protocol,
     parse_protocol,
     task_protocol,
