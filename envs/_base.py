@@ -8,21 +8,25 @@ shells run those dynamics: :class:`TaskEnv` (one env, a ``gymnasium.Env``) and
 numbers from its own stream (:class:`UniformStreams`) in the same order in both shells, the
 native vector env equals ``SyncVectorEnv`` over the single env step for step.
 
-Also here: argument validation that names the argument, the value and the allowed range
-(unknown keyword arguments included, :func:`check_known_arguments`); protocols as data
-(:class:`Phase`, :func:`parse_protocol`, :func:`default_protocol`) and the phase counters
-(:func:`advance_phase`); action checks.
+A task's arguments are one frozen dataclass (a :class:`TaskConfig`): it owns their defaults,
+their validation and their JSON; both shells take the same keyword arguments and build it
+(:func:`task_config`), so an argument is declared once. Values are checked with the
+vocabulary of :mod:`plasticgym.config`.
+
+Also here: protocols as data (:class:`Phase`, :func:`parse_protocol`, :func:`default_protocol`)
+and the phase counters (:func:`advance_phase`); checks of unknown arguments, ``render_mode``
+and actions.
 """
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -31,6 +35,8 @@ from gymnasium import spaces
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
+
+from plasticgym.config import check_int, is_int
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -45,94 +51,10 @@ STATE_VERSION = 2
 # --------------------------------------------------------------------------------------------
 
 
-def is_int(value: Any) -> bool:
-    """True for python/numpy integers, False for bools."""
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-
-
-def is_real(value: Any) -> bool:
-    """True for python/numpy integers and floats, False for bools."""
-    return is_int(value) or isinstance(value, float | np.floating)
-
-
-def check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
-    """Return ``value`` as an int, or raise ValueError naming ``name``, the value and the range."""
-    if not is_int(value) or value < low or (high is not None and value > high):
-        allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return int(value)
-
-
-def check_real(
-    name: str, value: Any, low: float = -math.inf, high: float = math.inf, *, low_open: bool = False
-) -> float:
-    """Return ``value`` as a finite float in ``[low, high]`` (``(low, high]`` if ``low_open``)."""
-    ok = is_real(value) and math.isfinite(float(value))
-    ok = ok and (float(value) > low if low_open else float(value) >= low) and float(value) <= high
-    if not ok:
-        left = "(" if low_open else "["
-        raise ValueError(f"{name} must be a finite number in {left}{low}, {high}], got {value!r}")
-    return float(value)
-
-
-def check_probability(name: str, value: Any) -> float:
-    """Return ``value`` as a float, or raise ValueError unless it is a probability in [0, 1]."""
-    if not is_real(value) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
-    return float(value)
-
-
-def check_finite(name: str, value: Any) -> float:
-    """Return ``value`` as a float, or raise ValueError unless it is a finite real number."""
-    if not is_real(value) or not math.isfinite(float(value)):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    return float(value)
-
-
-def check_int_pair(name: str, value: Any, low: int) -> tuple[int, int]:
-    """Return ``(a, b)`` with ``low <= a <= b``, or raise ValueError naming ``name``."""
-    message = (
-        f"{name} must be a pair (min, max) of integers with {low} <= min <= max, got {value!r}"
-    )
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
-        raise ValueError(message)
-    if len(value) != 2 or not all(is_int(v) for v in value):
-        raise ValueError(message)
-    a, b = int(value[0]), int(value[1])
-    if not low <= a <= b:
-        raise ValueError(message)
-    return a, b
-
-
-def check_bool(name: str, value: Any) -> bool:
-    """Return ``value`` as a bool, or raise ValueError unless it is True or False."""
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be a bool (True or False), got {value!r}")
-    return bool(value)
-
-
-def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
-    """Return ``value`` if it is one of ``choices``, else raise ValueError listing them."""
-    if isinstance(value, bool) or value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
-    return value
-
-
 def check_render_mode(render_mode: Any) -> None:
     """Raise ValueError unless ``render_mode`` is None (the only supported mode)."""
     if render_mode is not None:
         raise ValueError(f"render_mode must be None (nothing to render), got {render_mode!r}")
-
-
-def argument_names(function: Callable[..., Any]) -> tuple[str, ...]:
-    """The names of ``function``'s named parameters (``self``, ``*args`` and ``**kwargs`` left
-    out), in signature order."""
-    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    return tuple(
-        p.name
-        for p in inspect.signature(function).parameters.values()
-        if p.name != "self" and p.kind not in variadic
-    )
 
 
 def check_known_arguments(owner: str, unknown: Mapping[str, Any], allowed: Sequence[str]) -> None:
@@ -271,6 +193,8 @@ class Phase:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
     if isinstance(value, Mapping):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, tuple | list):
@@ -404,6 +328,69 @@ def parse_reset_phase(options: Any, phase_names: Sequence[str], allowed: Sequenc
 
 
 # --------------------------------------------------------------------------------------------
+# Task arguments: one frozen dataclass per task
+# --------------------------------------------------------------------------------------------
+
+
+class TaskConfig:
+    """Base of a task's arguments: a ``@dataclass(frozen=True)`` subclass owns them.
+
+    Its fields are the task's constructor arguments, in order, with their defaults. Its
+    ``__post_init__`` validates them (ValueError naming the argument, the value and the allowed
+    range), stores the normalised values (:meth:`_store`) and replaces ``protocol`` with the
+    resolved phases, a tuple of :class:`Phase`. Subclasses set ``length_key`` (the unit of a
+    phase's length) and, unless every field is part of the JSON, ``json_fields``.
+    """
+
+    length_key: ClassVar[str]
+    json_fields: ClassVar[tuple[str, ...] | None] = None
+    """The fields :meth:`to_json` writes before the protocol (None: every field)."""
+    protocol: tuple[Phase, ...]
+
+    @classmethod
+    def argument_names(cls) -> tuple[str, ...]:
+        """The task's arguments: the names of the fields, in order."""
+        return tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+
+    @property
+    def phase_names(self) -> tuple[str, ...]:
+        """Names of the phases, in protocol order."""
+        return tuple(p.name for p in self.protocol)
+
+    def to_json(self) -> dict[str, Any]:
+        """The arguments as JSON, the protocol resolved into its phases (checkpoints must
+        match it)."""
+        names = self.json_fields
+        if names is None:
+            names = tuple(name for name in self.argument_names() if name != "protocol")
+        out = {name: _jsonable(getattr(self, name)) for name in names}
+        out["protocol"] = [p.to_json(self.length_key) for p in self.protocol]
+        return out
+
+    def _store(self, **values: Any) -> None:
+        """Set validated fields of the frozen dataclass (from ``__post_init__`` only)."""
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+
+ConfigT = TypeVar("ConfigT", bound=TaskConfig)
+
+
+def task_config(
+    owner: str, config_class: type[ConfigT], arguments: Mapping[str, Any], leading: Sequence[str]
+) -> ConfigT:
+    """The config built from a constructor's keyword ``arguments``.
+
+    An unknown name raises ValueError naming it and listing the allowed ones: ``leading`` (the
+    shell's own, e.g. ``num_envs``), the config's fields and ``render_mode``.
+    """
+    names = config_class.argument_names()
+    unknown = {key: value for key, value in arguments.items() if key not in names}
+    check_known_arguments(owner, unknown, (*leading, *names, "render_mode"))
+    return config_class(**arguments)
+
+
+# --------------------------------------------------------------------------------------------
 # Random streams
 # --------------------------------------------------------------------------------------------
 
@@ -519,24 +506,34 @@ class StepOutput(NamedTuple):
 class TaskDynamics(ABC):
     """A task's dynamics, written once over arrays of ``N`` envs.
 
-    Subclasses set ``observation_space`` and ``action_space`` (of one env),
-    ``n_start_uniforms`` and ``n_step_uniforms`` (random numbers each env consumes when it
-    starts an episode and at every step; fixed counts keep single and vector envs in step),
-    ``phase_names`` and ``config_json`` (for checkpoints), and implement :meth:`empty_state`,
-    :meth:`start` and :meth:`step` as pure functions of their inputs. The state is a
-    NamedTuple of arrays ``[N, ...]``. The parsed protocol (a tuple of :class:`Phase`), as
-    ``protocol`` or ``config.protocol``, is what both shells expose as ``env.protocol``.
+    A subclass is built from its task's validated arguments, an instance of its
+    ``config_class`` (a :class:`TaskConfig`), kept as ``config``. It sets
+    ``observation_space`` and ``action_space`` (of one env), ``n_start_uniforms`` and
+    ``n_step_uniforms`` (random numbers each env consumes when it starts an episode and at
+    every step; fixed counts keep single and vector envs in step), and implements
+    :meth:`empty_state`, :meth:`start` and :meth:`step` as pure functions of their inputs. The
+    state is a NamedTuple of arrays ``[N, ...]``.
     """
 
+    config_class: ClassVar[type[TaskConfig]]
+    config: TaskConfig
     observation_space: spaces.Space
     action_space: spaces.Space
     n_start_uniforms: int = 0
     n_step_uniforms: int = 0
-    phase_names: tuple[str, ...]
 
     @abstractmethod
+    def __init__(self, config: Any) -> None:
+        """Build the dynamics of the validated arguments ``config`` (a ``config_class``)."""
+
+    @property
+    def phase_names(self) -> tuple[str, ...]:
+        """Names of the protocol's phases, in order."""
+        return self.config.phase_names
+
     def config_json(self) -> dict[str, Any]:
         """The task's arguments as JSON (checkpoints must match it)."""
+        return self.config.to_json()
 
     @abstractmethod
     def empty_state(self, n: int) -> NamedTuple:
@@ -587,19 +584,6 @@ def take(state: NamedTuple, idx: IntArray) -> NamedTuple:
     return type(state)(*(f[idx] for f in state))
 
 
-def task_protocol(dynamics: TaskDynamics) -> tuple[Phase, ...]:
-    """The protocol of a task: ``dynamics.protocol`` or, failing that, ``dynamics.config.protocol``.
-
-    Raises AttributeError when the dynamics has neither.
-    """
-    protocol = getattr(dynamics, "protocol", None)
-    if protocol is None:
-        protocol = getattr(getattr(dynamics, "config", None), "protocol", None)
-    if protocol is None:
-        raise AttributeError(f"{type(dynamics).__name__} has no protocol")
-    return tuple(protocol)
-
-
 def _single_info(info: Mapping[str, np.ndarray]) -> dict[str, Any]:
     """Row 0 of batched info as a single env reports it (python scalars, arrays for vectors)."""
     out = {}
@@ -612,11 +596,19 @@ def _single_info(info: Mapping[str, np.ndarray]) -> dict[str, Any]:
 
 
 class TaskEnv(gym.Env):
-    """Single-env shell: runs a :class:`TaskDynamics` with ``N = 1``."""
+    """Single-env shell: runs a :class:`TaskDynamics` with ``N = 1``.
+
+    A task's env names its ``dynamics_class``; it takes the task's arguments as keywords (the
+    fields of the dynamics' ``config_class``) and ``render_mode``.
+    """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+    dynamics_class: ClassVar[type[TaskDynamics]]
 
-    def __init__(self, dynamics: TaskDynamics, render_mode: str | None = None) -> None:
+    def __init__(self, *, render_mode: str | None = None, **arguments: Any) -> None:
+        owner, config_class = type(self).__name__, self.dynamics_class.config_class
+        config = task_config(owner, config_class, arguments, ())
+        dynamics = self.dynamics_class(config)
         check_render_mode(render_mode)
         self.dynamics = dynamics
         self.render_mode = render_mode
@@ -658,9 +650,14 @@ class TaskEnv(gym.Env):
         return None
 
     @property
+    def config(self) -> TaskConfig:
+        """The task's validated arguments (the dynamics' config)."""
+        return self.dynamics.config
+
+    @property
     def protocol(self) -> tuple[Phase, ...]:
         """The parsed protocol: one frozen :class:`Phase` per phase, in order."""
-        return task_protocol(self.dynamics)
+        return self.config.protocol
 
     @property
     def state(self) -> NamedTuple:
@@ -682,16 +679,23 @@ class TaskVectorEnv(VectorEnv):
     an all-True mask ``_key``, as SyncVectorEnv builds it. ``reset(options=...)`` accepts
     ``phase`` and gymnasium's ``reset_mask``. :meth:`get_state` / :meth:`set_state` checkpoint
     everything needed to continue bit-identically.
+
+    A task's vector env names its ``dynamics_class``; it takes ``num_envs`` (by position or
+    keyword), then the same keyword arguments as the single env.
     """
 
     metadata: ClassVar[dict[str, Any]] = {
         "render_modes": [],
         "autoreset_mode": AutoresetMode.NEXT_STEP,
     }
+    dynamics_class: ClassVar[type[TaskDynamics]]
 
     def __init__(
-        self, dynamics: TaskDynamics, num_envs: int, render_mode: str | None = None
+        self, num_envs: int = 1, *, render_mode: str | None = None, **arguments: Any
     ) -> None:
+        owner, config_class = type(self).__name__, self.dynamics_class.config_class
+        config = task_config(owner, config_class, arguments, ("num_envs",))
+        dynamics = self.dynamics_class(config)
         self.num_envs = check_int("num_envs", num_envs, 1)
         check_render_mode(render_mode)
         self.dynamics = dynamics
@@ -769,9 +773,14 @@ class TaskVectorEnv(VectorEnv):
         return None
 
     @property
+    def config(self) -> TaskConfig:
+        """The task's validated arguments (the dynamics' config)."""
+        return self.dynamics.config
+
+    @property
     def protocol(self) -> tuple[Phase, ...]:
         """The parsed protocol: one frozen :class:`Phase` per phase, in order."""
-        return task_protocol(self.dynamics)
+        return self.config.protocol
 
     @property
     def state(self) -> NamedTuple:

@@ -12,31 +12,26 @@ arrays of ``N`` envs and run by :class:`AddictionEnv` (one env) and :class:`Addi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
+from plasticgym.config import check_bool, check_choice, check_int, check_probability, check_real
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
     IntArray,
     Phase,
     StepOutput,
+    TaskConfig,
     TaskDynamics,
     TaskEnv,
     TaskVectorEnv,
     Validator,
     advance_phase,
-    argument_names,
-    check_bool,
-    check_choice,
-    check_int,
-    check_known_arguments,
-    check_probability,
-    check_real,
     parse_protocol,
     phase_table,
 )
@@ -214,7 +209,7 @@ probe -> extinction (context B) -> priming reinstatement (see :class:`AddictionE
 
 
 @dataclass(frozen=True)
-class AddictionConfig:
+class AddictionConfig(TaskConfig):
     """Validated arguments of the operant chamber (see :class:`AddictionEnv`).
 
     The per-phase parameters given here are the defaults of every protocol phase, except
@@ -248,29 +243,23 @@ class AddictionConfig:
     n_contexts: int = 2
     protocol: Sequence[Mapping[str, Any] | Phase] | None = None
 
+    length_key = "sessions"
+
     def __post_init__(self) -> None:
         n_contexts = check_int("n_contexts", self.n_contexts, 1)
-        object.__setattr__(self, "n_contexts", n_contexts)
-        object.__setattr__(self, "dose", check_real("dose", self.dose, 0.0, low_open=True))
+        self._store(n_contexts=n_contexts, dose=check_real("dose", self.dose, 0.0, low_open=True))
         decay = check_real("decay", self.decay, 0.0, 1.0)
         if decay >= 1.0:
             raise ValueError(f"decay must be a finite number in [0.0, 1.0), got {self.decay!r}")
-        object.__setattr__(self, "decay", decay)
+        self._store(decay=decay)
         validators = phase_validators(n_contexts)
         defaults = {key: check(key, getattr(self, key)) for key, check in validators.items()}
-        for key, value in defaults.items():
-            object.__setattr__(self, key, value)
+        self._store(**defaults)
         protocol = DEFAULT_PROTOCOL if self.protocol is None else self.protocol
         phases = parse_protocol(
             protocol, length_key="sessions", defaults=defaults, validators=validators
         )
-        object.__setattr__(self, "protocol", tuple(_resolve_food_timeout(p) for p in phases))
-
-    def to_json(self) -> dict[str, Any]:
-        """The arguments as JSON (the protocol resolved into its phases)."""
-        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["protocol"] = [p.to_json("sessions") for p in self.protocol]
-        return out
+        self._store(protocol=tuple(_resolve_food_timeout(p) for p in phases))
 
 
 def _resolve_food_timeout(phase: Phase) -> Phase:
@@ -333,13 +322,13 @@ class AddictionDynamics(TaskDynamics):
     parameter (``session_length``, ``drug``, ``food``, ``progressive``, ``ratio``, ...).
     """
 
+    config_class = AddictionConfig
     n_start_uniforms = 0
     n_step_uniforms = 2
 
     def __init__(self, config: AddictionConfig) -> None:
         self.config = config
-        self.protocol: tuple[Phase, ...] = tuple(config.protocol)  # type: ignore[arg-type]
-        self.phase_names = tuple(p.name for p in self.protocol)
+        self.protocol = config.protocol
         self._phase_names = np.array(self.phase_names, dtype=object)
         table = self._table
         self.lengths = table("length", np.int64)
@@ -370,10 +359,6 @@ class AddictionDynamics(TaskDynamics):
 
     def _table(self, key: str, dtype: Any = np.float64) -> npt.NDArray[Any]:
         return phase_table(self.protocol, key, dtype)
-
-    def config_json(self) -> dict[str, Any]:
-        """The task's arguments as JSON."""
-        return self.config.to_json()
 
     def empty_state(self, n: int) -> ChamberState:
         """A placeholder state for ``n`` envs."""
@@ -811,10 +796,9 @@ class AddictionEnv(TaskEnv):
       drug lever at every step, so 838 in all for it).
     - ``render_mode`` (None): nothing to render.
 
-    ``session_length`` may be given by position (``AddictionEnv(30)``; the vector env takes
-    ``num_envs`` first); every other argument is keyword-only. Every invalid argument raises
-    ``ValueError`` naming it, its value and the allowed range; an unknown keyword argument
-    raises ``ValueError`` naming it and listing the allowed ones.
+    Every argument is keyword-only (the vector env takes ``num_envs`` first, also by position).
+    Every invalid argument raises ``ValueError`` naming it, its value and the allowed range; an
+    unknown keyword argument raises ``ValueError`` naming it and listing the allowed ones.
     ``reset(options={"phase": name})`` starts at the beginning of that phase and runs through
     the remaining phases.
 
@@ -870,66 +854,7 @@ class AddictionEnv(TaskEnv):
       the per-phase ``priming_dose`` and ``press_cost``.
     """
 
-    def __init__(
-        self,
-        session_length: int = 30,
-        *,
-        drug: bool = True,
-        food: bool = True,
-        schedule: str = "FR",
-        ratio: int = 1,
-        timeout: int = 2,
-        food_timeout: int | None = None,
-        available_period: int = 10,
-        unavailable_period: int = 0,
-        pr_limit: int = 60,
-        shock_prob: float = 0.0,
-        shock_magnitude: float = 1.0,
-        press_cost: float = 0.0,
-        infusion_delay: int = 0,
-        cue_prob: float = 0.0,
-        cue_on_press: bool = False,
-        priming: bool = False,
-        priming_dose: float = 1.0,
-        context: int = 0,
-        drug_reward: float = 0.5,
-        food_reward: float = 1.0,
-        dose: float = 1.0,
-        decay: float = 0.9,
-        n_contexts: int = 2,
-        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-        render_mode: str | None = None,
-        **unknown: Any,
-    ) -> None:
-        check_known_arguments(type(self).__name__, unknown, argument_names(AddictionEnv.__init__))
-        config = AddictionConfig(
-            session_length=session_length,
-            drug=drug,
-            food=food,
-            schedule=schedule,
-            ratio=ratio,
-            timeout=timeout,
-            food_timeout=food_timeout,
-            available_period=available_period,
-            unavailable_period=unavailable_period,
-            pr_limit=pr_limit,
-            shock_prob=shock_prob,
-            shock_magnitude=shock_magnitude,
-            press_cost=press_cost,
-            infusion_delay=infusion_delay,
-            cue_prob=cue_prob,
-            cue_on_press=cue_on_press,
-            priming=priming,
-            priming_dose=priming_dose,
-            context=context,
-            drug_reward=drug_reward,
-            food_reward=food_reward,
-            dose=dose,
-            decay=decay,
-            n_contexts=n_contexts,
-            protocol=protocol,
-        )
-        super().__init__(AddictionDynamics(config), render_mode)
+    dynamics_class = AddictionDynamics
 
 
 class AddictionVectorEnv(TaskVectorEnv):
@@ -939,66 +864,4 @@ class AddictionVectorEnv(TaskVectorEnv):
     Equals ``SyncVectorEnv`` over :class:`AddictionEnv` step for step; NEXT_STEP autoreset.
     """
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        session_length: int = 30,
-        *,
-        drug: bool = True,
-        food: bool = True,
-        schedule: str = "FR",
-        ratio: int = 1,
-        timeout: int = 2,
-        food_timeout: int | None = None,
-        available_period: int = 10,
-        unavailable_period: int = 0,
-        pr_limit: int = 60,
-        shock_prob: float = 0.0,
-        shock_magnitude: float = 1.0,
-        press_cost: float = 0.0,
-        infusion_delay: int = 0,
-        cue_prob: float = 0.0,
-        cue_on_press: bool = False,
-        priming: bool = False,
-        priming_dose: float = 1.0,
-        context: int = 0,
-        drug_reward: float = 0.5,
-        food_reward: float = 1.0,
-        dose: float = 1.0,
-        decay: float = 0.9,
-        n_contexts: int = 2,
-        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-        render_mode: str | None = None,
-        **unknown: Any,
-    ) -> None:
-        check_known_arguments(
-            type(self).__name__, unknown, argument_names(AddictionVectorEnv.__init__)
-        )
-        config = AddictionConfig(
-            session_length=session_length,
-            drug=drug,
-            food=food,
-            schedule=schedule,
-            ratio=ratio,
-            timeout=timeout,
-            food_timeout=food_timeout,
-            available_period=available_period,
-            unavailable_period=unavailable_period,
-            pr_limit=pr_limit,
-            shock_prob=shock_prob,
-            shock_magnitude=shock_magnitude,
-            press_cost=press_cost,
-            infusion_delay=infusion_delay,
-            cue_prob=cue_prob,
-            cue_on_press=cue_on_press,
-            priming=priming,
-            priming_dose=priming_dose,
-            context=context,
-            drug_reward=drug_reward,
-            food_reward=food_reward,
-            dose=dose,
-            decay=decay,
-            n_contexts=n_contexts,
-            protocol=protocol,
-        )
-        super().__init__(AddictionDynamics(config), num_envs, render_mode)
+    dynamics_class = AddictionDynamics

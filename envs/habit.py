@@ -16,22 +16,17 @@ from typing import Any, NamedTuple
 import numpy as np
 from gymnasium import spaces
 
+from plasticgym.config import check_choice, check_finite, check_int, check_real, is_int
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
     IntArray,
     Phase,
     StepOutput,
+    TaskConfig,
     TaskDynamics,
     TaskEnv,
     TaskVectorEnv,
-    argument_names,
-    check_choice,
-    check_finite,
-    check_int,
-    check_known_arguments,
-    check_real,
-    is_int,
     parse_protocol,
     phase_table,
 )
@@ -51,7 +46,6 @@ __all__ = [
     "aversive_step",
     "expected_interval_rate",
     "expected_ratio_rate",
-    "make_config",
     "schedule_step",
 ]
 
@@ -180,31 +174,75 @@ PHASE_VALIDATORS = {
 
 
 @dataclass(frozen=True)
-class HabitConfig:
-    """Validated arguments of the task (see :class:`HabitFormationEnv`)."""
+class HabitConfig(TaskConfig):
+    """The arguments of the task, validated (see :class:`HabitFormationEnv`).
 
-    levers: int
-    devalued: int
-    aversive_value: float
-    aversive_delay: int
-    pairing_interval: int
-    protocol: tuple[Phase, ...]
+    ``schedule``, ``schedule_param`` and ``outcome_value`` are the defaults of the phases;
+    ``training_reinforcers``, ``devaluation_pairings`` and ``test_steps`` set the lengths of
+    the default protocol's phases and are not allowed with a ``protocol``. ``protocol`` holds
+    the resolved phases.
+    """
 
-    @property
-    def phase_names(self) -> tuple[str, ...]:
-        """Names of the phases, in protocol order."""
-        return tuple(p.name for p in self.protocol)
+    schedule: str = "ratio"
+    schedule_param: float = 5.0
+    training_reinforcers: int | None = None
+    levers: int = 2
+    devalued: int = 1
+    outcome_value: float = 1.0
+    aversive_value: float = -2.0
+    aversive_delay: int = 1
+    devaluation_pairings: int | None = None
+    pairing_interval: int = 5
+    test_steps: int | None = None
+    protocol: Sequence[Mapping[str, Any] | Phase] | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-serialisable description (checkpoints must match it)."""
-        return {
-            "levers": self.levers,
-            "devalued": self.devalued,
-            "aversive_value": self.aversive_value,
-            "aversive_delay": self.aversive_delay,
-            "pairing_interval": self.pairing_interval,
-            "protocol": [p.to_json("length") for p in self.protocol],
+    length_key = "length"
+    json_fields = ("levers", "devalued", "aversive_value", "aversive_delay", "pairing_interval")
+
+    def __post_init__(self) -> None:
+        defaults = {
+            "schedule": check_choice("schedule", self.schedule, SCHEDULES),
+            "schedule_param": check_real("schedule_param", self.schedule_param, 1.0),
+            "outcome_value": check_finite("outcome_value", self.outcome_value),
         }
+        delay = check_int("aversive_delay", self.aversive_delay, 1, MAX_AVERSIVE_DELAY)
+        phases = _parse_habit_protocol(self._protocol_entries(), defaults)
+        if not is_int(self.pairing_interval) or self.pairing_interval < delay + 2:
+            raise ValueError(
+                f"pairing_interval must be an integer >= aversive_delay + 2 = {delay + 2}, "
+                f"got {self.pairing_interval!r}"
+            )
+        self._store(
+            **defaults,
+            levers=check_int("levers", self.levers, 1, 2),
+            devalued=check_int("devalued", self.devalued, 1, 2),
+            aversive_value=check_real("aversive_value", self.aversive_value, high=0.0),
+            aversive_delay=delay,
+            pairing_interval=int(self.pairing_interval),
+            protocol=phases,
+        )
+
+    def _protocol_entries(self) -> Any:
+        """The given protocol, or the default one with the given (validated) phase lengths."""
+        lengths = {
+            "training_reinforcers": self.training_reinforcers,
+            "devaluation_pairings": self.devaluation_pairings,
+            "test_steps": self.test_steps,
+        }
+        if self.protocol is None:
+            default = [
+                ("training", "train", _or(lengths, "training_reinforcers", 100, 1)),
+                ("devaluation", "devaluation", _or(lengths, "devaluation_pairings", 5, 1)),
+                ("test", "extinction", _or(lengths, "test_steps", 200, 2)),
+            ]
+            return [{"name": n, "kind": k, "length": length} for n, k, length in default]
+        given = [name for name, value in lengths.items() if value is not None]
+        if given:
+            raise ValueError(
+                f"give either {given[0]} or protocol, not both ({given[0]}="
+                f"{lengths[given[0]]!r}); set each phase's length inside protocol"
+            )
+        return self.protocol
 
 
 def _parse_habit_protocol(protocol: Any, defaults: Mapping[str, Any]) -> tuple[Phase, ...]:
@@ -230,63 +268,6 @@ def _parse_habit_protocol(protocol: Any, defaults: Mapping[str, Any]) -> tuple[P
                 f"steps and must be an integer >= 2, got {phase.length}"
             )
     return phases
-
-
-def make_config(
-    *,
-    schedule: str = "ratio",
-    schedule_param: float = 5.0,
-    training_reinforcers: int | None = None,
-    levers: int = 2,
-    devalued: int = 1,
-    outcome_value: float = 1.0,
-    aversive_value: float = -2.0,
-    aversive_delay: int = 1,
-    devaluation_pairings: int | None = None,
-    pairing_interval: int = 5,
-    test_steps: int | None = None,
-    protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-) -> HabitConfig:
-    """Validate the constructor arguments and resolve them into a :class:`HabitConfig`."""
-    defaults = {
-        "schedule": check_choice("schedule", schedule, SCHEDULES),
-        "schedule_param": check_real("schedule_param", schedule_param, 1.0),
-        "outcome_value": check_finite("outcome_value", outcome_value),
-    }
-    delay = check_int("aversive_delay", aversive_delay, 1, MAX_AVERSIVE_DELAY)
-    lengths = {
-        "training_reinforcers": training_reinforcers,
-        "devaluation_pairings": devaluation_pairings,
-        "test_steps": test_steps,
-    }
-    if protocol is None:
-        default = [
-            ("training", "train", _or(lengths, "training_reinforcers", 100, 1)),
-            ("devaluation", "devaluation", _or(lengths, "devaluation_pairings", 5, 1)),
-            ("test", "extinction", _or(lengths, "test_steps", 200, 2)),
-        ]
-        protocol = [{"name": n, "kind": k, "length": length} for n, k, length in default]
-    else:
-        given = [name for name, value in lengths.items() if value is not None]
-        if given:
-            raise ValueError(
-                f"give either {given[0]} or protocol, not both ({given[0]}="
-                f"{lengths[given[0]]!r}); set each phase's length inside protocol"
-            )
-    phases = _parse_habit_protocol(protocol, defaults)
-    if not is_int(pairing_interval) or pairing_interval < delay + 2:
-        raise ValueError(
-            f"pairing_interval must be an integer >= aversive_delay + 2 = {delay + 2}, "
-            f"got {pairing_interval!r}"
-        )
-    return HabitConfig(
-        levers=check_int("levers", levers, 1, 2),
-        devalued=check_int("devalued", devalued, 1, 2),
-        aversive_value=check_real("aversive_value", aversive_value, high=0.0),
-        aversive_delay=delay,
-        pairing_interval=int(pairing_interval),
-        protocol=phases,
-    )
 
 
 def _or(lengths: Mapping[str, int | None], name: str, default: int, low: int) -> int:
@@ -332,6 +313,7 @@ class HabitFormationDynamics(TaskDynamics):
     ``outcome_step`` (``t_in_trial`` of the outcome in a pairing).
     """
 
+    config_class = HabitConfig
     n_start_uniforms = 0
     n_step_uniforms = 2
 
@@ -339,7 +321,6 @@ class HabitFormationDynamics(TaskDynamics):
         self.config = config
         self.observation_space = spaces.Box(0.0, 1.0, shape=(len(OBS_CHANNELS),), dtype=np.float32)
         self.action_space = spaces.Discrete(config.levers + 1)
-        self.phase_names = config.phase_names
         protocol = config.protocol
         self.kind = np.array([KINDS.index(p.kind) for p in protocol], dtype=np.int64)
         self.interval = np.array([p.schedule == "interval" for p in protocol], dtype=np.bool_)
@@ -352,10 +333,6 @@ class HabitFormationDynamics(TaskDynamics):
         self.pairing_interval = config.pairing_interval
         self.outcome_step = config.pairing_interval - 1 - config.aversive_delay
         self._names = np.array(self.phase_names, dtype=object)
-
-    def config_json(self) -> dict[str, Any]:
-        """The task's arguments as JSON."""
-        return self.config.to_json()
 
     def empty_state(self, n: int) -> HabitState:
         """All-zero state for ``n`` envs."""
@@ -653,12 +630,13 @@ class HabitFormationEnv(TaskEnv):
       Available after construction as ``env.protocol``.
     - ``render_mode`` (None): nothing to render.
 
-    Every invalid argument raises ``ValueError`` naming the argument, the value and the
-    allowed range; so does an unknown keyword argument (naming it and listing the allowed
-    ones). ``reset(options={"phase": name})`` starts at the beginning of that phase and runs
-    through the remaining phases, with the same length and timing as when the phase is
-    entered from the one before; starting at the test skips devaluation (a non-devalued
-    control whose test is exactly as long as the devalued group's).
+    Every argument is keyword-only (the vector env takes ``num_envs`` first, also by position).
+    Every invalid argument raises ``ValueError`` naming the argument, the value and the allowed
+    range; so does an unknown keyword argument (naming it and listing the allowed ones).
+    ``reset(options={"phase": name})`` starts at the beginning of that phase and runs through
+    the remaining phases, with the same length and timing as when the phase is entered from the
+    one before; starting at the test skips devaluation (a non-devalued control whose test is
+    exactly as long as the devalued group's).
 
     ## Phenomenon
     Rats trained to press a lever for food press less in an extinction test after the food has
@@ -694,39 +672,7 @@ class HabitFormationEnv(TaskEnv):
     - v0: Initial version.
     """
 
-    def __init__(
-        self,
-        schedule: str = "ratio",
-        schedule_param: float = 5.0,
-        training_reinforcers: int | None = None,
-        levers: int = 2,
-        devalued: int = 1,
-        outcome_value: float = 1.0,
-        aversive_value: float = -2.0,
-        aversive_delay: int = 1,
-        devaluation_pairings: int | None = None,
-        pairing_interval: int = 5,
-        test_steps: int | None = None,
-        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-        render_mode: str | None = None,
-        **unknown: Any,
-    ) -> None:
-        check_known_arguments(type(self).__name__, unknown, argument_names(type(self).__init__))
-        self.config = make_config(
-            schedule=schedule,
-            schedule_param=schedule_param,
-            training_reinforcers=training_reinforcers,
-            levers=levers,
-            devalued=devalued,
-            outcome_value=outcome_value,
-            aversive_value=aversive_value,
-            aversive_delay=aversive_delay,
-            devaluation_pairings=devaluation_pairings,
-            pairing_interval=pairing_interval,
-            test_steps=test_steps,
-            protocol=protocol,
-        )
-        super().__init__(HabitFormationDynamics(self.config), render_mode)
+    dynamics_class = HabitFormationDynamics
 
 
 class HabitFormationVectorEnv(TaskVectorEnv):
@@ -738,9 +684,4 @@ class HabitFormationVectorEnv(TaskVectorEnv):
     ``SyncVectorEnv`` over the single env, step for step (NEXT_STEP autoreset).
     """
 
-    def __init__(self, num_envs: int = 1, render_mode: str | None = None, **kwargs: Any) -> None:
-        allowed = ("num_envs", *argument_names(make_config), "render_mode")
-        unknown = {key: value for key, value in kwargs.items() if key not in allowed}
-        check_known_arguments(type(self).__name__, unknown, allowed)
-        self.config = make_config(**kwargs)  # the keyword arguments of HabitFormationEnv
-        super().__init__(HabitFormationDynamics(self.config), num_envs, render_mode)
+    dynamics_class = HabitFormationDynamics

@@ -11,32 +11,34 @@ step), so both forms see the same numbers.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
+from plasticgym.config import (
+    check_choice,
+    check_finite,
+    check_int,
+    check_int_pair,
+    check_probability,
+    is_int,
+)
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
     IntArray,
     Phase,
     StepOutput,
+    TaskConfig,
     TaskDynamics,
     TaskEnv,
     TaskVectorEnv,
     Validator,
     advance_phase,
-    argument_names,
-    check_choice,
-    check_finite,
-    check_int,
-    check_int_pair,
-    check_known_arguments,
-    check_probability,
     default_protocol,
-    is_int,
     parse_protocol,
 )
 
@@ -47,6 +49,7 @@ __all__ = [
     "PHASE_PARAMS",
     "TEST_KWARGS",
     "US_KINDS",
+    "PavlovianConfig",
     "PavlovianDynamics",
     "PavlovianEnv",
     "PavlovianParams",
@@ -59,7 +62,6 @@ __all__ = [
     "emit",
     "empty_state",
     "make_params",
-    "make_protocol",
     "phase_validators",
     "start_state",
     "transition",
@@ -167,25 +169,56 @@ def phase_validators(cues: int, contexts: int) -> dict[str, Validator]:
     }
 
 
-def make_protocol(
-    protocol: Any, n_trials: Any, defaults: Mapping[str, Any], cues: int, contexts: int
-) -> tuple[Phase, ...]:
-    """Validate the phase defaults and resolve ``protocol`` / ``n_trials`` into phases.
+@dataclass(frozen=True)
+class PavlovianConfig(TaskConfig):
+    """The arguments of the Pavlovian task, validated (see :class:`PavlovianEnv`).
 
-    Without a protocol, one phase ``"conditioning"`` of ``n_trials`` trials (default 100) runs
-    with the defaults. ``n_trials`` and ``protocol`` together are an error.
+    ``protocol`` holds the resolved phases: without a protocol, one phase ``"conditioning"``
+    of ``n_trials`` trials (default 100) with the phase parameters given here; ``n_trials``
+    and ``protocol`` together are an error.
     """
-    validators = phase_validators(cues, contexts)
-    checked = {key: validators[key](key, defaults[key]) for key in PHASE_PARAMS}
-    entries = default_protocol(
-        protocol,
-        n_trials,
-        name="conditioning",
-        length_key="trials",
-        length_name="n_trials",
-        default_length=100,
-    )
-    return parse_protocol(entries, length_key="trials", defaults=checked, validators=validators)
+
+    cs_us_interval: int = 6
+    iti: tuple[int, int] = (20, 40)
+    reward_prob: float = 1.0
+    omission_prob: float = 0.0
+    free_reward_prob: float = 0.0
+    n_trials: int | None = None
+    reward: float = 1.0
+    cs_duration: int = 1
+    cues: int = 1
+    contexts: int = 0
+    cs: str = "A"
+    context: int = 0
+    us: str = "food"
+    protocol: Sequence[Mapping[str, Any] | Phase] | None = None
+
+    length_key = "trials"
+    json_fields = ("cs_us_interval", "iti", "cs_duration", "cues", "contexts")
+
+    def __post_init__(self) -> None:
+        k = check_int("cs_us_interval", self.cs_us_interval, 1)
+        self._store(
+            cs_us_interval=k,
+            iti=check_int_pair("iti", self.iti, 1),
+            cs_duration=check_int("cs_duration", self.cs_duration, 1, k),
+            cues=check_int("cues", self.cues, 1, len(CUE_LETTERS)),
+            contexts=check_int("contexts", self.contexts, 0),
+        )
+        validators = phase_validators(self.cues, self.contexts)
+        defaults = {key: validators[key](key, getattr(self, key)) for key in PHASE_PARAMS}
+        entries = default_protocol(
+            self.protocol,
+            self.n_trials,
+            name="conditioning",
+            length_key="trials",
+            length_name="n_trials",
+            default_length=100,
+        )
+        phases = parse_protocol(
+            entries, length_key="trials", defaults=defaults, validators=validators
+        )
+        self._store(**defaults, protocol=phases)
 
 
 # --------------------------------------------------------------------------------------------
@@ -405,68 +438,31 @@ def emit(state: TrialState, params: PavlovianParams) -> StepOutput:
 class PavlovianDynamics(TaskDynamics):
     """The Pavlovian task's dynamics over arrays of ``N`` envs (see :class:`PavlovianEnv`).
 
-    Validates the arguments (ValueError naming the argument) and exposes ``protocol`` (a tuple
-    of :class:`Phase`), ``params`` (:class:`PavlovianParams`), ``info_keys`` (always
-    :data:`INFO_KEYS`) and ``drug_channel`` (whether the observation has a drug-US channel).
+    Built from a :class:`PavlovianConfig`; exposes ``protocol`` (a tuple of :class:`Phase`),
+    ``params`` (:class:`PavlovianParams`), ``info_keys`` (always :data:`INFO_KEYS`) and
+    ``drug_channel`` (whether the observation has a drug-US channel).
     """
 
+    config_class = PavlovianConfig
     n_start_uniforms = N_UNIFORMS
     n_step_uniforms = N_UNIFORMS
 
-    def __init__(
-        self,
-        *,
-        cs_us_interval: int = 6,
-        iti: tuple[int, int] = (20, 40),
-        reward_prob: float = 1.0,
-        omission_prob: float = 0.0,
-        free_reward_prob: float = 0.0,
-        n_trials: int | None = None,
-        reward: float = 1.0,
-        cs_duration: int = 1,
-        cues: int = 1,
-        contexts: int = 0,
-        cs: str = "A",
-        context: int = 0,
-        us: str = "food",
-        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-    ) -> None:
-        k = check_int("cs_us_interval", cs_us_interval, 1)
-        self.iti = check_int_pair("iti", iti, 1)
-        self.cs_us_interval = k
-        self.cs_duration = check_int("cs_duration", cs_duration, 1, k)
-        self.cues = check_int("cues", cues, 1, len(CUE_LETTERS))
-        self.contexts = check_int("contexts", contexts, 0)
-        defaults = {
-            "reward_prob": reward_prob,
-            "omission_prob": omission_prob,
-            "free_reward_prob": free_reward_prob,
-            "reward": reward,
-            "cs": cs,
-            "context": context,
-            "us": us,
-        }
-        self.protocol = make_protocol(protocol, n_trials, defaults, self.cues, self.contexts)
-        self.phase_names = tuple(p.name for p in self.protocol)
+    def __init__(self, config: PavlovianConfig) -> None:
+        self.config = config
+        self.protocol = config.protocol
         self.params = make_params(
-            k, self.cs_duration, self.iti, self.cues, self.contexts, self.protocol
+            config.cs_us_interval,
+            config.cs_duration,
+            config.iti,
+            config.cues,
+            config.contexts,
+            config.protocol,
         )
         self.drug_channel = self.params.drug_channel
         self.info_keys = INFO_KEYS
-        n_channels = self.cues + 1 + int(self.drug_channel) + self.contexts
+        n_channels = config.cues + 1 + int(self.drug_channel) + config.contexts
         self.observation_space = spaces.Box(0.0, 1.0, shape=(n_channels,), dtype=np.float32)
         self.action_space = spaces.Discrete(2)
-
-    def config_json(self) -> dict[str, Any]:
-        """The resolved arguments as JSON (checkpoints must match it)."""
-        return {
-            "cs_us_interval": self.cs_us_interval,
-            "iti": list(self.iti),
-            "cs_duration": self.cs_duration,
-            "cues": self.cues,
-            "contexts": self.contexts,
-            "protocol": [p.to_json("trials") for p in self.protocol],
-        }
 
     def empty_state(self, n: int) -> TrialState:
         """A placeholder state for ``n`` envs."""
@@ -689,12 +685,11 @@ class PavlovianEnv(TaskEnv):
       trials, every parameter resolved, ``cs`` canonical).
     - ``render_mode`` (None): nothing to render.
 
-    ``cues``, ``contexts``, ``cs``, ``context``, ``us``, ``protocol`` and ``render_mode`` are
-    keyword-only. Every invalid argument raises ``ValueError`` naming the argument, the value
-    and the allowed range; an unknown keyword argument raises ``ValueError`` naming it and
-    listing the allowed ones. ``reset(options={"phase": name})`` starts the episode at the
-    beginning of that phase and runs through the remaining phases (``trial`` still counts
-    from 0).
+    Every argument is keyword-only (the vector env takes ``num_envs`` first, also by position).
+    Every invalid argument raises ``ValueError`` naming the argument, the value and the allowed
+    range; an unknown keyword argument raises ``ValueError`` naming it and listing the allowed
+    ones. ``reset(options={"phase": name})`` starts the episode at the beginning of that phase
+    and runs through the remaining phases (``trial`` still counts from 0).
 
     ## Phenomenon
     Midbrain dopamine neurons report a reward-prediction error (Schultz, Dayan & Montague 1997):
@@ -760,44 +755,7 @@ class PavlovianEnv(TaskEnv):
       the observation is unchanged.
     """
 
-    def __init__(
-        self,
-        cs_us_interval: int = 6,
-        iti: tuple[int, int] = (20, 40),
-        reward_prob: float = 1.0,
-        omission_prob: float = 0.0,
-        free_reward_prob: float = 0.0,
-        n_trials: int | None = None,
-        reward: float = 1.0,
-        cs_duration: int = 1,
-        *,
-        cues: int = 1,
-        contexts: int = 0,
-        cs: str = "A",
-        context: int = 0,
-        us: str = "food",
-        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-        render_mode: str | None = None,
-        **unknown: Any,
-    ) -> None:
-        check_known_arguments("PavlovianEnv", unknown, argument_names(PavlovianEnv.__init__))
-        dynamics = PavlovianDynamics(
-            cs_us_interval=cs_us_interval,
-            iti=iti,
-            reward_prob=reward_prob,
-            omission_prob=omission_prob,
-            free_reward_prob=free_reward_prob,
-            n_trials=n_trials,
-            reward=reward,
-            cs_duration=cs_duration,
-            cues=cues,
-            contexts=contexts,
-            cs=cs,
-            context=context,
-            us=us,
-            protocol=protocol,
-        )
-        super().__init__(dynamics, render_mode=render_mode)
+    dynamics_class = PavlovianDynamics
 
 
 class PavlovianVectorEnv(TaskVectorEnv):
@@ -811,44 +769,4 @@ class PavlovianVectorEnv(TaskVectorEnv):
     ``get_state`` / ``set_state``: see :class:`TaskVectorEnv`).
     """
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        cs_us_interval: int = 6,
-        iti: tuple[int, int] = (20, 40),
-        reward_prob: float = 1.0,
-        omission_prob: float = 0.0,
-        free_reward_prob: float = 0.0,
-        n_trials: int | None = None,
-        reward: float = 1.0,
-        cs_duration: int = 1,
-        *,
-        cues: int = 1,
-        contexts: int = 0,
-        cs: str = "A",
-        context: int = 0,
-        us: str = "food",
-        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-        render_mode: str | None = None,
-        **unknown: Any,
-    ) -> None:
-        check_known_arguments(
-            "PavlovianVectorEnv", unknown, argument_names(PavlovianVectorEnv.__init__)
-        )
-        dynamics = PavlovianDynamics(
-            cs_us_interval=cs_us_interval,
-            iti=iti,
-            reward_prob=reward_prob,
-            omission_prob=omission_prob,
-            free_reward_prob=free_reward_prob,
-            n_trials=n_trials,
-            reward=reward,
-            cs_duration=cs_duration,
-            cues=cues,
-            contexts=contexts,
-            cs=cs,
-            context=context,
-            us=us,
-            protocol=protocol,
-        )
-        super().__init__(dynamics, num_envs, render_mode=render_mode)
+    dynamics_class = PavlovianDynamics

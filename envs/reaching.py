@@ -13,29 +13,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
+from plasticgym.config import check_choice, check_int, check_probability, check_real
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
     IntArray,
     Phase,
     StepOutput,
+    TaskConfig,
     TaskDynamics,
     TaskEnv,
     TaskVectorEnv,
     advance_phase,
-    argument_names,
-    check_choice,
-    check_int,
-    check_known_arguments,
-    check_probability,
-    check_real,
     parse_protocol,
     phase_table,
 )
@@ -223,7 +219,7 @@ PHASE_VALIDATORS = {"rotation": _check_rotation, "rotated_fraction": check_proba
 
 
 @dataclass(frozen=True)
-class ReachingConfig:
+class ReachingConfig(TaskConfig):
     """Validated arguments of the reaching task (see :class:`ReachingEnv`).
 
     ``rotation`` and ``rotated_fraction`` configure the default protocol's ``perturbation``
@@ -248,31 +244,59 @@ class ReachingConfig:
     hit_reward: float = 0.0
     protocol: Sequence[Mapping[str, Any] | Phase] | None = None
 
+    length_key = "trials"
+
     def __post_init__(self) -> None:
-        n_units = check_int("n_units", self.n_units, 3)
-        checked = {
-            "n_units": n_units,
-            "n_targets": check_int("n_targets", self.n_targets, 1),
-            "gain": check_real("gain", self.gain, 0.0, math.inf, low_open=True),
-            "baseline": check_real("baseline", self.baseline, 0.0, 1.0),
-            "target_radius": check_real(
+        self._store(
+            n_units=check_int("n_units", self.n_units, 3),
+            n_targets=check_int("n_targets", self.n_targets, 1),
+            gain=check_real("gain", self.gain, 0.0, math.inf, low_open=True),
+            baseline=check_real("baseline", self.baseline, 0.0, 1.0),
+            target_radius=check_real(
                 "target_radius", self.target_radius, 0.0, TARGET_DISTANCE, low_open=True
             ),
-            "max_steps": check_int("max_steps", self.max_steps, 1),
-            "target_order": check_choice("target_order", self.target_order, TARGET_ORDERS),
-            "preferred_directions": check_choice(
+            max_steps=check_int("max_steps", self.max_steps, 1),
+            target_order=check_choice("target_order", self.target_order, TARGET_ORDERS),
+            preferred_directions=check_choice(
                 "preferred_directions", self.preferred_directions, LAYOUTS
             ),
-            "decoder_seed": check_int("decoder_seed", self.decoder_seed, 0),
-            "reward_scale": check_real("reward_scale", self.reward_scale),
-            "hit_reward": check_real("hit_reward", self.hit_reward),
+            decoder_seed=check_int("decoder_seed", self.decoder_seed, 0),
+            reward_scale=check_real("reward_scale", self.reward_scale),
+            hit_reward=check_real("hit_reward", self.hit_reward),
+        )
+        if self.protocol is None:
+            self._store(**self._default_perturbation())
+            entries: Any = _default_protocol(self.rotation, self.rotated_fraction)
+        else:
+            self._refuse_perturbation_with_protocol()
+            entries = self.protocol
+        phases = parse_protocol(
+            entries,
+            length_key="trials",
+            defaults={"rotation": 0.0, "rotated_fraction": 0.0},
+            validators=PHASE_VALIDATORS,
+        )
+        self._store(protocol=phases)
+
+    def _default_perturbation(self) -> dict[str, float]:
+        """``rotation`` and ``rotated_fraction`` of the default protocol, validated."""
+        rotation = DEFAULT_ROTATION if self.rotation is None else self.rotation
+        fraction = (
+            DEFAULT_ROTATED_FRACTION if self.rotated_fraction is None else self.rotated_fraction
+        )
+        return {
+            "rotation": _check_rotation("rotation", rotation),
+            "rotated_fraction": check_probability("rotated_fraction", fraction),
         }
+
+    def _refuse_perturbation_with_protocol(self) -> None:
+        """Raise ValueError if ``rotation`` or ``rotated_fraction`` is given with a protocol."""
         given = {
             key: getattr(self, key)
             for key in ("rotation", "rotated_fraction")
             if getattr(self, key) is not None
         }
-        if self.protocol is not None and given:
+        if given:
             got = ", ".join(f"{key}={value!r}" for key, value in given.items())
             raise ValueError(
                 f"got {got} together with a protocol: rotation and rotated_fraction configure "
@@ -280,40 +304,17 @@ class ReachingConfig:
                 "phases instead, e.g. {'name': 'perturbation', 'trials': 200, "
                 "'rotation': 60.0, 'rotated_fraction': 0.25}"
             )
-        if self.protocol is None:
-            rotation = _check_rotation("rotation", given.get("rotation", DEFAULT_ROTATION))
-            fraction = check_probability(
-                "rotated_fraction", given.get("rotated_fraction", DEFAULT_ROTATED_FRACTION)
-            )
-            checked.update(rotation=rotation, rotated_fraction=fraction)
-            intact = {"rotation": 0.0, "rotated_fraction": 0.0}
-            protocol: Any = [
-                {"name": "baseline", "trials": 200, **intact},
-                {
-                    "name": "perturbation",
-                    "trials": 200,
-                    "rotation": rotation,
-                    "rotated_fraction": fraction,
-                },
-                {"name": "washout", "trials": 100, **intact},
-            ]
-        else:
-            protocol = self.protocol
-        for key, value in checked.items():
-            object.__setattr__(self, key, value)
-        phases = parse_protocol(
-            protocol,
-            length_key="trials",
-            defaults={"rotation": 0.0, "rotated_fraction": 0.0},
-            validators=PHASE_VALIDATORS,
-        )
-        object.__setattr__(self, "protocol", phases)
 
-    def to_json(self) -> dict[str, Any]:
-        """The arguments as JSON (the protocol resolved into its phases)."""
-        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["protocol"] = [p.to_json("trials") for p in self.protocol]
-        return out
+
+def _default_protocol(rotation: float, rotated_fraction: float) -> list[dict[str, Any]]:
+    """Baseline (200 trials), perturbation (200) with this rotation, washout (100)."""
+    intact = {"rotation": 0.0, "rotated_fraction": 0.0}
+    perturbation = {"rotation": rotation, "rotated_fraction": rotated_fraction}
+    return [
+        {"name": "baseline", "trials": 200, **intact},
+        {"name": "perturbation", "trials": 200, **perturbation},
+        {"name": "washout", "trials": 100, **intact},
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -345,13 +346,13 @@ class ReachingDynamics(TaskDynamics):
     ``rotated_units [P, n]``.
     """
 
+    config_class = ReachingConfig
     n_start_uniforms = 1
     n_step_uniforms = 1
 
     def __init__(self, config: ReachingConfig) -> None:
         self.config = config
-        self.protocol: tuple[Phase, ...] = tuple(config.protocol)  # type: ignore[arg-type]
-        self.phase_names = tuple(p.name for p in self.protocol)
+        self.protocol = config.protocol
         self._phase_names = np.array(self.phase_names, dtype=object)
         self.lengths = phase_table(self.protocol, "length", np.int64)
         self.targets = target_positions(config.n_targets)
@@ -371,10 +372,6 @@ class ReachingDynamics(TaskDynamics):
             0.0, 1.0, shape=(config.n_targets + 4,), dtype=np.float32
         )
         self.action_space = spaces.Box(0.0, 1.0, shape=(config.n_units,), dtype=np.float32)
-
-    def config_json(self) -> dict[str, Any]:
-        """The task's arguments as JSON."""
-        return self.config.to_json()
 
     def empty_state(self, n: int) -> ReachState:
         """A placeholder state for ``n`` envs."""
@@ -614,15 +611,14 @@ class ReachingEnv(TaskEnv):
       Resolved phases: ``env.protocol``.
     - ``render_mode`` (None): nothing to render.
 
-    ``n_units`` and ``n_targets`` may be given by position (``ReachingEnv(40)``; the vector
-    env takes ``num_envs`` first); every other argument is keyword-only. The constructor's
-    ``rotation`` / ``rotated_fraction`` are *not* defaults of a given protocol's phases (a
-    perturbation in every phase, baseline included, would surprise more than it helps):
-    giving either of them together with ``protocol`` raises ``ValueError``; put them in the
-    phases instead. Every invalid argument raises ``ValueError`` naming it, its value and the
-    allowed range; an unknown keyword argument raises ``ValueError`` naming it and listing
-    the allowed ones. ``reset(options={"phase": name})`` starts at the beginning of that phase
-    and runs through the remaining phases.
+    Every argument is keyword-only (the vector env takes ``num_envs`` first, also by position).
+    The constructor's ``rotation`` / ``rotated_fraction`` are *not* defaults of a given
+    protocol's phases (a perturbation in every phase, baseline included, would surprise more
+    than it helps): giving either of them together with ``protocol`` raises ``ValueError``; put
+    them in the phases instead. Every invalid argument raises ``ValueError`` naming it, its
+    value and the allowed range; an unknown keyword argument raises ``ValueError`` naming it and
+    listing the allowed ones. ``reset(options={"phase": name})`` starts at the beginning of that
+    phase and runs through the remaining phases.
 
     ## Phenomenon
     In BCI experiments the decoder's preferred directions of a subset of recorded neurons were
@@ -652,44 +648,7 @@ class ReachingEnv(TaskEnv):
       with a ``protocol`` raise ``ValueError`` instead of being silently ignored.
     """
 
-    def __init__(
-        self,
-        n_units: int = 40,
-        n_targets: int = 8,
-        *,
-        gain: float = 0.5,
-        baseline: float = 0.5,
-        target_radius: float = 0.2,
-        max_steps: int = 25,
-        target_order: str = "random",
-        preferred_directions: str = "even",
-        decoder_seed: int = 0,
-        rotation: float | None = None,
-        rotated_fraction: float | None = None,
-        reward_scale: float = 1.0,
-        hit_reward: float = 0.0,
-        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-        render_mode: str | None = None,
-        **unknown: Any,
-    ) -> None:
-        check_known_arguments(type(self).__name__, unknown, argument_names(ReachingEnv.__init__))
-        config = ReachingConfig(
-            n_units=n_units,
-            n_targets=n_targets,
-            gain=gain,
-            baseline=baseline,
-            target_radius=target_radius,
-            max_steps=max_steps,
-            target_order=target_order,
-            preferred_directions=preferred_directions,
-            decoder_seed=decoder_seed,
-            rotation=rotation,
-            rotated_fraction=rotated_fraction,
-            reward_scale=reward_scale,
-            hit_reward=hit_reward,
-            protocol=protocol,
-        )
-        super().__init__(ReachingDynamics(config), render_mode)
+    dynamics_class = ReachingDynamics
 
 
 class ReachingVectorEnv(TaskVectorEnv):
@@ -699,44 +658,4 @@ class ReachingVectorEnv(TaskVectorEnv):
     Equals ``SyncVectorEnv`` over :class:`ReachingEnv` step for step; NEXT_STEP autoreset.
     """
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        n_units: int = 40,
-        n_targets: int = 8,
-        *,
-        gain: float = 0.5,
-        baseline: float = 0.5,
-        target_radius: float = 0.2,
-        max_steps: int = 25,
-        target_order: str = "random",
-        preferred_directions: str = "even",
-        decoder_seed: int = 0,
-        rotation: float | None = None,
-        rotated_fraction: float | None = None,
-        reward_scale: float = 1.0,
-        hit_reward: float = 0.0,
-        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-        render_mode: str | None = None,
-        **unknown: Any,
-    ) -> None:
-        check_known_arguments(
-            type(self).__name__, unknown, argument_names(ReachingVectorEnv.__init__)
-        )
-        config = ReachingConfig(
-            n_units=n_units,
-            n_targets=n_targets,
-            gain=gain,
-            baseline=baseline,
-            target_radius=target_radius,
-            max_steps=max_steps,
-            target_order=target_order,
-            preferred_directions=preferred_directions,
-            decoder_seed=decoder_seed,
-            rotation=rotation,
-            rotated_fraction=rotated_fraction,
-            reward_scale=reward_scale,
-            hit_reward=hit_reward,
-            protocol=protocol,
-        )
-        super().__init__(ReachingDynamics(config), num_envs, render_mode)
+    dynamics_class = ReachingDynamics

@@ -15,21 +15,18 @@ from typing import Any, NamedTuple
 import numpy as np
 from gymnasium import spaces
 
+from plasticgym.config import check_choice, check_int, check_probability
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
     IntArray,
     Phase,
     StepOutput,
+    TaskConfig,
     TaskDynamics,
     TaskEnv,
     TaskVectorEnv,
     advance_phase,
-    argument_names,
-    check_choice,
-    check_int,
-    check_known_arguments,
-    check_probability,
     default_protocol,
     parse_protocol,
     phase_table,
@@ -45,7 +42,6 @@ __all__ = [
     "ReversalBanditVectorEnv",
     "ReversalState",
     "arm_probabilities",
-    "make_config",
     "reversal_due",
 ]
 
@@ -110,65 +106,49 @@ PHASE_VALIDATORS = {
 
 
 @dataclass(frozen=True)
-class ReversalBanditConfig:
-    """Validated arguments of the task (see :class:`ReversalBanditEnv`)."""
+class ReversalBanditConfig(TaskConfig):
+    """The arguments of the task, validated (see :class:`ReversalBanditEnv`).
 
-    initial_arm: int | None
-    protocol: tuple[Phase, ...]
+    ``protocol`` holds the resolved phases: without a protocol, one phase ``"reversal"`` of
+    ``n_trials`` trials (default 400) with the phase parameters given here; ``n_trials`` and
+    ``protocol`` together are an error.
+    """
 
-    @property
-    def phase_names(self) -> tuple[str, ...]:
-        """Names of the phases, in protocol order."""
-        return tuple(p.name for p in self.protocol)
+    p_high: float = 0.8
+    p_low: float = 0.2
+    reversal_rule: str = "fixed"
+    reversal_every: int = 40
+    criterion: int = 8
+    n_trials: int | None = None
+    initial_arm: int | None = None
+    protocol: Sequence[Mapping[str, Any] | Phase] | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-serialisable description (checkpoints must match it)."""
-        return {
-            "initial_arm": self.initial_arm,
-            "protocol": [p.to_json("trials") for p in self.protocol],
-        }
+    length_key = "trials"
+    json_fields = ("initial_arm",)
 
-
-def make_config(
-    *,
-    p_high: float = 0.8,
-    p_low: float = 0.2,
-    reversal_rule: str = "fixed",
-    reversal_every: int = 40,
-    criterion: int = 8,
-    n_trials: int | None = None,
-    initial_arm: int | None = None,
-    protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-) -> ReversalBanditConfig:
-    """Validate the constructor arguments and resolve them into a config."""
-    defaults = {
-        "p_high": p_high,
-        "p_low": p_low,
-        "reversal_rule": reversal_rule,
-        "reversal_every": reversal_every,
-        "criterion": criterion,
-    }
-    defaults = {key: PHASE_VALIDATORS[key](key, value) for key, value in defaults.items()}
-    entries = default_protocol(
-        protocol,
-        n_trials,
-        name="reversal",
-        length_key="trials",
-        length_name="n_trials",
-        default_length=400,
-    )
-    phases = parse_protocol(
-        entries, length_key="trials", defaults=defaults, validators=PHASE_VALIDATORS
-    )
-    for i, phase in enumerate(phases):
-        if phase.p_high < phase.p_low:
-            raise ValueError(
-                f"protocol[{i}] ({phase.name!r}): p_high must be >= p_low, got "
-                f"p_high={phase.p_high!r} < p_low={phase.p_low!r}"
-            )
-    if initial_arm is not None:
-        initial_arm = check_int("initial_arm", initial_arm, 0, 1)
-    return ReversalBanditConfig(initial_arm=initial_arm, protocol=phases)
+    def __post_init__(self) -> None:
+        defaults = {key: check(key, getattr(self, key)) for key, check in PHASE_VALIDATORS.items()}
+        entries = default_protocol(
+            self.protocol,
+            self.n_trials,
+            name="reversal",
+            length_key="trials",
+            length_name="n_trials",
+            default_length=400,
+        )
+        phases = parse_protocol(
+            entries, length_key="trials", defaults=defaults, validators=PHASE_VALIDATORS
+        )
+        for i, phase in enumerate(phases):
+            if phase.p_high < phase.p_low:
+                raise ValueError(
+                    f"protocol[{i}] ({phase.name!r}): p_high must be >= p_low, got "
+                    f"p_high={phase.p_high!r} < p_low={phase.p_low!r}"
+                )
+        initial_arm = self.initial_arm
+        if initial_arm is not None:
+            initial_arm = check_int("initial_arm", initial_arm, 0, 1)
+        self._store(**defaults, initial_arm=initial_arm, protocol=phases)
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,6 +178,7 @@ class ReversalBanditDynamics(TaskDynamics):
     trial.
     """
 
+    config_class = ReversalBanditConfig
     n_start_uniforms = 1
     n_step_uniforms = 1
 
@@ -206,7 +187,6 @@ class ReversalBanditDynamics(TaskDynamics):
         self.protocol = config.protocol
         self.observation_space = spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
         self.action_space = spaces.Discrete(2)
-        self.phase_names = config.phase_names
         protocol = config.protocol
         self.p_high = phase_table(protocol, "p_high")
         self.p_low = phase_table(protocol, "p_low")
@@ -215,10 +195,6 @@ class ReversalBanditDynamics(TaskDynamics):
         self.criterion = phase_table(protocol, "criterion", np.int64)
         self.length = phase_table(protocol, "length", np.int64)
         self._names = np.array(self.phase_names, dtype=object)
-
-    def config_json(self) -> dict[str, Any]:
-        """The task's arguments as JSON."""
-        return self.config.to_json()
 
     def reward_probabilities(self, state: ReversalState) -> FloatArray:
         """``[N, 2]``: each arm's reward probability on each env's next trial."""
@@ -409,10 +385,10 @@ class ReversalBanditEnv(TaskEnv):
       accepted and re-validated. Available as ``env.protocol``.
     - ``render_mode`` (None): nothing to render.
 
-    Every invalid argument raises ``ValueError`` naming the argument, the value and the
-    allowed range; an unknown keyword argument raises ``ValueError`` naming it and listing
-    the allowed ones. ``reset(options={"phase": name})`` starts at the beginning of that
-    phase.
+    Every argument is keyword-only (the vector env takes ``num_envs`` first, also by position).
+    Every invalid argument raises ``ValueError`` naming the argument, the value and the allowed
+    range; an unknown keyword argument raises ``ValueError`` naming it and listing the allowed
+    ones. ``reset(options={"phase": name})`` starts at the beginning of that phase.
 
     ## Phenomenon
     After a reversal, agents first persevere on the previously correct arm, then switch;
@@ -440,33 +416,7 @@ class ReversalBanditEnv(TaskEnv):
     - v0: Initial version.
     """
 
-    def __init__(
-        self,
-        p_high: float = 0.8,
-        p_low: float = 0.2,
-        reversal_rule: str = "fixed",
-        reversal_every: int = 40,
-        criterion: int = 8,
-        n_trials: int | None = None,
-        initial_arm: int | None = None,
-        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-        render_mode: str | None = None,
-        **unknown: Any,
-    ) -> None:
-        check_known_arguments(
-            "ReversalBanditEnv", unknown, argument_names(ReversalBanditEnv.__init__)
-        )
-        self.config = make_config(
-            p_high=p_high,
-            p_low=p_low,
-            reversal_rule=reversal_rule,
-            reversal_every=reversal_every,
-            criterion=criterion,
-            n_trials=n_trials,
-            initial_arm=initial_arm,
-            protocol=protocol,
-        )
-        super().__init__(ReversalBanditDynamics(self.config), render_mode)
+    dynamics_class = ReversalBanditDynamics
 
     @property
     def reward_probabilities(self) -> FloatArray:
@@ -482,34 +432,7 @@ class ReversalBanditVectorEnv(TaskVectorEnv):
     ``SyncVectorEnv`` over the single env, step for step (NEXT_STEP autoreset).
     """
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        p_high: float = 0.8,
-        p_low: float = 0.2,
-        reversal_rule: str = "fixed",
-        reversal_every: int = 40,
-        criterion: int = 8,
-        n_trials: int | None = None,
-        initial_arm: int | None = None,
-        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-        render_mode: str | None = None,
-        **unknown: Any,
-    ) -> None:
-        check_known_arguments(
-            "ReversalBanditVectorEnv", unknown, argument_names(ReversalBanditVectorEnv.__init__)
-        )
-        self.config = make_config(
-            p_high=p_high,
-            p_low=p_low,
-            reversal_rule=reversal_rule,
-            reversal_every=reversal_every,
-            criterion=criterion,
-            n_trials=n_trials,
-            initial_arm=initial_arm,
-            protocol=protocol,
-        )
-        super().__init__(ReversalBanditDynamics(self.config), num_envs, render_mode)
+    dynamics_class = ReversalBanditDynamics
 
     @property
     def reward_probabilities(self) -> FloatArray:

@@ -17,21 +17,17 @@ import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
+from plasticgym.config import check_choice, check_finite, check_int, check_real
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
     IntArray,
     Phase,
     StepOutput,
+    TaskConfig,
     TaskDynamics,
     TaskEnv,
     TaskVectorEnv,
-    argument_names,
-    check_choice,
-    check_finite,
-    check_int,
-    check_known_arguments,
-    check_real,
     parse_protocol,
     phase_table,
     standard_normals,
@@ -49,7 +45,6 @@ __all__ = [
     "SkillState",
     "cue_evidence",
     "history_channels",
-    "make_config",
     "parse_sequence",
     "random_target",
     "step_reward",
@@ -218,38 +213,6 @@ PHASE_VALIDATORS = {
 }
 
 
-@dataclass(frozen=True)
-class SkillConfig:
-    """Validated arguments of the skill-learning task (see :class:`SkillLearningEnv`)."""
-
-    max_steps: int
-    signal: float
-    noise_sd: float
-    history: int
-    reward_correct: float
-    reward_error: float
-    step_cost: float
-    protocol: tuple[Phase, ...]
-
-    @property
-    def phase_names(self) -> tuple[str, ...]:
-        """Names of the phases, in protocol order."""
-        return tuple(p.name for p in self.protocol)
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-serialisable description (checkpoints must match it)."""
-        return {
-            "max_steps": self.max_steps,
-            "signal": self.signal,
-            "noise_sd": self.noise_sd,
-            "history": self.history,
-            "reward_correct": self.reward_correct,
-            "reward_error": self.reward_error,
-            "step_cost": self.step_cost,
-            "protocol": [p.to_json("blocks") for p in self.protocol],
-        }
-
-
 DEFAULT_PROTOCOL = (
     {"name": "training", "blocks": 4, "block_type": "sequence"},
     {"name": "random", "blocks": 1, "block_type": "random"},
@@ -257,41 +220,60 @@ DEFAULT_PROTOCOL = (
 )
 
 
-def make_config(
-    *,
-    sequence: str = "DBCACBDCBA",
-    block_trials: int = 100,
-    max_steps: int = 20,
-    signal: float = 0.3,
-    noise_sd: float = 0.3,
-    history: int = 1,
-    reward_correct: float = 1.0,
-    reward_error: float = 0.0,
-    step_cost: float = 0.01,
-    protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-) -> SkillConfig:
-    """Validate the constructor arguments and resolve them into a :class:`SkillConfig`."""
-    defaults = {
-        "block_type": "sequence",
-        "block_trials": _check_block_trials("block_trials", block_trials),
-        "sequence": parse_sequence("sequence", sequence),
-    }
-    phases = parse_protocol(
-        DEFAULT_PROTOCOL if protocol is None else protocol,
-        length_key="blocks",
-        defaults=defaults,
-        validators=PHASE_VALIDATORS,
+@dataclass(frozen=True)
+class SkillConfig(TaskConfig):
+    """The arguments of the skill-learning task, validated (see :class:`SkillLearningEnv`).
+
+    ``block_trials`` and ``sequence`` are the defaults of the phases; ``protocol`` holds the
+    resolved phases (:data:`DEFAULT_PROTOCOL` when None).
+    """
+
+    sequence: str = "DBCACBDCBA"
+    block_trials: int = 100
+    max_steps: int = 20
+    signal: float = 0.3
+    noise_sd: float = 0.3
+    history: int = 1
+    reward_correct: float = 1.0
+    reward_error: float = 0.0
+    step_cost: float = 0.01
+    protocol: Sequence[Mapping[str, Any] | Phase] | None = None
+
+    length_key = "blocks"
+    json_fields = (
+        "max_steps",
+        "signal",
+        "noise_sd",
+        "history",
+        "reward_correct",
+        "reward_error",
+        "step_cost",
     )
-    return SkillConfig(
-        max_steps=check_int("max_steps", max_steps, 1),
-        signal=check_real("signal", signal, 0.0, 1.0),
-        noise_sd=check_real("noise_sd", noise_sd, 0.0),
-        history=check_int("history", history, 0, MAX_HISTORY),
-        reward_correct=check_finite("reward_correct", reward_correct),
-        reward_error=check_finite("reward_error", reward_error),
-        step_cost=check_finite("step_cost", step_cost),
-        protocol=phases,
-    )
+
+    def __post_init__(self) -> None:
+        defaults = {
+            "block_type": "sequence",
+            "block_trials": _check_block_trials("block_trials", self.block_trials),
+            "sequence": parse_sequence("sequence", self.sequence),
+        }
+        phases = parse_protocol(
+            DEFAULT_PROTOCOL if self.protocol is None else self.protocol,
+            length_key="blocks",
+            defaults=defaults,
+            validators=PHASE_VALIDATORS,
+        )
+        self._store(
+            block_trials=defaults["block_trials"],
+            sequence=defaults["sequence"],
+            max_steps=check_int("max_steps", self.max_steps, 1),
+            signal=check_real("signal", self.signal, 0.0, 1.0),
+            noise_sd=check_real("noise_sd", self.noise_sd, 0.0),
+            history=check_int("history", self.history, 0, MAX_HISTORY),
+            reward_correct=check_finite("reward_correct", self.reward_correct),
+            reward_error=check_finite("reward_error", self.reward_error),
+            step_cost=check_finite("step_cost", self.step_cost),
+            protocol=phases,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -320,6 +302,7 @@ class SkillState(NamedTuple):
 class SkillDynamics(TaskDynamics):
     """The serial reaction time task over arrays of ``N`` envs (spec: :class:`SkillLearningEnv`)."""
 
+    config_class = SkillConfig
     n_start_uniforms = N_UNIFORMS
     n_step_uniforms = N_UNIFORMS
 
@@ -328,7 +311,6 @@ class SkillDynamics(TaskDynamics):
         n_channels = N_POSITIONS * (1 + config.history)
         self.observation_space = spaces.Box(0.0, 1.0, shape=(n_channels,), dtype=np.float32)
         self.action_space = spaces.Discrete(1 + N_POSITIONS)
-        self.phase_names = config.phase_names
         self.block_trials = phase_table(config.protocol, "block_trials", np.int64)
         self.phase_trials = phase_table(config.protocol, "length", np.int64) * self.block_trials
         block_type = phase_table(config.protocol, "block_type", object)
@@ -336,10 +318,6 @@ class SkillDynamics(TaskDynamics):
         self.sequences, self.lengths = sequence_table([p.sequence for p in config.protocol])
         self._names = np.array(config.phase_names, dtype=object)
         self.block_types = block_type.astype(object)
-
-    def config_json(self) -> dict[str, Any]:
-        """The task's arguments as JSON."""
-        return self.config.to_json()
 
     def empty_state(self, n: int) -> SkillState:
         """A placeholder state for ``n`` envs."""
@@ -621,10 +599,11 @@ class SkillLearningEnv(TaskEnv):
       Available as ``env.protocol``.
     - ``render_mode`` (None): nothing to render.
 
-    Every invalid argument raises ``ValueError`` naming the argument, the value and the
-    allowed range; so does an unknown keyword argument (naming it and listing the allowed
-    ones). ``reset(options={"phase": name})`` starts the episode at the beginning of that
-    phase and runs through the remaining phases (``trial`` and ``block`` count from 0).
+    Every argument is keyword-only (the vector env takes ``num_envs`` first, also by position).
+    Every invalid argument raises ``ValueError`` naming the argument, the value and the allowed
+    range; so does an unknown keyword argument (naming it and listing the allowed ones).
+    ``reset(options={"phase": name})`` starts the episode at the beginning of that phase and
+    runs through the remaining phases (``trial`` and ``block`` count from 0).
 
     ## Phenomenon
     In the serial reaction time task (Nissen & Bullemer 1987) reaction times fall over blocks
@@ -648,35 +627,7 @@ class SkillLearningEnv(TaskEnv):
     - v0: Initial version.
     """
 
-    def __init__(
-        self,
-        sequence: str = "DBCACBDCBA",
-        block_trials: int = 100,
-        max_steps: int = 20,
-        signal: float = 0.3,
-        noise_sd: float = 0.3,
-        history: int = 1,
-        reward_correct: float = 1.0,
-        reward_error: float = 0.0,
-        step_cost: float = 0.01,
-        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-        render_mode: str | None = None,
-        **unknown: Any,
-    ) -> None:
-        check_known_arguments(type(self).__name__, unknown, argument_names(type(self).__init__))
-        config = make_config(
-            sequence=sequence,
-            block_trials=block_trials,
-            max_steps=max_steps,
-            signal=signal,
-            noise_sd=noise_sd,
-            history=history,
-            reward_correct=reward_correct,
-            reward_error=reward_error,
-            step_cost=step_cost,
-            protocol=protocol,
-        )
-        super().__init__(SkillDynamics(config), render_mode)
+    dynamics_class = SkillDynamics
 
     @property
     def target(self) -> int:
@@ -708,36 +659,7 @@ class SkillLearningVectorEnv(TaskVectorEnv):
     meaningless for an env whose episode has just ended, until its autoreset).
     """
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        sequence: str = "DBCACBDCBA",
-        block_trials: int = 100,
-        max_steps: int = 20,
-        signal: float = 0.3,
-        noise_sd: float = 0.3,
-        history: int = 1,
-        reward_correct: float = 1.0,
-        reward_error: float = 0.0,
-        step_cost: float = 0.01,
-        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-        render_mode: str | None = None,
-        **unknown: Any,
-    ) -> None:
-        check_known_arguments(type(self).__name__, unknown, argument_names(type(self).__init__))
-        config = make_config(
-            sequence=sequence,
-            block_trials=block_trials,
-            max_steps=max_steps,
-            signal=signal,
-            noise_sd=noise_sd,
-            history=history,
-            reward_correct=reward_correct,
-            reward_error=reward_error,
-            step_cost=step_cost,
-            protocol=protocol,
-        )
-        super().__init__(SkillDynamics(config), num_envs, render_mode)
+    dynamics_class = SkillDynamics
 
     @property
     def target(self) -> IntArray:

@@ -18,22 +18,18 @@ import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
+from plasticgym.config import check_finite, check_probability, check_real, is_real
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
     IntArray,
     Phase,
     StepOutput,
+    TaskConfig,
     TaskDynamics,
     TaskEnv,
     TaskVectorEnv,
-    argument_names,
-    check_finite,
-    check_known_arguments,
-    check_probability,
-    check_real,
     default_protocol,
-    is_real,
     parse_protocol,
     phase_table,
     standard_normals,
@@ -51,7 +47,6 @@ __all__ = [
     "TwoStepVectorEnv",
     "drift_reward_probs",
     "is_common",
-    "make_config",
     "reflect",
     "second_stage_state",
     "stay_probabilities",
@@ -298,58 +293,45 @@ PHASE_VALIDATORS = {
 
 
 @dataclass(frozen=True)
-class TwoStepConfig:
-    """Validated arguments of the two-step task (see :class:`TwoStepEnv`)."""
+class TwoStepConfig(TaskConfig):
+    """The arguments of the two-step task, validated (see :class:`TwoStepEnv`).
 
-    bounds: tuple[float, float]
-    initial_reward_probs: FloatArray | None
-    protocol: tuple[Phase, ...]
+    ``protocol`` holds the resolved phases: without a protocol, one phase ``"task"`` of
+    ``n_trials`` trials (default 200) with the phase parameters given here; ``n_trials`` and
+    ``protocol`` together are an error.
+    """
 
-    @property
-    def phase_names(self) -> tuple[str, ...]:
-        """Names of the phases, in protocol order."""
-        return tuple(p.name for p in self.protocol)
+    common_prob: float = 0.7
+    drift_sd: float = 0.025
+    bounds: tuple[float, float] = (0.25, 0.75)
+    initial_reward_probs: npt.ArrayLike | None = None
+    reward: float = 1.0
+    n_trials: int | None = None
+    protocol: Sequence[Mapping[str, Any] | Phase] | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-serialisable description (checkpoints must match it)."""
-        initial = self.initial_reward_probs
-        return {
-            "bounds": list(self.bounds),
-            "initial_reward_probs": None if initial is None else initial.tolist(),
-            "protocol": [p.to_json("trials") for p in self.protocol],
+    length_key = "trials"
+    json_fields = ("bounds", "initial_reward_probs")
+
+    def __post_init__(self) -> None:
+        defaults = {
+            "common_prob": check_probability("common_prob", self.common_prob),
+            "drift_sd": _check_drift_sd("drift_sd", self.drift_sd),
+            "reward": check_finite("reward", self.reward),
         }
-
-
-def make_config(
-    *,
-    common_prob: float = 0.7,
-    drift_sd: float = 0.025,
-    bounds: tuple[float, float] = (0.25, 0.75),
-    initial_reward_probs: npt.ArrayLike | None = None,
-    reward: float = 1.0,
-    n_trials: int | None = None,
-    protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-) -> TwoStepConfig:
-    """Validate the constructor arguments and resolve them into a :class:`TwoStepConfig`."""
-    defaults = {
-        "common_prob": check_probability("common_prob", common_prob),
-        "drift_sd": _check_drift_sd("drift_sd", drift_sd),
-        "reward": check_finite("reward", reward),
-    }
-    checked_bounds = check_bounds("bounds", bounds)
-    initial = check_initial_probs(initial_reward_probs, checked_bounds)
-    entries = default_protocol(
-        protocol,
-        n_trials,
-        name="task",
-        length_key="trials",
-        length_name="n_trials",
-        default_length=200,
-    )
-    phases = parse_protocol(
-        entries, length_key="trials", defaults=defaults, validators=PHASE_VALIDATORS
-    )
-    return TwoStepConfig(bounds=checked_bounds, initial_reward_probs=initial, protocol=phases)
+        bounds = check_bounds("bounds", self.bounds)
+        initial = check_initial_probs(self.initial_reward_probs, bounds)
+        entries = default_protocol(
+            self.protocol,
+            self.n_trials,
+            name="task",
+            length_key="trials",
+            length_name="n_trials",
+            default_length=200,
+        )
+        phases = parse_protocol(
+            entries, length_key="trials", defaults=defaults, validators=PHASE_VALIDATORS
+        )
+        self._store(**defaults, bounds=bounds, initial_reward_probs=initial, protocol=phases)
 
 
 # --------------------------------------------------------------------------------------------
@@ -391,6 +373,7 @@ def transition_names(common: BoolArray) -> npt.NDArray[np.object_]:
 class TwoStepDynamics(TaskDynamics):
     """The two-step task over arrays of ``N`` envs (see :class:`TwoStepEnv` for the spec)."""
 
+    config_class = TwoStepConfig
     n_start_uniforms = N_START_UNIFORMS
     n_step_uniforms = N_STEP_UNIFORMS
 
@@ -398,17 +381,12 @@ class TwoStepDynamics(TaskDynamics):
         self.config = config
         self.observation_space = spaces.Discrete(N_STATES)
         self.action_space = spaces.Discrete(N_ACTIONS)
-        self.phase_names = config.phase_names
         self.low, self.high = config.bounds
         self.trials = phase_table(config.protocol, "length", np.int64)
         self.common_prob = phase_table(config.protocol, "common_prob")
         self.drift_sd = phase_table(config.protocol, "drift_sd")
         self.reward = phase_table(config.protocol, "reward")
         self._names = np.array(config.phase_names, dtype=object)
-
-    def config_json(self) -> dict[str, Any]:
-        """The task's arguments as JSON."""
-        return self.config.to_json()
 
     def empty_state(self, n: int) -> TwoStepState:
         """A placeholder state for ``n`` envs."""
@@ -669,10 +647,11 @@ class TwoStepEnv(TaskEnv):
       keys are an error. Available as ``env.protocol``, a tuple of frozen ``Phase``.
     - ``render_mode`` (None): nothing to render.
 
-    Every invalid argument raises ``ValueError`` naming the argument, the value and the
-    allowed range; so does an unknown keyword argument (naming it and listing the allowed
-    ones). ``reset(options={"phase": name})`` starts the episode at the beginning of that
-    phase and runs through the remaining phases (``trial`` still counts from 0).
+    Every argument is keyword-only (the vector env takes ``num_envs`` first, also by position).
+    Every invalid argument raises ``ValueError`` naming the argument, the value and the allowed
+    range; so does an unknown keyword argument (naming it and listing the allowed ones).
+    ``reset(options={"phase": name})`` starts the episode at the beginning of that phase and
+    runs through the remaining phases (``trial`` still counts from 0).
 
     ## Phenomenon
     Model-free and model-based control leave different fingerprints on first-stage "stay"
@@ -700,29 +679,7 @@ class TwoStepEnv(TaskEnv):
     - v0: Initial version.
     """
 
-    def __init__(
-        self,
-        common_prob: float = 0.7,
-        drift_sd: float = 0.025,
-        bounds: tuple[float, float] = (0.25, 0.75),
-        initial_reward_probs: npt.ArrayLike | None = None,
-        reward: float = 1.0,
-        n_trials: int | None = None,
-        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-        render_mode: str | None = None,
-        **unknown: Any,
-    ) -> None:
-        check_known_arguments(type(self).__name__, unknown, argument_names(type(self).__init__))
-        config = make_config(
-            common_prob=common_prob,
-            drift_sd=drift_sd,
-            bounds=bounds,
-            initial_reward_probs=initial_reward_probs,
-            reward=reward,
-            n_trials=n_trials,
-            protocol=protocol,
-        )
-        super().__init__(TwoStepDynamics(config), render_mode)
+    dynamics_class = TwoStepDynamics
 
     @property
     def reward_probs(self) -> FloatArray:
@@ -750,30 +707,7 @@ class TwoStepVectorEnv(TaskVectorEnv):
     probabilities.
     """
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        common_prob: float = 0.7,
-        drift_sd: float = 0.025,
-        bounds: tuple[float, float] = (0.25, 0.75),
-        initial_reward_probs: npt.ArrayLike | None = None,
-        reward: float = 1.0,
-        n_trials: int | None = None,
-        protocol: Sequence[Mapping[str, Any] | Phase] | None = None,
-        render_mode: str | None = None,
-        **unknown: Any,
-    ) -> None:
-        check_known_arguments(type(self).__name__, unknown, argument_names(type(self).__init__))
-        config = make_config(
-            common_prob=common_prob,
-            drift_sd=drift_sd,
-            bounds=bounds,
-            initial_reward_probs=initial_reward_probs,
-            reward=reward,
-            n_trials=n_trials,
-            protocol=protocol,
-        )
-        super().__init__(TwoStepDynamics(config), num_envs, render_mode)
+    dynamics_class = TwoStepDynamics
 
     @property
     def reward_probs(self) -> FloatArray:

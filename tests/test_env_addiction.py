@@ -712,13 +712,15 @@ def test_unknown_arguments_raise_value_errors_listing_the_allowed_ones():
         assert "__init__" not in message
 
 
-def test_positional_argument_is_session_length_only():
-    env = AddictionEnv(12, protocol=FR)
+def test_arguments_are_keyword_only_but_num_envs():
+    env = AddictionEnv(session_length=12, protocol=FR)
     assert env.protocol[0].session_length == 12
-    envs = AddictionVectorEnv(3, 12, protocol=FR)
+    envs = AddictionVectorEnv(3, session_length=12, protocol=FR)
     assert envs.num_envs == 3 and envs.protocol[0].session_length == 12
     with pytest.raises(TypeError, match="positional"):
-        AddictionEnv(12, True)  # type: ignore[misc]
+        AddictionEnv(12)  # type: ignore[misc]
+    with pytest.raises(TypeError, match="positional"):
+        AddictionVectorEnv(3, 12)  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(

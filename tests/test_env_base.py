@@ -3,22 +3,20 @@ argument checks and the ``protocol`` property of both shells."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pytest
 
+from plasticgym.config import check_int, check_probability
 from plasticgym.envs._base import (
     Phase,
+    TaskConfig,
     advance_phase,
-    argument_names,
-    check_int,
-    check_known_arguments,
-    check_probability,
     default_protocol,
     parse_protocol,
-    task_protocol,
+    task_config,
 )
 
 VALIDATORS = {
@@ -158,29 +156,48 @@ def test_advance_phase_runs_through_a_protocol_once() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Unknown arguments and the protocol property
+# Task arguments: TaskConfig and task_config
 # --------------------------------------------------------------------------------------------
 
 
-def test_unknown_arguments_are_named_with_the_allowed_ones() -> None:
-    def make(num_envs: int = 1, p_high: float = 0.8, *, render_mode: Any = None, **rest: Any):
-        return num_envs, p_high, render_mode, rest
+@dataclass(frozen=True)
+class BanditConfig(TaskConfig):
+    p_high: float = 0.8
+    bounds: tuple[float, float] = (0.25, 0.75)
+    protocol: Any = None
 
-    allowed = argument_names(make)
-    assert allowed == ("num_envs", "p_high", "render_mode")
-    check_known_arguments("Task", {}, allowed)
+    length_key = "trials"
+    json_fields = ("bounds",)
+
+    def __post_init__(self) -> None:
+        defaults = {"common_prob": check_probability("p_high", self.p_high), "blocks": 2}
+        entries = self.protocol or [{"name": "task", "trials": 3}]
+        phases = parse_protocol(
+            entries, length_key="trials", defaults=defaults, validators=VALIDATORS
+        )
+        self._store(p_high=defaults["common_prob"], protocol=phases)
+
+
+def test_task_config_validates_and_lists_the_allowed_arguments() -> None:
+    config = task_config("Task", BanditConfig, {"p_high": 1}, ("num_envs",))
+    assert config.p_high == 1.0 and isinstance(config.p_high, float)
+    assert config.phase_names == ("task",)
+    assert BanditConfig.argument_names() == ("p_high", "bounds", "protocol")
     with pytest.raises(
         ValueError,
         match=r"Task got an unknown argument 'p_hgh'; allowed arguments are "
-        r"\('num_envs', 'p_high', 'render_mode'\)",
+        r"\('num_envs', 'p_high', 'bounds', 'protocol', 'render_mode'\)",
     ):
-        check_known_arguments("Task", {"p_hgh": 0.9, "x": 1}, allowed)
+        task_config("Task", BanditConfig, {"p_hgh": 0.9, "x": 1}, ("num_envs",))
+    with pytest.raises(ValueError, match="p_high must be a probability"):
+        task_config("Task", BanditConfig, {"p_high": 2}, ())
 
 
-def test_task_protocol_reads_the_dynamics_or_its_config() -> None:
-    phases = (Phase("a", 1),)
-    assert task_protocol(SimpleNamespace(protocol=phases)) == phases  # type: ignore[arg-type]
-    config = SimpleNamespace(protocol=list(phases))
-    assert task_protocol(SimpleNamespace(config=config)) == phases  # type: ignore[arg-type]
-    with pytest.raises(AttributeError, match="no protocol"):
-        task_protocol(SimpleNamespace())  # type: ignore[arg-type]
+def test_task_config_json_has_the_chosen_fields_then_the_resolved_protocol() -> None:
+    config = BanditConfig(protocol=[{"name": "a", "trials": 2, "blocks": 5}])
+    assert config.to_json() == {
+        "bounds": [0.25, 0.75],
+        "protocol": [{"name": "a", "trials": 2, "common_prob": 0.8, "blocks": 5}],
+    }
+    with pytest.raises(AttributeError):
+        config.p_high = 0.5  # type: ignore[misc]

@@ -208,6 +208,25 @@ def test_protocol_is_exposed_by_both_shells(env_id):
 
 
 @pytest.mark.parametrize("env_id", IDS)
+def test_both_shells_take_the_arguments_of_one_config_documented_in_the_spec(env_id):
+    """The task's config owns its arguments: both shells accept exactly its fields (plus
+    ``render_mode``, and ``num_envs`` for the vector env), and the docstring's Arguments section
+    documents every one of them."""
+    env = gym.make(env_id, **_kwargs(env_id)).unwrapped
+    vector = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point",
+                          **_kwargs(env_id))  # fmt: skip
+    config_class = type(env.config)
+    assert type(vector.unwrapped.config) is config_class
+    assert vector.unwrapped.config.to_json() == env.config.to_json()
+    assert env.config.to_json() == env.dynamics.config_json()
+    arguments = type(env).__doc__.split("## Arguments", 1)[1].split("\n    ## ", 1)[0]
+    for name in (*config_class.argument_names(), "render_mode"):
+        assert f"``{name}``" in arguments, name
+    with pytest.raises(ValueError, match=r"unknown argument 'bogus'.*'protocol', 'render_mode'"):
+        gym.make(env_id, bogus=1)
+
+
+@pytest.mark.parametrize("env_id", IDS)
 def test_required_info_keys_and_phase_reset(env_id):
     env = gym.make(env_id, **_kwargs(env_id)).unwrapped
     _, info = env.reset(seed=0)

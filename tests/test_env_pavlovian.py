@@ -24,6 +24,7 @@ from plasticgym.envs._base import Phase
 from plasticgym.envs.pavlovian import (
     INFO_KEYS,
     N_UNIFORMS,
+    PavlovianConfig,
     PavlovianDynamics,
     PavlovianEnv,
     PavlovianVectorEnv,
@@ -395,9 +396,8 @@ def test_protocol_is_exposed_as_frozen_phases_with_every_parameter_resolved() ->
 
 
 def test_draw_trial_golden_values() -> None:
-    params = PavlovianDynamics(
-        iti=(20, 40), reward_prob=0.5, omission_prob=0.25, cues=3, cs="A,BC,C"
-    ).params
+    config = PavlovianConfig(iti=(20, 40), reward_prob=0.5, omission_prob=0.25, cues=3, cs="A,BC,C")
+    params = PavlovianDynamics(config).params
     u = np.array(
         [
             [0.0, 0.5, 0.1, 0.9, 0.0],  # L = 20, cued, rewarded, compound 0 = "A"
@@ -415,7 +415,9 @@ def test_draw_trial_golden_values() -> None:
 
 def test_uniforms_are_used_only_when_a_trial_begins() -> None:
     dynamics = PavlovianDynamics(
-        cs_us_interval=2, iti=(1, 4), reward_prob=0.5, free_reward_prob=0.3, cues=2, cs="A,B,AB"
+        PavlovianConfig(
+            cs_us_interval=2, iti=(1, 4), reward_prob=0.5, free_reward_prob=0.3, cues=2, cs="A,B,AB"
+        )
     )
     rng = np.random.default_rng(0)
     n = 64

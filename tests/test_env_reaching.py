@@ -443,14 +443,16 @@ def test_unknown_arguments_raise_value_errors_listing_the_allowed_ones():
         ReachingVectorEnv(num_envs=2, bogus=1)
 
 
-def test_positional_arguments_are_n_units_and_n_targets_only():
-    env = ReachingEnv(12, 4)
+def test_arguments_are_keyword_only_but_num_envs():
+    env = ReachingEnv(n_units=12, n_targets=4)
     assert env.dynamics.config.n_units == 12 and env.action_space.shape == (12,)
     assert env.observation_space.shape == (4 + 4,)
-    envs = ReachingVectorEnv(3, 12)
+    envs = ReachingVectorEnv(3, n_units=12)
     assert envs.num_envs == 3 and envs.single_action_space.shape == (12,)
     with pytest.raises(TypeError, match="positional"):
-        ReachingEnv(12, 4, 0.5)  # type: ignore[misc]
+        ReachingEnv(12)  # type: ignore[misc]
+    with pytest.raises(TypeError, match="positional"):
+        ReachingVectorEnv(3, 12)  # type: ignore[misc]
 
 
 def test_registered_with_vector_entry_point_and_default_protocol():

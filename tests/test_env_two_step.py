@@ -19,11 +19,11 @@ import plasticgym.envs  # noqa: F401  (registers the tasks)
 from plasticgym.envs._base import box_muller
 from plasticgym.envs.two_step import (
     INFO_KEYS,
+    TwoStepConfig,
     TwoStepEnv,
     TwoStepVectorEnv,
     drift_reward_probs,
     is_common,
-    make_config,
     reflect,
     second_stage_state,
     stay_probabilities,
@@ -210,7 +210,7 @@ def test_default_protocol_and_registration():
     assert env.protocol[0].common_prob == 0.7 and env.protocol[0].drift_sd == 0.025
     assert env.observation_space == gym.spaces.Discrete(3)
     assert env.action_space == gym.spaces.Discrete(2)
-    assert make_config().to_json()["bounds"] == [0.25, 0.75]
+    assert TwoStepConfig().to_json()["bounds"] == [0.25, 0.75]
 
 
 def test_trial_structure_info_types_and_episode_end():
