@@ -446,80 +446,128 @@ def analyse(records: Mapping[str, pd.DataFrame] | pd.DataFrame, config: Config) 
     """
     rows, timing = _tables(records)
     if timing.empty:
-        timing = pd.DataFrame(
-            [{"task": t, "agent_kind": k, "status": "done", "n_agents": config.population(k)}
-             for t in config.tasks for k in (RANDOM, *config.agents)]
-        )  # fmt: skip
+        timing = _configured_timing(config)
     groups = {key: group for key, group in rows.groupby(["task", "agent_kind"], observed=True)}
-    table_rows = []
-    for item in timing.to_dict("records"):
-        task, kind = item["task"], item["agent_kind"]
-        entry = {"task": task, "agent_kind": kind, "status": item["status"],
-                 "n_agents": item["n_agents"], "wall_s": item.get("wall_s", math.nan),
-                 "agent_steps_per_s": item.get("agent_steps_per_s", math.nan)}  # fmt: skip
-        group = groups.get((task, kind))
-        if group is not None:
-            metrics = reward_metrics(group, config.steps[task])
-            entry.update(
-                final_reward=metrics["mean_reward_last20"],
-                final_ci_low=metrics["mean_reward_last20_ci_low"],
-                final_ci_high=metrics["mean_reward_last20_ci_high"],
-                mean_reward=metrics["mean_reward"],
-                agents_with_records=group["agent"].nunique(),
-            )
-        table_rows.append(entry)
-    table = pd.DataFrame(table_rows)
-    for name in ("final_reward", "final_ci_low", "final_ci_high", "mean_reward"):
-        table[name] = pd.to_numeric(table.get(name), errors="coerce")
-    table["agents_with_records"] = table.get("agents_with_records", np.nan)
-
+    table = _reward_table(timing, groups, config.steps)
     chance = table[table["agent_kind"] == RANDOM].set_index("task")["final_reward"]
-    learners = table[(table["agent_kind"] != RANDOM) & (table["status"] == "done")]
-    best = learners.groupby("task")["final_reward"].max()
     table["chance"] = table["task"].map(chance)
-    criterion = {}
-    for task in table["task"].unique():
-        low, high = chance.get(task, math.nan), best.get(task, math.nan)
-        useful = task not in ACTIONS_IRRELEVANT and high > low
-        criterion[task] = low + CRITERION_FRACTION * (high - low) if useful else math.nan
+    criterion = _criteria(table, chance)
     table["criterion"] = table["task"].map(criterion)
-    medians, fractions = [], []
-    for task, kind in zip(table["task"], table["agent_kind"], strict=True):
-        group = groups.get((task, kind))
-        if group is None or not math.isfinite(criterion[task]):
-            medians.append(math.nan)
-            fractions.append(math.nan)
-            continue
-        per_agent = np.array([
-            steps_to_criterion(own["step"].to_numpy(), own["reward"].to_numpy(),
-                               criterion[task], config.window)
-            for _, own in group.groupby("agent")
-        ])  # fmt: skip
-        reached = np.isfinite(per_agent)
-        median = float(np.median(np.where(reached, per_agent, np.inf)))
-        medians.append(median if math.isfinite(median) else math.nan)
-        fractions.append(float(reached.mean()))
-    table["steps_to_criterion"] = medians
-    table["reached_fraction"] = fractions
+    speeds = [
+        _speed_to_criterion(groups.get((task, kind)), criterion[task], config.window)
+        for task, kind in zip(table["task"], table["agent_kind"], strict=True)
+    ]
+    table["steps_to_criterion"] = [median for median, _ in speeds]
+    table["reached_fraction"] = [fraction for _, fraction in speeds]
     stay = _stay_reward_effects(records)
-    for name in ("stay_reward_effect", "stay_ci_low", "stay_ci_high"):
-        table[name] = [
-            stay.get(kind, {}).get(name, math.nan) if task == TWO_STEP else math.nan
-            for task, kind in zip(table["task"], table["agent_kind"], strict=True)
-        ]
-    columns = ["task", "agent_kind", "status", "n_agents", "final_reward", "final_ci_low",
-               "final_ci_high", "mean_reward", "chance", "criterion", "steps_to_criterion",
-               "reached_fraction", "stay_reward_effect", "stay_ci_low", "stay_ci_high",
-               "wall_s", "agent_steps_per_s"]  # fmt: skip
+    for name in STAY_COLUMNS:
+        table[name] = _two_step_column(table, stay, name)
     verdicts, lines = _verdicts(table, config, stay_analysed=bool(stay))
     skipped = timing[timing["status"] == "skipped"]
     return {
-        "table": table[columns],
+        "table": table[list(TABLE_COLUMNS)],
         "verdicts": verdicts,
         "lines": lines,
         "window": config.window,
         "skipped": {f"{r.task} / {r.agent_kind}": r.reason for r in skipped.itertuples()},
     }
+
+
+TABLE_COLUMNS = (
+    "task", "agent_kind", "status", "n_agents", "final_reward", "final_ci_low", "final_ci_high",
+    "mean_reward", "chance", "criterion", "steps_to_criterion", "reached_fraction",
+    "stay_reward_effect", "stay_ci_low", "stay_ci_high", "wall_s", "agent_steps_per_s",
+)  # fmt: skip
+"""Columns of the comparison table (see :func:`analyse`)."""
+REWARD_COLUMNS = ("final_reward", "final_ci_low", "final_ci_high", "mean_reward")
+STAY_COLUMNS = ("stay_reward_effect", "stay_ci_low", "stay_ci_high")
+
+
+def _configured_timing(config: Config) -> pd.DataFrame:
+    """The timing table that a bare records table stands for: every configured task x agent
+    kind, done, without wall-clock times."""
+    return pd.DataFrame(
+        [{"task": t, "agent_kind": k, "status": "done", "n_agents": config.population(k)}
+         for t in config.tasks for k in (RANDOM, *config.agents)]
+    )  # fmt: skip
+
+
+def _reward_table(
+    timing: pd.DataFrame,
+    groups: Mapping[tuple[str, str], pd.DataFrame],
+    steps: Mapping[str, int],
+) -> pd.DataFrame:
+    """One row per row of ``timing``: its status, population and throughput, and the reward
+    metrics of its records in ``groups`` (NaN without records)."""
+    table = pd.DataFrame(
+        [_reward_row(item, groups.get((item["task"], item["agent_kind"])), steps)
+         for item in timing.to_dict("records")]
+    )  # fmt: skip
+    for name in REWARD_COLUMNS:
+        table[name] = pd.to_numeric(table.get(name), errors="coerce")
+    table["agents_with_records"] = table.get("agents_with_records", np.nan)
+    return table
+
+
+def _reward_row(
+    item: Mapping[str, Any], group: pd.DataFrame | None, steps: Mapping[str, int]
+) -> dict[str, Any]:
+    """The table row of one timing row, with the reward metrics of its records ``group``."""
+    row = {"task": item["task"], "agent_kind": item["agent_kind"], "status": item["status"],
+           "n_agents": item["n_agents"], "wall_s": item.get("wall_s", math.nan),
+           "agent_steps_per_s": item.get("agent_steps_per_s", math.nan)}  # fmt: skip
+    if group is not None:
+        metrics = reward_metrics(group, steps[item["task"]])
+        row.update(
+            final_reward=metrics["mean_reward_last20"],
+            final_ci_low=metrics["mean_reward_last20_ci_low"],
+            final_ci_high=metrics["mean_reward_last20_ci_high"],
+            mean_reward=metrics["mean_reward"],
+            agents_with_records=group["agent"].nunique(),
+        )
+    return row
+
+
+def _criteria(table: pd.DataFrame, chance: pd.Series) -> dict[str, float]:
+    """Per task: ``CRITERION_FRACTION`` of the way from ``chance`` to the best final reward of
+    the learning kinds that ran; NaN when none ends above chance or the actions do not
+    matter."""
+    learners = table[(table["agent_kind"] != RANDOM) & (table["status"] == "done")]
+    best = learners.groupby("task")["final_reward"].max()
+    criterion = {}
+    for task in table["task"].unique():
+        low, high = chance.get(task, math.nan), best.get(task, math.nan)
+        useful = task not in ACTIONS_IRRELEVANT and high > low
+        criterion[task] = low + CRITERION_FRACTION * (high - low) if useful else math.nan
+    return criterion
+
+
+def _speed_to_criterion(
+    group: pd.DataFrame | None, criterion: float, window: int
+) -> tuple[float, float]:
+    """The median over the agents of ``group`` of :func:`steps_to_criterion` (NaN when half of
+    them or more never reach it) and the fraction that reach it; NaNs without records or
+    criterion."""
+    if group is None or not math.isfinite(criterion):
+        return math.nan, math.nan
+    per_agent = np.array([
+        steps_to_criterion(own["step"].to_numpy(), own["reward"].to_numpy(), criterion, window)
+        for _, own in group.groupby("agent")
+    ])  # fmt: skip
+    reached = np.isfinite(per_agent)
+    median = float(np.median(np.where(reached, per_agent, np.inf)))
+    return (median if math.isfinite(median) else math.nan), float(reached.mean())
+
+
+def _two_step_column(
+    table: pd.DataFrame, stay: Mapping[str, Mapping[str, float]], name: str
+) -> list[float]:
+    """Column ``name`` of the stay reward effects per agent kind, on the TwoStep-v0 rows (NaN
+    on the others and for kinds without an effect)."""
+    return [
+        stay.get(kind, {}).get(name, math.nan) if task == TWO_STEP else math.nan
+        for task, kind in zip(table["task"], table["agent_kind"], strict=True)
+    ]
 
 
 STAY_L2 = 0.1

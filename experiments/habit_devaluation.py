@@ -266,6 +266,58 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     """Devaluation sensitivity per two-lever group, the single-lever groups' press rates and
     devaluation effects, and the four signatures."""
     table = sensitivity(records["records"], config.late_training_steps)
+    single = press_rates(records["single_lever"], config.late_training_steps)
+    test_rates = {
+        (schedule, devalued): _single_lever_group(single, schedule, devalued)
+        for schedule, devalued in itertools.product(("ratio", "interval"), (True, False))
+    }
+    effects = devaluation_effects(test_rates)
+    estimates = signature_estimates(table, test_rates)
+    without = _group(table, False, "extended")
+    rows = [
+        *_two_lever_rows(table, config),
+        *_single_lever_rows(single, effects, config),
+        *_signature_rows(estimates, table, config),
+    ]
+    verdicts = {name: bool(low > 0) for name, (_, low, _) in estimates.items()}
+    verdicts["no_habit_stays_sensitive"] &= bool(mean_ci(without)[1] > 0)
+    verdicts["interval_more_habitual"] &= bool(effects["ratio"][1] > 0)
+    return {"verdicts": verdicts, "lines": _lines(estimates, effects, without, config),
+            "table": pd.DataFrame(rows), "per_agent": table, "single_lever": single}  # fmt: skip
+
+
+def devaluation_effects(
+    test_rates: dict[tuple[str, bool], np.ndarray],
+) -> dict[str, tuple[float, float, float]]:
+    """Per schedule: the control group's test press rate minus the devalued group's
+    (``test_rates``: each single-lever group's, ``(schedule, devalued)``, per agent)."""
+    return {
+        schedule: difference_ci(test_rates[schedule, False], test_rates[schedule, True])
+        for schedule in ("ratio", "interval")
+    }
+
+
+def signature_estimates(
+    table: pd.DataFrame, test_rates: dict[tuple[str, bool], np.ndarray]
+) -> dict[str, tuple[float, float, float]]:
+    """The estimate of each signature (see the module docstring) from the per-agent
+    :func:`sensitivity` ``table`` and the single-lever ``test_rates``."""
+    moderate = _group(table, True, "moderate")
+    extended = _group(table, True, "extended")
+    without = _group(table, False, "extended")
+    return {
+        "goal_directed_after_moderate": mean_ci(moderate),
+        "habitual_after_extended": difference_ci(moderate, extended),
+        "no_habit_stays_sensitive": difference_ci(without, extended),
+        "interval_more_habitual": interaction_ci(
+            test_rates["ratio", False], test_rates["ratio", True],
+            test_rates["interval", False], test_rates["interval", True],
+        ),
+    }  # fmt: skip
+
+
+def _two_lever_rows(table: pd.DataFrame, config: Config) -> list[dict[str, Any]]:
+    """Sensitivity, then steps per reinforcer, of every two-lever group."""
     rows = [
         ci_row(_group(table, **group), quantity="sensitivity", **group) for group in config.groups()
     ]
@@ -274,20 +326,20 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
                quantity="steps_per_reinforcer", **group)
         for group in config.groups()
     ]  # fmt: skip
-    single = press_rates(records["single_lever"], config.late_training_steps)
+    return rows
+
+
+def _single_lever_rows(
+    single: pd.DataFrame, effects: dict[str, tuple[float, float, float]], config: Config
+) -> list[dict[str, Any]]:
+    """Each single-lever group's press rates and steps per reinforcer, then each schedule's
+    devaluation effect."""
+    rows = []
     for column in ("late_training_rate", "test_rate", "steps_per_reinforcer"):
         for group in config.single_lever_groups():
             rows.append(ci_row(_single_lever_group(single, **group, column=column),
                                quantity=f"single_lever_{column}", habit=True,
                                training="moderate", **group))  # fmt: skip
-    rates = {
-        (schedule, devalued): _single_lever_group(single, schedule, devalued)
-        for schedule, devalued in itertools.product(("ratio", "interval"), (True, False))
-    }
-    effects = {
-        schedule: difference_ci(rates[schedule, False], rates[schedule, True])
-        for schedule in ("ratio", "interval")
-    }
     for schedule, effect in effects.items():
         rows.append(
             estimate_row(
@@ -297,30 +349,36 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
                 schedule=schedule,
             )
         )
-    moderate = _group(table, True, "moderate")
-    extended = _group(table, True, "extended")
-    without = _group(table, False, "extended")
-    estimates = {
-        "goal_directed_after_moderate": mean_ci(moderate),
-        "habitual_after_extended": difference_ci(moderate, extended),
-        "no_habit_stays_sensitive": difference_ci(without, extended),
-        "interval_more_habitual": interaction_ci(
-            rates["ratio", False], rates["ratio", True],
-            rates["interval", False], rates["interval", True],
-        ),
-    }  # fmt: skip
+    return rows
+
+
+def _signature_rows(
+    estimates: dict[str, tuple[float, float, float]], table: pd.DataFrame, config: Config
+) -> list[dict[str, Any]]:
+    """The signatures' estimates, then (full design) the two-lever ratio minus interval
+    sensitivity after moderate training."""
+    rows = []
     for name, estimate in estimates.items():
         n = config.single_lever_agents if name == "interval_more_habitual" else config.n_agents
         rows.append(estimate_row(estimate, n, quantity=name))
     two_lever_interval = _group(table, True, "moderate", "interval")
     if two_lever_interval.size >= 2:
+        moderate = _group(table, True, "moderate")
         rows.append(estimate_row(difference_ci(moderate, two_lever_interval), config.n_agents,
                                  quantity="two_lever_ratio_minus_interval"))  # fmt: skip
-    verdicts = {name: bool(low > 0) for name, (_, low, _) in estimates.items()}
-    verdicts["no_habit_stays_sensitive"] &= bool(mean_ci(without)[1] > 0)
-    verdicts["interval_more_habitual"] &= bool(effects["ratio"][1] > 0)
+    return rows
+
+
+def _lines(
+    estimates: dict[str, tuple[float, float, float]],
+    effects: dict[str, tuple[float, float, float]],
+    without: np.ndarray,
+    config: Config,
+) -> dict[str, str]:
+    """One line per signature with its numbers; ``without``: the sensitivities after extended
+    training without the habit pathway."""
     text = {name: format_ci(*estimate) for name, estimate in estimates.items()}
-    lines = {
+    return {
         "goal_directed_after_moderate": (
             f"with habits, after {config.moderate} reinforcers the agents moved away from the "
             f"devalued lever by {text['goal_directed_after_moderate']} (share of presses, "
@@ -341,8 +399,6 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
             f"{format_ci(*effects['interval'])}: {text['interval_more_habitual']}"
         ),
     }
-    return {"verdicts": verdicts, "lines": lines, "table": pd.DataFrame(rows),
-            "per_agent": table, "single_lever": single}  # fmt: skip
 
 
 def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Path) -> list[Path]:

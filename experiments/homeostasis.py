@@ -32,7 +32,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -283,11 +283,56 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     recovered = recovered_fraction(records["recovery"], config)
     half = half_recovery_times(records["recovery"])
     ranks = rank_preservation(records["weights"])
+    learning = analyse_learning(late)
+    perturbation = analyse_perturbation(recovered, config)
+    multiplicative = analyse_multiplicative(ranks[ranks["homeostasis"]])
+    time_constant = analyse_time_constant(half, config)
+    # the table lists the weights' rows last, the verdicts the time constant last
+    rows = [*learning.rows, *perturbation.rows, *time_constant.rows, *multiplicative.rows]
+    parts = (learning, perturbation, multiplicative, time_constant)
+    return {
+        "verdicts": {name: ok for part in parts for name, ok in part.verdicts.items()},
+        "table": pd.DataFrame(rows),
+        "lines": {name: line for part in parts for name, line in part.lines.items()},
+        "late_rates": late,
+        "half_times": half,
+        "config": config,
+    }
+
+
+class PartResult(NamedTuple):
+    """What the analysis of one part returns: its verdicts (``{signature: bool}``), one line
+    per verdict and its rows of the result table (as the addiction experiment's parts do)."""
+
+    verdicts: dict[str, bool]
+    lines: dict[str, str]
+    rows: list[dict[str, Any]]
+
+
+def analyse_learning(late: pd.DataFrame) -> PartResult:
+    """Part 1: the late rates of :func:`late_rates` drift without scaling and are held with it."""
     rows = [
         ci_row(late[True], part="learning", quantity="late rate / target", scaling="on"),
         ci_row(late[False], part="learning", quantity="late rate / target", scaling="off"),
     ]
-    restored_ok, restored_text = True, []
+    on, off = mean_ci(late[True]), mean_ci(late[False])
+    verdicts = {
+        "rates_drift_without_scaling": off[1] > DRIFT,
+        "rates_held_with_scaling": on[1] > 1 / HELD and on[2] < HELD,
+    }
+    lines = {
+        "rates_drift_without_scaling": f"late rate / target without scaling {format_ci(*off)} "
+        f"(needs CI > {DRIFT})",
+        "rates_held_with_scaling": f"late rate / target with scaling {format_ci(*on)} (needs CI "
+        f"inside [{1 / HELD:.2f}, {HELD}])",
+    }  # fmt: skip
+    return PartResult(verdicts, lines, rows)
+
+
+def analyse_perturbation(recovered: pd.DataFrame, config: Config) -> PartResult:
+    """Part 2: for each factor, the :func:`recovered_fraction` is near 1 with scaling and near
+    0 without."""
+    rows, restored_ok, restored_text = [], True, []
     for factor in config.perturbation_factors:
         cell = {}
         for on in (True, False):
@@ -305,7 +350,47 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         restored_text.append(
             f"x{factor:g}: {format_ci(*cell[True])} with, {format_ci(*cell[False])} without"
         )
-    slope_ok, slope_text = True, []
+    name = "perturbation_undone_only_with_scaling"
+    line = (
+        "recovered fraction " + "; ".join(restored_text)
+        + f" (needs CI > {RESTORED} with, < {1 - RESTORED:g} without)"
+    )  # fmt: skip
+    return PartResult({name: bool(restored_ok)}, {name: line}, rows)
+
+
+def analyse_multiplicative(scaled: pd.DataFrame) -> PartResult:
+    """Part 2: with scaling (``scaled``: the rows of :func:`rank_preservation` with scaling on),
+    every neuron keeps the rank order and the ratios of its synapses."""
+    rows = [
+        ci_row(
+            scaled["spearman"],
+            part="perturbation",
+            scaling="on",
+            quantity="Spearman weights before vs after (per neuron)",
+        ),
+        ci_row(
+            scaled["ratio_spread"],
+            part="perturbation",
+            scaling="on",
+            quantity="spread of weight ratios after / before (per neuron)",
+        ),
+    ]
+    name = "scaling_is_multiplicative"
+    verdict = bool(
+        scaled["spearman"].min() > MULTIPLICATIVE and scaled["ratio_spread"].max() < RATIO_SPREAD
+    )
+    line = (
+        f"per neuron, Spearman before vs after min {scaled['spearman'].min():.4f} (needs > "
+        f"{MULTIPLICATIVE}), ratio spread max {scaled['ratio_spread'].max():.2g} (needs < "
+        f"{RATIO_SPREAD})"
+    )
+    return PartResult({name: verdict}, {name: line}, rows)
+
+
+def analyse_time_constant(half: pd.DataFrame, config: Config) -> PartResult:
+    """Part 3: for each factor, the :func:`half_recovery_times` grow with ``tau`` (the slope
+    of log half-time on log ``tau`` over agents)."""
+    rows, slope_ok, slope_text = [], True, []
     for factor in config.perturbation_factors:
         cell = half[half["factor"] == factor]
         for tau in config.time_constants:
@@ -328,55 +413,9 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
             + ", ".join(f"{m:.0f}" for m in means)
             + " steps)"
         )
-    scaled = ranks[ranks["homeostasis"]]
-    rows.append(
-        ci_row(
-            scaled["spearman"],
-            part="perturbation",
-            scaling="on",
-            quantity="Spearman weights before vs after (per neuron)",
-        )
-    )
-    rows.append(
-        ci_row(
-            scaled["ratio_spread"],
-            part="perturbation",
-            scaling="on",
-            quantity="spread of weight ratios after / before (per neuron)",
-        )
-    )
-    on, off = mean_ci(late[True]), mean_ci(late[False])
-    verdicts = {
-        "rates_drift_without_scaling": off[1] > DRIFT,
-        "rates_held_with_scaling": on[1] > 1 / HELD and on[2] < HELD,
-        "perturbation_undone_only_with_scaling": bool(restored_ok),
-        "scaling_is_multiplicative": bool(
-            scaled["spearman"].min() > MULTIPLICATIVE
-            and scaled["ratio_spread"].max() < RATIO_SPREAD
-        ),
-        "recovery_slows_with_tau": bool(slope_ok),
-    }
-    lines = {
-        "rates_drift_without_scaling": f"late rate / target without scaling {format_ci(*off)} "
-        f"(needs CI > {DRIFT})",
-        "rates_held_with_scaling": f"late rate / target with scaling {format_ci(*on)} (needs CI "
-        f"inside [{1 / HELD:.2f}, {HELD}])",
-        "perturbation_undone_only_with_scaling": "recovered fraction "
-        + "; ".join(restored_text) + f" (needs CI > {RESTORED} with, < {1 - RESTORED:g} without)",
-        "scaling_is_multiplicative": f"per neuron, Spearman before vs after min "
-        f"{scaled['spearman'].min():.4f} (needs > {MULTIPLICATIVE}), ratio spread max "
-        f"{scaled['ratio_spread'].max():.2g} (needs < {RATIO_SPREAD})",
-        "recovery_slows_with_tau": "log half-recovery time on log tau: " + "; ".join(slope_text)
-        + " (needs slope CI > 0)",
-    }  # fmt: skip
-    return {
-        "verdicts": verdicts,
-        "table": pd.DataFrame(rows),
-        "lines": lines,
-        "late_rates": late,
-        "half_times": half,
-        "config": config,
-    }
+    name = "recovery_slows_with_tau"
+    line = "log half-recovery time on log tau: " + "; ".join(slope_text) + " (needs slope CI > 0)"
+    return PartResult({name: bool(slope_ok)}, {name: line}, rows)
 
 
 def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any) -> list[Path]:

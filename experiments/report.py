@@ -25,11 +25,12 @@ The verdicts are those of the experiment's ``analyse``, computed from the record
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -101,19 +102,43 @@ def run_experiment(
     config = make_config(module, quick=quick, seeds=seeds, **overrides)
     out_dir = Path(out) if out is not None else Path("plasticgym_runs") / name
     out_dir.mkdir(parents=True, exist_ok=True)
+    with _torch_threads(threads):
+        started = time.perf_counter()
+        records = module.run(config, out_dir, progress_bar=progress_bar)
+        wall_s = time.perf_counter() - started
+    result = module.analyse(records, config)
+    check_result(module, result)
+    paths = _write_folder(module, config, records, result, out_dir, quick=quick, wall_s=wall_s)
+    return result, paths
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` torch threads (``None``: as they are), then restore
+    torch's number of threads."""
     previous_threads = torch.get_num_threads()
     if threads is not None:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ValueError(f"threads={threads!r} is invalid: an integer >= 1")
         torch.set_num_threads(threads)
     try:
-        started = time.perf_counter()
-        records = module.run(config, out_dir, progress_bar=progress_bar)
-        wall_s = time.perf_counter() - started
+        yield
     finally:
         torch.set_num_threads(previous_threads)
-    result = module.analyse(records, config)
-    check_result(module, result)
+
+
+def _write_folder(
+    module: ModuleType,
+    config: Any,
+    records: Mapping[str, pd.DataFrame],
+    result: Mapping[str, Any],
+    out_dir: Path,
+    *,
+    quick: bool,
+    wall_s: float,
+) -> ReportPaths:
+    """Write the figures, ``records/``, ``config.json``, ``result.json`` and, last,
+    ``report.md`` into ``out_dir``; where they are."""
     figures = [Path(p) for p in module.plot(records, result, out_dir)]
     record_paths = {
         table: save_records(frame, out_dir / "records" / f"{table}.parquet")
@@ -134,7 +159,7 @@ def run_experiment(
     text = render_report(module, config, result, paths, quick=quick, wall_s=wall_s)
     with atomic_path(paths.report) as tmp:
         tmp.write_text(text)
-    return result, paths
+    return paths
 
 
 def pyplot() -> ModuleType:

@@ -63,7 +63,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -369,9 +369,76 @@ ACCURACY_GAIN = 0.1
 DEGREES = 10.0
 
 
+class Effect(NamedTuple):
+    """A signature judged per agent: it holds when the 95% CI over agents of ``values`` lies
+    above ``margin``; ``label`` names the quantity, ``task`` is ``"srt"`` or ``"reaching"``."""
+
+    task: str
+    values: pd.Series
+    margin: float
+    label: str
+
+
+def srt_effects(
+    accuracy: pd.DataFrame, latency: pd.DataFrame, key: dict[str, int]
+) -> dict[str, Effect]:
+    """The serial reaction time signatures from the accuracy and latency per agent (rows) and
+    block (columns), with the ``key`` blocks of :func:`key_blocks`."""
+    last, rand = key["last"], key["random"]
+    return {
+        "sequence_more_accurate": Effect("srt", accuracy[last] - accuracy[rand], ACCURACY_GAIN,
+                                         "accuracy, last sequence block - random block"),
+        "sequence_faster": Effect("srt", latency[rand] - latency[last], 0.0,
+                                  "latency (steps), random block - last sequence block"),
+        "advantage_returns_with_the_sequence": Effect(
+            "srt", accuracy[key["recovery"]] - accuracy[rand], 0.0,
+            "accuracy, recovery block - random block"),
+        "practice_reduces_errors": Effect("srt", accuracy[last] - accuracy[key["first"]], 0.0,
+                                          "error rate, first - last sequence block"),
+    }  # fmt: skip
+
+
+def reaching_effects(errors: pd.DataFrame) -> dict[str, Effect]:
+    """The reaching signatures from the angular errors of :func:`reaching_errors`."""
+    return {
+        "reaching_learned": Effect(
+            "reaching", errors["baseline_start"] - errors["baseline_end"], DEGREES,
+            "angular error (deg), first 20 - last 20 baseline trials"),
+        "rotation_increases_error": Effect(
+            "reaching", errors["perturbed_start"] - errors["baseline_end"], DEGREES,
+            "angular error (deg), first 10 rotated - last 20 baseline"),
+        "reaching_recovers": Effect(
+            "reaching", errors["perturbed_start"] - errors["perturbed_end"], DEGREES,
+            "angular error (deg), first 10 - last 20 rotated trials"),
+    }  # fmt: skip
+
+
+def retuning_effects(shifts: pd.DataFrame, rotation: float) -> dict[str, Effect]:
+    """The retuning signatures from the preferred-direction shifts of :func:`retuning`."""
+    magnitude = shifts.assign(size=shifts["shift"].abs()).groupby(["agent", "rotated"])["size"]
+    by_kind = magnitude.mean().unstack("rotated")
+    signed = shifts[shifts["rotated"]].groupby("agent")["shift"].mean() * np.sign(rotation)
+    return {
+        "rotated_units_retune_more": Effect(
+            "reaching", by_kind[True] - by_kind[False], DEGREES,
+            "|preferred-direction shift| (deg), rotated - other units"),
+        "retuning_follows_the_rotation": Effect(
+            "reaching", signed, DEGREES,
+            "signed preferred-direction shift (deg) of the rotated units, along the rotation"),
+    }  # fmt: skip
+
+
 def phase_blocks(blocks: pd.DataFrame, phase: str) -> list[int]:
     """Indices of the blocks of ``phase`` in :func:`srt_blocks` output, in order."""
     return sorted(blocks.loc[blocks["phase"] == phase, "block"].unique())
+
+
+def key_blocks(blocks: pd.DataFrame) -> dict[str, int]:
+    """The blocks the signatures compare in :func:`srt_blocks` output: the ``first`` and
+    ``last`` training block, the ``random`` block and the ``recovery`` block."""
+    training = phase_blocks(blocks, "training")
+    (rand,), (recovery,) = phase_blocks(blocks, "random"), phase_blocks(blocks, "recovery")
+    return {"first": training[0], "last": training[-1], "random": rand, "recovery": recovery}
 
 
 def law_of_practice(fall: pd.Series, fits: pd.DataFrame) -> dict[str, tuple[float, float, float]]:
@@ -410,78 +477,30 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
       rotation's direction, > ``DEGREES``.
     """
     table = srt_blocks(records["srt"])
-    training = phase_blocks(table, "training")
-    first, last = training[0], training[-1]
-    (rand,), (recovery,) = phase_blocks(table, "random"), phase_blocks(table, "recovery")
+    key = key_blocks(table)
     blocks = table.set_index(["agent", "block"])
     accuracy, latency = blocks["accuracy"].unstack("block"), blocks["latency"].unstack("block")
-    effects = {
-        "sequence_more_accurate": (accuracy[last] - accuracy[rand], ACCURACY_GAIN,
-                                   "accuracy, last sequence block - random block"),
-        "sequence_faster": (latency[rand] - latency[last], 0.0,
-                            "latency (steps), random block - last sequence block"),
-        "advantage_returns_with_the_sequence": (accuracy[recovery] - accuracy[rand], 0.0,
-                                                "accuracy, recovery block - random block"),
-        "practice_reduces_errors": (accuracy[last] - accuracy[first], 0.0,
-                                    "error rate, first - last sequence block"),
-    }  # fmt: skip
-    srt_effects = set(effects)
     errors = reaching_errors(records["reaching"], config)
-    effects |= {
-        "reaching_learned": (errors["baseline_start"] - errors["baseline_end"], DEGREES,
-                             "angular error (deg), first 20 - last 20 baseline trials"),
-        "rotation_increases_error": (errors["perturbed_start"] - errors["baseline_end"], DEGREES,
-                                     "angular error (deg), first 10 rotated - last 20 baseline"),
-        "reaching_recovers": (errors["perturbed_start"] - errors["perturbed_end"], DEGREES,
-                              "angular error (deg), first 10 - last 20 rotated trials"),
-    }  # fmt: skip
     shifts = retuning(records["tuning"], records["reaching"], config)
-    magnitude = shifts.assign(size=shifts["shift"].abs()).groupby(["agent", "rotated"])["size"]
-    by_kind = magnitude.mean().unstack("rotated")
-    signed = shifts[shifts["rotated"]].groupby("agent")["shift"].mean() * np.sign(config.rotation)
-    effects |= {
-        "rotated_units_retune_more": (by_kind[True] - by_kind[False], DEGREES,
-                                      "|preferred-direction shift| (deg), rotated - other units"),
-        "retuning_follows_the_rotation": (signed, DEGREES, "signed preferred-direction shift "
-                                          "(deg) of the rotated units, along the rotation"),
-    }  # fmt: skip
-    rows, verdicts, lines = [], {}, {}
-    for name, (values, margin, label) in effects.items():
-        estimate = mean_ci(values)
-        verdicts[name] = estimate[1] > margin
-        lines[name] = f"{label}: {format_ci(*estimate)} (needs CI > {margin:g})"
-        rows.append(ci_row(values, task="srt" if name in srt_effects else "reaching",
-                           quantity=label))  # fmt: skip
+    effects = {
+        **srt_effects(accuracy, latency, key),
+        **reaching_effects(errors),
+        **retuning_effects(shifts, config.rotation),
+    }
+    verdicts, lines = _effect_verdicts(effects)
     curves = practice_latency(records["srt"], config)
     fits = latency_fits(curves)
-    law = law_of_practice(latency[first] - latency[last], fits)
-    verdicts["latency_power_law"] = bool(
-        law["fall"][1] > 0 and law["power_r2"][1] > 0 and law["gain"][1] > 0
+    law = law_of_practice(latency[key["first"]] - latency[key["last"]], fits)
+    verdicts["latency_power_law"], lines["latency_power_law"] = _power_law_verdict(
+        law, config.practice_bin
     )
-    lines["latency_power_law"] = (
-        f"latency (steps), first - last training block {format_ci(*law['fall'])}; per agent over "
-        f"bins of {config.practice_bin} trials, adjusted R^2 of L = A + B N^-alpha "
-        f"{format_ci(*law['power_r2'])}, minus a straight line's {format_ci(*law['gain'])} "
-        f"(needs the three CIs > 0); alpha {format_ci(*law['alpha'])}; not judged: minus an "
-        f"exponential's {format_ci(*law['over_exponential'])}"
-    )
-    n_fits = len(fits)
-    for key, label in (("fall", "latency (steps), first - last training block"),
-                       ("power_r2", "adjusted R^2 of the latency power law L = A + B N^-alpha"),
-                       ("gain", "adjusted R^2 of the latency power law - of a straight line"),
-                       ("over_exponential", "adjusted R^2 of the latency power law - of an "
-                        "exponential A + B exp(-N / tau)"),
-                       ("A", "latency power law: A (steps)"),
-                       ("alpha", "latency power law: alpha")):  # fmt: skip
-        rows.append(estimate_row(law[key], n_fits, task="srt", quantity=label))
-    for block in accuracy.columns:
-        phase = blocks.xs(block, level="block")["phase"].iloc[0]
-        rows.append(ci_row(accuracy[block], task="srt", quantity=f"accuracy, block {block} "
-                           f"({phase})"))  # fmt: skip
-        rows.append(ci_row(latency[block], task="srt", quantity=f"latency, block {block} "
-                           f"({phase})"))  # fmt: skip
-    for column in errors.columns:
-        rows.append(ci_row(errors[column], task="reaching", quantity=f"angular error {column}"))
+    rows = [
+        *(ci_row(e.values, task=e.task, quantity=e.label) for e in effects.values()),
+        *_law_rows(law, len(fits)),
+        *_block_rows(accuracy, latency, blocks),
+        *(ci_row(errors[column], task="reaching", quantity=f"angular error {column}")
+          for column in errors.columns),
+    ]  # fmt: skip
     return {
         "verdicts": verdicts,
         "table": pd.DataFrame(rows),
@@ -489,11 +508,72 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         "accuracy": accuracy,
         "latency": latency,
         "practice": (curves, fits),
-        "random_blocks": [*phase_blocks(table, "familiarisation"), rand],
+        "random_blocks": [*phase_blocks(table, "familiarisation"), key["random"]],
         "errors": errors,
         "shifts": shifts,
         "config": config,
     }
+
+
+def _effect_verdicts(effects: dict[str, Effect]) -> tuple[dict[str, bool], dict[str, str]]:
+    """Each effect's verdict (its CI above its margin) and line."""
+    verdicts, lines = {}, {}
+    for name, effect in effects.items():
+        estimate = mean_ci(effect.values)
+        verdicts[name] = estimate[1] > effect.margin
+        lines[name] = f"{effect.label}: {format_ci(*estimate)} (needs CI > {effect.margin:g})"
+    return verdicts, lines
+
+
+def _power_law_verdict(
+    law: dict[str, tuple[float, float, float]], practice_bin: int
+) -> tuple[bool, str]:
+    """``latency_power_law`` from the estimates of :func:`law_of_practice`: its verdict and
+    line."""
+    verdict = bool(law["fall"][1] > 0 and law["power_r2"][1] > 0 and law["gain"][1] > 0)
+    line = (
+        f"latency (steps), first - last training block {format_ci(*law['fall'])}; per agent over "
+        f"bins of {practice_bin} trials, adjusted R^2 of L = A + B N^-alpha "
+        f"{format_ci(*law['power_r2'])}, minus a straight line's {format_ci(*law['gain'])} "
+        f"(needs the three CIs > 0); alpha {format_ci(*law['alpha'])}; not judged: minus an "
+        f"exponential's {format_ci(*law['over_exponential'])}"
+    )
+    return verdict, line
+
+
+LAW_LABELS = {
+    "fall": "latency (steps), first - last training block",
+    "power_r2": "adjusted R^2 of the latency power law L = A + B N^-alpha",
+    "gain": "adjusted R^2 of the latency power law - of a straight line",
+    "over_exponential": "adjusted R^2 of the latency power law - of an exponential "
+    "A + B exp(-N / tau)",
+    "A": "latency power law: A (steps)",
+    "alpha": "latency power law: alpha",
+}
+"""Table labels of the estimates of :func:`law_of_practice`, in the table's order."""
+
+
+def _law_rows(law: dict[str, tuple[float, float, float]], n_fits: int) -> list[dict[str, Any]]:
+    """The table rows of the estimates of :func:`law_of_practice` (over ``n_fits`` agents)."""
+    return [
+        estimate_row(law[key], n_fits, task="srt", quantity=label)
+        for key, label in LAW_LABELS.items()
+    ]
+
+
+def _block_rows(
+    accuracy: pd.DataFrame, latency: pd.DataFrame, blocks: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """Accuracy and latency of every block, with its phase (``blocks``: :func:`srt_blocks`
+    indexed by agent and block)."""
+    rows = []
+    for block in accuracy.columns:
+        phase = blocks.xs(block, level="block")["phase"].iloc[0]
+        rows.append(ci_row(accuracy[block], task="srt", quantity=f"accuracy, block {block} "
+                           f"({phase})"))  # fmt: skip
+        rows.append(ci_row(latency[block], task="srt", quantity=f"latency, block {block} "
+                           f"({phase})"))  # fmt: skip
+    return rows
 
 
 def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any) -> list[Path]:

@@ -12,7 +12,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -261,12 +261,59 @@ def _experiment_options(parser: argparse.ArgumentParser, default_out: str) -> No
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
 
+_Subparsers = argparse._SubParsersAction
+"""What ``add_subparsers`` returns: ``add_parser`` adds one sub-command."""
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``plasticgym`` parser: its sub-commands in the order ``--help`` lists them."""
     parser = argparse.ArgumentParser(
         prog="plasticgym",
         description="Gymnasium tasks solved by agents whose synapses learn by three-factor rules.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_quickstart(sub)
+    _add_listing(
+        sub,
+        "envs",
+        _envs,
+        help_line="list the registered tasks",
+        description="List every registered plasticgym task id with its one-line description.",
+    )
+    _add_listing(
+        sub,
+        "agents",
+        _agents,
+        help_line="list the agents",
+        description="List the agent names that train and sweep accept, with a description.",
+    )
+    _add_train(sub)
+    _add_sweep(sub)
+    _add_listing(
+        sub,
+        "experiments",
+        _experiments,
+        help_line="list the experiments",
+        description="List the experiments that plasticgym experiment runs, with a description.",
+    )
+    _add_experiment(sub)
+    _add_compare(sub)
+    return parser
+
+
+def _add_listing(
+    sub: _Subparsers,
+    name: str,
+    handler: Callable[[argparse.Namespace], int],
+    help_line: str,
+    description: str,
+) -> None:
+    """A sub-command without arguments that prints a list."""
+    listing = sub.add_parser(name, help=help_line, description=description)
+    listing.set_defaults(handler=handler)
+
+
+def _add_quickstart(sub: _Subparsers) -> None:
     quick = sub.add_parser(
         "quickstart",
         help="a two-minute tour: quick versions of four experiments, plastic agents vs baselines",
@@ -288,19 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     quick.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     quick.set_defaults(handler=_quickstart)
 
-    envs = sub.add_parser(
-        "envs",
-        help="list the registered tasks",
-        description="List every registered plasticgym task id with its one-line description.",
-    )
-    envs.set_defaults(handler=_envs)
-    agents = sub.add_parser(
-        "agents",
-        help="list the agents",
-        description="List the agent names that train and sweep accept, with a description.",
-    )
-    agents.set_defaults(handler=_agents)
 
+def _add_train(sub: _Subparsers) -> None:
     train = sub.add_parser(
         "train",
         help="train one population of an agent on a task and save records and checkpoint",
@@ -337,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(handler=_train)
 
+
+def _add_sweep(sub: _Subparsers) -> None:
     sweep = sub.add_parser(
         "sweep",
         help="run every env x agent x hyperparameter x seed combination of a config",
@@ -361,12 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sweep.set_defaults(handler=_sweep)
 
-    experiments = sub.add_parser(
-        "experiments",
-        help="list the experiments",
-        description="List the experiments that plasticgym experiment runs, with a description.",
-    )
-    experiments.set_defaults(handler=_experiments)
+
+def _add_experiment(sub: _Subparsers) -> None:
     experiment = sub.add_parser(
         "experiment",
         help="run an experiment and write its report (verdicts, table, figures, records)",
@@ -379,6 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
     experiment.add_argument("name", help="experiment name (see: plasticgym experiments)")
     _experiment_options(experiment, "plasticgym_runs/NAME")
     experiment.set_defaults(handler=_experiment)
+
+
+def _add_compare(sub: _Subparsers) -> None:
     compare = sub.add_parser(
         "compare",
         help="compare plasticity rules with RL baselines (the experiment 'compare')",
@@ -387,7 +424,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _experiment_options(compare, "plasticgym_runs/compare")
     compare.set_defaults(handler=_compare)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
