@@ -35,13 +35,19 @@ import math
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
 
-import gymnasium as gym
 import numpy as np
 import torch
 from torch import Tensor
 
 from plasticgym.agents.base import PopulationAgent, StepResult
-from plasticgym.agents.plastic_config import ACTOR_POST, PlasticAgentConfig, flat_kwargs
+from plasticgym.agents.plastic_actions import (
+    ActionReadout,
+    batched_observation,
+    episode_starts,
+    predict_traces,
+)
+from plasticgym.agents.plastic_config import PlasticAgentConfig, flat_kwargs
+from plasticgym.dopamine import task_events
 from plasticgym.encoding import EncoderState, MicrostimulusEncoder, ObservationReader
 from plasticgym.habits import GoalDirected, HabitState
 from plasticgym.latent_causes import form_cause, gate_by_cause, new_cause_weights
@@ -74,13 +80,6 @@ class Rollout(NamedTuple):
                    zeros(B, n_channels))  # fmt: skip
 
 
-EVENT_PROVIDERS = {
-    "infusion": "plasticgym/Addiction-v0 and plasticgym/Pavlovian-v0",
-    "drug_level": "plasticgym/Addiction-v0",
-}
-"""Which tasks provide the info keys the dopamine models read (for error messages)."""
-
-
 class PlasticAgent(PopulationAgent):
     """A population of three-factor actor-critic agents (see the module docstring).
 
@@ -103,9 +102,10 @@ class PlasticAgent(PopulationAgent):
     def _build(self) -> None:
         """Encoder, parts, projections and their initial state from ``self.config``."""
         cfg, h, B, device = self.config, self._hyper, self.n_agents, self.device
-        self.continuous, self.n_actions, self._action_low, self._action_high = action_layout(
-            self.env.single_action_space, device
+        self.readout = ActionReadout.for_space(
+            self.env.single_action_space, cfg.actor_post == "centered", device
         )
+        self.continuous, self.n_actions = self.readout.continuous, self.readout.n_actions
         self.read_observation = ObservationReader(self.env.single_observation_space, device)
         self.encoder = encoder = MicrostimulusEncoder(
             self.read_observation.n_channels, cfg.n_microstimuli, cfg.microstimulus_width,
@@ -200,7 +200,7 @@ class PlasticAgent(PopulationAgent):
         the agent's gains (:func:`dopamine_from_rpe`) plus its tonic level."""
         h = self._hyper
         discount = h["gamma"] * (~terminated).to(v_t.dtype)
-        events = self._events(terminated)
+        events = task_events(self.dopamine, self._step_info, self.device, terminated)
         rpe, signal, self.dopamine_state = self.dopamine.update(
             self.dopamine_state, v_tm1, reward, discount, v_t, events, active
         )
@@ -208,21 +208,6 @@ class PlasticAgent(PopulationAgent):
             signal, h["dopamine_gain_positive"], h["dopamine_gain_negative"]
         )
         return rpe, (dopamine + h["dopamine_tonic"]) * active
-
-    def _events(self, terminated: Tensor | None) -> dict[str, Tensor]:
-        """The task events the dopamine model reads, from this step's info, ``[B]`` each."""
-        info, events = self._step_info, {}
-        for key, dtype in self.dopamine.EVENTS.items():
-            if key not in info:
-                raise ValueError(
-                    f"dopamine={self.dopamine.KIND!r} needs the env's info key {key!r} "
-                    f"(provided by {EVENT_PROVIDERS.get(key, 'no plasticgym task')}); this env "
-                    f"has {sorted(k for k in info if not k.startswith('_'))}"
-                )
-            events[key] = torch.as_tensor(np.asarray(info[key]), device=self.device).to(dtype)
-        if terminated is not None:
-            events["terminated"] = terminated
-        return events
 
     def _learn_pathways(
         self, ro: Rollout, channels: Tensor, reward: Tensor, active: Tensor
@@ -299,7 +284,8 @@ class PlasticAgent(PopulationAgent):
                                                 zeros, start)  # fmt: skip
         if self.causes is not None:
             self.causes = self.causes._replace(summary=channels[:, self._cause_channels])
-        self.dopamine_state = self.dopamine.begin(self.dopamine_state, self._events(None))
+        events = task_events(self.dopamine, self._step_info, self.device)
+        self.dopamine_state = self.dopamine.begin(self.dopamine_state, events)
         self._rollout, actions = self._act(
             encoder, self._code(features), channels, self._learn_generator
         )
@@ -336,31 +322,15 @@ class PlasticAgent(PopulationAgent):
         channels: Tensor,
         generator: torch.Generator,
     ) -> tuple[Rollout, Tensor]:
-        """Choose actions and the actor's Hebbian post factor for them.
-
-        Discrete: ``a ~ softmax(beta * D)`` (see :meth:`_policy`), ``post = onehot(a)`` or,
-        with ``actor_post="centered"``, ``onehot(a) - pi`` (Barto, Sutton & Anderson 1983).
-        Box (node perturbation: Fiete & Seung 2006; Legenstein et al. 2010; a Gaussian policy
-        as in Williams 1992): ``a = clip(rates + sigma * xi, low, high)`` and the post factor
-        is the perturbation ``a - rates``, so ``dw = lr * DA * (a - rates) (x) x``.
-        """
+        """Choose actions and the actor's Hebbian post factor for them
+        (:meth:`ActionReadout.select`: a softmax choice, or node perturbation for Box
+        actions)."""
         actor_input = torch.cat([features, self._tonic_column], dim=1)
         rates, probs = self._policy(actor_input)
-        if self.continuous:
-            actions = self._perturb(rates, generator)
-            post = actions - rates
-            chosen = torch.zeros_like(rates)
-        else:
-            actions = _sample(probs, generator)
-            chosen = torch.nn.functional.one_hot(actions, self.n_actions).to(probs.dtype)
-            post = chosen - probs if self.config.actor_post == ACTOR_POST[1] else chosen
+        actions, post, chosen = self.readout.select(
+            rates, probs, self._hyper["exploration_noise"], generator
+        )
         return Rollout(encoder, features, actor_input, rates, post, chosen, channels), actions
-
-    def _perturb(self, rates: Tensor, generator: torch.Generator) -> Tensor:
-        """Exploratory output for Box actions: ``clip(rates + sigma * xi, low, high)``."""
-        noise = torch.randn(rates.shape, generator=generator, device=rates.device)
-        sigma = self._column(self._hyper["exploration_noise"])
-        return torch.clamp(rates + sigma * noise, self._action_low, self._action_high)
 
     def predict(
         self,
@@ -393,14 +363,8 @@ class PlasticAgent(PopulationAgent):
             features, encoder_state = self.encoder.encode(encoder_state, channels, zeros, start)
             actor_input = torch.cat([self._code(features), self._tonic_column], dim=1)
             rates, probs = self._policy(actor_input)
-            if self.continuous and deterministic:
-                actions = torch.clamp(rates, self._action_low, self._action_high)
-            elif self.continuous:
-                actions = self._perturb(rates, self._predict_generator)
-            elif deterministic:
-                actions = probs.argmax(dim=1)
-            else:
-                actions = _sample(probs, self._predict_generator)
+            actions = self.readout.act(rates, probs, self._hyper["exploration_noise"],
+                                       deterministic, self._predict_generator)  # fmt: skip
         actions_np = actions.cpu().numpy()
         if single and self.n_agents == 1:
             actions_np = actions_np[0]
@@ -506,81 +470,6 @@ class PlasticAgent(PopulationAgent):
         for the presynaptic code ``x`` ``[B, n_features]`` (no tonic input: an action is
         associated with outcomes in the situations the stimuli describe, nowhere else)."""
         return GoalDirected.values(self.goal_state, features, self.outcome_values())
-
-
-class ActionLayout(NamedTuple):
-    """What an action space asks of the actor: Box (``continuous``, with its bounds ``[n]``)
-    or Discrete, and the number of actor neurons."""
-
-    continuous: bool
-    n_actions: int
-    low: Tensor | None
-    high: Tensor | None
-
-
-def action_layout(space: gym.Space, device: torch.device) -> ActionLayout:
-    """One actor neuron per discrete action or per dimension of a 1-d bounded Box."""
-    if isinstance(space, gym.spaces.Box):
-        finite = np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))
-        if len(space.shape) != 1 or not finite:
-            raise ValueError(f"PlasticAgent needs a 1-d bounded Box of rates, got {space}")
-        bounds = {"dtype": torch.float32, "device": device}
-        low, high = torch.as_tensor(space.low, **bounds), torch.as_tensor(space.high, **bounds)
-        return ActionLayout(True, int(space.shape[0]), low, high)
-    if isinstance(space, gym.spaces.Discrete):
-        return ActionLayout(False, int(space.n), None, None)
-    raise ValueError(f"PlasticAgent needs a Discrete or a 1-d Box action space, got {space}")
-
-
-def batched_observation(
-    observation: np.ndarray, space: gym.Space, n_agents: int
-) -> tuple[np.ndarray, bool]:
-    """``[n_agents, ...]`` observations from one observation (every agent answers it) or one
-    per agent, and whether a single one was given."""
-    obs = np.asarray(observation)
-    shape = tuple(space.shape or ())
-    if obs.shape == shape:
-        return np.repeat(obs[None], n_agents, axis=0), True
-    if obs.shape != (n_agents, *shape):
-        raise ValueError(
-            f"observation has shape {obs.shape}; expected {shape} (one observation) or "
-            f"{(n_agents, *shape)} (one per agent)"
-        )
-    return obs, False
-
-
-def predict_traces(
-    state: np.ndarray | None, encoder: MicrostimulusEncoder, n_agents: int, device: torch.device
-) -> EncoderState:
-    """The presynaptic traces ``predict`` starts from: none, or those it returned last."""
-    if state is None:
-        return encoder.init(n_agents, device)
-    trace = torch.as_tensor(np.asarray(state, dtype=np.float32), device=device)
-    if trace.shape != (n_agents, encoder.n_channels):
-        raise ValueError(
-            f"state has shape {tuple(trace.shape)}; expected ({n_agents}, {encoder.n_channels})"
-        )
-    return EncoderState(trace)
-
-
-def episode_starts(episode_start: Any, n_agents: int, device: torch.device) -> Tensor:
-    """``[n_agents]`` bool from ``predict``'s ``episode_start`` (None: no agent starts)."""
-    if episode_start is None:
-        return torch.zeros(n_agents, dtype=torch.bool, device=device)
-    flags = np.asarray(episode_start)
-    if flags.size not in (1, n_agents) or flags.dtype.kind not in "biuf":
-        raise ValueError(
-            f"episode_start must be a bool or {n_agents} bools (one per agent), got {flags!r}"
-        )
-    start = torch.as_tensor(flags.astype(bool).reshape(-1), device=device)
-    return start.expand(n_agents)
-
-
-def _sample(probs: Tensor, generator: torch.Generator) -> Tensor:
-    """Inverse-CDF sampling, one uniform draw per agent."""
-    u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device)
-    index = (torch.cumsum(probs, dim=1) < u).sum(dim=1)
-    return index.clamp(max=probs.shape[1] - 1)
 
 
 __all__ = ["PlasticAgent", "PlasticAgentConfig"]

@@ -30,6 +30,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -365,6 +366,35 @@ class Homeostatic(DopamineModel):
         relief = drive_reduction_reward(state.drive, drive, self.drive_gain)
         rpe = td_error(v_tm1, r_t + relief * active, discount_t, v_t) * active
         return rpe, rpe, state._replace(drive=drive)
+
+
+EVENT_PROVIDERS = {
+    "infusion": "plasticgym/Addiction-v0 and plasticgym/Pavlovian-v0",
+    "drug_level": "plasticgym/Addiction-v0",
+}
+"""Which tasks provide the info keys the built-in models read (for error messages)."""
+
+
+def task_events(
+    model: DopamineModel,
+    info: Mapping[str, Any],
+    device: torch.device,
+    terminated: Tensor | None = None,
+) -> dict[str, Tensor]:
+    """The events ``model`` reads (its ``EVENTS``) from a vector env's ``info``, as tensors
+    ``[B]``, plus ``"terminated"`` when given; a missing key raises ``ValueError`` naming it."""
+    events = {}
+    for key, dtype in model.EVENTS.items():
+        if key not in info:
+            raise ValueError(
+                f"dopamine={model.KIND!r} needs the env's info key {key!r} (provided by "
+                f"{EVENT_PROVIDERS.get(key, 'no plasticgym task')}); this env has "
+                f"{sorted(k for k in info if not k.startswith('_'))}"
+            )
+        events[key] = torch.as_tensor(np.asarray(info[key]), device=device).to(dtype)
+    if terminated is not None:
+        events["terminated"] = terminated
+    return events
 
 
 td = TD

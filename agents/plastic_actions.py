@@ -1,0 +1,134 @@
+"""How PlasticAgent's actor neurons become actions, and the inputs ``predict`` accepts.
+
+Discrete actions (Barto, Sutton & Anderson 1983): ``a ~ pi`` by inverse-CDF sampling, and the
+actor's Hebbian post factor is ``onehot(a)`` or, with ``actor_post="centered"``,
+``onehot(a) - pi`` (the softmax policy gradient; Williams 1992). Box actions (node
+perturbation: Fiete & Seung 2006; Legenstein et al. 2010; a Gaussian policy as in Williams
+1992): ``a = clip(rates + sigma * xi, low, high)`` and the post factor is the perturbation
+``a - rates``, so ``dw = lr * DA * (a - rates) (x) x``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import Tensor
+
+from plasticgym.encoding import EncoderState, MicrostimulusEncoder
+from plasticgym.rules import Scalar, per_agent
+
+
+class ActionReadout(NamedTuple):
+    """The actor's readout for one action space: Box (``continuous``, bounds ``[n]``) or
+    Discrete, the number of actor neurons and the Hebbian post factor."""
+
+    continuous: bool
+    n_actions: int
+    low: Tensor | None
+    high: Tensor | None
+    centered: bool
+
+    @classmethod
+    def for_space(cls, space: gym.Space, centered: bool, device: torch.device) -> ActionReadout:
+        """One actor neuron per discrete action or per dimension of a 1-d bounded Box."""
+        if isinstance(space, gym.spaces.Box):
+            finite = np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))
+            if len(space.shape) != 1 or not finite:
+                raise ValueError(f"PlasticAgent needs a 1-d bounded Box of rates, got {space}")
+            bounds = {"dtype": torch.float32, "device": device}
+            low = torch.as_tensor(space.low, **bounds)
+            return cls(True, int(space.shape[0]), low, torch.as_tensor(space.high, **bounds),
+                       centered)  # fmt: skip
+        if isinstance(space, gym.spaces.Discrete):
+            return cls(False, int(space.n), None, None, centered)
+        raise ValueError(f"PlasticAgent needs a Discrete or a 1-d Box action space, got {space}")
+
+    def select(
+        self, rates: Tensor, probs: Tensor, sigma: Scalar, generator: torch.Generator
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Actions while learning, the post factor and the one-hot of the chosen action
+        (zeros for Box actions)."""
+        if self.continuous:
+            actions = self.perturb(rates, sigma, generator)
+            return actions, actions - rates, torch.zeros_like(rates)
+        actions = sample(probs, generator)
+        chosen = torch.nn.functional.one_hot(actions, self.n_actions).to(probs.dtype)
+        return actions, chosen - probs if self.centered else chosen, chosen
+
+    def act(
+        self,
+        rates: Tensor,
+        probs: Tensor,
+        sigma: Scalar,
+        deterministic: bool,
+        generator: torch.Generator,
+    ) -> Tensor:
+        """Actions for ``predict``: the clipped rates or the most probable action when
+        ``deterministic``, else as in learning."""
+        if self.continuous and deterministic:
+            return torch.clamp(rates, self.low, self.high)
+        if self.continuous:
+            return self.perturb(rates, sigma, generator)
+        return probs.argmax(dim=1) if deterministic else sample(probs, generator)
+
+    def perturb(self, rates: Tensor, sigma: Scalar, generator: torch.Generator) -> Tensor:
+        """Exploratory output for Box actions: ``clip(rates + sigma * xi, low, high)``."""
+        noise = torch.randn(rates.shape, generator=generator, device=rates.device)
+        return torch.clamp(rates + per_agent(sigma, rates) * noise, self.low, self.high)
+
+
+def sample(probs: Tensor, generator: torch.Generator) -> Tensor:
+    """Inverse-CDF sampling from ``probs [B, n]``, one uniform draw per agent."""
+    u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device)
+    index = (torch.cumsum(probs, dim=1) < u).sum(dim=1)
+    return index.clamp(max=probs.shape[1] - 1)
+
+
+def batched_observation(
+    observation: np.ndarray, space: gym.Space, n_agents: int
+) -> tuple[np.ndarray, bool]:
+    """``[n_agents, ...]`` observations from one observation (every agent answers it) or one
+    per agent, and whether a single one was given."""
+    obs = np.asarray(observation)
+    shape = tuple(space.shape or ())
+    if obs.shape == shape:
+        return np.repeat(obs[None], n_agents, axis=0), True
+    if obs.shape != (n_agents, *shape):
+        raise ValueError(
+            f"observation has shape {obs.shape}; expected {shape} (one observation) or "
+            f"{(n_agents, *shape)} (one per agent)"
+        )
+    return obs, False
+
+
+def predict_traces(
+    state: np.ndarray | None, encoder: MicrostimulusEncoder, n_agents: int, device: torch.device
+) -> EncoderState:
+    """The presynaptic traces ``predict`` starts from: none, or those it returned last."""
+    if state is None:
+        return encoder.init(n_agents, device)
+    trace = torch.as_tensor(np.asarray(state, dtype=np.float32), device=device)
+    if trace.shape != (n_agents, encoder.n_channels):
+        raise ValueError(
+            f"state has shape {tuple(trace.shape)}; expected ({n_agents}, {encoder.n_channels})"
+        )
+    return EncoderState(trace)
+
+
+def episode_starts(episode_start: Any, n_agents: int, device: torch.device) -> Tensor:
+    """``[n_agents]`` bool from ``predict``'s ``episode_start`` (None: no agent starts)."""
+    if episode_start is None:
+        return torch.zeros(n_agents, dtype=torch.bool, device=device)
+    flags = np.asarray(episode_start)
+    if flags.size not in (1, n_agents) or flags.dtype.kind not in "biuf":
+        raise ValueError(
+            f"episode_start must be a bool or {n_agents} bools (one per agent), got {flags!r}"
+        )
+    start = torch.as_tensor(flags.astype(bool).reshape(-1), device=device)
+    return start.expand(n_agents)
+
+
+__all__ = ["ActionReadout", "batched_observation", "episode_starts", "predict_traces", "sample"]
