@@ -38,6 +38,7 @@ EXPERIMENTS: dict[str, str] = {
     "skill": "plasticgym.experiments.skill",
     "homeostasis": "plasticgym.experiments.homeostasis",
     "compare": "plasticgym.experiments.compare",
+    "tag_capture": "plasticgym.experiments.tag_capture",
 }
 """Experiment name -> module (the command line's ``plasticgym experiment NAME``)."""
 
