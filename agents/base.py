@@ -9,22 +9,21 @@ the model hooks: :meth:`~PopulationAgent._build` (the model from the config, det
 checkpoints, and :meth:`~PopulationAgent.predict`. The API follows Stable-Baselines3:
 ``Agent(env, n_agents=, seed=, tensorboard_log=)``, ``learn``, ``predict``, ``save``, ``load``.
 
-The functions at the end (checkpoint header, record table, progress bar, task events, run
-folders) are shared with :class:`~plasticgym.agents.sb3.SB3Agent`, which learns by
-Stable-Baselines3's own rollouts instead of :meth:`PopulationAgent._step`.
+``save``/``load`` come from :class:`~plasticgym.agents.persistence.Checkpointed` and the vector
+env from :func:`~plasticgym.agents.vector_env.population_env`. The functions at the end
+(record table, progress bar, task events) are shared with
+:class:`~plasticgym.agents.sb3.SB3Agent`, which learns by Stable-Baselines3's own rollouts
+instead of :meth:`PopulationAgent._step`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
-import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 import gymnasium as gym
@@ -33,14 +32,8 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from plasticgym.checkpoint import (
-    CheckpointError,
-    flatten_state,
-    load_checkpoint,
-    save_checkpoint,
-    take_tensor,
-    unflatten_state,
-)
+from plasticgym.agents.persistence import Checkpointed
+from plasticgym.agents.vector_env import population_env
 from plasticgym.config import check_number
 from plasticgym.population import sample_individual_differences
 from plasticgym.records import CORE_COLUMNS, RecordBuffer
@@ -52,7 +45,6 @@ from plasticgym.tblog import (
     MEAN_RATE,
     RPE,
     TensorBoardLogger,
-    is_run_dir,
     next_run_dir,
 )
 
@@ -88,7 +80,7 @@ class Progress(NamedTuple):
     episode_return: Tensor  # [B]
 
 
-class PopulationAgent(ABC):
+class PopulationAgent(Checkpointed, ABC):
     """A population of ``n_agents`` independent learners on one vector env.
 
     Args:
@@ -432,111 +424,6 @@ class PopulationAgent(ABC):
         finished = self._progress.episode + self._progress.autoreset.long()
         return finished.cpu().numpy()
 
-    # ------------------------------------------------------------------ persistence
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Save the model, RNG states, counters and (when possible) the env's state to one
-        ``.safetensors`` file, atomically; flushes TensorBoard. Returns the path."""
-        tensors: dict[str, Tensor] = {
-            "generator.learn": self._learn_generator.get_state(),
-            "generator.predict": self._predict_generator.get_state(),
-        }
-        for name, value in self._model_state().items():
-            tensors.update(flatten_state(f"model.{name}", value))
-        if self._progress is not None:
-            tensors.update(flatten_state("progress", self._progress))
-        env_meta = None
-        env = self.env.unwrapped
-        if self._progress is not None and not hasattr(env, "get_state"):
-            warnings.warn(
-                f"{type(env).__name__} cannot save its state (no get_state()), so a loaded agent "
-                "will restart the env from its first episode instead of continuing exactly",
-                stacklevel=2,
-            )
-        if self._progress is not None and hasattr(env, "get_state"):
-            env_state = env.get_state()
-            for name, array in env_state["arrays"].items():
-                tensors[f"env.{name}"] = torch.from_numpy(np.ascontiguousarray(array))
-            env_meta = {k: v for k, v in env_state.items() if k != "arrays"}
-            env_meta["array_names"] = sorted(env_state["arrays"])
-        meta = {
-            "agent": type(self).__name__,
-            "config": self._config_json(),
-            "n_agents": self.n_agents,
-            "env_id": self.env_id,
-            "env_kwargs": self.env_kwargs,
-            "seeds": self.seeds._asdict(),
-            "num_timesteps": self.num_timesteps,
-            "env_seeded": self._env_seeded,
-            "has_rollout": self._progress is not None,
-            "env_state": env_meta,
-            "run_dir": str(self.run_dir) if self.run_dir else None,
-            "verbose": self.verbose,
-            "device": self.device.type,
-        }
-        check_json(meta)
-        written = save_checkpoint(path, tensors, meta)
-        if self._logger is not None:
-            for name, value in self._model_state().items():
-                # (a switched-off pathway keeps an empty tensor: nothing to draw)
-                if isinstance(value, Tensor) and value.is_floating_point() and value.numel():
-                    tag = "weights/" + name.removesuffix(".weights").replace(".", "/")
-                    self._logger.histogram(tag, value, self.num_timesteps)
-            self._logger.flush()
-        return written
-
-    @classmethod
-    def load(
-        cls,
-        path: str | os.PathLike,
-        env: str | gym.Env | gym.vector.VectorEnv | None = None,
-        *,
-        device: str | torch.device = "cpu",
-    ) -> PopulationAgent:
-        """Load an agent saved by :meth:`save`.
-
-        With ``env=None`` the env is remade from its saved id and arguments and restored to its
-        saved state, so learning continues exactly where it stopped. A given ``env`` is used
-        as it is and reset at the next ``learn``.
-        """
-        tensors, meta, saved = open_checkpoint(path, cls)
-        with invalid_metadata(path):
-            config = cls.config_class.from_kwargs(**meta["config"])
-            seeds = SeedPlan(**meta["seeds"])
-            num_timesteps = meta["num_timesteps"]
-            for name, value in (*seeds._asdict().items(), ("num_timesteps", num_timesteps)):
-                check_number(name, value, 0, integer=True)
-        env = saved.env_to_load(env, path)
-        agent = cls.__new__(cls)
-        agent.config = config
-        agent.seeds = seeds
-        agent.n_agents = saved.n_agents
-        agent.verbose = saved.verbose
-        agent.device = torch.device(device)
-        restoring_env = isinstance(env, str)
-        agent.env, agent.env_id, agent.env_kwargs = population_env(
-            env, saved.n_agents, saved.env_kwargs if restoring_env else None
-        )
-        agent._setup()
-        agent.num_timesteps = num_timesteps
-        agent._restore_generators(tensors, meta, path)
-        env_meta = meta.get("env_state")
-        resume = bool(restoring_env and meta.get("has_rollout") and env_meta is not None)
-        template = agent._model_state()
-        if resume:
-            template.update(agent._empty_rollout_state())
-        restored = {name: unflatten_state(f"model.{name}", value, tensors)
-                    for name, value in template.items()}  # fmt: skip
-        agent._load_model_state(restored, has_rollout=resume)
-        # A restored env continues its own stream; any other env is seeded afresh at next learn.
-        agent._env_seeded = resume and bool(meta.get("env_seeded", False))
-        if resume:
-            agent._progress = unflatten_state("progress", agent._empty_progress(), tensors)
-            agent._restore_env(tensors, env_meta, path)
-        agent.run_dir = checked_run_dir(meta.get("run_dir"))
-        agent._logger = agent._make_logger()
-        return agent
-
     def _empty_progress(self) -> Progress:
         B = self.n_agents
         action_shape = self.env.single_action_space.shape or ()
@@ -549,124 +436,11 @@ class PopulationAgent(ABC):
             episode_return=torch.zeros(B, device=self.device),
         )
 
-    def _restore_generators(self, tensors: dict[str, Tensor], meta: dict, path: Any) -> None:
-        saved_device = meta.get("device", "cpu")
-        if saved_device == self.device.type:
-            for name, generator in (
-                ("generator.learn", self._learn_generator),
-                ("generator.predict", self._predict_generator),
-            ):
-                generator.set_state(take_tensor(tensors, name, generator.get_state()).cpu())
-            return
-        # torch's CPU and CUDA generators have different states: draw fresh streams,
-        # deterministically, from the seed and the step count.
-        warnings.warn(
-            f"{path} was saved on {saved_device!r} and is loaded on {self.device.type!r}: the "
-            "action-sampling streams restart, so learning will not continue bit-for-bit",
-            stacklevel=3,
-        )
-        self._learn_generator.manual_seed(self.seeds.learn_seed + self.num_timesteps)
-        self._predict_generator.manual_seed(self.seeds.predict_seed + self.num_timesteps)
-
-    def _restore_env(self, tensors: dict[str, Tensor], env_meta: dict, path: Any) -> None:
-        arrays = {}
-        for name in env_meta.get("array_names", []):
-            if f"env.{name}" not in tensors:
-                raise CheckpointError(f"{path} lacks env array {name!r}")
-            arrays[name] = tensors[f"env.{name}"].numpy()
-        env_state = {k: v for k, v in env_meta.items() if k != "array_names"}
-        env_state["arrays"] = arrays
-        try:
-            self.env.unwrapped.set_state(env_state)
-        except (ValueError, KeyError, TypeError) as error:
-            raise CheckpointError(f"{path} has an invalid env state: {error}") from None
-
     def close(self) -> None:
         """Close the env and the TensorBoard writer."""
         if self._logger is not None:
             self._logger.close()
         self.env.close()
-
-
-def checked_run_dir(run_dir: Any, is_run: Callable[[Path], bool] = is_run_dir) -> Path | None:
-    """The saved TensorBoard run folder, if ``is_run`` says it is an existing run; a checkpoint
-    must not choose a new place to write files."""
-    if isinstance(run_dir, str) and is_run(Path(run_dir)):
-        return Path(run_dir)
-    if run_dir:
-        warnings.warn(
-            f"TensorBoard logging of the loaded agent is off: its run folder {run_dir!r} is not "
-            "an existing TensorBoard run",
-            stacklevel=3,
-        )
-    return None
-
-
-def check_json(meta: dict) -> None:
-    """Raise ValueError unless ``meta`` can be written as strict JSON (checkpoint metadata)."""
-    try:
-        json.dumps(meta, allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"cannot save: metadata is not JSON-serialisable ({error})") from None
-
-
-def population_env(
-    env: str | gym.Env | gym.vector.VectorEnv,
-    n_agents: int,
-    env_kwargs: Mapping[str, Any] | None,
-) -> tuple[gym.vector.VectorEnv, str | None, dict[str, Any]]:
-    """A vector env with one copy of the task per agent, its id and its arguments."""
-    if isinstance(env, str):
-        kwargs = dict(env_kwargs or {})
-        check_env_id(env)
-        mode = "vector_entry_point" if gym.registry[env].vector_entry_point else "sync"
-        vector_env = gym.make_vec(env, num_envs=n_agents, vectorization_mode=mode, **kwargs)
-        return vector_env, env, json_kwargs(kwargs)
-    if env_kwargs:
-        raise ValueError("env_kwargs can only be given with an env id, not with an env instance")
-    if isinstance(env, gym.vector.VectorEnv):
-        if env.num_envs != n_agents:
-            raise ValueError(
-                f"the vector env has num_envs={env.num_envs} but n_agents={n_agents}; "
-                "they must match"
-            )
-        spec = getattr(env, "spec", None)
-        skip = ("num_envs", "vectorization_mode", "max_episode_steps")
-        kwargs = {k: v for k, v in spec.kwargs.items() if k not in skip} if spec else {}
-        return env, spec.id if spec else None, json_kwargs(kwargs)
-    if isinstance(env, gym.Env):
-        if n_agents != 1:
-            raise ValueError(
-                f"a single env serves one agent, got n_agents={n_agents}; pass an env id or a "
-                "vector env for a population"
-            )
-        spec = env.spec
-        kwargs = json_kwargs(dict(spec.kwargs)) if spec is not None else {}
-        return gym.vector.SyncVectorEnv([lambda: env]), spec.id if spec else None, kwargs
-    raise ValueError(
-        f"env must be an env id, a gymnasium.Env or a gymnasium.vector.VectorEnv, got {env!r}"
-    )
-
-
-def json_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """Env arguments as JSON would give them back (tuples become lists)."""
-    try:
-        return json.loads(json.dumps(dict(kwargs), allow_nan=False))
-    except (TypeError, ValueError) as error:
-        raise ValueError(
-            f"env arguments must be JSON-serialisable to be checkpointed: {error}"
-        ) from None
-
-
-# ---------------------------------------------------------------------- shared by every agent
-# (PopulationAgent above; SB3Agent, which trains by Stable-Baselines3's rollouts, uses them too)
-
-
-def check_env_id(env_id: str) -> None:
-    """Raise ValueError listing the plasticgym tasks unless ``env_id`` is registered."""
-    if env_id not in gym.registry:
-        registered = sorted(k for k in gym.registry if k.startswith("plasticgym/"))
-        raise ValueError(f"unknown env id {env_id!r}; registered plasticgym tasks: {registered}")
 
 
 @contextmanager
@@ -703,52 +477,3 @@ def record_table(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     if "phase" in frame:
         frame["phase"] = frame["phase"].astype("category")
     return frame
-
-
-class SavedPopulation(NamedTuple):
-    """What every agent checkpoint's metadata says about its population (checked on load)."""
-
-    n_agents: int
-    env_id: str | None
-    env_kwargs: dict[str, Any]
-    verbose: int
-
-    def env_to_load(self, env: Any, path: Any) -> Any:
-        """``env`` if one is given, else the saved env id (CheckpointError if there is none)."""
-        if env is not None:
-            return env
-        if self.env_id is None:
-            raise CheckpointError(
-                f"{path} was saved with an env that has no registered id; pass env= to load"
-            )
-        return self.env_id
-
-
-def open_checkpoint(
-    path: str | os.PathLike, cls: type
-) -> tuple[dict[str, Tensor], dict[str, Any], SavedPopulation]:
-    """The tensors, metadata and population of a checkpoint of a ``cls`` agent, or
-    :class:`CheckpointError` if it is unreadable, another agent's, or its population invalid."""
-    tensors, meta = load_checkpoint(path)
-    if meta.get("agent") != cls.__name__:
-        raise CheckpointError(f"{path} holds a {meta.get('agent')!r}, not a {cls.__name__}")
-    with invalid_metadata(path):
-        n_agents, env_id, env_kwargs = meta["n_agents"], meta["env_id"], meta["env_kwargs"]
-        verbose = int(meta.get("verbose", 0))
-        check_number("n_agents", n_agents, 1, integer=True)
-        check_number("verbose", verbose, 0, 2, integer=True)
-        if env_id is not None and not isinstance(env_id, str):
-            raise ValueError(f"env_id={env_id!r} must be a string")
-        if not isinstance(env_kwargs, dict):
-            raise ValueError(f"env_kwargs={env_kwargs!r} must be a mapping")
-    return tensors, meta, SavedPopulation(n_agents, env_id, env_kwargs, verbose)
-
-
-@contextmanager
-def invalid_metadata(path: Any) -> Iterator[None]:
-    """Turn the KeyError, TypeError, ValueError or AttributeError of reading checkpoint
-    metadata into a :class:`CheckpointError` naming ``path``."""
-    try:
-        yield
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise CheckpointError(f"{path} has invalid metadata: {error}") from None

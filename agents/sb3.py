@@ -63,7 +63,7 @@ Checkpoints
     every model's policy ``state_dict`` (DQN: online and target Q-networks) and optimizer state
     tensors, plus JSON metadata (algorithm, its keyword arguments, seeds, env id and arguments,
     counters). The agent class, population, env id and arguments are read and checked as for
-    every plasticgym agent (:func:`plasticgym.agents.base.open_checkpoint`).
+    every plasticgym agent (:func:`plasticgym.agents.persistence.open_checkpoint`).
     :meth:`SB3Agent.load` rebuilds each model with the same hyperparameters, then
     ``policy.load_state_dict(..., strict=True)`` and ``optimizer.load_state_dict``; nothing is
     unpickled, and a bad file raises :class:`~plasticgym.checkpoint.CheckpointError`.
@@ -105,18 +105,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from plasticgym.agents.base import (
-    Callback,
-    check_env_id,
+from plasticgym.agents.base import Callback, record_table, step_bar, task_events
+from plasticgym.agents.persistence import (
     check_json,
     checked_run_dir,
     invalid_metadata,
-    json_kwargs,
     open_checkpoint,
-    record_table,
-    step_bar,
-    task_events,
 )
+from plasticgym.agents.vector_env import check_env_id, json_kwargs
 from plasticgym.checkpoint import CheckpointError, save_checkpoint, take_tensor
 from plasticgym.config import check_number
 from plasticgym.seeding import seed_plan

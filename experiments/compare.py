@@ -78,8 +78,8 @@ import pandas as pd
 import torch
 
 from plasticgym.agents import AGENTS, agent_class, make_agent
-from plasticgym.agents.base import population_env
 from plasticgym.agents.presets import plastic_preset
+from plasticgym.agents.vector_env import population_env
 from plasticgym.docs import task_ids
 from plasticgym.experiments.stats import format_ci, mean_ci
 from plasticgym.experiments.trial import LAST_FRACTION, check_spec, reward_metrics

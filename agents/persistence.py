@@ -1,0 +1,247 @@
+"""Checkpoints of a population of agents: one ``.safetensors`` file with every tensor (model,
+RNG states, env state arrays) and the rest as JSON in its header, written atomically; nothing
+is ever unpickled.
+
+:class:`Checkpointed` gives :class:`~plasticgym.agents.base.PopulationAgent` its ``save`` and
+``load``; the functions after it (the checkpoint header, metadata errors, run folders) are
+shared with :class:`~plasticgym.agents.sb3.SB3Agent`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NamedTuple, Self
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import Tensor
+
+from plasticgym.agents.vector_env import population_env
+from plasticgym.checkpoint import (
+    CheckpointError,
+    flatten_state,
+    load_checkpoint,
+    save_checkpoint,
+    take_tensor,
+    unflatten_state,
+)
+from plasticgym.config import check_number
+from plasticgym.seeding import SeedPlan
+from plasticgym.tblog import is_run_dir
+
+
+class Checkpointed:
+    """``save`` and ``load`` for a :class:`~plasticgym.agents.base.PopulationAgent` (a mixin:
+    it reads the agent's config, seeds, generators, progress and model hooks)."""
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save the model, RNG states, counters and (when possible) the env's state to one
+        ``.safetensors`` file, atomically; flushes TensorBoard. Returns the path."""
+        tensors: dict[str, Tensor] = {
+            "generator.learn": self._learn_generator.get_state(),
+            "generator.predict": self._predict_generator.get_state(),
+        }
+        for name, value in self._model_state().items():
+            tensors.update(flatten_state(f"model.{name}", value))
+        if self._progress is not None:
+            tensors.update(flatten_state("progress", self._progress))
+        env_meta = None
+        env = self.env.unwrapped
+        if self._progress is not None and not hasattr(env, "get_state"):
+            warnings.warn(
+                f"{type(env).__name__} cannot save its state (no get_state()), so a loaded agent "
+                "will restart the env from its first episode instead of continuing exactly",
+                stacklevel=2,
+            )
+        if self._progress is not None and hasattr(env, "get_state"):
+            env_state = env.get_state()
+            for name, array in env_state["arrays"].items():
+                tensors[f"env.{name}"] = torch.from_numpy(np.ascontiguousarray(array))
+            env_meta = {k: v for k, v in env_state.items() if k != "arrays"}
+            env_meta["array_names"] = sorted(env_state["arrays"])
+        meta = {
+            "agent": type(self).__name__,
+            "config": self._config_json(),
+            "n_agents": self.n_agents,
+            "env_id": self.env_id,
+            "env_kwargs": self.env_kwargs,
+            "seeds": self.seeds._asdict(),
+            "num_timesteps": self.num_timesteps,
+            "env_seeded": self._env_seeded,
+            "has_rollout": self._progress is not None,
+            "env_state": env_meta,
+            "run_dir": str(self.run_dir) if self.run_dir else None,
+            "verbose": self.verbose,
+            "device": self.device.type,
+        }
+        check_json(meta)
+        written = save_checkpoint(path, tensors, meta)
+        if self._logger is not None:
+            for name, value in self._model_state().items():
+                # (a switched-off pathway keeps an empty tensor: nothing to draw)
+                if isinstance(value, Tensor) and value.is_floating_point() and value.numel():
+                    tag = "weights/" + name.removesuffix(".weights").replace(".", "/")
+                    self._logger.histogram(tag, value, self.num_timesteps)
+            self._logger.flush()
+        return written
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike,
+        env: str | gym.Env | gym.vector.VectorEnv | None = None,
+        *,
+        device: str | torch.device = "cpu",
+    ) -> Self:
+        """Load an agent saved by :meth:`save`.
+
+        With ``env=None`` the env is remade from its saved id and arguments and restored to its
+        saved state, so learning continues exactly where it stopped. A given ``env`` is used
+        as it is and reset at the next ``learn``.
+        """
+        tensors, meta, saved = open_checkpoint(path, cls)
+        with invalid_metadata(path):
+            config = cls.config_class.from_kwargs(**meta["config"])
+            seeds = SeedPlan(**meta["seeds"])
+            num_timesteps = meta["num_timesteps"]
+            for name, value in (*seeds._asdict().items(), ("num_timesteps", num_timesteps)):
+                check_number(name, value, 0, integer=True)
+        env = saved.env_to_load(env, path)
+        agent = cls.__new__(cls)
+        agent.config = config
+        agent.seeds = seeds
+        agent.n_agents = saved.n_agents
+        agent.verbose = saved.verbose
+        agent.device = torch.device(device)
+        restoring_env = isinstance(env, str)
+        agent.env, agent.env_id, agent.env_kwargs = population_env(
+            env, saved.n_agents, saved.env_kwargs if restoring_env else None
+        )
+        agent._setup()
+        agent.num_timesteps = num_timesteps
+        agent._restore_generators(tensors, meta, path)
+        env_meta = meta.get("env_state")
+        resume = bool(restoring_env and meta.get("has_rollout") and env_meta is not None)
+        template = agent._model_state()
+        if resume:
+            template.update(agent._empty_rollout_state())
+        restored = {name: unflatten_state(f"model.{name}", value, tensors)
+                    for name, value in template.items()}  # fmt: skip
+        agent._load_model_state(restored, has_rollout=resume)
+        # A restored env continues its own stream; any other env is seeded afresh at next learn.
+        agent._env_seeded = resume and bool(meta.get("env_seeded", False))
+        if resume:
+            agent._progress = unflatten_state("progress", agent._empty_progress(), tensors)
+            agent._restore_env(tensors, env_meta, path)
+        agent.run_dir = checked_run_dir(meta.get("run_dir"))
+        agent._logger = agent._make_logger()
+        return agent
+
+    def _restore_generators(self, tensors: dict[str, Tensor], meta: dict, path: Any) -> None:
+        saved_device = meta.get("device", "cpu")
+        if saved_device == self.device.type:
+            for name, generator in (
+                ("generator.learn", self._learn_generator),
+                ("generator.predict", self._predict_generator),
+            ):
+                generator.set_state(take_tensor(tensors, name, generator.get_state()).cpu())
+            return
+        # torch's CPU and CUDA generators have different states: draw fresh streams,
+        # deterministically, from the seed and the step count.
+        warnings.warn(
+            f"{path} was saved on {saved_device!r} and is loaded on {self.device.type!r}: the "
+            "action-sampling streams restart, so learning will not continue bit-for-bit",
+            stacklevel=3,
+        )
+        self._learn_generator.manual_seed(self.seeds.learn_seed + self.num_timesteps)
+        self._predict_generator.manual_seed(self.seeds.predict_seed + self.num_timesteps)
+
+    def _restore_env(self, tensors: dict[str, Tensor], env_meta: dict, path: Any) -> None:
+        arrays = {}
+        for name in env_meta.get("array_names", []):
+            if f"env.{name}" not in tensors:
+                raise CheckpointError(f"{path} lacks env array {name!r}")
+            arrays[name] = tensors[f"env.{name}"].numpy()
+        env_state = {k: v for k, v in env_meta.items() if k != "array_names"}
+        env_state["arrays"] = arrays
+        try:
+            self.env.unwrapped.set_state(env_state)
+        except (ValueError, KeyError, TypeError) as error:
+            raise CheckpointError(f"{path} has an invalid env state: {error}") from None
+
+
+def checked_run_dir(run_dir: Any, is_run: Callable[[Path], bool] = is_run_dir) -> Path | None:
+    """The saved TensorBoard run folder, if ``is_run`` says it is an existing run; a checkpoint
+    must not choose a new place to write files."""
+    if isinstance(run_dir, str) and is_run(Path(run_dir)):
+        return Path(run_dir)
+    if run_dir:
+        warnings.warn(
+            f"TensorBoard logging of the loaded agent is off: its run folder {run_dir!r} is not "
+            "an existing TensorBoard run",
+            stacklevel=3,
+        )
+    return None
+
+
+def check_json(meta: dict) -> None:
+    """Raise ValueError unless ``meta`` can be written as strict JSON (checkpoint metadata)."""
+    try:
+        json.dumps(meta, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"cannot save: metadata is not JSON-serialisable ({error})") from None
+
+
+class SavedPopulation(NamedTuple):
+    """What every agent checkpoint's metadata says about its population (checked on load)."""
+
+    n_agents: int
+    env_id: str | None
+    env_kwargs: dict[str, Any]
+    verbose: int
+
+    def env_to_load(self, env: Any, path: Any) -> Any:
+        """``env`` if one is given, else the saved env id (CheckpointError if there is none)."""
+        if env is not None:
+            return env
+        if self.env_id is None:
+            raise CheckpointError(
+                f"{path} was saved with an env that has no registered id; pass env= to load"
+            )
+        return self.env_id
+
+
+def open_checkpoint(
+    path: str | os.PathLike, cls: type
+) -> tuple[dict[str, Tensor], dict[str, Any], SavedPopulation]:
+    """The tensors, metadata and population of a checkpoint of a ``cls`` agent, or
+    :class:`CheckpointError` if it is unreadable, another agent's, or its population invalid."""
+    tensors, meta = load_checkpoint(path)
+    if meta.get("agent") != cls.__name__:
+        raise CheckpointError(f"{path} holds a {meta.get('agent')!r}, not a {cls.__name__}")
+    with invalid_metadata(path):
+        n_agents, env_id, env_kwargs = meta["n_agents"], meta["env_id"], meta["env_kwargs"]
+        verbose = int(meta.get("verbose", 0))
+        check_number("n_agents", n_agents, 1, integer=True)
+        check_number("verbose", verbose, 0, 2, integer=True)
+        if env_id is not None and not isinstance(env_id, str):
+            raise ValueError(f"env_id={env_id!r} must be a string")
+        if not isinstance(env_kwargs, dict):
+            raise ValueError(f"env_kwargs={env_kwargs!r} must be a mapping")
+    return tensors, meta, SavedPopulation(n_agents, env_id, env_kwargs, verbose)
+
+
+@contextmanager
+def invalid_metadata(path: Any) -> Iterator[None]:
+    """Turn the KeyError, TypeError, ValueError or AttributeError of reading checkpoint
+    metadata into a :class:`CheckpointError` naming ``path``."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise CheckpointError(f"{path} has invalid metadata: {error}") from None
