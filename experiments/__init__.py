@@ -39,6 +39,7 @@ EXPERIMENTS: dict[str, str] = {
     "homeostasis": "plasticgym.experiments.homeostasis",
     "compare": "plasticgym.experiments.compare",
     "tag_capture": "plasticgym.experiments.tag_capture",
+    "stdp_window": "plasticgym.experiments.stdp_window",
 }
 """Experiment name -> module (the command line's ``plasticgym experiment NAME``)."""
 

@@ -26,7 +26,7 @@ from plasticgym.records import load_records
 
 AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_spec(path)]
 MUST_PASS = {"rpe_transfer", "two_step", "homeostasis", "skill", "compare", "addiction",
-             "habit_devaluation", "tag_capture"}  # fmt: skip
+             "habit_devaluation", "tag_capture", "stdp_window"}  # fmt: skip
 """Experiments whose quick version shows every signature (the others may report a signature
 the model is known not to show as a failed verdict)."""
 
@@ -38,7 +38,8 @@ the model is known not to show as a failed verdict)."""
 
 def test_registry_names_every_planned_experiment():
     assert set(EXPERIMENTS) == {"rpe_transfer", "habit_devaluation", "two_step", "addiction",
-                                "skill", "homeostasis", "compare", "tag_capture"}  # fmt: skip
+                                "skill", "homeostasis", "compare", "tag_capture",
+                                "stdp_window"}  # fmt: skip
     assert {"rpe_transfer", "two_step", "homeostasis"} <= set(AVAILABLE)
     assert list(available_experiments()) == AVAILABLE
 
