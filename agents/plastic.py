@@ -126,8 +126,8 @@ class PlasticAgent(PopulationAgent):
         bound = cfg.critic_weight_bound
         critic_rule = chain(three_factor(h["critic_lr"], trace_decay), weight_bounds(-bound, bound))
         scaling = [parts["scaling"].transform()] if "scaling" in parts else []
-        actor_rule = chain(three_factor(h["actor_lr"], trace_decay), *scaling,
-                           weight_bounds(0.0, cfg.actor_weight_max))  # fmt: skip
+        hebbian = cfg.synapse.transforms(h["actor_lr"], trace_decay)
+        actor_rule = chain(*hebbian, *scaling, weight_bounds(0.0, cfg.actor_weight_max))
         zeros = torch.zeros
         self.critic = Projection.create(critic_rule, zeros(B, 1, n_features, device=device))
         actor_weights = zeros(B, self.n_actions, n_features + 1, device=device)

@@ -27,6 +27,7 @@ from plasticgym.latent_causes import CauseInference
 from plasticgym.parts import Part
 from plasticgym.plasticity import SynapticScaling
 from plasticgym.population import Distribution
+from plasticgym.synapses import SYNAPSE_MODELS, SynapseModel, ThreeFactor
 
 ACTOR_POST = ("chosen", "centered")
 
@@ -80,6 +81,10 @@ class PlasticAgentConfig:
         dopamine: the dopamine model, a :class:`~plasticgym.dopamine.DopamineModel`
             (:func:`~plasticgym.dopamine.td` by default, ``redish``, ``average_reward``,
             ``homeostatic`` or any registered subclass).
+        synapse: the actor's synapse model, a :class:`~plasticgym.synapses.SynapseModel`:
+            its Hebbian term and how dopamine converts it (:class:`ThreeFactor` by default,
+            :class:`CalciumRule`, :class:`BCMRule`). The critic keeps the three-factor TD
+            rule: its eligibility is the gradient of its prediction, not a pre x post term.
         scaling: homeostatic synaptic scaling of the actor's synapses,
             :class:`~plasticgym.plasticity.SynapticScaling` (default) or None.
         habit: the value-free habit pathway, :class:`~plasticgym.habits.Habit` or None.
@@ -91,7 +96,7 @@ class PlasticAgentConfig:
 
     PER_AGENT: ClassVar[tuple[str, ...]] = tuple(_CORE_LIMITS)
     PARTS: ClassVar[tuple[str, ...]] = (
-        "dopamine", "scaling", "habit", "goal_directed", "latent_causes",
+        "dopamine", "synapse", "scaling", "habit", "goal_directed", "latent_causes",
     )  # fmt: skip
 
     gamma: Any = 0.95
@@ -114,6 +119,7 @@ class PlasticAgentConfig:
     actor_post: str = "chosen"
     log_interval: int = 100
     dopamine: DopamineModel = dataclasses.field(default_factory=TD)
+    synapse: SynapseModel = dataclasses.field(default_factory=ThreeFactor)
     scaling: SynapticScaling | None = dataclasses.field(default_factory=SynapticScaling)
     habit: Habit | None = None
     goal_directed: GoalDirected | None = None
@@ -171,6 +177,7 @@ class PlasticAgentConfig:
         flat = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if f.name not in self.PARTS}  # fmt: skip
         flat["dopamine"] = self.dopamine.KIND
+        flat["synapse"] = self.synapse.KIND
         flat["synaptic_scaling"] = self.scaling is not None
         flat["habit"] = self.habit is not None
         flat["goal_directed"] = self.goal_directed is not None
@@ -187,7 +194,8 @@ class PlasticAgentConfig:
         rejecting unknown names with the list of known ones."""
         flat = flat_kwargs(kwargs)
         parts = {
-            "dopamine": _dopamine_part(flat),
+            "dopamine": _chosen_part(flat, "dopamine", DOPAMINE_MODELS, TD.KIND),
+            "synapse": _chosen_part(flat, "synapse", SYNAPSE_MODELS, ThreeFactor.KIND),
             "scaling": _switched_part(flat, "synaptic_scaling", SynapticScaling, default=True),
             "habit": _switched_part(flat, "habit", Habit),
             "goal_directed": _switched_part(flat, "goal_directed", GoalDirected),
@@ -205,6 +213,7 @@ class PlasticAgentConfig:
 
 _PART_SLOTS: dict[str, tuple[type[Part], bool]] = {
     "dopamine": (DopamineModel, False),
+    "synapse": (SynapseModel, False),
     "scaling": (SynapticScaling, True),
     "habit": (Habit, True),
     "goal_directed": (GoalDirected, True),
@@ -220,7 +229,10 @@ def known_names() -> set[str]:
     """Every keyword :meth:`PlasticAgentConfig.from_kwargs` accepts."""
     names = {f.name for f in dataclasses.fields(PlasticAgentConfig)}
     names |= {"homeostasis", "synaptic_scaling"}
-    for cls in (*DOPAMINE_MODELS.values(), SynapticScaling, Habit, GoalDirected, CauseInference):
+    names.add("synapse")
+    parts = (*DOPAMINE_MODELS.values(), *SYNAPSE_MODELS.values(), SynapticScaling, Habit,
+             GoalDirected, CauseInference)  # fmt: skip
+    for cls in parts:
         names |= set(cls.flat_names())
     return names
 
@@ -244,8 +256,8 @@ def flat_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
         if value is None:
             _merge(flat, _SWITCHES.get(slot, slot), 1 if slot == "latent_causes" else False, slot)
             continue
-        if slot == "dopamine":
-            flat["dopamine"] = value.KIND
+        if slot in ("dopamine", "synapse"):
+            flat[slot] = value.KIND
         elif slot in _SWITCHES:
             _merge(flat, _SWITCHES[slot], True, slot)
         for field in dataclasses.fields(value):
@@ -267,17 +279,19 @@ def _pop_flat(flat: dict[str, Any], cls: type[Part]) -> dict[str, Any]:
     return {name: flat.pop(name) for name in cls.flat_names() if name in flat}
 
 
-def _dopamine_part(flat: dict[str, Any]) -> DopamineModel:
-    """The model named by the flat ``dopamine`` with its flat parameters; the parameters of
-    the models not chosen are validated and dropped (they had no effect in earlier versions
-    either)."""
-    kind = flat.pop("dopamine", TD.KIND)
-    check_choice("dopamine", kind, list(DOPAMINE_MODELS))
-    given = {name: _pop_flat(flat, model) for name, model in DOPAMINE_MODELS.items()}
+def _chosen_part(
+    flat: dict[str, Any], switch: str, models: Mapping[str, type[Part]], default: str
+) -> Part:
+    """The model named by the flat ``switch`` (e.g. ``dopamine="redish"``) with its flat
+    parameters; the parameters of the models not chosen are validated and dropped (they had
+    no effect in earlier versions either)."""
+    kind = flat.pop(switch, default)
+    check_choice(switch, kind, list(models))
+    given = {name: _pop_flat(flat, model) for name, model in models.items()}
     for name, params in given.items():
         if name != kind:
-            DOPAMINE_MODELS[name].from_flat(params)
-    return DOPAMINE_MODELS[kind].from_flat(given[kind])  # type: ignore[return-value]
+            models[name].from_flat(params)
+    return models[kind].from_flat(given[kind])
 
 
 def _switched_part(

@@ -16,6 +16,7 @@ from plasticgym.habits import GoalDirected, Habit
 from plasticgym.latent_causes import CauseInference
 from plasticgym.plasticity import SynapticScaling
 from plasticgym.population import Uniform
+from plasticgym.synapses import BCMRule, CalciumRule, ThreeFactor
 
 ROOT = Path(__file__).resolve().parents[1]
 ADDICTION = "plasticgym/Addiction-v0"
@@ -68,7 +69,7 @@ def test_the_config_round_trips_through_its_flat_form():
 
 def test_switching_a_part_off_removes_it_and_nothing_else():
     agent = PlasticAgent(HABITS, scaling=None, habit=None, goal_directed=None)
-    assert agent.config.parts() == {"dopamine": td()}
+    assert agent.config.parts() == {"dopamine": td(), "synapse": ThreeFactor()}
     assert len(agent.actor.rule.init(agent.actor.weights)) == 2  # three_factor, bounds
 
 
@@ -130,3 +131,47 @@ def test_the_documented_new_dopamine_model_works_without_touching_the_agent(tmp_
         assert torch.equal(loaded.critic_weights, saved.critic_weights)
     finally:
         DOPAMINE_MODELS.pop("bounded_dips")  # the example registered itself; leave no trace
+
+
+# ---------------------------------------------------------------------------- synapse=
+
+
+def test_the_default_synapse_is_the_three_factor_rule_and_calcium_has_flat_keywords():
+    assert PlasticAgentConfig().synapse == ThreeFactor()
+    nested = _records(ADDICTION, synapse=CalciumRule(theta_p=0.6, c_post=0.1))
+    flat = _records(ADDICTION, synapse="calcium", calcium_theta_p=0.6, calcium_c_post=0.1)
+    pd.testing.assert_frame_equal(nested, flat)
+    with pytest.raises(ValueError, match=r"theta_d.*0\.6.*theta_p.*0\.5"):
+        CalciumRule(theta_d=0.6, theta_p=0.5)
+
+
+@pytest.mark.parametrize("synapse", [ThreeFactor(), CalciumRule(), BCMRule()], ids=str)
+def test_no_weight_changes_without_dopamine_whatever_the_synapse(synapse):
+    """Every synapse model is dopamine-gated: with both gains 0 (and no tonic dopamine, no
+    scaling) 400 steps of pre and post activity leave every synapse as it was; with dopamine
+    the same agent's synapses change."""
+
+    def agent(gain: float) -> PlasticAgent:
+        return PlasticAgent("plasticgym/ReversalBandit-v0", n_agents=8, seed=2, scaling=None,
+                            synapse=synapse, actor_lr=0.5, dopamine_gain_positive=gain,
+                            dopamine_gain_negative=gain)  # fmt: skip
+
+    silent, modulated = agent(0.0), agent(1.0)
+    before = silent.actor_weights.clone(), silent.critic_weights.clone()
+    silent.learn(400)
+    modulated.learn(400)
+    assert torch.equal(silent.actor_weights, before[0])
+    assert torch.equal(silent.critic_weights, before[1])
+    assert not torch.equal(modulated.actor_weights, before[0])
+
+
+@pytest.mark.parametrize("synapse", [CalciumRule(), BCMRule()], ids=str)
+def test_calcium_and_bcm_synapses_learn_the_bandit_above_chance(synapse):
+    from plasticgym.agents import plastic_preset
+
+    env = "plasticgym/ReversalBandit-v0"
+    agent = PlasticAgent(env, n_agents=32, seed=3, synapse=synapse, **plastic_preset(env))
+    records = agent.learn(1500, record=True).records
+    late = records[records["step"] >= 750].groupby("agent")["reward"].mean()
+    se = late.std(ddof=1) / np.sqrt(len(late))
+    assert late.mean() > 0.5 + max(0.05, 4 * se), late.mean()  # chance: 0.5
