@@ -50,7 +50,7 @@ from plasticgym.agents.plastic_config import PlasticAgentConfig, flat_kwargs
 from plasticgym.dopamine import task_events
 from plasticgym.encoding import EncoderState, MicrostimulusEncoder, ObservationReader
 from plasticgym.habits import GoalDirected, HabitState
-from plasticgym.latent_causes import form_cause, gate_by_cause, new_cause_weights
+from plasticgym.latent_causes import gate_by_cause
 from plasticgym.plasticity import PlasticitySignals, chain, three_factor, weight_bounds
 from plasticgym.rules import dopamine_from_rpe
 from plasticgym.synapses import Projection, Synapses, uniform_weights
@@ -228,24 +228,21 @@ class PlasticAgent(PopulationAgent):
             )
 
     def _learn_causes(self, code: Tensor, features: Tensor, rpe: Tensor, active: Tensor) -> Tensor:
-        """Cause models learn (:meth:`CauseInference.learn`); agents due form a new cause
-        (:func:`form_cause`) whose synapses, in every projection, are the belief-weighted
-        mixture of those used until now (Redish et al.'s state split). ``features`` is the code
-        gated by the belief before this update; returns it under the updated belief."""
+        """Cause models learn (:meth:`CauseInference.learn`); agents due form a new cause whose
+        synapses, in every projection, copy those believed in until now
+        (:meth:`CauseInference.split`). ``features`` is the code gated by the belief before
+        this update; returns it under the updated belief."""
         self.causes, due = self.cause_model.learn(self.causes, rpe, active)
         if not bool(due.any()):  # causes form rarely: skip copying every synapse
             return features
-        before = self.causes.posterior
-        self.causes, formed = form_cause(self.causes, due)
-        n = self.encoder.n_features
-
-        def split(weights: Tensor) -> Tensor:
-            return new_cause_weights(weights, n, before, formed)
-
-        self.critic = self.critic.with_weights(split(self.critic.weights))
-        self.actor = self.actor.with_weights(split(self.actor.weights))
-        if self.habit_state is not None:
-            self.habit_state = self.habit_state._replace(strength=split(self.habit_state.strength))
+        habits = () if self.habit_state is None else (self.habit_state.strength,)
+        weights = (self.critic.weights, self.actor.weights, *habits)
+        self.causes, (critic, actor, *habits) = self.cause_model.split(
+            self.causes, due, weights, self.encoder.n_features
+        )
+        self.critic, self.actor = self.critic.with_weights(critic), self.actor.with_weights(actor)
+        if habits:
+            self.habit_state = self.habit_state._replace(strength=habits[0])
         return gate_by_cause(code, self.causes.posterior)
 
     def _summary(self, dw_critic: Tensor, dw_actor: Tensor) -> dict[str, Tensor]:

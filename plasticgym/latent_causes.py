@@ -283,6 +283,17 @@ class CauseInference(Part):
         )
         return causes, split_due(causes.error, causes.used, self.split_threshold) & active
 
+    @staticmethod
+    def split(
+        causes: LatentCauses, due: Tensor, weights: tuple[Tensor, ...], n_features: int
+    ) -> tuple[LatentCauses, tuple[Tensor, ...]]:
+        """Agents in ``due`` form a new cause (:func:`form_cause`) and every synapse tensor in
+        ``weights`` (cause-major blocks of ``n_features``) gives it the belief-weighted mixture
+        of the blocks used until now (:func:`new_cause_weights`; Redish et al.'s state split)."""
+        before = causes.posterior
+        causes, formed = form_cause(causes, due)
+        return causes, tuple(new_cause_weights(w, n_features, before, formed) for w in weights)
+
 
 __all__ = [
     "PRIOR_VARIANCE",
