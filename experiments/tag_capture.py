@@ -68,10 +68,10 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from plasticgym.consolidation import block_protein_synthesis, tag_and_capture
+from plasticgym.consolidation import TagCaptureState, block_protein_synthesis, tag_and_capture
 from plasticgym.experiments.report import pyplot, save_figure
 from plasticgym.experiments.stats import ci_row, difference_ci, estimate_row, format_ci, mean_ci
-from plasticgym.plasticity import PlasticitySignals
+from plasticgym.plasticity import PlasticitySignals, PlasticityTransform
 
 NAME = "tag_capture"
 DESCRIPTION = (
@@ -303,6 +303,123 @@ def schedule(config: Config, groups: list[Protocol]) -> dict[str, Any]:
             "start": start}  # fmt: skip
 
 
+def make_rule(
+    config: Config, params: dict[str, torch.Tensor], generator: torch.Generator
+) -> PlasticityTransform:
+    """The slices' synapse: :func:`plasticgym.consolidation.tag_and_capture` with the paper's
+    constants and each slice's own time constants and ``gamma`` (``params``, see
+    :func:`make_slices`), sampling its tags from ``generator``."""
+    return tag_and_capture(
+        config.dt,
+        tau_h=params["tau_h"],
+        tau_l=params["tau_l"],
+        tau_p_rise=params["tau_p_rise"],
+        tau_p_decay=params["tau_p_decay"],
+        tau_z=params["tau_z"],
+        tag_threshold=TAG_THRESHOLD,
+        dopamine_threshold=config.dopamine_threshold,
+        gamma=params["gamma"],
+        kappa=KAPPA,
+        early_gain=G_H,
+        depressed_gain=G_L,
+        late_gain=G_Z,
+        generator=generator,
+    )
+
+
+def initial_state(
+    rule: PlasticityTransform, weights: torch.Tensor, up_fraction: float, seed: Any
+) -> TagCaptureState:
+    """The rule's initial state with a fraction ``up_fraction`` of the late weights up
+    (``z = 1``; drawn from ``seed``)."""
+    state = rule.init(weights)
+    up = np.random.default_rng(seed).random(tuple(weights.shape)) < up_fraction
+    return state._replace(z=torch.tensor(up, dtype=torch.float32, device=weights.device))
+
+
+def resting_signals(n_slices: int, n_pre: int, device: torch.device) -> PlasticitySignals:
+    """The signals of a step without dopamine: zero activity, every slice active."""
+    return PlasticitySignals(
+        pre=torch.zeros(n_slices, n_pre, device=device),
+        post=torch.zeros(n_slices, 1, device=device),
+        dopamine=torch.zeros(n_slices, device=device),
+        rate=torch.zeros(n_slices, 1, device=device),
+        active=torch.ones(n_slices, dtype=torch.bool, device=device),
+    )
+
+
+def pathway_weights(state: TagCaptureState) -> torch.Tensor:
+    """Each pathway's field potential: the sum of its synapses' weights ``w_0 + g_H h - g_L l
+    + g_z z``, ``[B, 2]`` (W, then S)."""
+    w = W0 + G_H * state.high - G_L * state.low + G_Z * state.z
+    return w[:, 0].reshape(w.shape[0], 2, -1).sum(-1)
+
+
+def proposed_change(
+    trains: Any, rho: dict[str, torch.Tensor], no_change: torch.Tensor, n_agents: int
+) -> torch.Tensor:
+    """The proposed change of one step: ``g_H rho`` on the pathway of every group with a train
+    (``trains``: ``[(group index, pathway, kind)]``); ``no_change`` (zeros) without a train."""
+    if not trains:
+        return no_change
+    dw = torch.zeros_like(no_change)
+    n = no_change.shape[-1] // 2
+    for g, pathway, kind in trains:
+        rows = slice(g * n_agents, (g + 1) * n_agents)
+        cols = slice(pathway * n, (pathway + 1) * n)
+        dw[rows, :, cols] = G_H * rho[kind][rows].view(-1, 1, 1)
+    return dw
+
+
+def apply_blocker(state: TagCaptureState, events: Any, group_of: torch.Tensor) -> TagCaptureState:
+    """Apply or wash out the blocker in the groups of ``events`` (``[(group index, on)]``)."""
+    for g, on in events:
+        blocked = torch.where(group_of == g, torch.tensor(on, device=group_of.device),
+                              state.blocked)  # fmt: skip
+        state = block_protein_synthesis(state, blocked)
+    return state
+
+
+def dopamine_at(
+    k: int, windows: dict[int, tuple[int, int]], group_of: torch.Tensor
+) -> torch.Tensor:
+    """Dopamine of step ``k``, ``[B]``: 1 in the groups whose window ``[first, last)`` holds
+    it, 0 elsewhere."""
+    dopamine = torch.zeros(group_of.shape, device=group_of.device)
+    for g, (first, last) in windows.items():
+        if first <= k < last:
+            dopamine = dopamine + (group_of == g).float()
+    return dopamine
+
+
+def hours(steps: list[int], start: int, dt: float) -> np.ndarray:
+    """Hours from the first tetanus at the end of each step."""
+    return (np.asarray(steps) + 1 - start) * dt / HOUR
+
+
+def timecourse_table(values: np.ndarray, times: np.ndarray, slices: pd.DataFrame) -> pd.DataFrame:
+    """The recorded time course (``values [T, B, 3]``: W and S potentiation as fractions, and
+    ``p``) as rows ``group, agent, time_h, weak_pathway, strong_pathway`` (in %), ``protein``."""
+    return pd.DataFrame({
+        "group": np.tile(slices["group"].to_numpy(), len(times)),
+        "agent": np.tile(slices["agent"].to_numpy(), len(times)),
+        "time_h": np.repeat(times, len(slices)),
+        "weak_pathway": 100.0 * values[:, :, 0].reshape(-1),
+        "strong_pathway": 100.0 * values[:, :, 1].reshape(-1),
+        "protein": values[:, :, 2].reshape(-1),
+    })  # fmt: skip
+
+
+def protein_table(values: np.ndarray, times: np.ndarray, n_agents: int) -> pd.DataFrame:
+    """The minute-by-minute protein level of ``strong_alone`` (``values [T, n_agents]``) as
+    rows ``agent, time_h, protein``."""
+    return pd.DataFrame({
+        "agent": np.tile(np.arange(n_agents), len(times)),
+        "time_h": np.repeat(times, n_agents),
+        "protein": values.reshape(-1),
+    })  # fmt: skip
+
+
 def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) -> dict:
     """Simulate every group; returns ``{"timecourse", "protein", "slices"}``: the potentiation
     of both pathways and the protein level per slice every ``record_minutes`` (``time_h`` from
@@ -313,49 +430,19 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
     slices = make_slices(config)
     plan = schedule(config, groups)
     device = torch.device(config.device)
-    n_slices, n = len(slices.table), config.synapses_per_pathway
+    n_slices, n_pre = len(slices.table), 2 * config.synapses_per_pathway
     seeds = np.random.SeedSequence([config.seed, 17]).generate_state(2)
-    generator = torch.Generator(device=device).manual_seed(int(seeds[0]))
-    rule = tag_and_capture(
-        config.dt,
-        tau_h=slices.params["tau_h"],
-        tau_l=slices.params["tau_l"],
-        tau_p_rise=slices.params["tau_p_rise"],
-        tau_p_decay=slices.params["tau_p_decay"],
-        tau_z=slices.params["tau_z"],
-        tag_threshold=TAG_THRESHOLD,
-        dopamine_threshold=config.dopamine_threshold,
-        gamma=slices.params["gamma"],
-        kappa=KAPPA,
-        early_gain=G_H,
-        depressed_gain=G_L,
-        late_gain=G_Z,
-        generator=generator,
-    )
-    weights = torch.zeros(n_slices, 1, 2 * n, device=device)
+    rule = make_rule(config, slices.params,
+                     torch.Generator(device=device).manual_seed(int(seeds[0])))  # fmt: skip
+    weights = torch.zeros(n_slices, 1, n_pre, device=device)
     no_change = torch.zeros_like(weights)
-    state = rule.init(weights)
-    up = np.random.default_rng(seeds[1]).random((n_slices, 1, 2 * n)) < config.up_fraction
-    state = state._replace(z=torch.tensor(up, dtype=torch.float32, device=device))
-
+    state = initial_state(rule, weights, config.up_fraction, seeds[1])
     rho = {kind: torch.tensor(slices.table[f"rho_{kind}"].to_numpy(), dtype=torch.float32,
                               device=device) for kind in ("weak", "strong")}  # fmt: skip
-    zeros_b = torch.zeros(n_slices, device=device)
-    signals = PlasticitySignals(
-        pre=torch.zeros(n_slices, 2 * n, device=device),
-        post=torch.zeros(n_slices, 1, device=device),
-        dopamine=zeros_b,
-        rate=torch.zeros(n_slices, 1, device=device),
-        active=torch.ones(n_slices, dtype=torch.bool, device=device),
-    )
+    signals = resting_signals(n_slices, n_pre, device)
     group_of = torch.arange(n_slices, device=device) // config.n_agents
-    blocked = torch.zeros(n_slices, dtype=torch.bool, device=device)
     strong_alone = [g.name for g in groups].index("strong_alone")
     fine_rows = slice(strong_alone * config.n_agents, (strong_alone + 1) * config.n_agents)
-
-    def pathway_weights(s: Any) -> torch.Tensor:
-        w = W0 + G_H * s.high - G_L * s.low + G_Z * s.z
-        return w[:, 0].reshape(n_slices, 2, n).sum(-1)  # [B, 2]
 
     baseline = pathway_weights(state)
     every = round(config.record_minutes * MINUTE / config.dt)
@@ -363,22 +450,10 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
     fine_until = plan["start"] + round(4 * HOUR / config.dt)
     coarse, coarse_steps, fine, fine_steps = [], [], [], []
     for k in range(plan["steps"]):
-        dw = None
-        for g, pathway, kind in plan["trains"].get(k, ()):
-            if dw is None:
-                dw = torch.zeros_like(weights)
-            rows = slice(g * config.n_agents, (g + 1) * config.n_agents)
-            cols = slice(pathway * n, (pathway + 1) * n)
-            dw[rows, :, cols] = G_H * rho[kind][rows].view(-1, 1, 1)
-        for g, on in plan["blocker"].get(k, ()):
-            blocked = torch.where(group_of == g, torch.tensor(on, device=device), blocked)
-            state = block_protein_synthesis(state, blocked)
-        dopamine = zeros_b
-        for g, (first, last) in plan["dopamine"].items():
-            if first <= k < last:
-                dopamine = dopamine + (group_of == g).float()
-        step_signals = signals._replace(dopamine=dopamine)
-        _, state = rule.update(no_change if dw is None else dw, state, weights, step_signals)
+        dw = proposed_change(plan["trains"].get(k, ()), rho, no_change, config.n_agents)
+        state = apply_blocker(state, plan["blocker"].get(k, ()), group_of)
+        step_signals = signals._replace(dopamine=dopamine_at(k, plan["dopamine"], group_of))
+        _, state = rule.update(dw, state, weights, step_signals)
         if k % every == 0:
             coarse.append(torch.cat([pathway_weights(state) / baseline - 1.0, state.p], dim=1))
             coarse_steps.append(k)
@@ -386,23 +461,10 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
             fine.append(state.p[fine_rows, 0])
             fine_steps.append(k)
 
-    values = torch.stack(coarse).cpu().numpy()  # [T, B, 3]
-    times = (np.asarray(coarse_steps) + 1 - plan["start"]) * config.dt / HOUR
-    timecourse = pd.DataFrame({
-        "group": np.tile(slices.table["group"].to_numpy(), len(times)),
-        "agent": np.tile(slices.table["agent"].to_numpy(), len(times)),
-        "time_h": np.repeat(times, n_slices),
-        "weak_pathway": 100.0 * values[:, :, 0].reshape(-1),
-        "strong_pathway": 100.0 * values[:, :, 1].reshape(-1),
-        "protein": values[:, :, 2].reshape(-1),
-    })  # fmt: skip
-    fine_values = torch.stack(fine).cpu().numpy()
-    fine_times = (np.asarray(fine_steps) + 1 - plan["start"]) * config.dt / HOUR
-    protein = pd.DataFrame({
-        "agent": np.tile(np.arange(config.n_agents), len(fine_times)),
-        "time_h": np.repeat(fine_times, config.n_agents),
-        "protein": fine_values.reshape(-1),
-    })  # fmt: skip
+    times = hours(coarse_steps, plan["start"], config.dt)
+    timecourse = timecourse_table(torch.stack(coarse).cpu().numpy(), times, slices.table)
+    fine_times = hours(fine_steps, plan["start"], config.dt)
+    protein = protein_table(torch.stack(fine).cpu().numpy(), fine_times, config.n_agents)
     return {"timecourse": timecourse, "protein": protein, "slices": slices.table}
 
 
