@@ -636,80 +636,144 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     and the numbers the figures need."""
     tc, slices = records["timecourse"], records["slices"]
     groups = {g.name: g for g in protocols(config)}
-    rows: list[dict[str, Any]] = []
-    verdicts: dict[str, bool] = {}
-    lines: dict[str, str] = {}
+    alone_late = late_ltp(tc, groups["weak_alone"], "weak")
+    captures, capture_rows = capture_estimates(tc, groups, alone_late)
+    pair = "strong_then_weak_" + interval_name(config.pair_interval_h)
+    weak = analyse_weak_alone(tc, alone_late)
+    strong = analyse_strong_alone(tc, groups["strong_alone"])
+    capture = analyse_capture(captures, late_ltp(tc, groups[pair], "weak"), config)
+    abolished = analyse_abolished(tc, groups, alone_late, captures, config)
+    dopamine = analyse_dopamine(captures, config)
+    lifetime = analyse_tag_lifetime(tc, slices)
+    protein = analyse_protein(records["protein"], slices)
+    parts = (weak, strong, capture, abolished, dopamine, lifetime, protein)
+    rows = [*weak.rows, *strong.rows, *capture_rows, *abolished.rows, *lifetime.rows,
+            *protein.rows]  # fmt: skip
+    return {"verdicts": {name: ok for part in parts for name, ok in part.verdicts.items()},
+            "table": result_table(rows),
+            "lines": {name: line for part in parts for name, line in part.lines.items()},
+            "window": window_table(captures, config), "config": config}  # fmt: skip
 
-    def late(group: str, pathway: str) -> np.ndarray:
-        start = groups[group].weak_h if pathway == "weak" else groups[group].strong_h
-        return window_mean(tc, group, f"{pathway}_pathway", start, LATE_WINDOW)
 
-    def row(values: Any, part: str, quantity: str, kind: str = "", **extra: Any) -> None:
-        rows.append({**ci_row(values, part=part, quantity=quantity), "kind": kind, **extra})
+class PartResult(NamedTuple):
+    """What the analysis of one part returns: its verdicts (``{signature: bool}``), one line
+    per verdict and its rows of the result table (as the addiction experiment's parts do)."""
 
-    def tost_row(test: Equivalence, part: str, quantity: str, kind: str) -> None:
-        rows.append({"part": part, "quantity": f"{quantity} (TOST: 90% interval, p)",
-                     "kind": kind, "mean": test.difference, "ci_low": test.low,
-                     "ci_high": test.high, "n": config.n_agents, "p": test.p})  # fmt: skip
+    verdicts: dict[str, bool]
+    lines: dict[str, str]
+    rows: list[dict[str, Any]]
 
-    # Weak tetanus alone: early LTP that is back at baseline by 3 h; no late LTP.
-    kind = KIND["weak_alone_decays"]
+
+def late_ltp(timecourse: pd.DataFrame, protocol: Protocol, pathway: str) -> np.ndarray:
+    """Per agent of the group: the late LTP of the ``pathway`` (``weak`` or ``strong``), its
+    mean potentiation in ``LATE_WINDOW`` after its tetanus."""
+    start = protocol.weak_h if pathway == "weak" else protocol.strong_h
+    return window_mean(timecourse, protocol.name, f"{pathway}_pathway", start, LATE_WINDOW)
+
+
+def table_row(values: Any, part: str, quantity: str, kind: str = "", **extra: Any) -> dict:
+    """A result-table row: mean and 95% interval of ``values``, with its ``kind`` and any
+    ``extra`` columns (``paper``)."""
+    return {**ci_row(values, part=part, quantity=quantity), "kind": kind, **extra}
+
+
+def tost_table_row(test: Equivalence, part: str, quantity: str, kind: str, n: int) -> dict:
+    """A result-table row of a :func:`tost`: the difference, its 90% interval and ``p``."""
+    return {"part": part, "quantity": f"{quantity} (TOST: 90% interval, p)", "kind": kind,
+            "mean": test.difference, "ci_low": test.low, "ci_high": test.high, "n": n,
+            "p": test.p}  # fmt: skip
+
+
+def result_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The rows as the result table, ``kind`` and ``paper`` empty where not given."""
+    table = pd.DataFrame(rows)
+    for column in ("kind", "paper"):
+        table[column] = table[column].fillna("") if column in table else ""
+    columns = ["part", "quantity", "kind", "mean", "ci_low", "ci_high", "n", "p", "paper"]
+    return table[columns]
+
+
+def analyse_weak_alone(tc: pd.DataFrame, alone_late: np.ndarray) -> PartResult:
+    """Weak tetanus alone: early LTP that is back at baseline by 3 h; no late LTP
+    (``alone_late``: its :func:`late_ltp`)."""
+    name = "weak_alone_decays"
+    kind = KIND[name]
     early = window_mean(tc, "weak_alone", "weak_pathway", 0.0, EARLY_WINDOW)
     at_3h = window_mean(tc, "weak_alone", "weak_pathway", 0.0, DECAYED_AT)
-    alone_late = late("weak_alone", "weak")
     decayed = tost(at_3h, None, EQUIVALENCE_MARGIN)
     gone = tost(alone_late, None, EQUIVALENCE_MARGIN)
-    row(early, "weak_alone", "W early LTP (5-15 min), %", kind)
-    row(at_3h, "weak_alone", "W potentiation at 3 h, %", kind, paper="back to baseline < 3 h")
-    row(alone_late, "weak_alone", "W late LTP (8-10 h), %", kind)
+    rows = [
+        table_row(early, "weak_alone", "W early LTP (5-15 min), %", kind),
+        table_row(at_3h, "weak_alone", "W potentiation at 3 h, %", kind,
+                  paper="back to baseline < 3 h"),
+        table_row(alone_late, "weak_alone", "W late LTP (8-10 h), %", kind),
+    ]  # fmt: skip
     early_ci = mean_ci(early)
-    verdicts["weak_alone_decays"] = bool(
-        early_ci[1] > EARLY_LTP and decayed.equivalent and gone.equivalent
-    )
-    lines["weak_alone_decays"] = (
-        f"{_label('weak_alone_decays')} W early LTP {format_ci(*early_ci, 1)} % (needs CI > "
+    verdict = bool(early_ci[1] > EARLY_LTP and decayed.equivalent and gone.equivalent)
+    line = (
+        f"{_label(name)} W early LTP {format_ci(*early_ci, 1)} % (needs CI > "
         f"{EARLY_LTP:g}); at 3 h {format_tost(decayed, EQUIVALENCE_MARGIN)}; at 8-10 h "
         f"{format_tost(gone, EQUIVALENCE_MARGIN)}"
     )
+    return PartResult({name: verdict}, {name: line}, rows)
 
-    # Strong tetanus alone: late LTP.
-    kind = KIND["strong_alone_persists"]
-    strong_early = window_mean(tc, "strong_alone", "strong_pathway", 0.0, EARLY_WINDOW)
-    strong_late = late("strong_alone", "strong")
-    row(strong_early, "strong_alone", "S early LTP (5-15 min), %", kind)
-    row(strong_late, "strong_alone", "S late LTP (8-10 h), %", kind)
+
+def analyse_strong_alone(tc: pd.DataFrame, protocol: Protocol) -> PartResult:
+    """Strong tetanus alone (``protocol``: ``strong_alone``): late LTP."""
+    name = "strong_alone_persists"
+    kind = KIND[name]
+    strong_early = window_mean(tc, protocol.name, "strong_pathway", 0.0, EARLY_WINDOW)
+    strong_late = late_ltp(tc, protocol, "strong")
+    rows = [
+        table_row(strong_early, protocol.name, "S early LTP (5-15 min), %", kind),
+        table_row(strong_late, protocol.name, "S late LTP (8-10 h), %", kind),
+    ]
     strong_ci = mean_ci(strong_late)
-    verdicts["strong_alone_persists"] = bool(strong_ci[1] > LATE_LTP)
-    lines["strong_alone_persists"] = (
-        f"{_label('strong_alone_persists')} S late LTP at 8-10 h {format_ci(*strong_ci, 1)} % "
+    line = (
+        f"{_label(name)} S late LTP at 8-10 h {format_ci(*strong_ci, 1)} % "
         f"(needs CI > {LATE_LTP:g})"
     )
+    return PartResult({name: bool(strong_ci[1] > LATE_LTP)}, {name: line}, rows)
 
-    # Capture of W in every other group: its late LTP minus weak_alone's.
+
+def capture_estimates(
+    tc: pd.DataFrame, groups: dict[str, Protocol], alone_late: np.ndarray
+) -> tuple[dict[str, Estimate], list[dict[str, Any]]]:
+    """The capture of W in every group but the two alone: its late LTP minus ``alone_late``
+    (``weak_alone``'s), by group, and the table's rows (W's late LTP, the capture, and S's
+    late LTP where S had a tetanus)."""
     captures: dict[str, Estimate] = {}
+    rows: list[dict[str, Any]] = []
     for name, protocol in groups.items():
         if name in ("weak_alone", "strong_alone"):
             continue
-        values = late(name, "weak")
+        values = late_ltp(tc, protocol, "weak")
         captures[name] = difference(values, alone_late)
-        row(values, name, "W late LTP (8-10 h), %")
+        rows.append(table_row(values, name, "W late LTP (8-10 h), %"))
         rows.append({**estimate_row(captures[name], len(values), part=name,
                                     quantity="capture: W late LTP - weak_alone's, %"),
                      "kind": ""})  # fmt: skip
         if protocol.strong_h is not None:
-            row(late(name, "strong"), name, "S late LTP (8-10 h), %")
+            rows.append(table_row(late_ltp(tc, protocol, "strong"), name, "S late LTP (8-10 h), %"))
+    return captures, rows
 
+
+def analyse_capture(
+    captures: dict[str, Estimate], paired: np.ndarray, config: Config
+) -> PartResult:
+    """W is captured after a strong tetanus (``paired``: W's late LTP in the pairing at
+    ``pair_interval_h``), and the capture window in both orders: open at short intervals,
+    closed at >= 3 h."""
     pair = "strong_then_weak_" + interval_name(config.pair_interval_h)
-    paired = mean_ci(late(pair, "weak"))
-    verdicts["weak_captured_after_strong"] = bool(
-        paired[1] > CAPTURE and captures[pair][1] > CAPTURE
-    )
-    lines["weak_captured_after_strong"] = (
-        f"{_label('weak_captured_after_strong')} {pair}: W late LTP {format_ci(*paired, 1)} %, "
-        f"capture {format_ci(*captures[pair], 1)} (both need CI > {CAPTURE:g})"
-    )
-
-    # The capture window, both orders.
+    paired_ci = mean_ci(paired)
+    verdicts = {"weak_captured_after_strong": bool(
+        paired_ci[1] > CAPTURE and captures[pair][1] > CAPTURE
+    )}  # fmt: skip
+    lines = {"weak_captured_after_strong": (
+        f"{_label('weak_captured_after_strong')} {pair}: W late LTP "
+        f"{format_ci(*paired_ci, 1)} %, capture {format_ci(*captures[pair], 1)} (both need CI > "
+        f"{CAPTURE:g})"
+    )}  # fmt: skip
     weak_first = [f"weak_then_strong_{interval_name(d)}" for d in (5 / 60, 1.0)]
     weak_late = [f"weak_then_strong_{interval_name(d)}" for d in config.weak_before_strong_h
                  if d >= 3.0]  # fmt: skip
@@ -728,17 +792,30 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     ):  # fmt: skip
         verdicts[verdict] = bool(ok)
         lines[verdict] = f"{_label(verdict)} capture {text}; {note}"
+    return PartResult(verdicts, lines, [])
 
-    # The blocker and the control without capture: as weak alone, and no late LTP on S. The
-    # equivalence margin must be smaller than the capture they are said to abolish.
+
+def analyse_abolished(
+    tc: pd.DataFrame,
+    groups: dict[str, Protocol],
+    alone_late: np.ndarray,
+    captures: dict[str, Estimate],
+    config: Config,
+) -> PartResult:
+    """The blocker and the control without capture: as weak alone, and no late LTP on S. The
+    equivalence margin must be smaller than the capture they are said to abolish (that of the
+    pairing at ``pair_interval_h``)."""
+    pair = "strong_then_weak_" + interval_name(config.pair_interval_h)
     effect = captures[pair]
+    verdicts, lines, rows = {}, {}, []
     for name, verdict in (("blocker", "blocker_abolishes_capture"),
                           ("no_capture", "no_capture_control")):  # fmt: skip
         kind = KIND[verdict]
-        weak_eq = tost(late(name, "weak"), alone_late, EQUIVALENCE_MARGIN)
-        strong_eq = tost(late(name, "strong"), None, EQUIVALENCE_MARGIN)
-        tost_row(weak_eq, name, "W late LTP - weak_alone's, %", kind)
-        tost_row(strong_eq, name, "S late LTP, %", kind)
+        weak_eq = tost(late_ltp(tc, groups[name], "weak"), alone_late, EQUIVALENCE_MARGIN)
+        strong_eq = tost(late_ltp(tc, groups[name], "strong"), None, EQUIVALENCE_MARGIN)
+        rows.append(tost_table_row(weak_eq, name, "W late LTP - weak_alone's, %", kind,
+                                   config.n_agents))  # fmt: skip
+        rows.append(tost_table_row(strong_eq, name, "S late LTP, %", kind, config.n_agents))
         margin_ok = effect[1] > EQUIVALENCE_MARGIN
         verdicts[verdict] = bool(weak_eq.equivalent and strong_eq.equivalent and margin_ok)
         lines[verdict] = (
@@ -747,61 +824,74 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
             f"{format_tost(strong_eq, EQUIVALENCE_MARGIN)}; the margin is below the capture "
             f"it abolishes ({pair}: CI low {effect[1]:.1f}): {margin_ok}"
         )
+    return PartResult(verdicts, lines, rows)
 
+
+def analyse_dopamine(captures: dict[str, Estimate], config: Config) -> PartResult:
+    """A dopamine signal instead of the strong tetanus: W is captured."""
+    name = "dopamine_triggers_capture"
     dopamine = "weak_then_dopamine_" + interval_name(config.dopamine_delay_h)
-    verdicts["dopamine_triggers_capture"] = bool(captures[dopamine][1] > CAPTURE)
-    lines["dopamine_triggers_capture"] = (
-        f"{_label('dopamine_triggers_capture')} {dopamine}: capture "
-        f"{format_ci(*captures[dopamine], 1)} % without a strong tetanus (needs CI > "
-        f"{CAPTURE:g})"
+    line = (
+        f"{_label(name)} {dopamine}: capture {format_ci(*captures[dopamine], 1)} % without a "
+        f"strong tetanus (needs CI > {CAPTURE:g})"
     )
+    return PartResult({name: bool(captures[dopamine][1] > CAPTURE)}, {name: line}, [])
 
-    # Time constants measured from the time courses: vs the slices' own and the paper's.
-    kind = KIND["tag_lifetime"]
+
+def analyse_tag_lifetime(tc: pd.DataFrame, slices: pd.DataFrame) -> PartResult:
+    """The tag lifetime measured from ``weak_alone``'s time courses
+    (:func:`decay_time_constants`) against the paper's ``tau_H`` and the slices' own."""
+    name = "tag_lifetime"
+    kind = KIND[name]
     own = slices[slices["group"] == "weak_alone"].sort_values("agent")
     taus = decay_time_constants(tc)
     ratio = taus / (own["tau_h"].to_numpy() / HOUR)
     tau_ci, ratio_ci = mean_ci(taus), mean_ci(ratio)
-    row(taus, "weak_alone", "decay time constant of W early LTP, h", kind, paper="1 (tau_H)")
-    row(ratio, "weak_alone", "  / the slice's own tau_H", kind)
-    verdicts["tag_lifetime"] = _within(tau_ci, TAU_TOLERANCE) and _within(
-        ratio_ci, SELF_CONSISTENCY
-    )
-    lines["tag_lifetime"] = (
-        f"{_label('tag_lifetime')} W early LTP decays with {format_ci(*tau_ci)} h (Clopath "
+    rows = [
+        table_row(taus, "weak_alone", "decay time constant of W early LTP, h", kind,
+                  paper="1 (tau_H)"),
+        table_row(ratio, "weak_alone", "  / the slice's own tau_H", kind),
+    ]  # fmt: skip
+    verdict = _within(tau_ci, TAU_TOLERANCE) and _within(ratio_ci, SELF_CONSISTENCY)
+    line = (
+        f"{_label(name)} W early LTP decays with {format_ci(*tau_ci)} h (Clopath "
         f"2008: tau_H = 1 h; needs CI within +-{TAU_TOLERANCE:.0%}); / own tau_H "
         f"{format_ci(*ratio_ci)} (needs CI within +-{SELF_CONSISTENCY:.0%} of 1)"
     )
-    kind = KIND["protein_time_constants"]
+    return PartResult({name: verdict}, {name: line}, rows)
+
+
+def analyse_protein(protein: pd.DataFrame, slices: pd.DataFrame) -> PartResult:
+    """The protein rise and decay times measured from ``strong_alone``'s protein levels
+    (:func:`protein_time_constants`) against the paper's and the slices' own."""
+    name = "protein_time_constants"
+    kind = KIND[name]
     own = slices[slices["group"] == "strong_alone"].sort_values("agent")
-    rises, decays = protein_time_constants(records["protein"])
+    rises, decays = protein_time_constants(protein)
     own_rise = 1.0 / (HOUR / own["tau_p_rise"].to_numpy() + HOUR / own["tau_p_decay"].to_numpy())
     rise_ratio, decay_ratio = rises / own_rise, decays / (own["tau_p_decay"].to_numpy() / HOUR)
-    row(60 * rises, "strong_alone", "protein rise time, min", kind, paper="~6 min")
-    row(rise_ratio, "strong_alone", "  / the slice's own 1 / (1/tau_rise + 1/tau_decay)", kind)
-    row(decays, "strong_alone", "protein decay time constant, h", kind, paper="~1 h")
-    row(decay_ratio, "strong_alone", "  / the slice's own tau_decay", kind)
+    rows = [
+        table_row(60 * rises, "strong_alone", "protein rise time, min", kind, paper="~6 min"),
+        table_row(rise_ratio, "strong_alone",
+                  "  / the slice's own 1 / (1/tau_rise + 1/tau_decay)", kind),
+        table_row(decays, "strong_alone", "protein decay time constant, h", kind, paper="~1 h"),
+        table_row(decay_ratio, "strong_alone", "  / the slice's own tau_decay", kind),
+    ]  # fmt: skip
     rise_ci, decay_ci = mean_ci(60 * rises), mean_ci(decays)
     rise_ratio_ci, decay_ratio_ci = mean_ci(rise_ratio), mean_ci(decay_ratio)
-    verdicts["protein_time_constants"] = bool(
+    verdict = bool(
         _within(mean_ci(10 * rises), PROTEIN_TOLERANCE)  # rise in units of 6 min
         and _within(decay_ci, PROTEIN_TOLERANCE)
         and _within(rise_ratio_ci, SELF_CONSISTENCY)
         and _within(decay_ratio_ci, SELF_CONSISTENCY)
     )
-    lines["protein_time_constants"] = (
-        f"{_label('protein_time_constants')} protein rises in {format_ci(*rise_ci, 1)} min "
+    line = (
+        f"{_label(name)} protein rises in {format_ci(*rise_ci, 1)} min "
         f"(Clopath 2008: ~6; / own {format_ci(*rise_ratio_ci)}), decays with "
         f"{format_ci(*decay_ci)} h (~1; / own {format_ci(*decay_ratio_ci)}); need CIs within "
         f"+-{PROTEIN_TOLERANCE:.0%} of the paper's and +-{SELF_CONSISTENCY:.0%} of the own"
     )
-
-    table = pd.DataFrame(rows)
-    for column in ("kind", "paper"):
-        table[column] = table[column].fillna("") if column in table else ""
-    columns = ["part", "quantity", "kind", "mean", "ci_low", "ci_high", "n", "p", "paper"]
-    return {"verdicts": verdicts, "table": table[columns], "lines": lines,
-            "window": window_table(captures, config), "config": config}  # fmt: skip
+    return PartResult({name: verdict}, {name: line}, rows)
 
 
 def window_table(captures: dict[str, Estimate], config: Config) -> pd.DataFrame:
