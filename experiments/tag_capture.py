@@ -190,6 +190,12 @@ def interval_name(hours: float) -> str:
     return f"{hours:g}h"
 
 
+def pair_group(config: Config) -> str:
+    """The pairing the blocker and ``no_capture`` groups copy: S strong, then W weak
+    ``pair_interval_h`` later."""
+    return "strong_then_weak_" + interval_name(config.pair_interval_h)
+
+
 def protocols(config: Config) -> list[Protocol]:
     """The groups of the experiment, in order."""
     out = [Protocol("weak_alone", 0.0, None), Protocol("strong_alone", None, 0.0)]
@@ -638,7 +644,7 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     groups = {g.name: g for g in protocols(config)}
     alone_late = late_ltp(tc, groups["weak_alone"], "weak")
     captures, capture_rows = capture_estimates(tc, groups, alone_late)
-    pair = "strong_then_weak_" + interval_name(config.pair_interval_h)
+    pair = pair_group(config)
     weak = analyse_weak_alone(tc, alone_late)
     strong = analyse_strong_alone(tc, groups["strong_alone"])
     capture = analyse_capture(captures, late_ltp(tc, groups[pair], "weak"), config)
@@ -764,7 +770,7 @@ def analyse_capture(
     """W is captured after a strong tetanus (``paired``: W's late LTP in the pairing at
     ``pair_interval_h``), and the capture window in both orders: open at short intervals,
     closed at >= 3 h."""
-    pair = "strong_then_weak_" + interval_name(config.pair_interval_h)
+    pair = pair_group(config)
     paired_ci = mean_ci(paired)
     verdicts = {"weak_captured_after_strong": bool(
         paired_ci[1] > CAPTURE and captures[pair][1] > CAPTURE
@@ -805,7 +811,7 @@ def analyse_abolished(
     """The blocker and the control without capture: as weak alone, and no late LTP on S. The
     equivalence margin must be smaller than the capture they are said to abolish (that of the
     pairing at ``pair_interval_h``)."""
-    pair = "strong_then_weak_" + interval_name(config.pair_interval_h)
+    pair = pair_group(config)
     effect = captures[pair]
     verdicts, lines, rows = {}, {}, []
     for name, verdict in (("blocker", "blocker_abolishes_capture"),
