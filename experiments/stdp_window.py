@@ -41,7 +41,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -331,118 +331,190 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     """
     table = condition_table(records["synapses"], config)
     window = table[table["part"] == "window"]
-    verdicts: dict[str, bool] = {}
-    lines: dict[str, str] = {}
+    parts = (
+        analyse_window(window),
+        analyse_paper(window),
+        analyse_theory(table),
+        analyse_frequency(table[table["part"] == "frequency"]),
+        analyse_controls(table, records["synapses"], config),
+    )
+    verdicts = {name: ok for part in parts for name, ok in part.verdicts.items()}
+    lines = {name: f"{KINDS[name]}: {line}" for part in parts for name, line in part.lines.items()}
+    return {"verdicts": verdicts, "table": table, "lines": lines, "kinds": dict(KINDS),
+            "config": config}  # fmt: skip
 
+
+class PartResult(NamedTuple):
+    """What the analysis of one part returns: its verdicts (``{signature: bool}``) and one line
+    per verdict (as the addiction experiment's parts do; the condition table is shared)."""
+
+    verdicts: dict[str, bool]
+    lines: dict[str, str]
+
+
+def _all_below_1(rows: pd.DataFrame) -> bool:
+    """There are rows and every CI is below 1."""
+    return bool(len(rows)) and bool((rows["ci_high"] < 1).all())
+
+
+def _all_above_1(rows: pd.DataFrame) -> bool:
+    """There are rows and every CI is above 1."""
+    return bool(len(rows)) and bool((rows["ci_low"] > 1).all())
+
+
+def _all_near_1(rows: pd.DataFrame) -> bool:
+    """There are rows and every CI is inside ``1 +- NO_CHANGE_MARGIN``."""
+    return bool(len(rows)) and bool(
+        ((rows["ci_low"] > 1 - NO_CHANGE_MARGIN) & (rows["ci_high"] < 1 + NO_CHANGE_MARGIN)).all()
+    )
+
+
+def analyse_window(window: pd.DataFrame) -> PartResult:
+    """Part 1: LTD post-before-pre, LTP pre-before-post, no change at long delays (``window``:
+    the window's rows of :func:`condition_table`)."""
     ltd = window[_between(window["delta_t_ms"], LTD_DELAYS_MS)]
-    verdicts["ltd_post_before_pre"] = bool(len(ltd)) and bool((ltd["ci_high"] < 1).all())
-    lines["ltd_post_before_pre"] = (
-        f"change after 60 post-before-pre pairs at 1 Hz, {_cells(ltd)} (needs every CI < 1)"
-    )
     ltp = window[_between(window["delta_t_ms"], LTP_DELAYS_MS)]
-    verdicts["ltp_pre_before_post"] = bool(len(ltp)) and bool((ltp["ci_low"] > 1).all())
-    lines["ltp_pre_before_post"] = (
-        f"change after 60 pre-before-post pairs at 1 Hz, {_cells(ltp)} (needs every CI > 1)"
-    )
     far = window[window["delta_t_ms"].abs() >= LONG_DELAY_MS]
     balance_p = DP.gamma_p * DP.tau_ca * math.log(DP.c_post / DP.theta_p)
     balance_d = DP.gamma_d * DP.tau_ca * math.log(DP.c_post / DP.theta_d)
-    verdicts["no_change_at_long_delays"] = bool(len(far)) and bool(
-        ((far["ci_low"] > 1 - NO_CHANGE_MARGIN) & (far["ci_high"] < 1 + NO_CHANGE_MARGIN)).all()
-    )
-    lines["no_change_at_long_delays"] = (
-        f"{_cells(far)} (needs every CI inside 1 +- {NO_CHANGE_MARGIN}); a lone post spike "
-        f"gives gamma_p t_p = {balance_p:.4f} s, gamma_d t_d = {balance_d:.4f} s"
-    )
+    verdicts = {
+        "ltd_post_before_pre": _all_below_1(ltd),
+        "ltp_pre_before_post": _all_above_1(ltp),
+        "no_change_at_long_delays": _all_near_1(far),
+    }
+    lines = {
+        "ltd_post_before_pre": (
+            f"change after 60 post-before-pre pairs at 1 Hz, {_cells(ltd)} (needs every CI < 1)"
+        ),
+        "ltp_pre_before_post": (
+            f"change after 60 pre-before-post pairs at 1 Hz, {_cells(ltp)} (needs every CI > 1)"
+        ),
+        "no_change_at_long_delays": (
+            f"{_cells(far)} (needs every CI inside 1 +- {NO_CHANGE_MARGIN}); a lone post spike "
+            f"gives gamma_p t_p = {balance_p:.4f} s, gamma_d t_d = {balance_d:.4f} s"
+        ),
+    }
+    return PartResult(verdicts, lines)
 
+
+def analyse_paper(window: pd.DataFrame) -> PartResult:
+    """Part 1 against :data:`PAPER_DP_WINDOW`: the mean absolute difference and where the
+    window is lowest and highest."""
     common = window.dropna(subset=["paper"])
     mean_diff = float((common["mean"] - common["paper"]).abs().mean()) if len(common) else math.nan
     max_diff = float((common["mean"] - common["paper"]).abs().max()) if len(common) else math.nan
     trough = float(window.loc[window["mean"].idxmin(), "delta_t_ms"])
     peak = float(window.loc[window["mean"].idxmax(), "delta_t_ms"])
-    verdicts["window_matches_paper"] = bool(
+    name = "window_matches_paper"
+    verdict = bool(
         mean_diff < PAPER_MEAN_TOLERANCE
         and abs(trough - PAPER_TROUGH_MS) <= PAPER_LOCATION_TOLERANCE_MS
         and abs(peak - PAPER_PEAK_MS) <= PAPER_LOCATION_TOLERANCE_MS
     )
-    lines["window_matches_paper"] = (
+    line = (
         f"|change - paper| over {len(common)} delays: mean {mean_diff:.3f} (needs < "
         f"{PAPER_MEAN_TOLERANCE}), max {max_diff:.3f}; lowest at {trough:+g} ms "
         f"({window['mean'].min():.3f}; paper {PAPER_TROUGH_MS:+d} ms, 0.719), highest at "
         f"{peak:+g} ms ({window['mean'].max():.3f}; paper {PAPER_PEAK_MS:+d} ms, 1.237) "
         f"(needs within {PAPER_LOCATION_TOLERANCE_MS:g} ms)"
     )
+    return PartResult({name: verdict}, {name: line})
 
+
+def analyse_theory(table: pd.DataFrame) -> PartResult:
+    """Every part: the paper's diffusion approximation against the simulation's CIs."""
     inside = (table["theory"] >= table["ci_low"] - THEORY_TOLERANCE) & (
         table["theory"] <= table["ci_high"] + THEORY_TOLERANCE
     )
     worst = table.loc[(table["theory"] - table["mean"]).abs().idxmax()]
-    verdicts["simulation_matches_theory"] = bool(inside.mean() >= THEORY_FRACTION)
-    lines["simulation_matches_theory"] = (
+    name = "simulation_matches_theory"
+    line = (
         f"the diffusion approximation lies within the CI +- {THEORY_TOLERANCE} in "
         f"{int(inside.sum())}/{len(table)} conditions (needs >= {THEORY_FRACTION:.0%}); "
         f"largest gap {worst['theory'] - worst['mean']:+.3f} ({worst['part']}, "
         f"{worst['delta_t_ms']:+g} ms, {worst['frequency_hz']:g} Hz)"
     )
+    return PartResult({name: bool(inside.mean() >= THEORY_FRACTION)}, {name: line})
 
-    frequency = table[table["part"] == "frequency"]
+
+def rate_gain(pre_post: pd.DataFrame) -> tuple[float, float, float]:
+    """The change at the highest rate >= ``HIGH_RATE_HZ`` minus the change at ``LOW_RATE_HZ``
+    (``pre_post``: one delay's rows of the frequency part) with a 95% interval from the two
+    CIs' half-widths (each already 1.96 se); NaNs without both rates."""
+    slow = pre_post[pre_post["frequency_hz"] == LOW_RATE_HZ]
+    fast = pre_post[pre_post["frequency_hz"] >= HIGH_RATE_HZ]
+    if not (len(slow) and len(fast)):
+        return math.nan, math.nan, math.nan
+    a, c = fast.loc[fast["frequency_hz"].idxmax()], slow.iloc[0]
+    se = math.hypot((a["ci_high"] - a["ci_low"]) / 2, (c["ci_high"] - c["ci_low"]) / 2)
+    diff = a["mean"] - c["mean"]
+    return diff, diff - se, diff + se  # the half-widths are already 1.96 se
+
+
+def analyse_frequency(frequency: pd.DataFrame) -> PartResult:
+    """Part 2 (``frequency``: its rows of :func:`condition_table`): post-before-pre pairs
+    depress at a low rate and potentiate at high rates; pre-before-post potentiation grows
+    with the rate."""
     post_pre = frequency[frequency["delta_t_ms"] == FREQUENCY_DELAY_MS[0]]
     pre_post = frequency[frequency["delta_t_ms"] == FREQUENCY_DELAY_MS[1]]
     low = post_pre[post_pre["frequency_hz"] == LOW_RATE_HZ]
-    verdicts["ltd_at_low_pairing_rate"] = bool(len(low)) and bool((low["ci_high"] < 1).all())
-    lines["ltd_at_low_pairing_rate"] = (
-        f"dt = {FREQUENCY_DELAY_MS[0]:+g} ms pairs, {_cells(low, 'frequency_hz')} (needs CI < 1)"
-    )
     high = post_pre[post_pre["frequency_hz"] >= HIGH_RATE_HZ]
-    verdicts["ltp_at_high_pairing_rate"] = bool(len(high)) and bool((high["ci_low"] > 1).all())
     crossing = post_pre[post_pre["ci_low"] > 1]["frequency_hz"]
-    lines["ltp_at_high_pairing_rate"] = (
-        f"dt = {FREQUENCY_DELAY_MS[0]:+g} ms pairs, "
-        f"{_cells(high, 'frequency_hz')} (needs every CI > 1); "
-        "potentiation from " + (f"{crossing.min():g} Hz" if len(crossing) else "no rate") + " up"
-    )
-    grows = math.nan, math.nan, math.nan
-    slow = pre_post[pre_post["frequency_hz"] == LOW_RATE_HZ]
-    fast = pre_post[pre_post["frequency_hz"] >= HIGH_RATE_HZ]
-    if len(slow) and len(fast):
-        a, c = fast.loc[fast["frequency_hz"].idxmax()], slow.iloc[0]
-        se = math.hypot((a["ci_high"] - a["ci_low"]) / 2, (c["ci_high"] - c["ci_low"]) / 2)
-        diff = a["mean"] - c["mean"]
-        grows = diff, diff - se, diff + se  # the half-widths are already 1.96 se
-    verdicts["ltp_grows_with_pairing_rate"] = bool(grows[1] > 0)
-    lines["ltp_grows_with_pairing_rate"] = (
-        f"dt = {FREQUENCY_DELAY_MS[1]:+g} ms pairs, change at the highest rate minus at "
-        f"{LOW_RATE_HZ:g} Hz: {format_ci(*grows)} (needs CI > 0); "
-        f"{_cells(pre_post, 'frequency_hz')}"
-    )
+    grows = rate_gain(pre_post)
+    verdicts = {
+        "ltd_at_low_pairing_rate": _all_below_1(low),
+        "ltp_at_high_pairing_rate": _all_above_1(high),
+        "ltp_grows_with_pairing_rate": bool(grows[1] > 0),
+    }
+    lines = {
+        "ltd_at_low_pairing_rate": (
+            f"dt = {FREQUENCY_DELAY_MS[0]:+g} ms pairs, {_cells(low, 'frequency_hz')} (needs CI "
+            "< 1)"
+        ),
+        "ltp_at_high_pairing_rate": (
+            f"dt = {FREQUENCY_DELAY_MS[0]:+g} ms pairs, "
+            f"{_cells(high, 'frequency_hz')} (needs every CI > 1); potentiation from "
+            + (f"{crossing.min():g} Hz" if len(crossing) else "no rate") + " up"
+        ),
+        "ltp_grows_with_pairing_rate": (
+            f"dt = {FREQUENCY_DELAY_MS[1]:+g} ms pairs, change at the highest rate minus at "
+            f"{LOW_RATE_HZ:g} Hz: {format_ci(*grows)} (needs CI > 0); "
+            f"{_cells(pre_post, 'frequency_hz')}"
+        ),
+    }  # fmt: skip
+    return PartResult(verdicts, lines)
 
+
+def analyse_controls(table: pd.DataFrame, synapses: pd.DataFrame, config: Config) -> PartResult:
+    """Parts 3 and 4: with ``theta_p`` above the calcium reached no synapse potentiates; without
+    presynaptic calcium the window is flat (``synapses``: the records, for the calcium)."""
     control = table[table["part"] == "control_theta_p"]
-    synapses = records["synapses"]
     control_rows = synapses[synapses["part"] == "control_theta_p"]
     never_above = bool((control_rows["time_above_p"] == 0).all())
-    verdicts["control_no_ltp_without_theta_p"] = bool(len(control)) and bool(
-        never_above and (control["up"] <= CONTROL_MAX_UP).all() and (control["ci_high"] < 1).all()
-    )
-    lines["control_no_ltp_without_theta_p"] = (
-        f"theta_p = {config.control_theta_p:g}: calcium never above theta_p: {never_above}; "
-        f"DOWN -> UP fraction at most {control['up'].max():.3f} (noise alone, against a drift "
-        f"to 0; needs <= {CONTROL_MAX_UP}); change from {control['mean'].min():.3f} to "
-        f"{control['mean'].max():.3f}, CI high max {control['ci_high'].max():.3f} (needs every "
-        "CI < 1: no delay potentiates, every delay depresses)"
-    )
     flat = table[table["part"] == "control_no_pre_calcium"]
-    verdicts["control_flat_without_presynaptic_calcium"] = bool(len(flat)) and bool(
-        ((flat["ci_low"] > 1 - NO_CHANGE_MARGIN) & (flat["ci_high"] < 1 + NO_CHANGE_MARGIN)).all()
-    )
-    lines["control_flat_without_presynaptic_calcium"] = (
-        f"C_pre = 0: change from {flat['mean'].min():.3f} to {flat['mean'].max():.3f}, CIs from "
-        f"{flat['ci_low'].min():.3f} to {flat['ci_high'].max():.3f} (needs every CI inside 1 +- "
-        f"{NO_CHANGE_MARGIN}: no timing dependence without the presynaptic calcium)"
-    )
-
-    lines = {name: f"{KINDS[name]}: {line}" for name, line in lines.items()}
-    return {"verdicts": verdicts, "table": table, "lines": lines, "kinds": dict(KINDS),
-            "config": config}  # fmt: skip
+    verdicts = {
+        "control_no_ltp_without_theta_p": bool(len(control)) and bool(
+            never_above and (control["up"] <= CONTROL_MAX_UP).all()
+            and (control["ci_high"] < 1).all()
+        ),
+        "control_flat_without_presynaptic_calcium": _all_near_1(flat),
+    }  # fmt: skip
+    lines = {
+        "control_no_ltp_without_theta_p": (
+            f"theta_p = {config.control_theta_p:g}: calcium never above theta_p: {never_above}; "
+            f"DOWN -> UP fraction at most {control['up'].max():.3f} (noise alone, against a "
+            f"drift to 0; needs <= {CONTROL_MAX_UP}); change from {control['mean'].min():.3f} "
+            f"to {control['mean'].max():.3f}, CI high max {control['ci_high'].max():.3f} (needs "
+            "every CI < 1: no delay potentiates, every delay depresses)"
+        ),
+        "control_flat_without_presynaptic_calcium": (
+            f"C_pre = 0: change from {flat['mean'].min():.3f} to {flat['mean'].max():.3f}, CIs "
+            f"from {flat['ci_low'].min():.3f} to {flat['ci_high'].max():.3f} (needs every CI "
+            f"inside 1 +- {NO_CHANGE_MARGIN}: no timing dependence without the presynaptic "
+            "calcium)"
+        ),
+    }
+    return PartResult(verdicts, lines)
 
 
 # --------------------------------------------------------------------------------------------

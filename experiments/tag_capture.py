@@ -68,10 +68,10 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from plasticgym.consolidation import block_protein_synthesis, tag_and_capture
+from plasticgym.consolidation import TagCaptureState, block_protein_synthesis, tag_and_capture
 from plasticgym.experiments.report import pyplot, save_figure
 from plasticgym.experiments.stats import ci_row, difference_ci, estimate_row, format_ci, mean_ci
-from plasticgym.plasticity import PlasticitySignals
+from plasticgym.plasticity import PlasticitySignals, PlasticityTransform
 
 NAME = "tag_capture"
 DESCRIPTION = (
@@ -190,6 +190,12 @@ def interval_name(hours: float) -> str:
     return f"{hours:g}h"
 
 
+def pair_group(config: Config) -> str:
+    """The pairing the blocker and ``no_capture`` groups copy: S strong, then W weak
+    ``pair_interval_h`` later."""
+    return "strong_then_weak_" + interval_name(config.pair_interval_h)
+
+
 def protocols(config: Config) -> list[Protocol]:
     """The groups of the experiment, in order."""
     out = [Protocol("weak_alone", 0.0, None), Protocol("strong_alone", None, 0.0)]
@@ -303,6 +309,123 @@ def schedule(config: Config, groups: list[Protocol]) -> dict[str, Any]:
             "start": start}  # fmt: skip
 
 
+def make_rule(
+    config: Config, params: dict[str, torch.Tensor], generator: torch.Generator
+) -> PlasticityTransform:
+    """The slices' synapse: :func:`plasticgym.consolidation.tag_and_capture` with the paper's
+    constants and each slice's own time constants and ``gamma`` (``params``, see
+    :func:`make_slices`), sampling its tags from ``generator``."""
+    return tag_and_capture(
+        config.dt,
+        tau_h=params["tau_h"],
+        tau_l=params["tau_l"],
+        tau_p_rise=params["tau_p_rise"],
+        tau_p_decay=params["tau_p_decay"],
+        tau_z=params["tau_z"],
+        tag_threshold=TAG_THRESHOLD,
+        dopamine_threshold=config.dopamine_threshold,
+        gamma=params["gamma"],
+        kappa=KAPPA,
+        early_gain=G_H,
+        depressed_gain=G_L,
+        late_gain=G_Z,
+        generator=generator,
+    )
+
+
+def initial_state(
+    rule: PlasticityTransform, weights: torch.Tensor, up_fraction: float, seed: Any
+) -> TagCaptureState:
+    """The rule's initial state with a fraction ``up_fraction`` of the late weights up
+    (``z = 1``; drawn from ``seed``)."""
+    state = rule.init(weights)
+    up = np.random.default_rng(seed).random(tuple(weights.shape)) < up_fraction
+    return state._replace(z=torch.tensor(up, dtype=torch.float32, device=weights.device))
+
+
+def resting_signals(n_slices: int, n_pre: int, device: torch.device) -> PlasticitySignals:
+    """The signals of a step without dopamine: zero activity, every slice active."""
+    return PlasticitySignals(
+        pre=torch.zeros(n_slices, n_pre, device=device),
+        post=torch.zeros(n_slices, 1, device=device),
+        dopamine=torch.zeros(n_slices, device=device),
+        rate=torch.zeros(n_slices, 1, device=device),
+        active=torch.ones(n_slices, dtype=torch.bool, device=device),
+    )
+
+
+def pathway_weights(state: TagCaptureState) -> torch.Tensor:
+    """Each pathway's field potential: the sum of its synapses' weights ``w_0 + g_H h - g_L l
+    + g_z z``, ``[B, 2]`` (W, then S)."""
+    w = W0 + G_H * state.high - G_L * state.low + G_Z * state.z
+    return w[:, 0].reshape(w.shape[0], 2, -1).sum(-1)
+
+
+def proposed_change(
+    trains: Any, rho: dict[str, torch.Tensor], no_change: torch.Tensor, n_agents: int
+) -> torch.Tensor:
+    """The proposed change of one step: ``g_H rho`` on the pathway of every group with a train
+    (``trains``: ``[(group index, pathway, kind)]``); ``no_change`` (zeros) without a train."""
+    if not trains:
+        return no_change
+    dw = torch.zeros_like(no_change)
+    n = no_change.shape[-1] // 2
+    for g, pathway, kind in trains:
+        rows = slice(g * n_agents, (g + 1) * n_agents)
+        cols = slice(pathway * n, (pathway + 1) * n)
+        dw[rows, :, cols] = G_H * rho[kind][rows].view(-1, 1, 1)
+    return dw
+
+
+def apply_blocker(state: TagCaptureState, events: Any, group_of: torch.Tensor) -> TagCaptureState:
+    """Apply or wash out the blocker in the groups of ``events`` (``[(group index, on)]``)."""
+    for g, on in events:
+        blocked = torch.where(group_of == g, torch.tensor(on, device=group_of.device),
+                              state.blocked)  # fmt: skip
+        state = block_protein_synthesis(state, blocked)
+    return state
+
+
+def dopamine_at(
+    k: int, windows: dict[int, tuple[int, int]], group_of: torch.Tensor
+) -> torch.Tensor:
+    """Dopamine of step ``k``, ``[B]``: 1 in the groups whose window ``[first, last)`` holds
+    it, 0 elsewhere."""
+    dopamine = torch.zeros(group_of.shape, device=group_of.device)
+    for g, (first, last) in windows.items():
+        if first <= k < last:
+            dopamine = dopamine + (group_of == g).float()
+    return dopamine
+
+
+def hours(steps: list[int], start: int, dt: float) -> np.ndarray:
+    """Hours from the first tetanus at the end of each step."""
+    return (np.asarray(steps) + 1 - start) * dt / HOUR
+
+
+def timecourse_table(values: np.ndarray, times: np.ndarray, slices: pd.DataFrame) -> pd.DataFrame:
+    """The recorded time course (``values [T, B, 3]``: W and S potentiation as fractions, and
+    ``p``) as rows ``group, agent, time_h, weak_pathway, strong_pathway`` (in %), ``protein``."""
+    return pd.DataFrame({
+        "group": np.tile(slices["group"].to_numpy(), len(times)),
+        "agent": np.tile(slices["agent"].to_numpy(), len(times)),
+        "time_h": np.repeat(times, len(slices)),
+        "weak_pathway": 100.0 * values[:, :, 0].reshape(-1),
+        "strong_pathway": 100.0 * values[:, :, 1].reshape(-1),
+        "protein": values[:, :, 2].reshape(-1),
+    })  # fmt: skip
+
+
+def protein_table(values: np.ndarray, times: np.ndarray, n_agents: int) -> pd.DataFrame:
+    """The minute-by-minute protein level of ``strong_alone`` (``values [T, n_agents]``) as
+    rows ``agent, time_h, protein``."""
+    return pd.DataFrame({
+        "agent": np.tile(np.arange(n_agents), len(times)),
+        "time_h": np.repeat(times, n_agents),
+        "protein": values.reshape(-1),
+    })  # fmt: skip
+
+
 def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) -> dict:
     """Simulate every group; returns ``{"timecourse", "protein", "slices"}``: the potentiation
     of both pathways and the protein level per slice every ``record_minutes`` (``time_h`` from
@@ -313,49 +436,19 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
     slices = make_slices(config)
     plan = schedule(config, groups)
     device = torch.device(config.device)
-    n_slices, n = len(slices.table), config.synapses_per_pathway
+    n_slices, n_pre = len(slices.table), 2 * config.synapses_per_pathway
     seeds = np.random.SeedSequence([config.seed, 17]).generate_state(2)
-    generator = torch.Generator(device=device).manual_seed(int(seeds[0]))
-    rule = tag_and_capture(
-        config.dt,
-        tau_h=slices.params["tau_h"],
-        tau_l=slices.params["tau_l"],
-        tau_p_rise=slices.params["tau_p_rise"],
-        tau_p_decay=slices.params["tau_p_decay"],
-        tau_z=slices.params["tau_z"],
-        tag_threshold=TAG_THRESHOLD,
-        dopamine_threshold=config.dopamine_threshold,
-        gamma=slices.params["gamma"],
-        kappa=KAPPA,
-        early_gain=G_H,
-        depressed_gain=G_L,
-        late_gain=G_Z,
-        generator=generator,
-    )
-    weights = torch.zeros(n_slices, 1, 2 * n, device=device)
+    rule = make_rule(config, slices.params,
+                     torch.Generator(device=device).manual_seed(int(seeds[0])))  # fmt: skip
+    weights = torch.zeros(n_slices, 1, n_pre, device=device)
     no_change = torch.zeros_like(weights)
-    state = rule.init(weights)
-    up = np.random.default_rng(seeds[1]).random((n_slices, 1, 2 * n)) < config.up_fraction
-    state = state._replace(z=torch.tensor(up, dtype=torch.float32, device=device))
-
+    state = initial_state(rule, weights, config.up_fraction, seeds[1])
     rho = {kind: torch.tensor(slices.table[f"rho_{kind}"].to_numpy(), dtype=torch.float32,
                               device=device) for kind in ("weak", "strong")}  # fmt: skip
-    zeros_b = torch.zeros(n_slices, device=device)
-    signals = PlasticitySignals(
-        pre=torch.zeros(n_slices, 2 * n, device=device),
-        post=torch.zeros(n_slices, 1, device=device),
-        dopamine=zeros_b,
-        rate=torch.zeros(n_slices, 1, device=device),
-        active=torch.ones(n_slices, dtype=torch.bool, device=device),
-    )
+    signals = resting_signals(n_slices, n_pre, device)
     group_of = torch.arange(n_slices, device=device) // config.n_agents
-    blocked = torch.zeros(n_slices, dtype=torch.bool, device=device)
     strong_alone = [g.name for g in groups].index("strong_alone")
     fine_rows = slice(strong_alone * config.n_agents, (strong_alone + 1) * config.n_agents)
-
-    def pathway_weights(s: Any) -> torch.Tensor:
-        w = W0 + G_H * s.high - G_L * s.low + G_Z * s.z
-        return w[:, 0].reshape(n_slices, 2, n).sum(-1)  # [B, 2]
 
     baseline = pathway_weights(state)
     every = round(config.record_minutes * MINUTE / config.dt)
@@ -363,22 +456,10 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
     fine_until = plan["start"] + round(4 * HOUR / config.dt)
     coarse, coarse_steps, fine, fine_steps = [], [], [], []
     for k in range(plan["steps"]):
-        dw = None
-        for g, pathway, kind in plan["trains"].get(k, ()):
-            if dw is None:
-                dw = torch.zeros_like(weights)
-            rows = slice(g * config.n_agents, (g + 1) * config.n_agents)
-            cols = slice(pathway * n, (pathway + 1) * n)
-            dw[rows, :, cols] = G_H * rho[kind][rows].view(-1, 1, 1)
-        for g, on in plan["blocker"].get(k, ()):
-            blocked = torch.where(group_of == g, torch.tensor(on, device=device), blocked)
-            state = block_protein_synthesis(state, blocked)
-        dopamine = zeros_b
-        for g, (first, last) in plan["dopamine"].items():
-            if first <= k < last:
-                dopamine = dopamine + (group_of == g).float()
-        step_signals = signals._replace(dopamine=dopamine)
-        _, state = rule.update(no_change if dw is None else dw, state, weights, step_signals)
+        dw = proposed_change(plan["trains"].get(k, ()), rho, no_change, config.n_agents)
+        state = apply_blocker(state, plan["blocker"].get(k, ()), group_of)
+        step_signals = signals._replace(dopamine=dopamine_at(k, plan["dopamine"], group_of))
+        _, state = rule.update(dw, state, weights, step_signals)
         if k % every == 0:
             coarse.append(torch.cat([pathway_weights(state) / baseline - 1.0, state.p], dim=1))
             coarse_steps.append(k)
@@ -386,23 +467,10 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
             fine.append(state.p[fine_rows, 0])
             fine_steps.append(k)
 
-    values = torch.stack(coarse).cpu().numpy()  # [T, B, 3]
-    times = (np.asarray(coarse_steps) + 1 - plan["start"]) * config.dt / HOUR
-    timecourse = pd.DataFrame({
-        "group": np.tile(slices.table["group"].to_numpy(), len(times)),
-        "agent": np.tile(slices.table["agent"].to_numpy(), len(times)),
-        "time_h": np.repeat(times, n_slices),
-        "weak_pathway": 100.0 * values[:, :, 0].reshape(-1),
-        "strong_pathway": 100.0 * values[:, :, 1].reshape(-1),
-        "protein": values[:, :, 2].reshape(-1),
-    })  # fmt: skip
-    fine_values = torch.stack(fine).cpu().numpy()
-    fine_times = (np.asarray(fine_steps) + 1 - plan["start"]) * config.dt / HOUR
-    protein = pd.DataFrame({
-        "agent": np.tile(np.arange(config.n_agents), len(fine_times)),
-        "time_h": np.repeat(fine_times, config.n_agents),
-        "protein": fine_values.reshape(-1),
-    })  # fmt: skip
+    times = hours(coarse_steps, plan["start"], config.dt)
+    timecourse = timecourse_table(torch.stack(coarse).cpu().numpy(), times, slices.table)
+    fine_times = hours(fine_steps, plan["start"], config.dt)
+    protein = protein_table(torch.stack(fine).cpu().numpy(), fine_times, config.n_agents)
     return {"timecourse": timecourse, "protein": protein, "slices": slices.table}
 
 
@@ -574,80 +642,144 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     and the numbers the figures need."""
     tc, slices = records["timecourse"], records["slices"]
     groups = {g.name: g for g in protocols(config)}
-    rows: list[dict[str, Any]] = []
-    verdicts: dict[str, bool] = {}
-    lines: dict[str, str] = {}
+    alone_late = late_ltp(tc, groups["weak_alone"], "weak")
+    captures, capture_rows = capture_estimates(tc, groups, alone_late)
+    pair = pair_group(config)
+    weak = analyse_weak_alone(tc, alone_late)
+    strong = analyse_strong_alone(tc, groups["strong_alone"])
+    capture = analyse_capture(captures, late_ltp(tc, groups[pair], "weak"), config)
+    abolished = analyse_abolished(tc, groups, alone_late, captures, config)
+    dopamine = analyse_dopamine(captures, config)
+    lifetime = analyse_tag_lifetime(tc, slices)
+    protein = analyse_protein(records["protein"], slices)
+    parts = (weak, strong, capture, abolished, dopamine, lifetime, protein)
+    rows = [*weak.rows, *strong.rows, *capture_rows, *abolished.rows, *lifetime.rows,
+            *protein.rows]  # fmt: skip
+    return {"verdicts": {name: ok for part in parts for name, ok in part.verdicts.items()},
+            "table": result_table(rows),
+            "lines": {name: line for part in parts for name, line in part.lines.items()},
+            "window": window_table(captures, config), "config": config}  # fmt: skip
 
-    def late(group: str, pathway: str) -> np.ndarray:
-        start = groups[group].weak_h if pathway == "weak" else groups[group].strong_h
-        return window_mean(tc, group, f"{pathway}_pathway", start, LATE_WINDOW)
 
-    def row(values: Any, part: str, quantity: str, kind: str = "", **extra: Any) -> None:
-        rows.append({**ci_row(values, part=part, quantity=quantity), "kind": kind, **extra})
+class PartResult(NamedTuple):
+    """What the analysis of one part returns: its verdicts (``{signature: bool}``), one line
+    per verdict and its rows of the result table (as the addiction experiment's parts do)."""
 
-    def tost_row(test: Equivalence, part: str, quantity: str, kind: str) -> None:
-        rows.append({"part": part, "quantity": f"{quantity} (TOST: 90% interval, p)",
-                     "kind": kind, "mean": test.difference, "ci_low": test.low,
-                     "ci_high": test.high, "n": config.n_agents, "p": test.p})  # fmt: skip
+    verdicts: dict[str, bool]
+    lines: dict[str, str]
+    rows: list[dict[str, Any]]
 
-    # Weak tetanus alone: early LTP that is back at baseline by 3 h; no late LTP.
-    kind = KIND["weak_alone_decays"]
+
+def late_ltp(timecourse: pd.DataFrame, protocol: Protocol, pathway: str) -> np.ndarray:
+    """Per agent of the group: the late LTP of the ``pathway`` (``weak`` or ``strong``), its
+    mean potentiation in ``LATE_WINDOW`` after its tetanus."""
+    start = protocol.weak_h if pathway == "weak" else protocol.strong_h
+    return window_mean(timecourse, protocol.name, f"{pathway}_pathway", start, LATE_WINDOW)
+
+
+def table_row(values: Any, part: str, quantity: str, kind: str = "", **extra: Any) -> dict:
+    """A result-table row: mean and 95% interval of ``values``, with its ``kind`` and any
+    ``extra`` columns (``paper``)."""
+    return {**ci_row(values, part=part, quantity=quantity), "kind": kind, **extra}
+
+
+def tost_table_row(test: Equivalence, part: str, quantity: str, kind: str, n: int) -> dict:
+    """A result-table row of a :func:`tost`: the difference, its 90% interval and ``p``."""
+    return {"part": part, "quantity": f"{quantity} (TOST: 90% interval, p)", "kind": kind,
+            "mean": test.difference, "ci_low": test.low, "ci_high": test.high, "n": n,
+            "p": test.p}  # fmt: skip
+
+
+def result_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The rows as the result table, ``kind`` and ``paper`` empty where not given."""
+    table = pd.DataFrame(rows)
+    for column in ("kind", "paper"):
+        table[column] = table[column].fillna("") if column in table else ""
+    columns = ["part", "quantity", "kind", "mean", "ci_low", "ci_high", "n", "p", "paper"]
+    return table[columns]
+
+
+def analyse_weak_alone(tc: pd.DataFrame, alone_late: np.ndarray) -> PartResult:
+    """Weak tetanus alone: early LTP that is back at baseline by 3 h; no late LTP
+    (``alone_late``: its :func:`late_ltp`)."""
+    name = "weak_alone_decays"
+    kind = KIND[name]
     early = window_mean(tc, "weak_alone", "weak_pathway", 0.0, EARLY_WINDOW)
     at_3h = window_mean(tc, "weak_alone", "weak_pathway", 0.0, DECAYED_AT)
-    alone_late = late("weak_alone", "weak")
     decayed = tost(at_3h, None, EQUIVALENCE_MARGIN)
     gone = tost(alone_late, None, EQUIVALENCE_MARGIN)
-    row(early, "weak_alone", "W early LTP (5-15 min), %", kind)
-    row(at_3h, "weak_alone", "W potentiation at 3 h, %", kind, paper="back to baseline < 3 h")
-    row(alone_late, "weak_alone", "W late LTP (8-10 h), %", kind)
+    rows = [
+        table_row(early, "weak_alone", "W early LTP (5-15 min), %", kind),
+        table_row(at_3h, "weak_alone", "W potentiation at 3 h, %", kind,
+                  paper="back to baseline < 3 h"),
+        table_row(alone_late, "weak_alone", "W late LTP (8-10 h), %", kind),
+    ]  # fmt: skip
     early_ci = mean_ci(early)
-    verdicts["weak_alone_decays"] = bool(
-        early_ci[1] > EARLY_LTP and decayed.equivalent and gone.equivalent
-    )
-    lines["weak_alone_decays"] = (
-        f"{_label('weak_alone_decays')} W early LTP {format_ci(*early_ci, 1)} % (needs CI > "
+    verdict = bool(early_ci[1] > EARLY_LTP and decayed.equivalent and gone.equivalent)
+    line = (
+        f"{_label(name)} W early LTP {format_ci(*early_ci, 1)} % (needs CI > "
         f"{EARLY_LTP:g}); at 3 h {format_tost(decayed, EQUIVALENCE_MARGIN)}; at 8-10 h "
         f"{format_tost(gone, EQUIVALENCE_MARGIN)}"
     )
+    return PartResult({name: verdict}, {name: line}, rows)
 
-    # Strong tetanus alone: late LTP.
-    kind = KIND["strong_alone_persists"]
-    strong_early = window_mean(tc, "strong_alone", "strong_pathway", 0.0, EARLY_WINDOW)
-    strong_late = late("strong_alone", "strong")
-    row(strong_early, "strong_alone", "S early LTP (5-15 min), %", kind)
-    row(strong_late, "strong_alone", "S late LTP (8-10 h), %", kind)
+
+def analyse_strong_alone(tc: pd.DataFrame, protocol: Protocol) -> PartResult:
+    """Strong tetanus alone (``protocol``: ``strong_alone``): late LTP."""
+    name = "strong_alone_persists"
+    kind = KIND[name]
+    strong_early = window_mean(tc, protocol.name, "strong_pathway", 0.0, EARLY_WINDOW)
+    strong_late = late_ltp(tc, protocol, "strong")
+    rows = [
+        table_row(strong_early, protocol.name, "S early LTP (5-15 min), %", kind),
+        table_row(strong_late, protocol.name, "S late LTP (8-10 h), %", kind),
+    ]
     strong_ci = mean_ci(strong_late)
-    verdicts["strong_alone_persists"] = bool(strong_ci[1] > LATE_LTP)
-    lines["strong_alone_persists"] = (
-        f"{_label('strong_alone_persists')} S late LTP at 8-10 h {format_ci(*strong_ci, 1)} % "
+    line = (
+        f"{_label(name)} S late LTP at 8-10 h {format_ci(*strong_ci, 1)} % "
         f"(needs CI > {LATE_LTP:g})"
     )
+    return PartResult({name: bool(strong_ci[1] > LATE_LTP)}, {name: line}, rows)
 
-    # Capture of W in every other group: its late LTP minus weak_alone's.
+
+def capture_estimates(
+    tc: pd.DataFrame, groups: dict[str, Protocol], alone_late: np.ndarray
+) -> tuple[dict[str, Estimate], list[dict[str, Any]]]:
+    """The capture of W in every group but the two alone: its late LTP minus ``alone_late``
+    (``weak_alone``'s), by group, and the table's rows (W's late LTP, the capture, and S's
+    late LTP where S had a tetanus)."""
     captures: dict[str, Estimate] = {}
+    rows: list[dict[str, Any]] = []
     for name, protocol in groups.items():
         if name in ("weak_alone", "strong_alone"):
             continue
-        values = late(name, "weak")
+        values = late_ltp(tc, protocol, "weak")
         captures[name] = difference(values, alone_late)
-        row(values, name, "W late LTP (8-10 h), %")
+        rows.append(table_row(values, name, "W late LTP (8-10 h), %"))
         rows.append({**estimate_row(captures[name], len(values), part=name,
                                     quantity="capture: W late LTP - weak_alone's, %"),
                      "kind": ""})  # fmt: skip
         if protocol.strong_h is not None:
-            row(late(name, "strong"), name, "S late LTP (8-10 h), %")
+            rows.append(table_row(late_ltp(tc, protocol, "strong"), name, "S late LTP (8-10 h), %"))
+    return captures, rows
 
-    pair = "strong_then_weak_" + interval_name(config.pair_interval_h)
-    paired = mean_ci(late(pair, "weak"))
-    verdicts["weak_captured_after_strong"] = bool(
-        paired[1] > CAPTURE and captures[pair][1] > CAPTURE
-    )
-    lines["weak_captured_after_strong"] = (
-        f"{_label('weak_captured_after_strong')} {pair}: W late LTP {format_ci(*paired, 1)} %, "
-        f"capture {format_ci(*captures[pair], 1)} (both need CI > {CAPTURE:g})"
-    )
 
-    # The capture window, both orders.
+def analyse_capture(
+    captures: dict[str, Estimate], paired: np.ndarray, config: Config
+) -> PartResult:
+    """W is captured after a strong tetanus (``paired``: W's late LTP in the pairing at
+    ``pair_interval_h``), and the capture window in both orders: open at short intervals,
+    closed at >= 3 h."""
+    pair = pair_group(config)
+    paired_ci = mean_ci(paired)
+    verdicts = {"weak_captured_after_strong": bool(
+        paired_ci[1] > CAPTURE and captures[pair][1] > CAPTURE
+    )}  # fmt: skip
+    lines = {"weak_captured_after_strong": (
+        f"{_label('weak_captured_after_strong')} {pair}: W late LTP "
+        f"{format_ci(*paired_ci, 1)} %, capture {format_ci(*captures[pair], 1)} (both need CI > "
+        f"{CAPTURE:g})"
+    )}  # fmt: skip
     weak_first = [f"weak_then_strong_{interval_name(d)}" for d in (5 / 60, 1.0)]
     weak_late = [f"weak_then_strong_{interval_name(d)}" for d in config.weak_before_strong_h
                  if d >= 3.0]  # fmt: skip
@@ -666,17 +798,30 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     ):  # fmt: skip
         verdicts[verdict] = bool(ok)
         lines[verdict] = f"{_label(verdict)} capture {text}; {note}"
+    return PartResult(verdicts, lines, [])
 
-    # The blocker and the control without capture: as weak alone, and no late LTP on S. The
-    # equivalence margin must be smaller than the capture they are said to abolish.
+
+def analyse_abolished(
+    tc: pd.DataFrame,
+    groups: dict[str, Protocol],
+    alone_late: np.ndarray,
+    captures: dict[str, Estimate],
+    config: Config,
+) -> PartResult:
+    """The blocker and the control without capture: as weak alone, and no late LTP on S. The
+    equivalence margin must be smaller than the capture they are said to abolish (that of the
+    pairing at ``pair_interval_h``)."""
+    pair = pair_group(config)
     effect = captures[pair]
+    verdicts, lines, rows = {}, {}, []
     for name, verdict in (("blocker", "blocker_abolishes_capture"),
                           ("no_capture", "no_capture_control")):  # fmt: skip
         kind = KIND[verdict]
-        weak_eq = tost(late(name, "weak"), alone_late, EQUIVALENCE_MARGIN)
-        strong_eq = tost(late(name, "strong"), None, EQUIVALENCE_MARGIN)
-        tost_row(weak_eq, name, "W late LTP - weak_alone's, %", kind)
-        tost_row(strong_eq, name, "S late LTP, %", kind)
+        weak_eq = tost(late_ltp(tc, groups[name], "weak"), alone_late, EQUIVALENCE_MARGIN)
+        strong_eq = tost(late_ltp(tc, groups[name], "strong"), None, EQUIVALENCE_MARGIN)
+        rows.append(tost_table_row(weak_eq, name, "W late LTP - weak_alone's, %", kind,
+                                   config.n_agents))  # fmt: skip
+        rows.append(tost_table_row(strong_eq, name, "S late LTP, %", kind, config.n_agents))
         margin_ok = effect[1] > EQUIVALENCE_MARGIN
         verdicts[verdict] = bool(weak_eq.equivalent and strong_eq.equivalent and margin_ok)
         lines[verdict] = (
@@ -685,61 +830,74 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
             f"{format_tost(strong_eq, EQUIVALENCE_MARGIN)}; the margin is below the capture "
             f"it abolishes ({pair}: CI low {effect[1]:.1f}): {margin_ok}"
         )
+    return PartResult(verdicts, lines, rows)
 
+
+def analyse_dopamine(captures: dict[str, Estimate], config: Config) -> PartResult:
+    """A dopamine signal instead of the strong tetanus: W is captured."""
+    name = "dopamine_triggers_capture"
     dopamine = "weak_then_dopamine_" + interval_name(config.dopamine_delay_h)
-    verdicts["dopamine_triggers_capture"] = bool(captures[dopamine][1] > CAPTURE)
-    lines["dopamine_triggers_capture"] = (
-        f"{_label('dopamine_triggers_capture')} {dopamine}: capture "
-        f"{format_ci(*captures[dopamine], 1)} % without a strong tetanus (needs CI > "
-        f"{CAPTURE:g})"
+    line = (
+        f"{_label(name)} {dopamine}: capture {format_ci(*captures[dopamine], 1)} % without a "
+        f"strong tetanus (needs CI > {CAPTURE:g})"
     )
+    return PartResult({name: bool(captures[dopamine][1] > CAPTURE)}, {name: line}, [])
 
-    # Time constants measured from the time courses: vs the slices' own and the paper's.
-    kind = KIND["tag_lifetime"]
+
+def analyse_tag_lifetime(tc: pd.DataFrame, slices: pd.DataFrame) -> PartResult:
+    """The tag lifetime measured from ``weak_alone``'s time courses
+    (:func:`decay_time_constants`) against the paper's ``tau_H`` and the slices' own."""
+    name = "tag_lifetime"
+    kind = KIND[name]
     own = slices[slices["group"] == "weak_alone"].sort_values("agent")
     taus = decay_time_constants(tc)
     ratio = taus / (own["tau_h"].to_numpy() / HOUR)
     tau_ci, ratio_ci = mean_ci(taus), mean_ci(ratio)
-    row(taus, "weak_alone", "decay time constant of W early LTP, h", kind, paper="1 (tau_H)")
-    row(ratio, "weak_alone", "  / the slice's own tau_H", kind)
-    verdicts["tag_lifetime"] = _within(tau_ci, TAU_TOLERANCE) and _within(
-        ratio_ci, SELF_CONSISTENCY
-    )
-    lines["tag_lifetime"] = (
-        f"{_label('tag_lifetime')} W early LTP decays with {format_ci(*tau_ci)} h (Clopath "
+    rows = [
+        table_row(taus, "weak_alone", "decay time constant of W early LTP, h", kind,
+                  paper="1 (tau_H)"),
+        table_row(ratio, "weak_alone", "  / the slice's own tau_H", kind),
+    ]  # fmt: skip
+    verdict = _within(tau_ci, TAU_TOLERANCE) and _within(ratio_ci, SELF_CONSISTENCY)
+    line = (
+        f"{_label(name)} W early LTP decays with {format_ci(*tau_ci)} h (Clopath "
         f"2008: tau_H = 1 h; needs CI within +-{TAU_TOLERANCE:.0%}); / own tau_H "
         f"{format_ci(*ratio_ci)} (needs CI within +-{SELF_CONSISTENCY:.0%} of 1)"
     )
-    kind = KIND["protein_time_constants"]
+    return PartResult({name: verdict}, {name: line}, rows)
+
+
+def analyse_protein(protein: pd.DataFrame, slices: pd.DataFrame) -> PartResult:
+    """The protein rise and decay times measured from ``strong_alone``'s protein levels
+    (:func:`protein_time_constants`) against the paper's and the slices' own."""
+    name = "protein_time_constants"
+    kind = KIND[name]
     own = slices[slices["group"] == "strong_alone"].sort_values("agent")
-    rises, decays = protein_time_constants(records["protein"])
+    rises, decays = protein_time_constants(protein)
     own_rise = 1.0 / (HOUR / own["tau_p_rise"].to_numpy() + HOUR / own["tau_p_decay"].to_numpy())
     rise_ratio, decay_ratio = rises / own_rise, decays / (own["tau_p_decay"].to_numpy() / HOUR)
-    row(60 * rises, "strong_alone", "protein rise time, min", kind, paper="~6 min")
-    row(rise_ratio, "strong_alone", "  / the slice's own 1 / (1/tau_rise + 1/tau_decay)", kind)
-    row(decays, "strong_alone", "protein decay time constant, h", kind, paper="~1 h")
-    row(decay_ratio, "strong_alone", "  / the slice's own tau_decay", kind)
+    rows = [
+        table_row(60 * rises, "strong_alone", "protein rise time, min", kind, paper="~6 min"),
+        table_row(rise_ratio, "strong_alone",
+                  "  / the slice's own 1 / (1/tau_rise + 1/tau_decay)", kind),
+        table_row(decays, "strong_alone", "protein decay time constant, h", kind, paper="~1 h"),
+        table_row(decay_ratio, "strong_alone", "  / the slice's own tau_decay", kind),
+    ]  # fmt: skip
     rise_ci, decay_ci = mean_ci(60 * rises), mean_ci(decays)
     rise_ratio_ci, decay_ratio_ci = mean_ci(rise_ratio), mean_ci(decay_ratio)
-    verdicts["protein_time_constants"] = bool(
+    verdict = bool(
         _within(mean_ci(10 * rises), PROTEIN_TOLERANCE)  # rise in units of 6 min
         and _within(decay_ci, PROTEIN_TOLERANCE)
         and _within(rise_ratio_ci, SELF_CONSISTENCY)
         and _within(decay_ratio_ci, SELF_CONSISTENCY)
     )
-    lines["protein_time_constants"] = (
-        f"{_label('protein_time_constants')} protein rises in {format_ci(*rise_ci, 1)} min "
+    line = (
+        f"{_label(name)} protein rises in {format_ci(*rise_ci, 1)} min "
         f"(Clopath 2008: ~6; / own {format_ci(*rise_ratio_ci)}), decays with "
         f"{format_ci(*decay_ci)} h (~1; / own {format_ci(*decay_ratio_ci)}); need CIs within "
         f"+-{PROTEIN_TOLERANCE:.0%} of the paper's and +-{SELF_CONSISTENCY:.0%} of the own"
     )
-
-    table = pd.DataFrame(rows)
-    for column in ("kind", "paper"):
-        table[column] = table[column].fillna("") if column in table else ""
-    columns = ["part", "quantity", "kind", "mean", "ci_low", "ci_high", "n", "p", "paper"]
-    return {"verdicts": verdicts, "table": table[columns], "lines": lines,
-            "window": window_table(captures, config), "config": config}  # fmt: skip
+    return PartResult({name: verdict}, {name: line}, rows)
 
 
 def window_table(captures: dict[str, Estimate], config: Config) -> pd.DataFrame:

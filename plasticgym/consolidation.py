@@ -66,6 +66,7 @@ are floats shared by all agents or tensors ``[B]`` (one per agent).
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import NamedTuple
 
 import torch
@@ -316,6 +317,90 @@ def _smallest(value: Scalar) -> float:
     return float(value.min()) if isinstance(value, Tensor) else float(value)
 
 
+class _TagCaptureConstants(NamedTuple):
+    """The arguments of :func:`tag_and_capture` that its update reads (times in seconds)."""
+
+    dt: float
+    tau_h: Scalar
+    tau_l: Scalar
+    tau_p_rise: Scalar
+    tau_p_decay: Scalar
+    tau_z: Scalar
+    tag_threshold: Scalar
+    dopamine_threshold: float
+    gamma: Scalar
+    kappa: Scalar
+    early_gain: Scalar
+    depressed_gain: Scalar
+    late_gain: Scalar
+
+
+def _check_tag_capture(c: _TagCaptureConstants) -> None:
+    """Time constants, gains and ``dt`` must be > 0, and ``dt`` at most ``tau_z / 4``."""
+    for name in ("tau_h", "tau_l", "tau_p_rise", "tau_p_decay", "tau_z", "early_gain",
+                 "depressed_gain", "late_gain", "dt"):  # fmt: skip
+        _check_positive(name, getattr(c, name))
+    if c.dt > _smallest(c.tau_z) / 4:
+        raise ValueError(
+            f"dt={c.dt!r} is invalid: the late phase is integrated with Euler steps, so dt must "
+            f"be at most tau_z / 4 = {_smallest(c.tau_z) / 4:g} s"
+        )
+
+
+def _tag_capture_init(
+    weights: Tensor, blocked: bool, generator: torch.Generator | None
+) -> TagCaptureState:
+    """The state of :func:`tag_and_capture` before any step: every synapse neutral with
+    ``z = 0``, no proteins, the blocker as given."""
+    if generator is not None and generator.device.type != weights.device.type:
+        raise ValueError(
+            f"tag_and_capture: the generator is on {generator.device}, the weights on "
+            f"{weights.device}; make the generator on the weights' device"
+        )
+    zeros = torch.zeros_like(weights)
+    applied = torch.full(weights.shape[:1], bool(blocked), device=weights.device)
+    p = torch.zeros(weights.shape[:2], dtype=weights.dtype, device=weights.device)
+    return TagCaptureState(zeros, zeros.clone(), zeros.clone(), p, applied)
+
+
+def _uniform(like: Tensor, generator: torch.Generator | None) -> Tensor | None:
+    """One uniform draw in ``[0, 1)`` per element of ``like`` from ``generator``; None without
+    a generator (the expected early phase)."""
+    if generator is None:
+        return None
+    return torch.rand(like.shape, generator=generator, dtype=like.dtype, device=like.device)
+
+
+def _tag_capture_step(
+    dw: Tensor,
+    state: TagCaptureState,
+    signals: PlasticitySignals,
+    c: _TagCaptureConstants,
+    uniform: Tensor | None,
+) -> tuple[Tensor, TagCaptureState]:
+    """One step of :func:`tag_and_capture`: induction, early phase (sampled with ``uniform``,
+    one draw per synapse, or expected values with None), proteins, late phase; inactive
+    agents keep their state. Returns the change of the effective weight and the new state."""
+    rho_h, rho_l = induction_probabilities(dw, c.early_gain, c.depressed_gain)
+    q_h, q_l = decay_probability(c.dt, c.tau_h), decay_probability(c.dt, c.tau_l)
+    if uniform is None:
+        high, low = early_phase_expected(state.high, state.low, rho_h, rho_l, q_h, q_l)
+    else:
+        high, low = early_phase_sample(state.high, state.low, rho_h, rho_l, q_h, q_l, uniform)
+    trigger = protein_trigger(
+        tag_fraction(high, low), c.tag_threshold, signals.dopamine, c.dopamine_threshold
+    )
+    p = protein_update(state.p, trigger, c.dt, c.tau_p_rise, c.tau_p_decay, state.blocked)
+    z = late_phase_update(state.z, high, low, p, c.dt, c.tau_z, c.gamma, c.kappa)
+    stepped = TagCaptureState(high, low, z, p, state.blocked)
+    new = TagCaptureState(
+        *(_select(signals.active, s, o) for s, o in zip(stepped, state, strict=True))
+    )
+    gains = (c.early_gain, c.depressed_gain, c.late_gain)
+    change = tagged_weight(new.high, new.low, new.z, *gains)
+    return change - tagged_weight(state.high, state.low, state.z, *gains), new
+
+
 def tag_and_capture(
     dt: float,
     *,
@@ -363,56 +448,17 @@ def tag_and_capture(
         generator: a torch generator on the weights' device: sample binary early states
             (the paper's model); None: deterministic expected values.
     """
-    for name, value in (("tau_h", tau_h), ("tau_l", tau_l), ("tau_p_rise", tau_p_rise),
-                        ("tau_p_decay", tau_p_decay), ("tau_z", tau_z),
-                        ("early_gain", early_gain), ("depressed_gain", depressed_gain),
-                        ("late_gain", late_gain)):  # fmt: skip
-        _check_positive(name, value)
-    _check_positive("dt", dt)
-    if dt > _smallest(tau_z) / 4:
-        raise ValueError(
-            f"dt={dt!r} is invalid: the late phase is integrated with Euler steps, so dt must be "
-            f"at most tau_z / 4 = {_smallest(tau_z) / 4:g} s"
-        )
-    q_h, q_l = decay_probability(dt, tau_h), decay_probability(dt, tau_l)
-
-    def init(weights: Tensor) -> TagCaptureState:
-        if generator is not None and generator.device.type != weights.device.type:
-            raise ValueError(
-                f"tag_and_capture: the generator is on {generator.device}, the weights on "
-                f"{weights.device}; make the generator on the weights' device"
-            )
-        zeros = torch.zeros_like(weights)
-        blocked = torch.full(
-            weights.shape[:1], bool(protein_synthesis_blocked), device=weights.device
-        )
-        p = torch.zeros(weights.shape[:2], dtype=weights.dtype, device=weights.device)
-        return TagCaptureState(zeros, zeros.clone(), zeros.clone(), p, blocked)
+    constants = _TagCaptureConstants(dt, tau_h, tau_l, tau_p_rise, tau_p_decay, tau_z,
+                                     tag_threshold, dopamine_threshold, gamma, kappa,
+                                     early_gain, depressed_gain, late_gain)  # fmt: skip
+    _check_tag_capture(constants)
+    init = partial(_tag_capture_init, blocked=protein_synthesis_blocked, generator=generator)
 
     def update(
         dw: Tensor, state: TagCaptureState, weights: Tensor, signals: PlasticitySignals
     ) -> tuple[Tensor, TagCaptureState]:
         del weights
-        rho_h, rho_l = induction_probabilities(dw, early_gain, depressed_gain)
-        if generator is None:
-            high, low = early_phase_expected(state.high, state.low, rho_h, rho_l, q_h, q_l)
-        else:
-            like = state.high
-            uniform = torch.rand(like.shape, generator=generator, dtype=like.dtype,
-                                 device=like.device)  # fmt: skip
-            high, low = early_phase_sample(state.high, state.low, rho_h, rho_l, q_h, q_l, uniform)
-        trigger = protein_trigger(
-            tag_fraction(high, low), tag_threshold, signals.dopamine, dopamine_threshold
-        )
-        p = protein_update(state.p, trigger, dt, tau_p_rise, tau_p_decay, state.blocked)
-        z = late_phase_update(state.z, high, low, p, dt, tau_z, gamma, kappa)
-        stepped = TagCaptureState(high, low, z, p, state.blocked)
-        new = TagCaptureState(
-            *(_select(signals.active, s, o) for s, o in zip(stepped, state, strict=True))
-        )
-        gains = (early_gain, depressed_gain, late_gain)
-        change = tagged_weight(new.high, new.low, new.z, *gains)
-        return change - tagged_weight(state.high, state.low, state.z, *gains), new
+        return _tag_capture_step(dw, state, signals, constants, _uniform(state.high, generator))
 
     return PlasticityTransform(init, update)
 
