@@ -36,7 +36,8 @@ Randomness
     seed, same machine, ``device="cpu"`` => identical records and weights (tested). Caveats:
     torch must use the same number of threads, and on CUDA SB3's kernels need not be
     deterministic. ``learn`` uses one torch thread unless the user chose a count
-    (:mod:`plasticgym.threads`): SB3's small networks train 6-15x faster so on 2 cores.
+    (:mod:`plasticgym.threads`): SB3's small networks train 3-8x faster so on 2 cores, and
+    PPO's results, which depend on the thread count, are then the same on every machine.
 
 Records
     ``learn(record=True)`` appends one row per agent per env step to :attr:`SB3Agent.records`:

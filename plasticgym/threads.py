@@ -11,11 +11,28 @@ otherwise::
         ...                                    # torch's thread count is restored on exit
 
 The crossover was measured with ``benchmarks/thread_crossover.py`` on the 2-core development
-machine (torch 2.13, CPU; best of 2 runs, 300 steps, agent-steps per second with 1 thread /
-with 2 threads): PlasticAgent on Pavlovian-v0 {CROSSOVER_TABLE}. Below :data:`SMALL_POPULATION`
-agents one thread is chosen; at or above it, torch's threads are left as they are.
-Stable-Baselines3 agents train one small network at a time, so :class:`~plasticgym.agents.SB3Agent`
-uses one thread at every population size.
+machine, shared with other work (torch 2.13, CPU; PlasticAgent on Pavlovian-v0, 300 steps,
+best of 2; 40 steps, 1 run at 4096 and 16384), agent-steps per second:
+
+======  ========  =========  =====
+agents  1 thread  2 threads  ratio
+======  ========  =========  =====
+1            249        263   0.95
+16         4,531        648   7.0
+64        13,305      1,848   7.2
+256       38,893      3,085  12.6
+1024      76,327      3,495  21.8
+4096     132,264      8,215  16.1
+16384     47,045     19,314   2.4
+======  ========  =========  =====
+
+One thread wins at every size measured but a single agent (where the two are alike), by a
+factor that falls toward 1 for the largest populations, so below :data:`SMALL_POPULATION`
+agents one thread is chosen and at or above it torch's threads are left as they are (larger
+populations belong on a GPU or on a machine with idle cores, where threads pay).
+Stable-Baselines3 agents train one small network at a time, so
+:class:`~plasticgym.agents.SB3Agent` uses one thread at every population size (PPO, 2 agents,
+256 steps: 10 s with 1 thread vs 33 s with 2; DQN 2.5 s vs 19 s).
 
 **An explicit choice is respected.** The automatic choice is made only when nobody chose:
 
@@ -31,9 +48,10 @@ then ``learn`` leaves torch's threads alone. One case cannot be told apart: call
 ``torch.set_num_threads`` with torch's default count, or before importing plasticgym's agents;
 use ``OMP_NUM_THREADS`` or ``PLASTICGYM_AUTO_THREADS=0`` then. Only CPU tensors are affected.
 
-Numbers do not depend on the choice: records are bit-identical with 1 thread and with torch's
-default on the tested cases (``tests/test_threads.py``), because the population's reductions run
-along small axes that torch does not split across threads.
+Numbers: PlasticAgent's records and weights are bit-identical with 1 thread and with 2
+(``tests/test_threads.py``: 8 agents, 300 steps), and so were SB3 DQN's on a small case; SB3
+PPO's are not (its minibatch gradients are summed in another order), so a PPO run depends on
+the thread count, which the automatic choice fixes at 1 on every machine.
 """
 
 from __future__ import annotations
@@ -44,7 +62,7 @@ from collections.abc import Iterator
 
 import torch
 
-SMALL_POPULATION = 2048
+SMALL_POPULATION = 32768
 """Populations with fewer agents than this learn with one torch thread (see the module
 docstring for the measurement)."""
 
