@@ -69,3 +69,17 @@ def test_set_env_checks_spaces_and_population_size():
     with pytest.raises(ValueError, match="observation space"):
         agent.set_env("plasticgym/Pavlovian-v0")
     assert agent.get_env() is env  # unchanged after a refused env
+
+
+def test_rollout_steps_are_what_sb3_runs():
+    pytest.importorskip("stable_baselines3")
+    from plasticgym.agents import SB3Agent
+    from plasticgym.agents.sb3 import rollout_steps
+
+    assert rollout_steps("PPO", {}, 1000) == 2048  # PPO's default n_steps
+    assert rollout_steps("a2c", {}, 1001) == 1005
+    assert rollout_steps("DQN", {"train_freq": (3, "step")}, 10) == 12
+    assert rollout_steps("DQN", {"train_freq": (1, "episode")}, 10) is None
+    agent = SB3Agent(BANDIT, algo="PPO", n_agents=1, seed=0, n_steps=32, batch_size=32)
+    agent.learn(40)
+    assert agent.num_timesteps == rollout_steps("PPO", agent.algo_kwargs, 40) == 64
