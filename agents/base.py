@@ -7,7 +7,9 @@ the model hooks: :meth:`~PopulationAgent._build` (the model from the config, det
 :meth:`~PopulationAgent._begin` (start a rollout on the first observations),
 :meth:`~PopulationAgent._learn_step` (one transition of the whole population), the tensors it
 checkpoints, and :meth:`~PopulationAgent.predict`. The API follows Stable-Baselines3:
-``Agent(env, n_agents=, seed=, tensorboard_log=)``, ``learn``, ``predict``, ``save``, ``load``.
+``Agent(env, n_agents=, seed=, tensorboard_log=)``, ``learn``, ``predict``, ``save``, ``load``,
+``get_env``/``set_env``, ``observation_space``/``action_space`` (one agent's), ``get_parameters``
+and ``logger``.
 
 ``save``/``load`` come from :class:`~plasticgym.agents.persistence.Checkpointed` and the vector
 env from :func:`~plasticgym.agents.vector_env.population_env`. The functions at the end
@@ -34,6 +36,7 @@ from torch import Tensor
 
 from plasticgym.agents.persistence import Checkpointed
 from plasticgym.agents.vector_env import population_env
+from plasticgym.checkpoint import flatten_state
 from plasticgym.config import check_number
 from plasticgym.population import sample_individual_differences
 from plasticgym.records import CORE_COLUMNS, RecordBuffer
@@ -47,6 +50,7 @@ from plasticgym.tblog import (
     TensorBoardLogger,
     next_run_dir,
 )
+from plasticgym.threads import learning_threads
 
 Callback = Callable[[Any], bool | None]
 
@@ -276,6 +280,9 @@ class PopulationAgent(Checkpointed, ABC):
             callback: called as ``callback(agent)`` after every step; returning False stops.
             progress_bar: show a tqdm progress bar.
             record: append one row per agent per step to :attr:`records`.
+
+        Small populations on the CPU learn with one torch thread unless the user chose a
+        thread count (:mod:`plasticgym.threads`); torch's count is restored afterwards.
         """
         check_number("total_timesteps", total_timesteps, 0, integer=True)
         if self._progress is None:
@@ -287,7 +294,11 @@ class PopulationAgent(Checkpointed, ABC):
         started = time.perf_counter()
         abs_rpe_sum = torch.zeros((), device=self.device)
         steps_done = 0
-        with step_bar(progress_bar, total_timesteps, type(self).__name__) as bar, torch.no_grad():
+        with (
+            step_bar(progress_bar, total_timesteps, type(self).__name__) as bar,
+            torch.no_grad(),
+            learning_threads(self.n_agents, self.device),
+        ):
             for _ in range(total_timesteps):
                 rpe = self._step(buffer)
                 steps_done += 1
@@ -385,6 +396,61 @@ class PopulationAgent(Checkpointed, ABC):
         self._logger.accumulate(step, **scalars)
         if bool(finished.any()):
             self._logger.scalar(EPISODIC_RETURN, float(episode_return[finished].mean()), step)
+
+    # ------------------------------------------------------------------ SB3-style access
+
+    @property
+    def observation_space(self) -> gym.Space:
+        """One agent's observation space (the vector env's ``single_observation_space``)."""
+        return self.env.single_observation_space
+
+    @property
+    def action_space(self) -> gym.Space:
+        """One agent's action space (the vector env's ``single_action_space``)."""
+        return self.env.single_action_space
+
+    @property
+    def logger(self) -> TensorBoardLogger | None:
+        """The TensorBoard logger (``tensorboard_log=`` given), else None."""
+        return self._logger
+
+    def get_env(self) -> gym.vector.VectorEnv:
+        """The population's vector env (``num_envs == n_agents``)."""
+        return self.env
+
+    def set_env(self, env: str | gym.Env | gym.vector.VectorEnv, **env_kwargs: Any) -> None:
+        """Learn on ``env`` from now on (an env id with ``env_kwargs``, a vector env with
+        ``num_envs == n_agents``, or a single env when ``n_agents == 1``), keeping the learned
+        model. The next ``learn`` starts a new rollout: it resets ``env`` with the agent's env
+        seed, so the same calls give the same results. The old env is not closed.
+
+        Raises:
+            ValueError: ``env`` has another observation or action space, or another number of
+                copies than ``n_agents``; the agent keeps its env then.
+        """
+        new_env, env_id, kwargs = population_env(env, self.n_agents, env_kwargs or None)
+        for name, space in (
+            ("observation", new_env.single_observation_space),
+            ("action", new_env.single_action_space),
+        ):
+            if space != getattr(self, f"{name}_space"):
+                if new_env is not env:
+                    new_env.close()  # made here from an id: nobody else holds it
+                raise ValueError(
+                    f"set_env: the new env's {name} space {space} differs from the agent's "
+                    f"{getattr(self, f'{name}_space')}; the model is built for the latter"
+                )
+        self.env, self.env_id, self.env_kwargs = new_env, env_id, kwargs
+        self._progress = None
+        self._env_seeded = False
+
+    def get_parameters(self) -> dict[str, Tensor]:
+        """The model's tensors by name, as checkpointed (``"actor.weights"``, ...): copies, so
+        changing them changes nothing in the agent."""
+        parameters: dict[str, Tensor] = {}
+        for name, value in self._model_state().items():
+            parameters.update(flatten_state(name, value))
+        return {name: tensor.detach().clone() for name, tensor in parameters.items()}
 
     # ------------------------------------------------------------------ records
 

@@ -35,7 +35,9 @@ Randomness
     random actions), so predicting between ``learn`` calls does not change learning. Same
     seed, same machine, ``device="cpu"`` => identical records and weights (tested). Caveats:
     torch must use the same number of threads, and on CUDA SB3's kernels need not be
-    deterministic.
+    deterministic. ``learn`` uses one torch thread unless the user chose a count
+    (:mod:`plasticgym.threads`): SB3's small networks train 3-8x faster so on 2 cores, and
+    PPO's results, which depend on the thread count, are then the same on every machine.
 
 Records
     ``learn(record=True)`` appends one row per agent per env step to :attr:`SB3Agent.records`:
@@ -117,8 +119,16 @@ from plasticgym.checkpoint import CheckpointError, save_checkpoint, take_tensor
 from plasticgym.config import check_number
 from plasticgym.seeding import seed_plan
 from plasticgym.tblog import next_run_dir
+from plasticgym.threads import learning_threads
 
-__all__ = ["ALGOS", "PopulationSeeds", "RecordingWrapper", "SB3Agent", "population_seeds"]
+__all__ = [
+    "ALGOS",
+    "PopulationSeeds",
+    "RecordingWrapper",
+    "SB3Agent",
+    "population_seeds",
+    "rollout_steps",
+]
 
 ALGOS = ("A2C", "DQN", "PPO")
 """The Stable-Baselines3 algorithms :class:`SB3Agent` runs."""
@@ -424,6 +434,25 @@ def _checked_algo_kwargs(algo: str, algo_kwargs: Mapping[str, Any]) -> dict[str,
         allowed = sorted(set(accepted) - set(RESERVED_KWARGS))
         raise ValueError(f"unknown {algo} argument(s) {unknown}; {algo} accepts: {allowed}")
     return dict(algo_kwargs)
+
+
+def rollout_steps(algo: str, algo_kwargs: Mapping[str, Any], total_timesteps: int) -> int | None:
+    """The env steps each agent runs for ``learn(total_timesteps)``: SB3 collects whole
+    rollouts, so ``total_timesteps`` rounded up to a multiple of ``n_steps`` (PPO, A2C) or of
+    ``train_freq`` (DQN, counted in steps); ``None`` when DQN's ``train_freq`` counts episodes
+    (then the count depends on episode lengths)."""
+    algo = check_algo(algo)
+    defaults = inspect.signature(getattr(_require_sb3(), algo).__init__).parameters
+    if algo == "DQN":
+        chunk: Any = algo_kwargs.get("train_freq", defaults["train_freq"].default)
+        if isinstance(chunk, Sequence) and not isinstance(chunk, str):
+            if str(chunk[1]).lower() not in ("step", "trainfrequnit.step"):
+                return None
+            chunk = chunk[0]
+    else:
+        chunk = algo_kwargs.get("n_steps", defaults["n_steps"].default)
+    chunk = int(chunk)
+    return math.ceil(total_timesteps / chunk) * chunk
 
 
 # --------------------------------------------------------------------------------------------
@@ -765,7 +794,9 @@ class SB3Agent:
         record: bool = False,
     ) -> SB3Agent:
         """Train every agent for ``total_timesteps`` more env steps of its own, one agent after
-        another (SB3 rounds up to whole rollouts).
+        another. SB3 rounds up to whole rollouts: each agent runs
+        :func:`rollout_steps` steps (e.g. 2048 for PPO's default ``n_steps=2048`` and
+        ``total_timesteps=1000``), which the progress bar counts.
 
         Args:
             total_timesteps: env steps per agent.
@@ -785,7 +816,12 @@ class SB3Agent:
         before = sum(int(model.num_timesteps) for model in self.models)
         started = time.perf_counter()
         try:
-            with step_bar(progress_bar, total_timesteps * self.n_agents, self.algo) as self._bar:
+            steps = rollout_steps(self.algo, self.algo_kwargs, total_timesteps)
+            bar_total = (steps or total_timesteps) * self.n_agents  # whole rollouts
+            with (
+                step_bar(progress_bar, bar_total, self.algo) as self._bar,
+                learning_threads(1, self.device),  # one small network at a time
+            ):
                 for i, (model, env) in enumerate(zip(self.models, self.envs, strict=True)):
                     if total_timesteps == 0 or self._stop:
                         break
@@ -810,7 +846,7 @@ class SB3Agent:
         return self
 
     def _after_step(self) -> bool:
-        if self._bar is not None:
+        if self._bar is not None and self._bar.n < self._bar.total:  # never past 100%
             self._bar.update(1)
         if self._user_callback is not None and self._user_callback(self) is False:
             self._stop = True

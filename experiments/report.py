@@ -25,22 +25,21 @@ The verdicts are those of the experiment's ``analyse``, computed from the record
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pandas as pd
-import torch
 
 from plasticgym.checkpoint import atomic_path, write_json
 from plasticgym.experiments import load_experiment, summary
 from plasticgym.records import load_records, save_records
+from plasticgym.threads import explicit_threads
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,10 +88,12 @@ def run_experiment(
         name: a key of :data:`plasticgym.experiments.EXPERIMENTS`.
         quick: run ``Config.quick()`` instead of the full ``Config()``.
         seeds: the population size (agents = independent seeds); default: the config's.
-        out: the folder (default ``plasticgym_runs/<name>``).
+        out: the folder (default ``plasticgym_runs/<name>``, ``plasticgym_runs/<name>-quick``
+            when ``quick``, so a quick run never overwrites the full run's folder).
         progress_bar: show the agents' progress bars.
-        threads: torch threads while it runs (default: torch's choice; the populations are
-            small, so 1 is often fastest on a busy machine).
+        threads: torch threads while it runs, respected by every agent's ``learn``
+            (default ``None``: each ``learn`` chooses, one thread for small populations; see
+            :mod:`plasticgym.threads`).
         **overrides: other config fields, e.g. ``seed=3``, ``device="cuda"``.
 
     Returns:
@@ -100,9 +101,10 @@ def run_experiment(
     """
     module = load_experiment(name)
     config = make_config(module, quick=quick, seeds=seeds, **overrides)
-    out_dir = Path(out) if out is not None else Path("plasticgym_runs") / name
+    default = Path("plasticgym_runs") / (f"{name}-quick" if quick else name)
+    out_dir = Path(out) if out is not None else default
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _torch_threads(threads):
+    with explicit_threads(threads):
         started = time.perf_counter()
         records = module.run(config, out_dir, progress_bar=progress_bar)
         wall_s = time.perf_counter() - started
@@ -110,21 +112,6 @@ def run_experiment(
     check_result(module, result)
     paths = _write_folder(module, config, records, result, out_dir, quick=quick, wall_s=wall_s)
     return result, paths
-
-
-@contextlib.contextmanager
-def _torch_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with ``threads`` torch threads (``None``: as they are), then restore
-    torch's number of threads."""
-    previous_threads = torch.get_num_threads()
-    if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise ValueError(f"threads={threads!r} is invalid: an integer >= 1")
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous_threads)
 
 
 def _write_folder(

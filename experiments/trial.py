@@ -34,25 +34,23 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pandas as pd
-import torch
 
 from plasticgym.agents import check_agent_kwargs, make_agent
 from plasticgym.docs import task_ids
 from plasticgym.experiments.stats import mean_ci
 from plasticgym.records import save_records
 from plasticgym.sweep import canonical_json
+from plasticgym.threads import explicit_threads
 
 LAST_FRACTION = 0.2
 
 
-def run_trial(spec: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+def run_trial(spec: dict[str, Any], out_dir: Path, *, progress_bar: bool = False) -> dict[str, Any]:
     """Train ``spec["n_agents"]`` agents for ``spec["steps"]`` steps, write records and a
-    checkpoint into ``out_dir``, return the metrics (see the module docstring)."""
+    checkpoint into ``out_dir``, return the metrics (see the module docstring);
+    ``progress_bar`` shows the agent's bar (``plasticgym train`` does)."""
     started = time.perf_counter()
-    threads = torch.get_num_threads()
-    if spec.get("threads") is not None:
-        torch.set_num_threads(spec["threads"])
-    try:
+    with explicit_threads(spec.get("threads")):  # None: each learn chooses (small: 1 thread)
         agent = make_agent(
             spec["agent"],
             spec["env"],
@@ -63,15 +61,13 @@ def run_trial(spec: dict[str, Any], out_dir: Path) -> dict[str, Any]:
             **spec["hyperparameters"],
         )
         learning = time.perf_counter()
-        agent.learn(spec["steps"], record=True)
+        agent.learn(spec["steps"], record=True, progress_bar=progress_bar)
         learn_s = time.perf_counter() - learning
         out_dir = Path(out_dir)
         save_records(agent.records, out_dir / "records.parquet")
         agent.save(out_dir / "agent.safetensors")
         metrics = reward_metrics(agent.records, agent.num_timesteps)
         agent.close()
-    finally:
-        torch.set_num_threads(threads)
     return {
         **metrics,
         "agent_steps_per_s": agent.num_timesteps * spec["n_agents"] / learn_s,

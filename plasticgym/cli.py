@@ -16,12 +16,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from plasticgym import __version__
 from plasticgym.extras import MissingExtraError
 
 
 class UsageError(Exception):
     """A command-line argument is malformed (reported as one line, exit code 2)."""
 
+
+THREADS_HELP = "torch threads (default: 1 for small populations, else torch's; see docs/cli.md)"
 
 TOUR = ("rpe_transfer", "habit_devaluation", "addiction", "compare")
 """The experiments ``plasticgym quickstart`` runs, in their quick versions."""
@@ -108,15 +111,50 @@ def _json_object(option: str, text: str) -> dict[str, Any]:
 
 
 def _train_hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
-    """``--set`` values, over the task's tuned PlasticAgent preset with ``--preset``."""
+    """``--set`` values over the task's tuned PlasticAgent preset: by default for ``--agent
+    plastic`` on a task that has one, never with ``--no-preset``; ``--preset`` insists (an
+    error for other agents and for tasks without a preset)."""
     given = parse_assignments(args.set)
-    if not args.preset:
-        return given
-    if args.agent != "plastic":
+    if args.preset and args.no_preset:
+        raise UsageError("--preset and --no-preset contradict each other; give one")
+    if args.preset and args.agent != "plastic":
         raise ValueError(f"--preset is for --agent plastic (tuned per task), got {args.agent!r}")
-    from plasticgym.agents import plastic_preset
+    if args.agent != "plastic" or args.no_preset:
+        return given
+    from plasticgym.agents import PLASTIC_PRESETS, plastic_preset
 
+    if not args.preset and args.env not in PLASTIC_PRESETS:
+        return given  # a task of the user's own: PlasticAgent's defaults
     return {**plastic_preset(args.env), **given}
+
+
+def _uses_preset(args: argparse.Namespace) -> bool:
+    from plasticgym.agents import PLASTIC_PRESETS
+
+    chosen = args.agent == "plastic" and not args.no_preset and args.env in PLASTIC_PRESETS
+    return chosen and bool(PLASTIC_PRESETS[args.env])
+
+
+def _sb3_rounding_note(spec: dict[str, Any]) -> str | None:
+    """A note when a Stable-Baselines3 agent will run more steps than asked (whole rollouts),
+    or None."""
+    from plasticgym.agents import AGENTS
+
+    algo = AGENTS[spec["agent"]].fixed.get("algo")
+    if algo is None:
+        return None
+    from plasticgym.agents.sb3 import rollout_steps
+
+    steps = rollout_steps(algo, spec["hyperparameters"], spec["steps"])
+    if steps == spec["steps"]:
+        return None
+    if steps is None:
+        return f"note: {algo} trains after whole episodes, so each agent may run more steps"
+    size = "train_freq" if algo == "DQN" else "n_steps"
+    return (
+        f"note: {algo} collects whole rollouts, so each agent runs {steps:,} steps, not "
+        f"{spec['steps']:,} (--steps a multiple of {size}, or --set {size}=N)"
+    )
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -138,11 +176,15 @@ def _train(args: argparse.Namespace) -> int:
     check_spec(spec)  # user mistakes fail here, before anything is printed or trained
     out = Path(args.out)
     hyper = ", ".join(f"{k}={v!r}" for k, v in spec["hyperparameters"].items()) or "defaults"
+    preset = " (the task's preset; --no-preset for the defaults)" if _uses_preset(args) else ""
     print(
         f"plasticgym train: {spec['n_agents']} x {spec['agent']} on {spec['env']}, "
-        f"{spec['steps']:,} steps, seed {spec['seed']} ({hyper})"
+        f"{spec['steps']:,} steps, seed {spec['seed']} ({hyper}){preset}"
     )
-    metrics = run_trial(spec, out)
+    note = _sb3_rounding_note(spec)
+    if note:
+        print(note)
+    metrics = run_trial(spec, out, progress_bar=not args.no_progress)
     write_json(out / "result.json", {"spec": spec, "metrics": metrics})
     print(format_metrics(metrics))
     print(f"\nwritten to {out}/:")
@@ -161,6 +203,7 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         return f"{mean:.3f}{ci}"
 
     rows = [
+        ("steps per agent", f"{metrics['steps']:,}"),
         ("reward per step, whole run", reward("mean_reward")),
         ("reward per step, last 20%", reward("mean_reward_last20")),
         ("agent-steps per second", f"{metrics['agent_steps_per_s']:,.0f}"),
@@ -216,7 +259,7 @@ def _experiment(args: argparse.Namespace) -> int:
     module = load_experiment(args.name)
     overrides = {"seed": args.seed, "device": args.device}
     config = make_config(module, quick=args.quick, seeds=args.seeds, **overrides)
-    out = Path(args.out or Path("plasticgym_runs") / args.name)
+    out = Path(args.out or default_experiment_out(args.name, quick=args.quick))
     print(
         f"plasticgym experiment {args.name} ({'quick' if args.quick else 'full'} version, "
         f"{config.n_agents} agents, seed {config.seed}): {module.DESCRIPTION}"
@@ -240,6 +283,12 @@ def _experiment(args: argparse.Namespace) -> int:
     return 0 if all(verdicts.values()) else 1
 
 
+def default_experiment_out(name: str, *, quick: bool) -> Path:
+    """``plasticgym_runs/NAME``, or ``plasticgym_runs/NAME-quick`` for the quick version (so a
+    quick run never overwrites the full run's report)."""
+    return Path("plasticgym_runs") / (f"{name}-quick" if quick else name)
+
+
 def _compare(args: argparse.Namespace) -> int:
     args.name = "compare"
     return _experiment(args)
@@ -253,11 +302,13 @@ def _experiment_options(parser: argparse.ArgumentParser, default_out: str) -> No
         "--seeds", type=int, default=None, help="agents per population (default: the config's)"
     )
     parser.add_argument("--seed", type=int, default=None, help="seed (default: the config's)")
-    parser.add_argument("--out", default=None, help=f"output folder (default {default_out})")
-    parser.add_argument("--device", default=None, help="torch device (default cpu)")
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch threads (default: torch's choice)"
+        "--out",
+        default=None,
+        help=f"output folder (default {default_out}; {default_out}-quick with --quick)",
     )
+    parser.add_argument("--device", default=None, help="torch device (default cpu)")
+    parser.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
 
@@ -271,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="plasticgym",
         description="Gymnasium tasks solved by agents whose synapses learn by three-factor rules.",
     )
+    parser.add_argument("--version", action="version", version=f"plasticgym {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_quickstart(sub)
     _add_listing(
@@ -341,7 +393,7 @@ def _add_train(sub: _Subparsers) -> None:
         "train",
         help="train one population of an agent on a task and save records and checkpoint",
         description="Train N agents (one batched population) on a task for a number of steps, "
-        "print the reward per step (mean and 95%% CI over agents) and write the records "
+        "print the reward per step (mean and 95% CI over agents) and write the records "
         "(Parquet), a checkpoint and result.json.",
         epilog="example: plasticgym train --env plasticgym/ReversalBandit-v0 --agent q_learning "
         "--steps 2000 --n-agents 16 --set learning_rate=0.1 --set gamma=0",
@@ -365,12 +417,17 @@ def _add_train(sub: _Subparsers) -> None:
     train.add_argument(
         "--preset",
         action="store_true",
-        help="start from the task's tuned PlasticAgent hyperparameters (--agent plastic)",
+        help="start from the task's tuned PlasticAgent hyperparameters (the default for "
+        "--agent plastic on a task with a preset; then an error if the task has none)",
+    )
+    train.add_argument(
+        "--no-preset",
+        action="store_true",
+        help="--agent plastic with PlasticAgent's defaults instead of the task's preset",
     )
     train.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
-    train.add_argument(
-        "--threads", type=int, default=None, help="torch threads (default: torch's choice)"
-    )
+    train.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     train.set_defaults(handler=_train)
 
 

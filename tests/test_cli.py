@@ -81,7 +81,9 @@ def test_train_writes_records_checkpoint_and_result(tmp_path, capsys):
     for name in ("records.parquet", "agent.safetensors", "result.json"):
         assert (out / name).is_file(), name
     result = json.loads((out / "result.json").read_text())
-    assert result["spec"]["hyperparameters"] == {"actor_lr": 0.3, "homeostasis": False}
+    # the task's preset by default, under the --set values
+    preset = {"gamma": 0.0, "actor_lr": 0.3, "actor_weight_max": 0.5, "homeostasis": False}
+    assert result["spec"]["hyperparameters"] == preset
     assert result["spec"]["env_kwargs"] == {"p_high": 0.9, "reversal_every": 50}
     assert result["metrics"]["n_agents"] == 3 and result["metrics"]["steps"] == 200
     assert len(pd.read_parquet(out / "records.parquet")) == 3 * 200
@@ -159,3 +161,79 @@ def test_a_missing_extra_is_a_one_line_error(monkeypatch, capsys, tmp_path):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install 'plasticgym[sb3]'" in err
+
+
+def test_version(capsys):
+    from plasticgym import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"plasticgym {__version__}"
+
+
+def test_train_help_shows_one_percent_sign(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    printed = capsys.readouterr().out
+    assert "95% CI" in printed and "%%" not in printed
+    assert "--no-progress" in printed and "--no-preset" in printed
+
+
+def test_train_shows_a_progress_bar_unless_no_progress(tmp_path, capsys):
+    argv = ["train", "--env", "plasticgym/ReversalBandit-v0", "--agent", "q_learning",
+            "--steps", "30", "--out", str(tmp_path / "bar")]  # fmt: skip
+    assert main(argv) == 0
+    assert "30/30" in capsys.readouterr().err
+    assert main([*argv, "--no-progress"]) == 0
+    assert "30/30" not in capsys.readouterr().err
+
+
+def test_train_plastic_without_preset_uses_the_defaults(tmp_path, capsys):
+    out = tmp_path / "defaults"
+    argv = ["train", "--env", "plasticgym/ReversalBandit-v0", "--agent", "plastic",
+            "--steps", "10", "--no-progress", "--out", str(out)]  # fmt: skip
+    assert main([*argv, "--no-preset"]) == 0
+    assert json.loads((out / "result.json").read_text())["spec"]["hyperparameters"] == {}
+    assert "the task's preset" not in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "the task's preset" in capsys.readouterr().out
+    assert main([*argv, "--preset", "--no-preset"]) == 2
+    assert "contradict" in capsys.readouterr().err
+
+
+def test_train_ppo_reports_the_steps_it_really_runs(tmp_path, capsys):
+    pytest.importorskip("stable_baselines3")
+    out = tmp_path / "ppo"
+    argv = ["train", "--env", "plasticgym/ReversalBandit-v0", "--agent", "ppo", "--steps", "100",
+            "--set", "n_steps=64", "--set", "batch_size=64", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "each agent runs 128 steps, not 100" in captured.out
+    assert "steps per agent             128" in captured.out
+    assert "128/128" in captured.err and "/100" not in captured.err  # the bar ends at 100%
+    assert json.loads((out / "result.json").read_text())["metrics"]["steps"] == 128
+
+
+def test_experiment_quick_has_its_own_default_folder(monkeypatch, tmp_path, capsys):
+    import plasticgym.experiments.report as report
+    from plasticgym.cli import default_experiment_out
+
+    assert default_experiment_out("two_step", quick=True).name == "two_step-quick"
+    assert default_experiment_out("two_step", quick=False).name == "two_step"
+    seen = {}
+
+    def fake_run(name, *, out, **kwargs):
+        seen[name] = out
+        return {"verdicts": {"ok": True}, "lines": {"ok": "fine"}}, report.ReportPaths(
+            out, out / "report.md", out, out, {}, []
+        )
+
+    monkeypatch.setattr(report, "run_experiment", fake_run)
+    monkeypatch.chdir(tmp_path)
+    assert main(["experiment", "two_step", "--quick", "--no-progress"]) == 0
+    assert main(["compare", "--no-progress"]) == 0
+    assert seen == {
+        "two_step": tmp_path.joinpath("plasticgym_runs", "two_step-quick").relative_to(tmp_path),
+        "compare": tmp_path.joinpath("plasticgym_runs", "compare").relative_to(tmp_path),
+    }
