@@ -202,7 +202,10 @@ def test_the_tagged_synapse_part_and_its_flat_keywords_are_the_same_agent():
         ({"dt": 100.0}, r"tagged_dt=100.0 is invalid: .* at most tau_z / 4 = 90 s"),
         ({"kappa": 1.0}, r"TaggedSynapse.kappa: tagged_kappa=1.0 is invalid"),
         ({"tag_threshold": 1.5}, r"tagged_tag_threshold=1.5 is invalid"),
-        ({"dopamine_threshold": -1.0}, r"TaggedSynapse.dopamine_threshold: tagged_dopamine_threshold=-1.0 is invalid"),
+        (
+            {"dopamine_threshold": -1.0},
+            r"TaggedSynapse.dopamine_threshold: tagged_dopamine_threshold=-1.0 is invalid",
+        ),
         ({"early_gain": (0.1, -0.1)}, r"tagged_early_gain\[1\]=-0.1 is invalid"),
         ({"protein_synthesis_blocked": 1}, r"tagged_protein_synthesis_blocked=1 is invalid"),
     ],
