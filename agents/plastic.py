@@ -53,7 +53,13 @@ from plasticgym.habits import GoalDirected, HabitState
 from plasticgym.latent_causes import gate_by_cause
 from plasticgym.plasticity import PlasticitySignals, chain, three_factor, weight_bounds
 from plasticgym.rules import dopamine_from_rpe
-from plasticgym.synapses import Projection, Synapses, uniform_weights
+from plasticgym.synapses import (
+    Projection,
+    Synapses,
+    rest,
+    set_protein_synthesis_blocked,
+    uniform_weights,
+)
 from plasticgym.traces import microstimuli
 
 
@@ -126,7 +132,7 @@ class PlasticAgent(PopulationAgent):
         bound = cfg.critic_weight_bound
         critic_rule = chain(three_factor(h["critic_lr"], trace_decay), weight_bounds(-bound, bound))
         scaling = [parts["scaling"].transform()] if "scaling" in parts else []
-        hebbian = cfg.synapse.transforms(h["actor_lr"], trace_decay)
+        hebbian = parts["synapse"].transforms(h["actor_lr"], trace_decay)
         actor_rule = chain(*hebbian, *scaling, weight_bounds(0.0, cfg.actor_weight_max))
         zeros = torch.zeros
         self.critic = Projection.create(critic_rule, zeros(B, 1, n_features, device=device))
@@ -410,6 +416,23 @@ class PlasticAgent(PopulationAgent):
         if self.causes is not None:
             self.causes = state["causes"]
         self._rollout = state["rollout"] if has_rollout else None
+
+    # ------------------------------------------------------------------ consolidation
+
+    def block_protein_synthesis(self, blocked: bool | Tensor = True) -> None:
+        """Apply (True) or wash out (False) a protein-synthesis blocker in the actor's
+        synapses, for every agent or per agent (bool ``[n_agents]``); needs
+        ``synapse=TaggedSynapse(...)`` (:func:`plasticgym.synapses.set_protein_synthesis_blocked`).
+        Saved with the agent's state."""
+        blocked = torch.as_tensor(blocked, dtype=torch.bool, device=self.device)
+        self.actor = set_protein_synthesis_blocked(self.actor, blocked)
+
+    def rest(self, n_steps: int, dopamine: float | Tensor = 0.0) -> None:
+        """Let the actor's synapses run on for ``n_steps`` steps without behaviour (no pre- or
+        postsynaptic activity, ``dopamine`` delivered each step; :func:`plasticgym.synapses.rest`):
+        the delay between training and test of a consolidation experiment. The critic, the
+        env and the step counters do not move."""
+        self.actor = rest(self.actor, n_steps, dopamine)
 
     # ------------------------------------------------------------------ inspection
 

@@ -40,6 +40,7 @@ EXPERIMENTS: dict[str, str] = {
     "compare": "plasticgym.experiments.compare",
     "tag_capture": "plasticgym.experiments.tag_capture",
     "stdp_window": "plasticgym.experiments.stdp_window",
+    "consolidation_behaviour": "plasticgym.experiments.consolidation_behaviour",
 }
 """Experiment name -> module (the command line's ``plasticgym experiment NAME``)."""
 

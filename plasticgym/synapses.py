@@ -9,6 +9,8 @@ chain's :func:`plasticgym.plasticity.weight_bounds` transform.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
 
@@ -22,6 +24,8 @@ from plasticgym.calcium import (
     calcium_three_factor,
     check_thresholds,
 )
+from plasticgym.config import check_number
+from plasticgym.consolidation import TagCaptureState, block_protein_synthesis, tag_and_capture
 from plasticgym.parts import Part
 from plasticgym.plasticity import PlasticitySignals, PlasticityTransform, three_factor
 from plasticgym.rules import Scalar
@@ -203,3 +207,156 @@ class BCMRule(SynapseModel):
         return (bcm_three_factor(
             learning_rate, trace_decay, self.threshold_time_constant, self.initial_threshold
         ),)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class TaggedSynapse(SynapseModel):
+    """An early/late synapse: the three-factor rule's proposed change ``lr DA e`` induces the
+    early phase of the tag-trigger-consolidation synapse of Clopath, Ziegler, Vasilaki, Busing
+    & Gerstner 2008 (:func:`plasticgym.consolidation.tag_and_capture`), which decays over
+    hours unless proteins, made after many tags or a dopamine surge, capture it into the
+    bistable late phase. Flat names ``tagged_<field>``.
+
+    ``dt`` is the task time one env step lasts, in seconds: the tasks have no clock of their
+    own, so the step duration is stated by whoever runs them (e.g. 30 s per bandit trial in
+    ``experiments/consolidation_behaviour.py``); every other time constant is in seconds.
+
+    **Weight bounds.** The transform returns the change of ``g_H h - g_L l + g_z z``; the
+    actor's chain then clips the weight to ``[0, actor_weight_max]``. A clipped change is lost
+    to the weight but not to the states, so the weight and the states part ways (after the
+    states decay the weight is left off ``w_0``). Keep ``actor_init_scale + early_gain +
+    late_gain <= actor_weight_max`` (the defaults fit the default ``actor_weight_max = 2``);
+    early LTD below 0 (``w_0 < depressed_gain``) is clipped and leaves such a weight raised by
+    the clipped part when the LTD state decays.
+
+    **Expected values.** The early states are their expected values (probabilities of the up
+    and down states), not sampled: the step is deterministic, needs no generator of the
+    agent's and keeps checkpoints and ``--quick`` runs exact; a synapse then needs an expected
+    tag of about ``kappa-well depth / (gamma p)`` (``h p > 0.48`` at the defaults) to be
+    captured (mean field; see :mod:`plasticgym.consolidation`).
+
+    **Protein-synthesis blocker.** ``protein_synthesis_blocked`` is the blocker at the start;
+    to apply or wash it out during an experiment use
+    :meth:`plasticgym.agents.PlasticAgent.block_protein_synthesis` (or
+    :func:`set_protein_synthesis_blocked` on a projection).
+
+    Args:
+        dt: seconds of task time per env step, > 0 and at most ``tau_z / 4``.
+        tau_h, tau_l: lifetimes of the early LTP and LTD states (tags), seconds.
+        tau_p_rise, tau_p_decay: protein synthesis and degradation time constants, seconds.
+        tau_z: consolidation time constant, seconds.
+        tag_threshold: fraction of a neuron's synapses (all of them, tonic input included)
+            whose tags trigger protein synthesis, in [0, 1].
+        dopamine_threshold: dopamine above which synthesis is also triggered (novelty,
+            Ziegler et al. 2015), a finite number > 0; None: never (JSON has no ``inf``).
+        gamma: capture strength, >= 0 (0: nothing is ever consolidated).
+        kappa: unstable point of the late phase, in (0, 1).
+        early_gain, depressed_gain, late_gain: ``g_H``, ``g_L``, ``g_z`` in weight units, > 0.
+        protein_synthesis_blocked: a blocker is applied from the start.
+    """
+
+    KIND: ClassVar[str] = "tagged"
+    LIMITS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        **{name: {"low": 0.0, "low_open": True} for name in
+           ("dt", "tau_h", "tau_l", "tau_p_rise", "tau_p_decay", "tau_z", "early_gain",
+            "depressed_gain", "late_gain")},
+        "tag_threshold": {"low": 0.0, "high": 1.0},
+        "gamma": {"low": 0.0},
+        "kappa": {"low": 0.0, "high": 1.0, "low_open": True, "high_open": True},
+    }  # fmt: skip
+    PER_AGENT: ClassVar[tuple[str, ...]] = (
+        "tau_h", "tau_l", "tau_p_rise", "tau_p_decay", "tau_z", "tag_threshold", "gamma",
+        "kappa", "early_gain", "depressed_gain", "late_gain",
+    )  # fmt: skip
+    dt: float = 10.0
+    tau_h: Any = 3600.0
+    tau_l: Any = 5400.0
+    tau_p_rise: Any = 360.0
+    tau_p_decay: Any = 3600.0
+    tau_z: Any = 360.0
+    tag_threshold: Any = 0.3
+    dopamine_threshold: float | None = None
+    gamma: Any = 0.1
+    kappa: Any = 0.5
+    early_gain: Any = 0.5
+    depressed_gain: Any = 0.25
+    late_gain: Any = 1.0
+    protein_synthesis_blocked: bool = False
+
+    def check(self) -> None:
+        threshold = self.dopamine_threshold
+        if threshold is not None:
+            try:
+                check_number("tagged_dopamine_threshold", threshold, 0.0, low_open=True)
+            except ValueError as error:
+                raise ValueError(f"TaggedSynapse.dopamine_threshold: {error}") from None
+        if not isinstance(self.protein_synthesis_blocked, bool):
+            raise ValueError(
+                "TaggedSynapse.protein_synthesis_blocked: tagged_protein_synthesis_blocked="
+                f"{self.protein_synthesis_blocked!r} is invalid: must be True or False"
+            )
+        tau_z = self.tau_z
+        smallest = min(tau_z) if isinstance(tau_z, tuple) else tau_z
+        if isinstance(smallest, int | float) and self.dt > smallest / 4:
+            raise ValueError(
+                f"TaggedSynapse.dt: tagged_dt={self.dt!r} is invalid: the late phase is "
+                f"integrated with Euler steps, so dt must be at most tau_z / 4 = "
+                f"{smallest / 4:g} s"
+            )
+
+    def transforms(
+        self, learning_rate: Scalar, trace_decay: Scalar
+    ) -> tuple[PlasticityTransform, ...]:
+        return (three_factor(learning_rate, trace_decay), tag_and_capture(
+            self.dt, tau_h=self.tau_h, tau_l=self.tau_l, tau_p_rise=self.tau_p_rise,
+            tau_p_decay=self.tau_p_decay, tau_z=self.tau_z, tag_threshold=self.tag_threshold,
+            dopamine_threshold=math.inf if self.dopamine_threshold is None
+            else self.dopamine_threshold, gamma=self.gamma, kappa=self.kappa,
+            early_gain=self.early_gain, depressed_gain=self.depressed_gain,
+            late_gain=self.late_gain, protein_synthesis_blocked=self.protein_synthesis_blocked,
+        ))  # fmt: skip
+
+
+def set_protein_synthesis_blocked(projection: Projection, blocked: bool | Tensor) -> Projection:
+    """The projection with a protein-synthesis blocker applied (True) or washed out (False),
+    for all agents or per agent (bool ``[B]``), in every tag-and-capture state of its chain
+    (:func:`plasticgym.consolidation.block_protein_synthesis`). Raises ``ValueError`` if its
+    chain has none."""
+    state = projection.synapses.state
+    parts = state if isinstance(state, tuple) and not isinstance(state, TagCaptureState) else ()
+    found = [isinstance(part, TagCaptureState) for part in parts]
+    if isinstance(state, TagCaptureState):
+        new_state: Any = block_protein_synthesis(state, blocked)
+    elif any(found):
+        new_state = tuple(block_protein_synthesis(part, blocked) if tagged else part
+                          for part, tagged in zip(parts, found, strict=True))  # fmt: skip
+    else:
+        raise ValueError(
+            "this projection's synapses have no protein synthesis to block: use "
+            "synapse=TaggedSynapse(...) (synapse='tagged')"
+        )
+    return projection._replace(synapses=projection.synapses._replace(state=new_state))
+
+
+def rest(projection: Projection, n_steps: int, dopamine: float | Tensor = 0.0) -> Projection:
+    """``n_steps`` steps of the projection's plasticity chain with no pre- or postsynaptic
+    activity (nothing induced): its synapses' clocks run on, early phases decay, proteins and
+    consolidation evolve. ``dopamine`` (a float or ``[B]``) is delivered on every step, e.g. a
+    novelty signal that triggers protein synthesis above ``dopamine_threshold``. Every
+    transform of the chain runs (synaptic scaling would see a silent neuron: use it with
+    ``scaling=None`` or mind that); eligibility traces decay on, and with dopamine a trace
+    left from earlier steps would still convert into a change."""
+    weights = projection.weights
+    B, n_post, n_pre = weights.shape
+    zeros = functools.partial(torch.zeros, dtype=weights.dtype, device=weights.device)
+    da = torch.as_tensor(dopamine, dtype=weights.dtype, device=weights.device).expand(B)
+    signals = PlasticitySignals(
+        pre=zeros(B, n_pre),
+        post=zeros(B, n_post),
+        dopamine=da.clone(),
+        rate=zeros(B, n_post),
+        active=torch.ones(B, dtype=torch.bool, device=weights.device),
+    )
+    for _ in range(n_steps):
+        projection, _ = projection.learn(signals)
+    return projection

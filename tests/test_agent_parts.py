@@ -16,7 +16,7 @@ from plasticgym.habits import GoalDirected, Habit
 from plasticgym.latent_causes import CauseInference
 from plasticgym.plasticity import SynapticScaling
 from plasticgym.population import Uniform
-from plasticgym.synapses import BCMRule, CalciumRule, ThreeFactor
+from plasticgym.synapses import BCMRule, CalciumRule, TaggedSynapse, ThreeFactor
 
 ROOT = Path(__file__).resolve().parents[1]
 ADDICTION = "plasticgym/Addiction-v0"
@@ -145,7 +145,11 @@ def test_the_default_synapse_is_the_three_factor_rule_and_calcium_has_flat_keywo
         CalciumRule(theta_d=0.6, theta_p=0.5)
 
 
-@pytest.mark.parametrize("synapse", [ThreeFactor(), CalciumRule(), BCMRule()], ids=str)
+@pytest.mark.parametrize(
+    "synapse",
+    [ThreeFactor(), CalciumRule(), BCMRule(), TaggedSynapse(dt=30.0, dopamine_threshold=0.5)],
+    ids=str,
+)
 def test_no_weight_changes_without_dopamine_whatever_the_synapse(synapse):
     """Every synapse model is dopamine-gated: with both gains 0 (and no tonic dopamine, no
     scaling) 400 steps of pre and post activity leave every synapse as it was; with dopamine
@@ -175,3 +179,65 @@ def test_calcium_and_bcm_synapses_learn_the_bandit_above_chance(synapse):
     late = records[records["step"] >= 750].groupby("agent")["reward"].mean()
     se = late.std(ddof=1) / np.sqrt(len(late))
     assert late.mean() > 0.5 + max(0.05, 4 * se), late.mean()  # chance: 0.5
+
+
+# ---------------------------------------------------------------------------- synapse="tagged"
+
+
+def test_the_tagged_synapse_part_and_its_flat_keywords_are_the_same_agent():
+    nested = _records(ADDICTION, synapse=TaggedSynapse(dt=30.0, gamma=0.3, tag_threshold=0.02),
+                      scaling=None)  # fmt: skip
+    flat = _records(ADDICTION, synapse="tagged", tagged_dt=30.0, tagged_gamma=0.3,
+                    tagged_tag_threshold=0.02, synaptic_scaling=False)  # fmt: skip
+    pd.testing.assert_frame_equal(nested, flat)
+    agent = PlasticAgent(ADDICTION, n_agents=2, synapse="tagged", tagged_early_gain=(0.2, 0.3))
+    assert agent.config.synapse == TaggedSynapse(early_gain=(0.2, 0.3))
+    assert len(agent.actor.rule.init(agent.actor.weights)) == 4  # rule, tags, scaling, bounds
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"dt": 0.0}, r"TaggedSynapse.dt: tagged_dt=0.0 is invalid"),
+        ({"dt": 100.0}, r"tagged_dt=100.0 is invalid: .* at most tau_z / 4 = 90 s"),
+        ({"kappa": 1.0}, r"TaggedSynapse.kappa: tagged_kappa=1.0 is invalid"),
+        ({"tag_threshold": 1.5}, r"tagged_tag_threshold=1.5 is invalid"),
+        (
+            {"dopamine_threshold": -1.0},
+            r"TaggedSynapse.dopamine_threshold: tagged_dopamine_threshold=-1.0 is invalid",
+        ),
+        ({"early_gain": (0.1, -0.1)}, r"tagged_early_gain\[1\]=-0.1 is invalid"),
+        ({"protein_synthesis_blocked": 1}, r"tagged_protein_synthesis_blocked=1 is invalid"),
+    ],
+)
+def test_the_tagged_synapse_checks_its_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TaggedSynapse(**kwargs)
+
+
+def test_the_blocker_and_rest_act_on_the_tagged_state_and_checkpoints_continue_exactly(tmp_path):
+    from plasticgym.agents import plastic_preset
+
+    env = "plasticgym/ReversalBandit-v0"
+    kwargs = dict(n_agents=4, seed=5, synapse=TaggedSynapse(dt=30.0, tag_threshold=0.01),
+                  **plastic_preset(env))  # fmt: skip
+    agent = PlasticAgent(env, **kwargs).learn(60)
+    tags = agent.actor.synapses.state[1]
+    assert float(tags.high.max()) > 0 and float(tags.p.max()) > 0
+    agent.block_protein_synthesis(torch.tensor([True, False, True, False]))
+    blocked = agent.actor.synapses.state[1]
+    assert blocked.blocked.tolist() == [True, False, True, False]
+    assert float(blocked.p[[0, 2]].abs().max()) == 0 and float(blocked.p[[1, 3]].max()) > 0
+    loaded = PlasticAgent.load(agent.save(tmp_path / "tagged"))
+    for a, b in zip(loaded.actor.synapses.state[1], blocked, strict=True):
+        assert torch.equal(a, b)
+    agent.learn(40)
+    loaded.learn(40)
+    assert torch.equal(agent.actor_weights, loaded.actor_weights)
+    for a, b in zip(loaded.actor.synapses.state[1], agent.actor.synapses.state[1], strict=True):
+        assert torch.equal(a, b)
+    before = agent.actor.synapses.state[1].high.sum()
+    agent.rest(240)  # two hours: the early phase decays
+    assert float(agent.actor.synapses.state[1].high.sum()) < 0.2 * float(before)
+    with pytest.raises(ValueError, match="no protein synthesis to block"):
+        PlasticAgent(env, n_agents=2).block_protein_synthesis()

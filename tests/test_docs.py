@@ -41,7 +41,7 @@ def test_agent_docs_list_every_hyperparameter():
     from plasticgym.habits import GoalDirected, Habit
     from plasticgym.latent_causes import CauseInference
     from plasticgym.plasticity import SynapticScaling
-    from plasticgym.synapses import BCMRule, CalciumRule
+    from plasticgym.synapses import BCMRule, CalciumRule, TaggedSynapse
 
     text = (ROOT / "docs" / "agents.md").read_text()
     rows = {line.split("`")[1]: line for line in text.splitlines() if line.startswith("| `")}
@@ -50,7 +50,7 @@ def test_agent_docs_list_every_hyperparameter():
     expected |= {"dopamine": "td", "synapse": "three_factor", "synaptic_scaling": True,
                  "habit": False, "goal_directed": False, "latent_causes": 1}  # fmt: skip
     for part in (SynapticScaling, Redish, AverageReward, Homeostatic, Habit, GoalDirected,
-                 CauseInference, CalciumRule, BCMRule):  # fmt: skip
+                 CauseInference, CalciumRule, BCMRule, TaggedSynapse):  # fmt: skip
         for field in dataclasses.fields(part):
             expected.setdefault(part.flat_name(field.name), field.default)
     for name, default in expected.items():

@@ -1,0 +1,371 @@
+"""Consolidation of a learned choice: weak training is forgotten, strong training lasts unless
+protein synthesis is blocked, and a novel dopamine-releasing event near weak training makes it
+last (behavioural tagging; Frey & Morris 1997; Clopath et al. 2008; Ballarini et al. 2009;
+Wang, Redondo & Morris 2010).
+
+**Task and agents.** ``ReversalBandit-v0`` without reversals: arm 0 always pays 1, arm 1 never
+(``p_high = 1, p_low = 0``). One step (trial) lasts ``dt = 30 s`` of task time. The agents are
+:class:`~plasticgym.agents.PlasticAgent` actor-critics whose actor synapses are the early/late
+synapse :class:`~plasticgym.synapses.TaggedSynapse` (three-factor rule -> tag-trigger-
+consolidation, Clopath et al. 2008): the proposed ``lr DA e`` induces early LTP/LTD (tags,
+``tau_h = 1 h``), protein synthesis starts when a neuron's tag fraction exceeds
+``tag_threshold`` or dopamine exceeds ``dopamine_threshold``, and tags capture proteins into the
+bistable late weight. Individual differences: every agent samples its actor and critic learning
+rates and inverse temperature (see ``Config``); scaling is off (the delay would otherwise scale
+silent neurons up).
+
+**Protocol.** Two populations, each split into groups of ``n_agents``:
+
+- weak training (``weak_trials`` trials, 10 min): ``weak`` (nothing else), ``weak_novelty_near``
+  (a novelty event, dopamine ``novelty_dopamine`` above the synthesis threshold for
+  ``novelty_minutes``, starting ``near_h`` after training), ``weak_novelty_far`` (the same event
+  ``far_h`` after training); and, to map the window (reported, no verdict), ``weak_novelty_<t>h``
+  with the event ``t`` hours after training for every ``t`` in ``window_h``;
+- strong training (``strong_trials`` trials, 1 h): ``strong``, ``strong_blocked`` (a protein-
+  synthesis blocker from the start of training to ``blocker_h`` after it), ``strong_no_capture``
+  (the control that removes the mechanism: capture strength ``gamma = 0``).
+
+After training every agent rests ``delay_h`` hours (:meth:`PlasticAgent.rest`: the synapses'
+clocks run on with no activity; the novelty event is dopamine delivered during the rest). The
+learned behaviour is tested right after training and after the delay: ``test_trials`` choices
+(``predict``, no learning); the measure is each agent's fraction of
+choices of the trained arm (chance 0.5).
+
+**Verdicts** (each labelled ``mechanism check``: holds by the equations, or ``finding``: follows
+from the dynamics and could fail): both trainings are learned; the weak memory is lost after the
+delay and the strong one kept; the blocker and the no-capture control abolish it (the blocker
+also against the intact group); novelty near weak training makes it last, novelty far from it
+does not. "Lost / no effect" claims are TOST equivalence tests (``equivalence_margin``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from plasticgym.agents import PlasticAgent
+from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.stats import ci_row, difference_ci, estimate_row, format_ci, mean_ci
+from plasticgym.experiments.tag_capture import format_tost, tost
+from plasticgym.population import LogUniform, Uniform
+from plasticgym.synapses import TaggedSynapse
+
+NAME = "consolidation_behaviour"
+DESCRIPTION = (
+    "a learned bandit choice after a 10 h delay: weak training forgotten, strong training kept "
+    "unless protein synthesis is blocked; does a novelty event 0.5 h (not 4 h) after weak "
+    "training make it last (behavioural tagging)?"
+)
+
+HOUR = 3600.0
+ENV = "plasticgym/ReversalBandit-v0"
+WEAK_GROUPS = ("weak", "weak_novelty_near", "weak_novelty_far")
+STRONG_GROUPS = ("strong", "strong_blocked", "strong_no_capture")
+KIND = {
+    "training_learned": "mechanism check",
+    "weak_memory_lost": "finding",
+    "strong_memory_lasts": "finding",
+    "blocker_abolishes_memory": "mechanism check",
+    "no_capture_control": "mechanism check",
+    "novelty_near_rescues_weak": "finding",
+    "novelty_far_does_not": "finding",
+}
+LEARNED = 0.6  # the after-training CI must be above this fraction of trained-arm choices
+KEPT = 0.6  # the after-delay CI of a kept memory must be above this
+RETAINED = 0.75  # an agent "keeps" the memory (descriptive rows only) above this
+
+
+@dataclass(frozen=True)
+class Config:
+    """What to run (see the module docstring). Times in hours unless named otherwise."""
+
+    n_agents: int = 32
+    seed: int = 0
+    device: str = "cpu"
+    dt: float = 30.0
+    weak_trials: int = 20
+    strong_trials: int = 120
+    delay_h: float = 10.0
+    near_h: float = 0.5
+    far_h: float = 4.0
+    window_h: tuple[float, ...] = (0.0, 0.25, 1.0, 2.0)
+    novelty_minutes: float = 15.0
+    novelty_dopamine: float = 2.0
+    blocker_h: float = 2.0
+    test_trials: int = 100
+    record_minutes: float = 15.0
+    equivalence_margin: float = 0.1
+    tag_threshold: float = 0.03
+    dopamine_threshold: float = 1.5
+    gamma: float = 0.5
+    early_gain: float = 0.25
+    depressed_gain: float = 0.02
+    late_gain: float = 0.5
+    actor_lr: tuple[float, float] = (0.007, 0.014)  # LogUniform
+    critic_lr: tuple[float, float] = (0.015, 0.025)  # Uniform
+    inverse_temperature: tuple[float, float] = (8.0, 12.0)  # Uniform
+
+    @classmethod
+    def quick(cls, **overrides: Any) -> Config:
+        return dataclasses.replace(cls(n_agents=16, test_trials=60), **overrides)
+
+
+def _steps(config: Config, hours: float) -> int:
+    return round(hours * HOUR / config.dt)
+
+
+def _agent(config: Config, n_groups: int, seed: int, gamma: Any) -> PlasticAgent:
+    synapse = TaggedSynapse(
+        dt=config.dt, tag_threshold=config.tag_threshold, gamma=gamma,
+        dopamine_threshold=config.dopamine_threshold, early_gain=config.early_gain,
+        depressed_gain=config.depressed_gain, late_gain=config.late_gain,
+    )  # fmt: skip
+    return PlasticAgent(
+        ENV, n_agents=n_groups * config.n_agents, seed=seed, device=config.device,
+        synapse=synapse, scaling=None, gamma=0.0, actor_weight_max=1.0, actor_init_scale=0.05,
+        actor_lr=LogUniform(*config.actor_lr), critic_lr=Uniform(*config.critic_lr),
+        inverse_temperature=Uniform(*config.inverse_temperature),
+        env_kwargs={"reversal_rule": "none", "p_high": 1.0, "p_low": 0.0, "initial_arm": 0,
+                    "n_trials": 100_000},
+    )  # fmt: skip
+
+
+def trained_arm_choices(agent: PlasticAgent, n_trials: int) -> np.ndarray:
+    """Each agent's fraction of choices of arm 0 in ``n_trials`` predicted trials (no
+    learning), each from a fresh start (the task's cue is constant, so its code is that of
+    every training trial). Returns ``[n_agents]``."""
+    obs = np.ones((agent.n_agents, 1), dtype=np.float32)
+    start = np.ones(agent.n_agents, dtype=bool)
+    chosen = np.zeros(agent.n_agents)
+    for _ in range(n_trials):
+        actions, _ = agent.predict(obs, state=None, episode_start=start)
+        chosen += actions == 0
+    return chosen / n_trials
+
+
+def _summary(agent: PlasticAgent) -> dict[str, np.ndarray]:
+    """Per agent: the trained neuron's (arm 0) mean early LTP state over its three active
+    synapses (the two microstimuli of the cue and the tonic input), the largest late weight
+    there, and its protein level."""
+    tags = agent.actor.synapses.state[1]
+    active = tags.high[:, 0].topk(3, dim=-1).indices
+    high = tags.high[:, 0].gather(1, active).mean(1)
+    z = tags.z[:, 0].gather(1, active).max(1).values
+    return {"early": high.cpu().numpy(), "late": z.cpu().numpy(),
+            "protein": tags.p[:, 0].cpu().numpy()}  # fmt: skip
+
+
+def _population(
+    config: Config, groups: tuple[str, ...], seed: int, trials: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train, rest and test one population of ``len(groups) * n_agents`` agents."""
+    n = config.n_agents
+    group = np.repeat(np.array(groups), n)
+    gamma = tuple(0.0 if g == "strong_no_capture" else config.gamma for g in group)
+    agent = _agent(config, len(groups), seed, gamma)
+    blocked = torch.tensor(group == "strong_blocked", device=agent.device)
+    agent.block_protein_synthesis(blocked)
+    agent.learn(trials)
+    after_training = trained_arm_choices(agent, config.test_trials)
+    chunk = max(1, _steps(config, config.record_minutes / 60))
+    n_chunks = math.ceil(_steps(config, config.delay_h) / chunk)
+    novelty = {"weak_novelty_near": config.near_h, "weak_novelty_far": config.far_h}
+    novelty |= {window_group(t): t for t in config.window_h}
+    rows = []
+    for k in range(n_chunks + 1):
+        t_h = k * chunk * config.dt / HOUR
+        rows.append(pd.DataFrame({"agent": np.arange(len(group)), "group": group,
+                                  "time_h": t_h, **_summary(agent)}))  # fmt: skip
+        if k == n_chunks:
+            break
+        if t_h >= config.blocker_h - 1e-9:
+            agent.block_protein_synthesis(False)
+        dopamine = np.zeros(len(group))
+        for name, start in novelty.items():
+            on = start - 1e-9 <= t_h < start + config.novelty_minutes / 60 - 1e-9
+            dopamine[group == name] = config.novelty_dopamine if on else 0.0
+        agent.rest(chunk, torch.tensor(dopamine, dtype=torch.float32, device=agent.device))
+    after_delay = trained_arm_choices(agent, config.test_trials)
+    params = agent.individual_parameters.reset_index(drop=True)
+    choices = pd.DataFrame(
+        {
+            "agent": np.arange(len(group)),
+            "group": group,
+            "after_training": after_training,
+            "after_delay": after_delay,
+        }
+    )
+    for column in ("actor_lr", "critic_lr", "inverse_temperature"):
+        choices[column] = params[column].to_numpy()
+    return choices, pd.concat(rows, ignore_index=True)
+
+
+def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
+    del out_dir, progress_bar
+    seeds = np.random.SeedSequence(config.seed).generate_state(2)
+    weak_groups = (*WEAK_GROUPS, *(window_group(t) for t in config.window_h))
+    weak = _population(config, weak_groups, int(seeds[0]), config.weak_trials)
+    strong = _population(config, STRONG_GROUPS, int(seeds[1]), config.strong_trials)
+    strong[0]["agent"] += len(weak[0])
+    strong[1]["agent"] += len(weak[0])
+    return {"choices": pd.concat([weak[0], strong[0]], ignore_index=True),
+            "timecourse": pd.concat([weak[1], strong[1]], ignore_index=True)}  # fmt: skip
+
+
+def window_group(hours: float) -> str:
+    """The group with the novelty event ``hours`` after weak training (the window map)."""
+    return f"weak_novelty_{hours:g}h"
+
+
+def _label(verdict: str) -> str:
+    return f"({KIND[verdict]})"
+
+
+def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
+    choices = records["choices"]
+    margin = config.equivalence_margin
+
+    def values(group: str, column: str) -> np.ndarray:
+        rows = choices[choices["group"] == group].sort_values("agent")
+        return rows[column].to_numpy(dtype=float)
+
+    rows: list[dict[str, Any]] = []
+    window = [window_group(t) for t in config.window_h]
+    for group in (*WEAK_GROUPS, *STRONG_GROUPS, *window):
+        for column in ("after_training", "after_delay"):
+            quantity = f"trained-arm choices {column.replace('_', ' ')}"
+            rows.append(ci_row(values(group, column), group=group, quantity=quantity))
+    verdicts: dict[str, bool] = {}
+    lines: dict[str, str] = {}
+
+    def chance_tost(group: str) -> Any:
+        return tost(values(group, "after_delay") - 0.5, None, margin)
+
+    def tost_row(test: Any, group: str, quantity: str) -> None:
+        rows.append({"group": group, "quantity": f"{quantity} (TOST: 90% interval, p)",
+                     "mean": test.difference, "ci_low": test.low, "ci_high": test.high,
+                     "n": config.n_agents, "p": test.p})  # fmt: skip
+
+    learned = {g: mean_ci(values(g, "after_training")) for g in ("weak", "strong")}
+    verdicts["training_learned"] = all(ci[1] > LEARNED for ci in learned.values())
+    lines["training_learned"] = (
+        f"{_label('training_learned')} trained-arm choices right after training: weak "
+        f"{format_ci(*learned['weak'])}, strong {format_ci(*learned['strong'])} (CIs > "
+        f"{LEARNED:g})"
+    )
+
+    weak_lost = chance_tost("weak")
+    tost_row(weak_lost, "weak", "after delay - 0.5")
+    verdicts["weak_memory_lost"] = weak_lost.equivalent
+    lines["weak_memory_lost"] = (
+        f"{_label('weak_memory_lost')} weak after {config.delay_h:g} h, choices - 0.5: "
+        f"{format_tost(weak_lost, margin)}"
+    )
+
+    strong_kept = mean_ci(values("strong", "after_delay"))
+    verdicts["strong_memory_lasts"] = strong_kept[1] > KEPT
+    lines["strong_memory_lasts"] = (
+        f"{_label('strong_memory_lasts')} strong after {config.delay_h:g} h: "
+        f"{format_ci(*strong_kept)} (CI > {KEPT:g})"
+    )
+
+    blocked = chance_tost("strong_blocked")
+    tost_row(blocked, "strong_blocked", "after delay - 0.5")
+    loss = difference_ci(values("strong", "after_delay"), values("strong_blocked", "after_delay"))
+    rows.append(estimate_row(loss, config.n_agents, group="strong - strong_blocked",
+                             quantity="after delay, difference (Welch 95%)"))  # fmt: skip
+    verdicts["blocker_abolishes_memory"] = blocked.equivalent and loss[1] > 0
+    lines["blocker_abolishes_memory"] = (
+        f"{_label('blocker_abolishes_memory')} blocker during training, after the delay, "
+        f"choices - 0.5: {format_tost(blocked, margin)}; intact - blocked {format_ci(*loss)} "
+        "(CI > 0)"
+    )
+
+    no_capture = chance_tost("strong_no_capture")
+    tost_row(no_capture, "strong_no_capture", "after delay - 0.5")
+    verdicts["no_capture_control"] = no_capture.equivalent
+    lines["no_capture_control"] = (
+        f"{_label('no_capture_control')} strong training with gamma = 0, after the delay, "
+        f"choices - 0.5: {format_tost(no_capture, margin)}"
+    )
+
+    near = difference_ci(values("weak_novelty_near", "after_delay"), values("weak", "after_delay"))
+    rows.append(estimate_row(near, config.n_agents, group="weak_novelty_near - weak",
+                             quantity="after delay, difference (Welch 95%)"))  # fmt: skip
+    near_kept = mean_ci(values("weak_novelty_near", "after_delay"))
+    verdicts["novelty_near_rescues_weak"] = near[1] > 0 and near_kept[1] > KEPT
+    lines["novelty_near_rescues_weak"] = (
+        f"{_label('novelty_near_rescues_weak')} novelty {config.near_h:g} h after weak "
+        f"training: after the delay {format_ci(*near_kept)} (CI > {KEPT:g}); minus weak alone "
+        f"{format_ci(*near)} (CI > 0)"
+    )
+
+    far = tost(values("weak_novelty_far", "after_delay"), values("weak", "after_delay"), margin)
+    tost_row(far, "weak_novelty_far - weak", "after delay, difference")
+    verdicts["novelty_far_does_not"] = far.equivalent
+    lines["novelty_far_does_not"] = (
+        f"{_label('novelty_far_does_not')} novelty {config.far_h:g} h after weak training, "
+        f"after the delay minus weak alone: {format_tost(far, margin)}"
+    )
+    for group in (*WEAK_GROUPS, *STRONG_GROUPS, *window):
+        kept = (values(group, "after_delay") > RETAINED).astype(float)
+        rows.append(ci_row(kept, group=group, quantity=f"fraction of agents with after-delay "
+                           f"choices > {RETAINED:g} (descriptive)"))  # fmt: skip
+    times = {window_group(t): t for t in config.window_h}
+    times |= {"weak_novelty_near": config.near_h, "weak_novelty_far": config.far_h}
+    for group in sorted(times, key=times.get):
+        if group in set(choices["group"]):
+            difference = difference_ci(values(group, "after_delay"), values("weak", "after_delay"))
+            rows.append(estimate_row(
+                difference, config.n_agents, group=f"{group} - weak",
+                quantity=f"window: novelty {times[group]:g} h after training, after the delay, "
+                "difference (Welch 95%)",
+            ))  # fmt: skip
+    table = pd.DataFrame(rows)
+    return {"verdicts": verdicts, "table": table, "lines": lines, "config": config}
+
+
+def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any) -> list[Path]:
+    """Trained-arm choices after training and after the delay per group; the trained neuron's
+    early state, late weight and protein level over the delay."""
+    plt = pyplot()
+    choices, tc = records["choices"], records["timecourse"]
+    groups = [*WEAK_GROUPS, *STRONG_GROUPS]
+    fig, axes = plt.subplots(1, 5, figsize=(25, 4.5))
+    ax = axes[0]
+    for offset, column in ((-0.18, "after_training"), (0.18, "after_delay")):
+        stats_ = [mean_ci(choices[choices["group"] == g][column]) for g in groups]
+        means = [s[0] for s in stats_]
+        errors = [[s[0] - s[1] for s in stats_], [s[2] - s[0] for s in stats_]]
+        ax.bar(np.arange(len(groups)) + offset, means, 0.36, yerr=errors,
+               label=column.replace("_", " "))  # fmt: skip
+    ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+    ax.set_xticks(np.arange(len(groups)), [g.replace("_", "\n") for g in groups], fontsize=7)
+    ax.set_ylabel("trained-arm choices (mean, 95% CI)")
+    ax.legend(fontsize=8)
+    table = pd.DataFrame(result["table"])
+    window = table[table["quantity"].str.startswith("window:")]
+    hours = window["quantity"].str.extract(r"novelty ([0-9.]+) h")[0].astype(float)
+    ax = axes[4]
+    ax.errorbar(hours, window["mean"], yerr=[window["mean"] - window["ci_low"],
+                window["ci_high"] - window["mean"]], marker="o", capsize=3)  # fmt: skip
+    ax.axhline(0.0, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("novelty event, hours after weak training")
+    ax.set_ylabel("after delay: minus weak alone (95% CI)")
+    for ax, column, label in zip(axes[1:4], ("early", "late", "protein"),
+                                 ("early LTP state h", "late weight z (max)",
+                                  "protein p"), strict=True):  # fmt: skip
+        for group in groups:
+            mean = tc[tc["group"] == group].groupby("time_h")[column].mean()
+            ax.plot(mean.index, mean, label=group)
+        ax.set_xlabel("hours after training")
+        ax.set_ylabel(label)
+    axes[1].legend(fontsize=7)
+    return [save_figure(fig, Path(out_dir) / "consolidation_behaviour.png")]

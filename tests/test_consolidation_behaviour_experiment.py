@@ -1,0 +1,42 @@
+"""consolidation_behaviour: the quick run's mechanism checks hold, and its verdicts are computed
+from the records (changing the records flips them)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from plasticgym.experiments import consolidation_behaviour as experiment
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    config = experiment.Config.quick()
+    records = experiment.run(config, tmp_path_factory.mktemp("consolidation"))
+    return config, records
+
+
+def test_quick_run_learns_and_its_mechanism_checks_hold(quick):
+    config, records = quick
+    result = experiment.analyse(records, config)
+    verdicts = result["verdicts"]
+    assert set(verdicts) == set(experiment.KIND)
+    mechanism = [name for name, kind in experiment.KIND.items() if kind == "mechanism check"]
+    assert all(verdicts[name] for name in mechanism), result["lines"]
+    assert verdicts["weak_memory_lost"] and verdicts["strong_memory_lasts"], result["lines"]
+    choices = records["choices"]
+    assert choices.groupby("group")["agent"].count().eq(config.n_agents).all()
+    assert choices["actor_lr"].nunique() == len(choices)  # individual differences, not clones
+
+
+def test_verdicts_flip_when_the_records_change(quick):
+    config, records = quick
+    changed = {name: table.copy() for name, table in records.items()}
+    choices = changed["choices"]
+    strong = choices["group"] == "strong"
+    choices.loc[strong, "after_delay"] = 0.5 + 0.02 * np.sin(np.arange(strong.sum()))
+    weak = choices["group"] == "weak"
+    choices.loc[weak, "after_delay"] = 0.95
+    verdicts = experiment.analyse(changed, config)["verdicts"]
+    assert not verdicts["strong_memory_lasts"] and not verdicts["blocker_abolishes_memory"]
+    assert not verdicts["weak_memory_lost"]
