@@ -24,7 +24,7 @@ import dataclasses
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar, NamedTuple
 
@@ -35,11 +35,12 @@ import torch
 from torch import Tensor
 
 from plasticgym.agents.persistence import Checkpointed
+from plasticgym.agents.recording import Recording
+from plasticgym.agents.sb3_style import SB3Style
 from plasticgym.agents.vector_env import population_env
-from plasticgym.checkpoint import flatten_state
 from plasticgym.config import check_number
 from plasticgym.population import sample_individual_differences
-from plasticgym.records import CORE_COLUMNS, RecordBuffer
+from plasticgym.records import RecordBuffer
 from plasticgym.seeding import SeedPlan, seed_plan, torch_generator
 from plasticgym.tblog import (
     EPISODIC_RETURN,
@@ -84,7 +85,7 @@ class Progress(NamedTuple):
     episode_return: Tensor  # [B]
 
 
-class PopulationAgent(Checkpointed, ABC):
+class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
     """A population of ``n_agents`` independent learners on one vector env.
 
     Args:
@@ -348,37 +349,6 @@ class PopulationAgent(Checkpointed, ABC):
         self.num_timesteps += 1
         return result.rpe
 
-    def _record_columns(
-        self,
-        actions: Tensor,
-        reward: Tensor,
-        result: StepResult,
-        episode: Tensor,
-        info: Mapping[str, Any],
-    ) -> dict[str, np.ndarray]:
-        B = self.n_agents
-        action_column = actions.cpu().numpy()
-        if action_column.ndim > 1:  # Box actions: one list per row
-            rows = action_column
-            action_column = np.empty(B, dtype=object)
-            for i in range(B):
-                action_column[i] = rows[i].tolist()
-        columns = {
-            "agent": np.arange(B),
-            "step": np.full(B, self.num_timesteps),
-            "episode": episode.cpu().numpy(),
-            "trial": np.full(B, -1),
-            "phase": np.full(B, "", dtype=object),
-            "t_in_trial": np.full(B, 0),
-            "action": action_column,
-            "reward": reward.cpu().numpy(),
-            "rpe": result.rpe.cpu().numpy(),
-            "dopamine": result.dopamine.cpu().numpy(),
-            "value": result.value.cpu().numpy(),
-        }
-        columns.update((key, array) for key, array in task_events(info) if array.shape == (B,))
-        return columns
-
     def _log_step(
         self, result: StepResult, active: Tensor, finished: Tensor, episode_return: Tensor
     ) -> None:
@@ -396,91 +366,6 @@ class PopulationAgent(Checkpointed, ABC):
         self._logger.accumulate(step, **scalars)
         if bool(finished.any()):
             self._logger.scalar(EPISODIC_RETURN, float(episode_return[finished].mean()), step)
-
-    # ------------------------------------------------------------------ SB3-style access
-
-    @property
-    def observation_space(self) -> gym.Space:
-        """One agent's observation space (the vector env's ``single_observation_space``)."""
-        return self.env.single_observation_space
-
-    @property
-    def action_space(self) -> gym.Space:
-        """One agent's action space (the vector env's ``single_action_space``)."""
-        return self.env.single_action_space
-
-    @property
-    def logger(self) -> TensorBoardLogger | None:
-        """The TensorBoard logger (``tensorboard_log=`` given), else None."""
-        return self._logger
-
-    def get_env(self) -> gym.vector.VectorEnv:
-        """The population's vector env (``num_envs == n_agents``)."""
-        return self.env
-
-    def set_env(self, env: str | gym.Env | gym.vector.VectorEnv, **env_kwargs: Any) -> None:
-        """Learn on ``env`` from now on (an env id with ``env_kwargs``, a vector env with
-        ``num_envs == n_agents``, or a single env when ``n_agents == 1``), keeping the learned
-        model. The next ``learn`` starts a new rollout: it resets ``env`` with the agent's env
-        seed, so the same calls give the same results. The old env is not closed.
-
-        Raises:
-            ValueError: ``env`` has another observation or action space, or another number of
-                copies than ``n_agents``; the agent keeps its env then.
-        """
-        new_env, env_id, kwargs = population_env(env, self.n_agents, env_kwargs or None)
-        for name, space in (
-            ("observation", new_env.single_observation_space),
-            ("action", new_env.single_action_space),
-        ):
-            if space != getattr(self, f"{name}_space"):
-                if new_env is not env:
-                    new_env.close()  # made here from an id: nobody else holds it
-                raise ValueError(
-                    f"set_env: the new env's {name} space {space} differs from the agent's "
-                    f"{getattr(self, f'{name}_space')}; the model is built for the latter"
-                )
-        self.env, self.env_id, self.env_kwargs = new_env, env_id, kwargs
-        self._progress = None
-        self._env_seeded = False
-
-    def get_parameters(self) -> dict[str, Tensor]:
-        """The model's tensors by name, as checkpointed (``"actor.weights"``, ...): copies, so
-        changing them changes nothing in the agent."""
-        parameters: dict[str, Tensor] = {}
-        for name, value in self._model_state().items():
-            parameters.update(flatten_state(name, value))
-        return {name: tensor.detach().clone() for name, tensor in parameters.items()}
-
-    # ------------------------------------------------------------------ records
-
-    @property
-    def records(self) -> pd.DataFrame:
-        """Rows recorded by every ``learn(record=True)`` of this agent object, in step order.
-
-        One row per agent per step that was a transition (the vector env's autoreset step is
-        none): ``agent, step, episode, trial, phase, t_in_trial, action, reward, rpe, dopamine,
-        value`` and the task's info events. Row t's ``action`` and ``reward`` are the action
-        sent at step t and the reward it brought; ``rpe`` is the TD error of that transition;
-        ``dopamine`` is what reached the synapses; ``value`` is ``V`` of the observation it led
-        to (see docs/agents.md for the exact timing). Hyperparameters given per agent
-        (individual differences) follow as one column each.
-        """
-        if self._records_cache is None:
-            frames = [b.to_frame() for b in self._record_buffers if len(b)]
-            frame = record_table(frames)
-            self._records_cache = self._with_individual_parameters(frame) if frames else frame
-        return self._records_cache
-
-    def _with_individual_parameters(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Add a column per hyperparameter given per agent (individual differences), named
-        after it (``hp_<name>`` if the task already has a column of that name)."""
-        agents = frame["agent"].to_numpy()
-        for name, value in self._hyper.items():
-            if isinstance(value, Tensor):
-                column = name if name not in frame else f"hp_{name}"
-                frame[column] = value.cpu().numpy().astype(float)[agents]
-        return frame
 
     @property
     def episodes_completed(self) -> np.ndarray:
@@ -522,24 +407,3 @@ def step_bar(show: bool, total: int, desc: str) -> Iterator[Any]:
         yield bar
     finally:
         bar.close()
-
-
-def task_events(info: Mapping[str, Any]) -> Iterator[tuple[str, np.ndarray]]:
-    """The entries of an env's ``info`` that records keep as columns, as arrays (skipped: the
-    ``_key`` masks of vector envs, final observations and infos, Monitor's ``episode``)."""
-    for key, value in info.items():
-        if not key.startswith("_") and key not in ("final_obs", "final_info", "episode"):
-            yield key, np.asarray(value)
-
-
-def record_table(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """One record table from its parts in order: core columns first, then the task's; ``phase``
-    a category. No parts: the empty table of core columns."""
-    if not frames:
-        return pd.DataFrame({name: [] for name in CORE_COLUMNS})
-    frame = pd.concat(frames, ignore_index=True)
-    task_columns = [c for c in frame if c not in CORE_COLUMNS]
-    frame = frame[[*(c for c in CORE_COLUMNS if c in frame), *task_columns]].reset_index(drop=True)
-    if "phase" in frame:
-        frame["phase"] = frame["phase"].astype("category")
-    return frame

@@ -107,13 +107,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from plasticgym.agents.base import Callback, record_table, step_bar, task_events
+from plasticgym.agents.base import Callback, step_bar
 from plasticgym.agents.persistence import (
     check_json,
     checked_run_dir,
     invalid_metadata,
     open_checkpoint,
 )
+from plasticgym.agents.recording import record_table, task_events
 from plasticgym.agents.vector_env import check_env_id, json_kwargs
 from plasticgym.checkpoint import CheckpointError, save_checkpoint, take_tensor
 from plasticgym.config import check_number
