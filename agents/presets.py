@@ -60,6 +60,19 @@ PLASTIC_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "n_microstimuli": 10,
             "microstimulus_width": 0.1,
         },
+        # Gymnasium's classic control (signed observations, read as running on/off pairs):
+        # a short stimulus trace follows the current value, a coarse place code of each
+        # variable, the policy-gradient post factor, no scaling of the actor.
+        "CartPole-v1": {
+            "gamma": 0.9,
+            "actor_lr": 0.01,
+            "actor_post": "centered",
+            "synaptic_scaling": False,
+            "n_microstimuli": 10,
+            "microstimulus_width": 0.1,
+            "stimulus_trace_decay": 0.01,
+            "reward_resets_traces": False,
+        },
     }
 )
 """Task id -> PlasticAgent hyperparameters tuned for it (see the module docstring)."""

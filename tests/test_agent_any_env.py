@@ -130,3 +130,28 @@ def test_signed_agent_loaded_on_a_new_env_keeps_its_normalisation(tmp_path):
     obs = np.array([[0.1, -0.5, 0.02, 0.3], [0.0, 0.2, -0.05, -0.1]], dtype=np.float32)
     np.testing.assert_array_equal(agent.predict(obs, deterministic=True)[0],
                                   loaded.predict(obs, deterministic=True)[0])  # fmt: skip
+
+
+def test_cartpole_preset_learns_well_above_random():
+    """CartPole-v1 with its preset: 16 agents, 3000 steps each (about 150 episodes). A random
+    policy balances 22 steps on average; the mean over agents of each agent's last 10
+    episodes must exceed it by 4 standard errors across agents (longer runs: docs/agents.md)."""
+    from plasticgym.agents import plastic_preset
+
+    n_agents, steps = 16, 3000
+    returns = [[] for _ in range(n_agents)]
+
+    def collect(agent):
+        progress = agent._progress
+        done = progress.autoreset.numpy()
+        for i in np.flatnonzero(done):
+            returns[i].append(float(progress.episode_return[i]))
+
+    agent = PlasticAgent("CartPole-v1", n_agents=n_agents, seed=0,
+                         **plastic_preset("CartPole-v1"))  # fmt: skip
+    agent.learn(steps, callback=collect)
+    last = np.array([np.mean(r[-10:]) for r in returns])
+    first = np.array([np.mean(r[:10]) for r in returns])
+    se = last.std(ddof=1) / np.sqrt(n_agents)
+    assert last.mean() > 22.0 + 4 * se, (last.mean(), se)
+    assert (last > first).mean() > 0.75  # most agents improved on their first episodes
