@@ -7,7 +7,8 @@ bridge: in a bandit each trial is an independent one-step decision (``gamma = 0`
 an eligibility trace spreads the credit of one trial's reward over the previous choices);
 free-operant pressing is paid on the step of the press (a short trace); the two-step task
 needs a trace that carries the second stage's reward back to the first choice. The values below
-are the ones the test suite checks each task with (``tests/test_agent_learning.py``)::
+are the ones the test suite checks each task with (``tests/test_agent_learning.py``; Gymnasium's
+``CartPole-v1`` in ``tests/test_agent_any_env.py``)::
 
     from plasticgym.agents import PlasticAgent, plastic_preset
 
