@@ -113,6 +113,7 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         )
         self.continuous, self.n_actions = self.readout.continuous, self.readout.n_actions
         self.read_observation = ObservationReader(self.env.single_observation_space, device)
+        self.observation_stats = self.read_observation.init(B, device)  # signed Box: moments
         self.encoder = encoder = MicrostimulusEncoder(
             self.read_observation.n_channels, cfg.n_microstimuli, cfg.microstimulus_width,
             cfg.stimulus_trace_decay, cfg.reward_resets_traces,
@@ -175,7 +176,7 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
     ) -> StepResult:
         ro = self._rollout
         assert ro is not None
-        channels = self.read_observation(obs)
+        channels, self.observation_stats = self._read(obs)
         code, encoder = self.encoder.encode(ro.encoder, channels, reward, ~active)
         if self.cause_model is not None:
             watched = channels[:, self._cause_channels]
@@ -280,7 +281,7 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
 
     def _begin(self, obs: np.ndarray) -> Tensor:
         B = self.n_agents
-        channels = self.read_observation(obs)
+        channels, self.observation_stats = self._read(obs)
         start = torch.ones(B, dtype=torch.bool, device=self.device)
         zeros = torch.zeros(B, device=self.device)
         features, encoder = self.encoder.encode(self.encoder.init(B, self.device), channels,
@@ -293,6 +294,11 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             encoder, self._code(features), channels, self._learn_generator
         )
         return actions
+
+    def _read(self, obs: Any) -> tuple[Tensor, Any]:
+        """Stimulus channels of observations seen while learning (they update the running
+        normalisation of signed Box elements, :mod:`plasticgym.encoding`)."""
+        return self.read_observation(obs, self.observation_stats, update=True)
 
     def _code(self, features: Tensor) -> Tensor:
         """The presynaptic code of the synapses: the encoder's features, gated by the belief in
@@ -361,7 +367,7 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         encoder_state = predict_traces(state, self.encoder, B, self.device)
         start = episode_starts(episode_start, B, self.device)
         with torch.no_grad():
-            channels = self.read_observation(obs)
+            channels, _ = self.read_observation(obs, self.observation_stats)
             zeros = torch.zeros(self.n_agents, device=self.device)
             features, encoder_state = self.encoder.encode(encoder_state, channels, zeros, start)
             actor_input = torch.cat([self._code(features), self._tonic_column], dim=1)
@@ -391,6 +397,8 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             state["goal.reward_model"] = self.goal_state.reward_model
         if self.causes is not None:
             state["causes"] = self.causes
+        if self.observation_stats is not None:
+            state["observation.stats"] = self.observation_stats
         if self._rollout is not None:
             state["rollout"] = self._rollout
         return state
@@ -415,6 +423,8 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             )
         if self.causes is not None:
             self.causes = state["causes"]
+        if self.observation_stats is not None:
+            self.observation_stats = state["observation.stats"]
         self._rollout = state["rollout"] if has_rollout else None
 
     # ------------------------------------------------------------------ consolidation

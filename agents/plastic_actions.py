@@ -91,7 +91,13 @@ def batched_observation(
     observation: np.ndarray, space: gym.Space, n_agents: int
 ) -> tuple[np.ndarray, bool]:
     """``[n_agents, ...]`` observations from one observation (every agent answers it) or one
-    per agent, and whether a single one was given."""
+    per agent, and whether a single one was given (a Dict or Tuple observation is single when
+    the space contains it, else a batch as a vector env gives it)."""
+    if isinstance(space, gym.spaces.Dict | gym.spaces.Tuple):
+        if not space.contains(observation):
+            return observation, False
+        batch = gym.vector.utils.create_empty_array(space, n_agents)
+        return gym.vector.utils.concatenate(space, [observation] * n_agents, batch), True
     obs = np.asarray(observation)
     shape = tuple(space.shape or ())
     if obs.shape == shape:

@@ -7,7 +7,8 @@ bridge: in a bandit each trial is an independent one-step decision (``gamma = 0`
 an eligibility trace spreads the credit of one trial's reward over the previous choices);
 free-operant pressing is paid on the step of the press (a short trace); the two-step task
 needs a trace that carries the second stage's reward back to the first choice. The values below
-are the ones the test suite checks each task with (``tests/test_agent_learning.py``)::
+are the ones the test suite checks each task with (``tests/test_agent_learning.py``; Gymnasium's
+``CartPole-v1`` in ``tests/test_agent_any_env.py``)::
 
     from plasticgym.agents import PlasticAgent, plastic_preset
 
@@ -59,6 +60,19 @@ PLASTIC_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "target_rate": 0.5,
             "n_microstimuli": 10,
             "microstimulus_width": 0.1,
+        },
+        # Gymnasium's classic control (signed observations, read as running on/off pairs):
+        # a short stimulus trace follows the current value, a coarse place code of each
+        # variable, the policy-gradient post factor, no scaling of the actor.
+        "CartPole-v1": {
+            "gamma": 0.9,
+            "actor_lr": 0.01,
+            "actor_post": "centered",
+            "synaptic_scaling": False,
+            "n_microstimuli": 10,
+            "microstimulus_width": 0.1,
+            "stimulus_trace_decay": 0.01,
+            "reward_resets_traces": False,
         },
     }
 )

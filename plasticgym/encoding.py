@@ -1,14 +1,42 @@
 """From observations to presynaptic activity.
 
-An observation is read as a set of stimulus channels (a ``Box`` of non-negative intensities, a
-one-hot ``Discrete`` state, or ``MultiBinary`` flags). Each channel drives a memory trace and a
-bank of microstimuli (:mod:`plasticgym.traces`), which is the presynaptic activity the synapses
-see: a temporal code of what was observed and when.
+An observation is read as a set of stimulus channels in [0, 1] (:class:`ObservationReader`);
+each channel drives a memory trace and a bank of microstimuli (:mod:`plasticgym.traces`),
+which is the presynaptic activity the synapses see: a temporal code of what was observed and
+when (:class:`MicrostimulusEncoder`).
+
+Channels of each kind of observation space (``B`` agents, ``o`` the observation):
+
+- ``Discrete(n)``: one-hot, ``n`` channels.
+- ``MultiDiscrete(nvec)``: one one-hot block per element, ``sum(nvec)`` channels.
+- ``MultiBinary``: the flags as they are.
+- ``Box`` with finite bounds and ``low >= 0`` (stimulus intensities): scaled by its bounds,
+  ``c = clip((o - low) / (high - low), 0, 1)``, one channel per element.
+- Any other ``Box`` (negative or infinite bounds: signed variables such as positions and
+  velocities): a population code of rectified on/off pairs after a running normalisation,
+  two channels per element. Each agent keeps running moments of every element over the
+  observations it learned from (Welford 1962; one update per agent per step, in float64)::
+
+      n_t = n_tm1 + 1;   d = o_t - mu_tm1;   mu_t = mu_tm1 + d / n_t
+      M_t = M_tm1 + d * (o_t - mu_t);        sigma_t^2 = M_t / n_t
+      z_t = clip((o_t - mu_t) / sqrt(sigma_t^2 + eps), -z_max, z_max)   (z_max = 3)
+      on_t = [z_t]+ / z_max,   off_t = [-z_t]+ / z_max
+
+  like ON and OFF cells, one of the pair fires in proportion to how far the variable is above
+  or below its usual value (in standard deviations), the other is silent. The microstimuli of
+  each channel then tile its intensity with Gaussian receptive fields (a unit responds when the
+  channel's trace is near its centre), so the actor and critic see a place code of each signed
+  variable. The moments are explicit state (:class:`ObservationStats`), checkpointed with the
+  agent; ``predict`` reads them without updating them.
+- ``Dict`` and ``Tuple``: the channels of their sub-spaces, concatenated in the space's order
+  (any nesting; the signed Box elements of all sub-spaces share one :class:`ObservationStats`).
+
+Other spaces (``Text``, ``Graph``, ``Sequence`` ...) raise ``ValueError``.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -17,55 +45,178 @@ from torch import Tensor
 
 from plasticgym.traces import microstimuli, stimulus_trace
 
+Z_MAX = 3.0
+"""Normalised values are clipped to ``[-Z_MAX, Z_MAX]`` standard deviations."""
 
-def n_channels(space: gym.Space) -> int:
-    """Number of stimulus channels an observation space provides."""
-    if isinstance(space, gym.spaces.Discrete):
-        return int(space.n)
-    if isinstance(space, gym.spaces.MultiBinary):
-        return int(np.prod(space.shape))
-    if isinstance(space, gym.spaces.Box):
-        if np.any(space.low < 0) or not np.all(np.isfinite(space.high)):
-            raise ValueError(
-                f"observation space {space} is not supported: a Box must hold bounded, "
-                "non-negative stimulus intensities (low >= 0, finite high)"
-            )
-        return int(np.prod(space.shape))
-    raise ValueError(
-        f"observation space {space} is not supported: use Box (non-negative), Discrete or "
-        "MultiBinary"
+NORM_EPS = 1e-8
+"""Added to the running variance before the square root."""
+
+_ALLOWED = "Box, Discrete, MultiDiscrete, MultiBinary, or a Dict/Tuple of them"
+
+
+def is_intensity_box(space: gym.Space) -> bool:
+    """A Box of bounded, non-negative stimulus intensities (read by its bounds)."""
+    return (
+        isinstance(space, gym.spaces.Box)
+        and bool(np.all(space.low >= 0))
+        and bool(np.all(np.isfinite(space.high)))
     )
 
 
-class ObservationReader:
-    """Batched observations ``[B, *shape]`` as stimulus channels ``[B, n_channels]`` in [0, 1].
+class _Leaf(NamedTuple):
+    """One non-composite sub-space: where it sits in the observation and how it is read."""
 
-    A Discrete observation becomes a one-hot vector; a Box is scaled by its bounds,
-    ``(obs - low) / (high - low)``; MultiBinary flags are used as they are. Non-finite values
-    raise ``ValueError``.
+    path: tuple[Any, ...]  # keys / indices from the observation to this sub-space
+    kind: str  # "discrete", "multidiscrete", "binary", "box" or "signed"
+    space: gym.Space
+    n_channels: int
+
+
+def _leaves(space: gym.Space, path: tuple[Any, ...] = ()) -> list[_Leaf]:
+    if isinstance(space, gym.spaces.Dict):
+        return [leaf for key, sub in space.spaces.items() for leaf in _leaves(sub, (*path, key))]
+    if isinstance(space, gym.spaces.Tuple):
+        return [leaf for i, sub in enumerate(space.spaces) for leaf in _leaves(sub, (*path, i))]
+    if isinstance(space, gym.spaces.Discrete):
+        return [_Leaf(path, "discrete", space, int(space.n))]
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return [_Leaf(path, "multidiscrete", space, int(np.sum(space.nvec)))]
+    if isinstance(space, gym.spaces.MultiBinary):
+        return [_Leaf(path, "binary", space, int(np.prod(space.shape)))]
+    if isinstance(space, gym.spaces.Box):
+        size = int(np.prod(space.shape))
+        if is_intensity_box(space):
+            return [_Leaf(path, "box", space, size)]
+        return [_Leaf(path, "signed", space, 2 * size)]
+    where = f" (at {list(path)})" if path else ""
+    raise ValueError(
+        f"observation space {space}{where} is not supported: PlasticAgent reads {_ALLOWED}"
+    )
+
+
+def n_channels(space: gym.Space) -> int:
+    """Number of stimulus channels an observation space provides (see the module docstring)."""
+    return sum(leaf.n_channels for leaf in _leaves(space))
+
+
+class ObservationStats(NamedTuple):
+    """Running moments of the signed Box elements of every agent (Welford), float64.
+
+    ``count [B]`` observations seen, ``mean [B, D]``, ``m2 [B, D]`` sum of squared deviations.
+    """
+
+    count: Tensor
+    mean: Tensor
+    m2: Tensor
+
+
+def welford_update(stats: ObservationStats, x_t: Tensor) -> ObservationStats:
+    """One Welford (1962) step per agent: ``x_t [B, D]`` joins the moments."""
+    count = stats.count + 1.0
+    delta = x_t - stats.mean
+    mean = stats.mean + delta / count.unsqueeze(-1)
+    m2 = stats.m2 + delta * (x_t - mean)
+    return ObservationStats(count, mean, m2)
+
+
+def on_off_channels(x_t: Tensor, stats: ObservationStats) -> Tensor:
+    """Rectified on/off pairs of the normalised values, ``[B, 2 D]`` in [0, 1]: element ``d``
+    gives channels ``2d`` (on, above its mean) and ``2d + 1`` (off, below)."""
+    variance = stats.m2 / stats.count.clamp(min=1.0).unsqueeze(-1)
+    z = ((x_t - stats.mean) / torch.sqrt(variance + NORM_EPS)).clamp(-Z_MAX, Z_MAX)
+    pairs = torch.stack([torch.relu(z), torch.relu(-z)], dim=-1) / Z_MAX
+    return pairs.flatten(1).to(torch.float32)
+
+
+class ObservationReader:
+    """Batched observations ``[B, *shape]`` as stimulus channels ``[B, n_channels]`` in [0, 1]
+    (the encodings of the module docstring). Non-finite values raise ``ValueError``.
+
+    Call as ``channels, stats = reader(obs, stats, update=...)``: ``stats`` is the running
+    normalisation of the signed Box elements (from :meth:`init`; None when the space has
+    none), advanced by the observation when ``update`` is True.
     """
 
     def __init__(self, space: gym.Space, device: torch.device) -> None:
         self.space = space
         self.device = device
-        self.n_channels = n_channels(space)
-        self._low = self._scale = None
-        if isinstance(space, gym.spaces.Box):
-            low = torch.as_tensor(space.low, dtype=torch.float32, device=device).flatten()
-            high = torch.as_tensor(space.high, dtype=torch.float32, device=device).flatten()
-            self._low, self._scale = low, 1.0 / torch.clamp(high - low, min=1e-12)
+        self.leaves = _leaves(space)
+        self.n_channels = sum(leaf.n_channels for leaf in self.leaves)
+        self.n_signed = sum(leaf.n_channels // 2 for leaf in self.leaves if leaf.kind == "signed")
+        self._bounds: dict[int, tuple[Tensor, Tensor]] = {}  # Box leaf -> (low, 1 / range)
+        self._offsets: dict[int, Tensor] = {}  # MultiDiscrete leaf -> first channel - start
+        for i, leaf in enumerate(self.leaves):
+            if leaf.kind == "box":
+                box = leaf.space
+                low = torch.as_tensor(box.low, dtype=torch.float32, device=device).flatten()
+                high = torch.as_tensor(box.high, dtype=torch.float32, device=device).flatten()
+                self._bounds[i] = (low, 1.0 / torch.clamp(high - low, min=1e-12))
+            elif leaf.kind == "multidiscrete":
+                md = leaf.space
+                nvec = np.asarray(md.nvec, dtype=np.int64).flatten()
+                offsets = np.concatenate([[0], np.cumsum(nvec)[:-1]])
+                start = np.asarray(getattr(md, "start", 0), dtype=np.int64) * np.ones_like(nvec)
+                self._offsets[i] = torch.as_tensor(offsets - start.flatten(), device=device)
 
-    def __call__(self, obs: np.ndarray) -> Tensor:
-        if isinstance(self.space, gym.spaces.Discrete):
-            index = np.asarray(obs, dtype=np.int64) - int(self.space.start)
-            index_t = torch.as_tensor(index, device=self.device)
-            return torch.nn.functional.one_hot(index_t, self.n_channels).to(torch.float32)
-        array = np.asarray(obs, dtype=np.float32)
+    def init(self, n_agents: int, device: torch.device) -> ObservationStats | None:
+        """Empty running moments for ``n_agents`` agents (None when nothing is normalised)."""
+        if not self.n_signed:
+            return None
+        zeros = torch.zeros(n_agents, self.n_signed, dtype=torch.float64, device=device)
+        return ObservationStats(zeros[:, 0].clone(), zeros.clone(), zeros.clone())
+
+    def __call__(
+        self, obs: Any, stats: ObservationStats | None = None, *, update: bool = False
+    ) -> tuple[Tensor, ObservationStats | None]:
+        parts: list[Tensor] = []
+        signed: list[Tensor] = []
+        slots: list[int] = []
+        for i, leaf in enumerate(self.leaves):
+            part = obs
+            for key in leaf.path:
+                part = part[key]
+            if leaf.kind == "signed":
+                signed.append(self._finite(part).flatten(1).to(torch.float64))
+                slots.append(len(parts))
+                parts.append(None)  # type: ignore[arg-type]  (filled below)
+            else:
+                parts.append(self._read(i, leaf, part))
+        if signed:
+            if stats is None:
+                raise ValueError(
+                    f"observation space {self.space} has signed Box elements: reading them "
+                    "needs the running normalisation (stats=reader.init(...))"
+                )
+            x_t = torch.cat(signed, dim=1) if len(signed) > 1 else signed[0]
+            if update:
+                stats = welford_update(stats, x_t)
+            code = on_off_channels(x_t, stats)
+            sizes = [2 * s.shape[1] for s in signed]
+            for slot, block in zip(slots, torch.split(code, sizes, dim=1), strict=True):
+                parts[slot] = block
+        channels = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+        return channels, stats
+
+    def _finite(self, part: Any) -> Tensor:
+        array = np.asarray(part, dtype=np.float32)
         if not np.isfinite(array).all():
             raise ValueError("observation contains NaN or Inf; stimulus channels must be finite")
-        flat = torch.as_tensor(array, device=self.device).flatten(1)
-        if self._low is not None:
-            flat = ((flat - self._low) * self._scale).clamp(0.0, 1.0)
+        return torch.as_tensor(array, device=self.device)
+
+    def _read(self, i: int, leaf: _Leaf, part: Any) -> Tensor:
+        if leaf.kind == "discrete":
+            index = np.asarray(part, dtype=np.int64) - int(leaf.space.start)
+            index_t = torch.as_tensor(index, device=self.device)
+            return torch.nn.functional.one_hot(index_t, leaf.n_channels).to(torch.float32)
+        if leaf.kind == "multidiscrete":
+            index = torch.as_tensor(np.asarray(part, dtype=np.int64), device=self.device)
+            index = index.flatten(1) + self._offsets[i]
+            channels = torch.zeros(index.shape[0], leaf.n_channels, device=self.device)
+            return channels.scatter_(1, index, 1.0)
+        flat = self._finite(part).flatten(1)
+        if leaf.kind == "box":
+            low, scale = self._bounds[i]
+            flat = ((flat - low) * scale).clamp(0.0, 1.0)
         return flat
 
 

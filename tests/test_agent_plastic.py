@@ -172,8 +172,13 @@ def test_env_mismatches_are_clear():
     vec = gym.make_vec(ENV, num_envs=3, vectorization_mode="vector_entry_point")
     with pytest.raises(ValueError, match="num_envs=3 but n_agents=2"):
         PlasticAgent(vec, n_agents=2)
+
+    class TextObservations(gym.Env):  # (signed Boxes are read: tests/test_agent_any_env.py)
+        observation_space = gym.spaces.Text(4)
+        action_space = gym.spaces.Discrete(2)
+
     with pytest.raises(ValueError, match=r"observation space .* is not supported"):
-        PlasticAgent("Pendulum-v1")  # signed observations are not stimulus intensities
+        PlasticAgent(TextObservations())
 
     class MultiDiscreteActions(gym.Env):
         observation_space = gym.spaces.Discrete(2)

@@ -1,0 +1,157 @@
+"""PlasticAgent on standard Gymnasium envs: signed Boxes, Dict observations, checkpoints of the
+running normalisation."""
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from plasticgym.agents import PlasticAgent
+
+SIGNED_ID = "plasticgym_test/SignedPavlovian-v0"
+SHORT = {"n_trials": 3, "iti": (2, 5), "cs_us_interval": 3}
+SIGNED = gym.spaces.Box(-np.inf, np.inf, (2,), dtype=np.float32)
+
+
+def _signed_vector_env(num_envs, **kwargs):
+    """Pavlovian conditioning seen through signed, unbounded channels (4 o - 1), with the
+    task's get_state/set_state (so a checkpoint continues exactly)."""
+    env = gym.make_vec("plasticgym/Pavlovian-v0", num_envs=num_envs,
+                       vectorization_mode="vector_entry_point", **kwargs)  # fmt: skip
+    return gym.wrappers.vector.TransformObservation(
+        env, lambda obs: 4.0 * obs - 1.0, single_observation_space=SIGNED
+    )
+
+
+def _signed_env(**kwargs):
+    env = gym.make("plasticgym/Pavlovian-v0", **kwargs)
+    return gym.wrappers.TransformObservation(env, lambda obs: 4.0 * obs - 1.0, SIGNED)
+
+
+if SIGNED_ID not in gym.registry:
+    gym.register(SIGNED_ID, entry_point=_signed_env, vector_entry_point=_signed_vector_env)
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1", "MountainCar-v0",
+                                    "Acrobot-v1"])  # fmt: skip
+def test_standard_control_envs_run(env_id):
+    agent = PlasticAgent(env_id, n_agents=2, seed=0).learn(30)
+    stats = agent.observation_stats
+    n_obs = agent.env.single_observation_space.shape[0]
+    assert stats.mean.shape == (2, n_obs)
+    assert stats.count.tolist() == [31.0, 31.0]  # the first observation and 30 steps
+    assert agent.read_observation.n_channels == 2 * n_obs
+    obs = agent.env.single_observation_space.sample()
+    before = [t.clone() for t in stats]
+    _, traces = agent.predict(obs)
+    assert traces.shape == (2, 2 * n_obs)
+    assert all(torch.equal(a, b) for a, b in zip(before, agent.observation_stats, strict=True))
+
+
+def test_bounded_tasks_have_no_running_normalisation():
+    agent = PlasticAgent("plasticgym/Pavlovian-v0", n_agents=2, seed=0, env_kwargs=SHORT)
+    assert agent.observation_stats is None
+    assert "observation.stats" not in agent._model_state()
+
+
+class _DictCue(gym.Env):
+    """A one-step task with a Dict observation: reward for action == cue."""
+
+    observation_space = gym.spaces.Dict({
+        "cue": gym.spaces.Discrete(2),
+        "noise": gym.spaces.Box(-np.inf, np.inf, (1,), dtype=np.float32),
+        "tags": gym.spaces.MultiDiscrete([2, 3]),
+    })  # fmt: skip
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self._obs(), {}
+
+    def _obs(self):
+        self.cue = int(self.np_random.integers(2))
+        noise = self.np_random.normal(size=1).astype(np.float32)
+        return {"cue": self.cue, "noise": noise, "tags": np.array([self.cue, 2])}
+
+    def step(self, action):
+        reward = float(action == self.cue)
+        return self._obs(), reward, True, False, {}
+
+
+def test_dict_observations_learn_and_predict():
+    env = gym.vector.SyncVectorEnv([_DictCue for _ in range(8)])
+    agent = PlasticAgent(env, n_agents=8, seed=1, gamma=0.0, actor_lr=0.2)
+    assert agent.read_observation.n_channels == 2 + 2 + 5
+    agent.learn(600, record=True)
+    late = agent.records[agent.records["step"] > 400]
+    assert late["reward"].mean() > 0.7  # chance is 0.5
+    obs = {"cue": 1, "noise": np.zeros(1, dtype=np.float32), "tags": np.array([1, 2])}
+    actions, _ = agent.predict(obs, deterministic=True)
+    assert actions.shape == (8,)
+
+
+def test_unsupported_observation_space_names_it():
+    class _Text(_DictCue):
+        observation_space = gym.spaces.Text(4)
+
+    with pytest.raises(ValueError, match=r"Text.*not supported"):
+        PlasticAgent(gym.vector.SyncVectorEnv([_Text]), seed=0)
+
+
+def test_signed_agent_save_load_continue_equals_uninterrupted(tmp_path):
+    def make():
+        return PlasticAgent(SIGNED_ID, n_agents=3, seed=5, env_kwargs=SHORT)
+
+    reference, interrupted = make(), make()
+    interrupted.learn(137, record=True)
+    path = interrupted.save(tmp_path / "agent")
+    restored = PlasticAgent.load(path)
+    for saved, loaded in zip(interrupted.observation_stats, restored.observation_stats,
+                             strict=True):  # fmt: skip
+        assert torch.equal(saved, loaded)
+    restored.learn(200, record=True)
+    reference.learn(137, record=True)
+    reference.learn(200, record=True)
+    tail = reference.records[reference.records["step"] >= 137].reset_index(drop=True)
+    pd.testing.assert_frame_equal(restored.records, tail)
+    assert torch.equal(restored.actor_weights, reference.actor_weights)
+    for a, b in zip(restored.observation_stats, reference.observation_stats, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_signed_agent_loaded_on_a_new_env_keeps_its_normalisation(tmp_path):
+    agent = PlasticAgent("CartPole-v1", n_agents=2, seed=0).learn(50)
+    with pytest.warns(UserWarning, match="cannot save its state"):
+        path = agent.save(tmp_path / "cartpole")
+    loaded = PlasticAgent.load(path)
+    for a, b in zip(agent.observation_stats, loaded.observation_stats, strict=True):
+        assert torch.equal(a, b)
+    obs = np.array([[0.1, -0.5, 0.02, 0.3], [0.0, 0.2, -0.05, -0.1]], dtype=np.float32)
+    np.testing.assert_array_equal(agent.predict(obs, deterministic=True)[0],
+                                  loaded.predict(obs, deterministic=True)[0])  # fmt: skip
+
+
+def test_cartpole_preset_learns_well_above_random():
+    """CartPole-v1 with its preset: 16 agents, 3000 steps each (about 150 episodes). A random
+    policy balances 22 steps on average; the mean over agents of each agent's last 10
+    episodes must exceed it by 4 standard errors across agents (longer runs: docs/agents.md)."""
+    from plasticgym.agents import plastic_preset
+
+    n_agents, steps = 16, 3000
+    returns = [[] for _ in range(n_agents)]
+
+    def collect(agent):
+        progress = agent._progress
+        done = progress.autoreset.numpy()
+        for i in np.flatnonzero(done):
+            returns[i].append(float(progress.episode_return[i]))
+
+    agent = PlasticAgent("CartPole-v1", n_agents=n_agents, seed=0,
+                         **plastic_preset("CartPole-v1"))  # fmt: skip
+    agent.learn(steps, callback=collect)
+    last = np.array([np.mean(r[-10:]) for r in returns])
+    first = np.array([np.mean(r[:10]) for r in returns])
+    se = last.std(ddof=1) / np.sqrt(n_agents)
+    assert last.mean() > 22.0 + 4 * se, (last.mean(), se)
+    assert (last > first).mean() > 0.75  # most agents improved on their first episodes
