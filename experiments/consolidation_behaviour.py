@@ -44,7 +44,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -228,31 +228,41 @@ def _label(verdict: str) -> str:
     return f"({KIND[verdict]})"
 
 
-def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
-    choices = records["choices"]
-    margin = config.equivalence_margin
+class PartResult(NamedTuple):
+    """What one group of verdicts gives the report."""
 
-    def values(group: str, column: str) -> np.ndarray:
-        rows = choices[choices["group"] == group].sort_values("agent")
-        return rows[column].to_numpy(dtype=float)
+    verdicts: dict[str, bool]
+    lines: dict[str, str]
+    rows: list[dict[str, Any]]
 
+
+def _values(choices: pd.DataFrame, group: str, column: str) -> np.ndarray:
+    """One group's per-agent ``column`` (in agent order)."""
+    rows = choices[choices["group"] == group].sort_values("agent")
+    return rows[column].to_numpy(dtype=float)
+
+
+def _tost_row(test: Any, group: str, quantity: str, n: int) -> dict[str, Any]:
+    return {"group": group, "quantity": f"{quantity} (TOST: 90% interval, p)",
+            "mean": test.difference, "ci_low": test.low, "ci_high": test.high, "n": n,
+            "p": test.p}  # fmt: skip
+
+
+def _difference_row(difference: Any, group: str, n: int) -> dict[str, Any]:
+    return estimate_row(difference, n, group=group,
+                        quantity="after delay, difference (Welch 95%)")  # fmt: skip
+
+
+def _memory_verdicts(choices: pd.DataFrame, config: Config) -> PartResult:
+    """Training learned, weak memory lost, strong memory kept, the blocker and the control."""
+
+    def values(group: str, column: str = "after_delay") -> np.ndarray:
+        return _values(choices, group, column)
+
+    margin, n, delay = config.equivalence_margin, config.n_agents, config.delay_h
     rows: list[dict[str, Any]] = []
-    window = [window_group(t) for t in config.window_h]
-    for group in (*WEAK_GROUPS, *STRONG_GROUPS, *window):
-        for column in ("after_training", "after_delay"):
-            quantity = f"trained-arm choices {column.replace('_', ' ')}"
-            rows.append(ci_row(values(group, column), group=group, quantity=quantity))
     verdicts: dict[str, bool] = {}
     lines: dict[str, str] = {}
-
-    def chance_tost(group: str) -> Any:
-        return tost(values(group, "after_delay") - 0.5, None, margin)
-
-    def tost_row(test: Any, group: str, quantity: str) -> None:
-        rows.append({"group": group, "quantity": f"{quantity} (TOST: 90% interval, p)",
-                     "mean": test.difference, "ci_low": test.low, "ci_high": test.high,
-                     "n": config.n_agents, "p": test.p})  # fmt: skip
-
     learned = {g: mean_ci(values(g, "after_training")) for g in ("weak", "strong")}
     verdicts["training_learned"] = all(ci[1] > LEARNED for ci in learned.values())
     lines["training_learned"] = (
@@ -260,76 +270,98 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         f"{format_ci(*learned['weak'])}, strong {format_ci(*learned['strong'])} (CIs > "
         f"{LEARNED:g})"
     )
-
-    weak_lost = chance_tost("weak")
-    tost_row(weak_lost, "weak", "after delay - 0.5")
+    weak_lost = tost(values("weak") - 0.5, None, margin)
+    rows.append(_tost_row(weak_lost, "weak", "after delay - 0.5", n))
     verdicts["weak_memory_lost"] = weak_lost.equivalent
     lines["weak_memory_lost"] = (
-        f"{_label('weak_memory_lost')} weak after {config.delay_h:g} h, choices - 0.5: "
+        f"{_label('weak_memory_lost')} weak after {delay:g} h, choices - 0.5: "
         f"{format_tost(weak_lost, margin)}"
     )
-
-    strong_kept = mean_ci(values("strong", "after_delay"))
+    strong_kept = mean_ci(values("strong"))
     verdicts["strong_memory_lasts"] = strong_kept[1] > KEPT
     lines["strong_memory_lasts"] = (
-        f"{_label('strong_memory_lasts')} strong after {config.delay_h:g} h: "
+        f"{_label('strong_memory_lasts')} strong after {delay:g} h: "
         f"{format_ci(*strong_kept)} (CI > {KEPT:g})"
     )
-
-    blocked = chance_tost("strong_blocked")
-    tost_row(blocked, "strong_blocked", "after delay - 0.5")
-    loss = difference_ci(values("strong", "after_delay"), values("strong_blocked", "after_delay"))
-    rows.append(estimate_row(loss, config.n_agents, group="strong - strong_blocked",
-                             quantity="after delay, difference (Welch 95%)"))  # fmt: skip
+    blocked = tost(values("strong_blocked") - 0.5, None, margin)
+    rows.append(_tost_row(blocked, "strong_blocked", "after delay - 0.5", n))
+    loss = difference_ci(values("strong"), values("strong_blocked"))
+    rows.append(_difference_row(loss, "strong - strong_blocked", n))
     verdicts["blocker_abolishes_memory"] = blocked.equivalent and loss[1] > 0
     lines["blocker_abolishes_memory"] = (
         f"{_label('blocker_abolishes_memory')} blocker during training, after the delay, "
         f"choices - 0.5: {format_tost(blocked, margin)}; intact - blocked {format_ci(*loss)} "
         "(CI > 0)"
     )
-
-    no_capture = chance_tost("strong_no_capture")
-    tost_row(no_capture, "strong_no_capture", "after delay - 0.5")
+    no_capture = tost(values("strong_no_capture") - 0.5, None, margin)
+    rows.append(_tost_row(no_capture, "strong_no_capture", "after delay - 0.5", n))
     verdicts["no_capture_control"] = no_capture.equivalent
     lines["no_capture_control"] = (
         f"{_label('no_capture_control')} strong training with gamma = 0, after the delay, "
         f"choices - 0.5: {format_tost(no_capture, margin)}"
     )
+    return PartResult(verdicts, lines, rows)
 
-    near = difference_ci(values("weak_novelty_near", "after_delay"), values("weak", "after_delay"))
-    rows.append(estimate_row(near, config.n_agents, group="weak_novelty_near - weak",
-                             quantity="after delay, difference (Welch 95%)"))  # fmt: skip
-    near_kept = mean_ci(values("weak_novelty_near", "after_delay"))
-    verdicts["novelty_near_rescues_weak"] = near[1] > 0 and near_kept[1] > KEPT
-    lines["novelty_near_rescues_weak"] = (
+
+def _novelty_verdicts(choices: pd.DataFrame, config: Config) -> PartResult:
+    """Behavioural tagging: novelty near weak training rescues it, far from it does not."""
+
+    def values(group: str) -> np.ndarray:
+        return _values(choices, group, "after_delay")
+
+    margin, n = config.equivalence_margin, config.n_agents
+    near = difference_ci(values("weak_novelty_near"), values("weak"))
+    rows = [_difference_row(near, "weak_novelty_near - weak", n)]
+    near_kept = mean_ci(values("weak_novelty_near"))
+    verdicts = {"novelty_near_rescues_weak": near[1] > 0 and near_kept[1] > KEPT}
+    lines = {"novelty_near_rescues_weak": (
         f"{_label('novelty_near_rescues_weak')} novelty {config.near_h:g} h after weak "
         f"training: after the delay {format_ci(*near_kept)} (CI > {KEPT:g}); minus weak alone "
         f"{format_ci(*near)} (CI > 0)"
-    )
-
-    far = tost(values("weak_novelty_far", "after_delay"), values("weak", "after_delay"), margin)
-    tost_row(far, "weak_novelty_far - weak", "after delay, difference")
+    )}  # fmt: skip
+    far = tost(values("weak_novelty_far"), values("weak"), margin)
+    rows.append(_tost_row(far, "weak_novelty_far - weak", "after delay, difference", n))
     verdicts["novelty_far_does_not"] = far.equivalent
     lines["novelty_far_does_not"] = (
         f"{_label('novelty_far_does_not')} novelty {config.far_h:g} h after weak training, "
         f"after the delay minus weak alone: {format_tost(far, margin)}"
     )
-    for group in (*WEAK_GROUPS, *STRONG_GROUPS, *window):
-        kept = (values(group, "after_delay") > RETAINED).astype(float)
+    return PartResult(verdicts, lines, rows)
+
+
+def _descriptive_rows(choices: pd.DataFrame, config: Config) -> list[dict[str, Any]]:
+    """Fraction of agents that kept the memory per group, and the tagging window's map."""
+    groups = (*WEAK_GROUPS, *STRONG_GROUPS, *(window_group(t) for t in config.window_h))
+    rows = []
+    for group in groups:
+        kept = (_values(choices, group, "after_delay") > RETAINED).astype(float)
         rows.append(ci_row(kept, group=group, quantity=f"fraction of agents with after-delay "
                            f"choices > {RETAINED:g} (descriptive)"))  # fmt: skip
     times = {window_group(t): t for t in config.window_h}
     times |= {"weak_novelty_near": config.near_h, "weak_novelty_far": config.far_h}
+    weak = _values(choices, "weak", "after_delay")
     for group in sorted(times, key=times.get):
         if group in set(choices["group"]):
-            difference = difference_ci(values(group, "after_delay"), values("weak", "after_delay"))
+            difference = difference_ci(_values(choices, group, "after_delay"), weak)
             rows.append(estimate_row(
                 difference, config.n_agents, group=f"{group} - weak",
                 quantity=f"window: novelty {times[group]:g} h after training, after the delay, "
                 "difference (Welch 95%)",
             ))  # fmt: skip
-    table = pd.DataFrame(rows)
-    return {"verdicts": verdicts, "table": table, "lines": lines, "config": config}
+    return rows
+
+
+def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
+    choices = records["choices"]
+    rows: list[dict[str, Any]] = []
+    for group in (*WEAK_GROUPS, *STRONG_GROUPS, *(window_group(t) for t in config.window_h)):
+        for column in ("after_training", "after_delay"):
+            quantity = f"trained-arm choices {column.replace('_', ' ')}"
+            rows.append(ci_row(_values(choices, group, column), group=group, quantity=quantity))
+    memory, novelty = _memory_verdicts(choices, config), _novelty_verdicts(choices, config)
+    rows += [*memory.rows, *novelty.rows, *_descriptive_rows(choices, config)]
+    return {"verdicts": {**memory.verdicts, **novelty.verdicts}, "table": pd.DataFrame(rows),
+            "lines": {**memory.lines, **novelty.lines}, "config": config}  # fmt: skip
 
 
 def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any) -> list[Path]:
