@@ -165,13 +165,6 @@ class PlasticAgentConfig:
             values.update(part.per_agent_values())
         return values
 
-    def with_values(self, values: Mapping[str, Any]) -> PlasticAgentConfig:
-        """A copy with per-agent values replaced (by flat name), validated again."""
-        changes: dict[str, Any] = {k: v for k, v in values.items() if k in self.PER_AGENT}
-        for name, part in self.parts().items():
-            changes[name] = part.with_values(values)
-        return dataclasses.replace(self, **changes)
-
     def to_flat(self) -> dict[str, Any]:
         """The config as flat keywords (JSON-ready; :meth:`from_kwargs` reads them back)."""
         flat = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)

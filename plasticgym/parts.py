@@ -77,12 +77,6 @@ class Part:
         """The per-agent fields by flat name (numbers, tuples or distributions)."""
         return {self.flat_name(field): getattr(self, field) for field in self.PER_AGENT}
 
-    def with_values(self, values: Mapping[str, Any]) -> Self:
-        """A copy with per-agent fields replaced from ``values`` (by flat name), validated."""
-        changes = {f: values[self.flat_name(f)] for f in self.PER_AGENT
-                   if self.flat_name(f) in values}  # fmt: skip
-        return dataclasses.replace(self, **changes)
-
     def bound(self, values: Mapping[str, float | Tensor]) -> Self:
         """The part as its agent runs it: per-agent fields replaced by ``values`` (by flat
         name), floats or tensors ``[B]`` (not validated again: they were)."""
@@ -111,23 +105,4 @@ def _json(value: Any) -> Any:
     return value
 
 
-def part_from_json(data: Any, kinds: Mapping[str, type[Part]], field: str) -> Part:
-    """Rebuild a part from :meth:`Part.to_json`'s dict; ``kinds`` maps ``KIND`` to class."""
-    if isinstance(data, Part):
-        return data
-    if not isinstance(data, Mapping) or data.get("kind") not in kinds:
-        raise ValueError(
-            f"{field}={data!r} is invalid: must be one of {sorted(kinds)} or a dict with "
-            f"'kind' in {sorted(kinds)}"
-        )
-    params = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "kind"}
-    cls = kinds[data["kind"]]
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise ValueError(f"{field}: unknown parameter(s) {unknown} of {cls.__name__}; "
-                         f"known: {sorted(known)}")  # fmt: skip
-    return cls(**params)
-
-
-__all__ = ["Part", "part_from_json"]
+__all__ = ["Part"]
