@@ -52,8 +52,15 @@ import torch
 
 from plasticgym.agents import PlasticAgent
 from plasticgym.experiments.report import pyplot, save_figure
-from plasticgym.experiments.stats import ci_row, difference_ci, estimate_row, format_ci, mean_ci
-from plasticgym.experiments.tag_capture import format_tost, tost
+from plasticgym.experiments.stats import (
+    ci_row,
+    difference_ci,
+    estimate_row,
+    format_ci,
+    format_tost,
+    mean_ci,
+    tost,
+)
 from plasticgym.population import LogUniform, Uniform
 from plasticgym.synapses import TaggedSynapse
 

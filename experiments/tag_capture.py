@@ -66,11 +66,19 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
 from plasticgym.consolidation import TagCaptureState, block_protein_synthesis, tag_and_capture
 from plasticgym.experiments.report import pyplot, save_figure
-from plasticgym.experiments.stats import ci_row, difference_ci, estimate_row, format_ci, mean_ci
+from plasticgym.experiments.stats import (
+    Equivalence,
+    ci_row,
+    difference_ci,
+    estimate_row,
+    format_ci,
+    format_tost,
+    mean_ci,
+    tost,
+)
 from plasticgym.plasticity import PlasticitySignals, PlasticityTransform
 
 NAME = "tag_capture"
@@ -505,49 +513,6 @@ KIND = {
     "protein_time_constants": "mechanism check",
 }
 """Each verdict's label: ``mechanism check`` (holds by the equations) or ``finding``."""
-
-
-class Equivalence(NamedTuple):
-    """A two one-sided tests (TOST) result: the difference, its 90% interval, the larger of
-    the two one-sided p-values and whether the difference is inside ``(-margin, margin)`` at
-    the 5% level."""
-
-    difference: float
-    low: float
-    high: float
-    p: float
-    equivalent: bool
-
-
-def tost(a: Any, b: Any | None, margin: float, alpha: float = 0.05) -> Equivalence:
-    """Two one-sided Welch t tests of ``|mean a - mean b| < margin`` (Schuirmann 1987); with
-    ``b`` None, of ``|mean a| < margin``. Equivalent when both one-sided nulls
-    (difference <= -margin, difference >= margin) are rejected at ``alpha``, i.e. when the
-    ``1 - 2 alpha`` interval lies inside the margins."""
-    a = np.asarray(a, dtype=float)
-    shares = [a.var(ddof=1) / a.size]
-    dfs = [a.size - 1]
-    difference = float(a.mean())
-    if b is not None:
-        b = np.asarray(b, dtype=float)
-        shares.append(b.var(ddof=1) / b.size)
-        dfs.append(b.size - 1)
-        difference -= float(b.mean())
-    se = math.sqrt(sum(shares))
-    if se == 0.0:
-        inside = abs(difference) < margin
-        return Equivalence(difference, difference, difference, 0.0 if inside else 1.0, inside)
-    df = sum(shares) ** 2 / sum(s**2 / d for s, d in zip(shares, dfs, strict=True))
-    p_low = float(stats.t.sf((difference + margin) / se, df))
-    p_high = float(stats.t.cdf((difference - margin) / se, df))
-    half = float(stats.t.ppf(1 - alpha, df)) * se
-    p = max(p_low, p_high)
-    return Equivalence(difference, difference - half, difference + half, p, p < alpha)
-
-
-def format_tost(result: Equivalence, margin: float) -> str:
-    return (f"{result.difference:+.2f} [90% {result.low:+.2f}, {result.high:+.2f}] inside "
-            f"+-{margin:g}: TOST p = {result.p:.2g}")  # fmt: skip
 
 
 def window_mean(

@@ -245,7 +245,9 @@ class Habit(Part):
     PER_AGENT: ClassVar[tuple[str, ...]] = tuple(LIMITS)
     FLAT: ClassVar[Mapping[str, str]] = {
         "learning_rate": "habit_lr", "weight": "habit_weight",
-        **{f: f for f in tuple(LIMITS)[2:]}, "contingency_context": "contingency_context",
+        "arbiter_threshold": "arbiter_threshold", "arbiter_gain": "arbiter_gain",
+        "contingency_weight": "contingency_weight", "contingency_window": "contingency_window",
+        "contingency_memory": "contingency_memory", "contingency_context": "contingency_context",
     }  # fmt: skip
     learning_rate: Any = 0.001
     weight: Any = 1.0

@@ -13,6 +13,7 @@ import pytest
 import quick_runs
 
 from plasticgym.experiments import tag_capture
+from plasticgym.experiments.stats import tost
 from plasticgym.experiments.tag_capture import (
     KIND,
     Config,
@@ -20,7 +21,6 @@ from plasticgym.experiments.tag_capture import (
     decay_time_constants,
     interval_name,
     protocols,
-    tost,
     window_mean,
 )
 from plasticgym.records import load_records
