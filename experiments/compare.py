@@ -8,12 +8,13 @@ the seeds), with every step recorded. From the records alone come, per task and 
 - **final performance**: each agent's mean reward per step over the last 20% of the steps, as
   the mean and 95% t CI over agents (the definition of ``plasticgym train``,
   :func:`plasticgym.experiments.trial.reward_metrics`);
-- **steps-to-criterion**: see :func:`steps_to_criterion` (the first step at which an agent's
-  moving-average reward over ``window`` steps reaches the task's criterion), reported as the
-  median over agents (agents that never reach it count as infinitely slow, so the median is
-  NaN when half of them or more never do) and the fraction of agents that reach it. A moving
-  average is noisy and its first crossing comes early when the window is short: the random
-  policy's row shows how soon noise alone reaches the criterion;
+- **steps-to-criterion**: see :func:`steps_to_criterion` (the end of the first bin of
+  ``window`` steps from which every later bin's mean reward meets the task's criterion, with
+  at least :data:`HOLD_BINS` bins to the end: reached and kept), reported as the median over
+  agents (agents that never reach it count as infinitely slow, so the median is NaN when half
+  of them or more never do) and the fraction of agents that reach it. The random policy's row
+  shows how often noise alone passes (an earlier version took a moving average's first
+  crossing, which 69% of random agents passed);
 - **throughput**: wall-clock seconds of ``learn`` and agent-steps per second;
 - on TwoStep-v0, the **reward effect on staying** (``b_r`` of the stay regression of the
   ``two_step`` experiment; Daw et al. 2011) per agent kind, mean and 95% CI over agents. The
@@ -97,6 +98,8 @@ RANDOM = "random"
 """Agent kind of the uniform-random policy that defines each task's chance level."""
 CRITERION_FRACTION = 0.5
 """The criterion lies this fraction of the way from chance to the best agent kind."""
+HOLD_BINS = 3
+"""An agent reaches the criterion only if it keeps it for at least this many bins to the end."""
 ACTIONS_IRRELEVANT = ("plasticgym/Pavlovian-v0",)
 """Tasks whose reward does not depend on the actions: no criterion, no above-chance verdict."""
 
@@ -390,25 +393,34 @@ def _skipped(row: dict[str, Any], error: Exception) -> dict[str, Any]:
 
 
 def steps_to_criterion(
-    steps: np.ndarray, rewards: np.ndarray, criterion: float, window: int
+    steps: np.ndarray, rewards: np.ndarray, criterion: float, window: int, hold: int = HOLD_BINS
 ) -> float:
-    """The first step at which one agent's moving-average reward reaches ``criterion``.
+    """The step at which one agent reaches ``criterion`` and keeps it.
 
-    Rows are taken in step order; the moving average at row ``i`` is the mean reward of rows
-    ``i - window + 1 .. i`` (full windows only). Returns the ``step`` of the first row where it
-    is ``>= criterion``, or NaN if it never is (or ``criterion`` is NaN).
+    Rows are taken in step order and cut into consecutive bins of ``window`` rows (a last,
+    partial bin is dropped). The agent reaches the criterion at the first bin from which the
+    mean reward of every later bin, that one included, is ``>= criterion``, provided at least
+    ``hold`` bins remain from it to the end; the step of that bin's last row is returned, NaN
+    if there is none (or ``criterion`` is NaN). A learned policy must stay learned ("reached
+    and maintained"); a single lucky bin (a moving average's first crossing, which a random
+    policy also achieves) or a lucky last bin is not enough.
 
-    Example: rewards ``0, 0, 1, 1, 1`` at steps ``0, 1, 2, 4, 5`` with ``window=2`` and
-    ``criterion=1`` give moving averages ``0, 0.5, 1, 1`` ending at steps ``1, 2, 4, 5``: 4.
+    Example: rewards ``0, 0, 1, 1, 1, 0, 1, 1`` at steps ``0, 1, 2, 4, 5, 6, 8, 9`` with
+    ``window=2``, ``hold=2`` and ``criterion=1``: bin means ``0, 1, 0.5, 1`` (ending at steps
+    1, 4, 6, 9); only the last bin stays at 1, and one bin is less than ``hold``: NaN. With
+    ``criterion=0.5`` it is reached at the second bin, step 4.
     """
     order = np.argsort(steps, kind="stable")
     steps, rewards = np.asarray(steps)[order], np.asarray(rewards, dtype=float)[order]
-    if not math.isfinite(criterion) or rewards.size < window:
+    n_bins = rewards.size // window
+    if not math.isfinite(criterion) or n_bins < hold:
         return math.nan
-    sums = np.cumsum(np.concatenate([[0.0], rewards]))
-    moving = (sums[window:] - sums[:-window]) / window
-    hits = np.flatnonzero(moving >= criterion - 1e-9 * max(1.0, abs(criterion)))
-    return float(steps[hits[0] + window - 1]) if hits.size else math.nan
+    means = rewards[: n_bins * window].reshape(n_bins, window).mean(axis=1)
+    below = np.flatnonzero(means < criterion - 1e-9 * max(1.0, abs(criterion)))
+    first = int(below[-1]) + 1 if below.size else 0  # the bins from here on all meet it
+    if n_bins - first < hold:
+        return math.nan
+    return float(steps[(first + 1) * window - 1])
 
 
 def _tables(

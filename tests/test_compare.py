@@ -137,18 +137,34 @@ def test_two_step_verdict_is_the_reward_effect_on_staying():
 
 
 def test_steps_to_criterion_golden():
-    steps = np.array([0, 1, 2, 4, 5, 6, 8])
-    rewards = np.array([0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0])
-    # moving averages over 2 rows end at steps 1, 2, 4, 5, 6, 8: 0, .5, 1, 1, .5, .5
-    assert compare.steps_to_criterion(steps, rewards, 1.0, 2) == 4
-    assert compare.steps_to_criterion(steps, rewards, 0.5, 2) == 2
-    assert compare.steps_to_criterion(steps, rewards, 0.0, 2) == 1  # the first full window
-    assert compare.steps_to_criterion(steps[::-1], rewards[::-1], 1.0, 2) == 4  # any row order
-    # means over 3 rows: 1/3, 2/3, 1, 2/3, 2/3 (ending at steps 2, 4, 5, 6, 8)
-    assert compare.steps_to_criterion(steps, rewards, 2 / 3, 3) == 4
-    assert math.isnan(compare.steps_to_criterion(steps, rewards, 1.5, 2))  # never
-    assert math.isnan(compare.steps_to_criterion(steps, rewards, math.nan, 2))
-    assert math.isnan(compare.steps_to_criterion(steps, rewards, 0.0, 8))  # no full window
+    steps = np.array([0, 1, 2, 4, 5, 6, 8, 9])
+    rewards = np.array([0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0])
+    # bins of 2 rows end at steps 1, 4, 6, 9 with means 0, 1, .5, 1
+    assert compare.steps_to_criterion(steps, rewards, 0.5, 2, hold=2) == 4
+    assert compare.steps_to_criterion(steps, rewards, 0.5, 2, hold=3) == 4
+    assert math.isnan(compare.steps_to_criterion(steps, rewards, 0.5, 2, hold=4))  # 3 bins left
+    assert compare.steps_to_criterion(steps, rewards, 0.0, 2, hold=2) == 1  # the first bin
+    # criterion 1 is met by bins 2 and 4 but lost in bin 3: only the last bin keeps it
+    assert math.isnan(compare.steps_to_criterion(steps, rewards, 1.0, 2, hold=2))
+    assert compare.steps_to_criterion(steps, rewards, 1.0, 2, hold=1) == 9
+    assert compare.steps_to_criterion(steps[::-1], rewards[::-1], 0.5, 2, hold=2) == 4  # any order
+    # a partial last bin is dropped: bins of 3 rows end at steps 2, 6 with means 1/3, 2/3
+    assert compare.steps_to_criterion(steps, rewards, 0.6, 3, hold=1) == 6
+    assert math.isnan(compare.steps_to_criterion(steps, rewards, 1.5, 2, hold=1))  # never
+    assert math.isnan(compare.steps_to_criterion(steps, rewards, math.nan, 2, hold=1))
+    assert math.isnan(compare.steps_to_criterion(steps, rewards, 0.0, 9, hold=1))  # no full bin
+
+
+def test_random_policy_rarely_reaches_the_criterion():
+    """The criterion must be kept: a uniform-random policy on the bandit, whose bins average
+    0.5, almost never keeps a criterion halfway to 0.7 for the last three bins (the old
+    first-crossing rule let most random agents "reach" it)."""
+    generator = np.random.default_rng(0)
+    reached = [
+        compare.steps_to_criterion(np.arange(2000), generator.binomial(1, 0.5, 2000), 0.6, 100)
+        for _ in range(200)
+    ]
+    assert np.isfinite(reached).mean() < 0.02
 
 
 def test_random_baseline_rows_are_transitions_like_an_agents():
