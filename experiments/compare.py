@@ -80,13 +80,18 @@ import torch
 
 from plasticgym.agents import AGENTS, agent_class, make_agent
 from plasticgym.agents.presets import plastic_preset
-from plasticgym.agents.vector_env import population_env
 from plasticgym.docs import task_ids
 from plasticgym.experiments.stats import format_ci, mean_ci
-from plasticgym.experiments.trial import LAST_FRACTION, check_spec, reward_metrics
+from plasticgym.experiments.trial import (
+    LAST_FRACTION,
+    RECORD_COLUMNS,
+    check_spec,
+    learning_curve,
+    random_records,
+    reward_metrics,
+)
 from plasticgym.experiments.two_step import stay_regressions, stay_trials
 from plasticgym.extras import MissingExtraError
-from plasticgym.seeding import seed_plan
 
 NAME = "compare"
 DESCRIPTION = (
@@ -162,7 +167,6 @@ SHARED = ("gamma", "trace_lambda")
 """Preset hyperparameters every agent that has them shares (SB3 shares only ``gamma``)."""
 
 BASELINES = ("q_learning", "sarsa_lambda", "td_actor_critic", "model_based", "ppo", "a2c", "dqn")
-RECORD_COLUMNS = ("agent", "step", "episode", "reward")
 TRIAL_COLUMNS = ("agent", "step", "episode", "stage", "first_choice", "transition", "rewarded")
 """Columns of the two-step trials kept for the stay analysis (second-stage rows only)."""
 
@@ -265,37 +269,6 @@ def agent_settings(kind: str, task: str) -> tuple[str, dict[str, Any]]:
 # --------------------------------------------------------------------------------------------
 # Running
 # --------------------------------------------------------------------------------------------
-
-
-def random_records(
-    task: str, n_agents: int, steps: int, seed: int, env_kwargs: Mapping[str, Any]
-) -> pd.DataFrame:
-    """Records (``agent, step, episode, reward``) of ``n_agents`` uniform-random policies.
-
-    The vector env's ``action_space.sample()`` draws from a generator seeded with ``seed``'s
-    learn stream; the env is reset with its env seed, as the agents' envs are. As for the
-    agents, the vector env's autoreset step (after an episode ended) is not a transition and
-    gives no row.
-    """
-    env, _, _ = population_env(task, n_agents, env_kwargs)
-    plan = seed_plan(seed)
-    env.action_space.seed(plan.learn_seed)
-    env.reset(seed=plan.env_seed)
-    agents = np.arange(n_agents)
-    autoreset = np.zeros(n_agents, dtype=bool)
-    episode = np.zeros(n_agents, dtype=np.int64)
-    chunks = []
-    for step in range(steps):
-        _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
-        episode += autoreset
-        active = ~autoreset
-        chunks.append((agents[active], np.full(active.sum(), step), episode[active].copy(),
-                       np.asarray(reward, dtype=float)[active]))  # fmt: skip
-        autoreset = np.asarray(terminated) | np.asarray(truncated)
-    env.close()
-    columns = (np.concatenate(parts) for parts in zip(*chunks, strict=True))
-    frame = pd.DataFrame(dict(zip(RECORD_COLUMNS, columns, strict=True)))
-    return frame.sort_values(["agent", "step"], kind="stable").reset_index(drop=True)
 
 
 def run(config: Config, out_dir: Any = None, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
@@ -651,16 +624,6 @@ def _verdicts(
 # --------------------------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------------------------
-
-
-def learning_curve(rows: pd.DataFrame, window: int) -> pd.DataFrame:
-    """Mean reward per step in consecutive bins of ``window`` steps: each agent's mean per bin,
-    then the mean and 95% CI over agents. Index: the bin's first step; columns ``mean``,
-    ``ci_low``, ``ci_high``."""
-    bins = (rows["step"].to_numpy() // window) * window
-    per_agent = rows.groupby([bins, rows["agent"].to_numpy()])["reward"].mean().unstack()
-    stats = [mean_ci(values) for values in per_agent.to_numpy()]
-    return pd.DataFrame(stats, index=per_agent.index, columns=["mean", "ci_low", "ci_high"])
 
 
 def plot(

@@ -28,6 +28,7 @@ import functools
 import json
 import math
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,20 +37,39 @@ import numpy as np
 import pandas as pd
 
 from plasticgym.agents import check_agent_kwargs, make_agent
+from plasticgym.agents.vector_env import population_env
 from plasticgym.docs import task_ids
 from plasticgym.experiments.stats import mean_ci
 from plasticgym.records import save_records
+from plasticgym.seeding import seed_plan
 from plasticgym.sweep import canonical_json
 from plasticgym.threads import explicit_threads
 
 LAST_FRACTION = 0.2
+RECORD_COLUMNS = ("agent", "step", "episode", "reward")
+"""Columns of :func:`random_records`."""
 
 
-def run_trial(spec: dict[str, Any], out_dir: Path, *, progress_bar: bool = False) -> dict[str, Any]:
+def run_trial(
+    spec: dict[str, Any],
+    out_dir: Path,
+    *,
+    progress_bar: bool = False,
+    chance: bool = False,
+    tensorboard: bool = False,
+) -> dict[str, Any]:
     """Train ``spec["n_agents"]`` agents for ``spec["steps"]`` steps, write records and a
     checkpoint into ``out_dir``, return the metrics (see the module docstring);
-    ``progress_bar`` shows the agent's bar (``plasticgym train`` does)."""
+    ``progress_bar`` shows the agent's bar (``plasticgym train`` does).
+
+    With ``chance``, a uniform-random policy (:func:`random_records`: same task, population,
+    steps and env seed) runs too, its records go to ``chance_records.parquet`` and the metrics
+    gain ``chance_reward`` / ``chance_reward_last20`` (and their CIs: the same definitions as
+    the agent's). With ``tensorboard``, the agent logs under ``out_dir / "tensorboard"``.
+    """
     started = time.perf_counter()
+    out_dir = Path(out_dir)
+    logs = {"tensorboard_log": str(out_dir / "tensorboard")} if tensorboard else {}
     with explicit_threads(spec.get("threads")):  # None: each learn chooses (small: 1 thread)
         agent = make_agent(
             spec["agent"],
@@ -58,16 +78,23 @@ def run_trial(spec: dict[str, Any], out_dir: Path, *, progress_bar: bool = False
             seed=spec["seed"],
             env_kwargs=spec["env_kwargs"],
             device=spec["device"],
+            **logs,
             **spec["hyperparameters"],
         )
         learning = time.perf_counter()
         agent.learn(spec["steps"], record=True, progress_bar=progress_bar)
         learn_s = time.perf_counter() - learning
-        out_dir = Path(out_dir)
         save_records(agent.records, out_dir / "records.parquet")
         agent.save(out_dir / "agent.safetensors")
         metrics = reward_metrics(agent.records, agent.num_timesteps)
         agent.close()
+    if chance:
+        rows = random_records(
+            spec["env"], spec["n_agents"], agent.num_timesteps, spec["seed"], spec["env_kwargs"]
+        )
+        save_records(rows, out_dir / "chance_records.parquet")
+        chance_metrics = reward_metrics(rows, agent.num_timesteps)
+        metrics.update({f"chance_{k.removeprefix('mean_')}": v for k, v in chance_metrics.items()})
     return {
         **metrics,
         "agent_steps_per_s": agent.num_timesteps * spec["n_agents"] / learn_s,
@@ -105,3 +132,81 @@ def _check_env(env_id: str, env_kwargs: str) -> None:
     if env_id not in gym.registry:
         raise ValueError(f"unknown env id {env_id!r}; registered plasticgym tasks: {task_ids()}")
     gym.make(env_id, **json.loads(env_kwargs)).close()
+
+
+def random_records(
+    task: str, n_agents: int, steps: int, seed: int, env_kwargs: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Records (``agent, step, episode, reward``) of ``n_agents`` uniform-random policies.
+
+    The vector env's ``action_space.sample()`` draws from a generator seeded with ``seed``'s
+    learn stream; the env is reset with its env seed, as the agents' envs are. As for the
+    agents, the vector env's autoreset step (after an episode ended) is not a transition and
+    gives no row.
+    """
+    env, _, _ = population_env(task, n_agents, env_kwargs)
+    plan = seed_plan(seed)
+    env.action_space.seed(plan.learn_seed)
+    env.reset(seed=plan.env_seed)
+    agents = np.arange(n_agents)
+    autoreset = np.zeros(n_agents, dtype=bool)
+    episode = np.zeros(n_agents, dtype=np.int64)
+    chunks = []
+    for step in range(steps):
+        _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+        episode += autoreset
+        active = ~autoreset
+        chunks.append((agents[active], np.full(active.sum(), step), episode[active].copy(),
+                       np.asarray(reward, dtype=float)[active]))  # fmt: skip
+        autoreset = np.asarray(terminated) | np.asarray(truncated)
+    env.close()
+    columns = (np.concatenate(parts) for parts in zip(*chunks, strict=True))
+    frame = pd.DataFrame(dict(zip(RECORD_COLUMNS, columns, strict=True)))
+    return frame.sort_values(["agent", "step"], kind="stable").reset_index(drop=True)
+
+
+def learning_curve(rows: pd.DataFrame, window: int) -> pd.DataFrame:
+    """Mean reward per step in consecutive bins of ``window`` steps: each agent's mean per bin,
+    then the mean and 95% CI over agents. Index: the bin's first step; columns ``mean``,
+    ``ci_low``, ``ci_high``."""
+    bins = (rows["step"].to_numpy() // window) * window
+    per_agent = rows.groupby([bins, rows["agent"].to_numpy()])["reward"].mean().unstack()
+    stats = [mean_ci(values) for values in per_agent.to_numpy()]
+    return pd.DataFrame(stats, index=per_agent.index, columns=["mean", "ci_low", "ci_high"])
+
+
+def plot_learning_curve(
+    records: pd.DataFrame,
+    chance_records: pd.DataFrame | None,
+    path: Path,
+    *,
+    title: str,
+    agent_label: str = "agent",
+    bins: int = 20,
+) -> Path:
+    """The reward per step over training in ``bins`` consecutive bins (each agent's mean per
+    bin, then the mean and 95% CI band over agents; no band for one agent), with the random
+    policy's curve when given; written as a PNG at ``path``."""
+    from plasticgym.experiments.report import pyplot, save_figure
+
+    plt = pyplot()
+    steps = int(records["step"].max()) + 1
+    window = max(1, math.ceil(steps / bins))
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    n_agents = records["agent"].nunique()
+    curves = [(agent_label, records, "C0")]
+    if chance_records is not None:
+        curves.append(("random policy (chance)", chance_records, "0.45"))
+    for label, rows, color in curves:
+        curve = learning_curve(rows, window)
+        centres = curve.index + window / 2
+        ax.plot(centres, curve["mean"], color=color, label=label, lw=1.4, marker="o", ms=3)
+        if n_agents > 1:
+            ax.fill_between(centres, curve["ci_low"], curve["ci_high"], color=color,
+                            alpha=0.2, lw=0)  # fmt: skip
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"reward per step ({window}-step bins)")
+    band = f"mean and 95% CI over {n_agents} agents" if n_agents > 1 else "one agent"
+    ax.set_title(f"{title}\n{band}", fontsize=10)
+    ax.legend(frameon=False, fontsize=9)
+    return save_figure(fig, path)

@@ -159,7 +159,8 @@ def _sb3_rounding_note(spec: dict[str, Any]) -> str | None:
 
 def _train(args: argparse.Namespace) -> int:
     from plasticgym.checkpoint import write_json
-    from plasticgym.experiments.trial import check_spec, run_trial
+    from plasticgym.experiments.trial import check_spec, plot_learning_curve, run_trial
+    from plasticgym.records import load_records
     from plasticgym.sweep import trial_spec
 
     spec = trial_spec(
@@ -184,13 +185,26 @@ def _train(args: argparse.Namespace) -> int:
     note = _sb3_rounding_note(spec)
     if note:
         print(note)
-    metrics = run_trial(spec, out, progress_bar=not args.no_progress)
+    metrics = run_trial(
+        spec, out, progress_bar=not args.no_progress, chance=True, tensorboard=args.tensorboard
+    )
     write_json(out / "result.json", {"spec": spec, "metrics": metrics})
+    figure = plot_learning_curve(
+        load_records(out / "records.parquet"),
+        load_records(out / "chance_records.parquet"),
+        out / "reward.png",
+        title=f"{spec['agent']} on {spec['env']}",
+        agent_label=spec["agent"],
+    )
     print(format_metrics(metrics))
     print(f"\nwritten to {out}/:")
     print("  records     records.parquet   (one row per agent per step)")
+    print("  chance      chance_records.parquet   (a uniform-random policy, same seeds)")
     print("  checkpoint  agent.safetensors")
+    print(f"  figure      {figure.name}         (reward per step over training vs chance)")
     print("  result      result.json       (spec and metrics)")
+    if args.tensorboard:
+        print(f"  tensorboard tensorboard/      (tensorboard --logdir {out / 'tensorboard'})")
     return 0
 
 
@@ -206,6 +220,10 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         ("steps per agent", f"{metrics['steps']:,}"),
         ("reward per step, whole run", reward("mean_reward")),
         ("reward per step, last 20%", reward("mean_reward_last20")),
+    ]
+    if "chance_reward_last20" in metrics:
+        rows.append(("  random policy, last 20%", reward("chance_reward_last20")))
+    rows += [
         ("agent-steps per second", f"{metrics['agent_steps_per_s']:,.0f}"),
         ("wall-clock", f"{metrics['wall_s']:.1f} s"),
     ]
@@ -393,8 +411,9 @@ def _add_train(sub: _Subparsers) -> None:
         "train",
         help="train one population of an agent on a task and save records and checkpoint",
         description="Train N agents (one batched population) on a task for a number of steps, "
-        "print the reward per step (mean and 95% CI over agents) and write the records "
-        "(Parquet), a checkpoint and result.json.",
+        "print the reward per step (mean and 95% CI over agents) beside a uniform-random "
+        "policy's (chance) and write the records (Parquet), a checkpoint, result.json and a "
+        "figure of the reward over training (reward.png); --tensorboard adds TensorBoard logs.",
         epilog="example: plasticgym train --env plasticgym/ReversalBandit-v0 --agent q_learning "
         "--steps 2000 --n-agents 16 --set learning_rate=0.1 --set gamma=0",
     )
@@ -428,6 +447,11 @@ def _add_train(sub: _Subparsers) -> None:
     train.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     train.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    train.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="write TensorBoard logs under OUT/tensorboard (reward, RPE, weights per agent)",
+    )
     train.set_defaults(handler=_train)
 
 

@@ -87,6 +87,23 @@ def test_train_writes_records_checkpoint_and_result(tmp_path, capsys):
     assert result["spec"]["env_kwargs"] == {"p_high": 0.9, "reversal_every": 50}
     assert result["metrics"]["n_agents"] == 3 and result["metrics"]["steps"] == 200
     assert len(pd.read_parquet(out / "records.parquet")) == 3 * 200
+    # the chance level: a random policy on the same seeds, same definitions as the agent's
+    chance = pd.read_parquet(out / "chance_records.parquet")
+    assert len(chance) == 3 * 200 and "random policy, last 20%" in printed
+    last = chance[chance["step"] >= 160].groupby("agent")["reward"].mean().mean()
+    assert result["metrics"]["chance_reward_last20"] == pytest.approx(last)
+    assert (out / "reward.png").stat().st_size > 0
+    assert not (out / "tensorboard").exists()  # only with --tensorboard
+
+
+def test_train_tensorboard_logs_under_the_output_folder(tmp_path, capsys):
+    out = tmp_path / "tb"
+    code = main(["train", "--env", "plasticgym/ReversalBandit-v0", "--agent", "q_learning",
+                 "--steps", "30", "--n-agents", "2", "--out", str(out), "--tensorboard",
+                 "--no-progress"])  # fmt: skip
+    assert code == 0
+    assert list((out / "tensorboard").glob("*/events.out.tfevents.*"))
+    assert "tensorboard --logdir" in capsys.readouterr().out
 
 
 def test_train_with_the_task_preset(tmp_path, capsys):
