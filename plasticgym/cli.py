@@ -231,7 +231,7 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from plasticgym.sweep import check_trials, load_config, run_sweep
+    from plasticgym.sweep import check_trials, load_config, run_sweep, summary_table
 
     config = load_config(args.config)
     check_trials(config.trials(), config.trial)  # user mistakes fail before any output
@@ -256,11 +256,29 @@ def _sweep(args: argparse.Namespace) -> int:
     )
     for trial_id, error in summary.failed.items():
         print(f"  FAILED {trial_id}: {error}")
+    table = summary_table(summary.results, ["env", "agent", *config.grid])
+    if not table.empty:
+        print("\nreward per step, last 20% (mean and 95% CI over seeds), best first per task:")
+        print(format_summary(table))
     print(f"\nwritten to {out}/:")
     print("  results   results.parquet, results.csv   (one row per trial)")
     print("  trials    trials/<id>/   (records, checkpoint, result.json)")
     print("  config    sweep.json;  failures  failures.json")
     return 1 if summary.failed else 0
+
+
+def format_summary(table: Any) -> str:
+    """:func:`plasticgym.sweep.summary_table` as aligned text (CIs as ``[low, high]``)."""
+    shown = table.copy()
+    metric = shown.columns[shown.columns.get_loc("ci_low") - 1]
+    shown[metric] = [
+        f"{m:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if lo == lo else "")
+        for m, lo, hi in zip(shown[metric], shown["ci_low"], shown["ci_high"], strict=True)
+    ]
+    shown["wall_s"] = shown["wall_s"].map(lambda v: f"{v:.1f}")
+    if "env" in shown:
+        shown["env"] = shown["env"].map(lambda env: str(env).rpartition("/")[2])
+    return shown.drop(columns=["ci_low", "ci_high"]).to_string(index=False)
 
 
 def _experiments(args: argparse.Namespace) -> int:

@@ -52,6 +52,7 @@ import hashlib
 import importlib
 import itertools
 import json
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -662,6 +663,33 @@ def _row(item: Trial, status: str, metrics: Mapping[str, Any], error: str | None
         row[key] = value if _is_scalar(value) else canonical_json(value)
     row["error"] = error
     return row
+
+
+def summary_table(
+    results: pd.DataFrame, by: Sequence[str], metric: str = "mean_reward_last20"
+) -> pd.DataFrame:
+    """One row per ``by`` combination (e.g. env, agent and the grid's hyperparameters) of the
+    done trials: ``seeds`` (how many), ``metric``'s mean over the seeds with a 95% t interval
+    over the seeds (``ci_low`` / ``ci_high``; NaN for one seed) and the mean ``wall_s``; best
+    first within each env. Empty when no trial is done or the metric is missing (a trial
+    function of the user's own)."""
+    from plasticgym.experiments.stats import mean_ci
+
+    done = results[results["status"] == "done"] if "status" in results else results
+    by = [name for name in by if name in done.columns]
+    if done.empty or metric not in done.columns:
+        return pd.DataFrame()
+    rows = []
+    for key, group in done.groupby(by, sort=False, dropna=False):
+        mean, low, high = mean_ci(group[metric].to_numpy(float))
+        values = dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
+        wall = group["wall_s"].mean() if "wall_s" in group else math.nan
+        rows.append({**values, "seeds": len(group), metric: mean, "ci_low": low,
+                     "ci_high": high, "wall_s": wall})  # fmt: skip
+    table = pd.DataFrame(rows)
+    order = [name for name in ("env",) if name in table] + [metric]
+    ascending = [True] * (len(order) - 1) + [False]
+    return table.sort_values(order, ascending=ascending, kind="stable").reset_index(drop=True)
 
 
 def _is_scalar(value: Any) -> bool:

@@ -17,6 +17,7 @@ from plasticgym.sweep import (
     check_trials,
     load_config,
     run_sweep,
+    summary_table,
     trial_id,
     trial_spec,
 )
@@ -115,8 +116,26 @@ def test_the_documented_example_config_is_valid(tmp_path):
     path = tmp_path / "bandit.toml"
     path.write_text(text.split("```toml", 1)[1].split("```", 1)[0])
     config = load_config(path)
-    assert len(config.trials()) == 60  # as the page says
+    assert len(config.trials()) == 27  # as the page says
     check_trials(config.trials(), config.trial)
+
+
+def test_summary_table_means_over_seeds_best_first():
+    results = pd.DataFrame({
+        "status": ["done"] * 5 + ["failed"],
+        "env": ["bandit"] * 6,
+        "agent": ["q", "q", "s", "s", "s", "s"],
+        "learning_rate": [0.1, 0.1, 0.1, 0.1, 0.1, 0.1],
+        "mean_reward_last20": [0.5, 0.7, 0.8, 0.8, 0.8, 99.0],
+        "wall_s": [1.0, 3.0, 2.0, 2.0, 2.0, 0.0],
+    })  # fmt: skip
+    table = summary_table(results, ["env", "agent", "learning_rate", "absent"])
+    assert list(table["agent"]) == ["s", "q"]  # best first; the failed trial is left out
+    assert list(table["seeds"]) == [3, 2]
+    assert table["mean_reward_last20"].tolist() == pytest.approx([0.8, 0.6])
+    q = table.iloc[1]
+    assert q["ci_low"] < 0.6 < q["ci_high"] and q["wall_s"] == pytest.approx(2.0)
+    assert summary_table(results.assign(status="failed"), ["env"]).empty
 
 
 # ------------------------------------------------------------------------------ trial ids
