@@ -20,8 +20,8 @@ shuffled order, several rounds): per agent, the slope of the dopamine response o
 6. positive at the cue (the cue's response rises with p) and
 7. negative at a delivered reward (the reward's response falls with p, as ``1 - p``).
 
-Run it with ``plasticgym experiment rpe_transfer`` (or the short ``plasticgym quickstart``
-demo of signatures 1-5), or in Python: ``records = run(RpeTransferConfig(), out_dir)``,
+Run it with ``plasticgym experiment rpe_transfer`` (its quick version, with all seven
+signatures, is part of ``plasticgym quickstart``), or in Python: ``records = run(RpeTransferConfig(), out_dir)``,
 ``analyse(records, config)``.
 """
 
