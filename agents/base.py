@@ -308,6 +308,9 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
                 if bar is not None:
                     bar.update(1)
                 if callback is not None and callback(self) is False:
+                    if bar is not None:  # the run is complete: the bar ends at 100%
+                        bar.total = bar.n
+                        bar.refresh()
                     break
         if self._logger is not None:
             self._logger.write_means(self.num_timesteps)
@@ -395,14 +398,15 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
 
 
 @contextmanager
-def step_bar(show: bool, total: int, desc: str) -> Iterator[Any]:
-    """A tqdm progress bar over ``total`` steps (None unless ``show``), closed on exit."""
+def step_bar(show: bool, total: int, desc: str, unit: str = "step") -> Iterator[Any]:
+    """A tqdm progress bar over ``total`` steps (or other ``unit``; None unless ``show``),
+    closed on exit."""
     if not show:
         yield None
         return
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, unit="step", desc=desc)
+    bar = tqdm(total=total, unit=unit, desc=desc)
     try:
         yield bar
     finally:

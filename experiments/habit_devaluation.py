@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from plasticgym.agents import PlasticAgent
+from plasticgym.agents.base import step_bar
 from plasticgym.experiments.stats import (
     ci_row,
     difference_ci,
@@ -163,9 +164,17 @@ def _train_and_test(config: Config, n_agents: int, seed: int, env_kwargs: dict[s
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
     """Train every group to the end of its test; records: one row per agent per step, two-lever
     groups (``records``) and single-lever groups (``single_lever``)."""
-    del out_dir, progress_bar
+    del out_dir
+    groups, single_groups = config.groups(), config.single_lever_groups()
+    with step_bar(progress_bar, len(groups) + len(single_groups), NAME, unit="group") as bar:
+        return _run_groups(config, groups, single_groups, bar)
+
+
+def _run_groups(
+    config: Config, groups: list[dict[str, Any]], single_groups: list[dict[str, Any]], bar: Any
+) -> dict[str, pd.DataFrame]:
     frames = []
-    for index, group in enumerate(config.groups()):
+    for index, group in enumerate(groups):
         interval = group["schedule"] == "interval"
         env_kwargs = {
             "schedule": group["schedule"],
@@ -175,8 +184,10 @@ def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, 
         records = _train_and_test(config, config.n_agents, config.seed + index, env_kwargs,
                                   habit=group["habit"])  # fmt: skip
         frames.append(records.assign(**group))
+        if bar is not None:
+            bar.update(1)
     single = []
-    for index, group in enumerate(config.single_lever_groups()):
+    for index, group in enumerate(single_groups):
         interval = group["schedule"] == "interval"
         env_kwargs = {
             "levers": 1,
@@ -188,6 +199,8 @@ def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, 
         records = _train_and_test(config, config.single_lever_agents, config.seed + 100 + index,
                                   env_kwargs, **RATE_CORRELATION_ARBITER)  # fmt: skip
         single.append(records.assign(**group))
+        if bar is not None:
+            bar.update(1)
     return {"records": pd.concat(frames, ignore_index=True),
             "single_lever": pd.concat(single, ignore_index=True)}  # fmt: skip
 

@@ -21,8 +21,8 @@ shuffled order, several rounds): per agent, the slope of the dopamine response o
 7. negative at a delivered reward (the reward's response falls with p, as ``1 - p``).
 
 Run it with ``plasticgym experiment rpe_transfer`` (its quick version, with all seven
-signatures, is part of ``plasticgym quickstart``), or in Python: ``records = run(RpeTransferConfig(), out_dir)``,
-``analyse(records, config)``.
+signatures, is part of ``plasticgym quickstart``), or in Python:
+``records = run(RpeTransferConfig(), out_dir)``, ``analyse(records, config)``.
 """
 
 from __future__ import annotations

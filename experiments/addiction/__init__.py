@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from plasticgym.agents.base import step_bar
 from plasticgym.experiments.addiction import (
     blocking,
     cost,
@@ -117,15 +118,22 @@ _LABELS = ["part", "quantity", "mode", "group"]
 
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
     """Train the populations of the six parts; records: one table per part."""
-    del out_dir, progress_bar
-    return {
-        "values": run_values(config),
-        "cost": run_cost(config),
-        "blocking": run_blocking(config),
-        "criteria": run_criteria(config),
-        "escalation": run_escalation(config),
-        "relapse": run_relapse(config),
+    del out_dir
+    parts = {
+        "values": run_values,
+        "cost": run_cost,
+        "blocking": run_blocking,
+        "criteria": run_criteria,
+        "escalation": run_escalation,
+        "relapse": run_relapse,
     }
+    records = {}
+    with step_bar(progress_bar, len(parts), NAME, unit="part") as bar:
+        for name, run_part in parts.items():
+            records[name] = run_part(config)
+            if bar is not None:
+                bar.update(1)
+    return records
 
 
 def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
