@@ -49,6 +49,7 @@ from plasticgym.tblog import (
     MEAN_RATE,
     RPE,
     TensorBoardLogger,
+    check_run_name,
     next_run_dir,
 )
 from plasticgym.threads import learning_threads
@@ -97,6 +98,8 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
             fresh entropy, recorded in ``agent.seeds`` for replay.
         env_kwargs: keyword arguments for making ``env`` from its id.
         tensorboard_log: folder for TensorBoard runs; None disables logging.
+        tb_log_name: the run's name in that folder (``tb_log_name_N``, N the first number not
+            taken, as Stable-Baselines3's ``tb_log_name``); default the class name.
         verbose: 0 silent, 1 a summary line after each ``learn``.
         device: torch device of the model ("cpu", "cuda", ...).
         **hyperparameters: fields of the agent's config dataclass; per-agent fields also take a
@@ -116,11 +119,13 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
         seed: int | None = None,
         env_kwargs: Mapping[str, Any] | None = None,
         tensorboard_log: str | os.PathLike | None = None,
+        tb_log_name: str | None = None,
         verbose: int = 0,
         device: str | torch.device = "cpu",
         **hyperparameters: Any,
     ) -> None:
         check_number("n_agents", n_agents, 1, integer=True)
+        prefix = type(self).__name__ if tb_log_name is None else check_run_name(tb_log_name)
         check_number("verbose", verbose, 0, 2, integer=True)
         self.seeds: SeedPlan = seed_plan(seed)
         hyperparameters = sample_individual_differences(
@@ -133,7 +138,6 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
         self.env, self.env_id, self.env_kwargs = population_env(env, n_agents, env_kwargs)
         self._setup()
         self._initialise(torch_generator(self.seeds.init_seed, self.device))
-        prefix = type(self).__name__
         self.run_dir = next_run_dir(tensorboard_log, prefix) if tensorboard_log else None
         self._logger = self._make_logger()
 

@@ -119,7 +119,7 @@ from plasticgym.agents.vector_env import check_env_id, json_kwargs
 from plasticgym.checkpoint import CheckpointError, save_checkpoint, take_tensor
 from plasticgym.config import check_number
 from plasticgym.seeding import seed_plan
-from plasticgym.tblog import next_run_dir
+from plasticgym.tblog import check_run_name, next_run_dir
 from plasticgym.threads import learning_threads
 
 __all__ = [
@@ -693,6 +693,7 @@ class SB3Agent:
         env_kwargs: keyword arguments for making ``env`` from its id.
         tensorboard_log: folder for TensorBoard runs (SB3's tags, one subfolder per agent);
             None disables logging.
+        tb_log_name: the run's name in that folder (``tb_log_name_N``); default the algo.
         verbose: SB3's verbosity (0, 1, 2); >= 1 also prints a summary after each ``learn``.
         device: torch device of the models ("cpu" is the deterministic choice).
         **algo_kwargs: keyword arguments of SB3's algorithm class (``policy`` defaults to
@@ -715,12 +716,14 @@ class SB3Agent:
         seed: int | None = None,
         env_kwargs: Mapping[str, Any] | None = None,
         tensorboard_log: str | Path | None = None,
+        tb_log_name: str | None = None,
         verbose: int = 0,
         device: str | torch.device = "cpu",
         **algo_kwargs: Any,
     ) -> None:
         _require_sb3()
         self.algo = check_algo(algo)
+        prefix = self.algo if tb_log_name is None else check_run_name(tb_log_name)
         check_number("n_agents", n_agents, 1, integer=True)
         check_number("verbose", verbose, 0, 2, integer=True)
         self.n_agents = n_agents
@@ -730,7 +733,7 @@ class SB3Agent:
         self.seeds = population_seeds(seed, n_agents)
         envs, self.env_id, self.env_kwargs = _agent_envs(env, n_agents, env_kwargs)
         self._check_action_space(envs)
-        self.run_dir = next_run_dir(tensorboard_log, self.algo) if tensorboard_log else None
+        self.run_dir = next_run_dir(tensorboard_log, prefix) if tensorboard_log else None
         self._build(envs, self.seeds.model, self.seeds.predict)
 
     # ------------------------------------------------------------------ construction

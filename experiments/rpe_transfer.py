@@ -175,7 +175,11 @@ def _session_over(agent: PlasticAgent) -> bool:
 
 
 def _train(
-    config: RpeTransferConfig, env_kwargs: dict[str, Any], max_steps: int, progress_bar: bool
+    config: RpeTransferConfig,
+    env_kwargs: dict[str, Any],
+    max_steps: int,
+    progress_bar: bool,
+    run_name: str,
 ) -> tuple[PlasticAgent, pd.DataFrame]:
     hyperparameters = {**individual_differences(config), **config.agent_kwargs}
     agent = PlasticAgent(
@@ -185,6 +189,7 @@ def _train(
         homeostasis=config.homeostasis,
         env_kwargs=env_kwargs,
         tensorboard_log=config.tensorboard_log,
+        tb_log_name=run_name,
         device=config.device,
         **hyperparameters,
     )
@@ -197,7 +202,7 @@ def run_session(
     config: RpeTransferConfig, *, progress_bar: bool = False
 ) -> tuple[PlasticAgent, pd.DataFrame]:
     """Train the population through one session; returns the agent and the session's records."""
-    return _train(config, config.env_kwargs(), config.max_steps(), progress_bar)
+    return _train(config, config.env_kwargs(), config.max_steps(), progress_bar, "transfer_session")
 
 
 def run_probability_blocks(
@@ -207,7 +212,11 @@ def run_probability_blocks(
     more columns: ``p`` (the reward probability of the trial's cue; NaN on free trials) and
     ``round``."""
     agent, records = _train(
-        config, config.probability_env_kwargs(), config.probability_max_steps(), progress_bar
+        config,
+        config.probability_env_kwargs(),
+        config.probability_max_steps(),
+        progress_bar,
+        "probability_blocks",
     )
     agent.close()
     p_of_cue = {chr(ord("A") + i): p for i, p in enumerate(config.probabilities)}
@@ -220,7 +229,8 @@ def run(
     config: RpeTransferConfig, out_dir: str | os.PathLike, progress_bar: bool = False
 ) -> dict[str, pd.DataFrame]:
     """Both populations: ``{"session": ..., "probability": ...}`` record tables. TensorBoard
-    logs go to ``out_dir/tensorboard`` unless the config names a folder."""
+    logs go to ``out_dir/tensorboard`` unless the config names a folder, as the runs
+    ``transfer_session_1`` and ``probability_blocks_1``."""
     if config.tensorboard_log is None:
         config = replace(config, tensorboard_log=str(Path(out_dir) / "tensorboard"))
     agent, session = run_session(config, progress_bar=progress_bar)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -29,6 +31,17 @@ def next_run_dir(root: str | os.PathLike, prefix: str) -> Path:
             n += 1
             continue
         return candidate
+
+
+def check_run_name(name: Any) -> str:
+    """``name`` if it can name a run folder (letters, digits, ``_ - .``; not starting with a
+    dot), else ``ValueError`` naming what is allowed."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,99}", name):
+        raise ValueError(
+            f"tb_log_name={name!r} is invalid: need a folder name of 1-100 letters, digits, "
+            "'_', '-' or '.' (not starting with '.')"
+        )
+    return name
 
 
 def is_run_dir(path: Path) -> bool:

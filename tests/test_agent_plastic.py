@@ -250,6 +250,19 @@ def test_tensorboard_scalars_and_resume(tmp_path):
     assert set(events.Tags()["histograms"]) >= {"weights/actor", "weights/critic"}
 
 
+def test_tb_log_name_names_the_run(tmp_path):
+    first = _agent(tensorboard_log=tmp_path / "tb", tb_log_name="transfer_session")
+    second = _agent(tensorboard_log=tmp_path / "tb", tb_log_name="transfer_session")
+    assert first.run_dir == tmp_path / "tb" / "transfer_session_1"
+    assert second.run_dir == tmp_path / "tb" / "transfer_session_2"
+    assert _agent(tensorboard_log=tmp_path / "tb").run_dir.name == "PlasticAgent_1"
+    for bad in ("../escape", ".hidden", "", "a/b", 3):
+        with pytest.raises(ValueError, match="tb_log_name"):
+            _agent(tensorboard_log=tmp_path / "tb", tb_log_name=bad)
+    first.close()
+    second.close()
+
+
 def test_corrupt_and_hostile_checkpoints(tmp_path):
     agent = _agent().learn(30)
     path = agent.save(tmp_path / "good")
