@@ -160,7 +160,8 @@ class ToneDiscriminationConfig(TaskConfig):
         phases = parse_protocol(
             entries, length_key="trials", defaults=defaults, validators=PHASE_VALIDATORS
         )
-        self._store(n_tones=n_tones, target=target, false_alarm_cost=float(self.false_alarm_cost), **defaults,
+        cost = float(self.false_alarm_cost)
+        self._store(n_tones=n_tones, target=target, false_alarm_cost=cost, **defaults,
                     protocol=phases)  # fmt: skip
 
 

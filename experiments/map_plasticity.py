@@ -38,6 +38,7 @@ group, i.e. whether the expansion helped learning, as Reed et al. (2011) report.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -234,12 +235,19 @@ def _map_verdicts(counts: pd.DataFrame, config: Config) -> tuple[dict, dict, lis
                               expanded["none"] - before["none"])  # fmt: skip
     rows.append(estimate_row(growth, n, group="paired",
                              quantity="target units, end of pairing - before"))  # fmt: skip
-    rows.append(estimate_row(over_none, n, group="paired - none",
-                             quantity="growth of target units, difference (Welch 95%)"))
+    rows.append(
+        estimate_row(
+            over_none,
+            n,
+            group="paired - none",
+            quantity="growth of target units, difference (Welch 95%)",
+        )
+    )
     verdicts = {"expansion_with_pairing": growth[1] > config.expansion_margin and over_none[1] > 0}
     lines = {"expansion_with_pairing": (
-        f"{_label('expansion_with_pairing')} paired: target units {format_ci(*mean_ci(before['paired']), 1)} "
-        f"before -> {format_ci(*mean_ci(expanded['paired']), 1)} at the end of pairing; growth "
+        f"{_label('expansion_with_pairing')} paired: target units "
+        f"{format_ci(*mean_ci(before['paired']), 1)} before -> "
+        f"{format_ci(*mean_ci(expanded['paired']), 1)} at the end of pairing; growth "
         f"{format_ci(*growth, 1)} (CI > {config.expansion_margin:g}), minus none's "
         f"{format_ci(*over_none, 1)} (CI > 0)"
     )}  # fmt: skip
@@ -254,8 +262,11 @@ def _map_verdicts(counts: pd.DataFrame, config: Config) -> tuple[dict, dict, lis
     back = tost(renormalised - before["paired"], None, margin)
     shrink = mean_ci(expanded["paired"] - renormalised)
     rows.append(_tost_row(back, "paired", "target units, end of training - before", n))
-    rows.append(estimate_row(shrink, n, group="paired",
-                             quantity="target units, end of pairing - end of training"))
+    rows.append(
+        estimate_row(
+            shrink, n, group="paired", quantity="target units, end of pairing - end of training"
+        )
+    )
     verdicts["map_renormalises"] = back.equivalent and shrink[1] > 0
     lines["map_renormalises"] = (
         f"{_label('map_renormalises')} paired, {config.training_trials} trials after pairing: "
@@ -266,22 +277,25 @@ def _map_verdicts(counts: pd.DataFrame, config: Config) -> tuple[dict, dict, lis
 
 
 def _performance(trials: pd.DataFrame, config: Config) -> tuple[dict, dict, list]:
-    paired_end, end, w = config.pairing_trials, config.pairing_trials + config.training_trials, config.window
+    paired_end, w = config.pairing_trials, config.window
+    end = paired_end + config.training_trials
     paired = trials[trials["group"] == "paired"]
     expanded = discrimination(paired, paired_end - w, paired_end)
     renormalised = discrimination(paired, end - w, end)
     test = tost(renormalised.to_numpy() - expanded.to_numpy(), None, config.performance_margin)
     rows = [
         ci_row(expanded, group="paired", quantity=f"discrimination, last {w} trials of pairing"),
-        ci_row(renormalised, group="paired", quantity=f"discrimination, last {w} trials"),
+        ci_row(renormalised, group="paired",
+               quantity=f"discrimination, last {w} trials of training (renormalised map)"),
         _tost_row(test, "paired", "discrimination, renormalised - expanded (paired)",
                   config.n_agents),
     ]  # fmt: skip
     verdicts = {"performance_stays": test.equivalent and mean_ci(expanded)[1] > 0}
     lines = {"performance_stays": (
-        f"{_label('performance_stays')} paired: hit - false-alarm rate {format_ci(*mean_ci(expanded))} "
-        f"with the expanded map (last {w} trials of pairing), {format_ci(*mean_ci(renormalised))} "
-        f"with the renormalised one (last {w} trials); renormalised - expanded "
+        f"{_label('performance_stays')} paired: hit - false-alarm rate "
+        f"{format_ci(*mean_ci(expanded))} with the expanded map (last {w} trials of pairing), "
+        f"{format_ci(*mean_ci(renormalised))} with the renormalised one (last {w} trials); "
+        "renormalised - expanded "
         f"{format_tost(test, config.performance_margin)}"
     )}  # fmt: skip
     return verdicts, lines, rows
@@ -341,7 +355,7 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     edges = np.arange(0, total + 1, max(config.window // 2, 1))
     for group in GROUPS:
         rows = trials_table[trials_table["group"] == group]
-        means = [discrimination(rows, a, b).mean() for a, b in zip(edges[:-1], edges[1:])]
+        means = [discrimination(rows, a, b).mean() for a, b in itertools.pairwise(edges)]
         ax.plot(0.5 * (edges[:-1] + edges[1:]), means, marker="o", ms=3, label=group)
     ax.axvline(config.pairing_trials, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("trial")

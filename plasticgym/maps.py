@@ -36,7 +36,7 @@ from typing import Any, ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
-from plasticgym.config import check_choice, check_number
+from plasticgym.config import check_choice
 from plasticgym.parts import Part
 from plasticgym.rules import Scalar, per_agent
 
@@ -82,9 +82,7 @@ def neighbourhood(n_units: int, width: float, device: torch.device | str = "cpu"
     return torch.exp(-((index.unsqueeze(-1) - index) ** 2) / (2.0 * width**2))
 
 
-def map_response(
-    weights: Tensor, thalamus: Tensor, competition: Scalar, kernel: Tensor
-) -> Tensor:
+def map_response(weights: Tensor, thalamus: Tensor, competition: Scalar, kernel: Tensor) -> Tensor:
     """Soft-competitive response of the map: ``u = W x^``, ``a = softmax(beta u)``,
     ``y = G a / max_k (G a)_k`` (the most active unit at 1).
 
@@ -128,17 +126,13 @@ def map_plasticity_step(
     set_point: Tensor,
     rate: Scalar,
 ) -> Tensor:
-    """One step of :func:`modulated_instar_dw` followed by :func:`renormalise`, fused:
-    ``W' = W (1 - g_j - rho) + g_j x^ + rho W0`` with ``g_j = eta m y_j`` (the same numbers,
-    a third of the passes over ``W``).
+    """One step of the map's plasticity, ``W' = W + dW + rho (W0 - W)`` with ``dW`` from
+    :func:`modulated_instar_dw` and the return of :func:`renormalise`, both computed from the
+    same ``W``. A map at its set point with no modulator stays there exactly.
 
     Shapes as in the two functions; returns ``[B, U, I]``."""
-    gain = (per_agent(learning_rate, modulator) * modulator).unsqueeze(-1) * response  # [B, U]
-    rho = per_agent(rate, gain)
-    keep = (1.0 - gain - rho).unsqueeze(-1)
-    return torch.addcmul(weights * keep + rho.unsqueeze(-1) * set_point if isinstance(rho, Tensor)
-                         else weights * keep + rho * set_point,
-                         gain.unsqueeze(-1), thalamus.unsqueeze(1))  # fmt: skip
+    dw = modulated_instar_dw(weights, response, thalamus, modulator, learning_rate)
+    return weights + dw + per_agent(rate, weights) * (set_point - weights)
 
 
 def best_frequencies(weights: Tensor, centers: Tensor, width: float, n_probe: int = 201) -> Tensor:
@@ -223,9 +217,7 @@ class TopographicMap(Part):
         return MapState(weights, torch.zeros(n_agents, self.n_units, device=device),
                         torch.zeros(n_agents, self.n_inputs, device=device))  # fmt: skip
 
-    def respond(
-        self, state: MapState, channels: Tensor, kernel: Tensor
-    ) -> tuple[Tensor, Tensor]:
+    def respond(self, state: MapState, channels: Tensor, kernel: Tensor) -> tuple[Tensor, Tensor]:
         """The map's response ``y [B, n_units]`` to the stimulus in ``channels [B, C]`` and its
         thalamic activity ``x^ [B, n_inputs]``."""
         if channels.shape[1] <= self.channel:
@@ -246,7 +238,8 @@ class TopographicMap(Part):
         set_point: Tensor,
         active: Tensor,
     ) -> MapState:
-        """One step of plasticity and renormalisation, then remember this step's activity.
+        """One step of plasticity and renormalisation (:func:`map_plasticity_step`), then
+        remember this step's activity.
 
         ``response``/``thalamus`` are this step's activity; the modulator ``[B]`` multiplies
         this step's Hebbian term (``"stimulation"``) or the previous step's (``"dopamine"``).
