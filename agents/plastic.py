@@ -12,6 +12,8 @@ One step of the population (``B`` agents on a vector env, ``x`` the presynaptic 
 
     r_t, o_t          <- env.step(a_tm1)
     x_t               =  encoder(o_t)                      microstimuli of every channel
+                         with a topographic map: [microstimuli of the other channels, y_t],
+                         y_t the map's response to its channel (plasticgym.maps)
                          (x) p_t  with latent causes: the code of each cause, x belief
     delta_t, DA_t     =  dopamine.update(V(x_tm1), r_t, gamma, V(x_t), events)   V(x) = w_c . x
                          TD: delta_t = r_t + gamma V(x_t) - V(x_tm1);  DA_t = delta_t
@@ -20,6 +22,7 @@ One step of the population (``B`` agents on a vector env, ``x`` the presynaptic 
     actor:   e <- gamma lambda e + post_tm1 (x) [x_tm1, 1];  w += lr_a DA_t e
              (-> synaptic scaling -> bounds [0, w_max])
     habit:   H += alpha_H (a_tm1 - H [x_tm1, 1]) (x) [x_tm1, 1]          no dopamine
+    map:     W += eta m_t y_j (x^ - W_j) + rho (W0 - W)    m_t: stimulation pulse or [DA_t]+
     goal:    M_a += eta [a_tm1 = a] (c_t - M_a x_tm1) (x) x_tm1
     rates_t  =  relu(W_actor [x_t, 1])
     Discrete: D_t = rates_t (+ goal_weight G_t);  D_t <- (1 - w_H) D_t + w_H habit_weight H x_t
