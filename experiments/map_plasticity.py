@@ -312,8 +312,13 @@ def _descriptive_rows(trials: pd.DataFrame, config: Config) -> list[dict[str, An
                              config.n_agents, group="paired - none",
                              quantity=f"discrimination, first {2 * w} trials, difference "
                              "(Welch 95%, descriptive)"))  # fmt: skip
+    paired_end = config.pairing_trials
     for group in GROUPS:
-        late = discrimination(trials[trials["group"] == group], end - w, end)
+        rows_g = trials[trials["group"] == group]
+        after = discrimination(rows_g, paired_end, paired_end + w)
+        rows.append(ci_row(after, group=group, quantity=f"discrimination, first {w} trials "
+                           "after pairing, as the map shrinks (descriptive)"))  # fmt: skip
+        late = discrimination(rows_g, end - w, end)
         rows.append(ci_row(late, group=group, quantity=f"discrimination, last {w} trials"))
     return rows
 
@@ -365,10 +370,10 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     maps = records["maps"]
     paired = maps[maps["group"] == "paired"]
     bins = np.linspace(0.0, 1.0, 26)
-    for trial, label in ((0, "before"), (config.pairing_trials, "end of pairing"),
-                         (total, "end of training")):  # fmt: skip
+    for trial, label, style in ((0, "before", "-"), (config.pairing_trials, "end of pairing", "-"),
+                                (total, "end of training", "--")):  # fmt: skip
         values = paired[paired["trial"] == trial]["best_frequency"]
-        ax.hist(values, bins=bins, histtype="step", density=True, label=label)
+        ax.hist(values, bins=bins, histtype="step", density=True, label=label, ls=style, lw=1.5)
     ax.axvline(target_position(config), color="k", lw=0.8, ls=":")
     ax.set_xlabel("best frequency (paired group, all units)")
     ax.set_ylabel("density")
