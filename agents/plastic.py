@@ -12,6 +12,8 @@ One step of the population (``B`` agents on a vector env, ``x`` the presynaptic 
 
     r_t, o_t          <- env.step(a_tm1)
     x_t               =  encoder(o_t)                      microstimuli of every channel
+                         with a topographic map: [microstimuli of the other channels, y_t],
+                         y_t the map's response to its channel (plasticgym.maps)
                          (x) p_t  with latent causes: the code of each cause, x belief
     delta_t, DA_t     =  dopamine.update(V(x_tm1), r_t, gamma, V(x_t), events)   V(x) = w_c . x
                          TD: delta_t = r_t + gamma V(x_t) - V(x_tm1);  DA_t = delta_t
@@ -20,6 +22,7 @@ One step of the population (``B`` agents on a vector env, ``x`` the presynaptic 
     actor:   e <- gamma lambda e + post_tm1 (x) [x_tm1, 1];  w += lr_a DA_t e
              (-> synaptic scaling -> bounds [0, w_max])
     habit:   H += alpha_H (a_tm1 - H [x_tm1, 1]) (x) [x_tm1, 1]          no dopamine
+    map:     W += eta m_t y_j (x^ - W_j) + rho (W0 - W)    m_t: stimulation pulse or [DA_t]+
     goal:    M_a += eta [a_tm1 = a] (c_t - M_a x_tm1) (x) x_tm1
     rates_t  =  relu(W_actor [x_t, 1])
     Discrete: D_t = rates_t (+ goal_weight G_t);  D_t <- (1 - w_H) D_t + w_H habit_weight H x_t
@@ -52,6 +55,7 @@ from plasticgym.dopamine import task_events
 from plasticgym.encoding import EncoderState, MicrostimulusEncoder, ObservationReader
 from plasticgym.habits import GoalDirected, HabitState
 from plasticgym.latent_causes import gate_by_cause
+from plasticgym.maps import STIMULATION_KEY, MapState, neighbourhood
 from plasticgym.plasticity import PlasticitySignals, chain, three_factor, weight_bounds
 from plasticgym.rules import dopamine_from_rpe
 from plasticgym.synapses import (
@@ -76,10 +80,12 @@ class Rollout(NamedTuple):
     channels: Tensor  # [B, n_channels] stimulus channels of the current observation
 
     @classmethod
-    def zeros(cls, encoder: EncoderState, n_features: int, n_actions: int) -> Rollout:
+    def zeros(
+        cls, encoder: EncoderState, n_features: int, n_actions: int, n_channels: int
+    ) -> Rollout:
         """A rollout of zeros with the right shapes (a template for loading one)."""
         trace = encoder.trace
-        B, n_channels = trace.shape
+        B = trace.shape[0]
         zeros = functools.partial(torch.zeros, device=trace.device)
         return cls(encoder, zeros(B, n_features), zeros(B, n_features + 1),
                    zeros(B, n_actions), zeros(B, n_actions), zeros(B, n_actions),
@@ -114,11 +120,14 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         self.continuous, self.n_actions = self.readout.continuous, self.readout.n_actions
         self.read_observation = ObservationReader(self.env.single_observation_space, device)
         self.observation_stats = self.read_observation.init(B, device)  # signed Box: moments
+        parts = {name: part.bound(h) for name, part in cfg.parts().items()}
+        n_channels = self.read_observation.n_channels
+        self.sensory_map = parts.get("topographic_map")
+        n_encoded = self._build_map(n_channels)
         self.encoder = encoder = MicrostimulusEncoder(
-            self.read_observation.n_channels, cfg.n_microstimuli, cfg.microstimulus_width,
+            n_encoded, cfg.n_microstimuli, cfg.microstimulus_width,
             cfg.stimulus_trace_decay, cfg.reward_resets_traces,
         )  # fmt: skip
-        parts = {name: part.bound(h) for name, part in cfg.parts().items()}
         self.dopamine = parts["dopamine"]
         self.habit, self.goal = parts.get("habit"), parts.get("goal_directed")
         self.cause_model = parts.get("latent_causes")
@@ -128,7 +137,8 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
                 f"discrete actions), got {self.env.single_action_space}"
             )
         n_causes = self.cause_model.max_causes if self.cause_model else 1
-        self.n_features = n_features = encoder.n_features * n_causes
+        n_map_units = self.sensory_map.n_units if self.sensory_map else 0
+        self.n_features = n_features = (encoder.n_features + n_map_units) * n_causes
         trace_decay = h["gamma"] * h["trace_lambda"]
         bound = cfg.critic_weight_bound
         critic_rule = chain(three_factor(h["critic_lr"], trace_decay), weight_bounds(-bound, bound))
@@ -142,8 +152,28 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         self.dopamine_state = self.dopamine.init(B, device)
         self._tonic_column = torch.ones(B, 1, device=device) * self._column(h["tonic_input"])
         self._no_summary = torch.full((), math.nan, device=device)
-        self._build_pathways(encoder.n_channels)
+        self._build_pathways(n_channels)
         self._rollout: Rollout | None = None
+
+    def _build_map(self, n_channels: int) -> int:
+        """The topographic map's state, kernel and set point (None without a map); returns how
+        many channels the microstimulus encoder codes (all but the map's)."""
+        topo, B, device = self.sensory_map, self.n_agents, self.device
+        self.map_state: MapState | None = None
+        if topo is None:
+            return n_channels
+        if topo.channel >= n_channels:
+            raise ValueError(
+                f"map_channel={topo.channel} is invalid: the observation space "
+                f"{self.env.single_observation_space} has {n_channels} stimulus channel(s), "
+                f"choose one in [0, {n_channels - 1}]"
+            )
+        self.map_state = topo.init(B, device)
+        self._map_kernel = neighbourhood(topo.n_units, topo.neighbourhood, device)
+        self._map_set_point = topo.set_point(device)
+        kept = [c for c in range(n_channels) if c != topo.channel]
+        self._encoded_channels = torch.tensor(kept, dtype=torch.long, device=device)
+        return n_channels - 1
 
     def _build_pathways(self, n_channels: int) -> None:
         """Initial state of the habit, goal-directed and latent-cause parts (None if off)."""
@@ -177,13 +207,16 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         ro = self._rollout
         assert ro is not None
         channels, self.observation_stats = self._read(obs)
-        code, encoder = self.encoder.encode(ro.encoder, channels, reward, ~active)
+        code, encoder = self.encoder.encode(ro.encoder, self._encoded(channels), reward, ~active)
+        code, activity = self._with_map(code, channels)
         if self.cause_model is not None:
             watched = channels[:, self._cause_channels]
             self.causes = self.cause_model.infer(self.causes, watched, active)
         x_t = self._code(code)
         v_tm1, v_t = self.value(ro.features), self.value(x_t)
         rpe, dopamine = self._dopamine(v_tm1, reward, terminated, v_t, active)
+        if activity is not None:
+            self._learn_map(activity, dopamine, active)
         self.critic, dw_critic = self.critic.learn(PlasticitySignals(
             pre=ro.features, post=torch.ones_like(v_tm1).unsqueeze(1), dopamine=dopamine,
             rate=v_tm1.unsqueeze(1), active=active,
@@ -199,6 +232,40 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             actions=actions, rpe=rpe, dopamine=dopamine, value=v_t,
             **self._summary(dw_critic, dw_actor),
         )  # fmt: skip
+
+    def _encoded(self, channels: Tensor) -> Tensor:
+        """The channels the microstimulus encoder codes: all but the map's."""
+        if self.sensory_map is None:
+            return channels
+        return channels[:, self._encoded_channels]
+
+    def _with_map(self, code: Tensor, channels: Tensor) -> tuple[Tensor, Any]:
+        """The code with the map's responses appended, and the map's activity
+        ``(response, thalamus)`` (None without a map)."""
+        if self.sensory_map is None:
+            return code, None
+        response, thalamus = self.sensory_map.respond(self.map_state, channels, self._map_kernel)
+        return torch.cat([code, response], dim=1), (response, thalamus)
+
+    def _learn_map(self, activity: tuple[Tensor, Tensor], dopamine: Tensor, active: Tensor) -> None:
+        """Neuromodulated plasticity of the map (:meth:`TopographicMap.learn`): the task's
+        nucleus-basalis pulse with this stimulus, or the positive dopamine of this step."""
+        topo = self.sensory_map
+        if topo.modulator == "dopamine":
+            modulator = torch.relu(dopamine)
+        else:
+            info = self._step_info
+            if STIMULATION_KEY not in info:
+                raise ValueError(
+                    f"map_modulator='stimulation' needs the env's info key {STIMULATION_KEY!r} "
+                    "(provided by plasticgym/ToneDiscrimination-v0); this env has "
+                    f"{sorted(k for k in info if not k.startswith('_'))}"
+                )
+            pulse = np.asarray(info[STIMULATION_KEY], dtype=np.float32)
+            modulator = torch.as_tensor(pulse, device=self.device)
+        self.map_state = topo.learn(
+            self.map_state, *activity, modulator, self._map_set_point, active
+        )
 
     def _dopamine(
         self, v_tm1: Tensor, reward: Tensor, terminated: Tensor, v_t: Tensor, active: Tensor
@@ -284,8 +351,11 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         channels, self.observation_stats = self._read(obs)
         start = torch.ones(B, dtype=torch.bool, device=self.device)
         zeros = torch.zeros(B, device=self.device)
-        features, encoder = self.encoder.encode(self.encoder.init(B, self.device), channels,
-                                                zeros, start)  # fmt: skip
+        features, encoder = self.encoder.encode(self.encoder.init(B, self.device),
+                                                self._encoded(channels), zeros, start)  # fmt: skip
+        features, activity = self._with_map(features, channels)
+        if activity is not None:  # the first stimulus: remembered, not learned from
+            self.map_state = self.map_state._replace(response=activity[0], thalamus=activity[1])
         if self.causes is not None:
             self.causes = self.causes._replace(summary=channels[:, self._cause_channels])
         events = task_events(self.dopamine, self._step_info, self.device)
@@ -369,7 +439,9 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         with torch.no_grad():
             channels, _ = self.read_observation(obs, self.observation_stats)
             zeros = torch.zeros(self.n_agents, device=self.device)
-            features, encoder_state = self.encoder.encode(encoder_state, channels, zeros, start)
+            features, encoder_state = self.encoder.encode(encoder_state, self._encoded(channels),
+                                                          zeros, start)  # fmt: skip
+            features, _ = self._with_map(features, channels)
             actor_input = torch.cat([self._code(features), self._tonic_column], dim=1)
             rates, probs = self._policy(actor_input)
             actions = self.readout.act(rates, probs, self._hyper["exploration_noise"],
@@ -399,13 +471,16 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             state["causes"] = self.causes
         if self.observation_stats is not None:
             state["observation.stats"] = self.observation_stats
+        if self.map_state is not None:
+            state["map.state"] = self.map_state
         if self._rollout is not None:
             state["rollout"] = self._rollout
         return state
 
     def _empty_rollout_state(self) -> dict[str, Any]:
-        return {"rollout": Rollout.zeros(self.encoder.init(self.n_agents, self.device),
-                                         self.n_features, self.n_actions)}  # fmt: skip
+        encoder = self.encoder.init(self.n_agents, self.device)
+        n_channels = self.read_observation.n_channels
+        return {"rollout": Rollout.zeros(encoder, self.n_features, self.n_actions, n_channels)}
 
     def _load_model_state(self, state: dict[str, Any], has_rollout: bool) -> None:
         self.critic = self.critic._replace(
@@ -425,6 +500,8 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             self.causes = state["causes"]
         if self.observation_stats is not None:
             self.observation_stats = state["observation.stats"]
+        if self.map_state is not None:
+            self.map_state = state["map.state"]
         self._rollout = state["rollout"] if has_rollout else None
 
     # ------------------------------------------------------------------ consolidation

@@ -24,6 +24,7 @@ from plasticgym.config import check_bool, check_choice, check_number, check_per_
 from plasticgym.dopamine import DOPAMINE_MODELS, TD, DopamineModel
 from plasticgym.habits import GoalDirected, Habit
 from plasticgym.latent_causes import CauseInference
+from plasticgym.maps import TopographicMap
 from plasticgym.parts import Part
 from plasticgym.plasticity import SynapticScaling
 from plasticgym.population import Distribution
@@ -92,11 +93,15 @@ class PlasticAgentConfig:
             None.
         latent_causes: latent-cause inference,
             :class:`~plasticgym.latent_causes.CauseInference` or None (one world).
+        topographic_map: a neuromodulated topographic front end for one stimulus channel,
+            :class:`~plasticgym.maps.TopographicMap` or None (every channel keeps its
+            microstimuli).
     """
 
     PER_AGENT: ClassVar[tuple[str, ...]] = tuple(_CORE_LIMITS)
     PARTS: ClassVar[tuple[str, ...]] = (
         "dopamine", "synapse", "scaling", "habit", "goal_directed", "latent_causes",
+        "topographic_map",
     )  # fmt: skip
 
     gamma: Any = 0.95
@@ -124,6 +129,7 @@ class PlasticAgentConfig:
     habit: Habit | None = None
     goal_directed: GoalDirected | None = None
     latent_causes: CauseInference | None = None
+    topographic_map: TopographicMap | None = None
 
     def __post_init__(self) -> None:
         for field, limits in _CORE_LIMITS.items():
@@ -152,6 +158,12 @@ class PlasticAgentConfig:
                 "goal-directed values read the critic's synapses of each stimulus channel, "
                 "which latent causes split by cause; use latent_causes=1 or goal_directed=False"
             )
+        if self.topographic_map is not None and (self.goal_directed or self.latent_causes):
+            raise ValueError(
+                "topographic_map needs goal_directed=False and latent_causes=1: goal-directed "
+                "values read the critic's synapses per microstimulus channel and latent causes "
+                "copy them by cause, which the map's units do not follow"
+            )
 
     def parts(self) -> dict[str, Part]:
         """The parts in use, by slot."""
@@ -175,6 +187,8 @@ class PlasticAgentConfig:
         flat["habit"] = self.habit is not None
         flat["goal_directed"] = self.goal_directed is not None
         flat["latent_causes"] = 1
+        if self.topographic_map is not None:  # (absent when off: earlier checkpoints match)
+            flat["topographic_map"] = True
         for part in self.parts().values():
             fields = part.to_json()
             del fields["kind"]
@@ -193,6 +207,7 @@ class PlasticAgentConfig:
             "habit": _switched_part(flat, "habit", Habit),
             "goal_directed": _switched_part(flat, "goal_directed", GoalDirected),
             "latent_causes": _causes_part(flat),
+            "topographic_map": _switched_part(flat, "topographic_map", TopographicMap),
         }
         core = {f.name for f in dataclasses.fields(cls)} - set(cls.PARTS)
         unknown = sorted(set(flat) - core)
@@ -211,10 +226,12 @@ _PART_SLOTS: dict[str, tuple[type[Part], bool]] = {
     "habit": (Habit, True),
     "goal_directed": (GoalDirected, True),
     "latent_causes": (CauseInference, True),
+    "topographic_map": (TopographicMap, True),
 }
 """Slot -> (part class, may be None)."""
 
-_SWITCHES = {"scaling": "synaptic_scaling", "habit": "habit", "goal_directed": "goal_directed"}
+_SWITCHES = {"scaling": "synaptic_scaling", "habit": "habit", "goal_directed": "goal_directed",
+             "topographic_map": "topographic_map"}  # fmt: skip
 """The flat switch of each optional part with no parameter of its own that says it is on."""
 
 
@@ -224,7 +241,7 @@ def known_names() -> set[str]:
     names |= {"homeostasis", "synaptic_scaling"}
     names.add("synapse")
     parts = (*DOPAMINE_MODELS.values(), *SYNAPSE_MODELS.values(), SynapticScaling, Habit,
-             GoalDirected, CauseInference)  # fmt: skip
+             GoalDirected, CauseInference, TopographicMap)  # fmt: skip
     for cls in parts:
         names |= set(cls.flat_names())
     return names

@@ -53,6 +53,15 @@ PLASTIC_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "n_microstimuli": 10,
             "microstimulus_width": 0.1,
         },
+        # one decision per trial; a trace that follows the current tone and a place code of
+        # its frequency (the task's one channel) from the microstimuli
+        "plasticgym/ToneDiscrimination-v0": {
+            "gamma": 0.0,
+            "actor_lr": 0.2,
+            "n_microstimuli": 13,
+            "microstimulus_width": 0.1,
+            "stimulus_trace_decay": 0.01,
+        },
         "plasticgym/Reaching-v0": {
             "gamma": 0.5,
             "actor_lr": 0.5,

@@ -27,6 +27,7 @@ TASKS = {
     "Reaching-v0": "reaching",
     "Addiction-v0": "addiction",
     "ReversalBandit-v0": "reversal",
+    "ToneDiscrimination-v0": "tone",
 }
 
 

@@ -112,6 +112,7 @@ BANDIT, TWO_STEP = "plasticgym/ReversalBandit-v0", "plasticgym/TwoStep-v0"
 HABIT, ADDICTION = "plasticgym/HabitFormation-v0", "plasticgym/Addiction-v0"
 SKILL, REACHING = "plasticgym/SkillLearning-v0", "plasticgym/Reaching-v0"
 PAVLOVIAN = "plasticgym/Pavlovian-v0"
+TONE = "plasticgym/ToneDiscrimination-v0"
 LONG = 100_000  # phases longer than any run: the task is never over
 
 TASK_ENV_KWARGS: Mapping[str, Mapping[str, Any]] = {
@@ -123,12 +124,13 @@ TASK_ENV_KWARGS: Mapping[str, Mapping[str, Any]] = {
     SKILL: {"protocol": [{"name": "training", "blocks": LONG}]},
     REACHING: {"n_units": 16, "n_targets": 4,
                "protocol": [{"name": "baseline", "trials": LONG}]},
+    TONE: {"n_trials": LONG},  # 7 tones, the middle one rewarded, no stimulation
 }  # fmt: skip
 """Arguments of each task: one phase whose reward measures performance (see the docstring)."""
 
 DEFAULT_STEPS: Mapping[str, int] = {
     PAVLOVIAN: 2000, BANDIT: 2000, TWO_STEP: 2000, HABIT: 2000, ADDICTION: 3000, SKILL: 3000,
-    REACHING: 4000,
+    REACHING: 4000, TONE: 2000,
 }  # fmt: skip
 """Env steps per agent on each task in the full run."""
 

@@ -27,8 +27,10 @@ Conventions shared by every task:
 - **One step = one transition.** A step's `info` labels the transition it returns: the reward
   it brought and the task events that happened in it. `trial`, `phase` and `t_in_trial` are
   always present. In the operant tasks (HabitFormation, TwoStep, SkillLearning, Reaching,
-  Addiction, ReversalBandit) they name the trial the action belonged to; in Pavlovian-v0, where
-  actions change nothing, they name the time point the returned observation shows.
+  Addiction, ReversalBandit, ToneDiscrimination) they name the trial the action belonged to
+  (ToneDiscrimination's `stimulation` is the exception: it comes with the tone the returned
+  observation shows); in Pavlovian-v0, where actions change nothing, they name the time point
+  the returned observation shows.
 - **Errors.** Invalid arguments (including unknown ones) and invalid actions raise `ValueError`
   naming what was wrong and what is allowed.
 - **Checkpoints.** Every vector env has `get_state()` / `set_state()` for exact resumption.

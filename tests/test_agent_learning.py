@@ -114,3 +114,14 @@ def test_reaching_error_falls_and_recovers_after_the_perturbation():
     for name, effect in effects.items():
         assert effect.mean() > max(10.0, 4 * _se(effect)), (name, effect.mean())  # degrees
     assert perturbed_end.mean() < 25.0, perturbed_end  # back near the baseline's ~10-15 deg
+
+
+def test_tone_discrimination_goes_to_the_target_only():
+    records = _train("plasticgym/ToneDiscrimination-v0", 16, 1000, seed=3)
+    late = records[records["step"] >= 500]
+    target = late["is_target"].astype(bool)
+    go = late["action"] == 1
+    hits = (go & target).groupby(late["agent"]).sum() / target.groupby(late["agent"]).sum()
+    alarms = (go & ~target).groupby(late["agent"]).sum() / (~target).groupby(late["agent"]).sum()
+    discrimination = hits - alarms  # chance 0 (going or withholding regardless of the tone)
+    assert discrimination.mean() > max(0.5, 4 * _se(discrimination)), discrimination

@@ -1,0 +1,384 @@
+"""Cortical map expansion by tone-paired neuromodulation, and its renormalisation while
+discrimination stays (Recanzone, Schreiner & Merzenich 1993; Kilgard & Merzenich 1998; Reed et
+al. 2011).
+
+**Task and agents.** ``ToneDiscrimination-v0``: go/no-go on ``n_tones`` tones evenly spaced on
+a log-frequency axis in [0, 1], each presented equally often; a go to the target (the middle
+tone, ``s = 0.5``) pays 1, a go to another tone costs ``false_alarm_cost``. The agents are
+:class:`~plasticgym.agents.PlasticAgent` actor-critics (``gamma = 0``: every trial is one
+decision) whose only view of the tone is a :class:`~plasticgym.maps.TopographicMap`: 40
+cortical units reading 40 thalamic channels, soft competition with a lateral neighbourhood,
+plasticity ``dW_j = eta m y_j (x^ - W_j)`` gated by the task's nucleus-basalis pulse ``m``, and
+a slow homeostatic return to the set-point map, ``W <- W + rho (W0 - W)``. Individual
+differences: every agent samples the map's learning rate ``eta``, renormalisation rate
+``rho`` and competition ``beta``, and its actor and critic learning rates and inverse
+temperature (see ``Config``).
+
+**Protocol.** Three populations of ``n_agents`` agents, trained on the same task for
+``pairing_trials + training_trials`` trials. In the first ``pairing_trials`` trials (phase
+``"pairing"``) the pulse is delivered with every target tone (``paired``), on a random
+``1 / n_tones`` of the trials whatever the tone (``unpaired``: as many pulses, no pairing) or
+never (``none``: the control that removes the mechanism). The next ``training_trials``
+(``"training"``) have no pulse in any group. Every ``snapshot_every`` trials each agent's map
+is probed with 201 tones; a unit's best frequency is the tone that drives it most, and the
+target's representation is the number of units whose best frequency lies within half a tone
+spacing of the target. Discrimination is ``hit rate - false-alarm rate`` over a window of
+``window`` trials.
+
+**Verdicts** (each labelled ``mechanism check``: holds by the equations, or ``finding``: could
+fail): pairing expands the target's representation (and more than no stimulation);
+unpaired stimulation and no stimulation leave it unchanged (TOST, ``equivalence_margin``
+units); after pairing stops the map renormalises (TOST against its size before training, and
+smaller than at the end of pairing); discrimination at the end of training (renormalised map)
+equals discrimination at the end of pairing (expanded map; paired TOST over agents,
+``performance_margin``). Descriptive rows (no verdict): discrimination early in training by
+group, i.e. whether the expansion helped learning, as Reed et al. (2011) report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from plasticgym.agents import PlasticAgent
+from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.stats import (
+    ci_row,
+    difference_ci,
+    estimate_row,
+    format_ci,
+    format_tost,
+    mean_ci,
+    tost,
+)
+from plasticgym.maps import TopographicMap, best_frequencies
+from plasticgym.population import LogUniform, Uniform
+
+NAME = "map_plasticity"
+DESCRIPTION = (
+    "a tone paired with nucleus-basalis-like stimulation expands its map representation; "
+    "unpaired or no stimulation does not; the map renormalises while discrimination stays"
+)
+
+ENV = "plasticgym/ToneDiscrimination-v0"
+GROUPS = ("paired", "unpaired", "none")
+KIND = {
+    "expansion_with_pairing": "finding",
+    "no_expansion_unpaired": "finding",
+    "no_expansion_without_stimulation": "mechanism check",
+    "map_renormalises": "mechanism check",
+    "performance_stays": "finding",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """What to run (see the module docstring). Ranges are (low, high) of the sampled
+    individual differences: Uniform, or LogUniform where named."""
+
+    n_agents: int = 24
+    seed: int = 0
+    device: str = "cpu"
+    n_tones: int = 7
+    false_alarm_cost: float = 0.5
+    pairing_trials: int = 1200
+    training_trials: int = 1500
+    window: int = 300
+    snapshot_every: int = 100
+    n_units: int = 40
+    expansion_margin: float = 2.0  # units: the expansion's CI must lie above this
+    equivalence_margin: float = 2.0  # units: "unchanged" map sizes (TOST)
+    performance_margin: float = 0.1  # hit - false-alarm rate (TOST)
+    map_learning_rate: tuple[float, float] = (0.05, 0.15)
+    renormalisation_rate: tuple[float, float] = (0.002, 0.004)
+    competition: tuple[float, float] = (30.0, 70.0)
+    actor_lr: tuple[float, float] = (0.15, 0.3)  # LogUniform
+    critic_lr: tuple[float, float] = (0.05, 0.15)
+    inverse_temperature: tuple[float, float] = (4.0, 6.0)
+
+    @classmethod
+    def quick(cls, **overrides: Any) -> Config:
+        return dataclasses.replace(
+            cls(n_agents=12, pairing_trials=800, training_trials=1000, window=200,
+                snapshot_every=200),
+            **overrides,
+        )  # fmt: skip
+
+
+def _label(verdict: str) -> str:
+    return f"({KIND[verdict]})"
+
+
+def target_position(config: Config) -> float:
+    """The target tone's place on the axis (the middle tone)."""
+    return (config.n_tones // 2) / (config.n_tones - 1)
+
+
+def _agent(config: Config, group: str, seed: int) -> PlasticAgent:
+    topographic_map = TopographicMap(
+        n_units=config.n_units, n_inputs=config.n_units,
+        learning_rate=Uniform(*config.map_learning_rate),
+        renormalisation_rate=Uniform(*config.renormalisation_rate),
+        competition=Uniform(*config.competition),
+    )  # fmt: skip
+    protocol = [
+        {"name": "pairing", "trials": config.pairing_trials, "stimulation": group},
+        {"name": "training", "trials": config.training_trials, "stimulation": "none"},
+    ]
+    return PlasticAgent(
+        ENV, n_agents=config.n_agents, seed=seed, device=config.device,
+        topographic_map=topographic_map, gamma=0.0, n_microstimuli=1, actor_weight_max=0.5,
+        actor_lr=LogUniform(*config.actor_lr), critic_lr=Uniform(*config.critic_lr),
+        inverse_temperature=Uniform(*config.inverse_temperature),
+        env_kwargs={"n_tones": config.n_tones, "false_alarm_cost": config.false_alarm_cost,
+                    "protocol": protocol},
+    )  # fmt: skip
+
+
+def _map_rows(agent: PlasticAgent, group: str, trial: int, first_agent: int) -> pd.DataFrame:
+    """Every unit's best frequency in every agent's map now (one row per agent per unit)."""
+    topo = agent.sensory_map
+    bf = best_frequencies(agent.map_state.weights, topo.centers(agent.device), topo.input_width)
+    n, units = bf.shape
+    return pd.DataFrame({
+        "agent": np.repeat(np.arange(n) + first_agent, units), "group": group, "trial": trial,
+        "unit": np.tile(np.arange(units), n), "best_frequency": bf.cpu().numpy().ravel(),
+    })  # fmt: skip
+
+
+def _population(config: Config, group: str, seed: int, first_agent: int) -> dict[str, Any]:
+    """Train one group; its trial rows, map snapshots and sampled parameters."""
+    agent = _agent(config, group, seed)
+    total = config.pairing_trials + config.training_trials
+    maps = [_map_rows(agent, group, 0, first_agent)]
+    done = 0
+    while done < total:
+        chunk = min(config.snapshot_every, total - done)
+        agent.learn(chunk, record=True)
+        done += chunk
+        maps.append(_map_rows(agent, group, done, first_agent))
+    columns = ["agent", "trial", "phase", "is_target", "response", "reward"]
+    trials = agent.records[columns].copy()
+    trials["agent"] += first_agent
+    trials["group"] = group
+    trials["phase"] = trials["phase"].astype(str)
+    params = agent.individual_parameters.reset_index()
+    params["agent"] += first_agent
+    params["group"] = group
+    agent.close()
+    return {"trials": trials, "maps": pd.concat(maps, ignore_index=True), "agents": params}
+
+
+def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
+    del out_dir, progress_bar
+    seeds = np.random.SeedSequence(config.seed).generate_state(len(GROUPS))
+    parts = [_population(config, g, int(s), i * config.n_agents)
+             for i, (g, s) in enumerate(zip(GROUPS, seeds, strict=True))]  # fmt: skip
+    return {name: pd.concat([p[name] for p in parts], ignore_index=True)
+            for name in ("trials", "maps", "agents")}  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Analysis
+# --------------------------------------------------------------------------------------------
+
+
+def target_units(maps: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Per agent and snapshot: the number of units whose best frequency lies within half a
+    tone spacing of the target (columns ``agent, group, trial, target_units``)."""
+    half_spacing = 0.5 / (config.n_tones - 1)
+    near = (maps["best_frequency"] - target_position(config)).abs() <= half_spacing + 1e-6
+    counts = maps.assign(near=near).groupby(["agent", "group", "trial"], observed=True)["near"]
+    return counts.sum().rename("target_units").reset_index()
+
+
+def discrimination(trials: pd.DataFrame, first: int, last: int) -> pd.Series:
+    """Per agent: hit rate minus false-alarm rate over trials ``first <= trial < last``."""
+    rows = trials[(trials["trial"] >= first) & (trials["trial"] < last)]
+    target = rows["is_target"].astype(bool)
+    go = rows["response"].astype(bool)
+    hits = (go & target).groupby(rows["agent"]).sum() / target.groupby(rows["agent"]).sum()
+    alarms = (go & ~target).groupby(rows["agent"]).sum() / (~target).groupby(rows["agent"]).sum()
+    return (hits - alarms).rename("discrimination")
+
+
+def _sizes(counts: pd.DataFrame, group: str, trial: int) -> np.ndarray:
+    rows = counts[(counts["group"] == group) & (counts["trial"] == trial)].sort_values("agent")
+    return rows["target_units"].to_numpy(dtype=float)
+
+
+def _tost_row(test: Any, group: str, quantity: str, n: int) -> dict[str, Any]:
+    return {"group": group, "quantity": f"{quantity} (TOST: 90% interval, p)",
+            "mean": test.difference, "ci_low": test.low, "ci_high": test.high, "n": n,
+            "p": test.p}  # fmt: skip
+
+
+def _map_verdicts(counts: pd.DataFrame, config: Config) -> tuple[dict, dict, list]:
+    paired_end, end = config.pairing_trials, config.pairing_trials + config.training_trials
+    margin, n = config.equivalence_margin, config.n_agents
+    before = {g: _sizes(counts, g, 0) for g in GROUPS}
+    expanded = {g: _sizes(counts, g, paired_end) for g in GROUPS}
+    rows: list[dict[str, Any]] = []
+    for group in GROUPS:
+        for trial, label in ((0, "before training"), (paired_end, "end of pairing"),
+                             (end, "end of training")):  # fmt: skip
+            rows.append(ci_row(_sizes(counts, group, trial), group=group,
+                               quantity=f"target units, {label}"))  # fmt: skip
+    growth = mean_ci(expanded["paired"] - before["paired"])
+    over_none = difference_ci(expanded["paired"] - before["paired"],
+                              expanded["none"] - before["none"])  # fmt: skip
+    rows.append(estimate_row(growth, n, group="paired",
+                             quantity="target units, end of pairing - before"))  # fmt: skip
+    rows.append(
+        estimate_row(
+            over_none,
+            n,
+            group="paired - none",
+            quantity="growth of target units, difference (Welch 95%)",
+        )
+    )
+    verdicts = {"expansion_with_pairing": growth[1] > config.expansion_margin and over_none[1] > 0}
+    lines = {"expansion_with_pairing": (
+        f"{_label('expansion_with_pairing')} paired: target units "
+        f"{format_ci(*mean_ci(before['paired']), 1)} before -> "
+        f"{format_ci(*mean_ci(expanded['paired']), 1)} at the end of pairing; growth "
+        f"{format_ci(*growth, 1)} (CI > {config.expansion_margin:g}), minus none's "
+        f"{format_ci(*over_none, 1)} (CI > 0)"
+    )}  # fmt: skip
+    for verdict, group in (("no_expansion_unpaired", "unpaired"),
+                           ("no_expansion_without_stimulation", "none")):  # fmt: skip
+        test = tost(expanded[group] - before[group], None, margin)
+        rows.append(_tost_row(test, group, "target units, end of pairing - before", n))
+        verdicts[verdict] = test.equivalent
+        lines[verdict] = (f"{_label(verdict)} {group}: target units, end of pairing - before: "
+                          f"{format_tost(test, margin)} units")  # fmt: skip
+    renormalised = _sizes(counts, "paired", end)
+    back = tost(renormalised - before["paired"], None, margin)
+    shrink = mean_ci(expanded["paired"] - renormalised)
+    rows.append(_tost_row(back, "paired", "target units, end of training - before", n))
+    rows.append(
+        estimate_row(
+            shrink, n, group="paired", quantity="target units, end of pairing - end of training"
+        )
+    )
+    verdicts["map_renormalises"] = back.equivalent and shrink[1] > 0
+    lines["map_renormalises"] = (
+        f"{_label('map_renormalises')} paired, {config.training_trials} trials after pairing: "
+        f"target units - before {format_tost(back, margin)} units; expanded - renormalised "
+        f"{format_ci(*shrink, 1)} (CI > 0)"
+    )
+    return verdicts, lines, rows
+
+
+def _performance(trials: pd.DataFrame, config: Config) -> tuple[dict, dict, list]:
+    paired_end, w = config.pairing_trials, config.window
+    end = paired_end + config.training_trials
+    paired = trials[trials["group"] == "paired"]
+    expanded = discrimination(paired, paired_end - w, paired_end)
+    renormalised = discrimination(paired, end - w, end)
+    test = tost(renormalised.to_numpy() - expanded.to_numpy(), None, config.performance_margin)
+    rows = [
+        ci_row(expanded, group="paired", quantity=f"discrimination, last {w} trials of pairing"),
+        ci_row(renormalised, group="paired",
+               quantity=f"discrimination, last {w} trials of training (renormalised map)"),
+        _tost_row(test, "paired", "discrimination, renormalised - expanded (paired)",
+                  config.n_agents),
+    ]  # fmt: skip
+    verdicts = {"performance_stays": test.equivalent and mean_ci(expanded)[1] > 0}
+    lines = {"performance_stays": (
+        f"{_label('performance_stays')} paired: hit - false-alarm rate "
+        f"{format_ci(*mean_ci(expanded))} with the expanded map (last {w} trials of pairing), "
+        f"{format_ci(*mean_ci(renormalised))} with the renormalised one (last {w} trials); "
+        "renormalised - expanded "
+        f"{format_tost(test, config.performance_margin)}"
+    )}  # fmt: skip
+    return verdicts, lines, rows
+
+
+def _descriptive_rows(trials: pd.DataFrame, config: Config) -> list[dict[str, Any]]:
+    """Discrimination early in training (did the expansion help learning?), and at the end,
+    for every group."""
+    w, end = config.window, config.pairing_trials + config.training_trials
+    early = {g: discrimination(trials[trials["group"] == g], 0, 2 * w) for g in GROUPS}
+    rows = [ci_row(early[g], group=g, quantity=f"discrimination, first {2 * w} trials "
+                   "(descriptive)") for g in GROUPS]  # fmt: skip
+    rows.append(estimate_row(difference_ci(early["paired"].to_numpy(), early["none"].to_numpy()),
+                             config.n_agents, group="paired - none",
+                             quantity=f"discrimination, first {2 * w} trials, difference "
+                             "(Welch 95%, descriptive)"))  # fmt: skip
+    paired_end = config.pairing_trials
+    for group in GROUPS:
+        rows_g = trials[trials["group"] == group]
+        after = discrimination(rows_g, paired_end, paired_end + w)
+        rows.append(ci_row(after, group=group, quantity=f"discrimination, first {w} trials "
+                           "after pairing, as the map shrinks (descriptive)"))  # fmt: skip
+        late = discrimination(rows_g, end - w, end)
+        rows.append(ci_row(late, group=group, quantity=f"discrimination, last {w} trials"))
+    return rows
+
+
+def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
+    counts = target_units(records["maps"], config)
+    map_verdicts, map_lines, map_rows = _map_verdicts(counts, config)
+    perf_verdicts, perf_lines, perf_rows = _performance(records["trials"], config)
+    rows = [*map_rows, *perf_rows, *_descriptive_rows(records["trials"], config)]
+    return {"verdicts": {**map_verdicts, **perf_verdicts}, "lines": {**map_lines, **perf_lines},
+            "table": pd.DataFrame(rows), "counts": counts, "config": config}  # fmt: skip
+
+
+def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any) -> list[Path]:
+    """Target units over trials per group; discrimination over trials per group; the
+    distribution of best frequencies in the paired group before, at the end of pairing and at
+    the end of training."""
+    plt = pyplot()
+    config = result["config"]
+    counts = result.get("counts")
+    if counts is None:
+        counts = target_units(records["maps"], config)
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    ax = axes[0]
+    for group in GROUPS:
+        rows = counts[counts["group"] == group]
+        stats_ = rows.groupby("trial")["target_units"].apply(mean_ci)
+        trials = stats_.index.to_numpy()
+        means = np.array([s[0] for s in stats_])
+        ax.plot(trials, means, marker="o", ms=3, label=group)
+        ax.fill_between(trials, [s[1] for s in stats_], [s[2] for s in stats_], alpha=0.2)
+    ax.axvline(config.pairing_trials, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("trial (dashed: end of pairing)")
+    ax.set_ylabel("units tuned to the target (mean, 95% CI)")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    trials_table = records["trials"]
+    total = config.pairing_trials + config.training_trials
+    edges = np.arange(0, total + 1, max(config.window // 2, 1))
+    for group in GROUPS:
+        rows = trials_table[trials_table["group"] == group]
+        means = [discrimination(rows, a, b).mean() for a, b in itertools.pairwise(edges)]
+        ax.plot(0.5 * (edges[:-1] + edges[1:]), means, marker="o", ms=3, label=group)
+    ax.axvline(config.pairing_trials, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("hit - false-alarm rate (mean over agents)")
+    ax.legend(fontsize=8)
+    ax = axes[2]
+    maps = records["maps"]
+    paired = maps[maps["group"] == "paired"]
+    bins = np.linspace(0.0, 1.0, 26)
+    for trial, label, style in ((0, "before", "-"), (config.pairing_trials, "end of pairing", "-"),
+                                (total, "end of training", "--")):  # fmt: skip
+        values = paired[paired["trial"] == trial]["best_frequency"]
+        ax.hist(values, bins=bins, histtype="step", density=True, label=label, ls=style, lw=1.5)
+    ax.axvline(target_position(config), color="k", lw=0.8, ls=":")
+    ax.set_xlabel("best frequency (paired group, all units)")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=8)
+    return [save_figure(fig, Path(out_dir) / "map_plasticity.png")]
+
+
+__all__ = ["Config", "analyse", "discrimination", "plot", "run", "target_units"]

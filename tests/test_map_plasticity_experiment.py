@@ -1,0 +1,100 @@
+"""The map_plasticity experiment: its measures on hand-made records (golden values), and its
+verdicts recomputed from the quick run's records after corrupting them (each flips)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from quick_runs import quick_run
+
+from plasticgym.experiments import map_plasticity as mp
+from plasticgym.records import load_records
+
+
+def test_target_units_and_discrimination_golden():
+    config = mp.Config.quick(n_tones=5)  # target 0.5, half spacing 0.125
+    maps = pd.DataFrame({
+        "agent": [0, 0, 0, 1, 1, 1], "group": "paired", "trial": 0, "unit": [0, 1, 2] * 2,
+        "best_frequency": [0.5, 0.62, 0.63, 0.375, 0.9, 0.1],
+    })  # fmt: skip
+    counts = mp.target_units(maps, config)
+    assert counts["target_units"].tolist() == [2, 1]
+    trials = pd.DataFrame({
+        "agent": [0] * 4 + [1] * 4, "trial": [0, 1, 2, 3] * 2,
+        "is_target": [True, True, False, False] * 2,
+        "response": [True, False, True, False, True, True, False, False],
+    })  # fmt: skip
+    d = mp.discrimination(trials, 0, 4)
+    assert d.tolist() == [0.5 - 0.5, 1.0 - 0.0]
+    assert mp.discrimination(trials, 2, 4).isna().all()  # no target trial: undefined
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out, _, _ = quick_run("map_plasticity", tmp_path_factory)
+    fields = json.loads((out / "config.json").read_text())
+    config = mp.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+    records = {p.stem: load_records(p) for p in (out / "records").glob("*.parquet")}
+    return config, records
+
+
+def _verdicts(quick, corrupt) -> dict[str, bool]:
+    config, saved = quick
+    records = {name: table.copy() for name, table in saved.items()}
+    corrupt(records, config)
+    return mp.analyse(records, config)["verdicts"]
+
+
+def _group_maps(records, source: str, target: str) -> None:
+    """Give group ``target`` the best frequencies of group ``source`` (agent by agent)."""
+    maps = records["maps"]
+    src = maps[maps["group"] == source].sort_values(["agent", "trial", "unit"])
+    dst = maps["group"] == target
+    order = maps[dst].sort_values(["agent", "trial", "unit"]).index
+    maps.loc[order, "best_frequency"] = src["best_frequency"].to_numpy()
+
+
+def test_quick_map_verdicts_hold(quick):
+    verdicts = mp.analyse(quick[1], quick[0])["verdicts"]
+    for name in ("expansion_with_pairing", "no_expansion_unpaired",
+                 "no_expansion_without_stimulation", "map_renormalises"):  # fmt: skip
+        assert verdicts[name], name
+
+
+def test_without_pairing_there_is_no_expansion_verdict(quick):
+    verdicts = _verdicts(quick, lambda r, c: _group_maps(r, "none", "paired"))
+    assert not verdicts["expansion_with_pairing"] and not verdicts["map_renormalises"]
+    assert verdicts["no_expansion_without_stimulation"]
+
+
+def test_an_expanded_unpaired_map_fails_its_control(quick):
+    verdicts = _verdicts(quick, lambda r, c: _group_maps(r, "paired", "unpaired"))
+    assert not verdicts["no_expansion_unpaired"] and verdicts["expansion_with_pairing"]
+
+
+def test_a_map_that_stays_expanded_has_not_renormalised(quick):
+    def stay_expanded(records, config):
+        maps = records["maps"]
+        end = config.pairing_trials + config.training_trials
+        for group in mp.GROUPS:
+            at_pairing = maps[(maps["group"] == group) & (maps["trial"] == config.pairing_trials)]
+            late = maps.index[(maps["group"] == group) & (maps["trial"] == end)]
+            maps.loc[late, "best_frequency"] = at_pairing["best_frequency"].to_numpy()
+
+    verdicts = _verdicts(quick, stay_expanded)
+    assert not verdicts["map_renormalises"] and verdicts["expansion_with_pairing"]
+
+
+def test_performance_lost_with_the_renormalised_map_fails(quick):
+    def forget(records, config):
+        trials = records["trials"]
+        end = config.pairing_trials + config.training_trials
+        late = (trials["group"] == "paired") & (trials["trial"] >= end - config.window)
+        rng = np.random.default_rng(0)
+        trials.loc[late, "response"] = rng.random(int(late.sum())) < 0.5  # guessing
+
+    verdicts = _verdicts(quick, forget)
+    assert not verdicts["performance_stays"]
