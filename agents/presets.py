@@ -8,7 +8,7 @@ an eligibility trace spreads the credit of one trial's reward over the previous 
 free-operant pressing is paid on the step of the press (a short trace); the two-step task
 needs a trace that carries the second stage's reward back to the first choice. The values below
 are the ones the test suite checks each task with (``tests/test_agent_learning.py``; Gymnasium's
-``CartPole-v1`` in ``tests/test_agent_any_env.py``)::
+``CartPole-v1`` and ``CliffWalking-v1`` in ``tests/test_agent_any_env.py``)::
 
     from plasticgym.agents import PlasticAgent, plastic_preset
 
@@ -80,6 +80,28 @@ PLASTIC_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "synaptic_scaling": False,
             "n_microstimuli": 10,
             "microstimulus_width": 0.1,
+            "stimulus_trace_decay": 0.01,
+            "reward_resets_traces": False,
+        },
+        # Gymnasium's CliffWalking (-1 a step, -100 and back to the start at the cliff): the
+        # current cell only (one microstimulus, a trace that does not outlast the step), the
+        # policy-gradient post factor, no tonic input (no policy shared across cells), a critic
+        # bounded at 10 < 1 / (1 - gamma) = 20: with a wide bound (500), a region the agent roams
+        # settles at V = -1 / (1 - gamma), where the TD error of every move inside it is 0 and
+        # the agent loops for thousands of steps; bounded, those moves keep a negative error
+        # and the actor leaves them. The optimal path (13 steps) has V >= -9.8, inside the bound.
+        "CliffWalking-v1": {
+            "gamma": 0.95,
+            "trace_lambda": 0.5,
+            "critic_lr": 0.5,
+            "critic_weight_bound": 10.0,
+            "actor_lr": 0.05,
+            "actor_weight_max": 1.0,
+            "inverse_temperature": 5.0,
+            "actor_post": "centered",
+            "synaptic_scaling": False,
+            "tonic_input": 0.0,
+            "n_microstimuli": 1,
             "stimulus_trace_decay": 0.01,
             "reward_resets_traces": False,
         },

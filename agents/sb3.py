@@ -95,6 +95,7 @@ import inspect
 import math
 import numbers
 import random
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -678,6 +679,17 @@ _COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_n_calls")
 # --------------------------------------------------------------------------------------------
 
 
+def _folderless_logger(verbose: int) -> Any:
+    """An SB3 logger that writes to stdout (``verbose > 0``) or nowhere, and makes no folder.
+
+    Without one, ``model.learn`` calls SB3's ``configure(None, ...)``, which creates
+    ``<tempdir>/SB3-<date>`` for every model even when nothing is logged.
+    """
+    from stable_baselines3.common.logger import HumanOutputFormat, Logger
+
+    return Logger(folder=None, output_formats=[HumanOutputFormat(sys.stdout)] if verbose else [])
+
+
 class SB3Agent:
     """A population of ``n_agents`` independent Stable-Baselines3 models (PPO, A2C or DQN) with
     plasticgym's agent API: ``learn``, ``predict``, ``records``, ``save``, ``load``.
@@ -771,6 +783,8 @@ class SB3Agent:
             if self.run_dir is not None:
                 formats = ["tensorboard", *(["stdout"] if self.verbose else [])]
                 model.set_logger(configure(str(self.run_dir / f"agent_{i}"), formats))
+            else:  # SB3's own default logger makes an SB3-<date> folder in the temp directory
+                model.set_logger(_folderless_logger(self.verbose))
             env.evaluate = _transition_evaluator(model, self.algo)
             self.models.append(model)
             self._learn_streams.append(streams)

@@ -14,8 +14,8 @@ their validation and their JSON; both shells take the same keyword arguments and
 vocabulary of :mod:`plasticgym.config`.
 
 Also here: protocols as data (:class:`Phase`, :func:`parse_protocol`, :func:`default_protocol`)
-and the phase counters (:func:`advance_phase`); checks of unknown arguments, ``render_mode``
-and actions.
+and the phase counters (:func:`advance_phase`); checks of unknown arguments and actions. Both
+shells render (``"rgb_array"``, ``"ansi"``) through :mod:`plasticgym.envs._render`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from plasticgym.config import check_int, is_int
+from plasticgym.envs._render import RENDER_FPS, RENDER_MODES, check_render_mode, render_view
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -49,12 +50,6 @@ STATE_VERSION = 2
 # --------------------------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------------------------
-
-
-def check_render_mode(render_mode: Any) -> None:
-    """Raise ValueError unless ``render_mode`` is None (the only supported mode)."""
-    if render_mode is not None:
-        raise ValueError(f"render_mode must be None (nothing to render), got {render_mode!r}")
 
 
 def check_known_arguments(owner: str, unknown: Mapping[str, Any], allowed: Sequence[str]) -> None:
@@ -602,7 +597,10 @@ class TaskEnv(gym.Env):
     fields of the dynamics' ``config_class``) and ``render_mode``.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": list(RENDER_MODES),
+        "render_fps": RENDER_FPS,
+    }
     dynamics_class: ClassVar[type[TaskDynamics]]
 
     def __init__(self, *, render_mode: str | None = None, **arguments: Any) -> None:
@@ -618,6 +616,7 @@ class TaskEnv(gym.Env):
         self._state: NamedTuple | None = None
         self._done = False
         self._all = np.zeros(1, dtype=np.int64)
+        self._view: tuple[Any, Any, float, int | None, str | None] = (None, None, 0.0, None, None)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -630,7 +629,9 @@ class TaskEnv(gym.Env):
         u = self._streams.draw(self._all, self.dynamics.n_start_uniforms)
         self._state, out = self.dynamics.start(np.array([start], dtype=np.int64), u)
         self._done = False
-        return out.obs[0], _single_info(out.info)
+        info = _single_info(out.info)
+        self._view = (out.obs[0], None, 0.0, info["trial"], info["phase"])
+        return out.obs[0], info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """Advance one step with a valid action."""
@@ -643,11 +644,21 @@ class TaskEnv(gym.Env):
         self._state, out = self.dynamics.step(self._state, np.asarray([checked]), u)
         terminated, truncated = bool(out.terminated[0]), bool(out.truncated[0])
         self._done = terminated or truncated
-        return out.obs[0], float(out.reward[0]), terminated, truncated, _single_info(out.info)
+        reward, info = float(out.reward[0]), _single_info(out.info)
+        self._view = (out.obs[0], checked, reward, info["trial"], info["phase"])
+        return out.obs[0], reward, terminated, truncated, info
 
-    def render(self) -> None:
-        """Nothing to render (``render_mode`` is always None)."""
-        return None
+    def render(self) -> np.ndarray | str | None:
+        """The current observation, last action and reward as ``render_mode`` asks:
+        ``"rgb_array"`` a uint8 image ``[96, 192, 3]``, ``"ansi"`` a line of text, None nothing
+        (layout: :mod:`plasticgym.envs._render`)."""
+        return render_view(
+            self.render_mode,
+            self.observation_space,
+            self.action_space,
+            self.dynamics.phase_names,
+            self._view,
+        )
 
     @property
     def config(self) -> TaskConfig:
@@ -685,7 +696,8 @@ class TaskVectorEnv(VectorEnv):
     """
 
     metadata: ClassVar[dict[str, Any]] = {
-        "render_modes": [],
+        "render_modes": list(RENDER_MODES),
+        "render_fps": RENDER_FPS,
         "autoreset_mode": AutoresetMode.NEXT_STEP,
     }
     dynamics_class: ClassVar[type[TaskDynamics]]
@@ -709,6 +721,11 @@ class TaskVectorEnv(VectorEnv):
         self._obs: np.ndarray | None = None
         self._autoreset = np.zeros(self.num_envs, dtype=np.bool_)
         self._all = np.arange(self.num_envs, dtype=np.int64)
+        self._view_actions: np.ndarray | None = None  # last actions, for render()
+        self._view_acted = np.zeros(self.num_envs, dtype=np.bool_)
+        self._view_reward = np.zeros(self.num_envs, dtype=np.float64)
+        self._view_trial = np.full(self.num_envs, -1, dtype=np.int64)
+        self._view_phase = np.full(self.num_envs, None, dtype=object)
 
     def reset(
         self,
@@ -738,6 +755,8 @@ class TaskVectorEnv(VectorEnv):
         self._state = scatter(self._state, idx, fresh)
         self._obs[idx] = out.obs
         self._autoreset &= ~mask
+        self._view_acted[idx], self._view_reward[idx] = False, 0.0
+        self._view_trial[idx], self._view_phase[idx] = out.info["trial"], out.info["phase"]
         return self._obs.copy(), self._vector_info(out.info, idx)
 
     def step(
@@ -764,13 +783,39 @@ class TaskVectorEnv(VectorEnv):
             for key, value in start_out.info.items():
                 info[key][restart] = value
         self._state, self._obs = state, obs
+        self._view_actions, self._view_acted = checked, ~self._autoreset
+        self._view_reward, self._view_trial = reward.copy(), info["trial"].copy()
+        self._view_phase = info["phase"].copy()
         self._autoreset = terminated | truncated
         masks = {f"_{key}": np.ones(self.num_envs, dtype=np.bool_) for key in info}
         return obs.copy(), reward, terminated, truncated, _interleave(info, masks)
 
-    def render(self) -> None:
-        """Nothing to render (``render_mode`` is always None)."""
-        return None
+    def render(self) -> tuple[np.ndarray | str, ...] | None:
+        """One frame per env, as :meth:`TaskEnv.render` draws it (SyncVectorEnv's form: a
+        tuple); None when ``render_mode`` is None."""
+        if self.render_mode is None:
+            return None
+        frames = []
+        for i in range(self.num_envs):
+            reset = self._obs is not None and self._view_phase[i] is not None
+            action = self._view_actions[i] if self._view_acted[i] else None
+            view = (
+                self._obs[i] if reset else None,
+                action,
+                float(self._view_reward[i]),
+                int(self._view_trial[i]) if reset else None,
+                self._view_phase[i],
+            )
+            frames.append(
+                render_view(
+                    self.render_mode,
+                    self.single_observation_space,
+                    self.single_action_space,
+                    self.dynamics.phase_names,
+                    view,
+                )
+            )
+        return tuple(frames)
 
     @property
     def config(self) -> TaskConfig:
@@ -859,6 +904,9 @@ class TaskVectorEnv(VectorEnv):
         self._state, self._streams = restored, streams
         self._autoreset = arrays["autoreset"].copy()
         self._obs = arrays["obs"].copy()
+        self._view_acted[:], self._view_reward[:] = False, 0.0
+        self._view_phase = np.asarray(self.dynamics.phase_names, dtype=object)[restored.phase]
+        self._view_trial = np.asarray(getattr(restored, "trial", np.full(self.num_envs, -1)))
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -794,7 +794,9 @@ class AddictionEnv(TaskEnv):
       With the other defaults an episode lasts 540 steps plus the PR session: 600 to 1140
       steps (60 steps for an agent that never completes a ratio, 298 for one pressing the
       drug lever at every step, so 838 in all for it).
-    - ``render_mode`` (None): nothing to render.
+    - ``render_mode`` (None, ``"rgb_array"`` or ``"ansi"``): ``render()`` shows the
+      observation (cues), the last action (levers), the reward and the phase, as a uint8 image
+      ``[96, 192, 3]`` or a line of text (layout: ``plasticgym.envs._render``).
 
     Every argument is keyword-only (the vector env takes ``num_envs`` first, also by position).
     Every invalid argument raises ``ValueError`` naming it, its value and the allowed range; an

@@ -628,7 +628,9 @@ class HabitFormationEnv(TaskEnv):
       (devaluation, devaluation_pairings), test (extinction, test_steps)]``; not allowed
       together with ``training_reinforcers``, ``devaluation_pairings`` or ``test_steps``.
       Available after construction as ``env.protocol``.
-    - ``render_mode`` (None): nothing to render.
+    - ``render_mode`` (None, ``"rgb_array"`` or ``"ansi"``): ``render()`` shows the
+      observation (cues), the last action (levers), the reward and the phase, as a uint8 image
+      ``[96, 192, 3]`` or a line of text (layout: ``plasticgym.envs._render``).
 
     Every argument is keyword-only (the vector env takes ``num_envs`` first, also by position).
     Every invalid argument raises ``ValueError`` naming the argument, the value and the allowed

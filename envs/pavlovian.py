@@ -683,7 +683,9 @@ class PavlovianEnv(TaskEnv):
       re-validated (missing parameters take the arguments above). Available after
       construction as ``env.protocol``, a tuple of frozen :class:`Phase` (``phase.length``
       trials, every parameter resolved, ``cs`` canonical).
-    - ``render_mode`` (None): nothing to render.
+    - ``render_mode`` (None, ``"rgb_array"`` or ``"ansi"``): ``render()`` shows the
+      observation (cues), the last action (levers), the reward and the phase, as a uint8 image
+      ``[96, 192, 3]`` or a line of text (layout: ``plasticgym.envs._render``).
 
     Every argument is keyword-only (the vector env takes ``num_envs`` first, also by position).
     Every invalid argument raises ``ValueError`` naming the argument, the value and the allowed

@@ -609,7 +609,9 @@ class ReachingEnv(TaskEnv):
       intact decoder); unknown keys are an error. Default (None): ``baseline`` (200 trials),
       ``perturbation`` (200 trials, ``rotation``, ``rotated_fraction``), ``washout`` (100).
       Resolved phases: ``env.protocol``.
-    - ``render_mode`` (None): nothing to render.
+    - ``render_mode`` (None, ``"rgb_array"`` or ``"ansi"``): ``render()`` shows the
+      observation (cues), the last action (levers), the reward and the phase, as a uint8 image
+      ``[96, 192, 3]`` or a line of text (layout: ``plasticgym.envs._render``).
 
     Every argument is keyword-only (the vector env takes ``num_envs`` first, also by position).
     The constructor's ``rotation`` / ``rotated_fraction`` are *not* defaults of a given

@@ -34,6 +34,11 @@ Conventions shared by every task:
 - **Errors.** Invalid arguments (including unknown ones) and invalid actions raise `ValueError`
   naming what was wrong and what is allowed.
 - **Checkpoints.** Every vector env has `get_state()` / `set_state()` for exact resumption.
+- **Rendering.** `render_mode="rgb_array"` draws the observation (cues), the last action
+  (levers), the reward and the phase as a uint8 image `[96, 192, 3]`; `"ansi"` writes them as a
+  line of text; the vector env returns one frame per env. So Stable-Baselines3
+  (`PPO("MlpPolicy", "plasticgym/ReversalBandit-v0")` makes its env with `"rgb_array"`),
+  `RecordVideo` and notebooks work.
 """
 
 

@@ -155,3 +155,25 @@ def test_cartpole_preset_learns_well_above_random():
     se = last.std(ddof=1) / np.sqrt(n_agents)
     assert last.mean() > 22.0 + 4 * se, (last.mean(), se)
     assert (last > first).mean() > 0.75  # most agents improved on their first episodes
+
+
+def test_cliff_walking_preset_finds_the_goal():
+    """CliffWalking-v1 with its preset: 8 agents, 8000 steps each. The default config loops for
+    thousands of steps per episode (about -1800 an episode); with the preset agents converge
+    one after another, and at least half of them must end with short episodes (mean of their
+    last 10 above -40; optimal -13; 20,000-step runs: docs/agents.md)."""
+    from plasticgym.agents import plastic_preset
+
+    n_agents, steps = 8, 8000
+    returns = [[] for _ in range(n_agents)]
+
+    def collect(agent):
+        done = agent._progress.autoreset.numpy()
+        for i in np.flatnonzero(done):
+            returns[i].append(float(agent._progress.episode_return[i]))
+
+    agent = PlasticAgent("CliffWalking-v1", n_agents=n_agents, seed=0,
+                         **plastic_preset("CliffWalking-v1"))  # fmt: skip
+    agent.learn(steps, callback=collect)
+    last = np.array([np.mean(r[-10:]) if r else -np.inf for r in returns])
+    assert (last > -40.0).sum() >= n_agents // 2, last
