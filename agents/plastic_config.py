@@ -28,6 +28,7 @@ from plasticgym.parts import Part
 from plasticgym.plasticity import SynapticScaling
 from plasticgym.population import Distribution
 from plasticgym.synapses import SYNAPSE_MODELS, SynapseModel, ThreeFactor
+from plasticgym.systems import ComplementaryLearning
 
 ACTOR_POST = ("chosen", "centered")
 
@@ -92,11 +93,13 @@ class PlasticAgentConfig:
             None.
         latent_causes: latent-cause inference,
             :class:`~plasticgym.latent_causes.CauseInference` or None (one world).
+        systems: complementary learning systems, a fast learner beside the actor with replay
+            into it during rest, :class:`~plasticgym.systems.ComplementaryLearning` or None.
     """
 
     PER_AGENT: ClassVar[tuple[str, ...]] = tuple(_CORE_LIMITS)
     PARTS: ClassVar[tuple[str, ...]] = (
-        "dopamine", "synapse", "scaling", "habit", "goal_directed", "latent_causes",
+        "dopamine", "synapse", "scaling", "habit", "goal_directed", "latent_causes", "systems",
     )  # fmt: skip
 
     gamma: Any = 0.95
@@ -124,6 +127,7 @@ class PlasticAgentConfig:
     habit: Habit | None = None
     goal_directed: GoalDirected | None = None
     latent_causes: CauseInference | None = None
+    systems: ComplementaryLearning | None = None
 
     def __post_init__(self) -> None:
         for field, limits in _CORE_LIMITS.items():
@@ -152,6 +156,11 @@ class PlasticAgentConfig:
                 "goal-directed values read the critic's synapses of each stimulus channel, "
                 "which latent causes split by cause; use latent_causes=1 or goal_directed=False"
             )
+        if self.latent_causes is not None and self.systems is not None:
+            raise ValueError(
+                f"latent_causes={self.latent_causes.max_causes} needs systems=None: the fast "
+                "learner's store is not split by cause; use latent_causes=1 or systems=None"
+            )
 
     def parts(self) -> dict[str, Part]:
         """The parts in use, by slot."""
@@ -175,6 +184,8 @@ class PlasticAgentConfig:
         flat["habit"] = self.habit is not None
         flat["goal_directed"] = self.goal_directed is not None
         flat["latent_causes"] = 1
+        if self.systems is not None:  # (absent when off: earlier checkpoints stay identical)
+            flat["systems"] = True
         for part in self.parts().values():
             fields = part.to_json()
             del fields["kind"]
@@ -193,6 +204,7 @@ class PlasticAgentConfig:
             "habit": _switched_part(flat, "habit", Habit),
             "goal_directed": _switched_part(flat, "goal_directed", GoalDirected),
             "latent_causes": _causes_part(flat),
+            "systems": _switched_part(flat, "systems", ComplementaryLearning),
         }
         core = {f.name for f in dataclasses.fields(cls)} - set(cls.PARTS)
         unknown = sorted(set(flat) - core)
@@ -211,10 +223,12 @@ _PART_SLOTS: dict[str, tuple[type[Part], bool]] = {
     "habit": (Habit, True),
     "goal_directed": (GoalDirected, True),
     "latent_causes": (CauseInference, True),
+    "systems": (ComplementaryLearning, True),
 }
 """Slot -> (part class, may be None)."""
 
-_SWITCHES = {"scaling": "synaptic_scaling", "habit": "habit", "goal_directed": "goal_directed"}
+_SWITCHES = {"scaling": "synaptic_scaling", "habit": "habit", "goal_directed": "goal_directed",
+             "systems": "systems"}  # fmt: skip
 """The flat switch of each optional part with no parameter of its own that says it is on."""
 
 
@@ -224,7 +238,7 @@ def known_names() -> set[str]:
     names |= {"homeostasis", "synaptic_scaling"}
     names.add("synapse")
     parts = (*DOPAMINE_MODELS.values(), *SYNAPSE_MODELS.values(), SynapticScaling, Habit,
-             GoalDirected, CauseInference)  # fmt: skip
+             GoalDirected, CauseInference, ComplementaryLearning)  # fmt: skip
     for cls in parts:
         names |= set(cls.flat_names())
     return names

@@ -41,6 +41,8 @@ EXPERIMENTS: dict[str, str] = {
     "tag_capture": "plasticgym.experiments.tag_capture",
     "stdp_window": "plasticgym.experiments.stdp_window",
     "consolidation_behaviour": "plasticgym.experiments.consolidation_behaviour",
+    "systems_consolidation": "plasticgym.experiments.systems_consolidation",
+    "aging": "plasticgym.experiments.aging",
 }
 """Experiment name -> module (the command line's ``plasticgym experiment NAME``)."""
 
