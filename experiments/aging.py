@@ -34,9 +34,11 @@ reward-model rate and choice gain; its model-based index is the reward x transit
 interaction ``b_rt`` of the two_step experiment's per-agent logistic regression (reused from
 :mod:`plasticgym.experiments.two_step`).
 
-**Verdicts**, each labelled: ``mechanism check`` (holds by the equations: a lower gain or rate
-slows a delta rule) or ``finding`` (a consequence of the dynamics that could fail). See
-docs/experiments.md for what each says and does not say.
+**Verdicts**, each labelled: ``mechanism check`` (close to holding by the equations: a cohort
+whose every rate and gain is lower learns more slowly) or ``finding`` (a consequence of the
+dynamics that could fail: how much a gain increase on top of reduced plasticity buys, whether
+less plasticity and gain show as a smaller reward x transition interaction, whether less replay
+shows as less retention). See docs/experiments.md for what each says and does not say.
 """
 
 from __future__ import annotations
@@ -89,10 +91,10 @@ KIND = {
     "old_learns_slower": "mechanism check",
     "old_less_model_based": "finding",
     "old_consolidates_less": "finding",
-    "ldopa_speeds_learning": "mechanism check",
+    "ldopa_speeds_learning": "finding",
     "ldopa_restores_learning_to_young": "finding",
     "ldopa_restores_model_based": "finding",
-    "enriched_learns_faster": "mechanism check",
+    "enriched_learns_faster": "finding",
     "stressed_learns_slower": "mechanism check",
 }
 
@@ -193,8 +195,8 @@ def _bandit(config: Config, agents: pd.DataFrame, seed: int) -> dict[str, pd.Dat
     after_training = trained_arm_choices(agent, config.test_trials)
     agent.rest(config.rest_steps)
     after_rest = trained_arm_choices(agent, config.test_trials)
-    retention = pd.DataFrame({"agent": agents["agent"].to_numpy(),
-                              "after_training": after_training, "after_rest": after_rest})  # fmt: skip
+    retention = pd.DataFrame({"agent": agents["agent"].to_numpy(), "after_rest": after_rest,
+                              "after_training": after_training})  # fmt: skip
     agent.close()
     return {"curves": curves, "retention": retention}
 
