@@ -42,15 +42,18 @@ def test_agent_docs_list_every_hyperparameter():
     from plasticgym.latent_causes import CauseInference
     from plasticgym.plasticity import SynapticScaling
     from plasticgym.synapses import BCMRule, CalciumRule, TaggedSynapse
+    from plasticgym.systems import ComplementaryLearning
 
     text = (ROOT / "docs" / "agents.md").read_text()
     rows = {line.split("`")[1]: line for line in text.splitlines() if line.startswith("| `")}
     expected = {f.name: f.default for f in dataclasses.fields(PlasticAgentConfig)
                 if f.name not in PlasticAgentConfig.PARTS}  # fmt: skip
     expected |= {"dopamine": "td", "synapse": "three_factor", "synaptic_scaling": True,
-                 "habit": False, "goal_directed": False, "latent_causes": 1}  # fmt: skip
+                 "habit": False, "goal_directed": False, "latent_causes": 1,
+                 "systems": False}  # fmt: skip
     for part in (SynapticScaling, Redish, AverageReward, Homeostatic, Habit, GoalDirected,
-                 CauseInference, CalciumRule, BCMRule, TaggedSynapse):  # fmt: skip
+                 CauseInference, CalciumRule, BCMRule, TaggedSynapse,
+                 ComplementaryLearning):  # fmt: skip
         for field in dataclasses.fields(part):
             expected.setdefault(part.flat_name(field.name), field.default)
     for name, default in expected.items():
