@@ -51,6 +51,7 @@ from plasticgym.agents.plastic_actions import (
 )
 from plasticgym.agents.plastic_config import PlasticAgentConfig, flat_kwargs
 from plasticgym.agents.plastic_readouts import PlasticReadouts
+from plasticgym.config import check_number
 from plasticgym.dopamine import task_events
 from plasticgym.encoding import EncoderState, MicrostimulusEncoder, ObservationReader
 from plasticgym.habits import GoalDirected, HabitState
@@ -131,10 +132,11 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         self.dopamine = parts["dopamine"]
         self.habit, self.goal = parts.get("habit"), parts.get("goal_directed")
         self.cause_model = parts.get("latent_causes")
-        if self.continuous and (self.habit or self.goal):
+        self.systems = parts.get("systems")
+        if self.continuous and (self.habit or self.goal or self.systems):
             raise ValueError(
-                "habit=True and goal_directed=True need a Discrete action space (they value "
-                f"discrete actions), got {self.env.single_action_space}"
+                "habit=True, goal_directed=True and systems=True need a Discrete action space "
+                f"(they value discrete actions), got {self.env.single_action_space}"
             )
         n_causes = self.cause_model.max_causes if self.cause_model else 1
         n_map_units = self.sensory_map.n_units if self.sensory_map else 0
@@ -181,6 +183,7 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         habit, goal, causes = self.habit, self.goal, self.cause_model
         self.habit_state = habit.init(B, A, F + 1, n_channels, device) if habit else None
         self.goal_state = GoalDirected.init(B, A, n_channels, F, device) if goal else None
+        self.fast_store = self.systems.init(B, A, F + 1, device) if self.systems else None
         self.causes = None
         if causes is not None:
             watched = causes.watched(n_channels)
@@ -225,6 +228,11 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             pre=ro.actor_input, post=ro.post, dopamine=dopamine, rate=ro.rates, active=active
         ))  # fmt: skip
         self._learn_pathways(ro, channels, reward, active)
+        if self.systems is not None:
+            self.fast_store = self.systems.update(
+                self.fast_store, ro.actor_input, ro.post, dopamine, active,
+                self._hyper["gamma"] * self._hyper["trace_lambda"], self.config.actor_weight_max,
+            )  # fmt: skip
         if self.cause_model is not None:
             x_t = self._learn_causes(code, x_t, rpe, active)
         self._rollout, actions = self._act(encoder, x_t, channels, generator)
@@ -387,6 +395,8 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         goal-directed evaluation, mixed with the habit drive by the arbiter with habits."""
         rates = torch.relu(self.actor.drive(actor_input))
         drive = rates
+        if self.systems is not None:
+            drive = self.systems.drive(drive, self.fast_store, actor_input)
         if self.goal is not None:
             drive = self.goal.drive(drive, self.goal_directed_values(actor_input[:, :-1]))
         if self.habit is not None:
@@ -469,6 +479,8 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             state["goal.reward_model"] = self.goal_state.reward_model
         if self.causes is not None:
             state["causes"] = self.causes
+        if self.fast_store is not None:
+            state["systems.fast_store"] = self.fast_store
         if self.observation_stats is not None:
             state["observation.stats"] = self.observation_stats
         if self.map_state is not None:
@@ -498,6 +510,8 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             )
         if self.causes is not None:
             self.causes = state["causes"]
+        if self.fast_store is not None:
+            self.fast_store = state["systems.fast_store"]
         if self.observation_stats is not None:
             self.observation_stats = state["observation.stats"]
         if self.map_state is not None:
@@ -518,8 +532,43 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         """Let the actor's synapses run on for ``n_steps`` steps without behaviour (no pre- or
         postsynaptic activity, ``dopamine`` delivered each step; :func:`plasticgym.synapses.rest`):
         the delay between training and test of a consolidation experiment. The critic, the
-        env and the step counters do not move."""
-        self.actor = rest(self.actor, n_steps, dopamine)
+        env and the step counters do not move.
+
+        With ``systems=ComplementaryLearning(...)`` each step also replays stored situations
+        from the fast learner into the actor and lets the fast weights decay
+        (:meth:`ComplementaryLearning.rest`; the replays draw from the learning generator)."""
+        check_number("n_steps", n_steps, 0, integer=True)
+        if self.systems is None:
+            self.actor = rest(self.actor, n_steps, dopamine)
+            return
+        w_max = self.config.actor_weight_max
+        for _ in range(n_steps):
+            self.actor = rest(self.actor, 1, dopamine)
+            self.fast_store, weights = self.systems.rest(
+                self.fast_store, self.actor.weights, self._learn_generator, w_max
+            )
+            self.actor = self.actor.with_weights(weights)
+
+    def lesion_fast_learner(self, which: bool | Tensor = True) -> None:
+        """Lesion the fast learner of every agent (True) or of some (bool ``[n_agents]``): its
+        weights and stored situations are cleared and it learns no more, so behaviour and
+        later rests rely on the actor alone (a hippocampal lesion; needs
+        ``systems=ComplementaryLearning(...)``). Saved with the agent's state."""
+        if self.systems is None:
+            raise ValueError(
+                "lesion_fast_learner needs systems=ComplementaryLearning(...) (this agent has "
+                "no fast learner)"
+            )
+        which = torch.as_tensor(which, dtype=torch.bool, device=self.device).expand(self.n_agents)
+        self.fast_store = self.systems.lesion(self.fast_store, which)
+
+    @property
+    def fast_learner_lesioned(self) -> np.ndarray:
+        """Which agents' fast learner is lesioned, ``[n_agents]`` bool (all False without
+        ``systems``)."""
+        if self.fast_store is None:
+            return np.zeros(self.n_agents, dtype=bool)
+        return self.fast_store.lesioned.cpu().numpy()
 
 
 __all__ = ["PlasticAgent", "PlasticAgentConfig"]

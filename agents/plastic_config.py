@@ -29,6 +29,7 @@ from plasticgym.parts import Part
 from plasticgym.plasticity import SynapticScaling
 from plasticgym.population import Distribution
 from plasticgym.synapses import SYNAPSE_MODELS, SynapseModel, ThreeFactor
+from plasticgym.systems import ComplementaryLearning
 
 ACTOR_POST = ("chosen", "centered")
 
@@ -96,12 +97,14 @@ class PlasticAgentConfig:
         topographic_map: a neuromodulated topographic front end for one stimulus channel,
             :class:`~plasticgym.maps.TopographicMap` or None (every channel keeps its
             microstimuli).
+        systems: complementary learning systems, a fast learner beside the actor with replay
+            into it during rest, :class:`~plasticgym.systems.ComplementaryLearning` or None.
     """
 
     PER_AGENT: ClassVar[tuple[str, ...]] = tuple(_CORE_LIMITS)
     PARTS: ClassVar[tuple[str, ...]] = (
         "dopamine", "synapse", "scaling", "habit", "goal_directed", "latent_causes",
-        "topographic_map",
+        "topographic_map", "systems",
     )  # fmt: skip
 
     gamma: Any = 0.95
@@ -130,6 +133,7 @@ class PlasticAgentConfig:
     goal_directed: GoalDirected | None = None
     latent_causes: CauseInference | None = None
     topographic_map: TopographicMap | None = None
+    systems: ComplementaryLearning | None = None
 
     def __post_init__(self) -> None:
         for field, limits in _CORE_LIMITS.items():
@@ -164,6 +168,11 @@ class PlasticAgentConfig:
                 "values read the critic's synapses per microstimulus channel and latent causes "
                 "copy them by cause, which the map's units do not follow"
             )
+        if self.latent_causes is not None and self.systems is not None:
+            raise ValueError(
+                f"latent_causes={self.latent_causes.max_causes} needs systems=None: the fast "
+                "learner's store is not split by cause; use latent_causes=1 or systems=None"
+            )
 
     def parts(self) -> dict[str, Part]:
         """The parts in use, by slot."""
@@ -189,6 +198,8 @@ class PlasticAgentConfig:
         flat["latent_causes"] = 1
         if self.topographic_map is not None:  # (absent when off: earlier checkpoints match)
             flat["topographic_map"] = True
+        if self.systems is not None:  # (absent when off: earlier checkpoints stay identical)
+            flat["systems"] = True
         for part in self.parts().values():
             fields = part.to_json()
             del fields["kind"]
@@ -208,6 +219,7 @@ class PlasticAgentConfig:
             "goal_directed": _switched_part(flat, "goal_directed", GoalDirected),
             "latent_causes": _causes_part(flat),
             "topographic_map": _switched_part(flat, "topographic_map", TopographicMap),
+            "systems": _switched_part(flat, "systems", ComplementaryLearning),
         }
         core = {f.name for f in dataclasses.fields(cls)} - set(cls.PARTS)
         unknown = sorted(set(flat) - core)
@@ -227,11 +239,12 @@ _PART_SLOTS: dict[str, tuple[type[Part], bool]] = {
     "goal_directed": (GoalDirected, True),
     "latent_causes": (CauseInference, True),
     "topographic_map": (TopographicMap, True),
+    "systems": (ComplementaryLearning, True),
 }
 """Slot -> (part class, may be None)."""
 
 _SWITCHES = {"scaling": "synaptic_scaling", "habit": "habit", "goal_directed": "goal_directed",
-             "topographic_map": "topographic_map"}  # fmt: skip
+             "topographic_map": "topographic_map", "systems": "systems"}  # fmt: skip
 """The flat switch of each optional part with no parameter of its own that says it is on."""
 
 
@@ -241,7 +254,7 @@ def known_names() -> set[str]:
     names |= {"homeostasis", "synaptic_scaling"}
     names.add("synapse")
     parts = (*DOPAMINE_MODELS.values(), *SYNAPSE_MODELS.values(), SynapticScaling, Habit,
-             GoalDirected, CauseInference, TopographicMap)  # fmt: skip
+             GoalDirected, CauseInference, TopographicMap, ComplementaryLearning)  # fmt: skip
     for cls in parts:
         names |= set(cls.flat_names())
     return names

@@ -42,6 +42,8 @@ EXPERIMENTS: dict[str, str] = {
     "stdp_window": "plasticgym.experiments.stdp_window",
     "consolidation_behaviour": "plasticgym.experiments.consolidation_behaviour",
     "map_plasticity": "plasticgym.experiments.map_plasticity",
+    "systems_consolidation": "plasticgym.experiments.systems_consolidation",
+    "aging": "plasticgym.experiments.aging",
 }
 """Experiment name -> module (the command line's ``plasticgym experiment NAME``)."""
 

@@ -1,0 +1,350 @@
+"""Aging and dysregulation: cohorts of agents with less dopamine gain, plasticity and
+consolidation learn more slowly, control their choices less model-based and consolidate less;
+an L-DOPA-like gain increase restores part of it; an enriched environment helps, stress hurts
+(Eppinger, Walter, Heekeren & Li 2013; Chowdhury et al. 2013; Li, Lindenberger & Backman 2010).
+
+**Cohorts.** Every agent samples its own base parameters (individual differences) and its own
+cohort factors, each uniform in the ranges of :data:`COHORTS` (``Config`` can change them):
+``gain`` multiplies both dopamine gains (the RPE's gain on plasticity), ``plasticity`` every
+learning rate (actor, critic, fast learner; the reward model of the model-based learner),
+``consolidation`` the replay rate of the fast-to-slow consolidation
+(:class:`~plasticgym.systems.ComplementaryLearning`), and on the two-step task ``gain`` also
+multiplies the inverse temperature (dopamine as the gain of action selection; Wunderlich,
+Smittenaar & Dolan 2012, L-DOPA increases model-based control). ``young`` has factors near 1;
+``old`` about 0.5 gain (striatal D1/D2 binding falls by 5-10% per decade: Backman et al. 2006),
+0.6 plasticity (LTP induction is impaired in aged rodents: Burke & Barnes 2006) and 0.5
+consolidation (replay of recent sequences is reduced in aged rats: Gerrard et al. 2008);
+``old_ldopa`` is ``old`` with the gain doubled (L-DOPA raises dopamine release; Chowdhury et
+al. 2013); ``old_enriched`` is ``old`` with plasticity and consolidation x 1.3 (enrichment
+raises hippocampal plasticity and neurogenesis in old animals: Kempermann, Kuhn & Gage 1998;
+van Praag, Kempermann & Gage 2000); ``old_stressed`` is ``old`` with gain x 0.7 and plasticity
+x 0.8 (chronic stress blunts reward responsiveness and plasticity: Pizzagalli 2014; Kim &
+Diamond 2002). ``young_replica`` (the control that removes the mechanism: factors as
+``young``, other agents) must behave like ``young``. Spine turnover (the issue's fourth
+factor) is left out: the structural-plasticity part is not part of this module.
+
+**Tasks.** (1) ``ReversalBandit-v0`` without reversals (arm 0 pays with ``p_high``, arm 1 with
+``p_low``): :class:`~plasticgym.agents.PlasticAgent` with a fast learner and replay learns
+``training_trials`` trials (learning curves, trials to criterion: the first trial at which
+the last ``criterion_window`` choices were ``criterion`` correct, censored at the number of
+trials), then rests ``rest_steps`` steps (the fast learner decays, replay consolidates) and is
+tested (``test_trials`` predicted choices: retention). (2) ``TwoStep-v0``: the tabular
+model-based learner (:class:`~plasticgym.agents.tabular.ModelBasedAgent`) with the cohort's
+reward-model rate and choice gain; its model-based index is the reward x transition
+interaction ``b_rt`` of the two_step experiment's per-agent logistic regression (reused from
+:mod:`plasticgym.experiments.two_step`).
+
+**Verdicts**, each labelled: ``mechanism check`` (close to holding by the equations: a cohort
+whose every rate and gain is lower learns more slowly) or ``finding`` (a consequence of the
+dynamics that could fail: how much a gain increase on top of reduced plasticity buys, whether
+less plasticity and gain show as a smaller reward x transition interaction, whether less replay
+shows as less retention). See docs/experiments.md for what each says and does not say.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from plasticgym.agents import PlasticAgent, make_agent
+from plasticgym.experiments.consolidation_behaviour import trained_arm_choices
+from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.stats import (
+    ci_row,
+    difference_ci,
+    estimate_row,
+    format_ci,
+    format_tost,
+    mean_ci,
+    tost,
+)
+from plasticgym.experiments.two_step import TWO_STEP, stay_regressions, stay_trials
+from plasticgym.systems import ComplementaryLearning
+
+NAME = "aging"
+DESCRIPTION = (
+    "aging cohorts (less dopamine gain, plasticity, consolidation) learn a bandit more slowly, "
+    "are less model-based on the two-step task and consolidate less; L-DOPA-like gain restores "
+    "part of it (Eppinger 2013; Chowdhury 2013)"
+)
+BANDIT = "plasticgym/ReversalBandit-v0"
+FACTORS = ("gain", "plasticity", "consolidation")
+COHORTS: dict[str, dict[str, tuple[float, float]]] = {
+    "young": {"gain": (0.9, 1.1), "plasticity": (0.9, 1.1), "consolidation": (0.9, 1.1)},
+    "young_replica": {"gain": (0.9, 1.1), "plasticity": (0.9, 1.1),
+                      "consolidation": (0.9, 1.1)},
+    "old": {"gain": (0.4, 0.6), "plasticity": (0.5, 0.7), "consolidation": (0.4, 0.6)},
+    "old_ldopa": {"gain": (0.8, 1.2), "plasticity": (0.5, 0.7), "consolidation": (0.4, 0.6)},
+    "old_enriched": {"gain": (0.4, 0.6), "plasticity": (0.65, 0.91),
+                     "consolidation": (0.52, 0.78)},
+    "old_stressed": {"gain": (0.28, 0.42), "plasticity": (0.4, 0.56),
+                     "consolidation": (0.4, 0.6)},
+}  # fmt: skip
+"""Cohort -> factor -> (low, high) of its uniform distribution over agents."""
+KIND = {
+    "control_replica_matches_young": "mechanism check",
+    "old_learns_slower": "mechanism check",
+    "old_less_model_based": "finding",
+    "old_consolidates_less": "finding",
+    "ldopa_speeds_learning": "finding",
+    "ldopa_restores_learning_to_young": "finding",
+    "ldopa_restores_model_based": "finding",
+    "enriched_learns_faster": "finding",
+    "stressed_learns_slower": "mechanism check",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """What to run (see the module docstring); ``n_agents`` per cohort."""
+
+    n_agents: int = 64
+    seed: int = 0
+    device: str = "cpu"
+    cohorts: tuple[str, ...] = tuple(COHORTS)
+    p_high: float = 0.7
+    p_low: float = 0.3
+    training_trials: int = 150
+    criterion: float = 0.8
+    criterion_window: int = 20
+    rest_steps: int = 2000
+    test_trials: int = 100
+    two_step_steps: int = 600
+    equivalence_margin: float = 0.05
+    model_based_margin: float = 0.3
+    actor_lr: tuple[float, float] = (0.002, 0.004)  # LogUniform, the young base values
+    critic_lr: tuple[float, float] = (0.08, 0.12)  # Uniform
+    inverse_temperature: tuple[float, float] = (8.0, 12.0)  # Uniform
+    fast_lr: tuple[float, float] = (0.01, 0.02)  # LogUniform
+    fast_decay: tuple[float, float] = (1e-3, 2e-3)  # LogUniform
+    replay_rate: tuple[float, float] = (2e-4, 4e-4)  # LogUniform
+    reward_lr: tuple[float, float] = (0.4, 0.6)  # Uniform, model-based learner
+    two_step_temperature: tuple[float, float] = (2.5, 3.5)  # Uniform, model-based learner
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.cohorts) - set(COHORTS))
+        needed = {"young", "young_replica", "old", "old_ldopa", "old_enriched", "old_stressed"}
+        if unknown or set(self.cohorts) != needed:
+            raise ValueError(
+                f"cohorts={self.cohorts!r} is invalid: the verdicts need exactly {sorted(needed)}"
+            )
+
+    @classmethod
+    def quick(cls, **overrides: Any) -> Config:
+        return dataclasses.replace(cls(n_agents=32, test_trials=60), **overrides)
+
+
+def sample_cohorts(config: Config, rng: np.random.Generator) -> pd.DataFrame:
+    """One row per agent: ``cohort``, its factors and its base parameters (before the
+    factors), all sampled from ``rng``."""
+    n = config.n_agents
+    cohort = np.repeat(np.array(config.cohorts), n)
+    table = pd.DataFrame({"agent": np.arange(len(cohort)), "cohort": cohort})
+    for factor in FACTORS:
+        ranges = np.array([COHORTS[c][factor] for c in cohort])
+        table[factor] = rng.uniform(ranges[:, 0], ranges[:, 1])
+
+    def log_uniform(bounds: tuple[float, float]) -> np.ndarray:
+        return np.exp(rng.uniform(*np.log(bounds), size=len(cohort)))
+
+    table["actor_lr"] = log_uniform(config.actor_lr)
+    table["critic_lr"] = rng.uniform(*config.critic_lr, size=len(cohort))
+    table["inverse_temperature"] = rng.uniform(*config.inverse_temperature, size=len(cohort))
+    table["fast_lr"] = log_uniform(config.fast_lr)
+    table["fast_decay"] = log_uniform(config.fast_decay)
+    table["replay_rate"] = log_uniform(config.replay_rate)
+    table["reward_lr"] = rng.uniform(*config.reward_lr, size=len(cohort))
+    table["two_step_temperature"] = rng.uniform(*config.two_step_temperature, size=len(cohort))
+    return table
+
+
+def _per_agent(values: Any) -> tuple[float, ...]:
+    return tuple(float(v) for v in np.asarray(values))
+
+
+def _bandit(config: Config, agents: pd.DataFrame, seed: int) -> dict[str, pd.DataFrame]:
+    """Learning curves, then retention after the rest."""
+    plasticity, gain = agents["plasticity"], agents["gain"]
+    systems = ComplementaryLearning(
+        fast_lr=_per_agent(agents["fast_lr"] * plasticity),
+        fast_decay=_per_agent(agents["fast_decay"]),
+        replay_rate=_per_agent(agents["replay_rate"] * agents["consolidation"]),
+        capacity=config.criterion_window * 10,
+    )  # fmt: skip
+    agent = PlasticAgent(
+        BANDIT, n_agents=len(agents), seed=seed, device=config.device, scaling=None, gamma=0.0,
+        actor_weight_max=1.0, actor_init_scale=0.05, systems=systems,
+        actor_lr=_per_agent(agents["actor_lr"] * plasticity),
+        critic_lr=_per_agent(agents["critic_lr"] * plasticity),
+        dopamine_gain_positive=_per_agent(gain), dopamine_gain_negative=_per_agent(gain),
+        inverse_temperature=_per_agent(agents["inverse_temperature"]),
+        env_kwargs={"reversal_rule": "none", "p_high": config.p_high, "p_low": config.p_low,
+                    "initial_arm": 0, "n_trials": 100_000},
+    )  # fmt: skip
+    agent.learn(config.training_trials, record=True)
+    records = agent.records
+    curves = pd.DataFrame({
+        "agent": records["agent"].to_numpy(), "trial": records["step"].to_numpy(),
+        "correct": (records["action"].to_numpy() == 0).astype(float),
+    })  # fmt: skip
+    after_training = trained_arm_choices(agent, config.test_trials)
+    agent.rest(config.rest_steps)
+    after_rest = trained_arm_choices(agent, config.test_trials)
+    retention = pd.DataFrame({"agent": agents["agent"].to_numpy(), "after_rest": after_rest,
+                              "after_training": after_training})  # fmt: skip
+    agent.close()
+    return {"curves": curves, "retention": retention}
+
+
+def _two_step(config: Config, agents: pd.DataFrame, seed: int) -> pd.DataFrame:
+    agent = make_agent(
+        "model_based", TWO_STEP, n_agents=len(agents), seed=seed, device=config.device,
+        env_kwargs={"n_trials": config.two_step_steps // 2},
+        reward_lr=_per_agent((agents["reward_lr"] * agents["plasticity"]).clip(1e-3, 1.0)),
+        inverse_temperature=_per_agent(agents["two_step_temperature"] * agents["gain"]),
+    )  # fmt: skip
+    agent.learn(config.two_step_steps, record=True)
+    keep = ["agent", "step", "episode", "stage", "first_choice", "transition", "rewarded"]
+    trials = agent.records[keep]
+    agent.close()
+    return trials
+
+
+def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
+    del out_dir, progress_bar
+    sequence = np.random.SeedSequence(config.seed)
+    cohort_seed, bandit_seed, two_step_seed = sequence.generate_state(3)
+    agents = sample_cohorts(config, np.random.default_rng(int(cohort_seed)))
+    bandit = _bandit(config, agents, int(bandit_seed))
+    return {"agents": agents, **bandit, "two_step": _two_step(config, agents, int(two_step_seed))}
+
+
+def _label(verdict: str) -> str:
+    return f"({KIND[verdict]})"
+
+
+def trials_to_criterion(curves: pd.DataFrame, window: int, criterion: float) -> pd.Series:
+    """Per agent: the first trial (1-based) at which the mean of the last ``window`` choices
+    reached ``criterion`` correct; agents that never did get the number of trials (censored)."""
+    out = {}
+    for agent, rows in curves.sort_values(["agent", "trial"]).groupby("agent"):
+        correct = rows["correct"].to_numpy()
+        running = np.convolve(correct, np.ones(window) / window, mode="valid")
+        reached = np.flatnonzero(running >= criterion - 1e-12)
+        out[agent] = float(reached[0] + window) if reached.size else float(len(correct))
+    return pd.Series(out, name="trials_to_criterion")
+
+
+def per_agent_measures(records: dict[str, pd.DataFrame], config: Config) -> pd.DataFrame:
+    """One row per agent: cohort, trials to criterion, learning (mean correct over training),
+    retention after the rest, and the two-step regression coefficients."""
+    agents = records["agents"].set_index("agent")
+    curves = records["curves"]
+    table = agents[["cohort"]].copy()
+    table["trials_to_criterion"] = trials_to_criterion(curves, config.criterion_window,
+                                                       config.criterion)  # fmt: skip
+    table["learning"] = curves.groupby("agent")["correct"].mean()
+    retention = records["retention"].set_index("agent")
+    table["after_training"] = retention["after_training"]
+    table["retention"] = retention["after_rest"]
+    trials = records["two_step"].assign(kind="model_based")
+    coefficients = stay_regressions(stay_trials(trials), l2=0.1).loc["model_based"]
+    table["b_reward"] = coefficients["reward"]
+    table["model_based_index"] = coefficients["interaction"]
+    return table
+
+
+def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
+    table = per_agent_measures(records, config)
+
+    def values(cohort: str, column: str) -> np.ndarray:
+        return table.loc[table["cohort"] == cohort, column].to_numpy(dtype=float)
+
+    rows = [ci_row(values(c, m), cohort=c, quantity=m) for c in config.cohorts
+            for m in ("trials_to_criterion", "learning", "after_training", "retention",
+                      "b_reward", "model_based_index")]  # fmt: skip
+    verdicts: dict[str, bool] = {}
+    lines: dict[str, str] = {}
+
+    def greater(name: str, a: str, b: str, column: str, text: str) -> None:
+        """Verdict ``name``: cohort ``a``'s ``column`` above cohort ``b``'s (Welch CI > 0)."""
+        difference = difference_ci(values(a, column), values(b, column))
+        rows.append(estimate_row(difference, config.n_agents, cohort=f"{a} - {b}",
+                                 quantity=f"{column} difference (Welch 95%)"))  # fmt: skip
+        verdicts[name] = bool(difference[1] > 0)
+        lines[name] = f"{_label(name)} {text}: {a} - {b} {format_ci(*difference)} (CI > 0)"
+
+    def same(name: str, a: str, b: str, column: str, margin: float, text: str) -> None:
+        """Verdict ``name``: cohorts ``a`` and ``b`` equivalent in ``column`` (TOST)."""
+        test = tost(values(a, column), values(b, column), margin)
+        rows.append({"cohort": f"{a} - {b}", "quantity": f"{column} (TOST: 90% interval, p)",
+                     "mean": test.difference, "ci_low": test.low, "ci_high": test.high,
+                     "n": config.n_agents, "p": test.p})  # fmt: skip
+        verdicts[name] = test.equivalent
+        lines[name] = f"{_label(name)} {text}, {a} - {b}: {format_tost(test, margin)}"
+
+    margin, mb_margin = config.equivalence_margin, config.model_based_margin
+    same("control_replica_matches_young", "young_replica", "young", "learning", margin,
+         "learning (mean correct over training)")  # fmt: skip
+    greater("old_learns_slower", "young", "old", "learning",
+            "learning (mean correct over training)")  # fmt: skip
+    lines["old_learns_slower"] += "; trials to criterion " + ", ".join(
+        f"{c} {format_ci(*mean_ci(values(c, 'trials_to_criterion')), 1)}" for c in ("young", "old")
+    )
+    greater("old_less_model_based", "young", "old", "model_based_index",
+            "two-step model-based index b_rt")  # fmt: skip
+    greater("old_consolidates_less", "young", "old", "retention",
+            f"trained-arm choices after {config.rest_steps} rest steps")  # fmt: skip
+    greater("ldopa_speeds_learning", "old_ldopa", "old", "learning",
+            "learning (mean correct over training)")  # fmt: skip
+    same("ldopa_restores_learning_to_young", "old_ldopa", "young", "learning", margin,
+         "learning (mean correct over training)")  # fmt: skip
+    greater("ldopa_restores_model_based", "old_ldopa", "old", "model_based_index",
+            "two-step model-based index b_rt")  # fmt: skip
+    greater("enriched_learns_faster", "old_enriched", "old", "learning",
+            "learning (mean correct over training)")  # fmt: skip
+    greater("stressed_learns_slower", "old", "old_stressed", "learning",
+            "learning (mean correct over training)")  # fmt: skip
+    lines["control_replica_matches_young"] += (
+        f"; model-based index young {format_ci(*mean_ci(values('young', 'model_based_index')))}"
+        f", replica {format_ci(*mean_ci(values('young_replica', 'model_based_index')))}"
+        f" (margin for b_rt comparisons {mb_margin:g}, reported)"
+    )
+    return {"verdicts": verdicts, "table": pd.DataFrame(rows), "lines": lines,
+            "measures": table}  # fmt: skip
+
+
+def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any) -> list[Path]:
+    """Learning curves per cohort; trials to criterion, retention and the model-based index."""
+    plt = pyplot()
+    agents = records["agents"].set_index("agent")
+    curves = records["curves"].join(agents["cohort"], on="agent")
+    measures = pd.DataFrame(result["measures"])
+    cohorts = list(dict.fromkeys(agents["cohort"]))
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.2))
+    for cohort in cohorts:
+        at = curves[curves["cohort"] == cohort].copy()
+        at["block"] = at["trial"] // 10
+        block = at.groupby(["block", "agent"])["correct"].mean().groupby("block").mean()
+        axes[0].plot(block.index * 10 + 5, block.to_numpy(), marker="o", ms=3, label=cohort)
+    axes[0].set_xlabel("trial")
+    axes[0].set_ylabel("P(better arm), 10-trial blocks")
+    axes[0].legend(fontsize=7)
+    for ax, column, label in zip(axes[1:], ("trials_to_criterion", "retention",
+                                            "model_based_index"),
+                                 ("trials to criterion", "choices after the rest",
+                                  "two-step b_rt (model-based index)"), strict=True):  # fmt: skip
+        summary = [mean_ci(measures.loc[measures["cohort"] == c, column]) for c in cohorts]
+        means = np.array([s[0] for s in summary])
+        errors = [means - [s[1] for s in summary], [s[2] for s in summary] - means]
+        ax.bar(np.arange(len(cohorts)), means, yerr=errors, capsize=3, color="tab:gray")
+        ax.set_xticks(np.arange(len(cohorts)), [c.replace("_", "\n") for c in cohorts],
+                      fontsize=7)  # fmt: skip
+        ax.set_ylabel(f"{label} (mean, 95% CI)")
+    fig.suptitle("Aging cohorts: learning, consolidation and model-based control", fontsize=10)
+    return [save_figure(fig, Path(out_dir) / "aging.png")]

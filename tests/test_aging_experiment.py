@@ -1,0 +1,67 @@
+"""aging: cohorts differ as defined, a small run learns, its verdicts are computed from the
+records (changing the records flips them), and the measures are what they say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from plasticgym.experiments import aging as experiment
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    config = experiment.Config.quick(n_agents=8, training_trials=80, rest_steps=300,
+                                     test_trials=30, two_step_steps=300)  # fmt: skip
+    return config, experiment.run(config, tmp_path_factory.mktemp("aging"))
+
+
+def test_cohorts_sample_their_factors_inside_their_ranges():
+    config = experiment.Config.quick(n_agents=50)
+    agents = experiment.sample_cohorts(config, np.random.default_rng(0))
+    for cohort, ranges in experiment.COHORTS.items():
+        rows = agents[agents["cohort"] == cohort]
+        assert len(rows) == 50
+        for factor, (low, high) in ranges.items():
+            assert rows[factor].between(low, high).all() and rows[factor].nunique() == 50
+    assert agents["actor_lr"].nunique() == len(agents)
+
+
+def test_trials_to_criterion_golden_values():
+    curves = pd.DataFrame({
+        "agent": [0] * 6 + [1] * 6, "trial": list(range(6)) * 2,
+        "correct": [0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1],
+    })  # fmt: skip
+    result = experiment.trials_to_criterion(curves, window=2, criterion=1.0)
+    assert result.tolist() == [3.0, 6.0]  # agent 0: trials 2-3 correct; agent 1: never (6)
+
+
+def test_small_run_learns_and_the_old_learn_slower(small):
+    config, records = small
+    result = experiment.analyse(records, config)
+    assert set(result["verdicts"]) == set(experiment.KIND)
+    measures = result["measures"]
+    assert len(measures) == 8 * len(config.cohorts)
+    assert measures.groupby("cohort")["learning"].mean()["young"] > 0.6
+
+
+def test_verdicts_flip_when_the_records_change(small):
+    config, records = small
+    agents = records["agents"]
+    young = set(agents.loc[agents["cohort"] == "young", "agent"])
+    old = set(agents.loc[agents["cohort"] == "old", "agent"])
+    curves = records["curves"].copy()
+    curves.loc[curves["agent"].isin(young), "correct"] = 0.0
+    curves.loc[curves["agent"].isin(old), "correct"] = 1.0
+    retention = records["retention"].copy()
+    retention.loc[retention["agent"].isin(young), "after_rest"] = 0.5
+    changed = {**records, "curves": curves, "retention": retention}
+    verdicts = experiment.analyse(changed, config)["verdicts"]
+    assert not verdicts["old_learns_slower"] and not verdicts["old_consolidates_less"]
+    assert not verdicts["control_replica_matches_young"]
+
+
+def test_bad_cohorts_are_clear_errors():
+    with pytest.raises(ValueError, match="cohorts"):
+        experiment.Config(cohorts=("young", "old"))
