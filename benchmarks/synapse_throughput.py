@@ -24,7 +24,9 @@ The chains (``B = 8`` agents, ``n_post = 16``, ``n_pre = synapses / (B n_post)``
 - ``calcium``: ``calcium_three_factor`` (Shouval, Bear & Cooper 2002) then bounds;
 - ``bcm``: ``bcm_three_factor`` then bounds;
 - ``tag_and_capture``: ``three_factor`` then Clopath et al. 2008's ``tag_and_capture``
-  (expected-value mode, dt = 1 s).
+  (expected-value mode, dt = 1 s);
+- ``tag_and_capture+sampled``: the same with binary tags sampled from the state's counter-based
+  stream (``sampled=True``, TaggedSynapse's default: one PCG hash chain per synapse per step).
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ CHAINS: dict[str, Callable[[], PlasticityTransform]] = {
     "calcium": lambda: chain(calcium_three_factor(0.1, 0.9), weight_bounds(0.0, 2.0)),
     "bcm": lambda: chain(bcm_three_factor(0.1, 0.9), weight_bounds(0.0, 2.0)),
     "tag_and_capture": lambda: chain(three_factor(0.1, 0.9), tag_and_capture(1.0)),
+    "tag_and_capture+sampled": lambda: chain(
+        three_factor(0.1, 0.9), tag_and_capture(1.0, sampled=True)
+    ),
 }
 
 
