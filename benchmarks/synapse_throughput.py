@@ -130,15 +130,15 @@ def main() -> None:
     device = torch.device(args.device)
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
           f"{device}, {torch.get_num_threads()} threads")  # fmt: skip
-    print(f"{'synapses':>10} {'chain':>22} {'updates/s':>12} {'B/synapse':>10} {'of triad':>9}")
+    print(f"{'synapses':>10} {'chain':>24} {'updates/s':>12} {'B/synapse':>10} {'of triad':>9}")
     for size in args.synapses:
         n = int(size)
         bandwidth = triad_bandwidth(n, args.repeats, device)
-        print(f"{n:>10.0e} {'triad (roofline)':>22} {bandwidth / 12:>12.3e} {12:>10.1f} "
+        print(f"{n:>10.0e} {'triad (roofline)':>24} {bandwidth / 12:>12.3e} {12:>10.1f} "
               f"{1.0:>9.2f}   {bandwidth / 1e9:.1f} GB/s")  # fmt: skip
         for name in args.chains:
             rate = chain_rate(name, n, args.repeats, device)
-            print(f"{n:>10.0e} {name:>22} {rate:>12.3e} {bandwidth / rate:>10.1f} "
+            print(f"{n:>10.0e} {name:>24} {rate:>12.3e} {bandwidth / rate:>10.1f} "
                   f"{rate / (bandwidth / 12):>9.2f}")  # fmt: skip
 
 
