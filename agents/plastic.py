@@ -195,7 +195,8 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             tuple(self.actor.weights.shape), 0.0, self.config.actor_init_scale,
             generator=generator, device=self.device,
         )  # fmt: skip
-        self.actor = Projection.create(self.actor.rule, actor_weights)
+        actor = Projection.create(self.actor.rule, actor_weights)
+        self.actor = self.config.synapse.seeded(actor, generator)
 
     # ------------------------------------------------------------------ learning
 

@@ -24,7 +24,9 @@ The chains (``B = 8`` agents, ``n_post = 16``, ``n_pre = synapses / (B n_post)``
 - ``calcium``: ``calcium_three_factor`` (Shouval, Bear & Cooper 2002) then bounds;
 - ``bcm``: ``bcm_three_factor`` then bounds;
 - ``tag_and_capture``: ``three_factor`` then Clopath et al. 2008's ``tag_and_capture``
-  (expected-value mode, dt = 1 s).
+  (expected-value mode, dt = 1 s);
+- ``tag_and_capture+sampled``: the same with binary tags sampled from the state's counter-based
+  stream (``sampled=True``, TaggedSynapse's default: one PCG hash chain per synapse per step).
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ CHAINS: dict[str, Callable[[], PlasticityTransform]] = {
     "calcium": lambda: chain(calcium_three_factor(0.1, 0.9), weight_bounds(0.0, 2.0)),
     "bcm": lambda: chain(bcm_three_factor(0.1, 0.9), weight_bounds(0.0, 2.0)),
     "tag_and_capture": lambda: chain(three_factor(0.1, 0.9), tag_and_capture(1.0)),
+    "tag_and_capture+sampled": lambda: chain(
+        three_factor(0.1, 0.9), tag_and_capture(1.0, sampled=True)
+    ),
 }
 
 
@@ -125,15 +130,15 @@ def main() -> None:
     device = torch.device(args.device)
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
           f"{device}, {torch.get_num_threads()} threads")  # fmt: skip
-    print(f"{'synapses':>10} {'chain':>22} {'updates/s':>12} {'B/synapse':>10} {'of triad':>9}")
+    print(f"{'synapses':>10} {'chain':>24} {'updates/s':>12} {'B/synapse':>10} {'of triad':>9}")
     for size in args.synapses:
         n = int(size)
         bandwidth = triad_bandwidth(n, args.repeats, device)
-        print(f"{n:>10.0e} {'triad (roofline)':>22} {bandwidth / 12:>12.3e} {12:>10.1f} "
+        print(f"{n:>10.0e} {'triad (roofline)':>24} {bandwidth / 12:>12.3e} {12:>10.1f} "
               f"{1.0:>9.2f}   {bandwidth / 1e9:.1f} GB/s")  # fmt: skip
         for name in args.chains:
             rate = chain_rate(name, n, args.repeats, device)
-            print(f"{n:>10.0e} {name:>22} {rate:>12.3e} {bandwidth / rate:>10.1f} "
+            print(f"{n:>10.0e} {name:>24} {rate:>12.3e} {bandwidth / rate:>10.1f} "
                   f"{rate / (bandwidth / 12):>9.2f}")  # fmt: skip
 
 

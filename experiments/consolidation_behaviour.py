@@ -7,19 +7,24 @@ Wang, Redondo & Morris 2010).
 (``p_high = 1, p_low = 0``). One step (trial) lasts ``dt = 30 s`` of task time. The agents are
 :class:`~plasticgym.agents.PlasticAgent` actor-critics whose actor synapses are the early/late
 synapse :class:`~plasticgym.synapses.TaggedSynapse` (three-factor rule -> tag-trigger-
-consolidation, Clopath et al. 2008): the proposed ``lr DA e`` induces early LTP/LTD (tags,
-``tau_h = 1 h``), protein synthesis starts when a neuron's tag fraction exceeds
-``tag_threshold`` or dopamine exceeds ``dopamine_threshold``, and tags capture proteins into the
-bistable late weight. Individual differences: every agent samples its actor and critic learning
-rates and inverse temperature (see ``Config``); scaling is off (the delay would otherwise scale
-silent neurons up).
+consolidation, Clopath et al. 2008): the proposed ``lr DA e`` induces early LTP/LTD (binary,
+sampled tags as in the paper, ``tau_h = 1 h``; ``sampled_tags=False``: their expected values),
+protein synthesis starts when a neuron's tag fraction exceeds ``tag_threshold`` or dopamine
+exceeds ``dopamine_threshold``, and tags capture proteins into the bistable late weight. Every
+actor weight carries the residual weight ``w_0 = residual_weight`` (see
+:func:`with_residual_weight`). Individual differences: every agent samples its actor and critic
+learning rates and inverse temperature (see ``Config``), and its tags are sampled from its own
+random stream; scaling is off (the delay would otherwise scale silent neurons up).
 
 **Protocol.** Two populations, each split into groups of ``n_agents``:
 
 - weak training (``weak_trials`` trials, 10 min): ``weak`` (nothing else), ``weak_novelty_near``
   (a novelty event, dopamine ``novelty_dopamine`` above the synthesis threshold for
   ``novelty_minutes``, starting ``near_h`` after training), ``weak_novelty_far`` (the same event
-  ``far_h`` after training); and, to map the window (reported, no verdict), ``weak_novelty_<t>h``
+  ``far_h`` after training), ``weak_novelty_near_blocked`` (the near event with a protein-
+  synthesis blocker from the start of training to ``blocker_h`` after it: the control that
+  removes the mechanism of behavioural tagging, as anisomycin does in Moncada & Viola 2007);
+  and, to map the window (reported, no verdict), ``weak_novelty_<t>h``
   with the event ``t`` hours after training for every ``t`` in ``window_h``;
 - strong training (``strong_trials`` trials, 1 h): ``strong``, ``strong_blocked`` (a protein-
   synthesis blocker from the start of training to ``blocker_h`` after it), ``strong_no_capture``
@@ -35,7 +40,8 @@ choices of the trained arm (chance 0.5).
 from the dynamics and could fail): both trainings are learned; the weak memory is lost after the
 delay and the strong one kept; the blocker and the no-capture control abolish it (the blocker
 also against the intact group); novelty near weak training makes it last, novelty far from it
-does not. "Lost / no effect" claims are TOST equivalence tests (``equivalence_margin``).
+does not, and novelty with the blocker does not. "Lost / no effect" claims are TOST
+equivalence tests (``equivalence_margin``).
 """
 
 from __future__ import annotations
@@ -73,7 +79,7 @@ DESCRIPTION = (
 
 HOUR = 3600.0
 ENV = "plasticgym/ReversalBandit-v0"
-WEAK_GROUPS = ("weak", "weak_novelty_near", "weak_novelty_far")
+WEAK_GROUPS = ("weak", "weak_novelty_near", "weak_novelty_far", "weak_novelty_near_blocked")
 STRONG_GROUPS = ("strong", "strong_blocked", "strong_no_capture")
 KIND = {
     "training_learned": "mechanism check",
@@ -83,7 +89,9 @@ KIND = {
     "no_capture_control": "mechanism check",
     "novelty_near_rescues_weak": "finding",
     "novelty_far_does_not": "finding",
+    "novelty_needs_proteins": "mechanism check",
 }
+BLOCKED = ("strong_blocked", "weak_novelty_near_blocked")  # blocker from training to blocker_h
 LEARNED = 0.6  # the after-training CI must be above this fraction of trained-arm choices
 KEPT = 0.6  # the after-delay CI of a kept memory must be above this
 RETAINED = 0.75  # an agent "keeps" the memory (descriptive rows only) above this
@@ -93,7 +101,7 @@ RETAINED = 0.75  # an agent "keeps" the memory (descriptive rows only) above thi
 class Config:
     """What to run (see the module docstring). Times in hours unless named otherwise."""
 
-    n_agents: int = 32
+    n_agents: int = 64
     seed: int = 0
     device: str = "cpu"
     dt: float = 30.0
@@ -109,19 +117,21 @@ class Config:
     test_trials: int = 100
     record_minutes: float = 15.0
     equivalence_margin: float = 0.1
-    tag_threshold: float = 0.03
+    tag_threshold: float = 0.06
     dopamine_threshold: float = 1.5
     gamma: float = 0.5
     early_gain: float = 0.25
     depressed_gain: float = 0.02
     late_gain: float = 0.5
+    residual_weight: float = 0.25
+    sampled_tags: bool = True
     actor_lr: tuple[float, float] = (0.007, 0.014)  # LogUniform
     critic_lr: tuple[float, float] = (0.015, 0.025)  # Uniform
     inverse_temperature: tuple[float, float] = (8.0, 12.0)  # Uniform
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
-        return dataclasses.replace(cls(n_agents=16, test_trials=60), **overrides)
+        return dataclasses.replace(cls(n_agents=32, test_trials=60), **overrides)
 
 
 def _steps(config: Config, hours: float) -> int:
@@ -133,15 +143,28 @@ def _agent(config: Config, n_groups: int, seed: int, gamma: Any) -> PlasticAgent
         dt=config.dt, tag_threshold=config.tag_threshold, gamma=gamma,
         dopamine_threshold=config.dopamine_threshold, early_gain=config.early_gain,
         depressed_gain=config.depressed_gain, late_gain=config.late_gain,
+        sampled=config.sampled_tags,
     )  # fmt: skip
-    return PlasticAgent(
+    agent = PlasticAgent(
         ENV, n_agents=n_groups * config.n_agents, seed=seed, device=config.device,
-        synapse=synapse, scaling=None, gamma=0.0, actor_weight_max=1.0, actor_init_scale=0.05,
+        synapse=synapse, scaling=None, gamma=0.0, actor_weight_max=2.0, actor_init_scale=0.05,
         actor_lr=LogUniform(*config.actor_lr), critic_lr=Uniform(*config.critic_lr),
         inverse_temperature=Uniform(*config.inverse_temperature),
         env_kwargs={"reversal_rule": "none", "p_high": 1.0, "p_low": 0.0, "initial_arm": 0,
                     "n_trials": 100_000},
     )  # fmt: skip
+    return with_residual_weight(agent, config.residual_weight)
+
+
+def with_residual_weight(agent: PlasticAgent, residual: float) -> PlasticAgent:
+    """The agent with ``residual`` added to every actor weight: Clopath et al.'s residual
+    weight ``w_0`` of ``w = w_0 + g_H h - g_L l + g_z z``, so that early LTD and a late
+    weight pulled below 0 by an LTD tag (``z ~ -0.38`` with proteins at ``gamma = 0.5``) are
+    not clipped at the bound 0 (a clipped change would leave the weight off its states). Both
+    actor neurons see the same input and get the same offset, so the softmax policy is
+    unchanged (the rates ``relu(W x)`` stay above 0)."""
+    agent.actor = agent.actor.with_weights(agent.actor.weights + residual)
+    return agent
 
 
 def trained_arm_choices(agent: PlasticAgent, n_trials: int) -> np.ndarray:
@@ -158,14 +181,13 @@ def trained_arm_choices(agent: PlasticAgent, n_trials: int) -> np.ndarray:
 
 
 def _summary(agent: PlasticAgent) -> dict[str, np.ndarray]:
-    """Per agent: the trained neuron's (arm 0) mean early LTP state over its three active
-    synapses (the two microstimuli of the cue and the tonic input), the largest late weight
-    there, and its protein level."""
+    """Per agent, the trained neuron's (arm 0): number of synapses in the early LTP state
+    (LTP tags, ``sum_j h``; only synapses active during training, the cue's microstimuli and
+    the tonic input, are ever induced), its late weights summed (``sum_j z``, the number of
+    captured synapses), and its protein level."""
     tags = agent.actor.synapses.state[1]
-    active = tags.high[:, 0].topk(3, dim=-1).indices
-    high = tags.high[:, 0].gather(1, active).mean(1)
-    z = tags.z[:, 0].gather(1, active).max(1).values
-    return {"early": high.cpu().numpy(), "late": z.cpu().numpy(),
+    return {"early": tags.high[:, 0].sum(-1).cpu().numpy(),
+            "late": tags.z[:, 0].sum(-1).cpu().numpy(),
             "protein": tags.p[:, 0].cpu().numpy()}  # fmt: skip
 
 
@@ -177,13 +199,14 @@ def _population(
     group = np.repeat(np.array(groups), n)
     gamma = tuple(0.0 if g == "strong_no_capture" else config.gamma for g in group)
     agent = _agent(config, len(groups), seed, gamma)
-    blocked = torch.tensor(group == "strong_blocked", device=agent.device)
+    blocked = torch.tensor(np.isin(group, BLOCKED), device=agent.device)
     agent.block_protein_synthesis(blocked)
     agent.learn(trials)
     after_training = trained_arm_choices(agent, config.test_trials)
     chunk = max(1, _steps(config, config.record_minutes / 60))
     n_chunks = math.ceil(_steps(config, config.delay_h) / chunk)
-    novelty = {"weak_novelty_near": config.near_h, "weak_novelty_far": config.far_h}
+    novelty = {"weak_novelty_near": config.near_h, "weak_novelty_far": config.far_h,
+               "weak_novelty_near_blocked": config.near_h}  # fmt: skip
     novelty |= {window_group(t): t for t in config.window_h}
     rows = []
     for k in range(n_chunks + 1):
@@ -333,6 +356,17 @@ def _novelty_verdicts(choices: pd.DataFrame, config: Config) -> PartResult:
         f"{_label('novelty_far_does_not')} novelty {config.far_h:g} h after weak training, "
         f"after the delay minus weak alone: {format_tost(far, margin)}"
     )
+    needs = tost(values("weak_novelty_near_blocked") - 0.5, None, margin)
+    rows.append(_tost_row(needs, "weak_novelty_near_blocked", "after delay - 0.5", n))
+    loss = difference_ci(values("weak_novelty_near"), values("weak_novelty_near_blocked"))
+    rows.append(_difference_row(loss, "weak_novelty_near - weak_novelty_near_blocked", n))
+    verdicts["novelty_needs_proteins"] = needs.equivalent and loss[1] > 0
+    lines["novelty_needs_proteins"] = (
+        f"{_label('novelty_needs_proteins')} novelty {config.near_h:g} h after weak training "
+        f"with a protein-synthesis blocker (training to {config.blocker_h:g} h), after the "
+        f"delay, choices - 0.5: {format_tost(needs, margin)}; novelty - novelty with blocker "
+        f"{format_ci(*loss)} (CI > 0)"
+    )
     return PartResult(verdicts, lines, rows)
 
 
@@ -399,7 +433,7 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     ax.set_xlabel("novelty event, hours after weak training")
     ax.set_ylabel("after delay: minus weak alone (95% CI)")
     for ax, column, label in zip(axes[1:4], ("early", "late", "protein"),
-                                 ("early LTP state h", "late weight z (max)",
+                                 ("LTP tags (sum_j h)", "late weights (sum_j z)",
                                   "protein p"), strict=True):  # fmt: skip
         for group in groups:
             mean = tc[tc["group"] == group].groupby("time_h")[column].mean()

@@ -46,12 +46,17 @@ proposed ``dw`` (saturating at one full step ``g_H`` up or ``g_L`` down). It ret
 of the effective weight, early plus late. Without a proposed change (no dopamine for a
 three-factor rule) nothing is induced; a synapse that was never induced never changes.
 
-**Two modes.** With a ``generator`` the early states are binary and sampled, as in the paper
-(one uniform draw per synapse per step from that generator: no global RNG). Without one they
-are the expected values (probabilities of the up and down states) and the step is
-deterministic; ``h`` and ``l`` then follow the exact mean of the sampled chain, but ``z`` sees
-a graded tag, so a synapse needs an expected tag of about ``0.48 / p`` to be captured where the
-sampled chain captures each tagged synapse (a mean-field approximation, not the paper's model).
+**Three modes.** With ``sampled=True`` the early states are binary and sampled, as in the
+paper, from a counter-based random stream kept *in the state* (:func:`counter_uniform`: a
+per-agent key and a per-agent step counter, hashed with the PCG hash of Jarzynski & Olano
+2020), so the draws need no generator object, are the same on every device, and a checkpoint
+of the state continues them exactly. With a ``generator`` they are sampled too, one uniform draw
+per synapse per step from that generator (no global RNG, but the generator's position is not
+part of the state). With neither they are the expected values (probabilities of the up and down
+states) and the step is deterministic; ``h`` and ``l`` then follow the exact mean of the sampled
+chain, but ``z`` sees a graded tag, so a synapse needs an expected tag of about ``0.48 / p`` to
+be captured where the sampled chain captures each tagged synapse (a mean-field approximation,
+not the paper's model).
 
 :func:`cascade` is the alternative consolidation part: the linear chain of Benna & Fusi 2016
 (Nat Neurosci 19:1697), in which a change written into a fast variable ``u_1`` flows into ever
@@ -110,6 +115,45 @@ def induction_probabilities(
     rho_h = (dw / per_agent(early_gain, dw)).clamp(0.0, 1.0)
     rho_l = (-dw / per_agent(depressed_gain, dw)).clamp(0.0, 1.0)
     return rho_h, rho_l
+
+
+_MASK32 = 0xFFFFFFFF
+
+
+def pcg_hash(x: Tensor) -> Tensor:
+    """The PCG hash of 32-bit unsigned integers (Jarzynski & Olano 2020, "Hash functions for
+    GPU rendering", J Comput Graph Tech 9(3):21; one step of O'Neill's PCG generator with its
+    RXS-M-XS output)::
+
+        s = x * 747796405 + 2891336453 (mod 2^32)
+        w = ((s >> ((s >> 28) + 4)) ^ s) * 277803737 (mod 2^32)
+        hash = (w >> 22) ^ w
+
+    Computed in int64 on values in ``[0, 2^32)`` (no product exceeds 2^63), so it is exact and
+    identical on every device. Shapes: any int64 tensor; returns the same shape, in
+    ``[0, 2^32)``.
+    """
+    s = (x * 747796405 + 2891336453) & _MASK32
+    w = ((torch.bitwise_right_shift(s, (s >> 28) + 4) ^ s) * 277803737) & _MASK32
+    return (w >> 22) ^ w
+
+
+def counter_uniform(key: Tensor, counter: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """Uniform draws in ``[0, 1)`` for one step of each agent, a pure function of its key and
+    step counter (a counter-based random stream: Salmon, Moraes, Dror & Shaw 2011)::
+
+        u[b, k] = (pcg(pcg(key_b + pcg(counter_b)) + k) >> 8) / 2^24
+
+    for the element ``k`` (row-major index) of ``shape``: 24 random bits, exact in float32.
+    Different keys give independent streams; the same key and counter give the same draws.
+
+    Shapes: ``key``, ``counter`` int64 ``[B]`` (any values; used mod 2^32); returns float32
+    ``[B, *shape]``.
+    """
+    step = pcg_hash((key + pcg_hash(counter & _MASK32)) & _MASK32)
+    index = torch.arange(math.prod(shape), dtype=torch.int64, device=key.device)
+    bits = pcg_hash((step.unsqueeze(-1) + index) & _MASK32) >> 8
+    return (bits.to(torch.float32) * 2.0**-24).reshape(key.shape + tuple(shape))
 
 
 def early_phase_expected(
@@ -282,6 +326,10 @@ class TagCaptureState(NamedTuple):
         z: late-phase weight, ``[B, n_post, n_pre]``, bistable at 0 and 1.
         p: plasticity-related protein level of each postsynaptic neuron, ``[B, n_post]``.
         blocked: ``[B]`` bool, a protein-synthesis blocker is applied (``p`` held at 0).
+        stream: ``[B, 2]`` int64, each agent's random stream for sampled tags: its key and
+            the number of steps it has taken (see :func:`counter_uniform`; unused unless
+            ``sampled=True``). Keys default to the agent's index; :func:`seed_tag_sampling`
+            sets others.
     """
 
     high: Tensor
@@ -289,6 +337,7 @@ class TagCaptureState(NamedTuple):
     z: Tensor
     p: Tensor
     blocked: Tensor
+    stream: Tensor
 
 
 def block_protein_synthesis(state: TagCaptureState, blocked: bool | Tensor) -> TagCaptureState:
@@ -297,6 +346,19 @@ def block_protein_synthesis(state: TagCaptureState, blocked: bool | Tensor) -> T
     blocked = torch.as_tensor(blocked, device=state.blocked.device).expand_as(state.blocked)
     p = torch.where(blocked.unsqueeze(-1), torch.zeros_like(state.p), state.p)
     return state._replace(blocked=blocked.clone(), p=p)
+
+
+def seed_tag_sampling(state: TagCaptureState, keys: Tensor) -> TagCaptureState:
+    """The state with each agent's sampling key set to ``keys`` (int64 ``[B]``) and its step
+    counter restarted at 0: the random stream of ``sampled=True`` tags (:func:`counter_uniform`).
+    """
+    keys = torch.as_tensor(keys, dtype=torch.int64, device=state.stream.device)
+    if keys.shape != state.stream.shape[:1]:
+        raise ValueError(
+            f"seed_tag_sampling: need one key per agent, shape {tuple(state.stream.shape[:1])}, "
+            f"got {tuple(keys.shape)}"
+        )
+    return state._replace(stream=torch.stack([keys, torch.zeros_like(keys)], dim=1))
 
 
 def _select(active: Tensor, value: Tensor, otherwise: Tensor) -> Tensor:
@@ -360,12 +422,20 @@ def _tag_capture_init(
     zeros = torch.zeros_like(weights)
     applied = torch.full(weights.shape[:1], bool(blocked), device=weights.device)
     p = torch.zeros(weights.shape[:2], dtype=weights.dtype, device=weights.device)
-    return TagCaptureState(zeros, zeros.clone(), zeros.clone(), p, applied)
+    keys = torch.arange(weights.shape[0], dtype=torch.int64, device=weights.device)
+    stream = torch.stack([keys, torch.zeros_like(keys)], dim=1)
+    return TagCaptureState(zeros, zeros.clone(), zeros.clone(), p, applied, stream)
 
 
-def _uniform(like: Tensor, generator: torch.Generator | None) -> Tensor | None:
-    """One uniform draw in ``[0, 1)`` per element of ``like`` from ``generator``; None without
-    a generator (the expected early phase)."""
+def _uniform(
+    state: TagCaptureState, generator: torch.Generator | None, sampled: bool
+) -> Tensor | None:
+    """One uniform draw in ``[0, 1)`` per synapse: from the state's stream when ``sampled``,
+    else from ``generator``; None with neither (the expected early phase)."""
+    like = state.high
+    if sampled:
+        key, counter = state.stream[:, 0], state.stream[:, 1]
+        return counter_uniform(key, counter, tuple(like.shape[1:])).to(like.dtype)
     if generator is None:
         return None
     return torch.rand(like.shape, generator=generator, dtype=like.dtype, device=like.device)
@@ -392,7 +462,8 @@ def _tag_capture_step(
     )
     p = protein_update(state.p, trigger, c.dt, c.tau_p_rise, c.tau_p_decay, state.blocked)
     z = late_phase_update(state.z, high, low, p, c.dt, c.tau_z, c.gamma, c.kappa)
-    stepped = TagCaptureState(high, low, z, p, state.blocked)
+    counted = state.stream + torch.tensor([0, 1], dtype=torch.int64, device=dw.device)
+    stepped = TagCaptureState(high, low, z, p, state.blocked, counted)
     new = TagCaptureState(
         *(_select(signals.active, s, o) for s, o in zip(stepped, state, strict=True))
     )
@@ -418,6 +489,7 @@ def tag_and_capture(
     late_gain: Scalar = 2.0,
     protein_synthesis_blocked: bool = False,
     generator: torch.Generator | None = None,
+    sampled: bool = False,
 ) -> PlasticityTransform:
     """Early/late synapse with tagging, a protein-synthesis trigger and capture (Clopath,
     Ziegler, Vasilaki, Busing & Gerstner 2008), as a plasticity transform (see the module
@@ -446,8 +518,17 @@ def tag_and_capture(
         protein_synthesis_blocked: start with the blocker applied (see
             :func:`block_protein_synthesis`).
         generator: a torch generator on the weights' device: sample binary early states
-            (the paper's model); None: deterministic expected values.
+            (the paper's model) from it; None: see ``sampled``.
+        sampled: sample binary early states from the random stream kept in the state
+            (:func:`counter_uniform`, keys set by :func:`seed_tag_sampling`): exact across
+            checkpoints and devices. Without it and without a generator: deterministic
+            expected values. Not both.
     """
+    if sampled and generator is not None:
+        raise ValueError(
+            "tag_and_capture: give sampled=True (the state's random stream) or a generator, "
+            "not both"
+        )
     constants = _TagCaptureConstants(dt, tau_h, tau_l, tau_p_rise, tau_p_decay, tau_z,
                                      tag_threshold, dopamine_threshold, gamma, kappa,
                                      early_gain, depressed_gain, late_gain)  # fmt: skip
@@ -458,7 +539,8 @@ def tag_and_capture(
         dw: Tensor, state: TagCaptureState, weights: Tensor, signals: PlasticitySignals
     ) -> tuple[Tensor, TagCaptureState]:
         del weights
-        return _tag_capture_step(dw, state, signals, constants, _uniform(state.high, generator))
+        uniform = _uniform(state, generator, sampled)
+        return _tag_capture_step(dw, state, signals, constants, uniform)
 
     return PlasticityTransform(init, update)
 
@@ -577,13 +659,16 @@ __all__ = [
     "cascade",
     "cascade_constants",
     "cascade_update",
+    "counter_uniform",
     "decay_probability",
     "early_phase_expected",
     "early_phase_sample",
     "induction_probabilities",
     "late_phase_update",
+    "pcg_hash",
     "protein_trigger",
     "protein_update",
+    "seed_tag_sampling",
     "tag_and_capture",
     "tag_fraction",
     "tagged_weight",

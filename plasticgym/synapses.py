@@ -25,7 +25,12 @@ from plasticgym.calcium import (
     check_thresholds,
 )
 from plasticgym.config import check_number
-from plasticgym.consolidation import TagCaptureState, block_protein_synthesis, tag_and_capture
+from plasticgym.consolidation import (
+    TagCaptureState,
+    block_protein_synthesis,
+    seed_tag_sampling,
+    tag_and_capture,
+)
 from plasticgym.parts import Part
 from plasticgym.plasticity import PlasticitySignals, PlasticityTransform, three_factor
 from plasticgym.rules import Scalar
@@ -126,6 +131,13 @@ class SynapseModel(Part):
         self, learning_rate: Scalar, trace_decay: Scalar
     ) -> tuple[PlasticityTransform, ...]:
         raise NotImplementedError
+
+    def seeded(self, projection: Projection, generator: torch.Generator) -> Projection:
+        """The projection with whatever randomness the model's state keeps drawn from
+        ``generator`` (the agent's initialisation generator); most models keep none and
+        return it unchanged (drawing nothing)."""
+        del generator
+        return projection
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,11 +241,16 @@ class TaggedSynapse(SynapseModel):
     early LTD below 0 (``w_0 < depressed_gain``) is clipped and leaves such a weight raised by
     the clipped part when the LTD state decays.
 
-    **Expected values.** The early states are their expected values (probabilities of the up
-    and down states), not sampled: the step is deterministic, needs no generator of the
-    agent's and keeps checkpoints and ``--quick`` runs exact; a synapse then needs an expected
-    tag of about ``kappa-well depth / (gamma p)`` (``h p > 0.48`` at the defaults) to be
-    captured (mean field; see :mod:`plasticgym.consolidation`).
+    **Sampled tags** (``sampled=True``, the default): each synapse's early state is binary
+    (neutral, up or down) and its transitions are sampled, as in Clopath et al.'s model, from a
+    counter-based random stream kept in the synapse state (one key per agent, drawn from the
+    agent's initialisation generator, and a step counter;
+    :func:`plasticgym.consolidation.counter_uniform`): same seed, same tags, on any device, and
+    a checkpoint continues the stream exactly. A tagged synapse is captured once ``gamma p``
+    exceeds the late phase's well depth 0.048 (``p > 0.48`` at ``gamma = 0.1``).
+    ``sampled=False``: the expected values (probabilities of the up and down states), a
+    deterministic mean field in which a synapse needs an expected tag of about ``0.048 /
+    (gamma p)`` to be captured (see :mod:`plasticgym.consolidation`).
 
     **Protein-synthesis blocker.** ``protein_synthesis_blocked`` is the blocker at the start;
     to apply or wash it out during an experiment use
@@ -253,6 +270,7 @@ class TaggedSynapse(SynapseModel):
         kappa: unstable point of the late phase, in (0, 1).
         early_gain, depressed_gain, late_gain: ``g_H``, ``g_L``, ``g_z`` in weight units, > 0.
         protein_synthesis_blocked: a blocker is applied from the start.
+        sampled: binary, sampled early states (True) or their expected values (False).
     """
 
     KIND: ClassVar[str] = "tagged"
@@ -282,6 +300,7 @@ class TaggedSynapse(SynapseModel):
     depressed_gain: Any = 0.25
     late_gain: Any = 1.0
     protein_synthesis_blocked: bool = False
+    sampled: bool = True
 
     def check(self) -> None:
         threshold = self.dopamine_threshold
@@ -290,11 +309,12 @@ class TaggedSynapse(SynapseModel):
                 check_number("tagged_dopamine_threshold", threshold, 0.0, low_open=True)
             except ValueError as error:
                 raise ValueError(f"TaggedSynapse.dopamine_threshold: {error}") from None
-        if not isinstance(self.protein_synthesis_blocked, bool):
-            raise ValueError(
-                "TaggedSynapse.protein_synthesis_blocked: tagged_protein_synthesis_blocked="
-                f"{self.protein_synthesis_blocked!r} is invalid: must be True or False"
-            )
+        for name in ("protein_synthesis_blocked", "sampled"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(
+                    f"TaggedSynapse.{name}: tagged_{name}={getattr(self, name)!r} is invalid: "
+                    "must be True or False"
+                )
         tau_z = self.tau_z
         smallest = min(tau_z) if isinstance(tau_z, tuple) else tau_z
         if isinstance(smallest, int | float) and self.dt > smallest / 4:
@@ -314,7 +334,45 @@ class TaggedSynapse(SynapseModel):
             else self.dopamine_threshold, gamma=self.gamma, kappa=self.kappa,
             early_gain=self.early_gain, depressed_gain=self.depressed_gain,
             late_gain=self.late_gain, protein_synthesis_blocked=self.protein_synthesis_blocked,
+            sampled=self.sampled,
         ))  # fmt: skip
+
+    def seeded(self, projection: Projection, generator: torch.Generator) -> Projection:
+        """With ``sampled``: one key per agent for the tags' random stream, drawn from
+        ``generator`` (:func:`seed_tag_sampling_keys`); otherwise unchanged."""
+        if not self.sampled:
+            return projection
+        n_agents = projection.weights.shape[0]
+        keys = torch.randint(0, 2**32, (n_agents,), generator=generator, dtype=torch.int64,
+                             device=projection.weights.device)  # fmt: skip
+        return seed_tag_sampling_keys(projection, keys)
+
+
+def _map_tag_states(projection: Projection, change: Any, missing: str) -> Projection:
+    """The projection with ``change`` applied to every tag-and-capture state of its chain.
+    Raises ``ValueError`` (saying it has no ``missing``) if its chain has none."""
+    state = projection.synapses.state
+    parts = state if isinstance(state, tuple) and not isinstance(state, TagCaptureState) else ()
+    found = [isinstance(part, TagCaptureState) for part in parts]
+    if isinstance(state, TagCaptureState):
+        new_state: Any = change(state)
+    elif any(found):
+        new_state = tuple(change(part) if tagged else part
+                          for part, tagged in zip(parts, found, strict=True))  # fmt: skip
+    else:
+        raise ValueError(
+            f"this projection's synapses have no {missing}: use synapse=TaggedSynapse(...) "
+            "(synapse='tagged')"
+        )
+    return projection._replace(synapses=projection.synapses._replace(state=new_state))
+
+
+def seed_tag_sampling_keys(projection: Projection, keys: Tensor) -> Projection:
+    """The projection with its agents' sampling keys set to ``keys`` (int64 ``[B]``) in every
+    tag-and-capture state of its chain (:func:`plasticgym.consolidation.seed_tag_sampling`).
+    Raises ``ValueError`` if its chain has none."""
+    return _map_tag_states(projection, functools.partial(seed_tag_sampling, keys=keys),
+                           "sampled tags to seed")  # fmt: skip
 
 
 def set_protein_synthesis_blocked(projection: Projection, blocked: bool | Tensor) -> Projection:
@@ -322,20 +380,8 @@ def set_protein_synthesis_blocked(projection: Projection, blocked: bool | Tensor
     for all agents or per agent (bool ``[B]``), in every tag-and-capture state of its chain
     (:func:`plasticgym.consolidation.block_protein_synthesis`). Raises ``ValueError`` if its
     chain has none."""
-    state = projection.synapses.state
-    parts = state if isinstance(state, tuple) and not isinstance(state, TagCaptureState) else ()
-    found = [isinstance(part, TagCaptureState) for part in parts]
-    if isinstance(state, TagCaptureState):
-        new_state: Any = block_protein_synthesis(state, blocked)
-    elif any(found):
-        new_state = tuple(block_protein_synthesis(part, blocked) if tagged else part
-                          for part, tagged in zip(parts, found, strict=True))  # fmt: skip
-    else:
-        raise ValueError(
-            "this projection's synapses have no protein synthesis to block: use "
-            "synapse=TaggedSynapse(...) (synapse='tagged')"
-        )
-    return projection._replace(synapses=projection.synapses._replace(state=new_state))
+    return _map_tag_states(projection, functools.partial(block_protein_synthesis, blocked=blocked),
+                           "protein synthesis to block")  # fmt: skip
 
 
 def rest(projection: Projection, n_steps: int, dopamine: float | Tensor = 0.0) -> Projection:

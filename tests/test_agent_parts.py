@@ -241,3 +241,21 @@ def test_the_blocker_and_rest_act_on_the_tagged_state_and_checkpoints_continue_e
     assert float(agent.actor.synapses.state[1].high.sum()) < 0.2 * float(before)
     with pytest.raises(ValueError, match="no protein synthesis to block"):
         PlasticAgent(env, n_agents=2).block_protein_synthesis()
+
+
+def test_sampled_tags_take_one_key_per_agent_from_the_seed_and_the_mean_field_is_kept():
+    env = "plasticgym/ReversalBandit-v0"
+    kwargs = dict(n_agents=3, synapse=TaggedSynapse(dt=30.0), scaling=None)
+    keys = [PlasticAgent(env, seed=s, **kwargs).actor.synapses.state[1].stream[:, 0]
+            for s in (0, 0, 1)]  # fmt: skip
+    assert torch.equal(keys[0], keys[1]) and not torch.equal(keys[0], keys[2])
+    assert keys[0].unique().numel() == 3
+    sampled = PlasticAgent(env, seed=0, **kwargs).learn(40).actor.synapses.state[1]
+    assert set(sampled.high.unique().tolist()) <= {0.0, 1.0}
+    mean_field = PlasticAgent(
+        env, seed=0, n_agents=3, scaling=None, synapse=TaggedSynapse(dt=30.0, sampled=False)
+    ).learn(40)
+    high = mean_field.actor.synapses.state[1].high
+    assert float(high.max()) > 0 and not set(high.unique().tolist()) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="tagged_sampled=1 is invalid"):
+        TaggedSynapse(sampled=1)

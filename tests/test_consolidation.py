@@ -14,13 +14,16 @@ from plasticgym.consolidation import (
     cascade,
     cascade_constants,
     cascade_update,
+    counter_uniform,
     decay_probability,
     early_phase_expected,
     early_phase_sample,
     induction_probabilities,
     late_phase_update,
+    pcg_hash,
     protein_trigger,
     protein_update,
+    seed_tag_sampling,
     tag_and_capture,
     tag_fraction,
     tagged_weight,
@@ -214,6 +217,7 @@ def full_tag_state(z: float = 0.0, p: float = 0.0) -> TagCaptureState:
         z=torch.full_like(ones, z),
         p=torch.full((2, 1), p),
         blocked=torch.zeros(2, dtype=torch.bool),
+        stream=torch.zeros(2, 2, dtype=torch.int64),
     )
 
 
@@ -277,8 +281,9 @@ def test_per_agent_parameters_match_separate_runs():
         for _ in range(50):
             _, alone = one.update(proposal[b : b + 1], alone, weights[b : b + 1],
                                   signals(1, 1, 4))  # fmt: skip
-        for a, c in zip(state, alone, strict=True):
-            assert torch.allclose(a[b : b + 1], c)
+        for name in ("high", "low", "z", "p", "blocked"):
+            assert torch.allclose(getattr(state, name)[b : b + 1], getattr(alone, name))
+        assert state.stream[b, 1] == alone.stream[0, 1] == 50  # steps taken (keys differ)
 
 
 def test_sampling_is_reproducible_from_the_generator():
@@ -294,6 +299,58 @@ def test_sampling_is_reproducible_from_the_generator():
         return total
 
     assert torch.equal(run(3), run(3)) and not torch.equal(run(3), run(4))
+
+
+def test_pcg_hash_golden():
+    """Values of the C reference (Jarzynski & Olano 2020) computed with numpy uint32."""
+    inputs = torch.tensor([0, 1, 2, 12345, 2**32 - 1, 2**31, 987654321])
+    expected = [129708002, 2831084092, 2055130248, 4099845390, 3861530882, 566699590,
+                2520997377]  # fmt: skip
+    assert pcg_hash(inputs).tolist() == expected
+
+
+def test_counter_uniform_is_a_pure_function_of_key_and_counter_and_looks_uniform():
+    key, counter = torch.tensor([5, 6]), torch.tensor([0, 9])
+    u = counter_uniform(key, counter, (3, 4))
+    assert u.shape == (2, 3, 4) and u.dtype == torch.float32
+    assert torch.equal(u, counter_uniform(key, counter, (3, 4)))
+    assert torch.equal(u[1], counter_uniform(key[1:], counter[1:], (3, 4))[0])
+    assert not torch.equal(u[0], counter_uniform(key[:1], counter[:1] + 1, (3, 4))[0])
+    many = counter_uniform(torch.arange(4000), torch.zeros(4000, dtype=torch.int64), (25,))
+    assert float(many.min()) >= 0.0 and float(many.max()) < 1.0
+    assert float(many.mean()) == pytest.approx(0.5, abs=0.005)
+    assert float(many.var()) == pytest.approx(1 / 12, abs=0.002)
+    pairs = torch.corrcoef(torch.stack([many[:, 0], many[:, 1]]))[0, 1]
+    assert abs(float(pairs)) < 0.05  # neighbouring synapses of one agent are uncorrelated
+
+
+def test_sampled_tags_are_binary_their_mean_follows_the_expected_chain_and_the_state_resumes():
+    weights = torch.zeros(400, 1, 10)
+    proposal = torch.full_like(weights, 0.02)
+    sampled = tag_and_capture(10.0, sampled=True)
+    expected = tag_and_capture(10.0)
+    s, e = sampled.init(weights), expected.init(weights)
+    for step in range(60):
+        _, s = sampled.update(proposal, s, weights, signals(400, 1, 10))
+        _, e = expected.update(proposal, e, weights, signals(400, 1, 10))
+        if step == 29:
+            halfway = s
+    assert set(s.high.unique().tolist()) <= {0.0, 1.0}
+    assert float(s.high.mean()) == pytest.approx(float(e.high.mean()), abs=0.02)
+    assert s.stream[:, 1].eq(60).all() and torch.equal(s.stream[:, 0], torch.arange(400))
+    resumed = halfway  # the stream is part of the state: continuing from a copy is exact
+    for _ in range(30):
+        _, resumed = sampled.update(proposal, resumed, weights, signals(400, 1, 10))
+    for a, b in zip(resumed, s, strict=True):
+        assert torch.equal(a, b)
+    other = seed_tag_sampling(sampled.init(weights), torch.arange(400) + 1000)
+    for _ in range(60):
+        _, other = sampled.update(proposal, other, weights, signals(400, 1, 10))
+    assert not torch.equal(other.high, s.high)
+    with pytest.raises(ValueError, match="one key per agent"):
+        seed_tag_sampling(s, torch.arange(3))
+    with pytest.raises(ValueError, match="not both"):
+        tag_and_capture(10.0, sampled=True, generator=torch.Generator())
 
 
 @pytest.mark.parametrize(
@@ -332,6 +389,25 @@ def test_transform_runs_on_cuda_like_on_cpu():
     assert dw.device.type == "cuda"
     with pytest.raises(ValueError, match="generator is on cpu"):
         tag_and_capture(10.0, generator=torch.Generator()).init(weights.cuda())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_sampled_tags_are_the_same_on_cuda_and_cpu():
+    rule = tag_and_capture(10.0, sampled=True)
+    proposal = torch.linspace(-0.1, 0.3, 8).expand(4, 2, 8).contiguous()
+    states = {}
+    for device in ("cpu", "cuda"):
+        w = torch.zeros(4, 2, 8, device=device)
+        state = rule.init(w)
+        step = signals(4, 2, 8)._replace(
+            dopamine=torch.zeros(4, device=device),
+            active=torch.ones(4, dtype=torch.bool, device=device),
+        )
+        for _ in range(30):
+            _, state = rule.update(proposal.to(device), state, w, step)
+        states[device] = state
+    assert torch.equal(states["cpu"].high, states["cuda"].high.cpu())
+    assert torch.equal(states["cpu"].stream, states["cuda"].stream.cpu())
 
 
 # --------------------------------------------------------------------------------------------

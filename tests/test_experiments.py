@@ -25,10 +25,11 @@ from plasticgym.experiments.stats import (
 from plasticgym.records import load_records
 
 AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_spec(path)]
-# consolidation_behaviour is not in MUST_PASS: its novelty_near_rescues_weak verdict fails with
-# the parameters chosen before it was run (see docs/experiments.md).
+# consolidation_behaviour is not in MUST_PASS: with sampled tags its quick strong_memory_lasts
+# fails at seeds 0, 1, 2 and novelty_near_rescues_weak at seeds 1, 2 (see docs/experiments.md).
 # aging is not in MUST_PASS: several of its findings fail at some seeds of the quick run (see
-# docs/experiments.md).
+# docs/experiments.md). map_plasticity is not either: its quick performance_stays fails at
+# seeds 0 and 1 (too few pairing trials for every agent to learn; the full version passes).
 MUST_PASS = {"rpe_transfer", "two_step", "homeostasis", "skill", "compare", "addiction",
              "habit_devaluation", "tag_capture", "stdp_window",
              "systems_consolidation"}  # fmt: skip
