@@ -27,6 +27,7 @@ from plasticgym.latent_causes import CauseInference
 from plasticgym.parts import Part
 from plasticgym.plasticity import SynapticScaling
 from plasticgym.population import Distribution
+from plasticgym.structure import StructuralPlasticity
 from plasticgym.synapses import SYNAPSE_MODELS, SynapseModel, ThreeFactor
 
 ACTOR_POST = ("chosen", "centered")
@@ -92,11 +93,14 @@ class PlasticAgentConfig:
             None.
         latent_causes: latent-cause inference,
             :class:`~plasticgym.latent_causes.CauseInference` or None (one world).
+        structure: structural plasticity of the actor's synapses (spines that form and are
+            eliminated), :class:`~plasticgym.structure.StructuralPlasticity` or None (default:
+            every synapse exists for good).
     """
 
     PER_AGENT: ClassVar[tuple[str, ...]] = tuple(_CORE_LIMITS)
     PARTS: ClassVar[tuple[str, ...]] = (
-        "dopamine", "synapse", "scaling", "habit", "goal_directed", "latent_causes",
+        "dopamine", "synapse", "scaling", "habit", "goal_directed", "latent_causes", "structure",
     )  # fmt: skip
 
     gamma: Any = 0.95
@@ -124,6 +128,7 @@ class PlasticAgentConfig:
     habit: Habit | None = None
     goal_directed: GoalDirected | None = None
     latent_causes: CauseInference | None = None
+    structure: StructuralPlasticity | None = None
 
     def __post_init__(self) -> None:
         for field, limits in _CORE_LIMITS.items():
@@ -146,6 +151,12 @@ class PlasticAgentConfig:
             if not (isinstance(value, cls) or (optional and value is None)):
                 allowed = f"a {cls.__name__}" + (" or None" if optional else "")
                 raise ValueError(f"{name}={value!r} is invalid: must be {allowed}")
+        if self.structure is not None and self.structure.new_weight > self.actor_weight_max:
+            raise ValueError(
+                f"structure_new_weight={self.structure.new_weight!r} is invalid: a new spine's "
+                f"weight must be inside the actor's bounds [0, actor_weight_max="
+                f"{self.actor_weight_max!r}]"
+            )
         if self.latent_causes is not None and self.goal_directed is not None:
             raise ValueError(
                 f"latent_causes={self.latent_causes.max_causes} needs goal_directed=False: the "
@@ -175,6 +186,7 @@ class PlasticAgentConfig:
         flat["habit"] = self.habit is not None
         flat["goal_directed"] = self.goal_directed is not None
         flat["latent_causes"] = 1
+        flat["structure"] = self.structure is not None
         for part in self.parts().values():
             fields = part.to_json()
             del fields["kind"]
@@ -193,6 +205,7 @@ class PlasticAgentConfig:
             "habit": _switched_part(flat, "habit", Habit),
             "goal_directed": _switched_part(flat, "goal_directed", GoalDirected),
             "latent_causes": _causes_part(flat),
+            "structure": _switched_part(flat, "structure", StructuralPlasticity),
         }
         core = {f.name for f in dataclasses.fields(cls)} - set(cls.PARTS)
         unknown = sorted(set(flat) - core)
@@ -211,10 +224,12 @@ _PART_SLOTS: dict[str, tuple[type[Part], bool]] = {
     "habit": (Habit, True),
     "goal_directed": (GoalDirected, True),
     "latent_causes": (CauseInference, True),
+    "structure": (StructuralPlasticity, True),
 }
 """Slot -> (part class, may be None)."""
 
-_SWITCHES = {"scaling": "synaptic_scaling", "habit": "habit", "goal_directed": "goal_directed"}
+_SWITCHES = {"scaling": "synaptic_scaling", "habit": "habit", "goal_directed": "goal_directed",
+             "structure": "structure"}  # fmt: skip
 """The flat switch of each optional part with no parameter of its own that says it is on."""
 
 
@@ -224,7 +239,7 @@ def known_names() -> set[str]:
     names |= {"homeostasis", "synaptic_scaling"}
     names.add("synapse")
     parts = (*DOPAMINE_MODELS.values(), *SYNAPSE_MODELS.values(), SynapticScaling, Habit,
-             GoalDirected, CauseInference)  # fmt: skip
+             GoalDirected, CauseInference, StructuralPlasticity)  # fmt: skip
     for cls in parts:
         names |= set(cls.flat_names())
     return names

@@ -41,6 +41,7 @@ EXPERIMENTS: dict[str, str] = {
     "tag_capture": "plasticgym.experiments.tag_capture",
     "stdp_window": "plasticgym.experiments.stdp_window",
     "consolidation_behaviour": "plasticgym.experiments.consolidation_behaviour",
+    "spine_turnover": "plasticgym.experiments.spine_turnover",
 }
 """Experiment name -> module (the command line's ``plasticgym experiment NAME``)."""
 
