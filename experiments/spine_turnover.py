@@ -501,6 +501,11 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     rows.append(estimate_row(held[:3], n, group="trained",
                              quantity="density end - before training (TOST 90%)"))  # fmt: skip
 
+    for g in GROUPS:  # descriptive: how training moved the weights of the spines it found
+        present = spines[g][alive(spines[g], start)]
+        survivors = present[present["died"].isna()].groupby("agent")["weight"].mean()
+        quantity = "mean weight at the end of pre-existing survivors"
+        rows.append(ci_row(_per_agent(survivors, config), group=g, quantity=quantity))
     young, old = survival_by_age(spines["untrained"], config)
     estimate = mean_ci(old - young)
     verdicts["persistence_rises_with_age"] = bool(estimate[1] > 0)

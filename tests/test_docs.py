@@ -41,6 +41,7 @@ def test_agent_docs_list_every_hyperparameter():
     from plasticgym.habits import GoalDirected, Habit
     from plasticgym.latent_causes import CauseInference
     from plasticgym.plasticity import SynapticScaling
+    from plasticgym.structure import StructuralPlasticity
     from plasticgym.synapses import BCMRule, CalciumRule, TaggedSynapse
 
     text = (ROOT / "docs" / "agents.md").read_text()
@@ -48,9 +49,11 @@ def test_agent_docs_list_every_hyperparameter():
     expected = {f.name: f.default for f in dataclasses.fields(PlasticAgentConfig)
                 if f.name not in PlasticAgentConfig.PARTS}  # fmt: skip
     expected |= {"dopamine": "td", "synapse": "three_factor", "synaptic_scaling": True,
-                 "habit": False, "goal_directed": False, "latent_causes": 1}  # fmt: skip
+                 "habit": False, "goal_directed": False, "latent_causes": 1,
+                 "structure": False}  # fmt: skip
     for part in (SynapticScaling, Redish, AverageReward, Homeostatic, Habit, GoalDirected,
-                 CauseInference, CalciumRule, BCMRule, TaggedSynapse):  # fmt: skip
+                 CauseInference, CalciumRule, BCMRule, TaggedSynapse,
+                 StructuralPlasticity):  # fmt: skip
         for field in dataclasses.fields(part):
             expected.setdefault(part.flat_name(field.name), field.default)
     for name, default in expected.items():

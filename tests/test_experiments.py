@@ -26,7 +26,8 @@ from plasticgym.records import load_records
 
 AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_spec(path)]
 # consolidation_behaviour is not in MUST_PASS: its novelty_near_rescues_weak verdict fails with
-# the parameters chosen before it was run (see docs/experiments.md).
+# the parameters chosen before it was run (see docs/experiments.md); nor is spine_turnover,
+# whose findings on training-formed and pre-existing spines fail (see docs/experiments.md).
 MUST_PASS = {"rpe_transfer", "two_step", "homeostasis", "skill", "compare", "addiction",
              "habit_devaluation", "tag_capture", "stdp_window"}  # fmt: skip
 """Experiments whose quick version shows every signature (the others may report a signature
@@ -41,7 +42,8 @@ the model is known not to show as a failed verdict)."""
 def test_registry_names_every_planned_experiment():
     assert set(EXPERIMENTS) == {"rpe_transfer", "habit_devaluation", "two_step", "addiction",
                                 "skill", "homeostasis", "compare", "tag_capture",
-                                "stdp_window", "consolidation_behaviour"}  # fmt: skip
+                                "stdp_window", "consolidation_behaviour",
+                                "spine_turnover"}  # fmt: skip
     assert {"rpe_transfer", "two_step", "homeostasis"} <= set(AVAILABLE)
     assert list(available_experiments()) == AVAILABLE
 
