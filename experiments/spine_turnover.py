@@ -352,11 +352,18 @@ def formed_per_100(spines: pd.DataFrame, start: float, end: float, config: Confi
 
 
 def cohort_survival(
-    spines: pd.DataFrame, born_after: float, born_by: float, until: float, config: Config
+    spines: pd.DataFrame,
+    born_after: float,
+    born_by: float,
+    until: float,
+    config: Config,
+    alive_at: float | None = None,
 ) -> np.ndarray:
-    """Of the spines born in ``(born_after, born_by]``, the fraction alive at ``until``, per
-    agent (NaN for an agent with none)."""
+    """Of the spines born in ``(born_after, born_by]`` (and alive at ``alive_at``, if given),
+    the fraction alive at ``until``, per agent (NaN for an agent with none)."""
     cohort = spines[(spines["born"] > born_after) & (spines["born"] <= born_by)]
+    if alive_at is not None:
+        cohort = cohort[alive(cohort, alive_at)]
     kept = ~(cohort["died"] <= until)
     total = cohort.groupby("agent").size().reindex(pd.RangeIndex(config.n_agents))
     survived = kept.groupby(cohort["agent"]).sum().reindex(pd.RangeIndex(config.n_agents))
@@ -372,13 +379,14 @@ def preexisting_eliminated(spines: pd.DataFrame, config: Config) -> np.ndarray:
 
 
 def survival_by_age(spines: pd.DataFrame, config: Config) -> tuple[np.ndarray, np.ndarray]:
-    """At the first session: the fraction surviving ``survival_days`` of the spines younger
-    than 1 day and of those older than ``settle_days + baseline_days - 1`` days, per agent."""
+    """Of the spines present at the first session, the fraction surviving ``survival_days``
+    of those younger than 1 day and of those older than ``settle_days + baseline_days - 1``
+    days, per agent."""
     t = config.training_start
     until = t + config.survival_days * DAY
-    young = cohort_survival(spines, t - DAY, t, until, config)
-    old = cohort_survival(spines, -1.0, t - (config.settle_days + config.baseline_days - 1)
-                          * DAY, until, config)  # fmt: skip
+    young = cohort_survival(spines, t - DAY, t, until, config, alive_at=t)
+    old_by = t - (config.settle_days + config.baseline_days - 1) * DAY
+    old = cohort_survival(spines, -1.0, old_by, until, config, alive_at=t)
     return young, old
 
 
