@@ -80,9 +80,10 @@ from plasticgym.structure import SECONDS_PER_DAY, StructuralPlasticity
 
 NAME = "spine_turnover"
 DESCRIPTION = (
-    "structural plasticity in BCI reaching: a few percent of spines turn over per day; "
-    "training forms spines that are kept by potentiation while density stays constant, "
-    "pre-existing spines are removed, persistence rises with age (Xu 2009; Holtmaat 2005)"
+    "structural plasticity in BCI reaching: a few percent of spines turn over per day; does "
+    "training form spines that potentiation keeps while density stays constant and "
+    "pre-existing spines are removed (Xu 2009; Yang 2009)? persistence rises with age "
+    "(Holtmaat 2005)"
 )
 
 ENV = "plasticgym/Reaching-v0"
