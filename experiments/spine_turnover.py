@@ -157,7 +157,7 @@ class Config:
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
-        """The short version (about a minute on one CPU thread)."""
+        """The short version (about 90 s of CPU time on one thread)."""
         short = {"n_agents": 16, "settle_days": 2, "baseline_days": 1, "training_days": 2,
                  "follow_up_days": 2}  # fmt: skip
         return cls(**{**short, **overrides})
