@@ -18,7 +18,8 @@ One step of the population (``B`` agents on a vector env, ``x`` the presynaptic 
     DA_t              <- g+ [DA_t]+ + g- [DA_t]- + tonic                the agent's gains
     critic:  e <- gamma lambda e + 1 (x) x_tm1;              w += lr_c DA_t e   (bounds)
     actor:   e <- gamma lambda e + post_tm1 (x) [x_tm1, 1];  w += lr_a DA_t e
-             (-> synaptic scaling -> bounds [0, w_max])
+             (-> synaptic scaling -> bounds [0, w_max] -> structure: absent slots held at 0;
+             every interval spines eliminated and formed, plasticgym.structure)
     habit:   H += alpha_H (a_tm1 - H [x_tm1, 1]) (x) [x_tm1, 1]          no dopamine
     goal:    M_a += eta [a_tm1 = a] (c_t - M_a x_tm1) (x) x_tm1
     rates_t  =  relu(W_actor [x_t, 1])
