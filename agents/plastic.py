@@ -20,7 +20,8 @@ One step of the population (``B`` agents on a vector env, ``x`` the presynaptic 
     DA_t              <- g+ [DA_t]+ + g- [DA_t]- + tonic                the agent's gains
     critic:  e <- gamma lambda e + 1 (x) x_tm1;              w += lr_c DA_t e   (bounds)
     actor:   e <- gamma lambda e + post_tm1 (x) [x_tm1, 1];  w += lr_a DA_t e
-             (-> synaptic scaling -> bounds [0, w_max])
+             (-> synaptic scaling -> bounds [0, w_max] -> structure: absent slots held at 0;
+             every interval spines eliminated and formed, plasticgym.structure)
     habit:   H += alpha_H (a_tm1 - H [x_tm1, 1]) (x) [x_tm1, 1]          no dopamine
     map:     W += eta m_t y_j (x^ - W_j) + rho (W0 - W)    m_t: stimulation pulse or [DA_t]+
     goal:    M_a += eta [a_tm1 = a] (c_t - M_a x_tm1) (x) x_tm1
@@ -59,6 +60,14 @@ from plasticgym.latent_causes import gate_by_cause
 from plasticgym.maps import STIMULATION_KEY, MapState, neighbourhood
 from plasticgym.plasticity import PlasticitySignals, chain, three_factor, weight_bounds
 from plasticgym.rules import dopamine_from_rpe
+from plasticgym.structure import (
+    StructureState,
+    TurnoverStatistics,
+    find_structure,
+    pass_time,
+    structure_seeds,
+    turnover_statistics,
+)
 from plasticgym.synapses import (
     Projection,
     Synapses,
@@ -146,7 +155,11 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         critic_rule = chain(three_factor(h["critic_lr"], trace_decay), weight_bounds(-bound, bound))
         scaling = [parts["scaling"].transform()] if "scaling" in parts else []
         hebbian = parts["synapse"].transforms(h["actor_lr"], trace_decay)
-        actor_rule = chain(*hebbian, *scaling, weight_bounds(0.0, cfg.actor_weight_max))
+        self.structure = parts.get("structure")
+        structure = []
+        if self.structure is not None:
+            structure = [self.structure.transform(structure_seeds(self.seeds.init_seed, B))]
+        actor_rule = chain(*hebbian, *scaling, weight_bounds(0.0, cfg.actor_weight_max), *structure)
         zeros = torch.zeros
         self.critic = Projection.create(critic_rule, zeros(B, 1, n_features, device=device))
         actor_weights = zeros(B, self.n_actions, n_features + 1, device=device)
@@ -196,6 +209,9 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             generator=generator, device=self.device,
         )  # fmt: skip
         actor = Projection.create(self.actor.rule, actor_weights)
+        if self.structure is not None:  # slots without a spine hold no synapse
+            exists = self.structure_state.exists
+            actor = actor.with_weights(torch.where(exists, actor_weights, 0.0))
         self.actor = self.config.synapse.seeded(actor, generator)
 
     # ------------------------------------------------------------------ learning
@@ -351,6 +367,12 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         columns = super()._record_columns(actions, reward, result, episode, info)
         if self.causes is not None:
             columns["cause"] = self.causes.posterior.argmax(dim=1).cpu().numpy()
+        if self.structure is not None:
+            stats = self.spine_statistics()
+            columns["spine_density"] = stats.density
+            columns["spines_formed"] = stats.formed
+            columns["spines_eliminated"] = stats.eliminated
+            columns["new_spines_surviving"] = stats.new_surviving
         return columns
 
     # ------------------------------------------------------------------ acting
@@ -570,6 +592,36 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         if self.fast_store is None:
             return np.zeros(self.n_agents, dtype=bool)
         return self.fast_store.lesioned.cpu().numpy()
+
+    # ------------------------------------------------------------------ structural plasticity
+
+    @property
+    def structure_state(self) -> StructureState:
+        """The actor's :class:`~plasticgym.structure.StructureState` (which slots hold a
+        spine, their ages, the generators, the counts); needs ``structure=``."""
+        state = self.actor.synapses.state
+        return state[find_structure(state)]
+
+    def spine_statistics(self) -> TurnoverStatistics:
+        """Per agent: spines, density, formed and eliminated since the start and the fraction
+        of new spines still there (:func:`plasticgym.structure.turnover_statistics`)."""
+        return turnover_statistics(self.structure_state)
+
+    def pass_time(self, seconds: float) -> None:
+        """Let ``seconds`` of task time pass without behaviour for the actor's spines
+        (:func:`plasticgym.structure.pass_time`): structural events every ``interval``, no
+        synaptic activity, so weights change only by elimination and formation (days between
+        sessions in a few dozen events rather than ``seconds / dt`` steps). Eligibility traces,
+        the critic, the env and the step counters do not move."""
+        if self.structure is None:
+            find_structure(self.actor.synapses.state)  # raises the clear error
+        check_number("seconds", seconds, 0.0)
+        state = self.actor.synapses.state
+        index = find_structure(state)
+        weights, new = pass_time(self.actor.weights, state[index], self.structure.params(),
+                                 seconds)  # fmt: skip
+        state = (*state[:index], new, *state[index + 1 :])
+        self.actor = self.actor._replace(synapses=Synapses(weights, state))
 
 
 __all__ = ["PlasticAgent", "PlasticAgentConfig"]

@@ -28,6 +28,7 @@ from plasticgym.maps import TopographicMap
 from plasticgym.parts import Part
 from plasticgym.plasticity import SynapticScaling
 from plasticgym.population import Distribution
+from plasticgym.structure import StructuralPlasticity
 from plasticgym.synapses import SYNAPSE_MODELS, SynapseModel, ThreeFactor
 from plasticgym.systems import ComplementaryLearning
 
@@ -99,12 +100,15 @@ class PlasticAgentConfig:
             microstimuli).
         systems: complementary learning systems, a fast learner beside the actor with replay
             into it during rest, :class:`~plasticgym.systems.ComplementaryLearning` or None.
+        structure: structural plasticity of the actor's synapses (spines that form and are
+            eliminated), :class:`~plasticgym.structure.StructuralPlasticity` or None (default:
+            every synapse exists for good).
     """
 
     PER_AGENT: ClassVar[tuple[str, ...]] = tuple(_CORE_LIMITS)
     PARTS: ClassVar[tuple[str, ...]] = (
         "dopamine", "synapse", "scaling", "habit", "goal_directed", "latent_causes",
-        "topographic_map", "systems",
+        "topographic_map", "systems", "structure",
     )  # fmt: skip
 
     gamma: Any = 0.95
@@ -134,6 +138,7 @@ class PlasticAgentConfig:
     latent_causes: CauseInference | None = None
     topographic_map: TopographicMap | None = None
     systems: ComplementaryLearning | None = None
+    structure: StructuralPlasticity | None = None
 
     def __post_init__(self) -> None:
         for field, limits in _CORE_LIMITS.items():
@@ -156,6 +161,12 @@ class PlasticAgentConfig:
             if not (isinstance(value, cls) or (optional and value is None)):
                 allowed = f"a {cls.__name__}" + (" or None" if optional else "")
                 raise ValueError(f"{name}={value!r} is invalid: must be {allowed}")
+        if self.structure is not None and self.structure.new_weight > self.actor_weight_max:
+            raise ValueError(
+                f"structure_new_weight={self.structure.new_weight!r} is invalid: a new spine's "
+                f"weight must be inside the actor's bounds [0, actor_weight_max="
+                f"{self.actor_weight_max!r}]"
+            )
         if self.latent_causes is not None and self.goal_directed is not None:
             raise ValueError(
                 f"latent_causes={self.latent_causes.max_causes} needs goal_directed=False: the "
@@ -200,6 +211,8 @@ class PlasticAgentConfig:
             flat["topographic_map"] = True
         if self.systems is not None:  # (absent when off: earlier checkpoints stay identical)
             flat["systems"] = True
+        if self.structure is not None:  # (absent when off: earlier checkpoints stay identical)
+            flat["structure"] = True
         for part in self.parts().values():
             fields = part.to_json()
             del fields["kind"]
@@ -220,6 +233,7 @@ class PlasticAgentConfig:
             "latent_causes": _causes_part(flat),
             "topographic_map": _switched_part(flat, "topographic_map", TopographicMap),
             "systems": _switched_part(flat, "systems", ComplementaryLearning),
+            "structure": _switched_part(flat, "structure", StructuralPlasticity),
         }
         core = {f.name for f in dataclasses.fields(cls)} - set(cls.PARTS)
         unknown = sorted(set(flat) - core)
@@ -240,11 +254,13 @@ _PART_SLOTS: dict[str, tuple[type[Part], bool]] = {
     "latent_causes": (CauseInference, True),
     "topographic_map": (TopographicMap, True),
     "systems": (ComplementaryLearning, True),
+    "structure": (StructuralPlasticity, True),
 }
 """Slot -> (part class, may be None)."""
 
 _SWITCHES = {"scaling": "synaptic_scaling", "habit": "habit", "goal_directed": "goal_directed",
-             "topographic_map": "topographic_map", "systems": "systems"}  # fmt: skip
+             "topographic_map": "topographic_map", "systems": "systems",
+             "structure": "structure"}  # fmt: skip
 """The flat switch of each optional part with no parameter of its own that says it is on."""
 
 
@@ -254,7 +270,8 @@ def known_names() -> set[str]:
     names |= {"homeostasis", "synaptic_scaling"}
     names.add("synapse")
     parts = (*DOPAMINE_MODELS.values(), *SYNAPSE_MODELS.values(), SynapticScaling, Habit,
-             GoalDirected, CauseInference, TopographicMap, ComplementaryLearning)  # fmt: skip
+             GoalDirected, CauseInference, TopographicMap, ComplementaryLearning,
+             StructuralPlasticity)  # fmt: skip
     for cls in parts:
         names |= set(cls.flat_names())
     return names

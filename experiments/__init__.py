@@ -44,6 +44,7 @@ EXPERIMENTS: dict[str, str] = {
     "map_plasticity": "plasticgym.experiments.map_plasticity",
     "systems_consolidation": "plasticgym.experiments.systems_consolidation",
     "aging": "plasticgym.experiments.aging",
+    "spine_turnover": "plasticgym.experiments.spine_turnover",
 }
 """Experiment name -> module (the command line's ``plasticgym experiment NAME``)."""
 

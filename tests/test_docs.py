@@ -42,6 +42,7 @@ def test_agent_docs_list_every_hyperparameter():
     from plasticgym.latent_causes import CauseInference
     from plasticgym.maps import TopographicMap
     from plasticgym.plasticity import SynapticScaling
+    from plasticgym.structure import StructuralPlasticity
     from plasticgym.synapses import BCMRule, CalciumRule, TaggedSynapse
     from plasticgym.systems import ComplementaryLearning
 
@@ -51,10 +52,10 @@ def test_agent_docs_list_every_hyperparameter():
                 if f.name not in PlasticAgentConfig.PARTS}  # fmt: skip
     expected |= {"dopamine": "td", "synapse": "three_factor", "synaptic_scaling": True,
                  "habit": False, "goal_directed": False, "latent_causes": 1,
-                 "topographic_map": False, "systems": False}  # fmt: skip
+                 "topographic_map": False, "systems": False, "structure": False}  # fmt: skip
     for part in (SynapticScaling, Redish, AverageReward, Homeostatic, Habit, GoalDirected,
                  CauseInference, CalciumRule, BCMRule, TaggedSynapse, TopographicMap,
-                 ComplementaryLearning):  # fmt: skip
+                 ComplementaryLearning, StructuralPlasticity):  # fmt: skip
         for field in dataclasses.fields(part):
             expected.setdefault(part.flat_name(field.name), field.default)
     for name, default in expected.items():

@@ -30,6 +30,8 @@ AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_s
 # aging is not in MUST_PASS: several of its findings fail at some seeds of the quick run (see
 # docs/experiments.md). map_plasticity is not either: its quick performance_stays fails at
 # seeds 0 and 1 (too few pairing trials for every agent to learn; the full version passes).
+# spine_turnover is not either: its findings on training-formed and pre-existing spines
+# fail (see docs/experiments.md).
 MUST_PASS = {"rpe_transfer", "two_step", "homeostasis", "skill", "compare", "addiction",
              "habit_devaluation", "tag_capture", "stdp_window",
              "systems_consolidation"}  # fmt: skip
@@ -47,7 +49,7 @@ def test_registry_names_every_planned_experiment():
                                 "skill", "homeostasis", "compare", "tag_capture",
                                 "stdp_window", "consolidation_behaviour",
                                 "map_plasticity", "systems_consolidation",
-                                "aging"}  # fmt: skip
+                                "aging", "spine_turnover"}  # fmt: skip
     assert {"rpe_transfer", "two_step", "homeostasis"} <= set(AVAILABLE)
     assert list(available_experiments()) == AVAILABLE
 
