@@ -41,6 +41,7 @@ EXPERIMENTS: dict[str, str] = {
     "tag_capture": "plasticgym.experiments.tag_capture",
     "stdp_window": "plasticgym.experiments.stdp_window",
     "consolidation_behaviour": "plasticgym.experiments.consolidation_behaviour",
+    "distal_reward": "plasticgym.experiments.distal_reward",
 }
 """Experiment name -> module (the command line's ``plasticgym experiment NAME``)."""
 

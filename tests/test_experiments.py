@@ -41,7 +41,8 @@ the model is known not to show as a failed verdict)."""
 def test_registry_names_every_planned_experiment():
     assert set(EXPERIMENTS) == {"rpe_transfer", "habit_devaluation", "two_step", "addiction",
                                 "skill", "homeostasis", "compare", "tag_capture",
-                                "stdp_window", "consolidation_behaviour"}  # fmt: skip
+                                "stdp_window", "consolidation_behaviour",
+                                "distal_reward"}  # fmt: skip
     assert {"rpe_transfer", "two_step", "homeostasis"} <= set(AVAILABLE)
     assert list(available_experiments()) == AVAILABLE
 

@@ -288,3 +288,57 @@ def test_functions_follow_the_device_of_their_inputs(device):
     w = izhikevich_weight_update(torch.ones_like(stdp), stdp, torch.zeros(2, device=device))
     for tensor in (v, u, spiked, spikes, current, stdp, w):
         assert tensor.device.type == device
+
+
+# --------------------------------------------------------------------------------------------
+# The batched network (plasticgym.spiking_network)
+# --------------------------------------------------------------------------------------------
+
+
+def test_incoming_table_lists_each_neurons_excitatory_inputs():
+    from plasticgym.spiking_network import incoming_table
+
+    post = torch.tensor([[2, 0, 2, 1, 2, 0], [1, 1, 1, 1, 0, 0]])
+    table = incoming_table(post, n=3, n_plastic=4)  # synapses 4, 5 are not plastic
+    assert table.shape == (2, 3, 4)
+    assert table[0].tolist() == [[1, 6, 6, 6], [3, 6, 6, 6], [0, 2, 6, 6]]
+    assert table[1].tolist() == [[6, 6, 6, 6], [0, 1, 2, 3], [6, 6, 6, 6]]
+
+
+def test_network_step_event_driven_stdp_equals_the_dense_formula():
+    """Force a spike pattern, step once, and compare the eligibility of the excitatory
+    synapses with stdp_increment_sparse on the decayed traces."""
+    from plasticgym.spiking_network import NetworkParams, build_network, network_step
+
+    params = NetworkParams(n_exc=16, n_inh=4, n_per_neuron=5)
+    generator = _generator(5)
+    network, state = build_network(params, 3, generator)
+    trace = torch.rand(3, params.n, generator=generator)
+    v = state.v.clone()
+    v[:, ::3] = 35.0  # these neurons spike in this step
+    state = state._replace(v=v, trace=trace)
+    decay_c = torch.ones(3, 1)
+    new = network_step(network, state, torch.zeros(3), 0, params, decay_c, generator)
+    decayed = trace * decay_factor(params.tau_stdp)
+    expected = stdp_increment_sparse(decayed, decayed, new.spikes, network.pre, network.post,
+                                     params.a_plus, params.a_minus)  # fmt: skip
+    n_plastic = params.n_exc_synapses
+    assert new.spikes[:, ::3].all()
+    torch.testing.assert_close(new.eligibility[:, :n_plastic], expected[:, :n_plastic])
+    torch.testing.assert_close(new.trace, decayed + new.spikes.float())
+    # no reward, no update in this step (t = 0): weights unchanged
+    assert torch.equal(new.weights, state.weights)
+
+
+def test_network_weights_move_only_by_tonic_dopamine_without_reward():
+    from plasticgym.spiking_network import NetworkParams, build_network, network_step
+
+    params = NetworkParams(n_exc=16, n_inh=4, n_per_neuron=5, tonic_dopamine=0.0)
+    generator = _generator(6)
+    network, state = build_network(params, 2, generator)
+    start = state.weights.clone()
+    decay_c = torch.full((2, 1), 0.99)
+    for t in range(200):
+        state = network_step(network, state, torch.zeros(2), t, params, decay_c, generator)
+    assert state.eligibility.abs().sum() > 0  # STDP happened
+    assert torch.equal(state.weights, start)  # but no dopamine, no change
