@@ -118,14 +118,14 @@ class Config:
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
-        """The short version: 100-neuron networks (80 + 20, 10 synapses each), 40 simulated
-        seconds, 32 networks per condition. It shows the mechanism checks (bounds, the reward
-        schedule, the eligibility a pairing leaves when its reward arrives); 40 s hold about
-        half a reward per network, far too few for the chosen synapse to approach the cap, so
+        """The short version: 100-neuron networks (80 + 20, 10 synapses each), 30 simulated
+        seconds, 24 networks per condition. It shows the mechanism checks (bounds, the reward
+        schedule, the eligibility a pairing leaves when its reward arrives); 30 s hold about
+        a third of a reward per network, far too few for the chosen synapse to approach the cap, so
         ``rewarded_synapse_potentiates`` and ``rewarded_synapse_near_cap`` are computed but
         not expected to hold."""
-        short = {"n_agents": 32, "n_exc": 80, "n_inh": 20, "n_per_neuron": 10,
-                 "duration_s": 40.0, "record_every_s": 5.0, "n_twins": 8}  # fmt: skip
+        short = {"n_agents": 24, "n_exc": 80, "n_inh": 20, "n_per_neuron": 10,
+                 "duration_s": 30.0, "record_every_s": 5.0, "n_twins": 8}  # fmt: skip
         return cls(**{**short, **overrides})
 
     def network_params(self) -> NetworkParams:
