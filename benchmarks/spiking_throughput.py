@@ -13,7 +13,7 @@ The model: 800 regular spiking + 200 fast spiking neurons, 100 synapses each wit
 random thalamic input, STDP into eligibility traces, dopamine, weights updated every 10 ms,
 1 ms steps (the paper's). ``sim s / wall s`` for ``B`` networks counts simulated seconds of
 *one* network; the batch's aggregate is ``B`` times that (the "network-seconds per second"
-column). The first simulated second is a warm-up and not timed.
+column). The first ``--warmup`` simulated seconds (default 1) are not timed.
 
 Brian2 (a benchmark-only dependency, never imported by plasticgym): the same equations and
 constants written in Brian2's language: ``v``, ``u`` by Brian2's Euler integrator at 1 ms
@@ -34,20 +34,24 @@ import torch
 from plasticgym.spiking_network import NetworkParams, build_network, network_step
 
 
-def plasticgym_rate(n_networks: int, seconds: float, device: str, params: NetworkParams) -> float:
-    """Simulated seconds per wall second for ``n_networks`` networks in one batch."""
+def plasticgym_rate(
+    n_networks: int, seconds: float, device: str, params: NetworkParams, warmup: float = 1.0
+) -> float:
+    """Simulated seconds per wall second for ``n_networks`` networks in one batch, after
+    ``warmup`` simulated seconds that are not timed."""
     generator = torch.Generator(device=device)
     generator.manual_seed(0)
     network, state = build_network(params, n_networks, generator)
     decay_c = torch.full((n_networks, 1), 0.99, device=device)
     reward = torch.zeros(n_networks, device=device)
-    for t in range(1000):  # warm-up second
+    start_t = round(warmup * 1000)
+    for t in range(start_t):
         state = network_step(network, state, reward, t, params, decay_c, generator)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     steps = round(seconds * 1000)
     start = time.perf_counter()
-    for t in range(1000, 1000 + steps):
+    for t in range(start_t, start_t + steps):
         state = network_step(network, state, reward, t, params, decay_c, generator)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -132,6 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--networks", type=int, nargs="+", default=[1, 64])
     parser.add_argument("--seconds", type=float, default=2.0, help="simulated seconds timed")
+    parser.add_argument("--warmup", type=float, default=1.0, help="simulated s, not timed")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch / OpenMP threads")
     parser.add_argument("--brian2", choices=("runtime", "cpp_standalone"), default=None)
@@ -144,7 +149,7 @@ def main() -> None:
     print("| simulator | networks | sim s / wall s | network-seconds / s |")
     print("|---|---|---|---|")
     for n_networks in args.networks:
-        rate = plasticgym_rate(n_networks, args.seconds, args.device, params)
+        rate = plasticgym_rate(n_networks, args.seconds, args.device, params, args.warmup)
         print(f"| plasticgym | {n_networks} | {rate:.3f} | {rate * n_networks:.2f} |", flush=True)
     if args.brian2:
         rate = brian2_rate(args.seconds, args.brian2, args.threads, params)
