@@ -45,6 +45,7 @@ EXPERIMENTS: dict[str, str] = {
     "systems_consolidation": "plasticgym.experiments.systems_consolidation",
     "aging": "plasticgym.experiments.aging",
     "spine_turnover": "plasticgym.experiments.spine_turnover",
+    "distal_reward": "plasticgym.experiments.distal_reward",
 }
 """Experiment name -> module (the command line's ``plasticgym experiment NAME``)."""
 

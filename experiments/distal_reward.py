@@ -1,0 +1,465 @@
+"""The distal reward problem solved by dopamine-modulated STDP (Izhikevich 2007, Fig. 1).
+
+**Network** (:mod:`plasticgym.spiking_network`): ``n_exc`` regular spiking excitatory and
+``n_inh`` fast spiking inhibitory Izhikevich neurons (the paper: 800 + 200), each making
+``n_per_neuron`` random synapses (100) with a 1 ms delay, excitatory weights starting at 1 mV
+and learning, inhibitory ones fixed at -1 mV, random thalamic input; 1 ms steps. The rule:
+STDP (``A+ = 0.1``, ``A- = 0.15``, ``tau`` 20 ms) feeds an eligibility trace ``c``
+(``tau_c`` = 1 s), dopamine jumps by 0.5 per reward and decays with ``tau_d`` = 0.2 s, and
+every 10 ms ``s <- clip(s + (0.002 + d) c, 0, 4)``.
+
+**Protocol.** One excitatory synapse is chosen (neuron 0's first synapse, ``n1 -> n2``) and
+starts at 0 mV, as in the paper's code. Each time ``n2`` fires within 20 ms after ``n1``
+(``0 < t_n2 - t_n1 < 20`` ms, the last ``n1`` spike), a reward is delivered after a random
+delay, uniform in 1-3 s (integer ms). By then the pairing is long gone and the network has
+fired thousands of other spikes: only the slowly decaying eligibility of the chosen synapse
+links the reward to it. ``n_twins`` other random excitatory synapses per network also start at
+0 mV and are never rewarded: the reference the chosen synapse is compared with.
+
+**Conditions** (each network's wiring, chosen synapse and twins are the same in the three;
+the thalamic noise differs):
+
+- ``dopamine_stdp``: as above;
+- ``short_eligibility`` (control, removes the memory): ``tau_c`` = 20 ms, the STDP window's
+  own time scale, so the eligibility is gone before the reward arrives;
+- ``shuffled_reward`` (control, removes the timing): each pairing's reward arrives after a
+  delay uniform in 1-61 s instead of 1-3 s, so the rewards keep their number but not their
+  timing (a reward falls 1-3 s after its pairing with probability 2/60).
+
+**Verdicts** (statistics over networks; ``chosen - twins`` is a network's chosen-synapse
+weight minus the mean weight of its twins at the end): mechanism checks (hold by the
+equations: bounds, the reward schedule, the eligibility the pairing leaves at the reward's
+arrival and its absence with ``tau_c`` = 20 ms) and findings (could fail: the chosen synapse
+grows to near the cap, the mean weight stays low, neither control potentiates, TOST).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+import torch
+
+from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.stats import (
+    ci_row,
+    difference_ci,
+    estimate_row,
+    format_ci,
+    format_tost,
+    mean_ci,
+    tost,
+)
+from plasticgym.spiking_network import NetworkParams, build_network, incoming_table, network_step
+
+NAME = "distal_reward"
+DESCRIPTION = (
+    "dopamine-modulated STDP links a reward delayed 1-3 s to the one synapse whose pre->post "
+    "pairings earned it (Izhikevich 2007); controls: tau_c = 20 ms, shuffled reward times"
+)
+
+CONDITIONS = ("dopamine_stdp", "short_eligibility", "shuffled_reward")
+
+
+@dataclass(frozen=True)
+class Config:
+    """What to run: ``n_agents`` networks per condition (the statistics are over networks),
+    the paper's network and rule (times in ms unless named ``_s``, weights in mV), the
+    protocol and the verdicts' margins."""
+
+    n_agents: int = 8
+    seed: int = 0
+    device: str = "cpu"
+    n_exc: int = 800
+    n_inh: int = 200
+    n_per_neuron: int = 100
+    duration_s: float = 3600.0
+    tau_c: float = 1000.0
+    control_tau_c: float = 20.0
+    coincidence_ms: int = 20
+    reward_delay_ms: tuple[int, int] = (1000, 3000)
+    shuffled_delay_ms: tuple[int, int] = (1000, 61000)
+    n_twins: int = 20
+    record_every_s: float = 10.0
+    potentiation_margin: float = 2.0
+    cap_fraction: float = 0.75
+    equivalence_margin: float = 1.0
+    eligibility_margin: float = 0.002
+
+    def __post_init__(self) -> None:
+        for name in ("n_agents", "n_twins", "coincidence_ms"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+                raise ValueError(f"{name}={value!r} is invalid: an integer >= 2")
+        if not self.duration_s >= self.record_every_s > 0:
+            raise ValueError(
+                f"duration_s={self.duration_s!r}, record_every_s={self.record_every_s!r} are "
+                "invalid: need duration_s >= record_every_s > 0"
+            )
+        for name in ("reward_delay_ms", "shuffled_delay_ms"):
+            low, high = getattr(self, name)
+            if not 0 < low <= high:
+                raise ValueError(f"{name}={getattr(self, name)!r} is invalid: 0 < low <= high")
+        if not self.tau_c > 0 or not self.control_tau_c > 0:
+            raise ValueError(f"tau_c={self.tau_c!r}, control_tau_c={self.control_tau_c!r} "
+                             "are invalid: must be > 0 ms")  # fmt: skip
+        if not 0 < self.equivalence_margin < self.potentiation_margin:
+            raise ValueError(
+                f"equivalence_margin={self.equivalence_margin!r} is invalid: must be in (0, "
+                f"potentiation_margin={self.potentiation_margin!r}) (a 'no effect' margin "
+                "smaller than the effect it is contrasted with)"
+            )
+        self.network_params()  # validates the sizes
+
+    @classmethod
+    def quick(cls, **overrides: Any) -> Config:
+        """The short version: 100-neuron networks (80 + 20, 10 synapses each), 30 simulated
+        seconds, 24 networks per condition. It shows the mechanism checks (bounds, the reward
+        schedule, the eligibility a pairing leaves when its reward arrives); 30 s hold about
+        a third of a reward per network, far too few for the chosen synapse to approach the cap, so
+        ``rewarded_synapse_potentiates`` and ``rewarded_synapse_near_cap`` are computed but
+        not expected to hold."""
+        short = {"n_agents": 24, "n_exc": 80, "n_inh": 20, "n_per_neuron": 10,
+                 "duration_s": 30.0, "record_every_s": 5.0, "n_twins": 8}  # fmt: skip
+        return cls(**{**short, **overrides})
+
+    def network_params(self) -> NetworkParams:
+        return NetworkParams(n_exc=self.n_exc, n_inh=self.n_inh, n_per_neuron=self.n_per_neuron)
+
+
+class Wiring(NamedTuple):
+    """The chosen synapse's target ``n2 [B]`` and the twins ``twins [B, n_twins]`` (synapse
+    ids), per simulated network (``B = 3 n_agents``, condition-major)."""
+
+    n2: torch.Tensor
+    twins: torch.Tensor
+
+
+def _generator(seed: np.random.SeedSequence, device: str) -> torch.Generator:
+    generator = torch.Generator(device=device)
+    generator.manual_seed(int(seed.generate_state(1, np.uint64)[0]))
+    return generator
+
+
+def build(config: Config, generator: torch.Generator):
+    """The ``n_agents`` networks, each repeated for the three conditions, with the chosen
+    synapse (never a self-connection) and the twins at 0 mV."""
+    params = config.network_params()
+    network, _ = build_network(params, config.n_agents, generator)
+    post = network.post.clone()
+    post[:, 0] = torch.where(post[:, 0] == 0, 1, post[:, 0])  # n1 = 0 must not target itself
+    n_conditions = len(CONDITIONS)
+    post = post.repeat(n_conditions, 1)
+    incoming = incoming_table(post, params.n, params.n_exc_synapses)
+    network = network._replace(post=post, incoming=incoming)
+    _, state = build_network(params, n_conditions * config.n_agents, generator)
+    keys = torch.rand(config.n_agents, params.n_exc_synapses - 1, generator=generator,
+                      device=generator.device)  # fmt: skip
+    twins = 1 + torch.argsort(keys, dim=1)[:, : config.n_twins]
+    twins = twins.repeat(n_conditions, 1)
+    weights = state.weights.clone()
+    weights[:, 0] = 0.0
+    weights.scatter_(1, twins, 0.0)
+    return params, network, state._replace(weights=weights), Wiring(post[:, 0], twins)
+
+
+def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) -> dict:
+    """Simulate every network of every condition in one batch; returns ``{"timecourse",
+    "rewards"}``: the weights every ``record_every_s`` and one row per delivered reward."""
+    del out_dir
+    seeds = np.random.SeedSequence([config.seed, 2007]).spawn(3)
+    generator = _generator(seeds[0], config.device)
+    delays = np.random.default_rng(seeds[1])
+    params, network, state, wiring = build(config, generator)
+    n_networks = state.v.shape[0]
+    condition = np.repeat(np.arange(len(CONDITIONS)), config.n_agents)
+    tau_c = np.where(condition == 1, config.control_tau_c, config.tau_c)
+    decay_c = torch.tensor(np.exp(-params.update_every / tau_c), dtype=torch.float32,
+                           device=config.device)[:, None]  # fmt: skip
+    delay_range = [config.shuffled_delay_ms if c == 2 else config.reward_delay_ms
+                   for c in condition]  # fmt: skip
+    n2 = wiring.n2[:, None]
+    last_n1 = torch.full((n_networks,), -(10**9), dtype=torch.long, device=config.device)
+    pending: dict[int, list[tuple[int, int]]] = {}
+    reward = torch.zeros(n_networks, device=config.device)
+    reward_rows, course_rows = [], []
+    pairings = np.zeros(n_networks, dtype=int)
+    spike_count = torch.zeros(n_networks, device=config.device)
+    steps = round(config.duration_s * 1000)
+    every = round(config.record_every_s * 1000)
+    _record(course_rows, state, wiring, params, config, 0.0, pairings, spike_count, every)
+    iterator = range(steps)
+    if progress_bar:
+        from tqdm import tqdm
+
+        iterator = tqdm(iterator, desc=NAME, mininterval=2.0)
+    for t in iterator:
+        arrivals = pending.pop(t, None)
+        if arrivals:
+            for b, _ in arrivals:
+                reward[b] += 1.0
+        state = network_step(network, state, reward, t, params, decay_c, generator)
+        if arrivals:
+            c = state.eligibility
+            for b, t_pair in arrivals:
+                reward_rows.append((b, t_pair, t, float(c[b, 0]),
+                                    float(c[b, wiring.twins[b]].mean())))  # fmt: skip
+            reward.zero_()
+        spikes = state.spikes
+        spike_count += spikes.sum(1)
+        last_n1 = torch.where(spikes[:, 0], t, last_n1)
+        paired = spikes.gather(1, n2)[:, 0] & (last_n1 < t) & (t - last_n1 < config.coincidence_ms)
+        if bool(paired.any()):
+            for b in paired.nonzero()[:, 0].tolist():
+                low, high = delay_range[b]
+                pending.setdefault(t + int(delays.integers(low, high + 1)), []).append((b, t))
+                pairings[b] += 1
+        if (t + 1) % every == 0:
+            _record(course_rows, state, wiring, params, config, (t + 1) / 1000.0, pairings,
+                    spike_count, every)  # fmt: skip
+            spike_count.zero_()
+    timecourse = pd.DataFrame(course_rows)
+    rewards = pd.DataFrame(reward_rows, columns=["network", "pairing_ms", "delivery_ms",
+                                                 "c_chosen", "c_twins"])  # fmt: skip
+    rewards.insert(1, "condition", [CONDITIONS[condition[b]] for b in rewards["network"]])
+    rewards["network"] = rewards["network"] % config.n_agents
+    return {"timecourse": timecourse, "rewards": rewards}
+
+
+def _record(rows, state, wiring, params, config, time_s, pairings, spike_count, every) -> None:
+    """Append one row per network: the chosen, twin and mean excitatory weights."""
+    w = state.weights
+    exc = w[:, : params.n_exc_synapses]
+    chosen = w[:, 0].tolist()
+    twins = w.gather(1, wiring.twins).mean(1).tolist()
+    mean = exc.mean(1).tolist()
+    low, high = exc.min(1).values.tolist(), exc.max(1).values.tolist()
+    rates = (spike_count / params.n / (every / 1000.0)).tolist()
+    for b in range(w.shape[0]):
+        rows.append({"network": b % config.n_agents, "condition": CONDITIONS[b // config.n_agents],
+                     "time_s": time_s, "chosen": chosen[b], "twins": twins[b],
+                     "mean_exc": mean[b], "min_exc": low[b], "max_exc": high[b],
+                     "pairings": int(pairings[b]),
+                     "rate_hz": rates[b] if time_s else math.nan})  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Analysis
+# --------------------------------------------------------------------------------------------
+
+KINDS: dict[str, str] = {
+    "weights_stay_in_bounds": "mechanism check",
+    "rewards_follow_pairings": "mechanism check",
+    "eligibility_at_reward": "mechanism check",
+    "short_eligibility_gone_at_reward": "mechanism check",
+    "rewarded_synapse_potentiates": "finding",
+    "rewarded_synapse_near_cap": "finding",
+    "mean_weight_stays_low": "finding",
+    "short_eligibility_no_potentiation": "finding",
+    "shuffled_reward_no_potentiation": "finding",
+}
+"""Each verdict's kind: ``mechanism check`` (holds by the equations) or ``finding`` (could
+fail)."""
+
+
+def _label(verdict: str) -> str:
+    return f"{KINDS[verdict]}:"
+
+
+class PartResult(NamedTuple):
+    verdicts: dict[str, bool]
+    lines: dict[str, str]
+    rows: list[dict[str, Any]]
+
+
+def final_table(timecourse: pd.DataFrame) -> pd.DataFrame:
+    """One row per network and condition at the last record, with ``gain = chosen - twins``."""
+    last = timecourse[timecourse["time_s"] == timecourse["time_s"].max()].copy()
+    last["gain"] = last["chosen"] - last["twins"]
+    return last.sort_values(["condition", "network"])
+
+
+def _values(final: pd.DataFrame, condition: str, column: str) -> np.ndarray:
+    return final[final["condition"] == condition][column].to_numpy(dtype=float)
+
+
+def _eligibility_per_network(rewards: pd.DataFrame, condition: str) -> np.ndarray:
+    """Per network with at least one reward: mean over its rewards of ``c_chosen - c_twins``
+    at the reward's arrival."""
+    rows = rewards[rewards["condition"] == condition]
+    return (rows["c_chosen"] - rows["c_twins"]).groupby(rows["network"]).mean().to_numpy()
+
+
+def _mechanism_verdicts(records: dict[str, pd.DataFrame], config: Config) -> PartResult:
+    course, rewards = records["timecourse"], records["rewards"]
+    w_max = config.network_params().w_max
+    in_bounds = bool((course["min_exc"] >= 0).all() and (course["max_exc"] <= w_max).all())
+    lag = rewards["delivery_ms"] - rewards["pairing_ms"]
+    timed = rewards["condition"] != "shuffled_reward"
+    low, high = config.reward_delay_ms
+    s_low, s_high = config.shuffled_delay_ms
+    follows = bool(timed.any()) and bool(
+        lag[timed].between(low, high).all() and lag[~timed].between(s_low, s_high).all()
+    )
+    credit = _eligibility_per_network(rewards, "dopamine_stdp")
+    credit_ci = mean_ci(credit)
+    short = _eligibility_per_network(rewards, "short_eligibility")
+    margin = config.eligibility_margin
+    gone = tost(short, None, margin) if short.size >= 2 else None
+    verdicts = {
+        "weights_stay_in_bounds": in_bounds,
+        "rewards_follow_pairings": follows,
+        "eligibility_at_reward": bool(credit_ci[1] > margin),
+        "short_eligibility_gone_at_reward": bool(gone is not None and gone.equivalent),
+    }
+    counts = rewards.groupby("condition").size().reindex(CONDITIONS, fill_value=0)
+    lines = {
+        "weights_stay_in_bounds": (
+            f"{_label('weights_stay_in_bounds')} excitatory weights from "
+            f"{course['min_exc'].min():.3f} to {course['max_exc'].max():.3f} mV at every record "
+            f"(needs inside [0, {w_max:g}])"
+        ),
+        "rewards_follow_pairings": (
+            f"{_label('rewards_follow_pairings')} rewards delivered "
+            + ", ".join(f"{c} {n}" for c, n in counts.items())
+            + f"; lags {lag[timed].min() if timed.any() else math.nan:g}-"
+            f"{lag[timed].max() if timed.any() else math.nan:g} ms after their pairing (needs "
+            f"{low}-{high}; shuffled {s_low}-{s_high})"
+        ),
+        "eligibility_at_reward": (
+            f"{_label('eligibility_at_reward')} c(chosen) - c(twins) when a reward arrives, "
+            f"per network ({credit.size} with rewards): {format_ci(*credit_ci, digits=4)} (needs "
+            f"CI > {margin:g}: the pairing's STDP, decayed over 1-3 s with tau_c = "
+            f"{config.tau_c:g} ms)"
+        ),
+        "short_eligibility_gone_at_reward": (
+            f"{_label('short_eligibility_gone_at_reward')} tau_c = {config.control_tau_c:g} ms: "
+            + (format_tost(gone, margin) if gone is not None
+               else f"fewer than 2 networks with rewards ({short.size})")
+        ),
+    }  # fmt: skip
+    rows = [estimate_row(credit_ci, int(credit.size), quantity="c_chosen - c_twins at reward",
+                         condition="dopamine_stdp")]  # fmt: skip
+    if gone is not None:
+        rows.append(estimate_row((gone.difference, gone.low, gone.high), int(short.size),
+                                 quantity="c_chosen - c_twins at reward (90% CI)",
+                                 condition="short_eligibility"))  # fmt: skip
+    return PartResult(verdicts, lines, rows)
+
+
+def _finding_verdicts(records: dict[str, pd.DataFrame], config: Config) -> PartResult:
+    final = final_table(records["timecourse"])
+    params = config.network_params()
+    gain = {c: _values(final, c, "gain") for c in CONDITIONS}
+    chosen = _values(final, "dopamine_stdp", "chosen")
+    mean_w = _values(final, "dopamine_stdp", "mean_exc")
+    gain_ci, chosen_ci, mean_ci_ = mean_ci(gain["dopamine_stdp"]), mean_ci(chosen), mean_ci(mean_w)
+    margin, eq = config.potentiation_margin, config.equivalence_margin
+    cap_target = config.cap_fraction * params.w_max
+    verdicts = {
+        "rewarded_synapse_potentiates": bool(gain_ci[1] > margin),
+        "rewarded_synapse_near_cap": bool(chosen_ci[1] > cap_target),
+        "mean_weight_stays_low": bool(mean_ci_[2] < params.w_exc),
+    }
+    lines = {
+        "rewarded_synapse_potentiates": (
+            f"{_label('rewarded_synapse_potentiates')} chosen - twins after "
+            f"{config.duration_s:g} s: {format_ci(*gain_ci)} mV (needs CI > {margin:g})"
+        ),
+        "rewarded_synapse_near_cap": (
+            f"{_label('rewarded_synapse_near_cap')} chosen synapse after {config.duration_s:g} s:"
+            f" {format_ci(*chosen_ci)} mV (needs CI > {cap_target:g} = {config.cap_fraction:g} "
+            f"x cap {params.w_max:g})"
+        ),
+        "mean_weight_stays_low": (
+            f"{_label('mean_weight_stays_low')} mean excitatory weight: {format_ci(*mean_ci_)} "
+            f"mV (needs CI < {params.w_exc:g}, the initial weight)"
+        ),
+    }
+    intact = "dopamine_stdp"
+    rows = [ci_row(gain[intact], quantity="chosen - twins (mV)", condition=intact),
+            ci_row(chosen, quantity="chosen (mV)", condition=intact),
+            ci_row(mean_w, quantity="mean excitatory weight (mV)", condition=intact)]  # fmt: skip
+    for control, name in (("short_eligibility", "short_eligibility_no_potentiation"),
+                          ("shuffled_reward", "shuffled_reward_no_potentiation")):  # fmt: skip
+        flat = tost(gain[control], None, eq)
+        loss = difference_ci(gain["dopamine_stdp"], gain[control])
+        verdicts[name] = bool(flat.equivalent and loss[1] > 0)
+        lines[name] = (
+            f"{_label(name)} chosen - twins with {control}: {format_tost(flat, eq)} mV; intact "
+            f"- control {format_ci(*loss)} mV (needs TOST inside +-{eq:g} and CI > 0)"
+        )
+        n = int(gain[control].size)
+        rows.append(estimate_row((flat.difference, flat.low, flat.high), n,
+                                 quantity="chosen - twins (mV, 90% CI)",
+                                 condition=control))  # fmt: skip
+        rows.append(estimate_row(loss, int(gain[control].size),
+                                 quantity="intact - control, chosen - twins (mV)",
+                                 condition=control))  # fmt: skip
+    return PartResult(verdicts, lines, rows)
+
+
+def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
+    """Verdicts from the records (see the module docstring and :data:`KINDS`):
+
+    - ``weights_stay_in_bounds``: every excitatory weight in ``[0, w_max]`` at every record;
+    - ``rewards_follow_pairings``: every reward arrived ``reward_delay_ms`` after its pairing
+      (``shuffled_delay_ms`` in the shuffled control);
+    - ``eligibility_at_reward``: per network, the mean of ``c(chosen) - mean c(twins)`` at the
+      rewards' arrival, CI over networks above ``eligibility_margin``;
+    - ``short_eligibility_gone_at_reward``: the same with ``tau_c`` = 20 ms, TOST inside
+      ``+-eligibility_margin``;
+    - ``rewarded_synapse_potentiates``: chosen - twins at the end, CI above
+      ``potentiation_margin``;
+    - ``rewarded_synapse_near_cap``: the chosen weight's CI above ``cap_fraction x w_max``;
+    - ``mean_weight_stays_low``: the mean excitatory weight's CI below the initial 1 mV;
+    - ``short_eligibility_no_potentiation``, ``shuffled_reward_no_potentiation``: chosen -
+      twins TOST inside ``+-equivalence_margin`` and below the intact condition's (CI > 0).
+    """
+    parts = (_mechanism_verdicts(records, config), _finding_verdicts(records, config))
+    verdicts = {k: v for part in parts for k, v in part.verdicts.items()}
+    lines = {k: v for part in parts for k, v in part.lines.items()}
+    table = pd.DataFrame([row for part in parts for row in part.rows])
+    return {"verdicts": verdicts, "lines": lines, "table": table, "kinds": dict(KINDS),
+            "config": asdict(config)}  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Figure
+# --------------------------------------------------------------------------------------------
+
+
+def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any) -> list[Path]:
+    """The chosen synapse, its twins and the mean weight over time in each condition (mean and
+    95% CI over networks), and the final chosen - twins per network."""
+    plt = pyplot()
+    course = records["timecourse"]
+    fig, axes = plt.subplots(1, len(CONDITIONS) + 1, figsize=(17, 4), sharey=False)
+    for ax, condition in zip(axes, CONDITIONS, strict=False):
+        rows = course[course["condition"] == condition]
+        for column, color in (("chosen", "tab:red"), ("twins", "tab:blue"),
+                              ("mean_exc", "0.3")):  # fmt: skip
+            stats_ = rows.groupby("time_s")[column].apply(lambda v: mean_ci(v.to_numpy()))
+            times = stats_.index.to_numpy() / 60.0
+            mean = np.array([s[0] for s in stats_])
+            ax.plot(times, mean, color=color, label=column)
+            ax.fill_between(times, [s[1] for s in stats_], [s[2] for s in stats_], color=color,
+                            alpha=0.2, lw=0)  # fmt: skip
+        ax.set_title(condition)
+        ax.set_xlabel("simulated time (min)")
+        ax.set_ylabel("weight (mV)")
+        ax.legend(frameon=False, fontsize=8)
+    final = final_table(course)
+    for i, condition in enumerate(CONDITIONS):
+        values = _values(final, condition, "gain")
+        axes[-1].plot(np.full(values.size, i), values, "o", alpha=0.6)
+    axes[-1].axhline(0.0, color="0.5", lw=0.8)
+    axes[-1].set_xticks(range(len(CONDITIONS)), CONDITIONS, fontsize=7)
+    axes[-1].set_ylabel("chosen - twins at the end (mV)")
+    fig.suptitle("Distal reward (Izhikevich 2007): one rewarded synapse among many", fontsize=11)
+    return [save_figure(fig, Path(out_dir) / "distal_reward.png")]
