@@ -463,12 +463,15 @@ _REAL_ARGS = {  # name: (low, high, low_open) of SB3's real arguments
 def _check_algo_values(algo: str, algo_kwargs: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` naming the argument if a numeric SB3 argument is out of range (SB3
     itself would fail later with an assertion or a division by zero, or diverge): integers and
-    reals of :data:`_INT_ARGS` / :data:`_REAL_ARGS`, ``train_freq``, and PPO's rollout and
-    minibatch (``n_steps >= 2``, ``batch_size >= 2``). A schedule (a callable) is accepted
+    reals of :data:`_INT_ARGS` / :data:`_REAL_ARGS` (PPO's ``n_steps`` and ``batch_size`` at
+    least 2) and ``train_freq``. A schedule (a callable) is accepted
     where SB3 takes one."""
     for name, value in algo_kwargs.items():
         if name in _INT_ARGS:
-            check_number(name, value, *_INT_ARGS[name], integer=True)
+            low, high = _INT_ARGS[name]
+            if algo == "PPO" and name in ("n_steps", "batch_size"):
+                low = 2  # advantages are normalised over a minibatch (SB3 asserts > 1)
+            check_number(name, value, low, high, integer=True)
             if name == "gradient_steps" and value == 0:
                 raise ValueError("gradient_steps=0 is invalid: -1 (as many as steps) or >= 1")
         elif name in _REAL_ARGS and not callable(value):
@@ -476,13 +479,6 @@ def _check_algo_values(algo: str, algo_kwargs: Mapping[str, Any]) -> None:
             if name == "ent_coef" and isinstance(value, str) and value.startswith("auto"):
                 continue
             check_number(name, value, low, high, low_open=low_open)
-    if algo == "PPO":
-        for name in ("n_steps", "batch_size"):
-            if name in algo_kwargs and algo_kwargs[name] < 2:
-                raise ValueError(
-                    f"{name}={algo_kwargs[name]!r} is invalid for PPO: must be an integer >= 2 "
-                    "(advantages are normalised over a minibatch)"
-                )
     if "train_freq" in algo_kwargs:
         freq = algo_kwargs["train_freq"]
         if isinstance(freq, Sequence) and not isinstance(freq, str) and len(freq) == 2:

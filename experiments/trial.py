@@ -38,6 +38,7 @@ import pandas as pd
 from plasticgym.agents import check_agent_kwargs, make_agent
 from plasticgym.docs import task_ids
 from plasticgym.experiments.stats import mean_ci
+from plasticgym.guards import check_device, check_threads
 from plasticgym.records import save_records
 from plasticgym.sweep import canonical_json
 from plasticgym.threads import explicit_threads
@@ -95,6 +96,9 @@ def reward_metrics(records: pd.DataFrame, steps: int) -> dict[str, float | None]
 def check_spec(spec: dict[str, Any]) -> None:
     """Raise ``ValueError`` if the spec's agent, hyperparameters, env or env arguments are
     invalid, without training (a sweep checks every trial with it before running any)."""
+    check_device(spec["device"])
+    if spec.get("threads") is not None:
+        check_threads(spec["threads"])
     check_agent_kwargs(spec["agent"], spec["hyperparameters"])
     _check_env(spec["env"], canonical_json(spec["env_kwargs"]))
 

@@ -41,10 +41,9 @@ def check_device(device: Any) -> torch.device:
     elif isinstance(device, str) and device.strip():
         try:
             parsed = torch.device(device.strip())
-        except (RuntimeError, ValueError) as error:
+        except (RuntimeError, ValueError):
             raise ValueError(
-                f"device={device!r} is invalid: must be a torch device such as 'cpu', 'cuda' "
-                f"or 'cuda:1' ({' '.join(str(error).split())[:120]})"
+                f"device={device!r} is invalid: must be 'cpu', 'cuda', 'cuda:N' or 'mps'"
             ) from None
     else:
         raise ValueError(f"device={device!r} is invalid: must be a string such as 'cpu' or 'cuda'")

@@ -70,6 +70,7 @@ import pandas as pd
 from plasticgym.checkpoint import write_json
 from plasticgym.config import check_choice, check_number
 from plasticgym.extras import require_extra
+from plasticgym.guards import check_threads
 from plasticgym.records import save_records
 
 DEFAULT_TRIAL = "plasticgym.experiments.trial:run_trial"
@@ -118,7 +119,7 @@ def trial_spec(
     check_number("steps", steps, 1, integer=True)
     check_number("n_agents", n_agents, 1, integer=True)
     if threads is not None:
-        check_number("threads", threads, 1, integer=True)
+        check_threads(threads)
     return {
         "env": env,
         "agent": agent,
