@@ -96,7 +96,7 @@ def reward_metrics(records: pd.DataFrame, steps: int) -> dict[str, float | None]
 def check_spec(spec: dict[str, Any]) -> None:
     """Raise ``ValueError`` if the spec's agent, hyperparameters, env or env arguments are
     invalid, without training (a sweep checks every trial with it before running any)."""
-    check_device(spec["device"])
+    check_device(spec.get("device", "cpu"))
     if spec.get("threads") is not None:
         check_threads(spec["threads"])
     check_agent_kwargs(spec["agent"], spec["hyperparameters"])
