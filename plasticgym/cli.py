@@ -250,6 +250,7 @@ def _sweep(args: argparse.Namespace) -> int:
         workers=args.workers,
         max_retries=args.max_retries,
         progress=not args.no_progress,
+        isolate=not args.in_process,
     )
     print(
         f"  done {len(summary.completed)} now, {len(summary.skipped)} before; "
@@ -471,6 +472,12 @@ def _add_sweep(sub: _Subparsers) -> None:
     sweep.add_argument("--workers", type=int, default=1, help="trials at a time (default 1)")
     sweep.add_argument(
         "--max-retries", type=int, default=0, help="extra attempts of a failing trial (default 0)"
+    )
+    sweep.add_argument(
+        "--in-process",
+        action="store_true",
+        help="with --workers 1, run the trials in this process (default: a process per trial, "
+        "so that a trial that crashes its process does not end the sweep)",
     )
     sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sweep.set_defaults(handler=_sweep)
