@@ -252,6 +252,58 @@ def test_fuzzed_hyperparameters_either_learn_and_round_trip_or_raise_naming_the_
     assert "stopped" in outcomes  # (the draws reach far beyond what float32 can take)
 
 
+class NanRewardLater(gym.Wrapper):
+    """NaN rewards (or observations) from the 20th step on, as a buggy env would give."""
+
+    def __init__(self, env, what):
+        super().__init__(env)
+        self.what, self.steps = what, 0
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.steps += 1
+        if self.steps >= 20:
+            if self.what == "reward":
+                reward = float("nan")
+            else:
+                obs = np.full_like(obs, np.nan)
+        return obs, reward, terminated, truncated, info
+
+
+@pytest.mark.parametrize("what", ["reward", "observation"])
+def test_sb3_dqn_refuses_nan_rewards_and_observations_at_their_step(what):
+    pytest.importorskip("stable_baselines3")
+    from plasticgym.agents import SB3Agent
+
+    env = NanRewardLater(gym.make(ENV), what)
+    agent = SB3Agent(env, algo="DQN", seed=0, learning_starts=5, buffer_size=100)
+    with pytest.raises(NonFiniteError, match=f"non-finite {what} at step 19|reward nan at step 19"):
+        agent.learn(100)
+
+
+def test_sb3_divergence_is_caught_after_the_update_naming_the_learning_rate(tmp_path):
+    pytest.importorskip("stable_baselines3")
+    from plasticgym.agents import SB3Agent
+
+    agent = SB3Agent(ENV, algo="DQN", seed=0, learning_rate=1e30, learning_starts=5,
+                     buffer_size=100)  # fmt: skip
+    with pytest.raises(NonFiniteError, match="learning_rate=1e\\+30"):
+        agent.learn(200)
+    with pytest.raises(NonFiniteError, match="cannot save"):
+        agent.save(tmp_path / "diverged.safetensors")
+    assert not list(tmp_path.iterdir())
+
+
+def test_sb3_buffers_too_large_for_memory_are_refused_before_allocating(small_memory):
+    pytest.importorskip("stable_baselines3")
+    from plasticgym.agents import SB3Agent
+
+    with pytest.raises(MemoryLimitError, match=r"rollout buffer of 29\.8 GiB"):
+        SB3Agent(ENV, algo="PPO", seed=0, n_steps=10**9)
+    with pytest.raises(MemoryLimitError, match="replay buffer"):
+        SB3Agent(ENV, algo="DQN", seed=0, buffer_size=10**10)
+
+
 # ------------------------------------------------------------------ memory and devices
 
 
