@@ -38,7 +38,17 @@ from plasticgym.agents.persistence import Checkpointed
 from plasticgym.agents.recording import Recording
 from plasticgym.agents.sb3_style import SB3Style
 from plasticgym.agents.vector_env import population_env
+from plasticgym.checkpoint import flatten_state
 from plasticgym.config import check_number
+from plasticgym.guards import (
+    MEMORY_SAFETY,
+    NonFiniteError,
+    check_device,
+    check_memory,
+    nbytes,
+    nonfinite_tensors,
+    unusual_values,
+)
 from plasticgym.population import sample_individual_differences
 from plasticgym.records import RecordBuffer
 from plasticgym.seeding import SeedPlan, seed_plan, torch_generator
@@ -51,10 +61,19 @@ from plasticgym.tblog import (
     TensorBoardLogger,
     check_run_name,
     next_run_dir,
+    write_run_marker,
 )
 from plasticgym.threads import learning_threads
 
 Callback = Callable[[Any], bool | None]
+
+MEMORY_PROBE_FROM = 1024
+"""Populations of at least this many agents made from an env id have their memory estimated
+(by building one agent) before anything of their size is allocated."""
+
+FINITE_STATE_EVERY = 256
+"""Every this many steps (and at the end of each ``learn``) the whole model state is checked
+for NaN and infinities; the step's RPE, dopamine and value are checked at every step."""
 
 
 class StepResult(NamedTuple):
@@ -134,11 +153,13 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
         self.config = self.config_class.from_kwargs(**hyperparameters)
         self.n_agents = n_agents
         self.verbose = verbose
-        self.device = torch.device(device)
+        self.device = check_device(device)
+        self._check_memory(env, env_kwargs)
         self.env, self.env_id, self.env_kwargs = population_env(env, n_agents, env_kwargs)
         self._setup()
         self._initialise(torch_generator(self.seeds.init_seed, self.device))
         self.run_dir = next_run_dir(tensorboard_log, prefix) if tensorboard_log else None
+        self.run_id = write_run_marker(self.run_dir) if self.run_dir else None
         self._logger = self._make_logger()
 
     # ------------------------------------------------------------------ model hooks
@@ -205,6 +226,41 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
         self._record_buffers: list[RecordBuffer] = []
         self._records_cache: pd.DataFrame | None = None
 
+    def _check_memory(self, env: Any, env_kwargs: Mapping[str, Any] | None) -> None:
+        """Refuse (:class:`~plasticgym.guards.MemoryLimitError`) a population that an env id
+        would make too large for the memory available, before its env or model exists: one
+        agent is built on the CPU and what it holds (model, rollout, env state) is scaled by
+        ``n_agents`` x :data:`~plasticgym.guards.MEMORY_SAFETY`."""
+        if not isinstance(env, str) or self.n_agents < MEMORY_PROBE_FROM:
+            return
+        per_agent = self._bytes_per_agent(env, env_kwargs)
+        check_memory(
+            f"{type(self).__name__} with n_agents={self.n_agents:,} on {env} "
+            f"(about {per_agent:,} bytes per agent, x{MEMORY_SAFETY:g} for a step's temporaries)",
+            per_agent * self.n_agents * MEMORY_SAFETY,
+            "Use fewer agents (n_agents / --n-agents) or a machine with more memory.",
+        )
+
+    def _bytes_per_agent(self, env: str, env_kwargs: Mapping[str, Any] | None) -> int:
+        """Bytes one agent of this config holds once learning (model, rollout, progress, env
+        state), measured on a probe population of one agent on the CPU."""
+        probe = type(self).__new__(type(self))
+        probe.config, probe.seeds, probe.verbose = self.config, self.seeds, 0
+        probe.n_agents, probe.device, probe._probe = 1, torch.device("cpu"), True
+        probe.env, _, _ = population_env(env, 1, env_kwargs)
+        try:
+            probe._setup()
+            probe._initialise(torch_generator(0, probe.device))
+            probe.run_dir, probe._logger = None, None
+            with torch.no_grad():
+                probe._start()
+            held = nbytes(probe._model_state()) + nbytes(probe._progress)
+            if hasattr(probe.env.unwrapped, "get_state"):
+                held += nbytes(probe.env.unwrapped.get_state()["arrays"])
+        finally:
+            probe.env.close()
+        return held
+
     def _make_logger(self) -> TensorBoardLogger | None:
         if self.run_dir is None:
             return None
@@ -214,6 +270,8 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
         """Each per-agent hyperparameter as a float (shared) or a tensor ``[n_agents]``."""
         values: dict[str, float | Tensor] = {}
         for name, value in self._config_per_agent().items():
+            if isinstance(value, tuple) and getattr(self, "_probe", False):
+                value = value[0]  # a memory probe of one agent (see _bytes_per_agent)
             if isinstance(value, tuple):
                 if len(value) != self.n_agents:
                     raise ValueError(
@@ -307,6 +365,8 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
             for _ in range(total_timesteps):
                 rpe = self._step(buffer)
                 steps_done += 1
+                if self.num_timesteps % FINITE_STATE_EVERY == 0:
+                    self._check_finite_state()
                 if self.verbose:
                     abs_rpe_sum += rpe.abs().mean()
                 if bar is not None:
@@ -316,6 +376,7 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
                         bar.total = bar.n
                         bar.refresh()
                     break
+        self._check_finite_state()
         if self._logger is not None:
             self._logger.write_means(self.num_timesteps)
             self._logger.flush()
@@ -335,16 +396,27 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
         obs, reward, terminated, truncated, info = self.env.step(progress.actions.cpu().numpy())
         reward_np = np.asarray(reward, dtype=np.float32)
         if not np.isfinite(reward_np).all():
-            raise ValueError(
+            given = np.asarray(reward, dtype=np.float64)[~np.isfinite(reward_np)][:5]
+            raise NonFiniteError(
                 f"the environment returned a non-finite reward at step {self.num_timesteps}: "
-                f"{np.asarray(reward)[~np.isfinite(reward)][:5]}; rewards must be finite"
+                f"{given}; rewards must be finite and within float32's range (|r| <= 3.4e38)"
             )
+        check_finite_observation(obs, self.num_timesteps)
         reward_t = torch.as_tensor(reward_np, device=self.device)
         active = ~progress.autoreset
         terminated_t = torch.as_tensor(np.asarray(terminated), device=self.device)
         done = terminated_t | torch.as_tensor(np.asarray(truncated), device=self.device)
         self._step_info = info  # for models that read task events (e.g. drug deliveries)
-        result = self._learn_step(obs, reward_t, terminated_t, active, self._learn_generator)
+        try:
+            result = self._learn_step(obs, reward_t, terminated_t, active, self._learn_generator)
+        except RuntimeError as error:  # e.g. sampling from NaN action probabilities
+            if self._nonfinite_state():
+                raise self._nonfinite_error({}, reward_t) from error
+            raise
+        signals = {"rpe": result.rpe, "dopamine": result.dopamine, "value": result.value}
+        finite = torch.isfinite(torch.stack([result.rpe, result.dopamine, result.value]))
+        if not bool(finite.all()):
+            raise self._nonfinite_error(signals, reward_t)
         episode = progress.episode + (~active).long()
         episode_return = torch.where(active, progress.episode_return + reward_t, reward_t * 0)
         if buffer is not None:
@@ -355,6 +427,50 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
         self._progress = Progress(result.actions, done, episode, episode_return)
         self.num_timesteps += 1
         return result.rpe
+
+    def _nonfinite_state(self) -> list[str]:
+        """Names of the model-state tensors that hold a NaN or an infinity."""
+        flat: dict[str, Tensor] = {}
+        for name, value in self._model_state().items():
+            flat.update(flatten_state(f"model.{name}", value))
+        return nonfinite_tensors(flat)
+
+    def _check_finite_state(self) -> None:
+        """Raise :class:`~plasticgym.guards.NonFiniteError` if any model tensor is non-finite."""
+        if self._nonfinite_state():
+            raise self._nonfinite_error({}, None)
+
+    def _nonfinite_error(self, signals: Mapping[str, Tensor], reward: Tensor | None) -> Exception:
+        """The error for non-finite numbers at this step: which signals and tensors, for which
+        agents, and the likely cause (extreme hyperparameters or rewards, float32's range)."""
+        bad = torch.zeros(self.n_agents, dtype=torch.bool, device=self.device)
+        names = []
+        for name, value in signals.items():
+            wrong = ~torch.isfinite(value)
+            if bool(wrong.any()):
+                names.append(name)
+                bad |= wrong.reshape(self.n_agents, -1).any(dim=1)
+        tensors = self._nonfinite_state()
+        agents = torch.nonzero(bad).flatten().tolist()
+        what = f"{' and '.join(names)} became NaN or infinite" if names else "NaN or Inf appeared"
+        where = f" for agent(s) {agents[:8]}" if agents else ""
+        held = f"; non-finite tensors: {tensors[:6]}" if tensors else ""
+        first = agents[0] if agents else 0
+        values = {k: (float(v[first]) if isinstance(v, Tensor) else v)
+                  for k, v in self._hyper.items()}  # fmt: skip
+        values.update((k, v) for k, v in self._config_json().items() if k not in values)
+        causes = []
+        unusual = unusual_values(values)
+        if unusual:
+            causes.append(f"extreme hyperparameters ({unusual})")
+        if reward is not None and float(reward.abs().max()) > 1e6:
+            causes.append(f"rewards as large as {float(reward.abs().max()):.3g}")
+        cause = " and ".join(causes) or "learning rates, gains or rewards too large"
+        return NonFiniteError(
+            f"{type(self).__name__}: {what} at step {self.num_timesteps}{where}{held}. "
+            f"Likely cause: {cause}; float32 overflows above 3.4e38. Lower the learning rates "
+            "or gains, or rescale the rewards (the agent was stopped; nothing was saved)"
+        )
 
     def _log_step(
         self, result: StepResult, active: Tensor, finished: Tensor, episode_return: Tensor
@@ -399,6 +515,16 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
         if self._logger is not None:
             self._logger.close()
         self.env.close()
+
+
+def check_finite_observation(obs: Any, step: int) -> None:
+    """Raise :class:`~plasticgym.guards.NonFiniteError` if a floating-point observation holds
+    a NaN or an infinity (an env's bug, which would otherwise spread into every weight)."""
+    if isinstance(obs, np.ndarray) and obs.dtype.kind == "f" and not np.isfinite(obs).all():
+        raise NonFiniteError(
+            f"the environment returned a non-finite observation at step {step} (NaN or Inf in "
+            f"{int((~np.isfinite(obs)).sum())} entries); observations must be finite"
+        )
 
 
 @contextmanager

@@ -32,8 +32,15 @@ from plasticgym.checkpoint import (
     unflatten_state,
 )
 from plasticgym.config import check_number
+from plasticgym.guards import MemoryLimitError, NonFiniteError, check_device, nonfinite_tensors
 from plasticgym.seeding import SeedPlan
-from plasticgym.tblog import is_run_dir
+from plasticgym.tblog import is_run_dir, run_marker_matches
+
+MAX_TIMESTEPS = 2**62
+"""Step counters above this are refused on load (they would overflow the int64 of torch)."""
+
+SEED_MAX = 2**32 - 1
+"""The derived seeds of a :class:`~plasticgym.seeding.SeedPlan` are uint32."""
 
 
 class Checkpointed:
@@ -51,6 +58,7 @@ class Checkpointed:
             tensors.update(flatten_state(f"model.{name}", value))
         if self._progress is not None:
             tensors.update(flatten_state("progress", self._progress))
+        refuse_nonfinite(type(self).__name__, tensors)
         env_meta = None
         env = self.env.unwrapped
         if self._progress is not None and not hasattr(env, "get_state"):
@@ -77,6 +85,7 @@ class Checkpointed:
             "has_rollout": self._progress is not None,
             "env_state": env_meta,
             "run_dir": str(self.run_dir) if self.run_dir else None,
+            "run_id": getattr(self, "run_id", None),
             "verbose": self.verbose,
             "device": self.device.type,
         }
@@ -107,41 +116,78 @@ class Checkpointed:
         """
         tensors, meta, saved = open_checkpoint(path, cls)
         with invalid_metadata(path):
+            if not isinstance(meta["config"], dict):
+                raise ValueError(f"config={meta['config']!r} must be a mapping")
             config = cls.config_class.from_kwargs(**meta["config"])
-            seeds = SeedPlan(**meta["seeds"])
+            seeds = checked_seeds(meta["seeds"])
             num_timesteps = meta["num_timesteps"]
-            for name, value in (*seeds._asdict().items(), ("num_timesteps", num_timesteps)):
-                check_number(name, value, 0, integer=True)
+            check_number("num_timesteps", num_timesteps, 0, MAX_TIMESTEPS, integer=True)
+            flags = {name: meta.get(name, False) for name in ("has_rollout", "env_seeded")}
+            for name, value in flags.items():
+                if not isinstance(value, bool):
+                    raise ValueError(f"{name}={value!r} must be true or false")
+            saved_device = meta.get("device", "cpu")
+            if saved_device not in ("cpu", "cuda", "mps"):
+                raise ValueError(f"device={saved_device!r} must be 'cpu', 'cuda' or 'mps'")
+            env_meta = checked_env_meta(meta.get("env_state"))
+            for name in ("run_dir", "run_id"):
+                if meta.get(name) is not None and not isinstance(meta[name], str):
+                    raise ValueError(f"{name}={meta[name]!r} must be a string or null")
+        check_population_axis(tensors, saved.n_agents, path)
         env = saved.env_to_load(env, path)
         agent = cls.__new__(cls)
         agent.config = config
         agent.seeds = seeds
         agent.n_agents = saved.n_agents
         agent.verbose = saved.verbose
-        agent.device = torch.device(device)
+        agent.device = check_device(device)
         restoring_env = isinstance(env, str)
-        agent.env, agent.env_id, agent.env_kwargs = population_env(
-            env, saved.n_agents, saved.env_kwargs if restoring_env else None
-        )
+        env_kwargs = saved.env_kwargs if restoring_env else None
+        with invalid_metadata(path):  # (an argument the env refuses: the metadata is wrong)
+            agent._check_memory(env, env_kwargs)
+            agent.env, agent.env_id, agent.env_kwargs = population_env(
+                env, saved.n_agents, env_kwargs
+            )
         agent._setup()
         agent.num_timesteps = num_timesteps
         agent._restore_generators(tensors, meta, path)
-        env_meta = meta.get("env_state")
-        resume = bool(restoring_env and meta.get("has_rollout") and env_meta is not None)
+        resume = bool(restoring_env and flags["has_rollout"] and env_meta is not None)
         template = agent._model_state()
+        rollout_template = agent._empty_rollout_state()
         if resume:
-            template.update(agent._empty_rollout_state())
+            template.update(rollout_template)
         restored = {name: unflatten_state(f"model.{name}", value, tensors)
                     for name, value in template.items()}  # fmt: skip
+        agent._check_loaded_state(restored, path)
         agent._load_model_state(restored, has_rollout=resume)
         # A restored env continues its own stream; any other env is seeded afresh at next learn.
-        agent._env_seeded = resume and bool(meta.get("env_seeded", False))
+        agent._env_seeded = resume and flags["env_seeded"]
         if resume:
             agent._progress = unflatten_state("progress", agent._empty_progress(), tensors)
             agent._restore_env(tensors, env_meta, path)
-        agent.run_dir = checked_run_dir(meta.get("run_dir"))
+        known = {"generator.learn", "generator.predict"}
+        for name, value in {**template, **rollout_template}.items():
+            known.update(flatten_state(f"model.{name}", value))
+        known.update(flatten_state("progress", agent._empty_progress()))
+        known.update(f"env.{name}" for name in (env_meta or {}).get("array_names", []))
+        legacy = cls.LEGACY_TENSOR_PREFIXES
+        unexpected = sorted(n for n in set(tensors) - known if not n.startswith(legacy))
+        if unexpected:
+            raise CheckpointError(
+                f"{path} has tensors {cls.__name__} does not use: {unexpected[:5]}"
+            )
+        agent.run_dir = checked_run_dir(meta.get("run_dir"), meta.get("run_id"))
+        agent.run_id = meta.get("run_id") if agent.run_dir else None
         agent._logger = agent._make_logger()
         return agent
+
+    LEGACY_TENSOR_PREFIXES: tuple[str, ...] = ()
+    """Prefixes of ``model.`` tensors that checkpoints of earlier versions hold and this version
+    ignores (e.g. the state of a switched-off pathway); any other unknown tensor is refused."""
+
+    def _check_loaded_state(self, state: dict[str, Any], path: Any) -> None:
+        """Raise :class:`CheckpointError` if restored model values lie outside what the model
+        can reach (a hook: agents with bounded weights check them)."""
 
     def _restore_generators(self, tensors: dict[str, Tensor], meta: dict, path: Any) -> None:
         saved_device = meta.get("device", "cpu")
@@ -150,7 +196,12 @@ class Checkpointed:
                 ("generator.learn", self._learn_generator),
                 ("generator.predict", self._predict_generator),
             ):
-                generator.set_state(take_tensor(tensors, name, generator.get_state()).cpu())
+                try:
+                    generator.set_state(take_tensor(tensors, name, generator.get_state()).cpu())
+                except RuntimeError as error:
+                    raise CheckpointError(
+                        f"{path} has an invalid random-generator state {name!r}: {error}"
+                    ) from None
             return
         # torch's CPU and CUDA generators have different states: draw fresh streams,
         # deterministically, from the seed and the step count.
@@ -172,19 +223,75 @@ class Checkpointed:
         env_state["arrays"] = arrays
         try:
             self.env.unwrapped.set_state(env_state)
-        except (ValueError, KeyError, TypeError) as error:
-            raise CheckpointError(f"{path} has an invalid env state: {error}") from None
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError) as e:
+            raise CheckpointError(f"{path} has an invalid env state: {e}") from None
 
 
-def checked_run_dir(run_dir: Any, is_run: Callable[[Path], bool] = is_run_dir) -> Path | None:
-    """The saved TensorBoard run folder, if ``is_run`` says it is an existing run; a checkpoint
-    must not choose a new place to write files."""
+def refuse_nonfinite(owner: str, tensors: dict[str, Tensor]) -> None:
+    """Raise :class:`~plasticgym.guards.NonFiniteError` (and write nothing) if a tensor to be
+    saved holds a NaN or an infinity: such a checkpoint could never be loaded."""
+    bad = nonfinite_tensors(tensors)
+    if bad:
+        raise NonFiniteError(
+            f"cannot save {owner}: its tensors {bad[:6]} hold NaN or Inf (learning diverged); "
+            "no checkpoint was written, as it could not be loaded"
+        )
+
+
+def checked_seeds(seeds: Any) -> SeedPlan:
+    """A :class:`SeedPlan` from checkpoint metadata, or ``ValueError``: exactly its fields,
+    a non-negative entropy and uint32 derived seeds."""
+    if not isinstance(seeds, dict) or sorted(seeds) != sorted(SeedPlan._fields):
+        raise ValueError(f"seeds={seeds!r} must have exactly the fields {list(SeedPlan._fields)}")
+    plan = SeedPlan(**seeds)
+    check_number("seeds.entropy", plan.entropy, 0, integer=True)
+    for name in SeedPlan._fields[1:]:
+        check_number(f"seeds.{name}", getattr(plan, name), 0, SEED_MAX, integer=True)
+    return plan
+
+
+def checked_env_meta(env_meta: Any) -> dict[str, Any] | None:
+    """The saved env state's metadata (None or a mapping whose ``array_names`` is a list of
+    strings), or ``ValueError``; the env checks the rest when it is restored."""
+    if env_meta is None:
+        return None
+    if not isinstance(env_meta, dict):
+        raise ValueError(f"env_state={env_meta!r} must be a mapping or null")
+    names = env_meta.get("array_names", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"env_state.array_names={names!r} must be a list of strings")
+    return env_meta
+
+
+def check_population_axis(tensors: dict[str, Tensor], n_agents: int, path: Any) -> None:
+    """Raise :class:`CheckpointError` unless every model, progress and env tensor has the
+    population axis ``n_agents`` first: checked before anything of the claimed size is
+    allocated, so a small file cannot claim a huge population."""
+    for name, tensor in tensors.items():
+        batched = name.startswith(("model.", "progress.", "env.")) and tensor.ndim >= 1
+        if batched and tensor.shape[0] != n_agents:
+            raise CheckpointError(
+                f"{path} claims n_agents={n_agents} but its tensor {name!r} holds "
+                f"{tensor.shape[0]} agents (shape {tuple(tensor.shape)})"
+            )
+
+
+def checked_run_dir(
+    run_dir: Any, run_id: Any, is_run: Callable[[Path], bool] = is_run_dir
+) -> Path | None:
+    """The saved TensorBoard run folder, if ``is_run`` says it is an existing run **and** its
+    marker file holds the checkpoint's ``run_id`` (a random token written when the run was
+    created): a checkpoint can continue only its own run, never choose a new place to write
+    files nor point into another run's folder."""
     if isinstance(run_dir, str) and is_run(Path(run_dir)):
-        return Path(run_dir)
+        if isinstance(run_id, str) and run_marker_matches(Path(run_dir), run_id):
+            return Path(run_dir)
+        reason = "was not created for this checkpoint (its run id does not match)"
+    else:
+        reason = "is not an existing TensorBoard run"
     if run_dir:
         warnings.warn(
-            f"TensorBoard logging of the loaded agent is off: its run folder {run_dir!r} is not "
-            "an existing TensorBoard run",
+            f"TensorBoard logging of the loaded agent is off: its run folder {run_dir!r} {reason}",
             stacklevel=3,
         )
     return None
@@ -227,7 +334,7 @@ def open_checkpoint(
         raise CheckpointError(f"{path} holds a {meta.get('agent')!r}, not a {cls.__name__}")
     with invalid_metadata(path):
         n_agents, env_id, env_kwargs = meta["n_agents"], meta["env_id"], meta["env_kwargs"]
-        verbose = int(meta.get("verbose", 0))
+        verbose = meta.get("verbose", 0)
         check_number("n_agents", n_agents, 1, integer=True)
         check_number("verbose", verbose, 0, 2, integer=True)
         if env_id is not None and not isinstance(env_id, str):
@@ -239,9 +346,12 @@ def open_checkpoint(
 
 @contextmanager
 def invalid_metadata(path: Any) -> Iterator[None]:
-    """Turn the KeyError, TypeError, ValueError or AttributeError of reading checkpoint
-    metadata into a :class:`CheckpointError` naming ``path``."""
+    """Turn the KeyError, TypeError, ValueError, AttributeError, OverflowError or
+    RecursionError of reading checkpoint metadata into a :class:`CheckpointError` naming
+    ``path`` (a CheckpointError or a memory refusal passes through as it is)."""
     try:
         yield
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise CheckpointError(f"{path} has invalid metadata: {error}") from None
+    except (CheckpointError, MemoryLimitError):
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError) as e:
+        raise CheckpointError(f"{path} has invalid metadata: {e}") from None

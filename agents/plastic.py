@@ -52,6 +52,7 @@ from plasticgym.agents.plastic_actions import (
 )
 from plasticgym.agents.plastic_config import PlasticAgentConfig, flat_kwargs
 from plasticgym.agents.plastic_readouts import PlasticReadouts
+from plasticgym.checkpoint import CheckpointError
 from plasticgym.config import check_number
 from plasticgym.dopamine import task_events
 from plasticgym.encoding import EncoderState, MicrostimulusEncoder, ObservationReader
@@ -516,6 +517,29 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         encoder = self.encoder.init(self.n_agents, self.device)
         n_channels = self.read_observation.n_channels
         return {"rollout": Rollout.zeros(encoder, self.n_features, self.n_actions, n_channels)}
+
+    LEGACY_TENSOR_PREFIXES = (
+        "model.causes.", "model.goal.", "model.habit.", "model.dopamine.state.",
+        "model.actor.state.", "model.critic.state.",
+    )  # fmt: skip
+    """plasticgym 0.1.0 saved a state for every pathway, switched on or off."""
+
+    def _check_loaded_state(self, state: dict[str, Any], path: Any) -> None:
+        """Weights must lie within the bounds that learning keeps them in (critic in
+        ``[-critic_weight_bound, critic_weight_bound]``, actor in ``[0, actor_weight_max]``)."""
+        cfg = self.config
+        bounds = {
+            "critic.weights": (-cfg.critic_weight_bound, cfg.critic_weight_bound),
+            "actor.weights": (0.0, cfg.actor_weight_max),
+        }
+        for name, (low, high) in bounds.items():
+            weights = state[name]
+            if weights.numel() and not bool(((weights >= low) & (weights <= high)).all()):
+                raise CheckpointError(
+                    f"{path}: model.{name} holds values in [{float(weights.min()):.3g}, "
+                    f"{float(weights.max()):.3g}], outside the bounds [{low:g}, {high:g}] that "
+                    "learning keeps them in; the checkpoint was altered"
+                )
 
     def _load_model_state(self, state: dict[str, Any], has_rollout: bool) -> None:
         self.critic = self.critic._replace(

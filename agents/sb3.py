@@ -114,13 +114,22 @@ from plasticgym.agents.persistence import (
     checked_run_dir,
     invalid_metadata,
     open_checkpoint,
+    refuse_nonfinite,
 )
 from plasticgym.agents.recording import record_table, task_events
 from plasticgym.agents.vector_env import check_env_id, json_kwargs
 from plasticgym.checkpoint import CheckpointError, save_checkpoint, take_tensor
 from plasticgym.config import check_number
+from plasticgym.guards import (
+    NonFiniteError,
+    check_device,
+    check_memory,
+    format_bytes,
+    nonfinite_tensors,
+    unusual_values,
+)
 from plasticgym.seeding import seed_plan
-from plasticgym.tblog import check_run_name, next_run_dir
+from plasticgym.tblog import check_run_name, next_run_dir, write_run_marker
 from plasticgym.threads import learning_threads
 
 __all__ = [
@@ -139,6 +148,8 @@ INSTALL_HINT = "pip install plasticgym[sb3]"
 RESERVED_KWARGS = ("env", "seed", "device", "verbose", "tensorboard_log", "_init_setup_model")
 
 Evaluate = Callable[[Any, Any, float, Any, bool], tuple[float, float]]
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _require_sb3() -> ModuleType:
@@ -304,6 +315,17 @@ class RecordingWrapper(gym.Wrapper):
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
+        if not math.isfinite(float(reward)) or abs(float(reward)) > FLOAT32_MAX:
+            raise NonFiniteError(
+                f"agent {self.agent}'s environment returned the reward {float(reward)!r} at step "
+                f"{self.steps}; rewards must be finite and within float32's range (3.4e38)"
+            )
+        array = np.asarray(obs)
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise NonFiniteError(
+                f"agent {self.agent}'s environment returned a non-finite observation at step "
+                f"{self.steps} ({array.ravel()[:6]}...); observations must be finite"
+            )
         if self.recording:
             self.rows.append(self._row(action, float(reward), bool(terminated), obs, info))
         self._obs = obs
@@ -424,8 +446,78 @@ def _decode(value: Any) -> Any:
     return value
 
 
+_INT_ARGS = {  # name: (low, high) of SB3's integer arguments
+    "n_steps": (1, 2**31), "batch_size": (1, 2**31), "n_epochs": (1, 2**31),
+    "buffer_size": (1, 2**40), "learning_starts": (0, 2**62), "gradient_steps": (-1, 2**31),
+    "target_update_interval": (1, 2**62), "stats_window_size": (1, 2**31),
+}  # fmt: skip
+_REAL_ARGS = {  # name: (low, high, low_open) of SB3's real arguments
+    "learning_rate": (0.0, math.inf, True), "gamma": (0.0, 1.0, False),
+    "gae_lambda": (0.0, 1.0, False), "ent_coef": (0.0, math.inf, False),
+    "vf_coef": (0.0, math.inf, False), "max_grad_norm": (0.0, math.inf, True),
+    "clip_range": (0.0, math.inf, True), "tau": (0.0, 1.0, False),
+    "exploration_fraction": (0.0, 1.0, False), "exploration_initial_eps": (0.0, 1.0, False),
+    "exploration_final_eps": (0.0, 1.0, False), "rms_prop_eps": (0.0, math.inf, True),
+}  # fmt: skip
+
+
+def _check_algo_values(algo: str, algo_kwargs: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` naming the argument if a numeric SB3 argument is out of range (SB3
+    itself would fail later with an assertion or a division by zero, or diverge): integers and
+    reals of :data:`_INT_ARGS` / :data:`_REAL_ARGS` (PPO's ``n_steps`` and ``batch_size`` at
+    least 2) and ``train_freq``. A schedule (a callable) is accepted
+    where SB3 takes one."""
+    for name, value in algo_kwargs.items():
+        if name in _INT_ARGS:
+            low, high = _INT_ARGS[name]
+            if algo == "PPO" and name in ("n_steps", "batch_size"):
+                low = 2  # advantages are normalised over a minibatch (SB3 asserts > 1)
+            check_number(name, value, low, high, integer=True)
+            if name == "gradient_steps" and value == 0:
+                raise ValueError("gradient_steps=0 is invalid: -1 (as many as steps) or >= 1")
+        elif name in _REAL_ARGS and not callable(value):
+            low, high, low_open = _REAL_ARGS[name]
+            if name == "ent_coef" and isinstance(value, str) and value.startswith("auto"):
+                continue
+            check_number(name, value, low, high, low_open=low_open)
+    if "train_freq" in algo_kwargs:
+        freq = algo_kwargs["train_freq"]
+        if isinstance(freq, Sequence) and not isinstance(freq, str) and len(freq) == 2:
+            check_number("train_freq[0]", freq[0], 1, integer=True)
+            if str(freq[1]).lower() not in ("step", "episode"):
+                raise ValueError(f"train_freq[1]={freq[1]!r} is invalid: 'step' or 'episode'")
+        else:
+            check_number("train_freq", freq, 1, integer=True)
+
+
+def _buffer_bytes(algo: str, algo_kwargs: Mapping[str, Any], env: gym.Env) -> int:
+    """Bytes of one model's rollout buffer (PPO, A2C: ``n_steps`` x (observation, action and 6
+    scalars, float32)) or replay buffer (DQN: ``buffer_size`` x (2 observations, an action,
+    3 scalars; one observation with ``optimize_memory_usage``)), as SB3 allocates them."""
+    defaults = inspect.signature(getattr(_require_sb3(), algo).__init__).parameters
+
+    def size(space: gym.Space) -> int:
+        return 1 if isinstance(space, gym.spaces.Discrete) else gym.spaces.flatdim(space)
+
+    def given(name: str) -> Any:
+        return algo_kwargs.get(name, defaults[name].default)
+
+    obs, action = size(env.observation_space), size(env.action_space)
+    if algo == "DQN":
+        dtype = getattr(env.observation_space, "dtype", None)
+        itemsize = np.dtype(dtype).itemsize if dtype is not None else 4
+        copies = 1 if given("optimize_memory_usage") else 2
+        return int(given("buffer_size")) * (copies * obs * itemsize + action * 8 + 12)
+    return int(given("n_steps")) * (obs * 4 + action * 4 + 24)
+
+
+MODEL_BYTES = 128 * 1024
+"""At least this much memory per SB3 model besides its buffer (measured: 150 KB per PPO
+MlpPolicy model on ReversalBandit-v0, networks, optimizer and Python objects)."""
+
+
 def _checked_algo_kwargs(algo: str, algo_kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """``algo_kwargs`` if SB3's ``algo`` accepts every name, else ``ValueError``."""
+    """``algo_kwargs`` if SB3's ``algo`` accepts every name and value, else ``ValueError``."""
     cls = getattr(_require_sb3(), algo)
     accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     reserved = sorted(set(algo_kwargs) & set(RESERVED_KWARGS))
@@ -435,6 +527,7 @@ def _checked_algo_kwargs(algo: str, algo_kwargs: Mapping[str, Any]) -> dict[str,
     if unknown:
         allowed = sorted(set(accepted) - set(RESERVED_KWARGS))
         raise ValueError(f"unknown {algo} argument(s) {unknown}; {algo} accepts: {allowed}")
+    _check_algo_values(algo, algo_kwargs)
     return dict(algo_kwargs)
 
 
@@ -475,7 +568,33 @@ def _step_hook_class() -> type:
         def _on_step(self) -> bool:
             return self.after_step()
 
+        def _on_rollout_start(self) -> None:  # after every update of the networks
+            _check_finite_model(self.model, self.num_timesteps)
+
+        def _on_training_end(self) -> None:
+            _check_finite_model(self.model, self.num_timesteps)
+
     return StepHook
+
+
+def _check_finite_model(model: Any, step: int) -> None:
+    """Raise :class:`~plasticgym.guards.NonFiniteError` if a policy parameter of ``model`` is
+    NaN or infinite (checked after every update, i.e. once per rollout), naming it and the
+    extreme arguments that are the likely cause."""
+    parameters = dict(model.policy.named_parameters())
+    finite = torch.stack([torch.isfinite(p).all() for p in parameters.values()]).all()
+    if bool(finite):
+        return
+    bad = nonfinite_tensors({name: p.detach() for name, p in parameters.items()})
+    settings = {"learning_rate": model.learning_rate, "gamma": model.gamma}
+    for name in ("ent_coef", "vf_coef", "max_grad_norm", "clip_range", "tau"):
+        settings[name] = getattr(model, name, None)
+    unusual = unusual_values(settings)
+    cause = f"extreme arguments ({unusual})" if unusual else "too large a learning rate or rewards"
+    raise NonFiniteError(
+        f"{type(model).__name__}: the update before step {step} made the policy parameters "
+        f"{bad[:4]} NaN or infinite. Likely cause: {cause}; the agent was stopped"
+    )
 
 
 def _transition_evaluator(model: Any, algo: str) -> Evaluate | None:
@@ -740,15 +859,42 @@ class SB3Agent:
         check_number("verbose", verbose, 0, 2, integer=True)
         self.n_agents = n_agents
         self.verbose = verbose
-        self.device = torch.device(device)
+        self.device = check_device(device)
         self.algo_kwargs = _checked_algo_kwargs(self.algo, algo_kwargs)
         self.seeds = population_seeds(seed, n_agents)
+        self._check_memory(env, env_kwargs)
         envs, self.env_id, self.env_kwargs = _agent_envs(env, n_agents, env_kwargs)
         self._check_action_space(envs)
         self.run_dir = next_run_dir(tensorboard_log, prefix) if tensorboard_log else None
+        self.run_id = write_run_marker(self.run_dir) if self.run_dir else None
         self._build(envs, self.seeds.model, self.seeds.predict)
 
     # ------------------------------------------------------------------ construction
+
+    def _check_memory(self, env: Any, env_kwargs: Mapping[str, Any] | None) -> None:
+        """Refuse (:class:`~plasticgym.guards.MemoryLimitError`) buffers that would not fit in
+        memory: ``n_agents`` x (the buffer of :func:`_buffer_bytes` + :data:`MODEL_BYTES`),
+        estimated on one env before any model or env copy is made."""
+        if isinstance(env, str):
+            check_env_id(env)
+            probe = gym.make(env, **json_kwargs(env_kwargs or {}))
+        else:
+            probe = env if isinstance(env, gym.Env) else env[0] if env else None
+        if probe is None:
+            return
+        try:
+            per_agent = _buffer_bytes(self.algo, self.algo_kwargs, probe) + MODEL_BYTES
+        finally:
+            if isinstance(env, str):
+                probe.close()
+        size = "buffer_size" if self.algo == "DQN" else "n_steps"
+        kind = "replay" if self.algo == "DQN" else "rollout"
+        check_memory(
+            f"SB3Agent({self.algo}) with n_agents={self.n_agents:,} (a {kind} buffer of "
+            f"{format_bytes(per_agent - MODEL_BYTES)} per agent, from {size})",
+            per_agent * self.n_agents,
+            f"Use a smaller {size} (--set {size}=N) or fewer agents.",
+        )
 
     def _check_action_space(self, envs: list[gym.Env]) -> None:
         space = envs[0].action_space
@@ -778,8 +924,15 @@ class SB3Agent:
         for i, env in enumerate(self.envs):
             streams = _GlobalStreams(self.device)
             with streams.active():  # SB3's constructor seeds the global generators
-                model = cls(policy, env, seed=model_seeds[i], device=self.device,
-                            verbose=self.verbose, **kwargs)  # fmt: skip
+                try:
+                    model = cls(policy, env, seed=model_seeds[i], device=self.device,
+                                verbose=self.verbose, **kwargs)  # fmt: skip
+                except (AssertionError, ZeroDivisionError, TypeError, KeyError) as error:
+                    reason = " ".join(str(error).split()) or type(error).__name__
+                    raise ValueError(
+                        f"Stable-Baselines3 {self.algo} refuses the arguments "
+                        f"{self.algo_kwargs}: {reason}"
+                    ) from None
             if self.run_dir is not None:
                 formats = ["tensorboard", *(["stdout"] if self.verbose else [])]
                 model.set_logger(configure(str(self.run_dir / f"agent_{i}"), formats))
@@ -935,6 +1088,7 @@ class SB3Agent:
         tensors: dict[str, torch.Tensor] = {}
         pairs = enumerate(zip(self.models, self.envs, strict=True))
         agents = [_model_checkpoint(i, model, env, tensors) for i, (model, env) in pairs]
+        refuse_nonfinite(f"SB3Agent({self.algo})", tensors)
         meta = {
             "agent": type(self).__name__,
             "algo": self.algo,
@@ -945,6 +1099,7 @@ class SB3Agent:
             "seeds": self.seeds._asdict(),
             "agents": agents,
             "run_dir": str(self.run_dir) if self.run_dir else None,
+            "run_id": getattr(self, "run_id", None),
             "verbose": self.verbose,
             "device": self.device.type,
             "versions": {
@@ -979,13 +1134,18 @@ class SB3Agent:
         env = saved.env_to_load(env, path)
         agent = cls.__new__(cls)
         agent.algo, agent.n_agents, agent.verbose = algo, saved.n_agents, saved.verbose
-        agent.device = torch.device(device)
+        agent.device = check_device(device)
         agent.algo_kwargs, agent.seeds = algo_kwargs, seeds
-        envs, agent.env_id, agent.env_kwargs = _agent_envs(
-            env, saved.n_agents, saved.env_kwargs if isinstance(env, str) else None
-        )
+        env_kwargs = saved.env_kwargs if isinstance(env, str) else None
+        with invalid_metadata(path):
+            for name in ("run_dir", "run_id"):
+                if meta.get(name) is not None and not isinstance(meta[name], str):
+                    raise ValueError(f"{name}={meta[name]!r} must be a string or null")
+            agent._check_memory(env, env_kwargs)
+            envs, agent.env_id, agent.env_kwargs = _agent_envs(env, saved.n_agents, env_kwargs)
         agent._check_action_space(envs)
-        agent.run_dir = checked_run_dir(meta.get("run_dir"), _holds_agent_runs)
+        agent.run_dir = checked_run_dir(meta.get("run_dir"), meta.get("run_id"), _holds_agent_runs)
+        agent.run_id = meta.get("run_id") if agent.run_dir else None
         steps = [a["counters"].get("num_timesteps", 0) for a in agents]
         try:
             agent._build(

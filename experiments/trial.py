@@ -40,6 +40,7 @@ from plasticgym.agents import check_agent_kwargs, make_agent
 from plasticgym.agents.vector_env import population_env
 from plasticgym.docs import task_ids
 from plasticgym.experiments.stats import mean_ci
+from plasticgym.guards import check_device, check_threads
 from plasticgym.records import save_records
 from plasticgym.seeding import seed_plan
 from plasticgym.sweep import canonical_json
@@ -122,6 +123,9 @@ def reward_metrics(records: pd.DataFrame, steps: int) -> dict[str, float | None]
 def check_spec(spec: dict[str, Any]) -> None:
     """Raise ``ValueError`` if the spec's agent, hyperparameters, env or env arguments are
     invalid, without training (a sweep checks every trial with it before running any)."""
+    check_device(spec.get("device", "cpu"))
+    if spec.get("threads") is not None:
+        check_threads(spec["threads"])
     check_agent_kwargs(spec["agent"], spec["hyperparameters"])
     _check_env(spec["env"], canonical_json(spec["env_kwargs"]))
 

@@ -3,10 +3,17 @@
 One file per checkpoint, written to a temporary file in the target folder and renamed into
 place, so a crash never leaves a half-written checkpoint. Loading parses JSON and raw tensors
 only: nothing is ever unpickled.
+
+Every checkpoint carries a SHA-256 digest of its JSON header and of every tensor (name, dtype,
+shape and bytes) under the metadata key :data:`CHECKSUM_KEY`; loading recomputes it and refuses
+a file whose bytes changed (a flipped bit, a truncated copy, a hand edit). Checkpoints written
+before the digest existed have none and still load; what they hold is checked value by value
+by the agent that loads them, as every checkpoint's is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -23,6 +30,7 @@ from torch import Tensor
 FORMAT = "plasticgym-checkpoint"
 FORMAT_VERSION = 1
 METADATA_KEY = "plasticgym"
+CHECKSUM_KEY = "plasticgym.sha256"
 
 
 class CheckpointError(ValueError):
@@ -37,13 +45,25 @@ def save_checkpoint(path: str | os.PathLike, tensors: Mapping[str, Tensor], meta
     path = Path(path)
     if path.suffix != ".safetensors":
         path = path.with_name(path.name + ".safetensors")
-    header = {"format": FORMAT, "version": FORMAT_VERSION, **meta}
+    header = json.dumps({"format": FORMAT, "version": FORMAT_VERSION, **meta})
     # safetensors refuses tensors that share memory (e.g. one tensor kept under two names):
     # every entry is written as its own copy.
-    contiguous = {name: t.detach().to("cpu").clone() for name, t in tensors.items()}
+    contiguous = {name: t.detach().to("cpu").contiguous().clone() for name, t in tensors.items()}
+    metadata = {METADATA_KEY: header, CHECKSUM_KEY: checkpoint_digest(header, contiguous)}
     with atomic_path(path) as tmp:
-        save_file(contiguous, str(tmp), metadata={METADATA_KEY: json.dumps(header)})
+        save_file(contiguous, str(tmp), metadata=metadata)
     return path
+
+
+def checkpoint_digest(header: str, tensors: Mapping[str, Tensor]) -> str:
+    """SHA-256 (hex) of the JSON ``header`` and of every tensor's name, dtype, shape and bytes,
+    in name order: what :data:`CHECKSUM_KEY` stores."""
+    digest = hashlib.sha256(header.encode())
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().to("cpu").contiguous()
+        digest.update(f"\0{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 @contextmanager
@@ -96,7 +116,8 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Tensor], dict[st
         from safetensors import safe_open
 
         with safe_open(str(path), framework="pt") as handle:
-            raw_meta = (handle.metadata() or {}).get(METADATA_KEY)
+            metadata = handle.metadata() or {}
+        raw_meta, checksum = metadata.get(METADATA_KEY), metadata.get(CHECKSUM_KEY)
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         raise CheckpointError(f"{path} is not a readable safetensors checkpoint: {error}") from None
@@ -104,10 +125,17 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Tensor], dict[st
         raise CheckpointError(
             f"{path} has no plasticgym metadata; it is not a plasticgym checkpoint"
         )
+    if checksum is not None and checksum != checkpoint_digest(raw_meta, tensors):
+        raise CheckpointError(
+            f"{path} fails its checksum ({CHECKSUM_KEY}): its tensors or metadata changed "
+            "after it was written (a corrupted copy or an edited file); it is not loaded"
+        )
     try:
         meta = json.loads(raw_meta)
     except json.JSONDecodeError as error:
         raise CheckpointError(f"{path} has corrupt metadata (invalid JSON: {error})") from None
+    except RecursionError:
+        raise CheckpointError(f"{path} has corrupt metadata (JSON nested too deeply)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a plasticgym checkpoint (format field missing)")
     if meta.get("version") != FORMAT_VERSION:

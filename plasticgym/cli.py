@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,7 +35,7 @@ def _quickstart(args: argparse.Namespace) -> int:
     from plasticgym.experiments import load_experiment
     from plasticgym.experiments.report import run_experiment, verdict_lines
 
-    out = Path(args.out)
+    out = checked_out_dir("--out", args.out)
     print(
         "plasticgym quickstart: quick versions of four experiments with populations of plastic "
         "agents\n(three-factor synapses, dopamine = their reward-prediction error) and RL "
@@ -110,6 +111,22 @@ def _json_object(option: str, text: str) -> dict[str, Any]:
     return value
 
 
+def checked_out_dir(option: str, path: str | Path) -> Path:
+    """Create the output folder ``path`` (and its parents) and check that a file can be written
+    in it, before anything runs: a bad ``--out`` must not lose a finished run. Raises
+    :class:`UsageError` naming the option and the problem."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{option} {str(out)!r} is an existing file; give a folder to write into")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".plasticgym-write-check-"):
+            pass
+    except OSError as error:
+        raise UsageError(f"{option} {str(out)!r} cannot be written into: {error}") from None
+    return out
+
+
 def _train_hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
     """``--set`` values over the task's tuned PlasticAgent preset: by default for ``--agent
     plastic`` on a task that has one, never with ``--no-preset``; ``--preset`` insists (an
@@ -175,7 +192,7 @@ def _train(args: argparse.Namespace) -> int:
         threads=args.threads,
     )
     check_spec(spec)  # user mistakes fail here, before anything is printed or trained
-    out = Path(args.out)
+    out = checked_out_dir("--out", args.out)
     hyper = ", ".join(f"{k}={v!r}" for k, v in spec["hyperparameters"].items()) or "defaults"
     preset = " (the task's preset; --no-preset for the defaults)" if _uses_preset(args) else ""
     print(
@@ -235,7 +252,9 @@ def _sweep(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     check_trials(config.trials(), config.trial)  # user mistakes fail before any output
-    out = Path(args.out or Path("plasticgym_runs") / "sweeps" / Path(args.config).stem)
+    out = checked_out_dir(
+        "--out", args.out or Path("plasticgym_runs") / "sweeps" / Path(args.config).stem
+    )
     points = math.prod(len(values) for values in config.grid.values())
     sizes = [len(config.envs), len(config.agents), points, len(config.seeds)]
     print(
@@ -249,6 +268,7 @@ def _sweep(args: argparse.Namespace) -> int:
         workers=args.workers,
         max_retries=args.max_retries,
         progress=not args.no_progress,
+        isolate=not args.in_process,
     )
     print(
         f"  done {len(summary.completed)} now, {len(summary.skipped)} before; "
@@ -295,7 +315,7 @@ def _experiment(args: argparse.Namespace) -> int:
     module = load_experiment(args.name)
     overrides = {"seed": args.seed, "device": args.device}
     config = make_config(module, quick=args.quick, seeds=args.seeds, **overrides)
-    out = Path(args.out or default_experiment_out(args.name, quick=args.quick))
+    out = checked_out_dir("--out", args.out or default_experiment_out(args.name, quick=args.quick))
     print(
         f"plasticgym experiment {args.name} ({'quick' if args.quick else 'full'} version, "
         f"{config.n_agents} agents, seed {config.seed}): {module.DESCRIPTION}"
@@ -494,6 +514,12 @@ def _add_sweep(sub: _Subparsers) -> None:
     sweep.add_argument("--workers", type=int, default=1, help="trials at a time (default 1)")
     sweep.add_argument(
         "--max-retries", type=int, default=0, help="extra attempts of a failing trial (default 0)"
+    )
+    sweep.add_argument(
+        "--in-process",
+        action="store_true",
+        help="with --workers 1, run the trials in this process (default: a process per trial, "
+        "so that a trial that crashes its process does not end the sweep)",
     )
     sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sweep.set_defaults(handler=_sweep)

@@ -36,7 +36,9 @@ def check_number(
     right = ")" if high_open else "]"
     allowed = f"{kind} in {left}{low}, {high}{right}"
     valid_type = isinstance(value, numbers.Integral if integer else numbers.Real)
-    if isinstance(value, bool) or not valid_type or not math.isfinite(value):
+    # (an integer is always finite; math.isfinite would overflow on one above 1e308)
+    finite = valid_type and (isinstance(value, numbers.Integral) or math.isfinite(value))
+    if isinstance(value, bool) or not finite:
         raise ValueError(f"{field}={value!r} is invalid: must be finite and {allowed}")
     too_low = value <= low if low_open else value < low
     too_high = value >= high if high_open else value > high

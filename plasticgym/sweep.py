@@ -47,6 +47,7 @@ in-process, in worker processes or on Ray Tune, in any order.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import importlib
@@ -71,6 +72,7 @@ import pandas as pd
 from plasticgym.checkpoint import write_json
 from plasticgym.config import check_choice, check_number
 from plasticgym.extras import require_extra
+from plasticgym.guards import check_threads
 from plasticgym.records import save_records
 
 DEFAULT_TRIAL = "plasticgym.experiments.trial:run_trial"
@@ -119,7 +121,7 @@ def trial_spec(
     check_number("steps", steps, 1, integer=True)
     check_number("n_agents", n_agents, 1, integer=True)
     if threads is not None:
-        check_number("threads", threads, 1, integer=True)
+        check_threads(threads)
     return {
         "env": env,
         "agent": agent,
@@ -374,10 +376,59 @@ def check_trials(trials: Sequence[Trial], trial: str = DEFAULT_TRIAL) -> None:
             ) from None
 
 
+LOCKS = ".locks"
+"""Folder of ``trials/`` holding one lock file per trial (see :func:`claim_trial`)."""
+
+
+class TrialBusyError(RuntimeError):
+    """Another live process holds the trial's claim (it is running that trial now)."""
+
+
+@contextlib.contextmanager
+def claim_trial(trials_dir: str | os.PathLike, trial_id: str, wait_s: float = 0.0) -> Any:
+    """Hold the trial's claim for the block: an exclusive ``flock`` on
+    ``trials/.locks/<id>``, taken atomically by one process at a time and released by the
+    kernel when the holder ends, however it ends (so a killed process leaves no stale claim).
+    Waits up to ``wait_s`` seconds for a holder to finish, then raises
+    :class:`TrialBusyError`. Without ``fcntl`` (Windows) no claim is taken."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    locks = Path(trials_dir) / LOCKS
+    locks.mkdir(parents=True, exist_ok=True)
+    fd = os.open(locks / trial_id, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TrialBusyError(
+                        f"trial {trial_id} is being run by another process (its claim "
+                        f"{locks / trial_id} is held); stop that sweep or wait for it"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # (releases the lock)
+
+
 def run_trial_once(item: Trial, trials_dir: str | os.PathLike, trial: str) -> dict[str, Any]:
     """Run one attempt of a trial in ``trials_dir/<id>/`` (cleaned first) and write its
     ``result.json`` atomically when it succeeds; on an exception write ``error.json`` and
-    re-raise. The folder's ``attempts`` file counts the attempts of this sweep run."""
+    re-raise. The folder's ``attempts`` file counts the attempts of this sweep run. The
+    attempt holds the trial's claim (:func:`claim_trial`) throughout, so no two processes
+    ever clean or write one trial folder at once; a claimed trial raises
+    :class:`TrialBusyError`."""
+    with claim_trial(trials_dir, item.id):
+        return _run_claimed(item, trials_dir, trial)
+
+
+def _run_claimed(item: Trial, trials_dir: str | os.PathLike, trial: str) -> dict[str, Any]:
     folder = Path(trials_dir) / item.id
     attempts = read_attempts(folder) + 1
     shutil.rmtree(folder, ignore_errors=True)
@@ -444,6 +495,7 @@ def run_sweep(
     workers: int = 1,
     max_retries: int = 0,
     progress: bool = False,
+    isolate: bool = False,
 ) -> SweepSummary:
     """Run every trial of ``config`` that has no result in ``out_dir`` yet.
 
@@ -457,6 +509,13 @@ def run_sweep(
         workers: trials run at the same time.
         max_retries: extra attempts of a trial that raised (or whose process died).
         progress: show a progress bar (local) or Tune's status (ray).
+        isolate: with ``workers=1``, still run each attempt in a process of its own, so that
+            a trial that kills its process (a crash, ``os._exit``, the OOM killer) costs only
+            that trial an attempt (``plasticgym sweep`` isolates unless ``--in-process``).
+
+    Worker processes die with the driver (Linux: ``PR_SET_PDEATHSIG``), and every attempt
+    holds its trial's claim (:func:`claim_trial`): a driver restarted after a kill never runs
+    a trial beside a leftover worker.
     """
     if isinstance(config, str | os.PathLike):
         config = load_config(config)
@@ -473,13 +532,23 @@ def run_sweep(
         out_dir / "sweep.json",
         {"config": config.to_dict(), "trials": [{"id": t.id, "spec": t.spec} for t in trials]},
     )
-    skipped = [t.id for t in trials if (trials_dir / t.id / RESULT).is_file()]
-    pending = [t for t in trials if t.id not in set(skipped)]
-    for item in pending:  # interrupted or failed before: start from a clean folder
-        shutil.rmtree(trials_dir / item.id, ignore_errors=True)
+    skipped, pending = [], []
+    for item in trials:
+        if not (trials_dir / item.id / RESULT).is_file():
+            # interrupted or failed before: start from a clean folder, once no other process
+            # (a worker of a killed driver, which dies with it) holds the trial
+            with claim_trial(trials_dir, item.id, wait_s=CLAIM_WAIT_S):
+                if not (trials_dir / item.id / RESULT).is_file():
+                    shutil.rmtree(trials_dir / item.id, ignore_errors=True)
+                    pending.append(item)
+                    continue
+        skipped.append(item.id)
     if pending:
-        run = _run_ray if backend == "ray" else _run_local
-        run(pending, trials_dir, config.trial, workers, max_retries, progress)
+        if backend == "ray":
+            _run_ray(pending, trials_dir, config.trial, workers, max_retries, progress)
+        else:
+            _run_local(pending, trials_dir, config.trial, workers, max_retries, progress,
+                       isolate=isolate)  # fmt: skip
     return _collect(trials, out_dir, skipped)
 
 
@@ -490,11 +559,13 @@ def _run_local(
     workers: int,
     max_retries: int,
     progress: bool,
+    *,
+    isolate: bool = False,
 ) -> None:
     from tqdm.auto import tqdm
 
     with tqdm(total=len(pending), unit="trial", desc="sweep", disable=not progress) as bar:
-        if workers == 1:
+        if workers == 1 and not isolate:
             for item in pending:
                 for _ in range(max_retries + 1):
                     try:
@@ -507,9 +578,33 @@ def _run_local(
         _run_processes(pending, trials_dir, trial, workers, max_retries, bar)
 
 
-def _attempt(item: Trial, trials_dir: str, trial: str) -> None:
+CLAIM_WAIT_S = 10.0
+"""How long a driver waits for a leftover worker's claim on a trial before it gives up."""
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Have the kernel kill this process when its parent ends (Linux ``prctl(PR_SET_PDEATHSIG,
+    SIGKILL)``), and end now if the parent is already gone (it died before the call). Elsewhere
+    a no-op beyond that check."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _attempt(item: Trial, trials_dir: str, trial: str, parent_pid: int | None = None) -> None:
     """One attempt in a worker process; how it went is in the trial's folder (``result.json``
-    or ``error.json``), so the exception is not re-raised here."""
+    or ``error.json``), so the exception is not re-raised here. The worker dies with the
+    driver that started it (:func:`die_with_parent`)."""
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     try:
         run_trial_once(item, trials_dir, trial)
     except Exception:
@@ -531,7 +626,9 @@ def _run_processes(
         while queue or running:
             while queue and len(running) < workers:
                 item = queue.popleft()
-                process = context.Process(target=_attempt, args=(item, str(trials_dir), trial))
+                process = context.Process(
+                    target=_attempt, args=(item, str(trials_dir), trial, os.getpid())
+                )
                 attempts = read_attempts(trials_dir / item.id)
                 process.start()
                 running[process.sentinel] = (process, item, attempts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,27 @@ def check_run_name(name: Any) -> str:
             "'_', '-' or '.' (not starting with '.')"
         )
     return name
+
+
+RUN_MARKER = ".plasticgym_run"
+"""File in a run folder holding the run's random id; a checkpoint that names the folder must
+carry the same id to continue writing there (see :func:`run_marker_matches`)."""
+
+
+def write_run_marker(run_dir: Path) -> str:
+    """Give the new run folder ``run_dir`` a random id (128 bits, in :data:`RUN_MARKER`) and
+    return it; the agent keeps it in its checkpoints."""
+    run_id = secrets.token_hex(16)
+    (Path(run_dir) / RUN_MARKER).write_text(run_id + "\n")
+    return run_id
+
+
+def run_marker_matches(run_dir: Path, run_id: str) -> bool:
+    """True if ``run_dir`` was created with the id ``run_id`` (its marker file holds it)."""
+    try:
+        return secrets.compare_digest((Path(run_dir) / RUN_MARKER).read_text().strip(), run_id)
+    except (OSError, UnicodeDecodeError, TypeError):
+        return False
 
 
 def is_run_dir(path: Path) -> bool:

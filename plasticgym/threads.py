@@ -62,6 +62,8 @@ from collections.abc import Iterator
 
 import torch
 
+from plasticgym.guards import check_threads
+
 SMALL_POPULATION = 32768
 """Populations with fewer agents than this learn with one torch thread (see the module
 docstring for the measurement)."""
@@ -115,13 +117,13 @@ def explicit_threads(threads: int | None) -> Iterator[None]:
     (``None``: leave the count and the automatic choice as they are); restore on exit.
 
     Raises:
-        ValueError: ``threads`` is not an integer >= 1.
+        ValueError: ``threads`` is not an integer in ``[1, 4 x cores]``
+            (:func:`plasticgym.guards.check_threads`).
     """
     if threads is None:
         yield
         return
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads={threads!r} is invalid: an integer >= 1")
+    check_threads(threads)
     previous, mark = torch.get_num_threads(), os.environ.get(_EXPLICIT_MARK)
     torch.set_num_threads(threads)
     os.environ[_EXPLICIT_MARK] = str(threads)

@@ -51,3 +51,14 @@ def count(markers: Path, kind: str) -> dict[str, int]:
         key = path.name.split("-")[1] + "-" + path.name.split("-")[2]
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+def sleepy_trial(spec: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """Writes its process id to ``markers/pid-<x>`` and sleeps ``hyperparameters["sleep"]``
+    seconds: a trial that is still running when its driver is killed."""
+    import time
+
+    hp = spec["hyperparameters"]
+    (Path(hp["markers"]) / f"pid-{hp['x']}").write_text(str(os.getpid()))
+    time.sleep(hp["sleep"])
+    return {"value": hp["x"]}

@@ -255,6 +255,94 @@ def test_a_dead_worker_process_costs_only_its_own_trial_an_attempt(tmp_path):
                                                     for s in range(2)}  # fmt: skip
 
 
+def test_with_one_isolated_worker_a_dying_trial_costs_only_its_own_attempt(tmp_path):
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    summary = run_sweep(counting_config(markers, crash_once_at=0), tmp_path / "sweep",
+                        workers=1, max_retries=1, isolate=True)  # fmt: skip
+    assert (markers / "crashed").exists()
+    assert not summary.failed and len(summary.completed) == 6
+    assert sweep_helpers.count(markers, "done") == {f"x{x}-s{s}": 1 for x in range(3)
+                                                    for s in range(2)}  # fmt: skip
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")  # a zombie (dead, not yet reaped) is not alive
+    return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])
+def test_workers_die_with_a_killed_driver_and_a_restart_runs_each_trial_once(tmp_path, signal_name):
+    import signal
+    import time
+
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    out = tmp_path / "sweep"
+    config = {
+        "env": "plasticgym/ReversalBandit-v0", "agent": "q_learning", "seeds": 1,
+        "trial": "sweep_helpers:sleepy_trial",
+        "params": {"steps": 1, "hyperparameters": {"markers": str(markers), "sleep": 60}},
+        "grid": {"x": [0, 1]},
+    }  # fmt: skip
+    script = (
+        "import json, sys; from plasticgym.sweep import run_sweep; "
+        "run_sweep(json.loads(sys.argv[1]), sys.argv[2], workers=2)"
+    )
+    driver = subprocess.Popen(
+        [sys.executable, "-c", script, json.dumps(config), str(out)],
+        env={**os.environ, "PYTHONPATH": str(TESTS)},
+    )
+    deadline = time.monotonic() + 90
+    while len(list(markers.glob("pid-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    pids = [int(path.read_text()) for path in markers.glob("pid-*")]
+    assert len(pids) == 2, "the workers did not start"
+    driver.send_signal(getattr(signal, signal_name))
+    driver.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in pids), "a worker outlived its driver"
+    for path in markers.glob("pid-*"):
+        path.unlink()
+    config["params"]["hyperparameters"]["sleep"] = 0
+    summary = run_sweep(config, out, workers=2)
+    assert len(summary.completed) == 2 and not summary.failed
+    assert len(list(markers.glob("pid-*"))) == 2  # each trial ran once more, not twice
+
+
+def test_a_claimed_trial_is_not_run_beside_its_holder(tmp_path):
+    from plasticgym.sweep import TrialBusyError, claim_trial, run_trial_once
+
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    item = SweepConfig.from_dict(counting_config(markers)).trials()[0]
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from plasticgym.sweep import claim_trial\n"
+         "with claim_trial(sys.argv[1], sys.argv[2]):\n"
+         "    print('held', flush=True); time.sleep(60)",
+         str(tmp_path / "trials"), item.id],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(TrialBusyError, match="being run by another process"):
+            run_trial_once(item, tmp_path / "trials", "sweep_helpers:counting_trial")
+        assert not sweep_helpers.count(markers, "start")
+    finally:
+        holder.kill()
+        holder.wait()
+    with claim_trial(tmp_path / "trials", item.id, wait_s=5):  # released by the kernel
+        pass
+
+
 REAL = {
     "env": "plasticgym/ReversalBandit-v0",
     "agent": ["q_learning", "td_actor_critic"],
