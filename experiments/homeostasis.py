@@ -428,14 +428,16 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     colors = {True: "tab:blue", False: "tab:red"}
     for on in (True, False):
         by_step = learning[learning["homeostasis"] == on].groupby("step")["rate"]
-        mean, sem = by_step.mean(), by_step.sem()
+        mean, sem, n = by_step.mean(), by_step.sem(), by_step.count()
+        half_width = sem * stats.t.ppf(0.975, np.maximum(n - 1, 1))
         axes[0].plot(mean.index, mean, color=colors[on], label=f"scaling {'on' if on else 'off'}")
-        axes[0].fill_between(mean.index, mean - sem, mean + sem, color=colors[on], alpha=0.25)
+        axes[0].fill_between(mean.index, mean - half_width, mean + half_width, color=colors[on],
+                             alpha=0.25, lw=0)  # fmt: skip
     axes[0].axhline(config.target_rate, color="0.3", ls="--", lw=1, label="target")
     axes[0].set_yscale("log")
     axes[0].set_xlabel("step")
     axes[0].set_ylabel("mean actor rate")
-    axes[0].set_title("1. three-factor learning")
+    axes[0].set_title("1. three-factor learning (band: 95% CI)")
     axes[0].legend(frameon=False, fontsize=8)
 
     recovery = records["recovery"]
@@ -483,12 +485,13 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     axes[3].set_ylabel("steps to undo half the perturbation")
     axes[3].set_title("3. recovery slows with tau")
     axes[3].legend(frameon=False, fontsize=8)
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     plain = FuncFormatter(lambda value, _: f"{value:g}")
-    for ax in (axes[0], axes[1], axes[3]):
+    for ax, subs in ((axes[0], (1.0, 2.0, 5.0)), (axes[1], (1.0, 3.0)), (axes[3], (1.0, 2.0, 5.0))):
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs))  # a few labelled ticks
         ax.yaxis.set_major_formatter(plain)
-        ax.yaxis.set_minor_formatter(plain)
+        ax.yaxis.set_minor_formatter(NullFormatter())
     fig.suptitle(f"Homeostatic synaptic scaling, n={config.n_agents} agents per population",
                  fontsize=11)  # fmt: skip
     return [save_figure(fig, Path(out_dir) / "homeostasis.png")]
