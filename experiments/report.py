@@ -21,6 +21,12 @@ tensorboard/         TensorBoard logs, for experiments that write them
 
 The verdicts are those of the experiment's ``analyse``, computed from the records it is given:
 :func:`analyse_records` reads a folder's ``records/`` back and recomputes them.
+
+Each verdict is labelled ``finding`` (could fail: it follows from the dynamics, the parameters
+and the protocol) or ``mechanism check`` (holds by the equations put in: a unit-level
+guarantee). An experiment returns the labels as ``result["verdict_kinds"]`` and prefixes each
+line with its kind through :func:`labelled` (``(finding) ...``); ``result.json`` carries them
+and ``report.md`` counts how many of each pass.
 """
 
 from __future__ import annotations
@@ -203,12 +209,19 @@ def check_verdict_kinds(kinds: Mapping[str, str], verdicts: Any) -> None:
         raise ValueError(f"verdict kinds {bad} are invalid: each one of {list(VERDICT_KINDS)}")
 
 
+def label(kind: str) -> str:
+    """``(finding)`` or ``(mechanism check)``: the prefix of a verdict's line."""
+    if kind not in VERDICT_KINDS:
+        raise ValueError(f"verdict kind {kind!r} is invalid: one of {list(VERDICT_KINDS)}")
+    return f"({kind})"
+
+
 def labelled(lines: Mapping[str, str], kinds: Mapping[str, str]) -> dict[str, str]:
     """Each verdict's line prefixed with its kind, ``(finding) ...`` or
     ``(mechanism check) ...`` (checked by :func:`check_verdict_kinds`); the experiments
     return the ``kinds`` as ``result["verdict_kinds"]``."""
     check_verdict_kinds(kinds, lines)
-    return {name: f"({kinds[name]}) {line}" for name, line in lines.items()}
+    return {name: f"{label(kinds[name])} {line}" for name, line in lines.items()}
 
 
 def kind_counts(result: Mapping[str, Any]) -> str:
@@ -357,6 +370,7 @@ __all__ = [
     "check_result",
     "check_verdict_kinds",
     "kind_counts",
+    "label",
     "labelled",
     "make_config",
     "markdown_table",

@@ -446,3 +446,18 @@ def test_markdown_table():
     assert markdown_table(table) == (
         "| name | mean | n |\n|---|---|---|\n| a\\|b | 0.1235 | 3 |\n| c |  | 4 |"
     )
+
+
+def test_robustness_variants_change_one_field_at_a_time():
+    from plasticgym.experiments.robustness import variants
+
+    runs = variants([0, 1], ["steps=280,520", "iti=(10, 20),(30, 40)", "mode=td"])
+    assert runs == [
+        ("seed 0", {"seed": 0}), ("seed 1", {"seed": 1}),
+        ("steps=280", {"seed": 0, "steps": 280}), ("steps=520", {"seed": 0, "steps": 520}),
+        ("iti=(10, 20)", {"seed": 0, "iti": (10, 20)}),
+        ("iti=(30, 40)", {"seed": 0, "iti": (30, 40)}),
+        ("mode=td", {"seed": 0, "mode": "td"}),
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="--vary 'steps' is invalid"):
+        variants([0], ["steps"])
