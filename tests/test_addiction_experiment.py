@@ -88,6 +88,37 @@ def test_quick_run_writes_its_report_with_boolean_verdicts(quick_run):
         assert verdicts[name], result["lines"][name]
 
 
+def test_populations_differ_in_their_learning_rates(quick_run):
+    """The agents are not clones: the Redish value's interval has a width; the criteria
+    prevalence is reported beside Deroche-Gamonet et al.'s 17%."""
+    result, _ = quick_run
+    table = result["table"]
+    redish = table[(table["part"] == "value") & (table["mode"] == "redish")]
+    assert ((redish["ci_high"] - redish["ci_low"]) > 0.1).all()
+    quantities = set(table.loc[table["part"] == "criteria", "quantity"])
+    assert "fraction meeting all three criteria (Wilson 95%)" in quantities
+    assert (
+        "fraction meeting all three: Deroche-Gamonet et al. 2004's rats (reference value)"
+        in quantities
+    )
+    assert "0.17 of Deroche-Gamonet" in result["lines"]["criteria_distributed"]
+
+
+def test_individual_differences_spread_the_learning_rates():
+    from plasticgym.experiments.addiction.common import individual_differences
+    from plasticgym.population import LogUniform, Uniform
+
+    hp = individual_differences({"actor_lr": 0.2, "gamma": 0.0}, 2.0)
+    assert hp["actor_lr"] == LogUniform(0.2 / math.sqrt(2), 0.2 * math.sqrt(2))
+    assert hp["critic_lr"] == LogUniform(0.1 / math.sqrt(2), 0.1 * math.sqrt(2))  # default
+    assert hp["gamma"] == 0.0
+    kept = individual_differences({"actor_lr": 0.0, "critic_lr": Uniform(0.1, 0.2)}, 2.0)
+    assert kept == {"actor_lr": 0.0, "critic_lr": Uniform(0.1, 0.2)}
+    assert individual_differences({"actor_lr": 0.2}, 1.0) == {"actor_lr": 0.2}
+    with pytest.raises(ValueError, match=r"lr_spread=0\.5 is invalid"):
+        Config(lr_spread=0.5)
+
+
 def _reanalysed(paths, corrupt) -> dict[str, bool]:
     records = {name: load_records(path) for name, path in paths.records.items()}
     corrupt(records)
