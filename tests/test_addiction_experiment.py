@@ -402,7 +402,7 @@ def test_config_validation():
 def test_criteria_relapse_needs_latent_causes(monkeypatch):
     """Part 4 in short (32 agents, 6 acquisition and 8 extinction sessions): the primed test
     brings drug presses back above the last extinction session with latent causes; with one
-    cause extinction leaves nothing to bring back."""
+    cause extinction leaves nothing to bring back (the relapse's 95% CI below 0.5)."""
     config = Config.quick(criteria_agents=32, acquisition_sessions=6, late_sessions=2,
                           extinction_sessions=8)  # fmt: skip
     latent = criteria_table(addiction.run_criteria(config), late_sessions=2)
@@ -410,4 +410,6 @@ def test_criteria_relapse_needs_latent_causes(monkeypatch):
     one_cause = {**addiction.CRITERIA_AGENT, "latent_causes": 1, "cause_channels": None}
     monkeypatch.setattr(addiction.criteria, "CRITERIA_AGENT", one_cause)
     single = criteria_table(addiction.run_criteria(config), late_sessions=2)
-    assert single["relapse"].abs().max() <= 1.0 and single["reinstatement"].mean() < 0.5
+    # The agents' learning rates differ (lr_spread): a slow one may keep a press or two, so
+    # the claim is judged over the population (it was every agent's |relapse| <= 1 with clones).
+    assert mean_ci(single["relapse"])[2] < 0.5 and single["reinstatement"].mean() < 0.5

@@ -287,6 +287,7 @@ def test_skill_verdicts_flip_with_the_records(tmp_path_factory):
         """Each agent's training latencies replaced by a power law of its trial: the power
         law is then preferred (the verdict is not fixed to fail)."""
         srt = records["srt"]
+        srt["latency"] = srt["latency"].astype(float)
         ends = srt[(srt["latency"] > 0) & (srt["phase"] == "training")]
         practice = ends["trial"] - ends.groupby("agent")["trial"].transform("min") + 1
         noise = 0.01 * np.sin(ends["agent"].to_numpy() + practice.to_numpy())
