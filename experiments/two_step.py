@@ -189,10 +189,11 @@ def stay_regressions(pairs: pd.DataFrame, l2: float) -> pd.DataFrame:
 NO_INTERACTION_MARGIN = 0.1
 """Equivalence margin of ``<kind>_no_interaction`` (logistic-regression units): the TOST asks
 whether ``b_rt`` lies inside ``+-0.1``. The contrasted effect is the model-based learner's own
-interaction (``b_rt`` +0.22 [+0.19, +0.24] in the quick run, +0.25 in the full one): the margin
-is less than half of it, so an agent passes only if its interaction is much closer to none
-than to the model-based one. When the model-based kind runs, the verdict also requires the
-margin to lie below the model-based interaction's 95% interval (the contrast was present)."""
+interaction (``b_rt`` +0.22 [+0.19, +0.24] in the quick run, +0.22 [+0.21, +0.24] in the full
+one): the margin is less than half of it, so an agent passes only if its interaction is much
+closer to none than to the model-based one. When the model-based kind runs, the verdict also
+requires the margin to lie below the model-based interaction's 95% interval (the contrast was
+present)."""
 
 KIND: dict[str, str] = {}
 """Each verdict's label (:data:`plasticgym.experiments.report.VERDICT_KINDS`), filled below."""
