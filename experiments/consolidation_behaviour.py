@@ -57,6 +57,7 @@ import pandas as pd
 import torch
 
 from plasticgym.agents import PlasticAgent
+from plasticgym.experiments.report import label as verdict_label
 from plasticgym.experiments.report import pyplot, save_figure
 from plasticgym.experiments.stats import (
     ci_row,
@@ -255,7 +256,7 @@ def window_group(hours: float) -> str:
 
 
 def _label(verdict: str) -> str:
-    return f"({KIND[verdict]})"
+    return verdict_label(KIND[verdict])
 
 
 class PartResult(NamedTuple):
@@ -402,7 +403,8 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     memory, novelty = _memory_verdicts(choices, config), _novelty_verdicts(choices, config)
     rows += [*memory.rows, *novelty.rows, *_descriptive_rows(choices, config)]
     return {"verdicts": {**memory.verdicts, **novelty.verdicts}, "table": pd.DataFrame(rows),
-            "lines": {**memory.lines, **novelty.lines}, "config": config}  # fmt: skip
+            "lines": {**memory.lines, **novelty.lines}, "config": config,
+            "verdict_kinds": dict(KIND)}  # fmt: skip
 
 
 def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any) -> list[Path]:

@@ -31,6 +31,9 @@ devalued lever). Signatures, each with a 95% confidence interval over agents:
    equal reinforcers mean equal practice and equal habit strength. The two-lever interval
    groups of the full design are reported too: with a choice between two levers, interval
    schedules reward alternating between them and the agents stay as sensitive as on ratio.
+
+Verdicts 1-3 are labelled ``mechanism check`` (they hold by the goal-directed and habit
+equations put in; 3 is the control without the habit pathway), 4 ``finding`` (:data:`KIND`).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ import pandas as pd
 
 from plasticgym.agents import PlasticAgent
 from plasticgym.agents.base import step_bar
+from plasticgym.experiments.report import FINDING, MECHANISM_CHECK, labelled
 from plasticgym.experiments.stats import (
     ci_row,
     difference_ci,
@@ -69,6 +73,25 @@ RATE_CORRELATION_ARBITER = {
 }  # fmt: skip
 """The single-lever part's arbiter: ``w_H = sigmoid(50 (spread - 0.035 - 0.5 rho))`` with the
 response-outcome rate correlation ``rho`` counted in the instrumental context (channel 0)."""
+
+
+KIND = {
+    # The goal-directed evaluation values actions by their outcomes' learned values: after
+    # devaluation, with the habit pathway still weak, it moves away by its equations.
+    "goal_directed_after_moderate": MECHANISM_CHECK,
+    # Habit strength grows with every repetition (Miller et al. 2019's rule) and the arbiter
+    # hands it control past a threshold: more training, less sensitivity, by design (the
+    # verdict checks that the extended training is past the switch).
+    "habitual_after_extended": MECHANISM_CHECK,
+    # The control that removes the mechanism: without the habit pathway only the
+    # goal-directed system acts.
+    "no_habit_stays_sensitive": MECHANISM_CHECK,
+    # Depends on the press patterns each schedule produces, the experienced rate correlation
+    # and the schedules' parameters: could fail (and does at other training lengths, see
+    # docs/experiments.md, "Robustness").
+    "interval_more_habitual": FINDING,
+}
+"""Each verdict's label (:data:`plasticgym.experiments.report.VERDICT_KINDS`)."""
 
 
 @dataclass(frozen=True)
@@ -295,7 +318,9 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     verdicts = {name: bool(low > 0) for name, (_, low, _) in estimates.items()}
     verdicts["no_habit_stays_sensitive"] &= bool(mean_ci(without)[1] > 0)
     verdicts["interval_more_habitual"] &= bool(effects["ratio"][1] > 0)
-    return {"verdicts": verdicts, "lines": _lines(estimates, effects, without, config),
+    kinds = {name: KIND[name] for name in verdicts}
+    lines = labelled(_lines(estimates, effects, without, config), kinds)
+    return {"verdicts": verdicts, "verdict_kinds": kinds, "lines": lines,
             "table": pd.DataFrame(rows), "per_agent": table, "single_lever": single}  # fmt: skip
 
 

@@ -21,6 +21,12 @@ tensorboard/         TensorBoard logs, for experiments that write them
 
 The verdicts are those of the experiment's ``analyse``, computed from the records it is given:
 :func:`analyse_records` reads a folder's ``records/`` back and recomputes them.
+
+Each verdict is labelled ``finding`` (could fail: it follows from the dynamics, the parameters
+and the protocol) or ``mechanism check`` (holds by the equations put in: a unit-level
+guarantee). An experiment returns the labels as ``result["verdict_kinds"]`` and prefixes each
+line with its kind through :func:`labelled` (``(finding) ...``); ``result.json`` carries them
+and ``report.md`` counts how many of each pass.
 """
 
 from __future__ import annotations
@@ -181,9 +187,61 @@ def analyse_records(name: str, out: str | Path) -> dict[str, Any]:
     return module.analyse(records, config)
 
 
+MECHANISM_CHECK = "mechanism check"
+"""A verdict that holds by the equations put in (a unit-level guarantee: the code does what
+the equations say); it could fail only through a bug."""
+FINDING = "finding"
+"""A verdict that could fail: it follows from the dynamics, the parameters and the protocol,
+not from an equation written in by hand."""
+VERDICT_KINDS = (MECHANISM_CHECK, FINDING)
+
+
+def check_verdict_kinds(kinds: Mapping[str, str], verdicts: Any) -> None:
+    """Raise ``ValueError`` unless ``kinds`` labels exactly the ``verdicts`` (names), each
+    with one of :data:`VERDICT_KINDS`."""
+    names = set(verdicts)
+    if set(kinds) != names:
+        raise ValueError(
+            f"verdict kinds {sorted(kinds)} do not label exactly the verdicts {sorted(names)}"
+        )
+    bad = {name: kind for name, kind in kinds.items() if kind not in VERDICT_KINDS}
+    if bad:
+        raise ValueError(f"verdict kinds {bad} are invalid: each one of {list(VERDICT_KINDS)}")
+
+
+def label(kind: str) -> str:
+    """``(finding)`` or ``(mechanism check)``: the prefix of a verdict's line."""
+    if kind not in VERDICT_KINDS:
+        raise ValueError(f"verdict kind {kind!r} is invalid: one of {list(VERDICT_KINDS)}")
+    return f"({kind})"
+
+
+def labelled(lines: Mapping[str, str], kinds: Mapping[str, str]) -> dict[str, str]:
+    """Each verdict's line prefixed with its kind, ``(finding) ...`` or
+    ``(mechanism check) ...`` (checked by :func:`check_verdict_kinds`); the experiments
+    return the ``kinds`` as ``result["verdict_kinds"]``."""
+    check_verdict_kinds(kinds, lines)
+    return {name: f"{label(kinds[name])} {line}" for name, line in lines.items()}
+
+
+def kind_counts(result: Mapping[str, Any]) -> str:
+    """``3 of 4 findings and 2 of 2 mechanism checks pass`` for a result with
+    ``verdict_kinds`` (empty without them)."""
+    kinds = result.get("verdict_kinds")
+    if not kinds:
+        return ""
+    parts = []
+    for kind, plural in ((FINDING, "findings"), (MECHANISM_CHECK, "mechanism checks")):
+        names = [name for name, k in kinds.items() if k == kind]
+        passed = sum(bool(result["verdicts"][name]) for name in names)
+        parts.append(f"{passed} of {len(names)} {plural}")
+    return " and ".join(parts) + " pass"
+
+
 def check_result(module: ModuleType, result: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` unless ``analyse`` returned boolean verdicts, a line for each and a
-    DataFrame ``table`` (the interface of :mod:`plasticgym.experiments`)."""
+    DataFrame ``table`` (the interface of :mod:`plasticgym.experiments`), and, where it labels
+    its verdicts (``verdict_kinds``), a kind of :data:`VERDICT_KINDS` for each."""
     for key in ("verdicts", "table", "lines"):
         if key not in result:
             raise ValueError(f"{module.NAME}.analyse returned no {key!r}")
@@ -197,6 +255,11 @@ def check_result(module: ModuleType, result: Mapping[str, Any]) -> None:
         )
     if not isinstance(result["table"], pd.DataFrame):
         raise ValueError(f"{module.NAME}.analyse: table must be a pandas DataFrame")
+    if "verdict_kinds" in result:
+        try:
+            check_verdict_kinds(result["verdict_kinds"], verdicts)
+        except ValueError as error:
+            raise ValueError(f"{module.NAME}.analyse: {error}") from None
 
 
 def config_dict(config: Any) -> dict[str, Any]:
@@ -216,6 +279,7 @@ def result_json(
         "seed": config.seed,
         "passed": all(result["verdicts"].values()),
         "verdicts": dict(result["verdicts"]),
+        **({"verdict_kinds": dict(result["verdict_kinds"])} if "verdict_kinds" in result else {}),
         "lines": dict(result["lines"]),
         "table": json.loads(result["table"].to_json(orient="records")),
         "wall_s": wall_s,
@@ -273,6 +337,14 @@ def render_report(
         f"({'quick' if quick else 'full'} version, {config.n_agents} agents, seed {config.seed},"
         f" {wall_s:.1f} s).",
         "## Verdicts",
+        *(
+            [
+                f"{kind_counts(result)}: a `finding` could fail, a `mechanism check` holds by the "
+                "equations put in (a unit-level guarantee)."
+            ]
+            if kind_counts(result)
+            else []
+        ),
         "\n".join(verdict_lines(result)),
         "## What was run",
         summary(module),
@@ -290,9 +362,16 @@ def render_report(
 
 
 __all__ = [
+    "FINDING",
+    "MECHANISM_CHECK",
+    "VERDICT_KINDS",
     "ReportPaths",
     "analyse_records",
     "check_result",
+    "check_verdict_kinds",
+    "kind_counts",
+    "label",
+    "labelled",
     "make_config",
     "markdown_table",
     "pyplot",

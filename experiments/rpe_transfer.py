@@ -20,6 +20,11 @@ shuffled order, several rounds): per agent, the slope of the dopamine response o
 6. positive at the cue (the cue's response rises with p) and
 7. negative at a delivered reward (the reward's response falls with p, as ``1 - p``).
 
+Verdicts are labelled (:data:`KIND`) ``finding`` (could fail: 2 and 3, whether the temporal
+code lets the critic time the reward in the trials given) or ``mechanism check`` (holds by the
+TD equations once the critic has learned: 1, 4-7). No control removes the mechanism (a critic
+that does not learn would keep the response at the reward).
+
 Run it with ``plasticgym experiment rpe_transfer`` (its quick version, with all seven
 signatures, is part of ``plasticgym quickstart``), or in Python:
 ``records = run(RpeTransferConfig(), out_dir)``, ``analyse(records, config)``.
@@ -37,7 +42,13 @@ import numpy as np
 import pandas as pd
 
 from plasticgym.agents import PlasticAgent
-from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.report import (
+    FINDING,
+    MECHANISM_CHECK,
+    labelled,
+    pyplot,
+    save_figure,
+)
 from plasticgym.experiments.stats import ci_row, format_ci, mean_ci, slopes
 from plasticgym.records import save_records
 
@@ -310,6 +321,25 @@ def analyse_session(records: pd.DataFrame, config: RpeTransferConfig) -> dict[st
 # Slopes of the probability verdicts, in units of the reward magnitude per unit probability.
 PROBABILITY_SLOPE = 0.25
 
+KIND = {
+    # The critic starts at zero: the first rewards are unpredicted, delta = r.
+    "at_reward_early": MECHANISM_CHECK,
+    # Whether the presynaptic temporal code (traces, microstimuli) lets the critic time the
+    # reward within the session's trials, at these learning rates: could fail (Ludvig, Sutton
+    # & Kehoe 2008: microstimuli leave part of the response at the reward).
+    "at_cue_late": FINDING,
+    "predicted_reward_near_zero": FINDING,
+    # delta = 0 + gamma v_t - v_tm1 < 0 once the value is learned; an uncued reward arrives in
+    # the inter-trial interval, where v is about 0, so delta is about r: TD algebra.
+    "omission_dip": MECHANISM_CHECK,
+    "free_reward_full": MECHANISM_CHECK,
+    # At asymptote TD gives a cue response proportional to p and a reward response to 1 - p
+    # (the verdicts check that the blocks are long enough to get there).
+    "cue_rises_with_probability": MECHANISM_CHECK,
+    "reward_falls_with_probability": MECHANISM_CHECK,
+}
+"""Each verdict's label (:data:`plasticgym.experiments.report.VERDICT_KINDS`)."""
+
 
 def per_agent_probability_responses(
     records: pd.DataFrame, config: RpeTransferConfig
@@ -389,10 +419,13 @@ def analyse(records: dict[str, pd.DataFrame], config: RpeTransferConfig) -> dict
         "reward_falls_with_probability": "slope of the reward response on p "
         f"{format_ci(*slope['reward'])} per unit p (needs CI < -{PROBABILITY_SLOPE})",
     }
+    verdicts = {**session["verdicts"], **probability["verdicts"]}
+    kinds = {name: KIND[name] for name in verdicts}
     return {
-        "verdicts": {**session["verdicts"], **probability["verdicts"]},
+        "verdicts": verdicts,
+        "verdict_kinds": kinds,
         "table": pd.DataFrame(rows),
-        "lines": lines,
+        "lines": labelled(lines, kinds),
         "session": session,
         "probability": probability,
         "config": config,

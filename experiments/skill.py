@@ -33,16 +33,18 @@ the recovery block: knowing the sequence makes the responses more accurate and f
 advantage returns with the sequence (it is sequence-specific, not general practice). The
 latency over sequence practice (per agent, the mean over bins of ``practice_bin`` trials, bin
 ``N = 1, 2, ...`` from the first training trial) is fitted by a power law ``L = A + B N^-alpha``
-(Newell & Rosenbloom 1981; ``A >= 1``, the shortest possible latency) and by a straight line;
-the law of practice holds when latency falls from the first to the last training block and the
-power law explains it better than its mean (adjusted R^2 > 0) and better than the line
-(adjusted R^2 of the power law - of the line > 0: fast early gains and slower later ones, a
-curve rather than a trend). An exponential ``A + B exp(-N / tau)`` (Heathcote, Brown & Mewhort
-2000) is fitted as well and reported, not judged: it fits the agents' latency better than the
-power law does (each agent's latency falls within a few bins to the 1-step floor and stays
-there), as Heathcote et al. found for people's individual learning curves. Latency does not
-come back down in the recovery block: the caution relearned in the random block lasts through
-its 100 trials (only the accuracy returns, which is what is judged).
+(Newell & Rosenbloom 1981; ``A >= 1``, the shortest possible latency), by an exponential
+``A + B exp(-N / tau)`` (Heathcote, Brown & Mewhort 2000) and by a straight line. Two verdicts:
+latency falls with practice, as a decelerating curve (latency falls from the first to the last
+training block, and the power law explains it better than its mean and better than the line),
+and the **power law is preferred** over the exponential by each agent's AIC (both curves have
+three parameters, so AIC and BIC give the same difference, ``n ln(RSS_exp / RSS_power)``).
+The second fails: nearly every agent's curve is better fitted by the exponential (each agent's
+latency falls within a few bins to the 1-step floor and stays there), as Heathcote et al. found
+for people's individual learning curves (they argue that the power law of averaged curves can
+come from averaging exponentials). Latency does not come back down in the recovery block: the
+caution relearned in the random block lasts through its 100 trials (only the accuracy returns,
+which is what is judged).
 
 **Reaching** (``Reaching-v0``, 16 units driving a cursor through a population-vector decoder,
 4 targets): a baseline phase, then a perturbation phase in which the decoder's preferred
@@ -54,11 +56,16 @@ perturbation's start to the end of the session the rotated units' preferred dire
 more than the others' (the units that the decoder perturbed are the ones that retune), and
 they shift in the rotation's direction, compensating for it.
 
-Every verdict is judged per agent with a 95% confidence interval over agents.
+Every verdict is judged per agent with a 95% confidence interval over agents and labelled
+(:data:`KIND`) ``finding`` (could fail) or ``mechanism check`` (holds by the equations: only
+``rotation_increases_error``, the decoder's geometry). The sequence verdicts are findings about
+what the actor learns, but the observation shows the three previous targets, so the sequence is
+a lookup from the input, not a memory held by the agent.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,14 +79,27 @@ from scipy import optimize
 
 from plasticgym.agents import PlasticAgent
 from plasticgym.agents.presets import plastic_preset
-from plasticgym.experiments.report import pyplot, save_figure
-from plasticgym.experiments.stats import ci_row, estimate_row, format_ci, mean_ci
+from plasticgym.experiments.report import (
+    FINDING,
+    MECHANISM_CHECK,
+    labelled,
+    pyplot,
+    save_figure,
+)
+from plasticgym.experiments.stats import (
+    ci_row,
+    estimate_row,
+    format_ci,
+    mean_ci,
+    proportion_ci,
+)
 
 NAME = "skill"
 DESCRIPTION = (
     "serial reaction time: accurate, fast sequence responses that drop in a random block, "
-    "latency falls as a power law of practice; BCI reaching: error recovers after a rotation "
-    "and the rotated units retune (Nissen 1987; Newell 1981; Legenstein 2010)"
+    "latency falls with practice (is it a power law or an exponential?); BCI reaching: error "
+    "recovers after a rotation and the rotated units retune (Nissen 1987; Newell 1981; "
+    "Heathcote 2000; Legenstein 2010)"
 )
 SRT = "plasticgym/SkillLearning-v0"
 REACHING = "plasticgym/Reaching-v0"
@@ -308,13 +328,30 @@ def latency_fits(curves: pd.DataFrame) -> pd.DataFrame:
         params = fit_power_law(n, y, floor=1.0)
         decay = fit_curve(exponential, n, y, 1.0, n.size / 4)
         line = np.polyval(np.polyfit(n, y, 1), n)
+        fitted = {"power": power_law(n, *params), "exponential": exponential(n, *decay)}
         rows[agent] = {
-            "A": params[0], "B": params[1], "alpha": params[2],
-            "power_r2": adjusted_r_squared(y, power_law(n, *params), 3),
-            "exponential_r2": adjusted_r_squared(y, exponential(n, *decay), 3),
+            "A": params[0], "B": params[1], "alpha": params[2], "tau": decay[2],
+            "power_r2": adjusted_r_squared(y, fitted["power"], 3),
+            "exponential_r2": adjusted_r_squared(y, fitted["exponential"], 3),
             "line_r2": adjusted_r_squared(y, line, 2),
+            **{f"{name}_{criterion}": information_criterion(y, curve, 3, criterion)
+               for name, curve in fitted.items() for criterion in ("aic", "bic")},
         }  # fmt: skip
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def information_criterion(y: np.ndarray, fitted: np.ndarray, n_params: int, kind: str) -> float:
+    """Akaike's or Schwarz's criterion of a least-squares fit with Gaussian errors:
+    ``AIC = n ln(RSS / n) + 2 k``, ``BIC = n ln(RSS / n) + k ln n`` for ``n`` points and ``k``
+    parameters (Burnham & Anderson 2002; the error variance, common to both curves, is left
+    out of ``k``). Lower is better; with equal ``k`` the difference of two models is
+    ``n ln(RSS_1 / RSS_2)`` under either criterion. NaN for a failed fit; ``RSS`` is floored
+    at ``1e-12`` (a perfect fit)."""
+    if not np.isfinite(fitted).all():
+        return float("nan")
+    rss = max(float(((y - fitted) ** 2).sum()), 1e-12)
+    penalty = 2.0 * n_params if kind == "aic" else n_params * math.log(y.size)
+    return y.size * math.log(rss / y.size) + penalty
 
 
 def reaching_errors(records: pd.DataFrame, config: Config) -> pd.DataFrame:
@@ -367,6 +404,24 @@ def retuning(tuning: pd.DataFrame, records: pd.DataFrame, config: Config) -> pd.
 # Margins of the verdicts (see ``analyse``).
 ACCURACY_GAIN = 0.1
 DEGREES = 10.0
+
+KIND = {
+    # Learned from the previous-target channels of the observation (a lookup the actor must
+    # learn), so they could fail; but the sequence knowledge sits in the input, not the agent.
+    "sequence_more_accurate": FINDING,
+    "sequence_faster": FINDING,
+    "advantage_returns_with_the_sequence": FINDING,
+    "practice_reduces_errors": FINDING,
+    "latency_falls_with_practice": FINDING,
+    "power_law_preferred": FINDING,
+    "reaching_learned": FINDING,
+    # A trained decoder rotated for half of the units points the cursor elsewhere: geometry.
+    "rotation_increases_error": MECHANISM_CHECK,
+    "reaching_recovers": FINDING,
+    "rotated_units_retune_more": FINDING,
+    "retuning_follows_the_rotation": FINDING,
+}
+"""Each verdict's label (:data:`plasticgym.experiments.report.VERDICT_KINDS`)."""
 
 
 class Effect(NamedTuple):
@@ -451,9 +506,24 @@ def law_of_practice(fall: pd.Series, fits: pd.DataFrame) -> dict[str, tuple[floa
         "power_r2": mean_ci(fits["power_r2"]),
         "gain": mean_ci(fits["power_r2"] - fits["line_r2"]),
         "over_exponential": mean_ci(fits["power_r2"] - fits["exponential_r2"]),
+        "delta_aic": mean_ci(fits["exponential_aic"] - fits["power_aic"]),
+        "delta_bic": mean_ci(fits["exponential_bic"] - fits["power_bic"]),
+        "power_preferred": proportion_ci(preferred(fits, "power")),
+        "exponential_preferred": proportion_ci(preferred(fits, "exponential")),
         "A": mean_ci(fits["A"]),
         "alpha": mean_ci(fits["alpha"]),
+        "tau": mean_ci(fits["tau"]),
     }
+
+
+def preferred(fits: pd.DataFrame, model: str) -> np.ndarray:
+    """Per agent: 1.0 where ``model`` (``"power"`` or ``"exponential"``) has the lower AIC,
+    0.0 where the other has, NaN where a fit failed (ties count for neither)."""
+    other = "exponential" if model == "power" else "power"
+    mine, theirs = fits[f"{model}_aic"].to_numpy(), fits[f"{other}_aic"].to_numpy()
+    out = (mine < theirs).astype(float)
+    out[~(np.isfinite(mine) & np.isfinite(theirs))] = np.nan
+    return out
 
 
 def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
@@ -465,9 +535,12 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     - ``advantage_returns_with_the_sequence``: accuracy of the recovery block - random block >
       0;
     - ``practice_reduces_errors``: error rate of the first - last training block > 0;
-    - ``latency_power_law``: latency of the first - last training block > 0, and, per agent
-      over the bins of sequence practice, the adjusted R^2 of ``L = A + B N^-alpha`` > 0
-      (better than a constant) and its adjusted R^2 - that of a straight line > 0;
+    - ``latency_falls_with_practice``: latency of the first - last training block > 0, and,
+      per agent over the bins of sequence practice, the adjusted R^2 of ``L = A + B N^-alpha``
+      > 0 (better than a constant) and its adjusted R^2 - that of a straight line > 0;
+    - ``power_law_preferred``: per agent, AIC of the exponential ``A + B exp(-N / tau)`` -
+      AIC of the power law > 0 (both have 3 parameters, so BIC gives the same difference):
+      the power law of practice, against its rival (Heathcote, Brown & Mewhort 2000);
     - ``reaching_learned``, ``rotation_increases_error``, ``reaching_recovers``: angular error
       of the first 20 - last 20 baseline trials, first 10 perturbation trials - last 20
       baseline trials, first 10 - last 20 perturbation trials, each > ``DEGREES``;
@@ -491,9 +564,9 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     curves = practice_latency(records["srt"], config)
     fits = latency_fits(curves)
     law = law_of_practice(latency[key["first"]] - latency[key["last"]], fits)
-    verdicts["latency_power_law"], lines["latency_power_law"] = _power_law_verdict(
-        law, config.practice_bin
-    )
+    for name, (verdict, line) in _practice_verdicts(law, config.practice_bin).items():
+        verdicts[name], lines[name] = verdict, line
+    kinds = {name: KIND[name] for name in verdicts}
     rows = [
         *(ci_row(e.values, task=e.task, quantity=e.label) for e in effects.values()),
         *_law_rows(law, len(fits)),
@@ -503,8 +576,9 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     ]  # fmt: skip
     return {
         "verdicts": verdicts,
+        "verdict_kinds": kinds,
         "table": pd.DataFrame(rows),
-        "lines": lines,
+        "lines": labelled(lines, kinds),
         "accuracy": accuracy,
         "latency": latency,
         "practice": (curves, fits),
@@ -525,20 +599,33 @@ def _effect_verdicts(effects: dict[str, Effect]) -> tuple[dict[str, bool], dict[
     return verdicts, lines
 
 
-def _power_law_verdict(
+def _fraction(estimate: tuple[float, float, float]) -> str:
+    return "{:.2f} [{:.2f}, {:.2f}]".format(*estimate)
+
+
+def _practice_verdicts(
     law: dict[str, tuple[float, float, float]], practice_bin: int
-) -> tuple[bool, str]:
-    """``latency_power_law`` from the estimates of :func:`law_of_practice`: its verdict and
-    line."""
-    verdict = bool(law["fall"][1] > 0 and law["power_r2"][1] > 0 and law["gain"][1] > 0)
-    line = (
+) -> dict[str, tuple[bool, str]]:
+    """``latency_falls_with_practice`` and ``power_law_preferred`` from the estimates of
+    :func:`law_of_practice`: their verdicts and lines."""
+    falls = bool(law["fall"][1] > 0 and law["power_r2"][1] > 0 and law["gain"][1] > 0)
+    falls_line = (
         f"latency (steps), first - last training block {format_ci(*law['fall'])}; per agent over "
         f"bins of {practice_bin} trials, adjusted R^2 of L = A + B N^-alpha "
         f"{format_ci(*law['power_r2'])}, minus a straight line's {format_ci(*law['gain'])} "
-        f"(needs the three CIs > 0); alpha {format_ci(*law['alpha'])}; not judged: minus an "
-        f"exponential's {format_ci(*law['over_exponential'])}"
+        f"(needs the three CIs > 0: a decelerating fall)"
     )
-    return verdict, line
+    power = bool(law["delta_aic"][1] > 0)
+    power_line = (
+        f"per agent, AIC of the exponential A + B exp(-N / tau) - of the power law (3 parameters "
+        f"each, so = BIC's difference) {format_ci(*law['delta_aic'], 1)} (needs CI > 0: the "
+        f"power law preferred); fraction of agents preferring the power law "
+        f"{_fraction(law['power_preferred'])}, the exponential "
+        f"{_fraction(law['exponential_preferred'])} (Wilson 95%; Heathcote, Brown & Mewhort "
+        f"2000 found the exponential better for most individual curves)"
+    )
+    return {"latency_falls_with_practice": (falls, falls_line),
+            "power_law_preferred": (power, power_line)}  # fmt: skip
 
 
 LAW_LABELS = {
@@ -547,8 +634,13 @@ LAW_LABELS = {
     "gain": "adjusted R^2 of the latency power law - of a straight line",
     "over_exponential": "adjusted R^2 of the latency power law - of an exponential "
     "A + B exp(-N / tau)",
+    "delta_aic": "AIC of the exponential - of the power law (> 0: power law preferred)",
+    "delta_bic": "BIC of the exponential - of the power law (> 0: power law preferred)",
+    "power_preferred": "fraction of agents whose AIC prefers the power law",
+    "exponential_preferred": "fraction of agents whose AIC prefers the exponential",
     "A": "latency power law: A (steps)",
     "alpha": "latency power law: alpha",
+    "tau": "latency exponential: tau (bins)",
 }
 """Table labels of the estimates of :func:`law_of_practice`, in the table's order."""
 

@@ -42,6 +42,23 @@ def estimate_row(estimate: tuple[float, float, float], n: int, **labels: Any) ->
     return {**labels, "mean": mean, "ci_low": low, "ci_high": high, "n": n}
 
 
+def proportion_ci(successes: Any, level: float = 0.95) -> tuple[float, float, float]:
+    """Fraction of true values among the finite 0/1 ``successes`` (one per agent) and its
+    Wilson score interval (Wilson 1927), which stays inside [0, 1] where the t interval of
+    :func:`mean_ci` does not: ``(p + z^2 / 2n +- z sqrt(p (1 - p) / n + z^2 / 4n^2)) /
+    (1 + z^2 / n)``. NaNs without values."""
+    values = np.asarray(successes, dtype=float)
+    values = values[np.isfinite(values)]
+    n = values.size
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    p = float(values.mean())
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return p, max(centre - half, 0.0), min(centre + half, 1.0)
+
+
 def difference_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     """Mean of ``a`` minus mean of ``b`` (independent groups) with Welch's 95% interval (NaNs
     when either group has fewer than 2 values)."""

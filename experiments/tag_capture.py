@@ -68,6 +68,7 @@ import pandas as pd
 import torch
 
 from plasticgym.consolidation import TagCaptureState, block_protein_synthesis, tag_and_capture
+from plasticgym.experiments.report import label as verdict_label
 from plasticgym.experiments.report import pyplot, save_figure
 from plasticgym.experiments.stats import (
     Equivalence,
@@ -578,7 +579,7 @@ def difference(a: np.ndarray, b: np.ndarray) -> Estimate:
 
 
 def _label(verdict: str) -> str:
-    return f"({KIND[verdict]})"
+    return verdict_label(KIND[verdict])
 
 
 def _captured(captures: dict[str, Estimate], names: list[str]) -> tuple[bool, str]:
@@ -623,7 +624,8 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     return {"verdicts": {name: ok for part in parts for name, ok in part.verdicts.items()},
             "table": result_table(rows),
             "lines": {name: line for part in parts for name, line in part.lines.items()},
-            "window": window_table(captures, config), "config": config}  # fmt: skip
+            "window": window_table(captures, config), "config": config,
+            "verdict_kinds": dict(KIND)}  # fmt: skip
 
 
 class PartResult(NamedTuple):

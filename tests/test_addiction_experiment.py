@@ -88,6 +88,37 @@ def test_quick_run_writes_its_report_with_boolean_verdicts(quick_run):
         assert verdicts[name], result["lines"][name]
 
 
+def test_populations_differ_in_their_learning_rates(quick_run):
+    """The agents are not clones: the Redish value's interval has a width; the criteria
+    prevalence is reported beside Deroche-Gamonet et al.'s 17%."""
+    result, _ = quick_run
+    table = result["table"]
+    redish = table[(table["part"] == "value") & (table["mode"] == "redish")]
+    assert ((redish["ci_high"] - redish["ci_low"]) > 0.1).all()
+    quantities = set(table.loc[table["part"] == "criteria", "quantity"])
+    assert "fraction meeting all three criteria (Wilson 95%)" in quantities
+    assert (
+        "fraction meeting all three: Deroche-Gamonet et al. 2004's rats (reference value)"
+        in quantities
+    )
+    assert "0.17 of Deroche-Gamonet" in result["lines"]["criteria_distributed"]
+
+
+def test_individual_differences_spread_the_learning_rates():
+    from plasticgym.experiments.addiction.common import individual_differences
+    from plasticgym.population import LogUniform, Uniform
+
+    hp = individual_differences({"actor_lr": 0.2, "gamma": 0.0}, 2.0)
+    assert hp["actor_lr"] == LogUniform(0.2 / math.sqrt(2), 0.2 * math.sqrt(2))
+    assert hp["critic_lr"] == LogUniform(0.1 / math.sqrt(2), 0.1 * math.sqrt(2))  # default
+    assert hp["gamma"] == 0.0
+    kept = individual_differences({"actor_lr": 0.0, "critic_lr": Uniform(0.1, 0.2)}, 2.0)
+    assert kept == {"actor_lr": 0.0, "critic_lr": Uniform(0.1, 0.2)}
+    assert individual_differences({"actor_lr": 0.2}, 1.0) == {"actor_lr": 0.2}
+    with pytest.raises(ValueError, match=r"lr_spread=0\.5 is invalid"):
+        Config(lr_spread=0.5)
+
+
 def _reanalysed(paths, corrupt) -> dict[str, bool]:
     records = {name: load_records(path) for name, path in paths.records.items()}
     corrupt(records)
@@ -371,7 +402,7 @@ def test_config_validation():
 def test_criteria_relapse_needs_latent_causes(monkeypatch):
     """Part 4 in short (32 agents, 6 acquisition and 8 extinction sessions): the primed test
     brings drug presses back above the last extinction session with latent causes; with one
-    cause extinction leaves nothing to bring back."""
+    cause extinction leaves nothing to bring back (the relapse's 95% CI below 0.5)."""
     config = Config.quick(criteria_agents=32, acquisition_sessions=6, late_sessions=2,
                           extinction_sessions=8)  # fmt: skip
     latent = criteria_table(addiction.run_criteria(config), late_sessions=2)
@@ -379,4 +410,6 @@ def test_criteria_relapse_needs_latent_causes(monkeypatch):
     one_cause = {**addiction.CRITERIA_AGENT, "latent_causes": 1, "cause_channels": None}
     monkeypatch.setattr(addiction.criteria, "CRITERIA_AGENT", one_cause)
     single = criteria_table(addiction.run_criteria(config), late_sessions=2)
-    assert single["relapse"].abs().max() <= 1.0 and single["reinstatement"].mean() < 0.5
+    # The agents' learning rates differ (lr_spread): a slow one may keep a press or two, so
+    # the claim is judged over the population (it was every agent's |relapse| <= 1 with clones).
+    assert mean_ci(single["relapse"])[2] < 0.5 and single["reinstatement"].mean() < 0.5

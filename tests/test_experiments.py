@@ -15,7 +15,16 @@ from scipy import special, stats
 
 from plasticgym.cli import main
 from plasticgym.experiments import EXPERIMENTS, available_experiments, load_experiment
-from plasticgym.experiments.report import analyse_records, markdown_table, run_experiment
+from plasticgym.experiments.report import (
+    FINDING,
+    MECHANISM_CHECK,
+    VERDICT_KINDS,
+    analyse_records,
+    kind_counts,
+    labelled,
+    markdown_table,
+    run_experiment,
+)
 from plasticgym.experiments.stats import (
     logistic_regression,
     mean_ci,
@@ -39,7 +48,19 @@ MUST_PASS = {"rpe_transfer", "two_step", "homeostasis", "skill", "compare", "add
              "habit_devaluation", "tag_capture", "stdp_window",
              "systems_consolidation"}  # fmt: skip
 """Experiments whose quick version shows every signature (the others may report a signature
-the model is known not to show as a failed verdict)."""
+the model is known not to show as a failed verdict), except those in EXPECTED_FAILURES."""
+EXPECTED_FAILURES = {
+    # TOST of |b_interaction| < 0.1, less than half the model-based learner's own interaction
+    # (+0.22): SARSA(lambda = 0.9)'s interaction is about -0.08 (lambda < 1 bootstraps from
+    # the second stage) and fails at seed 0, passes at seeds 1 and 2 (docs: "Robustness").
+    "two_step": {"sarsa_lambda_no_interaction"},
+    # Heathcote, Brown & Mewhort 2000: the exponential fits individual practice curves better
+    # than the power law; here ~96% of the agents prefer it by AIC, so the verdict fails.
+    "skill": {"power_law_preferred"},
+}
+"""Verdicts of MUST_PASS experiments that may fail, with why (each measured, not tuned)."""
+FIRST_WAVE = {"rpe_transfer", "habit_devaluation", "two_step", "addiction", "skill"}
+"""Experiments whose verdicts carry the shared labels (``verdict_kinds``, report.labelled)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,7 +112,7 @@ def test_quick_version_writes_its_report_and_passes(name, tmp_path_factory):
     failed = {k: result["lines"][k] for k, ok in result["verdicts"].items() if not ok}
     assert code == (1 if failed else 0) and result["passed"] == (not failed), printed
     if name in MUST_PASS:
-        assert not failed, (failed, printed)
+        assert set(failed) <= EXPECTED_FAILURES.get(name, set()), (failed, printed)
     assert result["verdicts"] and all(isinstance(v, bool) for v in result["verdicts"].values())
     assert set(result["lines"]) == set(result["verdicts"]) and result["table"]
     assert json.loads((out / "config.json").read_text())["n_agents"] >= 2
@@ -111,6 +132,33 @@ def test_quick_version_writes_its_report_and_passes(name, tmp_path_factory):
     header = "| " + " | ".join(result["table"][0]) + " |"
     assert '"seed":' in report and header in report
     assert f"report: {out / 'report.md'}" in printed
+
+
+@pytest.mark.parametrize("name", sorted(FIRST_WAVE))
+def test_verdicts_are_labelled_finding_or_mechanism_check(name, tmp_path_factory):
+    """Every verdict has a kind, its line starts with it, the experiment has at least one
+    finding, and the report counts them."""
+    out, _, _ = _quick_run(name, tmp_path_factory)
+    result = json.loads((out / "result.json").read_text())
+    kinds = result["verdict_kinds"]
+    assert set(kinds) == set(result["verdicts"]) and set(kinds.values()) <= set(VERDICT_KINDS)
+    assert FINDING in kinds.values()
+    for verdict, line in result["lines"].items():
+        assert line.startswith(f"({kinds[verdict]}) "), line
+    assert kind_counts(result) in (out / "report.md").read_text()
+
+
+def test_labelled_and_kind_counts():
+    lines = {"a": "x", "b": "y"}
+    kinds = {"a": FINDING, "b": MECHANISM_CHECK}
+    assert labelled(lines, kinds) == {"a": "(finding) x", "b": "(mechanism check) y"}
+    result = {"verdicts": {"a": False, "b": True}, "verdict_kinds": kinds}
+    assert kind_counts(result) == "0 of 1 findings and 1 of 1 mechanism checks pass"
+    assert kind_counts({"verdicts": {"a": True}}) == ""
+    with pytest.raises(ValueError, match=r"do not label exactly the verdicts \['a', 'b'\]"):
+        labelled(lines, {"a": FINDING})
+    with pytest.raises(ValueError, match=r"\{'b': 'guess'\} are invalid"):
+        labelled(lines, {"a": FINDING, "b": "guess"})
 
 
 @pytest.mark.parametrize("name", AVAILABLE)
@@ -156,6 +204,20 @@ def test_two_step_verdicts_flip_with_the_records(tmp_path_factory):
 
     verdicts = _corrupted("two_step", tmp_path_factory, swap_rewards)
     assert not any(v for k, v in verdicts.items() if k.endswith("_reward_effect")), verdicts
+
+
+def test_two_step_no_interaction_needs_the_tost_and_the_contrast(tmp_path_factory, monkeypatch):
+    """A margin too narrow for any interval fails every TOST; a margin above the model-based
+    interaction's interval fails the contrast (the margin must be smaller than the effect)."""
+    from plasticgym.experiments import two_step
+
+    passed = _corrupted("two_step", tmp_path_factory, lambda records: None)
+    assert passed["q_lambda_no_interaction"]
+    for margin in (0.001, 0.5):
+        monkeypatch.setattr(two_step, "NO_INTERACTION_MARGIN", margin)
+        verdicts = _corrupted("two_step", tmp_path_factory, lambda records: None)
+        assert not any(v for k, v in verdicts.items() if k.endswith("_no_interaction"))
+        assert verdicts["q_lambda_reward_effect"] and verdicts["model_based_interaction"]
 
 
 def test_habit_devaluation_verdicts_flip_with_the_records(tmp_path_factory):
@@ -221,7 +283,7 @@ def test_skill_verdicts_flip_with_the_records(tmp_path_factory):
 
     verdicts = _corrupted("skill", tmp_path_factory, never_correct_in_sequence_blocks)
     assert not verdicts["sequence_more_accurate"] and verdicts["reaching_recovers"]
-    assert verdicts["latency_power_law"]  # latencies left alone
+    assert verdicts["latency_falls_with_practice"]  # latencies left alone
 
     def practice_slows_responses(records):
         srt = records["srt"]
@@ -230,7 +292,32 @@ def test_skill_verdicts_flip_with_the_records(tmp_path_factory):
         srt.loc[ends.index, "latency"] = reversed_
 
     verdicts = _corrupted("skill", tmp_path_factory, practice_slows_responses)
-    assert not verdicts["latency_power_law"] and verdicts["sequence_more_accurate"]
+    assert not verdicts["latency_falls_with_practice"] and verdicts["sequence_more_accurate"]
+
+    def power_law_latencies(records):
+        """Each agent's training latencies replaced by a power law of its trial: the power
+        law is then preferred (the verdict is not fixed to fail)."""
+        srt = records["srt"]
+        srt["latency"] = srt["latency"].astype(float)
+        ends = srt[(srt["latency"] > 0) & (srt["phase"] == "training")]
+        practice = ends["trial"] - ends.groupby("agent")["trial"].transform("min") + 1
+        noise = 0.01 * np.sin(ends["agent"].to_numpy() + practice.to_numpy())
+        srt.loc[ends.index, "latency"] = 1.0 + 3.0 * practice.to_numpy() ** -0.7 + noise
+
+    verdicts = _corrupted("skill", tmp_path_factory, power_law_latencies)
+    assert verdicts["power_law_preferred"] and verdicts["latency_falls_with_practice"]
+
+
+def test_information_criterion_golden():
+    """AIC = n ln(RSS / n) + 2k, BIC = n ln(RSS / n) + k ln n, by hand for RSS = 0.5 + 0.5."""
+    from plasticgym.experiments.skill import information_criterion
+
+    y, fitted = np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 2.0, 3.5, 3.5])
+    assert information_criterion(y, fitted, 3, "aic") == pytest.approx(4 * math.log(0.5 / 4) + 6)
+    assert information_criterion(y, fitted, 3, "bic") == pytest.approx(
+        4 * math.log(0.5 / 4) + 3 * math.log(4)
+    )
+    assert math.isnan(information_criterion(y, fitted * np.nan, 3, "aic"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,3 +458,18 @@ def test_markdown_table():
     assert markdown_table(table) == (
         "| name | mean | n |\n|---|---|---|\n| a\\|b | 0.1235 | 3 |\n| c |  | 4 |"
     )
+
+
+def test_robustness_variants_change_one_field_at_a_time():
+    from plasticgym.experiments.robustness import variants
+
+    runs = variants([0, 1], ["steps=280,520", "iti=(10, 20),(30, 40)", "mode=td"])
+    assert runs == [
+        ("seed 0", {"seed": 0}), ("seed 1", {"seed": 1}),
+        ("steps=280", {"seed": 0, "steps": 280}), ("steps=520", {"seed": 0, "steps": 520}),
+        ("iti=(10, 20)", {"seed": 0, "iti": (10, 20)}),
+        ("iti=(30, 40)", {"seed": 0, "iti": (30, 40)}),
+        ("mode=td", {"seed": 0, "mode": "td"}),
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="--vary 'steps' is invalid"):
+        variants([0], ["steps"])

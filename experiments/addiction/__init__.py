@@ -6,8 +6,13 @@ without bound, drug-paired cues escape Kamin blocking, and drug-taking should be
 to costs as its value grows. Homeostatic RL (Keramati & Gutkin 2014) and an adapting basal
 reward level (after Dezfouli et al. 2009) keep the value bounded. Populations of plastic agents
 (``dopamine="td"``, ``"redish"``, ``"average_reward"``, ``"homeostatic"``; the Addiction-v0 preset,
-``gamma=0``, without synaptic scaling) are run in six parts; every quantity is computed per
-agent from the records and summarised by its mean and 95% CI over agents:
+``gamma=0``, without synaptic scaling) are run in six parts. The agents of every population
+differ in their critic and actor learning rates (log-uniform over a factor ``lr_spread = 2``
+around the part's values), part 4's also in their drug surge and negative dopamine gain, so the
+intervals describe populations, not one model run many times. Every quantity is computed per
+agent from the records and summarised by its mean and 95% CI over agents; every verdict is
+labelled (:data:`KIND`) ``finding`` (could fail) or ``mechanism check`` (holds by the
+equations: the value, blocking and control verdicts):
 """
 
 from __future__ import annotations
@@ -96,6 +101,7 @@ from plasticgym.experiments.addiction.value import (
     value_of_taking,
     value_windows,
 )
+from plasticgym.experiments.report import FINDING, MECHANISM_CHECK, labelled
 
 PARTS = (value, cost, blocking, criteria, long_access, relapse)
 """The six parts in their order; each module's docstring describes its part."""
@@ -112,6 +118,32 @@ DESCRIPTION = (
     "addiction-like criteria in a population with individual differences, escalation with "
     "long access, and relapse after extinction with latent causes"
 )
+KIND = {
+    # Redish's DA = max(delta + D, D) >= D > 0 at every infusion: the value grows by design.
+    "redish_drug_value_grows": MECHANISM_CHECK,
+    # TD with gamma = 0 converges to the reward; the homeostatic reward and the basal level
+    # bound or slow the value by their equations.
+    "food_value_converges": MECHANISM_CHECK,
+    "homeostatic_bounded": MECHANISM_CHECK,
+    "average_reward_growth_slows": MECHANISM_CHECK,
+    # Behaviour: whether the actor learns to stop (or not) within the sessions given depends
+    # on the learning rates, the shock and the sessions, not on one equation.
+    "punishment_suppresses_td": FINDING,
+    "redish_cost_insensitivity_grows": FINDING,
+    # Blocking under TD (delta = 0 once A predicts the drug) and its absence under the surge
+    # (delta >= D) are the rules' algebra.
+    "td_blocks": MECHANISM_CHECK,
+    "no_blocking_under_redish": MECHANISM_CHECK,
+    # Top thirds: at most 1/3 meet all three, so "< 0.5" holds by the ranking rule.
+    "criteria_distributed": MECHANISM_CHECK,
+    "score_predicts_reinstatement": FINDING,
+    "long_access_escalates": FINDING,
+    # Controls that remove the mechanism: a fixed setpoint, a single latent cause.
+    "escalation_needs_allostasis": MECHANISM_CHECK,
+    "priming_reinstates_with_latent_causes": FINDING,
+    "reinstatement_needs_latent_causes": MECHANISM_CHECK,
+}
+"""Each verdict's label (:data:`plasticgym.experiments.report.VERDICT_KINDS`)."""
 _STATS = ["mean", "ci_low", "ci_high", "n"]
 _LABELS = ["part", "quantity", "mode", "group"]
 
@@ -151,9 +183,13 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     rows = [row for part in parts.values() for row in part.rows]
     table = pd.DataFrame(rows).reindex(columns=_LABELS + _STATS)
     table[_LABELS] = table[_LABELS].fillna("")
+    verdicts = {k: v for part in parts.values() for k, v in part.verdicts.items()}
+    kinds = {name: KIND[name] for name in verdicts}
+    lines = {k: v for part in parts.values() for k, v in part.lines.items()}
     return {
-        "verdicts": {k: v for part in parts.values() for k, v in part.verdicts.items()},
-        "lines": {k: v for part in parts.values() for k, v in part.lines.items()},
+        "verdicts": verdicts,
+        "verdict_kinds": kinds,
+        "lines": labelled(lines, kinds),
         "table": table,
         **{key: part.per_agent for key, part in parts.items()},
     }
@@ -185,6 +221,7 @@ __all__ = [
     "DRUG_REWARD",
     "ESCALATION_GROUPS",
     "FOOD_REWARD",
+    "KIND",
     "MAX_STEPS",
     "NAME",
     "PARTS",

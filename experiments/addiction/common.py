@@ -3,6 +3,8 @@ population, what a part's analysis returns, and a bar figure of result-table row
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -10,8 +12,10 @@ import numpy as np
 import pandas as pd
 
 from plasticgym.agents import PlasticAgent
+from plasticgym.agents.plastic_config import PlasticAgentConfig
 from plasticgym.agents.presets import plastic_preset
 from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.population import LogUniform
 
 if TYPE_CHECKING:
     from plasticgym.experiments.addiction.config import Config
@@ -35,6 +39,28 @@ class PartResult(NamedTuple):
     per_agent: pd.DataFrame
 
 
+VARIED = ("critic_lr", "actor_lr")
+"""The hyperparameters every population samples per agent (:func:`individual_differences`)."""
+_DEFAULTS = {field.name: field.default for field in dataclasses.fields(PlasticAgentConfig)}
+
+
+def individual_differences(hp: dict[str, Any], spread: float) -> dict[str, Any]:
+    """Each agent's :data:`VARIED` learning rates drawn log-uniformly over a factor ``spread``
+    around the part's value ``x`` (``[x / sqrt(spread), x sqrt(spread)]``; the agent's
+    default where the part sets none), so a population is not one model run many times.
+    ``spread = 1`` gives every agent the part's value; values already given as a
+    :class:`~plasticgym.population.Distribution` or per agent, and a zero rate, are kept."""
+    out = dict(hp)
+    if spread == 1.0:
+        return out
+    for name in VARIED:
+        value = out.get(name, _DEFAULTS[name])
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            half = math.sqrt(spread)
+            out[name] = LogUniform(value / half, value * half)
+    return out
+
+
 def train(
     env: str,
     config: Config,
@@ -44,10 +70,11 @@ def train(
     **hp: Any,
 ) -> pd.DataFrame:
     """One population (``n_agents``, default the config's), trained until every agent finished
-    its episode; its episode's rows."""
+    its episode; its episode's rows. Its agents differ in their learning rates
+    (:func:`individual_differences` with the config's ``lr_spread``)."""
     agent = PlasticAgent(
         env, n_agents=n_agents or config.n_agents, seed=seed, env_kwargs=env_kwargs,
-        device=config.device, **hp,
+        device=config.device, **individual_differences(hp, config.lr_spread),
     )  # fmt: skip
     agent.learn(
         MAX_STEPS, record=True, callback=lambda a: not bool((a.episodes_completed > 0).all())

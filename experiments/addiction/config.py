@@ -36,11 +36,15 @@ _COUNTS = (
 class Config:
     """What to run. Every population has ``n_agents`` agents (part 4's has
     ``criteria_agents``: its rank statistics need more); population ``i`` of the experiment is
-    seeded ``seed + i``."""
+    seeded ``seed + i``. The agents of every population differ in their learning rates
+    (``lr_spread``), part 4's also in their drug surge and negative dopamine gain."""
 
     seed: int = 0
     n_agents: int = 64
     device: str = "cpu"
+    # every part: each agent's critic_lr and actor_lr drawn log-uniformly over this factor
+    # around the part's value (1.0: every agent the same)
+    lr_spread: float = 2.0
     # part 1: value of drug-taking
     value_sessions: int = 30
     # part 2: cost sensitivity
@@ -76,6 +80,10 @@ class Config:
     priming_dose: float = 5.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.lr_spread, bool) or not (
+            isinstance(self.lr_spread, int | float) and 1.0 <= self.lr_spread < math.inf
+        ):
+            raise ValueError(f"lr_spread={self.lr_spread!r} is invalid: a number >= 1")
         _check_counts(self)
         _check_punishment(self)
         LogUniform(*self.drug_surge_range)

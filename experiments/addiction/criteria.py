@@ -30,7 +30,13 @@ from plasticgym.experiments.addiction.common import ADDICTION, AGENT, PartResult
 from plasticgym.experiments.addiction.config import Config
 from plasticgym.experiments.addiction.relapse import RELAPSE_CAUSE_CHANNELS
 from plasticgym.experiments.report import pyplot, save_figure
-from plasticgym.experiments.stats import ci_row, estimate_row, format_ci, mean_ci
+from plasticgym.experiments.stats import (
+    ci_row,
+    estimate_row,
+    format_ci,
+    mean_ci,
+    proportion_ci,
+)
 from plasticgym.population import LogUniform, Uniform
 
 CRITERIA_AGENT = {
@@ -40,6 +46,11 @@ CRITERIA_AGENT = {
 """Part 4's agents infer up to two latent causes of the drug level and context (as part 6's);
 a cause forms when the running average TD error falls below -0.1."""
 CRITERIA = ("persistence", "motivation", "compulsivity")
+DEROCHE_GAMONET_ALL_THREE = 0.17
+"""Fraction of rats meeting all three criteria after about three months of cocaine
+self-administration (Deroche-Gamonet, Belin & Piazza 2004: 17%)."""
+INDEPENDENT_ALL_THREE = (1 / 3) ** 3
+"""All three top thirds by chance, were the criteria independent: 1/27 = 0.037."""
 TRAITS = ("drug_surge", "dopamine_gain_negative")
 
 
@@ -220,10 +231,14 @@ def analyse_criteria(records: pd.DataFrame, config: Config) -> PartResult:
         "score_predicts_reinstatement": bool(rho > 0 and p < 0.05 and relapse[1] > 0),
     }
     shares = ", ".join(f"{k}: {fractions[k]:.2f}" for k in fractions.index)
+    prevalence = proportion_ci((table["n_criteria"] == len(CRITERIA)).astype(float))
     lines = {
         "criteria_distributed": (
             f"fraction of {len(table)} Redish agents meeting 0/1/2/3 criteria (top third each): "
-            f"{shares} (need 0 < all three < 0.5)"
+            f"{shares} (need 0 < all three < 0.5; at most 1/3 by the ranking); all three "
+            "{:.2f} [{:.2f}, {:.2f}] (Wilson 95%) vs ".format(*prevalence)
+            + f"{DEROCHE_GAMONET_ALL_THREE:.2f} of Deroche-Gamonet et al.'s rats and "
+            f"{INDEPENDENT_ALL_THREE:.3f} were the criteria independent (not judged)"
         ),
         "score_predicts_reinstatement": (
             f"relapse (drug presses in the primed test - last extinction session) "
@@ -250,6 +265,17 @@ def _criteria_rows(
         ci_row((table["n_criteria"] == k).astype(float), quantity=f"fraction meeting {k} criteria",
                **labels)
         for k in range(len(CRITERIA) + 1)
+    ]  # fmt: skip
+    all_three = (table["n_criteria"] == len(CRITERIA)).astype(float)
+    rows += [
+        estimate_row(proportion_ci(all_three), len(table),
+                     quantity="fraction meeting all three criteria (Wilson 95%)", **labels),
+        estimate_row((DEROCHE_GAMONET_ALL_THREE, math.nan, math.nan), 0,
+                     quantity="fraction meeting all three: Deroche-Gamonet et al. 2004's rats "
+                     "(reference value)", **labels),
+        estimate_row((INDEPENDENT_ALL_THREE, math.nan, math.nan), 0,
+                     quantity="fraction meeting all three were the criteria independent "
+                     "(reference value)", **labels),
     ]  # fmt: skip
     rows += [
         estimate_row(correlation[:3], len(table), quantity=f"spearman(score, {column})", **labels)

@@ -1,0 +1,137 @@
+"""Robustness of an experiment's verdicts: its quick version at several seeds and with protocol
+parameters changed (the table of ``docs/experiments.md``, "Robustness").
+
+::
+
+    python -m plasticgym.experiments.robustness two_step --seeds 0 1 2 \\
+        --vary steps=280,520 --out runs/robustness
+
+runs ``plasticgym experiment two_step --quick`` at seeds 0, 1, 2 with the default config and
+with each value of each ``--vary`` field (one field changed at a time, at seed 0), and prints
+one row per verdict: its kind (``finding`` or ``mechanism check``, where the experiment labels
+them) and PASS/FAIL in each run. A run whose folder already holds records is re-analysed from
+them (:func:`plasticgym.experiments.report.analyse_records`) instead of being run again, so a
+changed analysis is re-judged on the same records; pass ``--rerun`` after changing ``run``.
+``--reanalyse practice_bin=18,32`` changes fields that only the analysis reads, on the first
+seed's records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from plasticgym.experiments import load_experiment
+from plasticgym.experiments.report import analyse_records, markdown_table, run_experiment
+from plasticgym.records import load_records
+from plasticgym.threads import explicit_threads
+
+
+def _value(text: str) -> Any:
+    """A ``--vary`` value: a Python literal (``0.5``, ``(1, 2)``, ``True``) or a string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def variants(seeds: list[int], vary: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """``(label, overrides)`` of every run: each seed with the defaults, then each ``--vary``
+    value (``field=v1,v2``; a value with a comma inside brackets stays whole) at the first
+    seed (no seed override without seeds)."""
+    runs = [(f"seed {seed}", {"seed": seed}) for seed in seeds]
+    base = {"seed": seeds[0]} if seeds else {}
+    for spec in vary:
+        field, _, values = spec.partition("=")
+        if not field or not values:
+            raise ValueError(f"--vary {spec!r} is invalid: FIELD=V1,V2")
+        for value in _split(values):
+            runs.append((f"{field}={value}", {**base, field: _value(value)}))
+    return runs
+
+
+def _split(values: str) -> list[str]:
+    out, depth, current = [], 0, ""
+    for char in values:
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        if char == "," and depth == 0:
+            out.append(current)
+            current = ""
+        else:
+            current += char
+    return [*out, current]
+
+
+def reanalysed(name: str, folder: Path, **overrides: Any) -> dict[str, Any]:
+    """The result of ``folder``'s records analysed with config fields changed (fields that
+    only the analysis reads, e.g. a bin width)."""
+    module = load_experiment(name)
+    fields = json.loads((folder / "config.json").read_text())
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    config = module.Config(**{**fields, **overrides})
+    records = {path.stem: load_records(path) for path in sorted((folder / "records").glob("*"))}
+    return module.analyse(records, config)
+
+
+def robustness(
+    name: str,
+    seeds: list[int],
+    vary: list[str],
+    out: Path,
+    rerun: bool = False,
+    reanalyse: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Verdict (rows) x run (columns) table of PASS/FAIL, with each verdict's kind; the
+    ``reanalyse`` variants (``FIELD=V1,V2``) re-analyse the first seed's records."""
+    columns, kinds = {}, {}
+    for label, overrides in variants(seeds, vary):
+        folder = out / name / label.replace(" ", "_").replace("=", "-")
+        if (folder / "records").is_dir() and not rerun:
+            result = analyse_records(name, folder)
+        else:
+            result, _ = run_experiment(name, quick=True, out=folder, progress_bar=False,
+                                       **overrides)  # fmt: skip
+        kinds.update(result.get("verdict_kinds", {}))
+        columns[label] = {k: "PASS" if v else "FAIL" for k, v in result["verdicts"].items()}
+        (folder / "robustness_lines.json").write_text(json.dumps(result["lines"], indent=1))
+    first = out / name / f"seed_{seeds[0]}"
+    for label, overrides in variants([], list(reanalyse)):
+        result = reanalysed(name, first, **overrides)
+        columns[f"{label} (analysis)"] = {k: "PASS" if v else "FAIL"
+                                          for k, v in result["verdicts"].items()}  # fmt: skip
+    table = pd.DataFrame(columns)
+    table.insert(0, "kind", [kinds.get(verdict, "") for verdict in table.index])
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--vary", nargs="*", default=[], metavar="FIELD=V1,V2")
+    parser.add_argument("--out", type=Path, default=Path("plasticgym_runs/robustness"))
+    parser.add_argument(
+        "--reanalyse",
+        nargs="*",
+        default=[],
+        metavar="FIELD=V1,V2",
+        help="analysis-only fields: re-analyse the first seed's records",
+    )
+    parser.add_argument("--rerun", action="store_true")
+    args = parser.parse_args(argv)
+    with explicit_threads(1):
+        table = robustness(args.name, args.seeds, args.vary, args.out, args.rerun,
+                           tuple(args.reanalyse))  # fmt: skip
+    print(markdown_table(table.reset_index(names="verdict")))
+
+
+if __name__ == "__main__":
+    main()
