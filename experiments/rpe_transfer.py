@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from plasticgym.agents import PlasticAgent
 from plasticgym.experiments.report import (
@@ -433,7 +434,8 @@ def analyse(records: dict[str, pd.DataFrame], config: RpeTransferConfig) -> dict
 
 
 def aligned_dopamine(records: pd.DataFrame, events: pd.Series, offsets: range) -> pd.DataFrame:
-    """Mean and SEM over agents of the dopamine ``offsets`` steps from each event row.
+    """Mean, SEM and 95% t interval (``ci_low``, ``ci_high``) over the ``n`` agents of the
+    dopamine ``offsets`` steps from each event row.
 
     Rows are taken in each agent's step order, so an offset may reach into the next trial (the
     step after an omitted reward is the next trial's ITI). Each agent's mean comes first, so
@@ -450,7 +452,10 @@ def aligned_dopamine(records: pd.DataFrame, events: pd.Series, offsets: range) -
             values[offset] = dopamine[valid + offset].mean() if valid.size else np.nan
         per_agent[agent] = values
     table = pd.DataFrame(per_agent).T
-    return pd.DataFrame({"mean": table.mean(), "sem": table.sem()})
+    mean, sem, n = table.mean(), table.sem(), table.count()
+    half_width = sem * scipy_stats.t.ppf(0.975, np.maximum(n - 1, 1))
+    return pd.DataFrame({"mean": mean, "sem": sem, "ci_low": mean - half_width,
+                         "ci_high": mean + half_width, "n": n})  # fmt: skip
 
 
 def plot_session(records: pd.DataFrame, config: RpeTransferConfig, path: str | os.PathLike) -> Path:
@@ -482,8 +487,8 @@ def plot_session(records: pd.DataFrame, config: RpeTransferConfig, path: str | o
         for label, rows, events, color in curves:
             profile = aligned_dopamine(rows, events, offsets)
             ax.plot(profile.index, profile["mean"], marker="o", ms=3, color=color, label=label)
-            ax.fill_between(profile.index, profile["mean"] - profile["sem"],
-                            profile["mean"] + profile["sem"], color=color, alpha=0.25)  # fmt: skip
+            ax.fill_between(profile.index, profile["ci_low"], profile["ci_high"], color=color,
+                            alpha=0.25, lw=0)  # fmt: skip
         ax.axhline(0, color="0.6", lw=0.8)
         ax.axvline(0, color="0.3", ls=":", lw=1)
         if offsets is around_cue:
@@ -493,7 +498,8 @@ def plot_session(records: pd.DataFrame, config: RpeTransferConfig, path: str | o
         ax.set_xlabel(xlabel)
         ax.legend(frameon=False, fontsize=8)
     axes[0].set_ylabel("dopamine (TD error)")
-    fig.suptitle("Dopamine moves from the reward (dashed) to the cue (dotted)", fontsize=11)
+    fig.suptitle("Dopamine moves from the reward (dashed) to the cue (dotted); bands: 95% CI "
+                 f"over {config.n_agents} agents", fontsize=11)  # fmt: skip
     return save_figure(fig, path)
 
 
@@ -531,8 +537,11 @@ def plot_probability(
     axes[2].set_xlabel("steps from cue onset (all trials)")
     axes[2].set_title("dopamine around the cue")
     axes[2].legend(frameon=False, fontsize=8)
-    fig.suptitle(f"Reward probability (Fiorillo et al. 2003), n={config.n_agents} agents",
-                 fontsize=11)  # fmt: skip
+    fig.suptitle(
+        f"Reward probability (Fiorillo et al. 2003), n={config.n_agents} agents; error bars: "
+        "95% CI over agents, thin lines: single agents",
+        fontsize=11,
+    )
     return save_figure(fig, path)
 
 

@@ -686,7 +686,7 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     for block in result["random_blocks"]:
         axes[0].axvspan(block - 0.5, block + 0.5, color="0.85")
     axes[0].set_xlabel("block (grey: random positions)")
-    axes[0].set_title("serial reaction time")
+    axes[0].set_title("serial reaction time (bars: 95% CI)")
 
     curves, fits = result["practice"]
     n = curves.columns.to_numpy(dtype=float)
@@ -697,15 +697,19 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     power = fit_power_law(n, summary[:, 0], floor=1.0)
     decay = fit_curve(exponential, n, summary[:, 0], 1.0, n.size / 4)
     if np.isfinite(power).all():
-        label = f"{power[0]:.2f} + {power[1]:.2f} N^-{power[2]:.2f}"
+        label = f"power law {power[0]:.2f} + {power[1]:.2f} N^-{power[2]:.2f}"
         axes[1].plot(grid, power_law(grid, *power), color="k", label=label)
     if np.isfinite(decay).all():
-        label = f"{decay[0]:.2f} + {decay[1]:.2f} exp(-N / {decay[2]:.2f})"
+        label = f"exponential {decay[0]:.2f} + {decay[1]:.2f} exp(-N / {decay[2]:.2f})"
         axes[1].plot(grid, exponential(grid, *decay), color="k", ls="--", label=label)
-    axes[1].legend(frameon=False, fontsize=8, title="fits to the mean", title_fontsize=8)
+    # one set of numbers per curve: the fits drawn are to the mean curve; the per-agent fits
+    # (their alphas and the AIC comparison) are in the report, not repeated here
+    axes[1].legend(frameon=False, fontsize=8, title="fits to the mean curve", title_fontsize=8)
     axes[1].set_xlabel(f"N (bins of {config.practice_bin} trials of sequence practice)")
-    axes[1].set_ylabel("latency (steps)")
-    axes[1].set_title(f"practice (median alpha per agent {fits['alpha'].median():.2f})")
+    axes[1].set_ylabel("latency (steps); bars: 95% CI")
+    preferred_exponential = fits["exponential_aic"] < fits["power_aic"]
+    axes[1].set_title(f"practice (AIC per agent: exponential preferred by "
+                      f"{preferred_exponential.mean():.0%})")  # fmt: skip
 
     reaching = records["reaching"]
     by_trial = reaching.groupby(["trial", "agent"])["angular_error"].mean().groupby("trial")

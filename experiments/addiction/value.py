@@ -156,15 +156,21 @@ def _window_rows(windows: pd.DataFrame) -> list[dict]:
 
 def plot_values(values: pd.DataFrame, out_dir: Path) -> Path:
     """Value of taking over sessions, per model and lever."""
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = pyplot().subplots(figsize=(6, 4))
     for (mode, lever), rows in values.groupby(["mode", "lever"], observed=True):
         per = rows.groupby("session")["value"]
         mean, sem = per.mean(), per.sem().fillna(0.0)
         ax.plot(mean.index, mean, label=f"{lever} ({mode})")
-        ax.fill_between(mean.index, mean - 1.96 * sem, mean + 1.96 * sem, alpha=0.2)
-    ax.set_yscale("symlog", linthresh=1.0)
+        ax.fill_between(mean.index, mean - 1.96 * sem, mean + 1.96 * sem, alpha=0.2, lw=0)
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("session")
     ax.set_ylabel("value of taking (critic)")
-    ax.set_title("Value of drug- and food-taking (Addiction-v0, one lever)")
+    n = values["agent"].nunique() if "agent" in values else None
+    agents = f", {n} agents per model" if n else ""
+    ax.set_title(f"Value of drug- and food-taking (Addiction-v0, one lever{agents})\n"
+                 "bands: 95% CI over agents", fontsize=10)  # fmt: skip
     ax.legend(fontsize=8)
     return save_figure(fig, out_dir / "addiction_values.png")
