@@ -118,7 +118,7 @@ class Checkpointed:
         with invalid_metadata(path):
             if not isinstance(meta["config"], dict):
                 raise ValueError(f"config={meta['config']!r} must be a mapping")
-            config = cls.config_class.from_kwargs(**meta["config"])
+            config = cls.config_class.from_kwargs(**cls._upgrade_config(meta["config"]))
             seeds = checked_seeds(meta["seeds"])
             num_timesteps = meta["num_timesteps"]
             check_number("num_timesteps", num_timesteps, 0, MAX_TIMESTEPS, integer=True)
@@ -156,6 +156,9 @@ class Checkpointed:
         rollout_template = agent._empty_rollout_state()
         if resume:
             template.update(rollout_template)
+        expected = {k: v for name, state in template.items()
+                    for k, v in flatten_state(f"model.{name}", state).items()}  # fmt: skip
+        tensors = {**agent._legacy_tensors(expected, tensors), **tensors}
         restored = {name: unflatten_state(f"model.{name}", value, tensors)
                     for name, value in template.items()}  # fmt: skip
         agent._check_loaded_state(restored, path)
@@ -180,6 +183,20 @@ class Checkpointed:
         agent.run_id = meta.get("run_id") if agent.run_dir else None
         agent._logger = agent._make_logger()
         return agent
+
+    @classmethod
+    def _upgrade_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """The saved config with what an earlier version left implicit made explicit (the
+        agent class overrides this; the default changes nothing)."""
+        return config
+
+    def _legacy_tensors(
+        self, expected: dict[str, torch.Tensor], tensors: dict[str, torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
+        """Tensors an earlier version did not save, with the values that reproduce its
+        behaviour, by name (``expected``: this version's template; the default: none)."""
+        del expected, tensors
+        return {}
 
     LEGACY_TENSOR_PREFIXES: tuple[str, ...] = ()
     """Prefixes of ``model.`` tensors that checkpoints of earlier versions hold and this version

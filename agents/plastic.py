@@ -72,6 +72,7 @@ from plasticgym.structure import (
 from plasticgym.synapses import (
     Projection,
     Synapses,
+    TaggedSynapse,
     rest,
     set_protein_synthesis_blocked,
     uniform_weights,
@@ -517,6 +518,22 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         encoder = self.encoder.init(self.n_agents, self.device)
         n_channels = self.read_observation.n_channels
         return {"rollout": Rollout.zeros(encoder, self.n_features, self.n_actions, n_channels)}
+
+    @classmethod
+    def _upgrade_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """Tagged synapses saved before ``sampled`` existed had expected-value tags."""
+        if config.get("synapse") == "tagged" and "tagged_sampled" not in config:
+            return {**config, "tagged_sampled": False}
+        return config
+
+    def _legacy_tensors(self, expected: dict[str, Tensor], tensors: dict[str, Tensor]) -> dict:
+        """Expected-value tags draw nothing, so their random stream (which earlier versions
+        did not save) is zeros."""
+        synapse = self.config.synapse
+        if not isinstance(synapse, TaggedSynapse) or synapse.sampled:
+            return {}
+        return {name: torch.zeros_like(value) for name, value in expected.items()
+                if name.endswith(".stream") and name not in tensors}  # fmt: skip
 
     LEGACY_TENSOR_PREFIXES = (
         "model.causes.", "model.goal.", "model.habit.", "model.dopamine.state.",

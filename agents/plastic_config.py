@@ -179,6 +179,12 @@ class PlasticAgentConfig:
                 "values read the critic's synapses per microstimulus channel and latent causes "
                 "copy them by cause, which the map's units do not follow"
             )
+        if self.structure is not None and (self.systems or self.latent_causes):
+            raise ValueError(
+                "structure needs systems=None and latent_causes=1: replay during rest and a "
+                "new cause's copied synapses would write weights into slots that hold no "
+                "spine; use structural plasticity without them"
+            )
         if self.latent_causes is not None and self.systems is not None:
             raise ValueError(
                 f"latent_causes={self.latent_causes.max_causes} needs systems=None: the fast "

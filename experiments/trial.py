@@ -89,6 +89,7 @@ def run_trial(
         agent.save(out_dir / "agent.safetensors")
         metrics = reward_metrics(agent.records, agent.num_timesteps)
         agent.close()
+    wall_s = time.perf_counter() - started  # the agent's trial, without the chance run
     if chance:
         rows = random_records(
             spec["env"], spec["n_agents"], agent.num_timesteps, spec["seed"], spec["env_kwargs"]
@@ -99,7 +100,7 @@ def run_trial(
     return {
         **metrics,
         "agent_steps_per_s": agent.num_timesteps * spec["n_agents"] / learn_s,
-        "wall_s": time.perf_counter() - started,
+        "wall_s": wall_s,
         "n_agents": spec["n_agents"],
         "steps": agent.num_timesteps,
     }

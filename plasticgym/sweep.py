@@ -67,6 +67,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from plasticgym.checkpoint import write_json
@@ -778,7 +779,9 @@ def summary_table(
         return pd.DataFrame()
     rows = []
     for key, group in done.groupby(by, sort=False, dropna=False):
-        mean, low, high = mean_ci(group[metric].to_numpy(float))
+        values = group[metric].to_numpy(float)
+        _, low, high = mean_ci(values)  # NaN interval for one seed; the mean is still defined
+        mean = float(np.mean(values))
         values = dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True))
         wall = group["wall_s"].mean() if "wall_s" in group else math.nan
         rows.append({**values, "seeds": len(group), metric: mean, "ci_low": low,

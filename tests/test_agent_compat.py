@@ -33,3 +33,14 @@ def test_the_flat_keywords_of_a_checkpoint_become_parts():
     assert config.goal_directed is None and config.scaling is not None
     goal = PlasticAgent.load(DATA / "habit_goal_homeostatic.safetensors").config
     assert goal.scaling is None and goal.goal_directed == GoalDirected()
+
+
+def test_a_tagged_synapse_saved_before_sampled_tags_keeps_its_expected_value_tags():
+    """``bandit_tagged_v0_2`` was saved by dee4a6e (``synapse="tagged"``, whose tags were then
+    expected values) with no random stream in its tag state: it loads as ``sampled=False`` and
+    continues exactly as that version did."""
+    agent = PlasticAgent.load(DATA / "bandit_tagged_v0_2.safetensors")
+    assert agent.config.synapse.sampled is False
+    agent.learn(40, record=True)
+    expected = pd.read_parquet(DATA / "bandit_tagged_v0_2.continued.parquet")
+    pd.testing.assert_frame_equal(agent.records[expected.columns], expected)

@@ -214,6 +214,18 @@ def test_bad_config_is_a_clear_error(kwargs, message):
         StructuralPlasticity(**kwargs)
 
 
+def test_parts_that_would_write_into_empty_slots_are_refused():
+    """Replay (systems) and a new cause's copied synapses would put weights into slots that
+    hold no spine, so these combinations are refused."""
+    from plasticgym.latent_causes import CauseInference
+    from plasticgym.systems import ComplementaryLearning
+
+    structure = StructuralPlasticity()
+    for other in ({"systems": ComplementaryLearning()}, {"latent_causes": CauseInference()}):
+        with pytest.raises(ValueError, match="structure needs systems=None and latent_causes=1"):
+            PlasticAgentConfig(structure=structure, **other)
+
+
 def test_a_new_spine_outside_the_weight_bounds_is_refused():
     with pytest.raises(ValueError, match=r"structure_new_weight=3.0 is invalid: .* \[0, "
                                          r"actor_weight_max=2.0\]"):  # fmt: skip

@@ -136,6 +136,9 @@ def test_summary_table_means_over_seeds_best_first():
     q = table.iloc[1]
     assert q["ci_low"] < 0.6 < q["ci_high"] and q["wall_s"] == pytest.approx(2.0)
     assert summary_table(results.assign(status="failed"), ["env"]).empty
+    one_seed = summary_table(results.iloc[[0, 2]], ["agent"])  # the default: one seed each
+    assert one_seed["mean_reward_last20"].tolist() == pytest.approx([0.8, 0.5])
+    assert one_seed["ci_low"].isna().all()
 
 
 # ------------------------------------------------------------------------------ trial ids
