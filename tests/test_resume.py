@@ -142,3 +142,17 @@ def test_sb3_agents_refuse_checkpoints_during_a_run(tmp_path, capsys):
             "--out", str(tmp_path), "--checkpoint-every", "32", "--no-progress"]  # fmt: skip
     assert main(argv) == 2
     assert "cannot checkpoint during a run" in capsys.readouterr().err
+
+
+def test_resume_extends_a_finished_run_to_a_larger_total(runs, tmp_path):
+    whole, _, _ = runs
+    out = tmp_path / "extended"
+    argv = ["--steps", "150"]
+    assert _train(out, *argv) == 0  # a finished run of 150 steps, no periodic checkpoint
+    assert _train(out, "--resume") == 0  # to STEPS
+    pd.testing.assert_frame_equal(
+        load_records(out / "records.parquet"), load_records(whole / "records.parquet")
+    )
+    rpe = _events(out).Scalars("plasticity/rpe")
+    assert [e.step for e in rpe] == list(range(INTERVAL, STEPS + 1, INTERVAL))
+    assert [e.value for e in rpe] == [e.value for e in _events(whole).Scalars("plasticity/rpe")]
