@@ -166,8 +166,9 @@ def resumed_agent(spec: dict[str, Any], out_dir: Path) -> tuple[Any, pd.DataFram
     if not path.is_file():
         raise ValueError(f"cannot resume: no checkpoint {path}; run without resuming to start")
     agent = agent_class(spec["agent"]).load(path, device=spec["device"])
-    saved = {"n_agents": agent.n_agents, "env": agent.env_id, "env_kwargs": agent.env_kwargs}
-    given = {key: spec[key] for key in saved}
+    saved = {"n_agents": agent.n_agents, "env": agent.env_id, "env_kwargs": agent.env_kwargs,
+             "seed": agent.seeds == seed_plan(spec["seed"])}  # fmt: skip
+    given = {**{key: spec[key] for key in saved}, "seed": True}
     if saved != given:
         agent.close()
         raise ValueError(f"cannot resume: {path} holds {saved}, not the given {given}")

@@ -198,8 +198,9 @@ def _train(args: argparse.Namespace) -> int:
     run = {"spec": spec, "tensorboard": args.tensorboard}
     if args.resume:
         check_resume(out, run)
-    else:
-        write_json(out / "spec.json", run)  # before training: what --resume must match
+    else:  # before training: what --resume must match; no earlier run's checkpoint is left
+        write_json(out / "spec.json", run)  # for it (this run would overwrite it at its end)
+        (out / "agent.safetensors").unlink(missing_ok=True)
     hyper = ", ".join(f"{k}={v!r}" for k, v in spec["hyperparameters"].items()) or "defaults"
     preset = " (the task's preset; --no-preset for the defaults)" if _uses_preset(args) else ""
     print(

@@ -156,3 +156,32 @@ def test_resume_extends_a_finished_run_to_a_larger_total(runs, tmp_path):
     rpe = _events(out).Scalars("plasticity/rpe")
     assert [e.step for e in rpe] == list(range(INTERVAL, STEPS + 1, INTERVAL))
     assert [e.value for e in rpe] == [e.value for e in _events(whole).Scalars("plasticity/rpe")]
+
+
+def test_a_fresh_run_leaves_no_earlier_checkpoint_for_resume(runs, tmp_path, capsys):
+    import shutil
+
+    whole, _, _ = runs
+    out = tmp_path / "reused"
+    shutil.copytree(whole, out)
+    with pytest.MonkeyPatch.context() as patch:  # a new run, killed before its first checkpoint
+        _kill_at(patch, 50)
+        with pytest.raises(KilledError):
+            _train(out, "--seed", "9", "--checkpoint-every", str(EVERY))
+    assert _train(out, "--seed", "9", "--resume") == 2
+    assert "holds no checkpoint" in capsys.readouterr().err
+
+
+def test_a_tampered_unfinished_interval_is_refused(tmp_path):
+    from plasticgym.agents import QLearningAgent
+    from plasticgym.checkpoint import CheckpointError, save_checkpoint
+
+    agent = QLearningAgent("plasticgym/ReversalBandit-v0", seed=0, tensorboard_log=tmp_path,
+                           log_interval=10).learn(15)  # fmt: skip
+    tensors, meta = load_checkpoint(agent.save(tmp_path / "a"))
+    agent.close()
+    assert meta["tensorboard_pending"]["count"] == 5
+    bad = {**meta, "tensorboard_pending": {"count": 10**9, "sums": {}}}
+    save_checkpoint(tmp_path / "bad", tensors, bad)
+    with pytest.raises(CheckpointError, match="tensorboard_pending"):
+        QLearningAgent.load(tmp_path / "bad.safetensors")
