@@ -261,10 +261,14 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
             probe.env.close()
         return held
 
-    def _make_logger(self) -> TensorBoardLogger | None:
+    def _make_logger(self, *, resumed: bool = False) -> TensorBoardLogger | None:
+        """The run's logger; continuing a loaded checkpoint (``resumed``), its writer purges
+        the events the earlier writer left after the checkpoint's step."""
         if self.run_dir is None:
             return None
-        return TensorBoardLogger(self.run_dir, getattr(self.config, "log_interval", 100))
+        purge_step = self.num_timesteps + 1 if resumed else None
+        interval = getattr(self.config, "log_interval", 100)
+        return TensorBoardLogger(self.run_dir, interval, purge_step=purge_step)
 
     def _per_agent_values(self) -> dict[str, float | Tensor]:
         """Each per-agent hyperparameter as a float (shared) or a tensor ``[n_agents]``."""
@@ -377,8 +381,7 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
                         bar.refresh()
                     break
         self._check_finite_state()
-        if self._logger is not None:
-            self._logger.write_means(self.num_timesteps)
+        if self._logger is not None:  # (an unfinished interval is written at its grid step)
             self._logger.flush()
         if self.verbose and steps_done:
             elapsed = time.perf_counter() - started

@@ -86,6 +86,9 @@ class Checkpointed:
             "env_state": env_meta,
             "run_dir": str(self.run_dir) if self.run_dir else None,
             "run_id": getattr(self, "run_id", None),
+            "tensorboard_pending": (
+                self._logger.pending_state() if self._logger is not None else None
+            ),
             "verbose": self.verbose,
             "device": self.device.type,
         }
@@ -181,7 +184,10 @@ class Checkpointed:
             )
         agent.run_dir = checked_run_dir(meta.get("run_dir"), meta.get("run_id"))
         agent.run_id = meta.get("run_id") if agent.run_dir else None
-        agent._logger = agent._make_logger()
+        agent._logger = agent._make_logger(resumed=True)
+        if agent._logger is not None:
+            with invalid_metadata(path):
+                agent._logger.restore_pending(meta.get("tensorboard_pending"), agent.device)
         return agent
 
     @classmethod

@@ -38,6 +38,7 @@ import pandas as pd
 
 from plasticgym.agents import check_agent_kwargs, make_agent
 from plasticgym.agents.vector_env import population_env
+from plasticgym.config import check_number
 from plasticgym.docs import task_ids
 from plasticgym.experiments.stats import mean_ci
 from plasticgym.guards import check_device, check_threads
@@ -58,6 +59,8 @@ def run_trial(
     progress_bar: bool = False,
     chance: bool = False,
     tensorboard: bool = False,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Train ``spec["n_agents"]`` agents for ``spec["steps"]`` steps, write records and a
     checkpoint into ``out_dir``, return the metrics (see the module docstring);
@@ -67,27 +70,57 @@ def run_trial(
     steps and env seed) runs too, its records go to ``chance_records.parquet`` and the metrics
     gain ``chance_reward`` / ``chance_reward_last20`` (and their CIs: the same definitions as
     the agent's). With ``tensorboard``, the agent logs under ``out_dir / "tensorboard"``.
+
+    With ``checkpoint_every`` (steps per agent), ``records.parquet`` and then
+    ``agent.safetensors`` are written (each atomically) whenever the step count is a multiple
+    of it, so a killed trial can go on: ``resume`` loads ``agent.safetensors`` and the records
+    before its step and trains up to ``spec["steps"]``; records, weights and TensorBoard
+    curves then equal those of an uninterrupted trial. Resuming is for the population agents
+    (not Stable-Baselines3's); the caller checks that the spec is the checkpoint's.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
+    if checkpoint_every is not None:
+        check_number("checkpoint_every", checkpoint_every, 1, integer=True)
+    if checkpoint_every is not None or resume:
+        check_resumable(spec["agent"])
     logs = {"tensorboard_log": str(out_dir / "tensorboard")} if tensorboard else {}
+    checkpoint = out_dir / "agent.safetensors"
     with explicit_threads(spec.get("threads")):  # None: each learn chooses (small: 1 thread)
-        agent = make_agent(
-            spec["agent"],
-            spec["env"],
-            n_agents=spec["n_agents"],
-            seed=spec["seed"],
-            env_kwargs=spec["env_kwargs"],
-            device=spec["device"],
-            **logs,
-            **spec["hyperparameters"],
-        )
+        if resume:
+            agent, earlier = resumed_agent(spec, out_dir)
+        else:
+            earlier = None
+            agent = make_agent(
+                spec["agent"],
+                spec["env"],
+                n_agents=spec["n_agents"],
+                seed=spec["seed"],
+                env_kwargs=spec["env_kwargs"],
+                device=spec["device"],
+                **logs,
+                **spec["hyperparameters"],
+            )
+        first_step = agent.num_timesteps
+        remaining = spec["steps"] - first_step
+        callback = None
+        if checkpoint_every is not None:
+
+            def callback(trained: Any) -> None:
+                step = trained.num_timesteps
+                if step % checkpoint_every == 0 and step < spec["steps"]:
+                    trained._records_cache = None  # (the rows of this learn call so far)
+                    save_records(joined_records(earlier, trained.records), out_dir / RECORDS)
+                    trained.save(checkpoint)
+
         learning = time.perf_counter()
-        agent.learn(spec["steps"], record=True, progress_bar=progress_bar)
+        agent.learn(remaining, record=True, progress_bar=progress_bar, callback=callback)
         learn_s = time.perf_counter() - learning
-        save_records(agent.records, out_dir / "records.parquet")
-        agent.save(out_dir / "agent.safetensors")
-        metrics = reward_metrics(agent.records, agent.num_timesteps)
+        agent._records_cache = None  # (a checkpoint may have read them part-way)
+        records = joined_records(earlier, agent.records)
+        save_records(records, out_dir / RECORDS)
+        agent.save(checkpoint)
+        metrics = reward_metrics(records, agent.num_timesteps)
         agent.close()
     wall_s = time.perf_counter() - started  # the agent's trial, without the chance run
     if chance:
@@ -97,13 +130,73 @@ def run_trial(
         save_records(rows, out_dir / "chance_records.parquet")
         chance_metrics = reward_metrics(rows, agent.num_timesteps)
         metrics.update({f"chance_{k.removeprefix('mean_')}": v for k, v in chance_metrics.items()})
+    learned = (agent.num_timesteps - first_step) * spec["n_agents"]
     return {
         **metrics,
-        "agent_steps_per_s": agent.num_timesteps * spec["n_agents"] / learn_s,
+        "agent_steps_per_s": learned / learn_s if learn_s > 0 else None,
         "wall_s": wall_s,
         "n_agents": spec["n_agents"],
         "steps": agent.num_timesteps,
     }
+
+
+RECORDS = "records.parquet"
+
+
+def check_resumable(agent: str) -> None:
+    """Raise ``ValueError`` unless agent ``agent`` can be checkpointed during a trial and
+    resumed (the population agents; Stable-Baselines3's learn in whole rollouts)."""
+    from plasticgym.agents import agent_class
+    from plasticgym.agents.base import PopulationAgent
+
+    if not issubclass(agent_class(agent), PopulationAgent):
+        raise ValueError(
+            f"agent {agent!r} cannot checkpoint during a run or resume one (Stable-Baselines3 "
+            "agents); periodic checkpoints and resuming are for the plasticgym agents"
+        )
+
+
+def resumed_agent(spec: dict[str, Any], out_dir: Path) -> tuple[Any, pd.DataFrame]:
+    """The agent of ``out_dir / agent.safetensors`` and the records before its step, or
+    ``ValueError`` if there is no checkpoint, it is not this spec's population, it is past
+    ``spec["steps"]``, or the records lack steps before it."""
+    from plasticgym.agents import agent_class
+    from plasticgym.records import load_records
+
+    path = out_dir / "agent.safetensors"
+    if not path.is_file():
+        raise ValueError(f"cannot resume: no checkpoint {path}; run without resuming to start")
+    agent = agent_class(spec["agent"]).load(path, device=spec["device"])
+    saved = {"n_agents": agent.n_agents, "env": agent.env_id, "env_kwargs": agent.env_kwargs,
+             "seed": agent.seeds == seed_plan(spec["seed"])}  # fmt: skip
+    given = {**{key: spec[key] for key in saved}, "seed": True}
+    if saved != given:
+        agent.close()
+        raise ValueError(f"cannot resume: {path} holds {saved}, not the given {given}")
+    step = agent.num_timesteps
+    if step > spec["steps"]:
+        agent.close()
+        raise ValueError(
+            f"cannot resume to steps={spec['steps']}: {path} has already run {step} steps"
+        )
+    records = load_records(out_dir / RECORDS) if (out_dir / RECORDS).is_file() else None
+    if records is None or (step > 0 and int(records["step"].max()) < step - 1):
+        agent.close()
+        raise ValueError(f"cannot resume: {out_dir / RECORDS} lacks the records before step {step}")
+    return agent, records[records["step"] < step].reset_index(drop=True)
+
+
+def joined_records(earlier: pd.DataFrame | None, later: pd.DataFrame) -> pd.DataFrame:
+    """The records of a resumed trial: those saved before its checkpoint, then its own, as
+    one table (``phase`` a category again, over both parts' values)."""
+    if earlier is None:
+        return later
+    parts = [part.astype({"phase": object}) if "phase" in part else part
+             for part in (earlier, later)]  # fmt: skip
+    frame = pd.concat(parts, ignore_index=True)
+    if "phase" in frame:
+        frame["phase"] = frame["phase"].astype("category")
+    return frame
 
 
 def reward_metrics(records: pd.DataFrame, steps: int) -> dict[str, float | None]:

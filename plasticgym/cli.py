@@ -192,7 +192,15 @@ def _train(args: argparse.Namespace) -> int:
         threads=args.threads,
     )
     check_spec(spec)  # user mistakes fail here, before anything is printed or trained
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
+        raise UsageError(f"--checkpoint-every {args.checkpoint_every} must be >= 1 (env steps)")
     out = checked_out_dir("--out", args.out)
+    run = {"spec": spec, "tensorboard": args.tensorboard}
+    if args.resume:
+        check_resume(out, run)
+    else:  # before training: what --resume must match; no earlier run's checkpoint is left
+        write_json(out / "spec.json", run)  # for it (this run would overwrite it at its end)
+        (out / "agent.safetensors").unlink(missing_ok=True)
     hyper = ", ".join(f"{k}={v!r}" for k, v in spec["hyperparameters"].items()) or "defaults"
     preset = " (the task's preset; --no-preset for the defaults)" if _uses_preset(args) else ""
     print(
@@ -203,7 +211,13 @@ def _train(args: argparse.Namespace) -> int:
     if note:
         print(note)
     metrics = run_trial(
-        spec, out, progress_bar=not args.no_progress, chance=True, tensorboard=args.tensorboard
+        spec,
+        out,
+        progress_bar=not args.no_progress,
+        chance=True,
+        tensorboard=args.tensorboard,
+        checkpoint_every=args.checkpoint_every,
+        resume=args.resume,
     )
     write_json(out / "result.json", {"spec": spec, "metrics": metrics})
     figure = plot_learning_curve(
@@ -220,9 +234,45 @@ def _train(args: argparse.Namespace) -> int:
     print("  checkpoint  agent.safetensors")
     print(f"  figure      {figure.name}         (reward per step over training vs chance)")
     print("  result      result.json       (spec and metrics)")
+    print("  spec        spec.json         (the arguments --resume checks)")
     if args.tensorboard:
         print(f"  tensorboard tensorboard/      (tensorboard --logdir {out / 'tensorboard'})")
     return 0
+
+
+RESUME_FREE = ("steps", "threads")
+"""Spec keys ``--resume`` may change: the total to train to, and torch's thread count."""
+
+
+def check_resume(out: Path, run: dict[str, Any]) -> None:
+    """Raise :class:`UsageError` unless ``out`` holds a checkpoint and the ``spec.json`` of a
+    run with these arguments (all but ``--steps`` and ``--threads``, and ``--tensorboard``)."""
+    if not (out / "agent.safetensors").is_file():
+        raise UsageError(
+            f"--resume: {out} holds no checkpoint (agent.safetensors); train without --resume "
+            "(with --checkpoint-every N to checkpoint during the run)"
+        )
+    try:
+        saved = json.loads((out / "spec.json").read_text())
+        saved_spec = saved["spec"]
+        saved_run = {"spec": {k: v for k, v in saved_spec.items() if k not in RESUME_FREE},
+                     "tensorboard": saved["tensorboard"]}  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise UsageError(f"--resume: {out / 'spec.json'} is missing or invalid ({error})") from None
+    given = {"spec": {k: v for k, v in run["spec"].items() if k not in RESUME_FREE},
+             "tensorboard": run["tensorboard"]}  # fmt: skip
+    if saved_run != given:
+        options = {**saved_run["spec"], "tensorboard": saved_run["tensorboard"]}
+        asked = {**given["spec"], "tensorboard": given["tensorboard"]}
+        differ = "; ".join(
+            f"{key}: saved {options.get(key)!r}, given {asked.get(key)!r}"
+            for key in sorted(set(options) | set(asked))
+            if options.get(key) != asked.get(key)
+        )
+        raise UsageError(
+            f"--resume: the arguments differ from the run in {out} ({differ}); give the same "
+            "arguments (only --steps, --threads and --checkpoint-every may change)"
+        )
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
@@ -489,6 +539,20 @@ def _add_train(sub: _Subparsers) -> None:
         "--tensorboard",
         action="store_true",
         help="write TensorBoard logs under OUT/tensorboard (reward, RPE, weights per agent)",
+    )
+    train.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also write OUT/agent.safetensors and OUT/records.parquet every N env steps per "
+        "agent (default: only at the end)",
+    )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in OUT from its checkpoint up to --steps (the other arguments "
+        "must be the run's; see OUT/spec.json)",
     )
     train.set_defaults(handler=_train)
 

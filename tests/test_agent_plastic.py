@@ -237,16 +237,20 @@ def test_tensorboard_scalars_and_resume(tmp_path):
     run_dir = agent.run_dir
     assert run_dir.parent == tmp_path / "tb"
     restored = PlasticAgent.load(path)
+    restored.save(tmp_path / "again")  # the same step: its histograms are the first run's
     restored.learn(100)
+    restored.save(tmp_path / "end")
     restored.close()
     agent.close()
-    events = EventAccumulator(str(run_dir))
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "histograms": 0})
     events.Reload()
     tags = set(events.Tags()["scalars"])
     assert {"charts/episodic_return", "plasticity/rpe", "plasticity/mean_abs_dw",
             "homeostasis/mean_rate"} <= tags  # fmt: skip
     steps = [e.step for e in events.Scalars("plasticity/rpe")]
-    assert steps[-1] == 300 and steps == sorted(steps)  # the resumed run continues the curve
+    assert steps == list(range(20, 301, 20))  # one grid, strictly increasing, continued
+    for tag in ("weights/actor", "weights/critic"):  # once per save, never twice at a step
+        assert [e.step for e in events.Histograms(tag)] == [200, 300], tag
     assert set(events.Tags()["histograms"]) >= {"weights/actor", "weights/critic"}
 
 
