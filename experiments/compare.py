@@ -353,7 +353,7 @@ def _run_one(
             agent = make_agent(name, task, n_agents=n_agents, seed=config.seed,
                                env_kwargs=env_kwargs, device=config.device,
                                tensorboard_log=tensorboard_log,
-                               tb_log_name=run_name(NAME, _short(task), kind),
+                               tb_log_name=run_name(NAME, _task_name(task), kind),
                                **hyperparameters)  # fmt: skip
         except ValueError as error:  # the agent cannot handle the task's spaces
             return None, _skipped(row, error)
@@ -418,6 +418,11 @@ def _tables(
 
 def _short(task: str) -> str:
     return task.rpartition("/")[2]
+
+
+def _task_name(task: str) -> str:
+    """``plasticgym/ReversalBandit-v0`` -> ``ReversalBandit`` (for run names)."""
+    return _short(task).rsplit("-v", 1)[0]
 
 
 def analyse(records: Mapping[str, pd.DataFrame] | pd.DataFrame, config: Config) -> dict[str, Any]:
