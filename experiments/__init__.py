@@ -14,8 +14,10 @@ The interface every experiment module follows:
   are over agents) and ``device: str = "cpu"``; its classmethod ``quick(**overrides)`` returns
   the short version (well under 2 minutes on 2 CPU cores) that still computes every verdict.
 - ``run(config, out_dir: Path, progress_bar: bool = False) -> dict[str, pandas.DataFrame]``:
-  trains and returns named record tables (it may write TensorBoard logs under
-  ``out_dir / "tensorboard"``).
+  trains and returns named record tables; the agents of this library it trains log to
+  TensorBoard under ``out_dir / "tensorboard"`` (:func:`~plasticgym.experiments.report.
+  tensorboard_folder`), one run per population named by its group
+  (:func:`~plasticgym.experiments.report.run_name`); ``out_dir=None``: no logs.
 - ``analyse(records, config) -> dict`` with at least ``"verdicts"`` (``{signature: bool}``,
   computed from the records), ``"table"`` (a DataFrame of the result numbers: means and 95%
   CIs over agents ...) and ``"lines"`` (``{signature: one-line explanation with the

@@ -53,7 +53,7 @@ import pandas as pd
 
 from plasticgym.agents import PlasticAgent, make_agent
 from plasticgym.experiments.consolidation_behaviour import trained_arm_choices
-from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.report import pyplot, save_figure, tensorboard_folder
 from plasticgym.experiments.stats import (
     ci_row,
     difference_ci,
@@ -167,8 +167,11 @@ def _per_agent(values: Any) -> tuple[float, ...]:
     return tuple(float(v) for v in np.asarray(values))
 
 
-def _bandit(config: Config, agents: pd.DataFrame, seed: int) -> dict[str, pd.DataFrame]:
-    """Learning curves, then retention after the rest."""
+def _bandit(
+    config: Config, agents: pd.DataFrame, seed: int, tensorboard_log: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """Learning curves, then retention after the rest (TensorBoard run ``aging_bandit`` under
+    ``tensorboard_log`` if given)."""
     plasticity, gain = agents["plasticity"], agents["gain"]
     systems = ComplementaryLearning(
         fast_lr=_per_agent(agents["fast_lr"] * plasticity),
@@ -185,6 +188,7 @@ def _bandit(config: Config, agents: pd.DataFrame, seed: int) -> dict[str, pd.Dat
         inverse_temperature=_per_agent(agents["inverse_temperature"]),
         env_kwargs={"reversal_rule": "none", "p_high": config.p_high, "p_low": config.p_low,
                     "initial_arm": 0, "n_trials": 100_000},
+        tensorboard_log=tensorboard_log, tb_log_name=f"{NAME}_bandit",
     )  # fmt: skip
     agent.learn(config.training_trials, record=True)
     records = agent.records
@@ -201,12 +205,15 @@ def _bandit(config: Config, agents: pd.DataFrame, seed: int) -> dict[str, pd.Dat
     return {"curves": curves, "retention": retention}
 
 
-def _two_step(config: Config, agents: pd.DataFrame, seed: int) -> pd.DataFrame:
+def _two_step(
+    config: Config, agents: pd.DataFrame, seed: int, tensorboard_log: str | None = None
+) -> pd.DataFrame:
     agent = make_agent(
         "model_based", TWO_STEP, n_agents=len(agents), seed=seed, device=config.device,
         env_kwargs={"n_trials": config.two_step_steps // 2},
         reward_lr=_per_agent((agents["reward_lr"] * agents["plasticity"]).clip(1e-3, 1.0)),
         inverse_temperature=_per_agent(agents["two_step_temperature"] * agents["gain"]),
+        tensorboard_log=tensorboard_log, tb_log_name=f"{NAME}_two_step",
     )  # fmt: skip
     agent.learn(config.two_step_steps, record=True)
     keep = ["agent", "step", "episode", "stage", "first_choice", "transition", "rewarded"]
@@ -216,12 +223,16 @@ def _two_step(config: Config, agents: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
-    del out_dir, progress_bar
+    """The cohorts (young and old agents in one population per task); TensorBoard runs
+    ``aging_bandit`` and ``aging_two_step`` under ``out_dir/tensorboard``."""
+    del progress_bar
+    tensorboard_log = tensorboard_folder(out_dir)
     sequence = np.random.SeedSequence(config.seed)
     cohort_seed, bandit_seed, two_step_seed = sequence.generate_state(3)
     agents = sample_cohorts(config, np.random.default_rng(int(cohort_seed)))
-    bandit = _bandit(config, agents, int(bandit_seed))
-    return {"agents": agents, **bandit, "two_step": _two_step(config, agents, int(two_step_seed))}
+    bandit = _bandit(config, agents, int(bandit_seed), tensorboard_log)
+    two_step = _two_step(config, agents, int(two_step_seed), tensorboard_log)
+    return {"agents": agents, **bandit, "two_step": two_step}
 
 
 def _label(verdict: str) -> str:

@@ -81,6 +81,7 @@ import torch
 from plasticgym.agents import AGENTS, agent_class, make_agent
 from plasticgym.agents.presets import plastic_preset
 from plasticgym.docs import task_ids
+from plasticgym.experiments.report import run_name, tensorboard_folder
 from plasticgym.experiments.stats import format_ci, mean_ci
 from plasticgym.experiments.trial import (
     LAST_FRACTION,
@@ -276,8 +277,10 @@ def agent_settings(kind: str, task: str) -> tuple[str, dict[str, Any]]:
 def run(config: Config, out_dir: Any = None, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
     """Train every agent kind on every task; return the tables.
 
-    ``out_dir`` is not written to (the caller saves the tables). Returns ``"records"``: one row
-    per agent per step (``task, agent_kind, agent, step, episode, reward``; steps beyond the
+    The learning agents log to TensorBoard under ``out_dir/tensorboard`` (nothing when
+    ``out_dir`` is None), one run per task x agent kind, ``compare_<task>_<kind>`` (e.g.
+    ``compare_ReversalBandit_ppo``; the random baseline logs nothing). Returns ``"records"``:
+    one row per agent per step (``task, agent_kind, agent, step, episode, reward``; steps beyond the
     task's ``steps``, which Stable-Baselines3 runs to finish a rollout, are dropped), and
     ``"timing"``: one row per task x agent kind (``task, agent_kind, agent_name, status``
     (``"done"`` or ``"skipped"``), ``reason`` (why it was skipped), ``n_agents``, ``steps``,
@@ -295,9 +298,10 @@ def run(config: Config, out_dir: Any = None, progress_bar: bool = False) -> dict
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     records, trials, timing = [], [], []
+    tensorboard_log = tensorboard_folder(out_dir)
     try:
         for task, kind in combos:
-            rows, row = _run_one(config, task, kind)
+            rows, row = _run_one(config, task, kind, tensorboard_log)
             timing.append(row)
             if rows is not None:
                 if task == TWO_STEP and set(TRIAL_COLUMNS) <= set(rows.columns):
@@ -324,8 +328,11 @@ def run(config: Config, out_dir: Any = None, progress_bar: bool = False) -> dict
     return tables
 
 
-def _run_one(config: Config, task: str, kind: str) -> tuple[pd.DataFrame | None, dict[str, Any]]:
-    """Records and the timing row of one task x agent kind (records None when skipped)."""
+def _run_one(
+    config: Config, task: str, kind: str, tensorboard_log: str | None = None
+) -> tuple[pd.DataFrame | None, dict[str, Any]]:
+    """Records and the timing row of one task x agent kind (records None when skipped); the
+    agent logs to TensorBoard under ``tensorboard_log`` if given."""
     steps, n_agents = config.steps[task], config.population(kind)
     env_kwargs = dict(config.env_kwargs.get(task, {}))
     row: dict[str, Any] = {"task": task, "agent_kind": kind, "agent_name": kind, "status": "done",
@@ -345,6 +352,8 @@ def _run_one(config: Config, task: str, kind: str) -> tuple[pd.DataFrame | None,
         try:
             agent = make_agent(name, task, n_agents=n_agents, seed=config.seed,
                                env_kwargs=env_kwargs, device=config.device,
+                               tensorboard_log=tensorboard_log,
+                               tb_log_name=run_name(NAME, _task_name(task), kind),
                                **hyperparameters)  # fmt: skip
         except ValueError as error:  # the agent cannot handle the task's spaces
             return None, _skipped(row, error)
@@ -409,6 +418,11 @@ def _tables(
 
 def _short(task: str) -> str:
     return task.rpartition("/")[2]
+
+
+def _task_name(task: str) -> str:
+    """``plasticgym/ReversalBandit-v0`` -> ``ReversalBandit`` (for run names)."""
+    return _short(task).rsplit("-v", 1)[0]
 
 
 def analyse(records: Mapping[str, pd.DataFrame] | pd.DataFrame, config: Config) -> dict[str, Any]:

@@ -58,7 +58,7 @@ import torch
 
 from plasticgym.agents import PlasticAgent
 from plasticgym.experiments.report import label as verdict_label
-from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.report import pyplot, save_figure, tensorboard_folder
 from plasticgym.experiments.stats import (
     ci_row,
     difference_ci,
@@ -139,7 +139,14 @@ def _steps(config: Config, hours: float) -> int:
     return round(hours * HOUR / config.dt)
 
 
-def _agent(config: Config, n_groups: int, seed: int, gamma: Any) -> PlasticAgent:
+def _agent(
+    config: Config,
+    n_groups: int,
+    seed: int,
+    gamma: Any,
+    tensorboard_log: str | None = None,
+    tb_log_name: str | None = None,
+) -> PlasticAgent:
     synapse = TaggedSynapse(
         dt=config.dt, tag_threshold=config.tag_threshold, gamma=gamma,
         dopamine_threshold=config.dopamine_threshold, early_gain=config.early_gain,
@@ -153,6 +160,7 @@ def _agent(config: Config, n_groups: int, seed: int, gamma: Any) -> PlasticAgent
         inverse_temperature=Uniform(*config.inverse_temperature),
         env_kwargs={"reversal_rule": "none", "p_high": 1.0, "p_low": 0.0, "initial_arm": 0,
                     "n_trials": 100_000},
+        tensorboard_log=tensorboard_log, tb_log_name=tb_log_name,
     )  # fmt: skip
     return with_residual_weight(agent, config.residual_weight)
 
@@ -193,13 +201,19 @@ def _summary(agent: PlasticAgent) -> dict[str, np.ndarray]:
 
 
 def _population(
-    config: Config, groups: tuple[str, ...], seed: int, trials: int
+    config: Config,
+    groups: tuple[str, ...],
+    seed: int,
+    trials: int,
+    tensorboard_log: str | None = None,
+    tb_log_name: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train, rest and test one population of ``len(groups) * n_agents`` agents."""
+    """Train, rest and test one population of ``len(groups) * n_agents`` agents (TensorBoard
+    run ``tb_log_name`` under ``tensorboard_log`` if given)."""
     n = config.n_agents
     group = np.repeat(np.array(groups), n)
     gamma = tuple(0.0 if g == "strong_no_capture" else config.gamma for g in group)
-    agent = _agent(config, len(groups), seed, gamma)
+    agent = _agent(config, len(groups), seed, gamma, tensorboard_log, tb_log_name)
     blocked = torch.tensor(np.isin(group, BLOCKED), device=agent.device)
     agent.block_protein_synthesis(blocked)
     agent.learn(trials)
@@ -239,11 +253,17 @@ def _population(
 
 
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
-    del out_dir, progress_bar
+    """Train the weak-training and the strong-training population (each batches its groups);
+    TensorBoard runs ``consolidation_behaviour_weak`` and ``consolidation_behaviour_strong``
+    under ``out_dir/tensorboard``."""
+    del progress_bar
+    tensorboard_log = tensorboard_folder(out_dir)
     seeds = np.random.SeedSequence(config.seed).generate_state(2)
     weak_groups = (*WEAK_GROUPS, *(window_group(t) for t in config.window_h))
-    weak = _population(config, weak_groups, int(seeds[0]), config.weak_trials)
-    strong = _population(config, STRONG_GROUPS, int(seeds[1]), config.strong_trials)
+    weak = _population(config, weak_groups, int(seeds[0]), config.weak_trials,
+                       tensorboard_log, f"{NAME}_weak")  # fmt: skip
+    strong = _population(config, STRONG_GROUPS, int(seeds[1]), config.strong_trials,
+                         tensorboard_log, f"{NAME}_strong")  # fmt: skip
     strong[0]["agent"] += len(weak[0])
     strong[1]["agent"] += len(weak[0])
     return {"choices": pd.concat([weak[0], strong[0]], ignore_index=True),

@@ -49,7 +49,12 @@ import pandas as pd
 
 from plasticgym.agents import PlasticAgent
 from plasticgym.agents.base import step_bar
-from plasticgym.experiments.report import FINDING, MECHANISM_CHECK, labelled
+from plasticgym.experiments.report import (
+    FINDING,
+    MECHANISM_CHECK,
+    labelled,
+    tensorboard_folder,
+)
 from plasticgym.experiments.stats import (
     ci_row,
     difference_ci,
@@ -169,13 +174,16 @@ class Config:
         ]
 
 
-def _train_and_test(config: Config, n_agents: int, seed: int, env_kwargs: dict[str, Any],
+def _train_and_test(config: Config, n_agents: int, seed: int, env_kwargs: dict[str, Any], *,
+                    tensorboard_log: str | None = None, tb_log_name: str | None = None,
                     **agent_kwargs: Any) -> pd.DataFrame:  # fmt: skip
-    """One population through training, devaluation and test: its first episode's records."""
+    """One population through training, devaluation and test: its first episode's records
+    (TensorBoard run ``tb_log_name`` under ``tensorboard_log`` if given)."""
     env_kwargs = {"devaluation_pairings": config.devaluation_pairings,
                   "test_steps": config.test_steps, **env_kwargs}  # fmt: skip
     agent = PlasticAgent(ENV, n_agents=n_agents, seed=seed, env_kwargs=env_kwargs,
                          habit_lr=config.habit_lr, device=config.device,
+                         tensorboard_log=tensorboard_log, tb_log_name=tb_log_name,
                          **{**AGENT, "habit": True, **agent_kwargs})  # fmt: skip
     agent.learn(config.max_steps, record=True,
                 callback=lambda a: not bool((a.episodes_completed > 0).all()))  # fmt: skip
@@ -186,15 +194,30 @@ def _train_and_test(config: Config, n_agents: int, seed: int, env_kwargs: dict[s
 
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
     """Train every group to the end of its test; records: one row per agent per step, two-lever
-    groups (``records``) and single-lever groups (``single_lever``)."""
-    del out_dir
+    groups (``records``) and single-lever groups (``single_lever``). TensorBoard: one run per
+    group under ``out_dir/tensorboard`` (see :func:`group_run_name`)."""
+    tensorboard_log = tensorboard_folder(out_dir)
     groups, single_groups = config.groups(), config.single_lever_groups()
     with step_bar(progress_bar, len(groups) + len(single_groups), NAME, unit="group") as bar:
-        return _run_groups(config, groups, single_groups, bar)
+        return _run_groups(config, groups, single_groups, bar, tensorboard_log)
+
+
+def group_run_name(group: dict[str, Any]) -> str:
+    """A group's TensorBoard run name: ``habit_devaluation_RR_extended_habit`` (two-lever:
+    schedule, training, habit pathway or ``nohabit``) or ``habit_devaluation_single_RI_devalued``
+    (single-lever: schedule, devalued or ``control``)."""
+    schedule = {"ratio": "RR", "interval": "RI"}[group["schedule"]]
+    if "devalued" in group:
+        return f"{NAME}_single_{schedule}_{'devalued' if group['devalued'] else 'control'}"
+    return f"{NAME}_{schedule}_{group['training']}_{'habit' if group['habit'] else 'nohabit'}"
 
 
 def _run_groups(
-    config: Config, groups: list[dict[str, Any]], single_groups: list[dict[str, Any]], bar: Any
+    config: Config,
+    groups: list[dict[str, Any]],
+    single_groups: list[dict[str, Any]],
+    bar: Any,
+    tensorboard_log: str | None = None,
 ) -> dict[str, pd.DataFrame]:
     frames = []
     for index, group in enumerate(groups):
@@ -205,6 +228,8 @@ def _run_groups(
             "training_reinforcers": getattr(config, group["training"]),
         }
         records = _train_and_test(config, config.n_agents, config.seed + index, env_kwargs,
+                                  tensorboard_log=tensorboard_log,
+                                  tb_log_name=group_run_name(group),
                                   habit=group["habit"])  # fmt: skip
         frames.append(records.assign(**group))
         if bar is not None:
@@ -220,7 +245,9 @@ def _run_groups(
             "training_reinforcers": config.moderate,
         }
         records = _train_and_test(config, config.single_lever_agents, config.seed + 100 + index,
-                                  env_kwargs, **RATE_CORRELATION_ARBITER)  # fmt: skip
+                                  env_kwargs, tensorboard_log=tensorboard_log,
+                                  tb_log_name=group_run_name(group),
+                                  **RATE_CORRELATION_ARBITER)  # fmt: skip
         single.append(records.assign(**group))
         if bar is not None:
             bar.update(1)

@@ -40,7 +40,7 @@ import torch
 from scipy import stats
 
 from plasticgym.agents import PlasticAgent
-from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.report import pyplot, save_figure, tensorboard_folder
 from plasticgym.experiments.stats import (
     ci_row,
     estimate_row,
@@ -114,11 +114,20 @@ def _mean_rates(agent: PlasticAgent) -> torch.Tensor:
     return agent.rates.mean(dim=1)
 
 
-def run_learning(config: Config, homeostasis: bool, progress_bar: bool = False) -> pd.DataFrame:
+def run_learning(
+    config: Config,
+    homeostasis: bool,
+    progress_bar: bool = False,
+    tensorboard_log: str | None = None,
+) -> pd.DataFrame:
     """Part 1: rows ``agent, homeostasis, step, rate, mean_weight`` per window of steps (the
-    mean actor rate over the window and the mean actor weight at its end)."""
+    mean actor rate over the window and the mean actor weight at its end). TensorBoard: the
+    run ``homeostasis_learning_scaling`` (or ``_noscaling``) under ``tensorboard_log`` if
+    given."""
     agent = PlasticAgent(PAVLOVIAN, n_agents=config.n_agents, seed=config.seed,
                          homeostasis=homeostasis, rate_time_constant=config.rate_time_constant,
+                         tensorboard_log=tensorboard_log,
+                         tb_log_name=_run_name("learning", homeostasis),
                          **config.agent_kwargs())  # fmt: skip
     rows: list[pd.DataFrame] = []
     total = torch.zeros(config.n_agents)
@@ -148,18 +157,29 @@ PERTURBATION_WEIGHT_MAX = 100.0
 """Hard upper bound of the perturbed agents' actor synapses, far above what x3 reaches."""
 
 
+def _run_name(part: str, homeostasis: bool) -> str:
+    return f"{NAME}_{part}_{'scaling' if homeostasis else 'noscaling'}"
+
+
 def run_perturbation(
-    config: Config, homeostasis: bool, progress_bar: bool = False
+    config: Config,
+    homeostasis: bool,
+    progress_bar: bool = False,
+    tensorboard_log: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Parts 2-3: learning paused, ``baseline_steps`` steps, then the perturbation, then
     ``recovery_steps`` steps. Returns the recovery rows ``agent, homeostasis, tau, factor, step
     (since the perturbation), gain, rate`` (gain: mean over the actor neurons of the sum of
     their synapses relative to just before the perturbation) and the weight rows ``agent,
-    homeostasis, neuron, synapse, before, after``."""
+    homeostasis, neuron, synapse, before, after``. TensorBoard: the run
+    ``homeostasis_perturbation_scaling`` (or ``_noscaling``) under ``tensorboard_log`` if
+    given."""
     taus, factors = config.cells()
     agent = PlasticAgent(PAVLOVIAN, n_agents=config.n_agents, seed=config.seed,
                          homeostasis=homeostasis, rate_time_constant=taus, actor_lr=0.0,
                          actor_init_scale=0.4, actor_weight_max=PERTURBATION_WEIGHT_MAX,
+                         tensorboard_log=tensorboard_log,
+                         tb_log_name=_run_name("perturbation", homeostasis),
                          **config.agent_kwargs())  # fmt: skip
     agent.learn(config.baseline_steps, progress_bar=progress_bar)
     before = agent.actor_weights.clone()
@@ -191,12 +211,13 @@ def run_perturbation(
 
 
 def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) -> dict:
-    """Every part with scaling on and off: ``{"learning", "recovery", "weights"}`` tables."""
-    del out_dir  # nothing but the records
+    """Every part with scaling on and off: ``{"learning", "recovery", "weights"}`` tables.
+    TensorBoard: one run per population under ``out_dir/tensorboard``."""
+    tensorboard_log = tensorboard_folder(out_dir)
     learning, recovery, weights = [], [], []
     for homeostasis in (True, False):
-        learning.append(run_learning(config, homeostasis, progress_bar))
-        rec, w = run_perturbation(config, homeostasis, progress_bar)
+        learning.append(run_learning(config, homeostasis, progress_bar, tensorboard_log))
+        rec, w = run_perturbation(config, homeostasis, progress_bar, tensorboard_log)
         recovery.append(rec)
         weights.append(w)
     return {

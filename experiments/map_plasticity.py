@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from plasticgym.agents import PlasticAgent
-from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.report import pyplot, save_figure, tensorboard_folder
 from plasticgym.experiments.stats import (
     ci_row,
     difference_ci,
@@ -120,7 +120,9 @@ def target_position(config: Config) -> float:
     return (config.n_tones // 2) / (config.n_tones - 1)
 
 
-def _agent(config: Config, group: str, seed: int) -> PlasticAgent:
+def _agent(
+    config: Config, group: str, seed: int, tensorboard_log: str | None = None
+) -> PlasticAgent:
     topographic_map = TopographicMap(
         n_units=config.n_units, n_inputs=config.n_units,
         learning_rate=Uniform(*config.map_learning_rate),
@@ -138,6 +140,7 @@ def _agent(config: Config, group: str, seed: int) -> PlasticAgent:
         inverse_temperature=Uniform(*config.inverse_temperature),
         env_kwargs={"n_tones": config.n_tones, "false_alarm_cost": config.false_alarm_cost,
                     "protocol": protocol},
+        tensorboard_log=tensorboard_log, tb_log_name=f"{NAME}_{group}",
     )  # fmt: skip
 
 
@@ -152,9 +155,12 @@ def _map_rows(agent: PlasticAgent, group: str, trial: int, first_agent: int) -> 
     })  # fmt: skip
 
 
-def _population(config: Config, group: str, seed: int, first_agent: int) -> dict[str, Any]:
-    """Train one group; its trial rows, map snapshots and sampled parameters."""
-    agent = _agent(config, group, seed)
+def _population(
+    config: Config, group: str, seed: int, first_agent: int, tensorboard_log: str | None = None
+) -> dict[str, Any]:
+    """Train one group; its trial rows, map snapshots and sampled parameters (TensorBoard run
+    ``map_plasticity_<group>`` under ``tensorboard_log`` if given)."""
+    agent = _agent(config, group, seed, tensorboard_log)
     total = config.pairing_trials + config.training_trials
     maps = [_map_rows(agent, group, 0, first_agent)]
     done = 0
@@ -176,9 +182,10 @@ def _population(config: Config, group: str, seed: int, first_agent: int) -> dict
 
 
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
-    del out_dir, progress_bar
+    del progress_bar
+    tensorboard_log = tensorboard_folder(out_dir)
     seeds = np.random.SeedSequence(config.seed).generate_state(len(GROUPS))
-    parts = [_population(config, g, int(s), i * config.n_agents)
+    parts = [_population(config, g, int(s), i * config.n_agents, tensorboard_log)
              for i, (g, s) in enumerate(zip(GROUPS, seeds, strict=True))]  # fmt: skip
     return {name: pd.concat([p[name] for p in parts], ignore_index=True)
             for name in ("trials", "maps", "agents")}  # fmt: skip

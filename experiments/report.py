@@ -16,7 +16,7 @@ config.json          the exact config (dataclass fields)
 result.json          experiment, quick, verdicts, lines, table (one object per row), wall_s
 records/<t>.parquet  every record table the experiment returned (one row per agent per step)
 *.png                the figures
-tensorboard/         TensorBoard logs, for experiments that write them
+tensorboard/         TensorBoard logs: one run folder per population, <run name>_1
 ```
 
 The verdicts are those of the experiment's ``analyse``, computed from the records it is given:
@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,7 +46,22 @@ import pandas as pd
 from plasticgym.checkpoint import atomic_path, write_json
 from plasticgym.experiments import load_experiment, summary
 from plasticgym.records import load_records, save_records
+from plasticgym.tblog import check_run_name
 from plasticgym.threads import explicit_threads
+
+
+def tensorboard_folder(out_dir: str | Path | None) -> str | None:
+    """Where an experiment's agents write TensorBoard runs: ``out_dir/tensorboard`` (None,
+    no logging, when ``out_dir`` is None)."""
+    return None if out_dir is None else str(Path(out_dir) / "tensorboard")
+
+
+def run_name(*parts: Any) -> str:
+    """A TensorBoard run name from an experiment's group labels: ``run_name("addiction",
+    "relapse", "one cause")`` is ``addiction_relapse_one_cause`` (each run of characters other
+    than letters, digits, ``.`` and ``-`` becomes one ``_``)."""
+    words = (re.sub(r"[^A-Za-z0-9.\-]+", "_", str(part)).strip("_") for part in parts)
+    return check_run_name("_".join(word for word in words if word))
 
 
 @dataclasses.dataclass(frozen=True)

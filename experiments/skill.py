@@ -85,6 +85,7 @@ from plasticgym.experiments.report import (
     labelled,
     pyplot,
     save_figure,
+    tensorboard_folder,
 )
 from plasticgym.experiments.stats import (
     ci_row,
@@ -175,16 +176,26 @@ def _session_over(agent: PlasticAgent) -> bool:
 
 
 def _agent(
-    env_id: str, config: Config, env_kwargs: dict[str, Any], **hyperparameters: Any
+    env_id: str,
+    config: Config,
+    env_kwargs: dict[str, Any],
+    tensorboard_log: str | None = None,
+    tb_log_name: str | None = None,
+    **hyperparameters: Any,
 ) -> PlasticAgent:
     hyperparameters = {**plastic_preset(env_id), **hyperparameters}
     return PlasticAgent(env_id, n_agents=config.n_agents, seed=config.seed, env_kwargs=env_kwargs,
-                        device=config.device, **hyperparameters)  # fmt: skip
+                        device=config.device, tensorboard_log=tensorboard_log,
+                        tb_log_name=tb_log_name, **hyperparameters)  # fmt: skip
 
 
-def run_srt(config: Config, progress_bar: bool = False) -> pd.DataFrame:
-    """The serial reaction time session's records (first episode)."""
-    agent = _agent(SRT, config, config.srt_env_kwargs(), **SRT_HYPERPARAMETERS)
+def run_srt(
+    config: Config, progress_bar: bool = False, tensorboard_log: str | None = None
+) -> pd.DataFrame:
+    """The serial reaction time session's records (first episode); TensorBoard run
+    ``skill_srt`` under ``tensorboard_log`` if given."""
+    agent = _agent(SRT, config, config.srt_env_kwargs(), tensorboard_log, f"{NAME}_srt",
+                   **SRT_HYPERPARAMETERS)  # fmt: skip
     steps = config.srt_trials() * 20  # at most max_steps = 20 per trial
     agent.learn(steps, record=True, progress_bar=progress_bar, callback=_session_over)
     records = agent.records
@@ -205,11 +216,15 @@ def target_tuning(agent: PlasticAgent, n_targets: int) -> np.ndarray:
     return np.stack(out, axis=1)
 
 
-def run_reaching(config: Config, progress_bar: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_reaching(
+    config: Config, progress_bar: bool = False, tensorboard_log: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The reaching session's records (first episode, without the per-unit action arrays) and
     the tuning snapshots ``agent, step, target, unit, rate, rotated`` (``rotated``: the unit's
-    decoder direction is rotated in the perturbation phase)."""
-    agent = _agent(REACHING, config, config.reaching_env_kwargs())
+    decoder direction is rotated in the perturbation phase); TensorBoard run
+    ``skill_reaching`` under ``tensorboard_log`` if given."""
+    agent = _agent(REACHING, config, config.reaching_env_kwargs(), tensorboard_log,
+                   f"{NAME}_reaching")  # fmt: skip
     snapshots: list[tuple[int, np.ndarray]] = [(0, target_tuning(agent, config.n_targets))]
 
     def snapshot(a: PlasticAgent) -> bool:
@@ -235,10 +250,12 @@ def run_reaching(config: Config, progress_bar: bool = False) -> tuple[pd.DataFra
 
 
 def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) -> dict:
-    """``{"srt": ..., "reaching": ..., "tuning": ...}`` record tables."""
-    del out_dir  # nothing but the records
-    reaching, tuning = run_reaching(config, progress_bar)
-    return {"srt": run_srt(config, progress_bar), "reaching": reaching, "tuning": tuning}
+    """``{"srt": ..., "reaching": ..., "tuning": ...}`` record tables; TensorBoard runs
+    ``skill_reaching`` and ``skill_srt`` under ``out_dir/tensorboard``."""
+    tensorboard_log = tensorboard_folder(out_dir)
+    reaching, tuning = run_reaching(config, progress_bar, tensorboard_log)
+    srt = run_srt(config, progress_bar, tensorboard_log)
+    return {"srt": srt, "reaching": reaching, "tuning": tuning}
 
 
 # ------------------------------------------------------------------------------ analysis

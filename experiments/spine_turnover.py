@@ -65,7 +65,7 @@ import pandas as pd
 
 from plasticgym.agents import PlasticAgent
 from plasticgym.agents.presets import plastic_preset
-from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.report import pyplot, save_figure, tensorboard_folder
 from plasticgym.experiments.stats import (
     ci_row,
     difference_ci,
@@ -186,8 +186,11 @@ def _spread(value: float, config: Config) -> Any:
     return Uniform(value * (1.0 - config.spread), value * (1.0 + config.spread))
 
 
-def make_agent(config: Config, group: str, seed: int) -> PlasticAgent:
-    """A population of one group (weight-dependent or constant elimination)."""
+def make_agent(
+    config: Config, group: str, seed: int, tensorboard_log: str | None = None
+) -> PlasticAgent:
+    """A population of one group (weight-dependent or constant elimination); TensorBoard run
+    ``spine_turnover_<group>`` under ``tensorboard_log`` if given."""
     constant = group.endswith("_constant")
     structure = StructuralPlasticity(
         dt=config.dt, interval=config.interval, density=config.density,
@@ -207,6 +210,7 @@ def make_agent(config: Config, group: str, seed: int) -> PlasticAgent:
                   "protocol": [{"name": "training", "trials": 1_000_000}]}  # fmt: skip
     return PlasticAgent(ENV, n_agents=config.n_agents, seed=seed, env_kwargs=env_kwargs,
                         device=config.device, structure=structure,
+                        tensorboard_log=tensorboard_log, tb_log_name=f"{NAME}_{group}",
                         **hyperparameters)  # fmt: skip
 
 
@@ -254,11 +258,15 @@ class GroupRecords(NamedTuple):
     agents: pd.DataFrame
 
 
-def run_group(config: Config, group: str, seed: int) -> GroupRecords:
-    """The protocol for one group (see the module docstring)."""
-    agent = make_agent(config, group, seed)
-    log, timeline, time = SpineLog(agent), [], 0.0
+def run_group(
+    config: Config, group: str, seed: int, tensorboard_log: str | None = None
+) -> GroupRecords:
+    """The protocol for one group (see the module docstring). A trained group logs to
+    TensorBoard under ``tensorboard_log`` if given; an untrained one never learns (only time
+    passes), so it writes no run."""
     trained = group.startswith("trained")
+    agent = make_agent(config, group, seed, tensorboard_log if trained else None)
+    log, timeline, time = SpineLog(agent), [], 0.0
     steps = round(config.interval / config.dt)
 
     def record(session: int) -> None:
@@ -303,11 +311,14 @@ def _trial_errors(agent: PlasticAgent) -> pd.DataFrame:
 
 
 def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) -> dict:
-    del out_dir, progress_bar
+    """Every group; TensorBoard runs ``spine_turnover_trained`` and
+    ``spine_turnover_trained_constant`` under ``out_dir/tensorboard``."""
+    del progress_bar
+    tensorboard_log = tensorboard_folder(out_dir)
     seeds = np.random.SeedSequence(config.seed).generate_state(len(GROUPS))
     tables: dict[str, list[pd.DataFrame]] = {name: [] for name in GroupRecords._fields}
     for group, seed in zip(GROUPS, seeds, strict=True):
-        records = run_group(config, group, int(seed))
+        records = run_group(config, group, int(seed), tensorboard_log)
         for name, table in zip(GroupRecords._fields, records, strict=True):
             tables[name].append(table.assign(group=group))
     return {name: pd.concat(parts, ignore_index=True) for name, parts in tables.items()}

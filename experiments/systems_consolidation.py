@@ -51,7 +51,7 @@ from scipy import stats
 
 from plasticgym.agents import PlasticAgent
 from plasticgym.experiments.consolidation_behaviour import trained_arm_choices
-from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.report import pyplot, save_figure, tensorboard_folder
 from plasticgym.experiments.stats import (
     ci_row,
     difference_ci,
@@ -126,7 +126,9 @@ def _groups(config: Config) -> tuple[str, ...]:
     return (*(lesion_group(d) for d in config.delays), "sham")
 
 
-def _agent(config: Config, n_agents: int, seed: int, replay: bool) -> PlasticAgent:
+def _agent(
+    config: Config, n_agents: int, seed: int, replay: bool, tensorboard_log: str | None = None
+) -> PlasticAgent:
     systems = ComplementaryLearning(
         fast_lr=LogUniform(*config.fast_lr), fast_decay=LogUniform(*config.fast_decay),
         replay_rate=LogUniform(*config.replay_rate) if replay else 0.0, replays=1,
@@ -139,15 +141,19 @@ def _agent(config: Config, n_agents: int, seed: int, replay: bool) -> PlasticAge
         inverse_temperature=Uniform(*config.inverse_temperature), systems=systems,
         env_kwargs={"reversal_rule": "none", "p_high": 1.0, "p_low": 0.0, "initial_arm": 0,
                     "n_trials": 100_000},
+        tensorboard_log=tensorboard_log,
+        tb_log_name=f"{NAME}_{'replay' if replay else 'no_replay'}",
     )  # fmt: skip
 
 
-def _population(config: Config, condition: str, seed: int) -> pd.DataFrame:
+def _population(
+    config: Config, condition: str, seed: int, tensorboard_log: str | None = None
+) -> pd.DataFrame:
     """Train one condition's groups, rest, lesion each group at its delay and test everyone
     at every delay. One row per agent per test."""
     groups = _groups(config)
     group = np.repeat(np.array(groups), config.n_agents)
-    agent = _agent(config, len(group), seed, replay=condition == "replay")
+    agent = _agent(config, len(group), seed, condition == "replay", tensorboard_log)
     agent.learn(config.training_trials)
     after_training = trained_arm_choices(agent, config.test_trials)
     params = agent.individual_parameters.reset_index(drop=True)
@@ -174,9 +180,16 @@ def _population(config: Config, condition: str, seed: int) -> pd.DataFrame:
 
 
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
-    del out_dir, progress_bar
+    """Both conditions (each one population batching its lesion groups); TensorBoard runs
+    ``systems_consolidation_replay`` and ``systems_consolidation_no_replay`` under
+    ``out_dir/tensorboard``."""
+    del progress_bar
+    tensorboard_log = tensorboard_folder(out_dir)
     seeds = np.random.SeedSequence(config.seed).generate_state(len(CONDITIONS))
-    tables = [_population(config, c, int(s)) for c, s in zip(CONDITIONS, seeds, strict=True)]
+    tables = [
+        _population(config, c, int(s), tensorboard_log)
+        for c, s in zip(CONDITIONS, seeds, strict=True)
+    ]
     tables[1]["agent"] += len(_groups(config)) * config.n_agents
     return {"tests": pd.concat(tables, ignore_index=True)}
 

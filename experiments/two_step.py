@@ -46,7 +46,9 @@ from plasticgym.experiments.report import (
     MECHANISM_CHECK,
     labelled,
     pyplot,
+    run_name,
     save_figure,
+    tensorboard_folder,
 )
 from plasticgym.experiments.stats import (
     ci_row,
@@ -116,8 +118,9 @@ class Config:
 
 def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) -> dict:
     """One population per kind; returns ``{"trials": records}`` (every kind's step records,
-    with a ``kind`` column)."""
-    del out_dir  # nothing but the records
+    with a ``kind`` column). TensorBoard: one run per kind under ``out_dir/tensorboard``,
+    ``two_step_<kind>``."""
+    tensorboard_log = tensorboard_folder(out_dir)
     tables = []
     for kind in config.kinds:
         name, hyperparameters, _ = KINDS[kind]
@@ -128,6 +131,8 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
             seed=config.seed,
             env_kwargs={"n_trials": config.trials},
             device=config.device,
+            tensorboard_log=tensorboard_log,
+            tb_log_name=run_name(NAME, kind),
             **hyperparameters,
         )
         agent.learn(config.steps, record=True, progress_bar=progress_bar)

@@ -39,7 +39,9 @@ def test_habit_devaluation_shows_progress_over_its_groups(monkeypatch, capsys):
 
 def test_addiction_shows_progress_over_its_parts(monkeypatch, capsys):
     for name in ("values", "cost", "blocking", "criteria", "escalation", "relapse"):
-        monkeypatch.setattr(addiction, f"run_{name}", lambda config, name=name: pd.DataFrame())
+        monkeypatch.setattr(
+            addiction, f"run_{name}", lambda config, tensorboard_log=None: pd.DataFrame()
+        )
     records = addiction.run(addiction.Config.quick(), None, progress_bar=True)
     assert len(records) == 6
     last = _last_bar(capsys.readouterr().err)

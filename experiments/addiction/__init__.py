@@ -101,7 +101,7 @@ from plasticgym.experiments.addiction.value import (
     value_of_taking,
     value_windows,
 )
-from plasticgym.experiments.report import FINDING, MECHANISM_CHECK, labelled
+from plasticgym.experiments.report import FINDING, MECHANISM_CHECK, labelled, tensorboard_folder
 
 PARTS = (value, cost, blocking, criteria, long_access, relapse)
 """The six parts in their order; each module's docstring describes its part."""
@@ -149,8 +149,9 @@ _LABELS = ["part", "quantity", "mode", "group"]
 
 
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
-    """Train the populations of the six parts; records: one table per part."""
-    del out_dir
+    """Train the populations of the six parts; records: one table per part. TensorBoard: one
+    run per population under ``out_dir/tensorboard`` (``addiction_<part>_<group>``)."""
+    tensorboard_log = tensorboard_folder(out_dir)
     parts = {
         "values": run_values,
         "cost": run_cost,
@@ -162,7 +163,7 @@ def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, 
     records = {}
     with step_bar(progress_bar, len(parts), NAME, unit="part") as bar:
         for name, run_part in parts.items():
-            records[name] = run_part(config)
+            records[name] = run_part(config, tensorboard_log)
             if bar is not None:
                 bar.update(1)
     return records

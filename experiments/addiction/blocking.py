@@ -23,6 +23,7 @@ from plasticgym.experiments.addiction.common import (
     values_of,
 )
 from plasticgym.experiments.addiction.config import Config
+from plasticgym.experiments.report import run_name
 from plasticgym.experiments.stats import ci_row, difference_ci, estimate_row, format_ci, mean_ci
 
 BLOCKING_MODES = ("td", "redish")
@@ -45,8 +46,9 @@ def blocking_env(config: Config) -> dict[str, Any]:
     }
 
 
-def run_blocking(config: Config) -> pd.DataFrame:
-    """Part 3: the cue-onset and US rows of a TD and a Redish population."""
+def run_blocking(config: Config, tensorboard_log: str | None = None) -> pd.DataFrame:
+    """Part 3: the cue-onset and US rows of a TD and a Redish population.
+    TensorBoard: one run per population under ``tensorboard_log`` if given."""
     frames = []
     for index, mode in enumerate(BLOCKING_MODES):
         rows = train(
@@ -54,6 +56,8 @@ def run_blocking(config: Config) -> pd.DataFrame:
             config,
             config.seed + 20 + index,
             blocking_env(config),
+            tensorboard_log=tensorboard_log,
+            tb_log_name=run_name("addiction_blocking", mode),
             dopamine=mode,
         )
         rows = rows[rows["cs"] | rows["us"]]

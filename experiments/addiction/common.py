@@ -67,14 +67,19 @@ def train(
     seed: int,
     env_kwargs: dict[str, Any],
     n_agents: int | None = None,
+    *,
+    tensorboard_log: str | None = None,
+    tb_log_name: str | None = None,
     **hp: Any,
 ) -> pd.DataFrame:
     """One population (``n_agents``, default the config's), trained until every agent finished
     its episode; its episode's rows. Its agents differ in their learning rates
-    (:func:`individual_differences` with the config's ``lr_spread``)."""
+    (:func:`individual_differences` with the config's ``lr_spread``). It logs to TensorBoard
+    as the run ``tb_log_name`` under ``tensorboard_log`` if given."""
     agent = PlasticAgent(
         env, n_agents=n_agents or config.n_agents, seed=seed, env_kwargs=env_kwargs,
-        device=config.device, **individual_differences(hp, config.lr_spread),
+        device=config.device, tensorboard_log=tensorboard_log, tb_log_name=tb_log_name,
+        **individual_differences(hp, config.lr_spread),
     )  # fmt: skip
     agent.learn(
         MAX_STEPS, record=True, callback=lambda a: not bool((a.episodes_completed > 0).all())

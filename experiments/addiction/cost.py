@@ -34,6 +34,7 @@ from plasticgym.experiments.addiction.common import (
     values_of,
 )
 from plasticgym.experiments.addiction.config import Config
+from plasticgym.experiments.report import run_name
 from plasticgym.experiments.stats import ci_row, difference_ci, estimate_row, format_ci, mean_ci
 
 COST_AGENT = {**AGENT, "gamma": 0.9}
@@ -59,8 +60,9 @@ def cost_protocol(config: Config, acquisition: str) -> list[dict[str, Any]]:
     ]
 
 
-def run_cost(config: Config) -> pd.DataFrame:
-    """Part 2: short or long acquisition, then punished sessions, per model."""
+def run_cost(config: Config, tensorboard_log: str | None = None) -> pd.DataFrame:
+    """Part 2: short or long acquisition, then punished sessions, per model.
+    TensorBoard: one run per population under ``tensorboard_log`` if given."""
     frames = []
     for index, mode in enumerate(COST_MODES):
         for acquisition in ACQUISITIONS:
@@ -70,6 +72,8 @@ def run_cost(config: Config) -> pd.DataFrame:
                 config,
                 seed,
                 {"protocol": cost_protocol(config, acquisition)},
+                tensorboard_log=tensorboard_log,
+                tb_log_name=run_name("addiction_cost", mode, acquisition),
                 dopamine=mode,
                 **COST_AGENT,
             )

@@ -29,7 +29,7 @@ from scipy import stats
 from plasticgym.experiments.addiction.common import ADDICTION, AGENT, PartResult, train
 from plasticgym.experiments.addiction.config import Config
 from plasticgym.experiments.addiction.relapse import RELAPSE_CAUSE_CHANNELS
-from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.report import pyplot, run_name, save_figure
 from plasticgym.experiments.stats import (
     ci_row,
     estimate_row,
@@ -92,8 +92,9 @@ def criteria_protocol(config: Config) -> list[dict[str, Any]]:
     ]
 
 
-def run_criteria(config: Config) -> pd.DataFrame:
-    """Part 4: a Redish population with individual differences and latent causes."""
+def run_criteria(config: Config, tensorboard_log: str | None = None) -> pd.DataFrame:
+    """Part 4: a Redish population with individual differences and latent causes.
+    TensorBoard: one run per population under ``tensorboard_log`` if given."""
     traits = {
         "drug_surge": LogUniform(*config.drug_surge_range),
         "dopamine_gain_negative": Uniform(*config.gain_negative_range),
@@ -104,6 +105,8 @@ def run_criteria(config: Config) -> pd.DataFrame:
         config.seed + 30,
         {"protocol": criteria_protocol(config)},
         n_agents=config.criteria_agents,
+        tensorboard_log=tensorboard_log,
+        tb_log_name=run_name("addiction_criteria", "redish"),
         dopamine="redish",
         **traits,
         **CRITERIA_AGENT,

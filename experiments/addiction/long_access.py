@@ -29,7 +29,7 @@ from plasticgym.experiments.addiction.common import (
     values_of,
 )
 from plasticgym.experiments.addiction.config import Config
-from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.report import pyplot, run_name, save_figure
 from plasticgym.experiments.stats import ci_row, difference_ci, estimate_row, format_ci, mean_ci
 
 ESCALATION_GROUPS = (("short", True), ("long", True), ("long", False))
@@ -56,8 +56,9 @@ def escalation_protocol(config: Config, access: str) -> list[dict[str, Any]]:
     ]
 
 
-def run_escalation(config: Config) -> pd.DataFrame:
-    """Part 5: homeostatic populations with short or long daily access."""
+def run_escalation(config: Config, tensorboard_log: str | None = None) -> pd.DataFrame:
+    """Part 5: homeostatic populations with short or long daily access.
+    TensorBoard: one run per population under ``tensorboard_log`` if given."""
     frames = []
     for index, (access, allostatic) in enumerate(ESCALATION_GROUPS):
         rows = train(
@@ -65,6 +66,10 @@ def run_escalation(config: Config) -> pd.DataFrame:
             config,
             config.seed + 40 + index,
             {"protocol": escalation_protocol(config, access)},
+            tensorboard_log=tensorboard_log,
+            tb_log_name=run_name(
+                "addiction_escalation", access, "allostatic" if allostatic else "fixed"
+            ),
             dopamine="homeostatic",
             allostatic_gain=config.allostatic_gain if allostatic else 0.0,
             **AGENT,

@@ -32,7 +32,7 @@ from plasticgym.experiments.addiction.common import (
     values_of,
 )
 from plasticgym.experiments.addiction.config import Config
-from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.report import pyplot, run_name, save_figure
 from plasticgym.experiments.stats import ci_row, difference_ci, estimate_row, format_ci, mean_ci
 
 RELAPSE_CAUSE_CHANNELS = (
@@ -61,8 +61,9 @@ def relapse_protocol(config: Config) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def run_relapse(config: Config) -> pd.DataFrame:
-    """Part 6: TD populations with and without latent causes."""
+def run_relapse(config: Config, tensorboard_log: str | None = None) -> pd.DataFrame:
+    """Part 6: TD populations with and without latent causes.
+    TensorBoard: one run per population under ``tensorboard_log`` if given."""
     frames = []
     for index, (group, n_causes, channels) in enumerate(RELAPSE_GROUPS):
         rows = train(
@@ -70,6 +71,8 @@ def run_relapse(config: Config) -> pd.DataFrame:
             config,
             config.seed + 50 + index,
             {"protocol": relapse_protocol(config)},
+            tensorboard_log=tensorboard_log,
+            tb_log_name=run_name("addiction_relapse", group),
             dopamine="td",
             latent_causes=n_causes,
             cause_channels=channels,

@@ -22,7 +22,7 @@ from plasticgym.experiments.addiction.common import (
     values_of,
 )
 from plasticgym.experiments.addiction.config import Config
-from plasticgym.experiments.report import pyplot, save_figure
+from plasticgym.experiments.report import pyplot, run_name, save_figure
 from plasticgym.experiments.stats import ci_row, estimate_row, format_ci, mean_ci
 
 VALUE_POPULATIONS = (
@@ -36,8 +36,9 @@ VALUE_POPULATIONS = (
 FOOD_REWARD = 1.0
 
 
-def run_values(config: Config) -> pd.DataFrame:
-    """Part 1: one population per (model, lever) in a one-lever chamber."""
+def run_values(config: Config, tensorboard_log: str | None = None) -> pd.DataFrame:
+    """Part 1: one population per (model, lever) in a one-lever chamber.
+    TensorBoard: one run per population under ``tensorboard_log`` if given."""
     frames = []
     for index, (mode, lever) in enumerate(VALUE_POPULATIONS):
         other = "food" if lever == "drug" else "drug"
@@ -47,6 +48,8 @@ def run_values(config: Config) -> pd.DataFrame:
             config,
             config.seed + index,
             {"protocol": protocol},
+            tensorboard_log=tensorboard_log,
+            tb_log_name=run_name("addiction_values", mode, lever),
             dopamine=mode,
             **AGENT,
         )
