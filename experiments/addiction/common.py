@@ -109,5 +109,7 @@ def bar_figure(rows: pd.DataFrame, labels: list[str], ylabel: str, title: str, p
     ax.axhline(0.0, color="k", lw=0.8)
     ax.set_xticks(x, labels, fontsize=8)
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    counted = "n" in rows and rows["n"].notna().all()
+    n = f", n={int(rows['n'].min())} agents per bar" if counted else ""
+    ax.set_title(f"{title}\nerror bars: 95% CI over agents{n}", fontsize=10)
     return save_figure(fig, path)

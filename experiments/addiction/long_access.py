@@ -146,6 +146,8 @@ def analyse_escalation(records: pd.DataFrame, config: Config) -> PartResult:
 
 def plot_escalation(records: pd.DataFrame, out_dir: Path) -> Path:
     """First-hour infusions per day per group; the end of the baseline days marked."""
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = pyplot().subplots(figsize=(6, 4))
     intake = first_hour_intake(records)
     for (access, allostatic), rows in intake.groupby(["access", "allostatic"], observed=True):
@@ -157,6 +159,9 @@ def plot_escalation(records: pd.DataFrame, out_dir: Path) -> Path:
     ax.axvline(baseline_days + 0.5, color="k", lw=0.8, ls=":")
     ax.set_xlabel("day (baseline: short access for all)")
     ax.set_ylabel("infusions in the first hour")
-    ax.set_title("Escalation with long access (homeostatic agents)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    n = int(intake.groupby(["access", "allostatic"], observed=True)["agent"].nunique().min())
+    ax.set_title(f"Escalation with long access (homeostatic agents, {n} per group)\n"
+                 "bands: 95% CI over agents", fontsize=10)  # fmt: skip
     ax.legend(fontsize=8)
     return save_figure(fig, out_dir / "addiction_escalation.png")

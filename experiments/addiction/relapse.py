@@ -164,6 +164,8 @@ def _group_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 def plot_relapse(records: pd.DataFrame, out_dir: Path) -> Path:
     """Drug presses per session per group, the phases marked."""
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = pyplot().subplots(figsize=(6, 4))
     relapse = records.assign(drug_press=records["press"] == 1)
     per_session = relapse.groupby(["group", "agent", "trial"], observed=True)["drug_press"].sum()
@@ -177,6 +179,8 @@ def plot_relapse(records: pd.DataFrame, out_dir: Path) -> Path:
         ax.axvline(start + 0.5, color="k", lw=0.8, ls=":")
     ax.set_xlabel("session (acquisition | extinction | priming test)")
     ax.set_ylabel("drug presses per session")
-    ax.set_title("Relapse after extinction (TD agents)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title("Relapse after extinction (TD agents)\nbands: 95% CI over the agents of each "
+                 "group", fontsize=10)  # fmt: skip
     ax.legend(fontsize=8)
     return save_figure(fig, out_dir / "addiction_relapse.png")
