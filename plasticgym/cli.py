@@ -54,7 +54,7 @@ def _quickstart(args: argparse.Namespace) -> int:
     print(f"\ndone in {time.perf_counter() - started:.0f} s. Reports (figures, tables, records):")
     for name, report in reports.items():
         print(f"  {name:18s} {report}")
-    print(f"  tensorboard        tensorboard --logdir {out / 'rpe_transfer' / 'tensorboard'}")
+    print(f"  tensorboard        tensorboard --logdir {out}   (one named run per population)")
     print(
         "A [FAIL] is a finding, not a crash: each report explains its signatures, including "
         "the ones\nthe model is known not to show (see docs/experiments.md)."
