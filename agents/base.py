@@ -380,6 +380,8 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
                         bar.total = bar.n
                         bar.refresh()
                     break
+        if buffer is not None:
+            buffer.flush()  # (frees its block of pending steps)
         self._check_finite_state()
         if self._logger is not None:  # (an unfinished interval is written at its grid step)
             self._logger.flush()
