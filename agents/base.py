@@ -427,6 +427,7 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
         if buffer is not None:
             columns = self._record_columns(progress.actions, reward_t, result, episode, info)
             buffer.append(columns, active.cpu().numpy())
+            self._records_cache = None  # (records read part-way through a learn stay fresh)
         if self._logger is not None:
             self._log_step(result, active, done & active, episode_return)
         self._progress = Progress(result.actions, done, episode, episode_return)

@@ -229,8 +229,7 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         ro = self._rollout
         assert ro is not None
         channels, self.observation_stats = self._read(obs)
-        code, encoder = self.encoder.encode(ro.encoder, self._encoded(channels), reward, ~active)
-        code, activity = self._with_map(code, channels)
+        code, encoder, activity = self._sense(ro.encoder, channels, reward, ~active)
         if self.cause_model is not None:
             watched = channels[:, self._cause_channels]
             self.causes = self.cause_model.infer(self.causes, watched, active)
@@ -260,19 +259,19 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             **self._summary(dw_critic, dw_actor),
         )  # fmt: skip
 
-    def _encoded(self, channels: Tensor) -> Tensor:
-        """The channels the microstimulus encoder codes: all but the map's."""
+    def _sense(
+        self, encoder_state: EncoderState, channels: Tensor, reward: Tensor, reset: Tensor
+    ) -> tuple[Tensor, EncoderState, Any]:
+        """The stimulus code: microstimuli of every channel but the map's, then the map's
+        responses (with a topographic map); returns ``(code, encoder_state, activity)``,
+        ``activity`` the map's ``(response, thalamus)`` or None without a map."""
         if self.sensory_map is None:
-            return channels
-        return channels[:, self._encoded_channels]
-
-    def _with_map(self, code: Tensor, channels: Tensor) -> tuple[Tensor, Any]:
-        """The code with the map's responses appended, and the map's activity
-        ``(response, thalamus)`` (None without a map)."""
-        if self.sensory_map is None:
-            return code, None
+            code, encoder_state = self.encoder.encode(encoder_state, channels, reward, reset)
+            return code, encoder_state, None
+        encoded = channels[:, self._encoded_channels]
+        code, encoder_state = self.encoder.encode(encoder_state, encoded, reward, reset)
         response, thalamus = self.sensory_map.respond(self.map_state, channels, self._map_kernel)
-        return torch.cat([code, response], dim=1), (response, thalamus)
+        return torch.cat([code, response], dim=1), encoder_state, (response, thalamus)
 
     def _learn_map(self, activity: tuple[Tensor, Tensor], dopamine: Tensor, active: Tensor) -> None:
         """Neuromodulated plasticity of the map (:meth:`TopographicMap.learn`): the task's
@@ -384,9 +383,9 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         channels, self.observation_stats = self._read(obs)
         start = torch.ones(B, dtype=torch.bool, device=self.device)
         zeros = torch.zeros(B, device=self.device)
-        features, encoder = self.encoder.encode(self.encoder.init(B, self.device),
-                                                self._encoded(channels), zeros, start)  # fmt: skip
-        features, activity = self._with_map(features, channels)
+        features, encoder, activity = self._sense(
+            self.encoder.init(B, self.device), channels, zeros, start
+        )
         if activity is not None:  # the first stimulus: remembered, not learned from
             self.map_state = self.map_state._replace(response=activity[0], thalamus=activity[1])
         if self.causes is not None:
@@ -474,9 +473,7 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         with torch.no_grad():
             channels, _ = self.read_observation(obs, self.observation_stats)
             zeros = torch.zeros(self.n_agents, device=self.device)
-            features, encoder_state = self.encoder.encode(encoder_state, self._encoded(channels),
-                                                          zeros, start)  # fmt: skip
-            features, _ = self._with_map(features, channels)
+            features, encoder_state, _ = self._sense(encoder_state, channels, zeros, start)
             actor_input = torch.cat([self._code(features), self._tonic_column], dim=1)
             rates, probs = self._policy(actor_input)
             actions = self.readout.act(rates, probs, self._hyper["exploration_noise"],

@@ -109,14 +109,12 @@ def run_trial(
             def callback(trained: Any) -> None:
                 step = trained.num_timesteps
                 if step % checkpoint_every == 0 and step < spec["steps"]:
-                    trained._records_cache = None  # (the rows of this learn call so far)
                     save_records(joined_records(earlier, trained.records), out_dir / RECORDS)
                     trained.save(checkpoint)
 
         learning = time.perf_counter()
         agent.learn(remaining, record=True, progress_bar=progress_bar, callback=callback)
         learn_s = time.perf_counter() - learning
-        agent._records_cache = None  # (a checkpoint may have read them part-way)
         records = joined_records(earlier, agent.records)
         save_records(records, out_dir / RECORDS)
         agent.save(checkpoint)
