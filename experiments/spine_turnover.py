@@ -93,11 +93,11 @@ GROUPS = ("trained", "untrained", "trained_constant", "untrained_constant")
 KIND = {
     "baseline_turnover_few_percent": "mechanism check",
     "reaching_learned": "finding",
-    "training_forms_spines": "finding",
+    "training_forms_spines": "mechanism check",
     "training_spines_kept": "finding",
     "no_keeping_without_weight_dependence": "mechanism check",
     "preexisting_spines_removed": "finding",
-    "density_constant": "mechanism check",
+    "density_constant": "finding",
     "persistence_rises_with_age": "mechanism check",
 }
 TURNOVER_RANGE = (0.01, 0.10)  # "a few percent per day"
@@ -129,6 +129,8 @@ class Config:
     new_weight: float = 0.002
     formation_rate: float = 24.0
     activity_bias: float = 1.0
+    activity_formation: float = 3.5
+    competition_rate: float = 20.0
     actor_lr: float = 0.5
     exploration_noise: float = 0.1
     spread: float = 0.2
@@ -199,7 +201,8 @@ def make_agent(
         ),
         stable_weight=_spread(config.stable_weight, config), weight_dependent=not constant,
         formation_rate=config.formation_rate, new_weight=config.new_weight,
-        activity_bias=config.activity_bias,
+        activity_bias=config.activity_bias, activity_formation=config.activity_formation,
+        competition_rate=config.competition_rate,
     )  # fmt: skip
     hyperparameters = {
         **plastic_preset(ENV),
