@@ -28,11 +28,18 @@ factor) is left out: the structural-plasticity part is not part of this module.
 ``training_trials`` trials (learning curves, trials to criterion: the first trial at which
 the last ``criterion_window`` choices were ``criterion`` correct, censored at the number of
 trials), then rests ``rest_steps`` steps (the fast learner decays, replay consolidates) and is
-tested (``test_trials`` predicted choices: retention). (2) ``TwoStep-v0``: the tabular
-model-based learner (:class:`~plasticgym.agents.tabular.ModelBasedAgent`) with the cohort's
-reward-model rate and choice gain; its model-based index is the reward x transition
-interaction ``b_rt`` of the two_step experiment's per-agent logistic regression (reused from
-:mod:`plasticgym.experiments.two_step`).
+tested (``test_trials`` predicted choices: retention). (2) ``TwoStep-v0``, by default
+(``two_step_agent="plastic"``) played by :class:`~plasticgym.agents.PlasticAgent` s with the
+task's preset, a goal-directed part (:class:`~plasticgym.habits.GoalDirected`: an action ->
+outcome model and outcome values, rate ``outcome_lr``) and habits under the arbiter
+(:class:`~plasticgym.habits.Habit`, defaults), so the model-based signature comes from within
+one agent whose dopamine-gated pathway, goal values and habits compete; ``plasticity``
+multiplies the actor, critic, outcome-model and habit rates, ``gain`` both dopamine gains.
+``two_step_agent="model_based"`` plays it with the tabular model-based learner
+(:class:`~plasticgym.agents.tabular.ModelBasedAgent`: the cohort's reward-model rate and
+choice gain), the earlier version of this study. The model-based index is the reward x
+transition interaction ``b_rt`` of the two_step experiment's per-agent logistic regression
+(reused from :mod:`plasticgym.experiments.two_step`).
 
 **Verdicts**, each labelled: ``mechanism check`` (close to holding by the equations: a cohort
 whose every rate and gain is lower learns more slowly) or ``finding`` (a consequence of the

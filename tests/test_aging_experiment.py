@@ -65,3 +65,18 @@ def test_verdicts_flip_when_the_records_change(small):
 def test_bad_cohorts_are_clear_errors():
     with pytest.raises(ValueError, match="cohorts"):
         experiment.Config(cohorts=("young", "old"))
+    with pytest.raises(ValueError, match=r"two_step_agent='tabular' is invalid: choose one of "
+                                         r"plastic, model_based"):  # fmt: skip
+        experiment.Config(two_step_agent="tabular")
+
+
+def test_the_two_step_task_is_played_by_one_plastic_agent_with_goals_and_habits(small):
+    """The default two-step player is a PlasticAgent whose model-based signature is measured
+    from its own choices: every agent plays its trials and the index is computed per agent."""
+    config, records = small
+    assert config.two_step_agent == "plastic"
+    trials = records["two_step"]
+    assert set(trials["agent"]) == set(records["agents"]["agent"])
+    measures = experiment.analyse(records, config)["measures"]
+    assert measures["model_based_index"].notna().all()
+    assert measures["model_based_index"].nunique() == len(measures)
