@@ -70,13 +70,16 @@ def test_bad_cohorts_are_clear_errors():
         experiment.Config(two_step_agent="tabular")
 
 
-def test_the_two_step_task_is_played_by_one_plastic_agent_with_goals_and_habits(small):
-    """The default two-step player is a PlasticAgent whose model-based signature is measured
-    from its own choices: every agent plays its trials and the index is computed per agent."""
-    config, records = small
-    assert config.two_step_agent == "plastic"
-    trials = records["two_step"]
-    assert set(trials["agent"]) == set(records["agents"]["agent"])
-    measures = experiment.analyse(records, config)["measures"]
-    assert measures["model_based_index"].notna().all()
-    assert measures["model_based_index"].nunique() == len(measures)
+def test_the_plastic_two_step_player_records_every_agents_own_trials():
+    """two_step_agent='plastic': PlasticAgents with goals and habits play the task, and the
+    model-based index is computed per agent from its own choices."""
+    from plasticgym.experiments.two_step import stay_regressions, stay_trials
+
+    config = experiment.Config.quick(n_agents=2, two_step_steps=80, two_step_agent="plastic")
+    assert experiment.Config.quick().two_step_agent == "model_based"
+    agents = experiment.sample_cohorts(config, np.random.default_rng(0))
+    trials = experiment._two_step(config, agents, 3)
+    assert set(trials["agent"]) == set(agents["agent"])
+    assert (trials.groupby("agent").size() == config.two_step_steps).all()
+    fits = stay_regressions(stay_trials(trials.assign(kind="plastic")), l2=0.1)
+    assert len(fits) == len(agents) and np.isfinite(fits.to_numpy()).all()
