@@ -243,7 +243,12 @@ def _two_step(
         inverse_temperature=_per_agent(agents["two_step_temperature"] * agents["gain"]),
         tensorboard_log=tensorboard_log, tb_log_name=f"{NAME}_two_step",
     )  # fmt: skip
-    agent.learn(config.two_step_steps, record=True)
+    return _play_two_step(agent, config.two_step_steps)
+
+
+def _play_two_step(agent: Any, steps: int) -> pd.DataFrame:
+    """``steps`` recorded steps of the two-step task; the trial columns the regression reads."""
+    agent.learn(steps, record=True)
     keep = ["agent", "step", "episode", "stage", "first_choice", "transition", "rewarded"]
     trials = agent.records[keep]
     agent.close()
@@ -272,11 +277,7 @@ def _two_step_plastic(
         habit=Habit(learning_rate=_per_agent(Habit().learning_rate * plasticity)),
         tensorboard_log=tensorboard_log, tb_log_name=f"{NAME}_two_step",
     )  # fmt: skip
-    agent.learn(config.two_step_steps, record=True)
-    keep = ["agent", "step", "episode", "stage", "first_choice", "transition", "rewarded"]
-    trials = agent.records[keep]
-    agent.close()
-    return trials
+    return _play_two_step(agent, config.two_step_steps)
 
 
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
