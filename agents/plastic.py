@@ -525,12 +525,16 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
 
     def _legacy_tensors(self, expected: dict[str, Tensor], tensors: dict[str, Tensor]) -> dict:
         """Expected-value tags draw nothing, so their random stream (which earlier versions
-        did not save) is zeros."""
+        did not save) is zeros; structural states saved before activity-driven formation
+        existed accumulated no potentiation (zeros)."""
+        legacy = {name: torch.zeros_like(value) for name, value in expected.items()
+                  if name.endswith(".potentiation") and name not in tensors
+                  and name.removesuffix("potentiation") + "exists" in tensors}  # fmt: skip
         synapse = self.config.synapse
         if not isinstance(synapse, TaggedSynapse) or synapse.sampled:
-            return {}
-        return {name: torch.zeros_like(value) for name, value in expected.items()
-                if name.endswith(".stream") and name not in tensors}  # fmt: skip
+            return legacy
+        return legacy | {name: torch.zeros_like(value) for name, value in expected.items()
+                         if name.endswith(".stream") and name not in tensors}  # fmt: skip
 
     LEGACY_TENSOR_PREFIXES = (
         "model.causes.", "model.goal.", "model.habit.", "model.dopamine.state.",

@@ -28,11 +28,20 @@ factor) is left out: the structural-plasticity part is not part of this module.
 ``training_trials`` trials (learning curves, trials to criterion: the first trial at which
 the last ``criterion_window`` choices were ``criterion`` correct, censored at the number of
 trials), then rests ``rest_steps`` steps (the fast learner decays, replay consolidates) and is
-tested (``test_trials`` predicted choices: retention). (2) ``TwoStep-v0``: the tabular
-model-based learner (:class:`~plasticgym.agents.tabular.ModelBasedAgent`) with the cohort's
-reward-model rate and choice gain; its model-based index is the reward x transition
-interaction ``b_rt`` of the two_step experiment's per-agent logistic regression (reused from
-:mod:`plasticgym.experiments.two_step`).
+tested (``test_trials`` predicted choices: retention). (2) ``TwoStep-v0``: by default
+(``two_step_agent="model_based"``) the tabular model-based learner
+(:class:`~plasticgym.agents.tabular.ModelBasedAgent`) with the cohort's reward-model rate and
+choice gain. With ``two_step_agent="plastic"`` it is played by
+:class:`~plasticgym.agents.PlasticAgent` s with the task's preset, a goal-directed part
+(:class:`~plasticgym.habits.GoalDirected`: an action -> outcome model and outcome values, rate
+``outcome_lr``) and habits under the arbiter (:class:`~plasticgym.habits.Habit`, defaults), so
+that a model-based signature would come from within one agent; ``plasticity`` multiplies the
+actor, critic, outcome-model and habit rates, ``gain`` both dopamine gains. Measured (issue
+14): the young plastic agents show no reward x transition interaction in 300 trials (b_rt
+-0.05 to +0.07, CIs including 0, full seeds 0-2), so the model-based verdicts cannot be judged
+with them and the default stays the tabular learner (docs/experiments.md). The model-based
+index is the reward x transition interaction ``b_rt`` of the two_step experiment's per-agent
+logistic regression (reused from :mod:`plasticgym.experiments.two_step`).
 
 **Verdicts**, each labelled: ``mechanism check`` (close to holding by the equations: a cohort
 whose every rate and gain is lower learns more slowly) or ``finding`` (a consequence of the
@@ -51,7 +60,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from plasticgym.agents import PlasticAgent, make_agent
+from plasticgym.agents import PlasticAgent, PlasticAgentConfig, make_agent
+from plasticgym.agents.presets import plastic_preset
 from plasticgym.experiments.consolidation_behaviour import trained_arm_choices
 from plasticgym.experiments.report import pyplot, save_figure, tensorboard_folder
 from plasticgym.experiments.stats import (
@@ -64,6 +74,7 @@ from plasticgym.experiments.stats import (
     tost,
 )
 from plasticgym.experiments.two_step import TWO_STEP, stay_regressions, stay_trials
+from plasticgym.habits import GoalDirected, Habit
 from plasticgym.systems import ComplementaryLearning
 
 NAME = "aging"
@@ -99,6 +110,13 @@ KIND = {
 }
 
 
+TWO_STEP_AGENTS = ("plastic", "model_based")
+"""Who plays the two-step task: ``plastic``, a :class:`~plasticgym.agents.PlasticAgent` with a
+goal-directed part and habits under arbitration (:mod:`plasticgym.habits`), whose model-based
+signature comes from within one agent; ``model_based``, the tabular model-based learner (the
+earlier version of this study)."""
+
+
 @dataclass(frozen=True)
 class Config:
     """What to run (see the module docstring); ``n_agents`` per cohort."""
@@ -125,8 +143,15 @@ class Config:
     replay_rate: tuple[float, float] = (2e-4, 4e-4)  # LogUniform
     reward_lr: tuple[float, float] = (0.4, 0.6)  # Uniform, model-based learner
     two_step_temperature: tuple[float, float] = (2.5, 3.5)  # Uniform, model-based learner
+    two_step_agent: str = "model_based"
+    outcome_lr: tuple[float, float] = (0.04, 0.06)  # Uniform, the plastic agent's goal part
 
     def __post_init__(self) -> None:
+        if self.two_step_agent not in TWO_STEP_AGENTS:
+            raise ValueError(
+                f"two_step_agent={self.two_step_agent!r} is invalid: choose one of "
+                f"{', '.join(TWO_STEP_AGENTS)}"
+            )
         unknown = sorted(set(self.cohorts) - set(COHORTS))
         needed = {"young", "young_replica", "old", "old_ldopa", "old_enriched", "old_stressed"}
         if unknown or set(self.cohorts) != needed:
@@ -160,6 +185,7 @@ def sample_cohorts(config: Config, rng: np.random.Generator) -> pd.DataFrame:
     table["replay_rate"] = log_uniform(config.replay_rate)
     table["reward_lr"] = rng.uniform(*config.reward_lr, size=len(cohort))
     table["two_step_temperature"] = rng.uniform(*config.two_step_temperature, size=len(cohort))
+    table["outcome_lr"] = rng.uniform(*config.outcome_lr, size=len(cohort))
     return table
 
 
@@ -208,6 +234,8 @@ def _bandit(
 def _two_step(
     config: Config, agents: pd.DataFrame, seed: int, tensorboard_log: str | None = None
 ) -> pd.DataFrame:
+    if config.two_step_agent == "plastic":
+        return _two_step_plastic(config, agents, seed, tensorboard_log)
     agent = make_agent(
         "model_based", TWO_STEP, n_agents=len(agents), seed=seed, device=config.device,
         env_kwargs={"n_trials": config.two_step_steps // 2},
@@ -215,11 +243,41 @@ def _two_step(
         inverse_temperature=_per_agent(agents["two_step_temperature"] * agents["gain"]),
         tensorboard_log=tensorboard_log, tb_log_name=f"{NAME}_two_step",
     )  # fmt: skip
-    agent.learn(config.two_step_steps, record=True)
+    return _play_two_step(agent, config.two_step_steps)
+
+
+def _play_two_step(agent: Any, steps: int) -> pd.DataFrame:
+    """``steps`` recorded steps of the two-step task; the trial columns the regression reads."""
+    agent.learn(steps, record=True)
     keep = ["agent", "step", "episode", "stage", "first_choice", "transition", "rewarded"]
     trials = agent.records[keep]
     agent.close()
     return trials
+
+
+def _two_step_plastic(
+    config: Config, agents: pd.DataFrame, seed: int, tensorboard_log: str | None = None
+) -> pd.DataFrame:
+    """The two-step task played by one :class:`~plasticgym.agents.PlasticAgent` per agent with
+    the task's preset, a goal-directed part (outcome model, ``outcome_lr``) and habits under
+    the arbiter (``Habit`` defaults): ``plasticity`` multiplies every learning rate (actor,
+    critic, outcome model, habits), ``gain`` both dopamine gains."""
+    plasticity, gain = agents["plasticity"], agents["gain"]
+    preset = plastic_preset(TWO_STEP)
+    defaults = PlasticAgentConfig()
+    agent = PlasticAgent(
+        TWO_STEP, n_agents=len(agents), seed=seed, device=config.device,
+        env_kwargs={"n_trials": config.two_step_steps // 2},
+        **{**preset, "actor_lr": _per_agent(preset["actor_lr"] * plasticity)},
+        critic_lr=_per_agent(defaults.critic_lr * plasticity),
+        dopamine_gain_positive=_per_agent(gain), dopamine_gain_negative=_per_agent(gain),
+        goal_directed=GoalDirected(
+            learning_rate=_per_agent((agents["outcome_lr"] * plasticity).clip(0.0, 1.0))
+        ),
+        habit=Habit(learning_rate=_per_agent(Habit().learning_rate * plasticity)),
+        tensorboard_log=tensorboard_log, tb_log_name=f"{NAME}_two_step",
+    )  # fmt: skip
+    return _play_two_step(agent, config.two_step_steps)
 
 
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:

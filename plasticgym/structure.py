@@ -30,6 +30,32 @@ than ``D``. This is homeostatic structural plasticity with a set point of the sy
 New spines start small, at ``new_weight`` (Holtmaat & Svoboda 2009; Knott et al. 2006): they
 survive only if the synaptic learning rule potentiates them.
 
+**Activity-driven formation** (option, ``activity_formation > 0``; default 0: off). Between
+events each empty slot accumulates the potentiation a synapse there would have received,
+``P_ij = sum_t [dw_ij(t)]_+`` (the chain's update at the empty slot, after the bounds: the
+three-factor rule's dopamine x eligibility on the slot's presynaptic input and the neuron's
+postsynaptic factor). At the event it forms a spine with probability::
+
+    p_ij = 1 - exp(-activity_formation * P_ij)
+
+on top of the budget's refill and not capped by the budget: spines form where learning
+signals arrive, within hours of training (LTP-induced spinogenesis: Engert & Bonhoeffer 1999;
+Kwon & Sabatini 2011; during motor learning, Xu et al. 2009; after experience, Hofer et al.
+2009). Without synaptic activity (rest, :func:`pass_time`) ``P = 0``: nothing is switched on
+by hand, the drive is the learning signal itself and falls as the reward prediction errors do.
+
+**Competition for the budget** (option, ``competition_rate > 0``; default 0: off). A neuron
+with more spines than its set point (``N > K``, after activity-driven formation) raises every
+spine's elimination hazard by the relative excess::
+
+    lambda_e(w) = (elimination_rate + competition_rate * max(N - K, 0) / K) * exp(-w / w_s)
+
+(``exp(-w / w_s)`` dropped when not ``weight_dependent``): the pressure falls on the weakest
+spines, which are the newest unless potentiated, and on weak pre-existing ones, and vanishes
+once the density is back at the set point. A limited resource shared by a neuron's spines
+(Deger et al. 2012; Fauth et al. 2015; Triesch et al. 2018), restoring the density as new
+spines are stabilised and pre-existing ones are lost (Xu et al. 2009; Yang et al. 2009).
+
 Random draws come from one CPU ``torch.Generator`` per agent whose state is kept as a
 ``uint8`` tensor ``[B, L]`` in :class:`StructureState` (checkpointed with the weights in
 safetensors; the draws are the same on CPU and CUDA). Events are the only random steps; the
@@ -72,6 +98,8 @@ class StructureState(NamedTuple):
         new_alive: ``[B]`` int64 spines formed since the start that still exist.
         original: ``[B, P, Q]`` bool: the spine has existed since the start.
         spines: ``[B]`` int64 spines now.
+        potentiation: ``[B, P, Q]`` potentiation the empty slots would have received since the
+            last event (accumulated only with ``activity_formation``; zeros otherwise).
     """
 
     exists: Tensor
@@ -85,6 +113,7 @@ class StructureState(NamedTuple):
     new_alive: Tensor
     original: Tensor
     spines: Tensor
+    potentiation: Tensor
 
 
 def elimination_probability(
@@ -128,6 +157,28 @@ def capped_formations(candidates: Tensor, priority: Tensor, deficit: Tensor) -> 
     return candidates & (rank < deficit.unsqueeze(-1))
 
 
+def activity_formation_probability(potentiation: Tensor, gain: Scalar) -> Tensor:
+    """``1 - exp(-gain * P)``: the chance that an empty slot whose synapse would have been
+    potentiated by ``P`` (``[B, P, Q]``, weight units, >= 0) since the last event forms a spine
+    (a hazard proportional to the potentiation; LTP-induced spinogenesis, Engert & Bonhoeffer
+    1999, Kwon & Sabatini 2011). ``gain``: per unit of weight, float or ``[B, 1, 1]``."""
+    return -torch.expm1(-torch.as_tensor(gain, dtype=potentiation.dtype) * potentiation)
+
+
+def competition_rate_per_neuron(
+    spines: Tensor, limit: int, base_rate: Scalar, competition_rate: Scalar
+) -> Tensor:
+    """``base_rate + competition_rate * max(N - K, 0) / K`` per neuron, ``[B, P, 1]``: the
+    weight-0 elimination hazard (per day) of a neuron with ``N`` spines (``spines [B, P]``) and
+    set point ``K = limit``; the excess over the set point competes for the neuron's resource
+    (Deger et al. 2012; Fauth et al. 2015). Rates: floats or ``[B, 1, 1]``."""
+    excess = (spines.to(torch.float64) - limit).clamp(min=0.0) / limit
+    excess = excess.unsqueeze(-1)
+    rate = torch.as_tensor(base_rate, dtype=torch.float64, device=spines.device)
+    pressure = torch.as_tensor(competition_rate, dtype=torch.float64, device=spines.device)
+    return rate + pressure * excess
+
+
 def budget(density: float, n_slots: int) -> int:
     """Spines a neuron may keep: ``round(density * n_slots)``, at least 1."""
     return max(1, round(density * n_slots))
@@ -154,6 +205,13 @@ class _Params(NamedTuple):
     formation_rate: Scalar
     new_weight: float
     activity_bias: Scalar
+    activity_formation: Scalar = 0.0
+    competition_rate: Scalar = 0.0
+
+
+def _is_on(value: Scalar) -> bool:
+    """A per-agent rate is switched on unless it is the plain number 0."""
+    return isinstance(value, Tensor) or float(value) != 0.0
 
 
 def _per_agent(value: Scalar, device: torch.device) -> Scalar:
@@ -164,19 +222,30 @@ def structural_event(
     weights: Tensor, state: StructureState, uniforms: Tensor, params: _Params, seconds: float
 ) -> tuple[Tensor, StructureState]:
     """One structural event of ``seconds`` of task time: age, eliminate, form (see the module
-    docstring). ``uniforms`` ``[B, 2, P, Q]`` in [0, 1): elimination draws, formation draws.
-    Returns the new weights (0 at eliminated slots, ``new_weight`` at new ones) and state."""
+    docstring). ``uniforms`` ``[B, 2, P, Q]`` in [0, 1): elimination draws, formation draws
+    (``[B, 3, P, Q]`` with ``activity_formation``: then the third are its draws). Returns the
+    new weights (0 at eliminated slots, ``new_weight`` at new ones) and state."""
     days = seconds / SECONDS_PER_DAY
     device = weights.device
     exists, age = state.exists, state.age
     age = torch.where(exists, age + seconds, torch.zeros_like(age))
+    limit = budget(params.density, exists.shape[-1])
+    rate = _per_agent(params.elimination_rate, device)
+    if _is_on(params.competition_rate):
+        rate = competition_rate_per_neuron(
+            exists.sum(dim=-1), limit, rate, _per_agent(params.competition_rate, device)
+        ).to(weights.dtype)
     p_elim = elimination_probability(
-        weights, _per_agent(params.elimination_rate, device),
-        _per_agent(params.stable_weight, device), days, params.weight_dependent,
+        weights, rate, _per_agent(params.stable_weight, device), days, params.weight_dependent,
     )  # fmt: skip
     eliminated = exists & (uniforms[:, 0] < p_elim)
     exists = exists & ~eliminated
-    limit = budget(params.density, exists.shape[-1])
+    driven = torch.zeros_like(exists)
+    if _is_on(params.activity_formation):
+        gain = _per_agent(params.activity_formation, device)
+        p_driven = activity_formation_probability(state.potentiation, gain)
+        driven = ~exists & (uniforms[:, 2] < p_driven)
+        exists = exists | driven
     deficit = (limit - exists.sum(dim=-1)).clamp(min=0).to(weights.dtype)
     rate = params.formation_rate
     rate = rate.to(device).view(-1, 1) if isinstance(rate, Tensor) else rate
@@ -186,7 +255,7 @@ def structural_event(
     p_form = formation_probability((~exists).to(weights.dtype), state.activity, expected, bias)
     u_form = uniforms[:, 1]
     candidates = ~exists & (u_form < p_form)
-    formed = capped_formations(candidates, u_form / p_form.clamp(min=1e-12), deficit)
+    formed = capped_formations(candidates, u_form / p_form.clamp(min=1e-12), deficit) | driven
     exists = exists | formed
     age = torch.where(formed, torch.zeros_like(age), age)
     weights = torch.where(exists, weights, torch.zeros_like(weights))
@@ -198,7 +267,7 @@ def structural_event(
         elapsed=torch.zeros_like(state.elapsed), clock=state.clock + seconds,
         formed=state.formed + n_formed, eliminated=state.eliminated + n_eliminated,
         new_alive=(exists & ~original).sum(dim=(1, 2)), original=original,
-        spines=exists.sum(dim=(1, 2)),
+        spines=exists.sum(dim=(1, 2)), potentiation=torch.zeros_like(state.potentiation),
     )  # fmt: skip
 
 
@@ -237,13 +306,16 @@ def initial_state(weights: Tensor, seeds: Sequence[int], density: float) -> Stru
         elapsed=zeros.clone(), clock=zeros.clone(), generator=torch.stack(states),
         formed=count.clone(), eliminated=count.clone(), new_alive=count.clone(),
         original=exists.clone(), spines=exists.sum(dim=(1, 2)),
+        potentiation=torch.zeros_like(weights),
     )  # fmt: skip
 
 
 def structural_plasticity(params: _Params, seeds: Sequence[int]) -> PlasticityTransform:
     """The transform of :class:`StructuralPlasticity` (put it last in a chain, after the
     bounds): absent slots are held at 0; every ``interval`` seconds a :func:`structural_event`
-    changes which slots hold spines."""
+    changes which slots hold spines. With ``activity_formation`` the empty slots accumulate the
+    potentiation they would have received (the chain's ``dw`` there, after the bounds)."""
+    driven = _is_on(params.activity_formation)
 
     def init(weights: Tensor) -> StructureState:
         return initial_state(weights, seeds, params.density)
@@ -254,6 +326,9 @@ def structural_plasticity(params: _Params, seeds: Sequence[int]) -> PlasticityTr
         new = torch.where(state.exists, weights + dw, torch.zeros_like(weights))
         state = state._replace(activity=state.activity + signals.pre, elapsed=state.elapsed
                                + params.dt)  # fmt: skip
+        if driven:
+            gained = torch.where(state.exists, torch.zeros_like(dw), dw.clamp(min=0.0))
+            state = state._replace(potentiation=state.potentiation + gained)
         if state.elapsed.item() >= params.interval:
             new, state = _event(new, state, params, state.elapsed.item())
         return new - weights, state
@@ -264,7 +339,8 @@ def structural_plasticity(params: _Params, seeds: Sequence[int]) -> PlasticityTr
 def _event(
     weights: Tensor, state: StructureState, params: _Params, seconds: float
 ) -> tuple[Tensor, StructureState]:
-    uniforms, generators = _draw(state, (2, *weights.shape[1:]), weights.device)
+    draws = 3 if _is_on(params.activity_formation) else 2
+    uniforms, generators = _draw(state, (draws, *weights.shape[1:]), weights.device)
     weights, state = structural_event(weights, state, uniforms, params, seconds)
     return weights, state._replace(generator=generators)
 
@@ -306,6 +382,12 @@ class StructuralPlasticity(Part):
         new_weight: weight of a newly formed spine, >= 0 (keep it inside the weight bounds).
         activity_bias: preference of formation for recently active inputs, >= 0 (0: at
             random); per agent.
+        activity_formation: activity-driven formation, per unit of the potentiation an empty
+            slot would have received since the last event (1 / weight), >= 0 (0: off, formation
+            only refills the budget); not capped by the budget; per agent.
+        competition_rate: elimination hazard added per day per unit of relative excess of the
+            spines over the budget, ``(N - K) / K``, >= 0 (0: off); weighted by
+            ``exp(-w / stable_weight)`` like the base hazard; per agent.
     """
 
     KIND: ClassVar[str] = "structure"
@@ -318,9 +400,12 @@ class StructuralPlasticity(Part):
         "formation_rate": {"low": 0.0},
         "new_weight": {"low": 0.0},
         "activity_bias": {"low": 0.0},
+        "activity_formation": {"low": 0.0},
+        "competition_rate": {"low": 0.0},
     }
     PER_AGENT: ClassVar[tuple[str, ...]] = (
         "elimination_rate", "stable_weight", "formation_rate", "activity_bias",
+        "activity_formation", "competition_rate",
     )  # fmt: skip
     dt: float = 1.0
     interval: float = 3600.0
@@ -331,6 +416,8 @@ class StructuralPlasticity(Part):
     formation_rate: Any = 24.0
     new_weight: float = 0.02
     activity_bias: Any = 0.0
+    activity_formation: Any = 0.0
+    competition_rate: Any = 0.0
 
     def check(self) -> None:
         try:
@@ -348,6 +435,7 @@ class StructuralPlasticity(Part):
         return _Params(
             self.dt, self.interval, self.density, self.elimination_rate, self.stable_weight,
             self.weight_dependent, self.formation_rate, self.new_weight, self.activity_bias,
+            self.activity_formation, self.competition_rate,
         )  # fmt: skip
 
     def transform(self, seeds: Sequence[int]) -> PlasticityTransform:
@@ -394,8 +482,10 @@ __all__ = [
     "StructuralPlasticity",
     "StructureState",
     "TurnoverStatistics",
+    "activity_formation_probability",
     "budget",
     "capped_formations",
+    "competition_rate_per_neuron",
     "elimination_probability",
     "expected_formations",
     "find_structure",

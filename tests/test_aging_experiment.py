@@ -65,3 +65,21 @@ def test_verdicts_flip_when_the_records_change(small):
 def test_bad_cohorts_are_clear_errors():
     with pytest.raises(ValueError, match="cohorts"):
         experiment.Config(cohorts=("young", "old"))
+    with pytest.raises(ValueError, match=r"two_step_agent='tabular' is invalid: choose one of "
+                                         r"plastic, model_based"):  # fmt: skip
+        experiment.Config(two_step_agent="tabular")
+
+
+def test_the_plastic_two_step_player_records_every_agents_own_trials():
+    """two_step_agent='plastic': PlasticAgents with goals and habits play the task, and the
+    model-based index is computed per agent from its own choices."""
+    from plasticgym.experiments.two_step import stay_regressions, stay_trials
+
+    config = experiment.Config.quick(n_agents=2, two_step_steps=80, two_step_agent="plastic")
+    assert experiment.Config.quick().two_step_agent == "model_based"
+    agents = experiment.sample_cohorts(config, np.random.default_rng(0))
+    trials = experiment._two_step(config, agents, 3)
+    assert set(trials["agent"]) == set(agents["agent"])
+    assert (trials.groupby("agent").size() == config.two_step_steps).all()
+    fits = stay_regressions(stay_trials(trials.assign(kind="plastic")), l2=0.1)
+    assert len(fits) == len(agents) and np.isfinite(fits.to_numpy()).all()

@@ -37,10 +37,16 @@ AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_s
 # consolidation_behaviour is not in MUST_PASS: with sampled tags its quick strong_memory_lasts
 # fails at seeds 0, 1, 2 and novelty_near_rescues_weak at seeds 1, 2 (see docs/experiments.md).
 # aging is not in MUST_PASS: several of its findings fail at some seeds of the quick run (see
-# docs/experiments.md). map_plasticity is not either: its quick performance_stays fails at
-# seeds 0 and 1 (too few pairing trials for every agent to learn; the full version passes).
-# spine_turnover is not either: its findings on training-formed and pre-existing spines
-# fail (see docs/experiments.md).
+# docs/experiments.md); with two_step_agent="plastic" (PlasticAgents with goals and habits,
+# issue 14) the young agents show no model-based signature and old_less_model_based fails at
+# every seed, so the default stays the tabular model-based learner. map_plasticity is not
+# either: its quick performance_stays fails at seeds 0 and 1 (too few pairing trials for every
+# agent to learn; the full version passes).
+# spine_turnover is not either: with activity-driven formation and competition for the budget
+# (issue 14) preexisting_spines_removed still fails at every seed, full and quick (competition
+# falls on the weakest spines, the new ones, not on the potentiated pre-existing ones),
+# no_keeping_without_weight_dependence fails too and training_spines_kept fails at quick seeds
+# 0, 1, 2 (see docs/experiments.md).
 # distal_reward is not either: its quick version simulates 30 s, far too short for the rewarded
 # synapse to approach the cap, so rewarded_synapse_potentiates and rewarded_synapse_near_cap fail
 # there by design (its mechanism checks are asserted in tests/test_distal_reward_experiment.py).
