@@ -484,7 +484,7 @@ def test_memory_variant_vector_equals_single_and_is_deterministic():
         steps = [obs]
         actions = np.random.default_rng(1)
         for _ in range(120):
-            obs, reward, terminated, truncated, info = env.step(actions.integers(0, 5, size=4))
+            obs, reward, terminated, _, info = env.step(actions.integers(0, 5, size=4))
             steps.extend([obs, reward, terminated, info["target"], info["correct"]])
         runs.append(steps)
         env.close()
