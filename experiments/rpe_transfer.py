@@ -32,7 +32,7 @@ Verdicts are labelled (:data:`KIND`) ``finding`` (could fail: 2 and 3, whether t
 code lets the critic time the reward in the trials given) or ``mechanism check`` (holds by the
 TD equations once the critic has learned: 1, 4-8).
 
-Run it with ``plasticgym experiment rpe_transfer`` (its quick version, with all seven
+Run it with ``plasticgym experiment rpe_transfer`` (its quick version, with all eight
 signatures, is part of ``plasticgym quickstart``), or in Python:
 ``records = run(RpeTransferConfig(), out_dir)``, ``analyse(records, config)``.
 """
