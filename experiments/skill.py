@@ -4,7 +4,8 @@ units in brain-computer-interface reaching (Jarosiewicz et al. 2008; Legenstein,
 & Maass 2010).
 
 Two populations of plastic agents, each with its task's preset (``plasticgym.agents.presets``;
-one hyperparameter changed for the serial reaction time task, see below):
+one hyperparameter changed for the serial reaction time task, see below), and two more for the
+memory variant of the serial reaction time task (at the end):
 
 **Serial reaction time** (``SkillLearning-v0``, four positions, noisy cue, the three previous
 targets shown): one familiarisation block of random positions, sequence blocks of the 10-item
