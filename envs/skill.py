@@ -496,8 +496,12 @@ class SkillLearningEnv(TaskEnv):
     sequence, not in a "never repeat" rule that a learner could also exploit.
     Previous-target channels tell the agent where the last ``history`` cues were, so a learner
     with memory can come to predict the next position, respond before the evidence is clear,
-    and be fast and accurate in sequence blocks but not in random ones. The protocol is data:
-    a sequence of phases, each a number of blocks of one type.
+    and be fast and accurate in sequence blocks but not in random ones. With ``history=0``
+    (the *memory variant*) the observation is the four cue channels alone: given the current
+    target its distribution is the same in sequence and random blocks, whatever came before,
+    so the sequence can help only an agent that holds the previous targets in its own state
+    (e.g. presynaptic memory traces); the lookup from the observation is gone. The protocol is
+    data: a sequence of phases, each a number of blocks of one type.
 
     Randomness comes from five uniforms drawn by the shell at the start and at every step:
     ``u0`` the target of a trial that begins (:func:`random_target`, used in random blocks
@@ -519,7 +523,9 @@ class SkillLearningEnv(TaskEnv):
     | 4j+4..4j+7   | target ``j + 1`` trials back | one-hot (all 0 if no such trial yet)        |
 
     for ``j = 0 .. history - 1``. The previous-target groups are constant during a trial and
-    continue across blocks and phases; they are all 0 at the start of an episode.
+    continue across blocks and phases; they are all 0 at the start of an episode. With
+    ``history=0`` the observation is ``Box(0, 1, shape=(4,))``, the cue evidence alone (rows
+    0-3), drawn from the same uniforms as rows 0-3 of any other ``history``.
 
     ## Rewards
     ``-step_cost`` at every step (default 0.01), plus ``reward_correct`` (default 1) for a
@@ -587,7 +593,8 @@ class SkillLearningEnv(TaskEnv):
       (with the defaults, deciding from 1 step is right about 55 % of the time, from 10
       steps about 95 %).
     - ``history`` (int in [0, 32], default 1): number of previous targets shown; 3 makes the
-      default sequence predictable from the observation alone.
+      default sequence predictable from the observation alone; 0 shows the cue alone (the
+      memory variant: the sequence must be held by the agent).
     - ``reward_correct`` (finite float, default 1): reward of a correct response.
     - ``reward_error`` (finite float, default 0): reward of a wrong response or a miss.
     - ``step_cost`` (finite float, default 0.01): subtracted from the reward at every step.
@@ -627,6 +634,8 @@ class SkillLearningEnv(TaskEnv):
 
     ## Version History
     - v0: Initial version.
+    - v0 (no change of behaviour): ``history=0``, the cue without previous targets, documented
+      and tested as the memory variant, in which sequence knowledge must live in the agent.
     """
 
     dynamics_class = SkillDynamics

@@ -20,12 +20,19 @@ shuffled order, several rounds): per agent, the slope of the dopamine response o
 6. positive at the cue (the cue's response rises with p) and
 7. negative at a delivered reward (the reward's response falls with p, as ``1 - p``).
 
+A third population, the control, is the first one with the mechanism of transfer removed: the
+cue's presynaptic trace does not outlast its step (``stimulus_trace_decay = control_trace_decay``,
+0.01), so nothing in the presynaptic code spans the delay between cue and reward. Then
+
+8. the response stays at the reward: per agent, the reward response of the last training
+   trials minus that of the first is equivalent to 0 (TOST), with a margin smaller than the
+   decline the first population shows.
+
 Verdicts are labelled (:data:`KIND`) ``finding`` (could fail: 2 and 3, whether the temporal
 code lets the critic time the reward in the trials given) or ``mechanism check`` (holds by the
-TD equations once the critic has learned: 1, 4-7). No control removes the mechanism (a critic
-that does not learn would keep the response at the reward).
+TD equations once the critic has learned: 1, 4-8).
 
-Run it with ``plasticgym experiment rpe_transfer`` (its quick version, with all seven
+Run it with ``plasticgym experiment rpe_transfer`` (its quick version, with all eight
 signatures, is part of ``plasticgym quickstart``), or in Python:
 ``records = run(RpeTransferConfig(), out_dir)``, ``analyse(records, config)``.
 """
@@ -50,7 +57,7 @@ from plasticgym.experiments.report import (
     pyplot,
     save_figure,
 )
-from plasticgym.experiments.stats import ci_row, format_ci, mean_ci, slopes
+from plasticgym.experiments.stats import ci_row, format_ci, format_tost, mean_ci, slopes, tost
 from plasticgym.records import save_records
 
 NAME = "rpe_transfer"
@@ -75,6 +82,10 @@ class RpeTransferConfig:
     ``probability_rounds`` rounds has one block of ``probability_block_trials`` trials per cue,
     in an order shuffled per round with ``seed``; the last ``measured_rounds`` rounds are
     analysed.
+
+    The control (a third population, the same individual differences and session as the
+    first) has the stimulus trace decay ``control_trace_decay`` instead of the agents' 0.9:
+    the cue's trace is gone a step after it, so no temporal code bridges the delay.
     """
 
     n_agents: int = 32
@@ -97,6 +108,7 @@ class RpeTransferConfig:
     probability_rounds: int = 3
     probability_block_trials: int = 20
     measured_rounds: int = 2
+    control_trace_decay: float = 0.01
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.probabilities) <= 26 or not all(
@@ -217,6 +229,17 @@ def run_session(
     return _train(config, config.env_kwargs(), config.max_steps(), progress_bar, "transfer_session")
 
 
+def run_control(config: RpeTransferConfig, *, progress_bar: bool = False) -> pd.DataFrame:
+    """Train the control population (no temporal code of the cue: its trace decays by
+    ``control_trace_decay`` per step) through the session of :func:`run_session`; returns the
+    session's records."""
+    kwargs = {**config.agent_kwargs, "stimulus_trace_decay": config.control_trace_decay}
+    agent, records = _train(replace(config, agent_kwargs=kwargs), config.env_kwargs(),
+                            config.max_steps(), progress_bar, "no_temporal_code")  # fmt: skip
+    agent.close()
+    return records
+
+
 def run_probability_blocks(
     config: RpeTransferConfig, *, progress_bar: bool = False
 ) -> pd.DataFrame:
@@ -240,15 +263,17 @@ def run_probability_blocks(
 def run(
     config: RpeTransferConfig, out_dir: str | os.PathLike, progress_bar: bool = False
 ) -> dict[str, pd.DataFrame]:
-    """Both populations: ``{"session": ..., "probability": ...}`` record tables. TensorBoard
-    logs go to ``out_dir/tensorboard`` unless the config names a folder, as the runs
-    ``transfer_session_1`` and ``probability_blocks_1``."""
+    """The three populations: ``{"session": ..., "probability": ..., "no_temporal_code": ...}``
+    record tables. TensorBoard logs go to ``out_dir/tensorboard`` unless the config names a
+    folder, as the runs ``transfer_session_1``, ``probability_blocks_1`` and
+    ``no_temporal_code_1``."""
     if config.tensorboard_log is None:
         config = replace(config, tensorboard_log=str(Path(out_dir) / "tensorboard"))
     agent, session = run_session(config, progress_bar=progress_bar)
     agent.close()
     probability = run_probability_blocks(config, progress_bar=progress_bar)
-    return {"session": session, "probability": probability}
+    control = run_control(config, progress_bar=progress_bar)
+    return {"session": session, "probability": probability, "no_temporal_code": control}
 
 
 def per_agent_responses(records: pd.DataFrame, config: RpeTransferConfig) -> pd.DataFrame:
@@ -338,8 +363,42 @@ KIND = {
     # (the verdicts check that the blocks are long enough to get there).
     "cue_rises_with_probability": MECHANISM_CHECK,
     "reward_falls_with_probability": MECHANISM_CHECK,
+    # The control: with nothing in the presynaptic code during the delay, the step before the
+    # reward has V = 0, so delta at the reward is r + gamma V(us) ~ r on every trial.
+    "reward_stays_without_temporal_code": MECHANISM_CHECK,
 }
 """Each verdict's label (:data:`plasticgym.experiments.report.VERDICT_KINDS`)."""
+
+
+NO_TRANSFER_MARGIN = 0.2
+"""TOST margin of ``reward_stays_without_temporal_code`` (a fifth of the unpredicted
+response), in units of the reward magnitude."""
+
+
+def analyse_control(
+    records: pd.DataFrame, session: pd.DataFrame, config: RpeTransferConfig
+) -> dict[str, Any]:
+    """The control's verdict ``reward_stays_without_temporal_code``: per agent of the control
+    population (``records``), the reward response of the last ``late_trials`` training trials
+    minus that of the first ``early_trials`` is equivalent to 0 (TOST at 5%, margin
+    ``NO_TRANSFER_MARGIN``), and the decline of the reward response in the first population
+    (``session``'s records, early - late) has its 95% CI above the margin (the margin is
+    smaller than the effect it rules out)."""
+    control = per_agent_responses(records, config)
+    main = per_agent_responses(session, config)
+    change = tost((control["late_us"] - control["early_us"]).to_numpy(), None, NO_TRANSFER_MARGIN)
+    decline = mean_ci((main["early_us"] - main["late_us"]).to_numpy())
+    cue_minus_reward = mean_ci((control["late_cs"] - control["late_us"]).to_numpy())
+    return {
+        "responses": control,
+        "change": change,
+        "decline": decline,
+        "cue_minus_reward": cue_minus_reward,
+        "verdicts": {
+            "reward_stays_without_temporal_code": change.equivalent
+            and decline[1] > NO_TRANSFER_MARGIN
+        },
+    }
 
 
 def per_agent_probability_responses(
@@ -383,6 +442,7 @@ def analyse(records: dict[str, pd.DataFrame], config: RpeTransferConfig) -> dict
     verdict."""
     session = analyse_session(records["session"], config)
     probability = analyse_probability(records["probability"], config)
+    control = analyse_control(records["no_temporal_code"], records["session"], config)
     responses = per_agent_responses(records["session"], config)
     labels = {
         "early_cs": ("session", "cue", "early training"),
@@ -394,6 +454,9 @@ def analyse(records: dict[str, pd.DataFrame], config: RpeTransferConfig) -> dict
     }
     rows = [ci_row(responses[k], part=part, event=event, condition=condition)
             for k, (part, event, condition) in labels.items()]  # fmt: skip
+    rows += [ci_row(control["responses"][k], part="no temporal code (control)", event=event,
+                    condition=condition)
+             for k, (_, event, condition) in labels.items()]  # fmt: skip
     for event, table in probability["responses"].items():
         for p in table.columns:
             rows.append(ci_row(table[p], part="probability", event=event, condition=f"p={p:g}"))
@@ -419,8 +482,13 @@ def analyse(records: dict[str, pd.DataFrame], config: RpeTransferConfig) -> dict
         f" per unit p (needs CI > {PROBABILITY_SLOPE})",
         "reward_falls_with_probability": "slope of the reward response on p "
         f"{format_ci(*slope['reward'])} per unit p (needs CI < -{PROBABILITY_SLOPE})",
+        "reward_stays_without_temporal_code": "control, the cue's trace gone a step after it: "
+        f"reward response, last {config.late_trials} - first {config.early_trials} training "
+        f"trials {format_tost(control['change'], NO_TRANSFER_MARGIN)} (needs p < 0.05); its "
+        f"cue - reward {format_ci(*control['cue_minus_reward'])}; contrast, the decline with "
+        f"the temporal code {format_ci(*control['decline'])} (needs CI > {NO_TRANSFER_MARGIN})",
     }
-    verdicts = {**session["verdicts"], **probability["verdicts"]}
+    verdicts = {**session["verdicts"], **probability["verdicts"], **control["verdicts"]}
     kinds = {name: KIND[name] for name in verdicts}
     return {
         "verdicts": verdicts,
@@ -429,6 +497,7 @@ def analyse(records: dict[str, pd.DataFrame], config: RpeTransferConfig) -> dict
         "lines": labelled(lines, kinds),
         "session": session,
         "probability": probability,
+        "control": control,
         "config": config,
     }
 
@@ -458,8 +527,14 @@ def aligned_dopamine(records: pd.DataFrame, events: pd.Series, offsets: range) -
                          "ci_high": mean + half_width, "n": n})  # fmt: skip
 
 
-def plot_session(records: pd.DataFrame, config: RpeTransferConfig, path: str | os.PathLike) -> Path:
-    """Figure: dopamine around the cue early vs late in training, and around the probes."""
+def plot_session(
+    records: pd.DataFrame,
+    config: RpeTransferConfig,
+    path: str | os.PathLike,
+    control: pd.DataFrame | None = None,
+) -> Path:
+    """Figure: dopamine around the cue early vs late in training, and around the probes; with
+    ``control`` (the records of the population without a temporal code) its late trials too."""
     from matplotlib.ticker import MaxNLocator
 
     plt = pyplot()
@@ -473,10 +548,15 @@ def plot_session(records: pd.DataFrame, config: RpeTransferConfig, path: str | o
     around_reward = range(-3, 4)
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharey=True)
+    training_curves = [("early trials", early, early["cs"], "tab:orange"),
+                       ("late trials", late, late["cs"], "tab:blue")]  # fmt: skip
+    if control is not None:
+        rows = control[control["phase"] == "training"]
+        rows = rows[rows["trial"] >= config.training_trials - config.late_trials]
+        training_curves.append(("late, no temporal code", rows, rows["cs"], "tab:gray"))
     panels = [
         (axes[0], f"Training (n={config.n_agents} agents)", around_cue, "steps from cue onset",
-         [("early trials", early, early["cs"], "tab:orange"),
-          ("late trials", late, late["cs"], "tab:blue")]),
+         training_curves),
         (axes[1], "Probe: reward omitted", around_reward, "steps from the due time",
          [("rewarded (cued)", probe, probe["us"] & ~probe["free"], "tab:blue"),
           ("reward omitted", probe, probe["omitted"], "tab:red")]),
@@ -551,7 +631,9 @@ def plot(
     """The experiment interface: the session figure and the probability figure."""
     config, out = result["config"], Path(out_dir)
     return [
-        plot_session(records["session"], config, out / "rpe_transfer.png"),
+        plot_session(
+            records["session"], config, out / "rpe_transfer.png", records.get("no_temporal_code")
+        ),
         plot_probability(records["probability"], config, out / "reward_probability.png"),
     ]
 

@@ -4,7 +4,8 @@ units in brain-computer-interface reaching (Jarosiewicz et al. 2008; Legenstein,
 & Maass 2010).
 
 Two populations of plastic agents, each with its task's preset (``plasticgym.agents.presets``;
-one hyperparameter changed for the serial reaction time task, see below):
+one hyperparameter changed for the serial reaction time task, see below), and two more for the
+memory variant of the serial reaction time task (at the end):
 
 **Serial reaction time** (``SkillLearning-v0``, four positions, noisy cue, the three previous
 targets shown): one familiarisation block of random positions, sequence blocks of the 10-item
@@ -56,11 +57,26 @@ perturbation's start to the end of the session the rotated units' preferred dire
 more than the others' (the units that the decoder perturbed are the ones that retune), and
 they shift in the rotation's direction, compensating for it.
 
+**The memory variant** (``SkillLearning-v0`` with ``history=0``: the cue alone, the same
+session): the sequence verdicts above are findings about what the actor learns, but that
+observation shows the three previous targets, so the next position is a lookup from the input,
+not a memory held by the agent (whose presynaptic traces, with the preset's
+``reward_resets_traces=True``, are cleared at every step: every step brings a reward, the step
+cost at least). Two more populations, heterogeneous (per agent ``actor_lr`` log-uniform in
+``actor_lr_range``, ``trace_lambda`` uniform in ``trace_lambda_range``, the same draws in both),
+learn the session without the previous targets: ``srt_memory`` with presynaptic traces that
+outlast the step (``reward_resets_traces=False``, decay ``memory_trace_decay``), so the
+microstimuli carry the last cues; ``srt_memoryless`` (the control) with the traces cleared at
+every step. Verdicts: with memory, the sequence blocks around the random block (the last
+training block and the recovery block, whose mean cancels a linear drift with practice) are
+more accurate and faster than the random block; without memory, their accuracy difference is
+equivalent to 0 (TOST, margin ``MEMORY_MARGIN`` = the 0.1 gain ``sequence_more_accurate``
+needs, which the lookup population exceeds). The first two fail: held only in the traces, the
+sequence brings no benefit (docs/experiments.md has the numbers).
+
 Every verdict is judged per agent with a 95% confidence interval over agents and labelled
 (:data:`KIND`) ``finding`` (could fail) or ``mechanism check`` (holds by the equations: only
-``rotation_increases_error``, the decoder's geometry). The sequence verdicts are findings about
-what the actor learns, but the observation shows the three previous targets, so the sequence is
-a lookup from the input, not a memory held by the agent.
+``rotation_increases_error``, the decoder's geometry).
 """
 
 from __future__ import annotations
@@ -91,8 +107,10 @@ from plasticgym.experiments.stats import (
     ci_row,
     estimate_row,
     format_ci,
+    format_tost,
     mean_ci,
     proportion_ci,
+    tost,
 )
 
 NAME = "skill"
@@ -129,6 +147,9 @@ class Config:
     snapshot_every: int = 50
     practice_bin: int = 25
     device: str = "cpu"
+    memory_trace_decay: float = 0.9
+    actor_lr_range: tuple[float, float] = (0.025, 0.1)
+    trace_lambda_range: tuple[float, float] = (0.3, 0.7)
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
@@ -153,6 +174,11 @@ class Config:
                 {"name": "recovery", "blocks": 1},
             ],
         }
+
+    def memory_env_kwargs(self) -> dict[str, Any]:
+        """The serial reaction time session of the memory variant: the same protocol, the cue
+        alone (``history=0``)."""
+        return {**self.srt_env_kwargs(), "history": 0}
 
     def srt_trials(self) -> int:
         """Trials of the serial reaction time session."""
@@ -198,6 +224,55 @@ def run_srt(
                    **SRT_HYPERPARAMETERS)  # fmt: skip
     steps = config.srt_trials() * 20  # at most max_steps = 20 per trial
     agent.learn(steps, record=True, progress_bar=progress_bar, callback=_session_over)
+    records = agent.records
+    agent.close()
+    return records[records["episode"] == 0].reset_index(drop=True)
+
+
+MEMORY_VARIANTS = ("srt_memory", "srt_memoryless")
+"""The two populations of the memory variant (``history=0``), by record-table name."""
+
+
+def individual_differences(config: Config) -> dict[str, list[float]]:
+    """Per-agent hyperparameters of the memory-variant populations, drawn with a generator
+    seeded by ``config.seed``: ``actor_lr`` log-uniform in ``actor_lr_range``, the
+    eligibility traces' ``trace_lambda`` uniform in ``trace_lambda_range`` (both populations
+    draw the same values, so they differ only in the memory)."""
+    rng = np.random.default_rng([config.seed, 15])
+    low, high = np.log(config.actor_lr_range[0]), np.log(config.actor_lr_range[1])
+    actor_lr = np.exp(rng.uniform(low, high, config.n_agents))
+    trace_lambda = rng.uniform(*config.trace_lambda_range, config.n_agents)
+    return {"actor_lr": actor_lr.tolist(), "trace_lambda": trace_lambda.tolist()}
+
+
+def memory_hyperparameters(config: Config, variant: str) -> dict[str, Any]:
+    """The agents of a memory-variant population: :func:`individual_differences` over the
+    preset, and their presynaptic memory.
+
+    ``srt_memory``: the stimulus traces outlast the step (``reward_resets_traces=False``,
+    ``y_t = max(x_t, decay y_tm1)`` with ``decay = memory_trace_decay``), so the microstimuli
+    carry the cues of the last trials. ``srt_memoryless`` (the control): the preset's
+    ``reward_resets_traces=True``; every step of the task brings a reward (``-step_cost``
+    at least, and ``+1 - step_cost`` or ``-1 - step_cost`` at a trial's end), so the traces
+    are cleared at every step and the code is the current observation alone.
+    """
+    memory = {
+        "srt_memory": {"reward_resets_traces": False,
+                       "stimulus_trace_decay": config.memory_trace_decay},
+        "srt_memoryless": {"reward_resets_traces": True},
+    }[variant]  # fmt: skip
+    return {**individual_differences(config), **memory}
+
+
+def run_srt_memory(
+    config: Config, variant: str, progress_bar: bool = False, tensorboard_log: str | None = None
+) -> pd.DataFrame:
+    """The memory variant's session (``history=0``) for the population ``variant`` of
+    :data:`MEMORY_VARIANTS` (first episode's records); TensorBoard run ``skill_<variant>``."""
+    agent = _agent(SRT, config, config.memory_env_kwargs(), tensorboard_log, f"{NAME}_{variant}",
+                   **memory_hyperparameters(config, variant))  # fmt: skip
+    agent.learn(config.srt_trials() * 20, record=True, progress_bar=progress_bar,
+                callback=_session_over)  # fmt: skip
     records = agent.records
     agent.close()
     return records[records["episode"] == 0].reset_index(drop=True)
@@ -250,12 +325,15 @@ def run_reaching(
 
 
 def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) -> dict:
-    """``{"srt": ..., "reaching": ..., "tuning": ...}`` record tables; TensorBoard runs
-    ``skill_reaching`` and ``skill_srt`` under ``out_dir/tensorboard``."""
+    """``{"srt": ..., "reaching": ..., "tuning": ..., "srt_memory": ...,
+    "srt_memoryless": ...}`` record tables; TensorBoard runs ``skill_reaching``, ``skill_srt``,
+    ``skill_srt_memory`` and ``skill_srt_memoryless`` under ``out_dir/tensorboard``."""
     tensorboard_log = tensorboard_folder(out_dir)
     reaching, tuning = run_reaching(config, progress_bar, tensorboard_log)
     srt = run_srt(config, progress_bar, tensorboard_log)
-    return {"srt": srt, "reaching": reaching, "tuning": tuning}
+    memory = {variant: run_srt_memory(config, variant, progress_bar, tensorboard_log)
+              for variant in MEMORY_VARIANTS}  # fmt: skip
+    return {"srt": srt, "reaching": reaching, "tuning": tuning, **memory}
 
 
 # ------------------------------------------------------------------------------ analysis
@@ -421,6 +499,9 @@ def retuning(tuning: pd.DataFrame, records: pd.DataFrame, config: Config) -> pd.
 # Margins of the verdicts (see ``analyse``).
 ACCURACY_GAIN = 0.1
 DEGREES = 10.0
+MEMORY_MARGIN = ACCURACY_GAIN
+"""TOST margin of ``no_sequence_benefit_without_memory``: the gain the sequence must bring in
+``sequence_more_accurate``."""
 
 KIND = {
     # Learned from the previous-target channels of the observation (a lookup the actor must
@@ -437,6 +518,15 @@ KIND = {
     "reaching_recovers": FINDING,
     "rotated_units_retune_more": FINDING,
     "retuning_follows_the_rotation": FINDING,
+    # The memory variant (no previous targets shown): the sequence can help only through the
+    # agent's presynaptic traces, which mix the last cues with the current one; could fail.
+    "memory_sequence_more_accurate": FINDING,
+    "memory_sequence_faster": FINDING,
+    # The control without memory: the policy is a function of the current cue, whose
+    # distribution given the target is the same in both kinds of block; but the sequence's
+    # targets are not equally frequent (B, C 0.3; A, D 0.2) and the agents go on learning, so
+    # a difference could still appear.
+    "no_sequence_benefit_without_memory": FINDING,
 }
 """Each verdict's label (:data:`plasticgym.experiments.report.VERDICT_KINDS`)."""
 
@@ -498,6 +588,68 @@ def retuning_effects(shifts: pd.DataFrame, rotation: float) -> dict[str, Effect]
             "reaching", signed, DEGREES,
             "signed preferred-direction shift (deg) of the rotated units, along the rotation"),
     }  # fmt: skip
+
+
+def around_random(table: pd.DataFrame, key: dict[str, int]) -> pd.Series:
+    """Per agent (rows of ``table``, accuracy or latency per block): the mean of the sequence
+    blocks around the random block (the last training block and the recovery block) minus the
+    random block. A linear drift with practice cancels, which the last training block alone
+    would leave in (the random block comes after it)."""
+    return (table[key["last"]] + table[key["recovery"]]) / 2 - table[key["random"]]
+
+
+def block_tables(records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int],
+                                                  pd.DataFrame]:  # fmt: skip
+    """Accuracy and latency per agent (rows) and block (columns), the :func:`key_blocks` and
+    :func:`srt_blocks` indexed by agent and block, of one serial reaction time session."""
+    table = srt_blocks(records)
+    blocks = table.set_index(["agent", "block"])
+    accuracy, latency = blocks["accuracy"].unstack("block"), blocks["latency"].unstack("block")
+    return accuracy, latency, key_blocks(table), blocks
+
+
+def memory_analysis(
+    records: dict[str, pd.DataFrame], lookup: tuple[pd.DataFrame, dict[str, int]]
+) -> tuple[dict[str, bool], dict[str, str], list[dict[str, Any]], dict[str, pd.DataFrame]]:
+    """The memory variant's verdicts, lines, table rows and accuracy tables (per population,
+    also ``srt``: the previous targets shown), from the ``srt_memory`` and ``srt_memoryless``
+    records and ``lookup`` = (accuracy, key blocks) of the ``srt`` population."""
+    accuracy = {"srt": lookup[0]}
+    gains: dict[str, dict[str, pd.Series]] = {"srt": {"accuracy": around_random(*lookup)}}
+    rows = []
+    for variant in MEMORY_VARIANTS:
+        acc, lat, key, blocks = block_tables(records[variant])
+        accuracy[variant] = acc
+        gains[variant] = {"accuracy": around_random(acc, key), "latency": -around_random(lat, key)}
+        rows.extend(_block_rows(acc, lat, blocks, task=variant))
+    labels = {"accuracy": "accuracy, sequence blocks around the random block - random block",
+              "latency": "latency (steps), random block - sequence blocks around it"}  # fmt: skip
+    gain_rows = [
+        ci_row(values, task=task, quantity=labels[name])
+        for task, by_name in gains.items()
+        for name, values in by_name.items()
+    ]
+    rows = gain_rows + rows
+    memory = {name: mean_ci(gains["srt_memory"][name]) for name in labels}
+    control = tost(gains["srt_memoryless"]["accuracy"], None, MEMORY_MARGIN)
+    contrast = mean_ci(gains["srt"]["accuracy"])
+    verdicts = {
+        "memory_sequence_more_accurate": memory["accuracy"][1] > 0.0,
+        "memory_sequence_faster": memory["latency"][1] > 0.0,
+        "no_sequence_benefit_without_memory": control.equivalent and contrast[1] > MEMORY_MARGIN,
+    }
+    where = "no previous targets shown (history=0)"
+    lines = {
+        "memory_sequence_more_accurate": f"{where}, presynaptic traces that outlast the step: "
+        f"{labels['accuracy']} {format_ci(*memory['accuracy'])} (needs CI > 0)",
+        "memory_sequence_faster": f"{where}, presynaptic traces that outlast the step: "
+        f"{labels['latency']} {format_ci(*memory['latency'])} (needs CI > 0)",
+        "no_sequence_benefit_without_memory": f"{where}, traces cleared at every step (no "
+        f"memory): {labels['accuracy']} {format_tost(control, MEMORY_MARGIN)} (needs p < 0.05); "
+        f"contrast, the three previous targets shown: {format_ci(*contrast)} (needs CI > "
+        f"{MEMORY_MARGIN:g}: the margin is smaller than the effect it rules out)",
+    }
+    return verdicts, lines, rows, accuracy
 
 
 def phase_blocks(blocks: pd.DataFrame, phase: str) -> list[int]:
@@ -564,12 +716,18 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     - ``rotated_units_retune_more``: mean |shift of the preferred direction| of the rotated
       units - of the others > ``DEGREES``;
     - ``retuning_follows_the_rotation``: mean signed shift of the rotated units, in the
-      rotation's direction, > ``DEGREES``.
+      rotation's direction, > ``DEGREES``;
+    - the memory variant (``history=0``, :func:`memory_analysis`), with ``around_random`` the
+      mean of the last training and the recovery block - the random block
+      (:func:`around_random`): ``memory_sequence_more_accurate`` and
+      ``memory_sequence_faster``, with presynaptic traces that outlast the step, accuracy
+      ``around_random`` > 0 and latency ``-around_random`` > 0;
+      ``no_sequence_benefit_without_memory`` (the control, traces cleared at every step): TOST
+      of ``|accuracy around_random| < MEMORY_MARGIN`` at 5%, and the same quantity in the
+      ``srt`` population (the previous targets shown) > ``MEMORY_MARGIN``.
     """
+    accuracy, latency, key, blocks = block_tables(records["srt"])
     table = srt_blocks(records["srt"])
-    key = key_blocks(table)
-    blocks = table.set_index(["agent", "block"])
-    accuracy, latency = blocks["accuracy"].unstack("block"), blocks["latency"].unstack("block")
     errors = reaching_errors(records["reaching"], config)
     shifts = retuning(records["tuning"], records["reaching"], config)
     effects = {
@@ -583,6 +741,11 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     law = law_of_practice(latency[key["first"]] - latency[key["last"]], fits)
     for name, (verdict, line) in _practice_verdicts(law, config.practice_bin).items():
         verdicts[name], lines[name] = verdict, line
+    memory_verdicts, memory_lines, memory_rows, memory_accuracy = memory_analysis(
+        records, (accuracy, key)
+    )
+    verdicts.update(memory_verdicts)
+    lines.update(memory_lines)
     kinds = {name: KIND[name] for name in verdicts}
     rows = [
         *(ci_row(e.values, task=e.task, quantity=e.label) for e in effects.values()),
@@ -590,6 +753,7 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         *_block_rows(accuracy, latency, blocks),
         *(ci_row(errors[column], task="reaching", quantity=f"angular error {column}")
           for column in errors.columns),
+        *memory_rows,
     ]  # fmt: skip
     return {
         "verdicts": verdicts,
@@ -602,6 +766,7 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         "random_blocks": [*phase_blocks(table, "familiarisation"), key["random"]],
         "errors": errors,
         "shifts": shifts,
+        "memory_accuracy": memory_accuracy,
         "config": config,
     }
 
@@ -671,16 +836,16 @@ def _law_rows(law: dict[str, tuple[float, float, float]], n_fits: int) -> list[d
 
 
 def _block_rows(
-    accuracy: pd.DataFrame, latency: pd.DataFrame, blocks: pd.DataFrame
+    accuracy: pd.DataFrame, latency: pd.DataFrame, blocks: pd.DataFrame, task: str = "srt"
 ) -> list[dict[str, Any]]:
     """Accuracy and latency of every block, with its phase (``blocks``: :func:`srt_blocks`
     indexed by agent and block)."""
     rows = []
     for block in accuracy.columns:
         phase = blocks.xs(block, level="block")["phase"].iloc[0]
-        rows.append(ci_row(accuracy[block], task="srt", quantity=f"accuracy, block {block} "
+        rows.append(ci_row(accuracy[block], task=task, quantity=f"accuracy, block {block} "
                            f"({phase})"))  # fmt: skip
-        rows.append(ci_row(latency[block], task="srt", quantity=f"latency, block {block} "
+        rows.append(ci_row(latency[block], task=task, quantity=f"latency, block {block} "
                            f"({phase})"))  # fmt: skip
     return rows
 
@@ -690,7 +855,7 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     error per trial, and the preferred-direction shifts of rotated vs other units."""
     plt = pyplot()
     config = result["config"]
-    fig, axes = plt.subplots(1, 4, figsize=(17, 3.8))
+    fig, axes = plt.subplots(1, 5, figsize=(21, 3.8))
     accuracy, latency = result["accuracy"], result["latency"]
     blocks = accuracy.columns.to_numpy()
     for ax, table, label in ((axes[0], accuracy, "accuracy"), (axes[0].twinx(), latency,
@@ -747,5 +912,20 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     axes[3].set_ylabel("units")
     axes[3].set_title("which units retune")
     axes[3].legend(frameon=False, fontsize=8)
-    fig.suptitle(f"Skill learning, n={config.n_agents} agents per task", fontsize=11)
+    names = {"srt": "3 previous targets shown", "srt_memory": "cue alone, traces kept",
+             "srt_memoryless": "cue alone, no memory (control)"}  # fmt: skip
+    colors = ("tab:blue", "tab:green", "tab:gray")
+    for (name, table), color in zip(result["memory_accuracy"].items(), colors, strict=True):
+        columns = table.columns.to_numpy()
+        summary = np.array([mean_ci(table[b]) for b in columns])
+        axes[4].errorbar(columns, summary[:, 0], yerr=[summary[:, 0] - summary[:, 1],
+                         summary[:, 2] - summary[:, 0]], marker="o", ms=3, capsize=2,
+                         color=color, label=names[name])  # fmt: skip
+    for block in result["random_blocks"]:
+        axes[4].axvspan(block - 0.5, block + 0.5, color="0.85")
+    axes[4].set_xlabel("block (grey: random positions)")
+    axes[4].set_ylabel("accuracy; bars: 95% CI")
+    axes[4].set_title("is the sequence held in the agent?")
+    axes[4].legend(frameon=False, fontsize=8)
+    fig.suptitle(f"Skill learning, n={config.n_agents} agents per population", fontsize=11)
     return [save_figure(fig, Path(out_dir) / "skill.png")]

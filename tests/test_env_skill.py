@@ -429,3 +429,69 @@ def test_sequence_knower_is_faster_and_not_less_accurate_in_sequence_blocks():
     assert lat_rnd - lat_seq > 4 * math.hypot(se_seq, se_rnd)
     acc_rnd, se_acc = mean_and_se(out["correct"][~seq])
     assert acc_rnd < 1.0 and out["correct"][seq].mean() >= acc_rnd - 4 * se_acc
+
+
+# ------------------------------------------------------------------------------------------
+# the memory variant: history=0, the cue alone
+# ------------------------------------------------------------------------------------------
+
+
+def test_memory_variant_observation_is_the_cue_alone():
+    """With ``history=0`` the observation space is the four cue channels, and every
+    observation equals the cue rows of the same run with the previous targets shown (same
+    seed, same actions): nothing about earlier trials is visible."""
+    env = gym.make(ENV_ID, history=0).unwrapped
+    space = env.observation_space
+    assert space.shape == (4,) and (space.low == 0).all() and (space.high == 1).all()
+    shown = run_vector(hazard_policy(0.4, 2), history=3, block_trials=20, protocol=MIXED)
+    alone = run_vector(hazard_policy(0.4, 2), history=0, block_trials=20, protocol=MIXED)
+    assert alone["obs"].shape == (len(shown["obs"]), 4)
+    np.testing.assert_array_equal(alone["obs"], shown["obs"][:, :4])
+    for key in INFO_KEYS:
+        np.testing.assert_array_equal(alone[key], shown[key], err_msg=key)
+    assert shown["obs"][:, 4:].any()  # the history was there to be removed
+
+
+def test_memory_variant_cue_does_not_depend_on_the_previous_target():
+    """Given the current target, the cue evidence of ``history=0`` is the same whatever the
+    previous target was: its mean per (previous, current) pair matches the pair's current
+    target alone within standard errors (no trace of the previous target in the channels)."""
+    out = run_vector(hazard_policy(0.3, 3), history=0, block_trials=100, protocol=MIXED)
+    trials = trial_rows(out)
+    previous = previous_targets(trials)
+    first_steps = (out["t_in_trial"] == 0) & (out["trial"] > 0)
+    # previous target of each first step: the target of the env's trial before
+    by_trial = {(e, t): p for e, t, p in zip(trials["env"], trials["trial"], previous, strict=True)}
+    rows = np.flatnonzero(first_steps)
+    before = np.array([by_trial[(out["env"][i], out["trial"][i])] for i in rows])
+    target, obs = out["target"][rows], out["obs"][rows]
+    for current in range(4):
+        pooled = obs[target == current].mean(axis=0)
+        for back in set(before[target == current]) - {-1}:
+            pick = (target == current) & (before == back)
+            se = obs[pick].std(axis=0, ddof=1) / math.sqrt(pick.sum())
+            assert pick.sum() > 200
+            assert (np.abs(obs[pick].mean(axis=0) - pooled) < 5 * se + 1e-9).all()
+
+
+def test_memory_variant_vector_equals_single_and_is_deterministic():
+    kwargs = {"history": 0, "block_trials": 10, "max_steps": 6, "protocol": MIXED}
+    native = SkillLearningVectorEnv(num_envs=4, **kwargs)
+    sync = gym.vector.SyncVectorEnv([lambda: SkillLearningEnv(**kwargs) for _ in range(4)])
+    runs = []
+    for env in (native, sync, SkillLearningVectorEnv(num_envs=4, **kwargs)):
+        obs, _ = env.reset(seed=5)
+        steps = [obs]
+        actions = np.random.default_rng(1)
+        for _ in range(120):
+            obs, reward, terminated, _, info = env.step(actions.integers(0, 5, size=4))
+            steps.extend([obs, reward, terminated, info["target"], info["correct"]])
+        runs.append(steps)
+        env.close()
+    for a, b in zip(runs[0], runs[1], strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for a, b in zip(runs[0], runs[2], strict=True):  # the same seed again: bit-identical
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    other = SkillLearningVectorEnv(num_envs=4, **kwargs)
+    obs, _ = other.reset(seed=6)
+    assert not np.array_equal(obs, runs[0][0])

@@ -62,7 +62,10 @@ EXPECTED_FAILURES = {
     "two_step": {"sarsa_lambda_no_interaction"},
     # Heathcote, Brown & Mewhort 2000: the exponential fits individual practice curves better
     # than the power law; here ~96% of the agents prefer it by AIC, so the verdict fails.
-    "skill": {"power_law_preferred"},
+    # The memory variant (history=0, issue 15): with the previous targets held only in the
+    # presynaptic traces the agents show no sequence benefit (quick, seed 0: accuracy -0.01
+    # [-0.03, +0.02], latency -0.72 [-1.24, -0.20] steps; docs/experiments.md).
+    "skill": {"power_law_preferred", "memory_sequence_more_accurate", "memory_sequence_faster"},
 }
 """Verdicts of MUST_PASS experiments that may fail, with why (each measured, not tuned)."""
 FIRST_WAVE = {"rpe_transfer", "habit_devaluation", "two_step", "addiction", "skill"}

@@ -1,5 +1,7 @@
 """The Schultz signature over a batched population, judged with confidence intervals over agents."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -90,3 +92,30 @@ def test_cue_response_needs_an_unpredictable_cue_onset():
     difference = late_cs["long_variable"] - late_cs["short_regular"]
     mean, low, _ = mean_ci(difference)
     assert low > 0.2, (mean, low, late_cs)
+
+
+CONTROL_CONFIG = replace(CONFIG, n_agents=12)
+
+
+@pytest.fixture(scope="module")
+def control():
+    return rpe_transfer.run_control(CONTROL_CONFIG)
+
+
+def test_without_a_temporal_code_the_response_stays_at_the_reward(session, control):
+    """The control: the cue's trace is gone a step after it, so the step before the reward has
+    no presynaptic code, V = 0 there, and the reward keeps its full response. The cue still
+    gets the part of the value that the eligibility trace carries back, TD(lambda)'s fixed
+    point ``V(cue) = (gamma lambda)^(K - 1)``: a cue response ``gamma (gamma lambda)^(K - 1)``
+    per agent (``gamma`` = 0.95, the agents' default)."""
+    _, records = session
+    result = rpe_transfer.analyse_control(control, records, CONTROL_CONFIG)
+    assert result["verdicts"]["reward_stays_without_temporal_code"], result
+    responses = result["responses"]
+    assert len(responses) == 12 and (responses["late_us"] > 0.95).all()
+    trace_lambda = np.array(rpe_transfer.individual_differences(CONTROL_CONFIG)["trace_lambda"])
+    fixed_point = 0.95 * (0.95 * trace_lambda) ** (CONFIG.cs_us_interval - 1)
+    np.testing.assert_allclose(responses["late_cs"].to_numpy(), fixed_point, atol=0.03)
+    # the verdict can fail: the first population (with its temporal code) as the control
+    as_control = rpe_transfer.analyse_control(records, records, CONFIG)
+    assert not as_control["verdicts"]["reward_stays_without_temporal_code"]
