@@ -189,8 +189,9 @@ def test_learns_the_bandit_above_chance_over_agents():
     """16 agents, 150 trials without reversal (p = 0.8 vs 0.2): the fraction of correct choices
     in the last 75 trials is above chance (0.5) by a margin of 0.15, with the 95% CI over
     agents above 0.6."""
-    agent = SpikingAgent(BANDIT, n_agents=16, seed=0, env_kwargs={"n_trials": 150,
-                                                                  "reversal_rule": "none"})
+    agent = SpikingAgent(
+        BANDIT, n_agents=16, seed=0, env_kwargs={"n_trials": 150, "reversal_rule": "none"}
+    )
     correct = _fraction_correct(agent.learn(150, record=True).records, 75)
     mean = correct.mean()
     low = mean - stats.t.ppf(0.975, correct.size - 1) * stats.sem(correct)

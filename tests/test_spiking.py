@@ -371,9 +371,9 @@ def test_calcium_eligibility_increment_golden():
 
 
 def test_calcium_thresholds_must_be_ordered():
-    with pytest.raises(ValueError, match="theta_d=1.3, theta_p=1.0 are invalid"):
+    with pytest.raises(ValueError, match=r"theta_d=1.3, theta_p=1.0 are invalid"):
         calcium_eligibility_increment(torch.zeros(1), 1.3, 1.0, 200.0, 321.808)
-    with pytest.raises(ValueError, match="theta_d=1.0, theta_p=1.0"):
+    with pytest.raises(ValueError, match=r"theta_d=1.0, theta_p=1.0"):
         calcium_eligibility_increment(torch.zeros(1), 1.0, 1.0, 200.0, 321.808)
     with pytest.raises(ValueError, match="gamma_d=-1"):
         calcium_eligibility_increment(torch.zeros(1), 1.0, 1.3, -1.0, 321.808)
