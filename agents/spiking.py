@@ -66,8 +66,9 @@ from plasticgym.agents.plastic_actions import (
     predict_traces,
     sample,
 )
+from plasticgym.agents.tabular import _ConfigMixin  # (_per_agent, from_kwargs)
 from plasticgym.checkpoint import CheckpointError
-from plasticgym.config import check_bool, check_choice, check_number, check_per_agent
+from plasticgym.config import check_bool, check_choice, check_number
 from plasticgym.dopamine import DOPAMINE_MODELS, task_events
 from plasticgym.encoding import EncoderState, MicrostimulusEncoder, ObservationReader
 from plasticgym.plasticity import PlasticitySignals, chain, three_factor, weight_bounds
@@ -115,7 +116,7 @@ and Izhikevich's ``A+ = 0.1``, ``A- = 0.15`` (on the pair term, LTD 1.5 x LTP)."
 
 
 @dataclasses.dataclass(frozen=True)
-class SpikingAgentConfig:
+class SpikingAgentConfig(_ConfigMixin):
     """Hyperparameters of :class:`SpikingAgent`; validated on construction (a bad value raises
     ``ValueError`` naming the field, the value and what is allowed). Times in ms.
 
@@ -245,23 +246,6 @@ class SpikingAgentConfig:
         check_bool("reward_resets_traces", self.reward_resets_traces)
         check_number("critic_weight_bound", self.critic_weight_bound, 0.0, low_open=True)
         check_number("log_interval", self.log_interval, 1, integer=True)
-
-    def _per_agent(self, field: str, low: float, high: float = math.inf, **kwargs: Any) -> None:
-        value = check_per_agent(
-            field, getattr(self, field), check_number, low=low, high=high, **kwargs
-        )
-        object.__setattr__(self, field, value)
-
-    @classmethod
-    def from_kwargs(cls, **kwargs: Any) -> SpikingAgentConfig:
-        """Build a config, rejecting unknown names with the list of known ones."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown hyperparameter(s) {unknown} for SpikingAgent; known: {sorted(known)}"
-            )
-        return cls(**kwargs)
 
     def to_flat(self) -> dict[str, Any]:
         """The config as JSON (``tau_eligibility_ms`` of ``mstdp``, infinite, as None)."""
