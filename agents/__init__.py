@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from plasticgym.agents.plastic import PlasticAgent, PlasticAgentConfig
 from plasticgym.agents.presets import PLASTIC_PRESETS, plastic_preset
+from plasticgym.agents.spiking import SpikingAgent, SpikingAgentConfig
 from plasticgym.agents.tabular import (
     ModelBasedAgent,
     ModelBasedConfig,
@@ -41,6 +42,8 @@ __all__ = [
     "SB3Agent",
     "SarsaLambdaAgent",
     "SarsaLambdaConfig",
+    "SpikingAgent",
+    "SpikingAgentConfig",
     "TDActorCriticAgent",
     "TDActorCriticConfig",
     "agent_class",
@@ -100,6 +103,10 @@ AGENTS: dict[str, AgentEntry] = {
     ),
     "dqn": AgentEntry(
         _SB3, "Stable-Baselines3 DQN, one model per agent (extra: sb3)", {"algo": "DQN"}, "sb3"
+    ),
+    "spiking": AgentEntry(
+        "plasticgym.agents.spiking:SpikingAgent",
+        "spiking actor (LIF/Izhikevich) with reward-modulated STDP or calcium, rate TD critic",
     ),
 }
 """Agent names of the command line and of sweep configs."""

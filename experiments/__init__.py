@@ -48,6 +48,7 @@ EXPERIMENTS: dict[str, str] = {
     "aging": "plasticgym.experiments.aging",
     "spine_turnover": "plasticgym.experiments.spine_turnover",
     "distal_reward": "plasticgym.experiments.distal_reward",
+    "spiking_tasks": "plasticgym.experiments.spiking_tasks",
 }
 """Experiment name -> module (the command line's ``plasticgym experiment NAME``)."""
 

@@ -36,6 +36,13 @@ Morrison, Diesmann & Gerstner 2008).
   (:func:`florian_traces_step`, :func:`florian_zeta`, :func:`mstdp_update`,
   :func:`mstdpet_step`).
 
+- Graupner & Brunel (2012) calcium from spikes: every synapse's calcium is the sum of a
+  presynaptic and a postsynaptic transient, ``c_ij = C_pre x_j + C_post y_i`` with traces that
+  jump by 1 at a spike and decay with ``tau_Ca`` (:func:`spike_calcium`); calcium above
+  ``theta_d`` depresses, above ``theta_p`` potentiates, ``dt (gamma_p H(c - theta_p) -
+  gamma_d H(c - theta_d))`` (:func:`calcium_eligibility_increment`), accumulated into an
+  eligibility that dopamine converts (``plasticgym.agents.SpikingAgent``, ``rule="calcium"``).
+
 **Encoders.** Rates to Poisson spike trains (:func:`poisson_spikes`).
 
 **Sparse connectivity.** Random synapses stored as index tensors (:func:`random_synapses`),
@@ -46,6 +53,8 @@ References: Izhikevich EM (2003) Simple model of spiking neurons. IEEE Trans Neu
 1569-1572. Izhikevich EM (2007) Solving the distal reward problem through linkage of STDP and
 dopamine signaling. Cereb Cortex 17: 2443-2452. Florian RV (2007) Reinforcement learning
 through modulation of spike-timing-dependent synaptic plasticity. Neural Comput 19: 1468-1502.
+Graupner M, Brunel N (2012) Calcium-based plasticity model explains sensitivity of
+synaptic changes to spike pattern, rate, and dendritic location. PNAS 109: 3991-3996.
 Song S, Miller KD, Abbott LF (2000) Competitive Hebbian learning through spike-timing-dependent
 synaptic plasticity. Nat Neurosci 3: 919-926. Fremaux N, Sprekeler H, Gerstner W (2010)
 Functional requirements for reward-modulated spike-timing-dependent plasticity. J Neurosci 30:
@@ -375,6 +384,52 @@ def mstdpet_step(
     return weights, z
 
 
+def spike_calcium(pre_trace: Tensor, post_trace: Tensor, c_pre: Scalar, c_post: Scalar) -> Tensor:
+    """Calcium at every synapse ``pre -> post`` from spikes (Graupner & Brunel 2012):
+    ``c_ij(t) = C_pre x_j(t) + C_post y_i(t)``, the linear sum of the transients of the
+    presynaptic (``x_j``) and postsynaptic (``y_i``) spikes; each trace jumps by 1 at a spike
+    and decays with ``tau_Ca`` (:func:`trace_step` with ``decay = exp(-dt / tau_Ca)``, the
+    step's spikes included). GB2012's "DP" set: ``tau_Ca`` = 20 ms, ``C_pre`` = 1,
+    ``C_post`` = 2 (its presynaptic delay ``D`` is not modelled here).
+
+    Shapes: ``pre_trace [B, n_pre]``, ``post_trace [B, n_post]``; returns
+    ``[B, n_post, n_pre]``.
+    """
+    return c_pre * pre_trace.unsqueeze(-2) + c_post * post_trace.unsqueeze(-1)
+
+
+def calcium_eligibility_increment(
+    calcium: Tensor,
+    theta_d: float,
+    theta_p: float,
+    gamma_d: float,
+    gamma_p: float,
+    dt: float = 1.0,
+) -> Tensor:
+    """Sign and size of plasticity set by calcium in one step of ``dt`` ms (Graupner & Brunel
+    2012): ``dt / 1000 (gamma_p H(c - theta_p) - gamma_d H(c - theta_d))``, ``H`` the step
+    function, rates ``gamma`` per second. Depression acts while ``c > theta_d``, potentiation
+    while ``c > theta_p``, both above ``theta_p`` (GB2012's drift of the efficacy without its
+    bistable term, noise and soft bounds, which here are the agent's weight bounds). DP set:
+    ``theta_d`` = 1, ``theta_p`` = 1.3, ``gamma_d`` = 200, ``gamma_p`` = 321.808 per second.
+
+    Shapes: ``calcium`` any; returns its shape.
+
+    Raises:
+        ValueError: ``theta_d >= theta_p`` or a negative rate.
+    """
+    if not theta_d < theta_p:
+        raise ValueError(
+            f"theta_d={theta_d!r}, theta_p={theta_p!r} are invalid: the depression threshold "
+            "theta_d must be below the potentiation threshold theta_p"
+        )
+    if gamma_d < 0 or gamma_p < 0:
+        raise ValueError(f"gamma_d={gamma_d!r}, gamma_p={gamma_p!r} are invalid: rates >= 0")
+    on_p = (calcium > theta_p).to(calcium.dtype)
+    on_d = (calcium > theta_d).to(calcium.dtype)
+    return (dt / 1000.0) * (gamma_p * on_p - gamma_d * on_d)
+
+
 def poisson_spikes(rates_hz: Tensor, generator: torch.Generator, dt: float = 1.0) -> Tensor:
     """Rate -> spike encoder: independent Poisson spike trains sampled per step of ``dt`` ms,
     ``P(spike in the step) = 1 - exp(-rate dt)`` (the probability of at least one event of a
@@ -399,6 +454,7 @@ __all__ = [
     "REGULAR_SPIKING",
     "FlorianTraces",
     "IzhikevichParams",
+    "calcium_eligibility_increment",
     "decay_factor",
     "dopamine_step",
     "florian_traces_step",
@@ -411,6 +467,7 @@ __all__ = [
     "mstdpet_step",
     "poisson_spikes",
     "random_synapses",
+    "spike_calcium",
     "stdp_increment",
     "stdp_increment_sparse",
     "synaptic_input",

@@ -26,8 +26,9 @@ from plasticgym.docs import task_class, task_ids
 from plasticgym.extras import MissingExtraError
 
 TASKS = task_ids()
-DISCRETE_ACTIONS_ONLY = {"q_learning", "sarsa_lambda", "td_actor_critic", "model_based", "dqn"}
-"""Agents that choose among a finite set of actions (tabular learners, DQN)."""
+DISCRETE_ACTIONS_ONLY = {"q_learning", "sarsa_lambda", "td_actor_critic", "model_based", "dqn",
+                         "spiking"}  # fmt: skip
+"""Agents that choose among a finite set of actions (tabular learners, DQN, spiking)."""
 NET = {"policy_kwargs": {"net_arch": [8]}}
 SMALL = {
     "ppo": {"n_steps": 16, "batch_size": 16, "n_epochs": 1, **NET},

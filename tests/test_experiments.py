@@ -50,9 +50,10 @@ AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_s
 # distal_reward is not either: its quick version simulates 30 s, far too short for the rewarded
 # synapse to approach the cap, so rewarded_synapse_potentiates and rewarded_synapse_near_cap fail
 # there by design (its mechanism checks are asserted in tests/test_distal_reward_experiment.py).
+# spiking_tasks passes all 9 quick verdicts at seeds 0, 1 and 2.
 MUST_PASS = {"rpe_transfer", "two_step", "homeostasis", "skill", "compare", "addiction",
              "habit_devaluation", "tag_capture", "stdp_window",
-             "systems_consolidation"}  # fmt: skip
+             "systems_consolidation", "spiking_tasks"}  # fmt: skip
 """Experiments whose quick version shows every signature (the others may report a signature
 the model is known not to show as a failed verdict), except those in EXPECTED_FAILURES."""
 EXPECTED_FAILURES = {
@@ -82,7 +83,8 @@ def test_registry_names_every_planned_experiment():
                                 "skill", "homeostasis", "compare", "tag_capture",
                                 "stdp_window", "consolidation_behaviour",
                                 "map_plasticity", "systems_consolidation",
-                                "aging", "spine_turnover", "distal_reward"}  # fmt: skip
+                                "aging", "spine_turnover", "distal_reward",
+                                "spiking_tasks"}  # fmt: skip
     assert {"rpe_transfer", "two_step", "homeostasis"} <= set(AVAILABLE)
     assert list(available_experiments()) == AVAILABLE
 

@@ -13,6 +13,7 @@ from plasticgym.spiking import (
     FAST_SPIKING,
     REGULAR_SPIKING,
     FlorianTraces,
+    calcium_eligibility_increment,
     decay_factor,
     dopamine_step,
     florian_traces_step,
@@ -25,6 +26,7 @@ from plasticgym.spiking import (
     mstdpet_step,
     poisson_spikes,
     random_synapses,
+    spike_calcium,
     stdp_increment,
     stdp_increment_sparse,
     synaptic_input,
@@ -342,3 +344,63 @@ def test_network_weights_move_only_by_tonic_dopamine_without_reward():
         state = network_step(network, state, torch.zeros(2), t, params, decay_c, generator)
     assert state.eligibility.abs().sum() > 0  # STDP happened
     assert torch.equal(state.weights, start)  # but no dopamine, no change
+
+
+# --------------------------------------------------------------------------------------------
+# Graupner & Brunel calcium from spikes
+# --------------------------------------------------------------------------------------------
+
+
+def test_spike_calcium_golden():
+    """c_ij = C_pre x_j + C_post y_i: x = (0.5, 0), y = (0.25, 1), C_pre = 1, C_post = 2 give
+    [[1.0, 0.5], [2.5, 2.0]]."""
+    c = spike_calcium(torch.tensor([[0.5, 0.0]]), torch.tensor([[0.25, 1.0]]), 1.0, 2.0)
+    torch.testing.assert_close(c, torch.tensor([[[1.0, 0.5], [2.5, 2.0]]]))
+
+
+def test_calcium_eligibility_increment_golden():
+    """DP thresholds 1 and 1.3, rates 200 and 321.808 per second, dt = 1 ms: below theta_d
+    nothing; between, -0.2; above theta_p, 0.321808 - 0.2 = 0.121808; exactly at a threshold
+    is not above it."""
+    c = torch.tensor([0.9, 1.0, 1.1, 1.3, 1.5], dtype=torch.float64)
+    inc = calcium_eligibility_increment(c, 1.0, 1.3, 200.0, 321.808)
+    expected = torch.tensor([0.0, 0.0, -0.2, -0.2, 0.121808], dtype=torch.float64)
+    torch.testing.assert_close(inc, expected)
+    torch.testing.assert_close(calcium_eligibility_increment(c, 1.0, 1.3, 200.0, 321.808, dt=2.0),
+                               2 * expected)  # fmt: skip
+
+
+def test_calcium_thresholds_must_be_ordered():
+    with pytest.raises(ValueError, match=r"theta_d=1.3, theta_p=1.0 are invalid"):
+        calcium_eligibility_increment(torch.zeros(1), 1.3, 1.0, 200.0, 321.808)
+    with pytest.raises(ValueError, match=r"theta_d=1.0, theta_p=1.0"):
+        calcium_eligibility_increment(torch.zeros(1), 1.0, 1.0, 200.0, 321.808)
+    with pytest.raises(ValueError, match="gamma_d=-1"):
+        calcium_eligibility_increment(torch.zeros(1), 1.0, 1.3, -1.0, 321.808)
+
+
+def test_calcium_pairings_golden_and_window_shape():
+    """Spikes on 1 ms steps, traces decaying with tau_Ca = 20 ms, the DP set, summed over
+    150 ms. A pre spike alone (calcium 1, never above theta_d = 1): 0. A post spike alone
+    (2 exp(-k / 20)): above theta_p for k = 0..8 (9 ms), above theta_d for k = 0..13 (14 ms),
+    so 0.321808 * 9 - 0.2 * 14 = 0.096272 (the DP set nearly balances). Pairs: near
+    coincidence potentiates, post 20-60 ms before pre depresses (calcium between the
+    thresholds); without GB2012's presynaptic delay D the potentiation lobe is centred on 0."""
+
+    def pairing(pre_at: int, post_at: int) -> float:
+        decay = decay_factor(20.0)
+        x, y, total = torch.zeros(1, 1), torch.zeros(1, 1), 0.0
+        for t in range(150):
+            x = trace_step(x, torch.tensor([[t == pre_at]]), decay)
+            y = trace_step(y, torch.tensor([[t == post_at]]), decay)
+            c = spike_calcium(x, y, 1.0, 2.0)
+            total += float(calcium_eligibility_increment(c, 1.0, 1.3, 200.0, 321.808).sum())
+        return total
+
+    assert pairing(10, -1) == 0.0
+    alone = pairing(-1, 10)
+    assert alone == pytest.approx(0.321808 * 9 - 0.2 * 14, abs=1e-5)
+    for lag in (-10, 10):  # pre 10 ms before / after post
+        assert pairing(10, 10 - lag) > alone + 0.3
+    for lag in (20, 40, 60):  # post before pre
+        assert pairing(lag, 0) < alone - 0.3
