@@ -147,9 +147,10 @@ def test_the_default_synapse_is_the_three_factor_rule_and_calcium_has_flat_keywo
 
 @pytest.mark.parametrize(
     "synapse",
-    [ThreeFactor(), CalciumRule(), BCMRule(), TaggedSynapse(dt=30.0, dopamine_threshold=0.5)],
+    [ThreeFactor(), CalciumRule(), BCMRule(), TaggedSynapse(dt=30.0, dopamine_threshold=0.5),
+     TaggedSynapse(dt=30.0, contacts=3, trigger_event="novelty")],
     ids=str,
-)
+)  # fmt: skip
 def test_no_weight_changes_without_dopamine_whatever_the_synapse(synapse):
     """Every synapse model is dopamine-gated: with both gains 0 (and no tonic dopamine, no
     scaling) 400 steps of pre and post activity leave every synapse as it was; with dopamine
