@@ -31,6 +31,10 @@ Gerstner 2015, J Neurosci 35:1319, and of behavioural tagging, Moncada & Viola 2
       dp/dt = -p / tau_p_decay + T (1 - p) / tau_p_rise,    T = 1 if triggered else 0
       (tau_p_rise = 6 min, tau_p_decay = 1 h)
 
+With ``trigger_event`` the step's task event of that name (e.g. ``novelty``: exploring a novel
+environment, the behavioural-tagging trigger of Moncada & Viola 2007 and Wang, Redondo & Morris
+2010) also switches synthesis on while it is True (:func:`protein_trigger`).
+
 A **protein-synthesis blocker** (anisomycin) holds ``p`` at 0 while it is applied
 (:func:`block_protein_synthesis`). The equations and constants are those of the paper's model
 code (ModelDB 118199), which integrates them with Euler steps of 1 ms during stimulation and
@@ -56,7 +60,9 @@ part of the state). With neither they are the expected values (probabilities of 
 states) and the step is deterministic; ``h`` and ``l`` then follow the exact mean of the sampled
 chain, but ``z`` sees a graded tag, so a synapse needs an expected tag of about ``0.48 / p`` to
 be captured where the sampled chain captures each tagged synapse (a mean-field approximation,
-not the paper's model).
+not the paper's model). With ``contacts = M`` (sampled modes only) each connection is ``M``
+such synapses, induced alike and drawn apart; its weight is their mean and the trigger counts
+them (a rate unit stands for a population of afferents; see :func:`tag_and_capture`).
 
 :func:`cascade` is the alternative consolidation part: the linear chain of Benna & Fusi 2016
 (Nat Neurosci 19:1697), in which a change written into a fast variable ``u_1`` flows into ever
