@@ -243,7 +243,8 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             rate=v_tm1.unsqueeze(1), active=active,
         ))  # fmt: skip
         self.actor, dw_actor = self.actor.learn(PlasticitySignals(
-            pre=ro.actor_input, post=ro.post, dopamine=dopamine, rate=ro.rates, active=active
+            pre=ro.actor_input, post=ro.post, dopamine=dopamine, rate=ro.rates, active=active,
+            events=self._synapse_events(),
         ))  # fmt: skip
         self._learn_pathways(ro, channels, reward, active)
         if self.systems is not None:
@@ -272,6 +273,14 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         code, encoder_state = self.encoder.encode(encoder_state, encoded, reward, reset)
         response, thalamus = self.sensory_map.respond(self.map_state, channels, self._map_kernel)
         return torch.cat([code, response], dim=1), encoder_state, (response, thalamus)
+
+    def _synapse_events(self) -> dict[str, Tensor] | None:
+        """The task events the actor's synapse model reads (its ``EVENTS``, e.g. ``novelty``
+        for ``TaggedSynapse(trigger_event="novelty")``) from this step's info; None if none."""
+        synapse = self.config.synapse
+        if not synapse.EVENTS:
+            return None
+        return task_events(synapse, self._step_info, self.device, role="synapse")
 
     def _learn_map(self, activity: tuple[Tensor, Tensor], dopamine: Tensor, active: Tensor) -> None:
         """Neuromodulated plasticity of the map (:meth:`TopographicMap.learn`): the task's
@@ -392,6 +401,7 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             self.causes = self.causes._replace(summary=channels[:, self._cause_channels])
         events = task_events(self.dopamine, self._step_info, self.device)
         self.dopamine_state = self.dopamine.begin(self.dopamine_state, events)
+        self._synapse_events()  # (a task without the synapse's events fails here, clearly)
         self._rollout, actions = self._act(
             encoder, self._code(features), channels, self._learn_generator
         )

@@ -4,6 +4,8 @@ One arm ("correct") pays with probability ``p_high``, the other with ``p_low``; 
 reverses every ``reversal_every`` trials or once the agent reaches a performance criterion. The
 dynamics are written once (:class:`ReversalBanditDynamics`, pure numpy over ``N`` envs) and run
 by :class:`ReversalBanditEnv` (one env) and :class:`ReversalBanditVectorEnv` (``num_envs``).
+A protocol may include ``novelty`` phases: exposures to a novel environment (no task cue, no
+reward, the info event ``novelty``), the novel experience of behavioural tagging.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from gymnasium import spaces
 
-from plasticgym.config import check_choice, check_int, check_probability
+from plasticgym.config import check_bool, check_choice, check_int, check_probability
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
@@ -56,6 +58,7 @@ INFO_KEYS = (
     "reversal",
     "reversals",
     "reward_probs",
+    "novelty",
 )
 
 TEST_KWARGS: dict[str, Any] = {"n_trials": 60, "reversal_every": 10}
@@ -103,6 +106,14 @@ PHASE_VALIDATORS = {
     "reversal_every": lambda name, value: check_int(name, value, 1),
     "criterion": lambda name, value: check_int(name, value, 1),
 }
+PHASE_FLAGS = {"novelty": check_bool}
+"""Phase parameters with no constructor argument (default False); a phase stores one only
+when it is True, so protocols without them are written as before."""
+
+
+def _without_false_flags(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A phase's parameters without the :data:`PHASE_FLAGS` that are False."""
+    return {key: value for key, value in params.items() if key not in PHASE_FLAGS or value}
 
 
 @dataclass(frozen=True)
@@ -137,8 +148,12 @@ class ReversalBanditConfig(TaskConfig):
             default_length=400,
         )
         phases = parse_protocol(
-            entries, length_key="trials", defaults=defaults, validators=PHASE_VALIDATORS
+            entries,
+            length_key="trials",
+            defaults={**defaults, **dict.fromkeys(PHASE_FLAGS, False)},
+            validators={**PHASE_VALIDATORS, **PHASE_FLAGS},
         )
+        phases = tuple(Phase(p.name, p.length, _without_false_flags(p.params)) for p in phases)
         for i, phase in enumerate(phases):
             if phase.p_high < phase.p_low:
                 raise ValueError(
@@ -173,7 +188,8 @@ class ReversalBanditDynamics(TaskDynamics):
     """The task's transition, shared by :class:`ReversalBanditEnv` and the vector env.
 
     Exposed model: ``protocol`` (the phases), arrays ``[P]`` over phases ``p_high``,
-    ``p_low``, ``rule`` (index into :data:`RULES`), ``every``, ``criterion``, ``length``;
+    ``p_low`` (0 in a novelty phase: nothing pays there), ``rule`` (index into
+    :data:`RULES`), ``every``, ``criterion``, ``length``, ``novelty`` (bool);
     :meth:`reward_probabilities` gives each arm's exact reward probability on an env's next
     trial.
     """
@@ -188,8 +204,9 @@ class ReversalBanditDynamics(TaskDynamics):
         self.observation_space = spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
         self.action_space = spaces.Discrete(2)
         protocol = config.protocol
-        self.p_high = phase_table(protocol, "p_high")
-        self.p_low = phase_table(protocol, "p_low")
+        self.novelty = np.array([bool(p.params.get("novelty", False)) for p in protocol])
+        self.p_high = np.where(self.novelty, 0.0, phase_table(protocol, "p_high"))
+        self.p_low = np.where(self.novelty, 0.0, phase_table(protocol, "p_low"))
         self.rule = np.array([RULES.index(p.reversal_rule) for p in protocol], dtype=np.int64)
         self.every = phase_table(protocol, "reversal_every", np.int64)
         self.criterion = phase_table(protocol, "criterion", np.int64)
@@ -219,22 +236,23 @@ class ReversalBanditDynamics(TaskDynamics):
             correct_arm = np.full(n, self.config.initial_arm, dtype=np.int64)
         state = self.empty_state(n)._replace(phase=start_phase.copy(), correct_arm=correct_arm)
         false = np.zeros(n, dtype=np.bool_)
-        return state, self._emit(state, false, np.zeros(n), false)
+        return state, self._emit(state, false, np.zeros(n), false, state.phase)
 
     def step(
         self, state: ReversalState, actions: np.ndarray, u: FloatArray
     ) -> tuple[ReversalState, StepOutput]:
         """Play one trial: reward iff ``u < P(r = 1 | choice)``, then the reversal rule, then
         the phase counters (:func:`~plasticgym.envs._base.advance_phase`; every step ends a
-        trial)."""
+        trial). A novelty trial pays nothing and leaves the reversal counters as they were."""
         phase = state.phase
         probs = self.reward_probabilities(state)
         choice = np.asarray(actions, dtype=np.int64)
         correct = choice == state.correct_arm
         reward = (u[:, 0] < probs[np.arange(choice.size), choice]).astype(np.float64)
-        since = state.since_reversal + 1
-        streak = np.where(correct, state.streak + 1, 0)
-        flip = reversal_due(
+        novel = self.novelty[phase]
+        since = np.where(novel, state.since_reversal, state.since_reversal + 1)
+        streak = np.where(novel, state.streak, np.where(correct, state.streak + 1, 0))
+        flip = ~novel & reversal_due(
             self.rule[phase], since, streak, self.every[phase], self.criterion[phase]
         )
         ended = np.ones(choice.size, dtype=np.bool_)
@@ -252,12 +270,18 @@ class ReversalBanditDynamics(TaskDynamics):
             reversals=state.reversals + flip,
             reversal=flip,
         )
-        return new, self._emit(state, correct, reward, terminated)
+        return new, self._emit(state, correct, reward, terminated, new.phase)
 
     def _emit(
-        self, state: ReversalState, correct: BoolArray, reward: FloatArray, terminated: BoolArray
+        self,
+        state: ReversalState,
+        correct: BoolArray,
+        reward: FloatArray,
+        terminated: BoolArray,
+        next_phase: IntArray,
     ) -> StepOutput:
-        """Output describing the trial played under ``state`` (at reset: the first trial)."""
+        """Output describing the trial played under ``state`` (at reset: the first trial); the
+        observation is the cue of the next trial, in ``next_phase`` (0 in a novelty phase)."""
         n = state.phase.size
         info = {
             "trial": state.trial.copy(),
@@ -268,9 +292,11 @@ class ReversalBanditDynamics(TaskDynamics):
             "reversal": state.reversal.copy(),
             "reversals": state.reversals.copy(),
             "reward_probs": self.reward_probabilities(state),
+            "novelty": self.novelty[state.phase],
         }
+        cue = np.where(self.novelty[next_phase], 0.0, 1.0).astype(np.float32)
         return StepOutput(
-            obs=np.ones((n, 1), dtype=np.float32),
+            obs=cue.reshape(n, 1),
             reward=np.asarray(reward, dtype=np.float64),
             terminated=terminated.astype(np.bool_),
             truncated=np.zeros(n, dtype=np.bool_),
@@ -316,16 +342,23 @@ class ReversalBanditEnv(TaskEnv):
     correct arm if ``initial_arm`` is None) and one per trial, ``u``, with reward iff
     ``u < P(r = 1 | chosen arm)``.
 
+    A phase with ``novelty=True`` is an exposure to a novel environment (an open field, as in
+    behavioural tagging): the task's cue is off (observation 0), no arm pays, the reversal
+    counters stand still (no reversal, no streak) and ``info["novelty"]`` is True on each of its
+    trials. An agent that reads the event can treat it as the novel experience that triggers
+    protein synthesis (``TaggedSynapse(trigger_event="novelty")``).
+
     ## Action Space
     ``Discrete(2)``: the arm chosen (0 or 1). An invalid action (not an integer in {0, 1};
     bools and floats with a fraction included) raises ``ValueError``.
 
     ## Observation Space
-    ``Box(0, 1, shape=(1,), dtype=float32)``: a constant cue, always 1 (the trial is on). The
-    task is a bandit: everything must be learned from the rewards.
+    ``Box(0, 1, shape=(1,), dtype=float32)``: a constant cue, 1 (the trial is on), before
+    every trial of a task phase; 0 before a trial of a novelty phase (no task cue). The task
+    is a bandit: everything must be learned from the rewards.
 
     ## Rewards
-    1 if the chosen arm pays on this trial, else 0.
+    1 if the chosen arm pays on this trial, else 0 (always 0 in a novelty phase).
 
     ## Starting State
     ``reset()`` returns the cue before trial 0 of the first phase (or of ``options["phase"]``),
@@ -348,7 +381,9 @@ class ReversalBanditEnv(TaskEnv):
       (``correct_arm`` differs from the previous trial's); False on trial 0.
     - ``reversals`` (int): reversals before this trial (the block index).
     - ``reward_probs`` (float64 array of shape (2,)): each arm's reward probability on this
-      trial.
+      trial (``[0, 0]`` in a novelty phase).
+    - ``novelty`` (bool): this trial belongs to a ``novelty`` phase (the event of exploring a
+      novel environment).
 
     The exact model for the next trial is ``env.reward_probabilities`` (``[2]``; the vector
     env gives ``[num_envs, 2]``).
@@ -381,8 +416,12 @@ class ReversalBanditEnv(TaskEnv):
     - ``initial_arm`` (0, 1 or None, default None = random): correct arm on trial 0.
     - ``protocol`` (sequence of mappings or None): phases, each with ``name`` (unique str),
       ``trials`` (int >= 1) and optional overrides of ``p_high``, ``p_low``,
-      ``reversal_rule``, ``reversal_every`` and ``criterion``; :class:`Phase` instances are
-      accepted and re-validated. Available as ``env.protocol``.
+      ``reversal_rule``, ``reversal_every`` and ``criterion``, and optionally
+      ``novelty`` (bool, default False: a novelty phase, see Description; a phase carries the
+      key only when True); :class:`Phase` instances are accepted and re-validated. Available
+      as ``env.protocol``. Example of behavioural tagging (30 s per trial): ``[{"name":
+      "training", "trials": 20, "reversal_rule": "none"}, {"name": "open field", "trials":
+      30, "novelty": True}]``.
     - ``render_mode`` (None, ``"rgb_array"`` or ``"ansi"``): ``render()`` shows the
       observation (cues), the last action (levers), the reward and the phase, as a uint8 image
       ``[96, 192, 3]`` or a line of text (layout: ``plasticgym.envs._render``).
@@ -403,6 +442,13 @@ class ReversalBanditEnv(TaskEnv):
     perseveration (choice habit) set the number of trials to criterion and errors after each
     reversal.
 
+    With a novelty phase near training: behavioural tagging. A weak training leaves a memory
+    that fades within hours, unless the animal explores a novel environment shortly before or
+    after it: novelty triggers protein synthesis (dopamine D1/D5 receptors) that the synapses
+    tagged by training capture (Moncada & Viola 2007; Ballarini et al. 2009; Wang, Redondo &
+    Morris 2010; from the locus coeruleus: Takeuchi et al. 2016). Novelty hours away from
+    training does not.
+
     ## References
     - R. Cools, L. Clark, A. M. Owen, T. W. Robbins (2002). Defining the neural mechanisms of
       probabilistic reversal learning using event-related functional magnetic resonance
@@ -413,9 +459,20 @@ class ReversalBanditEnv(TaskEnv):
       1290-1301.
     - A. Izquierdo, J. L. Brigman, A. K. Radke, P. H. Rudebeck, A. Holmes (2017). The neural
       basis of reversal learning: an updated perspective. Neuroscience 345, 12-26.
+    - D. Moncada, H. Viola (2007). Induction of long-term memory by exposure to novelty requires
+      protein synthesis: evidence for a behavioral tagging. Journal of Neuroscience 27(28),
+      7476-7481.
+    - F. Ballarini, D. Moncada, M. C. Martinez, N. Alen, H. Viola (2009). Behavioral tagging is
+      a general mechanism of long-term memory formation. PNAS 106(34), 14599-14604.
+    - S.-H. Wang, R. L. Redondo, R. G. M. Morris (2010). Relevance of synaptic tagging and
+      capture to the persistence of long-term potentiation and everyday spatial memory. PNAS
+      107(45), 19537-19542.
+    - T. Takeuchi et al. (2016). Locus coeruleus and dopaminergic consolidation of everyday
+      memory. Nature 537, 357-362.
 
     ## Version History
-    - v0: Initial version.
+    - v0: Initial version. Later (same behaviour for every earlier protocol): the optional
+      ``novelty`` phase parameter and the ``novelty`` info key (False outside novelty phases).
     """
 
     dynamics_class = ReversalBanditDynamics

@@ -9,32 +9,40 @@ Wang, Redondo & Morris 2010).
 synapse :class:`~plasticgym.synapses.TaggedSynapse` (three-factor rule -> tag-trigger-
 consolidation, Clopath et al. 2008): the proposed ``lr DA e`` induces early LTP/LTD (binary,
 sampled tags as in the paper, ``tau_h = 1 h``; ``sampled_tags=False``: their expected values),
-protein synthesis starts when a neuron's tag fraction exceeds ``tag_threshold`` or dopamine
-exceeds ``dopamine_threshold``, and tags capture proteins into the bistable late weight. Every
-actor weight carries the residual weight ``w_0 = residual_weight`` (see
-:func:`with_residual_weight`). Individual differences: every agent samples its actor and critic
-learning rates and inverse temperature (see ``Config``), and its tags are sampled from its own
-random stream; scaling is off (the delay would otherwise scale silent neurons up).
+protein synthesis starts when a neuron's fraction of tagged synapses exceeds
+``tag_threshold`` or the task's ``novelty`` event is on, and tags capture proteins into the
+bistable late weight. Each connection is ``contacts`` sampled synapses (a rate unit stands for
+a population of afferents; 41 connections x 5 = 205 synapses per neuron, about the 200 of
+Clopath et al.), so the trigger counts tags over many synapses as the paper's does, rather
+than over the three connections the constant cue drives. Every actor weight carries the
+residual weight ``w_0 = residual_weight`` (see :func:`with_residual_weight`). Individual
+differences: every agent samples its actor and critic learning rates and inverse temperature
+(see ``Config``), and its tags are sampled from its own random stream; scaling is off (the
+delay would otherwise scale silent neurons up).
 
 **Protocol.** Two populations, each split into groups of ``n_agents``:
 
 - weak training (``weak_trials`` trials, 10 min): ``weak`` (nothing else), ``weak_novelty_near``
-  (a novelty event, dopamine ``novelty_dopamine`` above the synthesis threshold for
-  ``novelty_minutes``, starting ``near_h`` after training), ``weak_novelty_far`` (the same event
-  ``far_h`` after training), ``weak_novelty_near_blocked`` (the near event with a protein-
+  (exposure to a novel environment for ``novelty_minutes``, starting ``near_h`` after
+  training: the env's ``novelty`` phase, no cue and no reward, whose info event ``novelty``
+  the synapses read as a protein-synthesis trigger), ``weak_novelty_far`` (the same exposure
+  ``far_h`` after training), ``weak_novelty_near_blocked`` (the near exposure with a protein-
   synthesis blocker from the start of training to ``blocker_h`` after it: the control that
   removes the mechanism of behavioural tagging, as anisomycin does in Moncada & Viola 2007);
   and, to map the window (reported, no verdict), ``weak_novelty_<t>h``
-  with the event ``t`` hours after training for every ``t`` in ``window_h``;
+  with the exposure ``t`` hours after training for every ``t`` in ``window_h``;
 - strong training (``strong_trials`` trials, 1 h): ``strong``, ``strong_blocked`` (a protein-
   synthesis blocker from the start of training to ``blocker_h`` after it), ``strong_no_capture``
   (the control that removes the mechanism: capture strength ``gamma = 0``).
 
-After training every agent rests ``delay_h`` hours (:meth:`PlasticAgent.rest`: the synapses'
-clocks run on with no activity; the novelty event is dopamine delivered during the rest). The
-learned behaviour is tested right after training and after the delay: ``test_trials`` choices
-(``predict``, no learning); the measure is each agent's fraction of
-choices of the trained arm (chance 0.5).
+Groups with the same novelty schedule share one population (one vector env whose protocol
+is ``training`` and, with novelty, a ``novelty`` phase); the others are populations of their
+own. After training every agent rests (:meth:`PlasticAgent.rest`: the synapses' clocks run on
+with no activity) until the test ``delay_h`` hours later; an agent with a novelty exposure
+leaves its rest at the exposure's time, plays the env's novelty phase (it acts; the cue is
+off and nothing pays) and rests again. The learned behaviour is tested right after training
+and after the delay: ``test_trials`` choices (``predict``, no learning); the measure is each
+agent's fraction of choices of the trained arm (chance 0.5).
 
 **Verdicts** (each labelled ``mechanism check``: holds by the equations, or ``finding``: follows
 from the dynamics and could fail): both trainings are learned; the weak memory is lost after the
@@ -47,7 +55,6 @@ equivalence tests (``equivalence_margin``).
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -113,13 +120,12 @@ class Config:
     far_h: float = 4.0
     window_h: tuple[float, ...] = (0.0, 0.25, 1.0, 2.0)
     novelty_minutes: float = 15.0
-    novelty_dopamine: float = 2.0
     blocker_h: float = 2.0
     test_trials: int = 100
     record_minutes: float = 15.0
     equivalence_margin: float = 0.1
     tag_threshold: float = 0.06
-    dopamine_threshold: float = 1.5
+    contacts: int = 5
     gamma: float = 0.5
     early_gain: float = 0.25
     depressed_gain: float = 0.02
@@ -132,11 +138,28 @@ class Config:
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
-        return dataclasses.replace(cls(n_agents=32, test_trials=60), **overrides)
+        """32 agents per group, 60 test trials and no window map (its groups carry no verdict;
+        each novelty time is a population of its own)."""
+        return dataclasses.replace(cls(n_agents=32, test_trials=60, window_h=()), **overrides)
 
 
 def _steps(config: Config, hours: float) -> int:
     return round(hours * HOUR / config.dt)
+
+
+def protocol(config: Config, trials: int, novelty: bool) -> list[dict[str, Any]]:
+    """The env's protocol: ``trials`` training trials and, with ``novelty``, the novelty phase
+    (``novelty_minutes`` of trials in a novel environment, ``ReversalBandit-v0``'s
+    ``novelty=True``: no cue, no reward, the info event ``novelty``)."""
+    phases: list[dict[str, Any]] = [{"name": "training", "trials": trials}]
+    if novelty:
+        phases.append({"name": "novelty", "trials": novelty_trials(config), "novelty": True})
+    return phases
+
+
+def novelty_trials(config: Config) -> int:
+    """Trials of the novelty phase (``novelty_minutes`` of task time, at least one)."""
+    return max(1, _steps(config, config.novelty_minutes / 60))
 
 
 def _agent(
@@ -144,14 +167,15 @@ def _agent(
     n_groups: int,
     seed: int,
     gamma: Any,
+    phases: list[dict[str, Any]],
     tensorboard_log: str | None = None,
     tb_log_name: str | None = None,
 ) -> PlasticAgent:
     synapse = TaggedSynapse(
         dt=config.dt, tag_threshold=config.tag_threshold, gamma=gamma,
-        dopamine_threshold=config.dopamine_threshold, early_gain=config.early_gain,
-        depressed_gain=config.depressed_gain, late_gain=config.late_gain,
-        sampled=config.sampled_tags,
+        early_gain=config.early_gain, depressed_gain=config.depressed_gain,
+        late_gain=config.late_gain, sampled=config.sampled_tags,
+        contacts=config.contacts if config.sampled_tags else 1, trigger_event="novelty",
     )  # fmt: skip
     agent = PlasticAgent(
         ENV, n_agents=n_groups * config.n_agents, seed=seed, device=config.device,
@@ -159,7 +183,7 @@ def _agent(
         actor_lr=LogUniform(*config.actor_lr), critic_lr=Uniform(*config.critic_lr),
         inverse_temperature=Uniform(*config.inverse_temperature),
         env_kwargs={"reversal_rule": "none", "p_high": 1.0, "p_low": 0.0, "initial_arm": 0,
-                    "n_trials": 100_000},
+                    "protocol": phases},
         tensorboard_log=tensorboard_log, tb_log_name=tb_log_name,
     )  # fmt: skip
     return with_residual_weight(agent, config.residual_weight)
@@ -190,14 +214,32 @@ def trained_arm_choices(agent: PlasticAgent, n_trials: int) -> np.ndarray:
 
 
 def _summary(agent: PlasticAgent) -> dict[str, np.ndarray]:
-    """Per agent, the trained neuron's (arm 0): number of synapses in the early LTP state
-    (LTP tags, ``sum_j h``; only synapses active during training, the cue's microstimuli and
-    the tonic input, are ever induced), its late weights summed (``sum_j z``, the number of
-    captured synapses), and its protein level."""
+    """Per agent, the trained neuron's (arm 0): its synapses in the early LTP state (LTP tags,
+    ``sum_j h``, counted in connections: contacts / ``contacts``; only connections active
+    during training, the cue's microstimuli and the tonic input, are ever induced), its late
+    weights summed (``sum_j z``, captured connections), and its protein level."""
     tags = agent.actor.synapses.state[1]
-    return {"early": tags.high[:, 0].sum(-1).cpu().numpy(),
-            "late": tags.z[:, 0].sum(-1).cpu().numpy(),
+    contacts = tags.high.shape[-1] // agent.actor.weights.shape[-1]
+    return {"early": (tags.high[:, 0].sum(-1) / contacts).cpu().numpy(),
+            "late": (tags.z[:, 0].sum(-1) / contacts).cpu().numpy(),
             "protein": tags.p[:, 0].cpu().numpy()}  # fmt: skip
+
+
+def novelty_schedule(config: Config) -> dict[str, float]:
+    """Each weak group with a novelty exposure and its time, hours after training."""
+    schedule = {"weak_novelty_near": config.near_h, "weak_novelty_far": config.far_h,
+                "weak_novelty_near_blocked": config.near_h}  # fmt: skip
+    return schedule | {window_group(t): t for t in config.window_h}
+
+
+def populations(config: Config) -> list[tuple[tuple[str, ...], float | None]]:
+    """The weak-training populations: groups with the same novelty time (None: no novelty)
+    share one, in the order of their first group."""
+    schedule = novelty_schedule(config)
+    by_time: dict[float | None, list[str]] = {}
+    for group in (*WEAK_GROUPS, *(window_group(t) for t in config.window_h)):
+        by_time.setdefault(schedule.get(group), []).append(group)
+    return [(tuple(groups), time) for time, groups in by_time.items()]
 
 
 def _population(
@@ -205,38 +247,43 @@ def _population(
     groups: tuple[str, ...],
     seed: int,
     trials: int,
+    novelty_h: float | None = None,
     tensorboard_log: str | None = None,
     tb_log_name: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train, rest and test one population of ``len(groups) * n_agents`` agents (TensorBoard
-    run ``tb_log_name`` under ``tensorboard_log`` if given)."""
+    """Train, rest and test one population of ``len(groups) * n_agents`` agents, with the
+    env's novelty phase ``novelty_h`` hours after training (None: none); TensorBoard run
+    ``tb_log_name`` under ``tensorboard_log`` if given."""
     n = config.n_agents
     group = np.repeat(np.array(groups), n)
     gamma = tuple(0.0 if g == "strong_no_capture" else config.gamma for g in group)
-    agent = _agent(config, len(groups), seed, gamma, tensorboard_log, tb_log_name)
+    phases = protocol(config, trials, novelty_h is not None)
+    agent = _agent(config, len(groups), seed, gamma, phases, tensorboard_log, tb_log_name)
     blocked = torch.tensor(np.isin(group, BLOCKED), device=agent.device)
     agent.block_protein_synthesis(blocked)
     agent.learn(trials)
     after_training = trained_arm_choices(agent, config.test_trials)
     chunk = max(1, _steps(config, config.record_minutes / 60))
-    n_chunks = math.ceil(_steps(config, config.delay_h) / chunk)
-    novelty = {"weak_novelty_near": config.near_h, "weak_novelty_far": config.far_h,
-               "weak_novelty_near_blocked": config.near_h}  # fmt: skip
-    novelty |= {window_group(t): t for t in config.window_h}
-    rows = []
-    for k in range(n_chunks + 1):
-        t_h = k * chunk * config.dt / HOUR
-        rows.append(pd.DataFrame({"agent": np.arange(len(group)), "group": group,
-                                  "time_h": t_h, **_summary(agent)}))  # fmt: skip
-        if k == n_chunks:
+    total, washout = _steps(config, config.delay_h), _steps(config, config.blocker_h)
+    start = None if novelty_h is None else _steps(config, novelty_h)
+    rows, k = [], 0
+    while True:
+        if k % chunk == 0 or k == total:
+            rows.append(pd.DataFrame({"agent": np.arange(len(group)), "group": group,
+                                      "time_h": k * config.dt / HOUR,
+                                      **_summary(agent)}))  # fmt: skip
+        if k >= total:
             break
-        if t_h >= config.blocker_h - 1e-9:
+        if k >= washout:
             agent.block_protein_synthesis(False)
-        dopamine = np.zeros(len(group))
-        for name, start in novelty.items():
-            on = start - 1e-9 <= t_h < start + config.novelty_minutes / 60 - 1e-9
-            dopamine[group == name] = config.novelty_dopamine if on else 0.0
-        agent.rest(chunk, torch.tensor(dopamine, dtype=torch.float32, device=agent.device))
+        if k == start:  # the env's novelty phase: the agents act in it
+            agent.learn(min(novelty_trials(config), total - k))
+            k += min(novelty_trials(config), total - k)
+            continue
+        stops = [(k // chunk + 1) * chunk, total]
+        stops += [s for s in (washout, start) if s is not None and s > k]
+        agent.rest(min(stops) - k)
+        k = min(stops)
     after_delay = trained_arm_choices(agent, config.test_trials)
     params = agent.individual_parameters.reset_index(drop=True)
     choices = pd.DataFrame(
@@ -253,21 +300,28 @@ def _population(
 
 
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
-    """Train the weak-training and the strong-training population (each batches its groups);
-    TensorBoard runs ``consolidation_behaviour_weak`` and ``consolidation_behaviour_strong``
-    under ``out_dir/tensorboard``."""
+    """Train the strong-training population and the weak-training ones (:func:`populations`:
+    one per novelty schedule, each batching its groups); TensorBoard runs
+    ``consolidation_behaviour_strong`` and ``consolidation_behaviour_weak`` (the population
+    without novelty) or ``consolidation_behaviour_weak_novelty_<t>h`` under
+    ``out_dir/tensorboard``."""
     del progress_bar
     tensorboard_log = tensorboard_folder(out_dir)
-    seeds = np.random.SeedSequence(config.seed).generate_state(2)
-    weak_groups = (*WEAK_GROUPS, *(window_group(t) for t in config.window_h))
-    weak = _population(config, weak_groups, int(seeds[0]), config.weak_trials,
-                       tensorboard_log, f"{NAME}_weak")  # fmt: skip
-    strong = _population(config, STRONG_GROUPS, int(seeds[1]), config.strong_trials,
-                         tensorboard_log, f"{NAME}_strong")  # fmt: skip
-    strong[0]["agent"] += len(weak[0])
-    strong[1]["agent"] += len(weak[0])
-    return {"choices": pd.concat([weak[0], strong[0]], ignore_index=True),
-            "timecourse": pd.concat([weak[1], strong[1]], ignore_index=True)}  # fmt: skip
+    weak = populations(config)
+    seeds = np.random.SeedSequence(config.seed).generate_state(1 + len(weak))
+    parts = [_population(config, STRONG_GROUPS, int(seeds[0]), config.strong_trials, None,
+                         tensorboard_log, f"{NAME}_strong")]  # fmt: skip
+    for (groups, time), seed in zip(weak, seeds[1:], strict=True):
+        name = f"{NAME}_weak" if time is None else f"{NAME}_weak_novelty_{time:g}h"
+        parts.append(_population(config, groups, int(seed), config.weak_trials, time,
+                                 tensorboard_log, name))  # fmt: skip
+    offset = 0
+    for choices, timecourse in parts:
+        choices["agent"] += offset
+        timecourse["agent"] += offset
+        offset += len(choices)
+    return {"choices": pd.concat([c for c, _ in parts], ignore_index=True),
+            "timecourse": pd.concat([t for _, t in parts], ignore_index=True)}  # fmt: skip
 
 
 def window_group(hours: float) -> str:

@@ -31,6 +31,10 @@ Gerstner 2015, J Neurosci 35:1319, and of behavioural tagging, Moncada & Viola 2
       dp/dt = -p / tau_p_decay + T (1 - p) / tau_p_rise,    T = 1 if triggered else 0
       (tau_p_rise = 6 min, tau_p_decay = 1 h)
 
+With ``trigger_event`` the step's task event of that name (e.g. ``novelty``: exploring a novel
+environment, the behavioural-tagging trigger of Moncada & Viola 2007 and Wang, Redondo & Morris
+2010) also switches synthesis on while it is True (:func:`protein_trigger`).
+
 A **protein-synthesis blocker** (anisomycin) holds ``p`` at 0 while it is applied
 (:func:`block_protein_synthesis`). The equations and constants are those of the paper's model
 code (ModelDB 118199), which integrates them with Euler steps of 1 ms during stimulation and
@@ -56,7 +60,9 @@ part of the state). With neither they are the expected values (probabilities of 
 states) and the step is deterministic; ``h`` and ``l`` then follow the exact mean of the sampled
 chain, but ``z`` sees a graded tag, so a synapse needs an expected tag of about ``0.48 / p`` to
 be captured where the sampled chain captures each tagged synapse (a mean-field approximation,
-not the paper's model).
+not the paper's model). With ``contacts = M`` (sampled modes only) each connection is ``M``
+such synapses, induced alike and drawn apart; its weight is their mean and the trigger counts
+them (a rate unit stands for a population of afferents; see :func:`tag_and_capture`).
 
 :func:`cascade` is the alternative consolidation part: the linear chain of Benna & Fusi 2016
 (Nat Neurosci 19:1697), in which a change written into a fast variable ``u_1`` flows into ever
@@ -219,21 +225,30 @@ def tag_fraction(high: Tensor, low: Tensor) -> Tensor:
 
 
 def protein_trigger(
-    tags: Tensor, threshold: Scalar, dopamine: Tensor, dopamine_threshold: float = math.inf
+    tags: Tensor,
+    threshold: Scalar,
+    dopamine: Tensor,
+    dopamine_threshold: float = math.inf,
+    event: Tensor | None = None,
 ) -> Tensor:
     """Whether protein synthesis is switched on in each postsynaptic neuron.
 
-    ``T_i = [N_i > theta] or [DA > theta_DA]``: enough tagged synapses (Clopath et al. 2008:
-    more than 60 of 200, ``theta = 0.3``), or a dopamine / novelty signal above
-    ``theta_DA`` (the neuromodulatory trigger of Ziegler et al. 2015 and of behavioural
-    tagging, Moncada & Viola 2007; ``theta_DA = inf`` switches that route off).
+    ``T_i = [N_i > theta] or [DA > theta_DA] or E``: enough tagged synapses (Clopath et al.
+    2008: more than 60 of 200, ``theta = 0.3``), or a dopamine signal above ``theta_DA`` (the
+    neuromodulatory trigger of Ziegler et al. 2015; ``theta_DA = inf`` switches that route
+    off), or a task event ``E`` such as the exploration of a novel environment (behavioural
+    tagging: novelty triggers hippocampal protein synthesis through D1/D5 receptors, Moncada &
+    Viola 2007, Wang, Redondo & Morris 2010, with dopamine from the locus coeruleus, Takeuchi
+    et al. 2016; None: no such event).
 
-    Shapes: ``tags [B, n_post]`` (see :func:`tag_fraction`), ``dopamine [B]``; ``threshold``
-    float or ``[B]``. Returns a bool ``[B, n_post]``.
+    Shapes: ``tags [B, n_post]`` (see :func:`tag_fraction`), ``dopamine [B]``, ``event`` bool
+    ``[B]`` or None; ``threshold`` float or ``[B]``. Returns a bool ``[B, n_post]``.
     """
     by_tags = tags > per_agent(threshold, tags)
     by_dopamine = (dopamine > dopamine_threshold).unsqueeze(-1)
-    return by_tags | by_dopamine
+    if event is None:
+        return by_tags | by_dopamine
+    return by_tags | by_dopamine | event.to(torch.bool).unsqueeze(-1)
 
 
 def protein_update(
@@ -395,6 +410,8 @@ class _TagCaptureConstants(NamedTuple):
     early_gain: Scalar
     depressed_gain: Scalar
     late_gain: Scalar
+    contacts: int = 1
+    trigger_event: str | None = None
 
 
 def _check_tag_capture(c: _TagCaptureConstants) -> None:
@@ -410,16 +427,21 @@ def _check_tag_capture(c: _TagCaptureConstants) -> None:
 
 
 def _tag_capture_init(
-    weights: Tensor, blocked: bool, generator: torch.Generator | None
+    weights: Tensor, blocked: bool, generator: torch.Generator | None, contacts: int = 1
 ) -> TagCaptureState:
-    """The state of :func:`tag_and_capture` before any step: every synapse neutral with
-    ``z = 0``, no proteins, the blocker as given."""
+    """The state of :func:`tag_and_capture` before any step: every synapse (contact) neutral
+    with ``z = 0``, no proteins, the blocker as given; per-synapse tensors
+    ``[B, n_post, n_pre * contacts]``."""
     if generator is not None and generator.device.type != weights.device.type:
         raise ValueError(
             f"tag_and_capture: the generator is on {generator.device}, the weights on "
             f"{weights.device}; make the generator on the weights' device"
         )
-    zeros = torch.zeros_like(weights)
+    if contacts == 1:
+        zeros = torch.zeros_like(weights)
+    else:
+        B, n_post, n_pre = weights.shape
+        zeros = weights.new_zeros(B, n_post, n_pre * contacts)
     applied = torch.full(weights.shape[:1], bool(blocked), device=weights.device)
     p = torch.zeros(weights.shape[:2], dtype=weights.dtype, device=weights.device)
     keys = torch.arange(weights.shape[0], dtype=torch.int64, device=weights.device)
@@ -451,14 +473,20 @@ def _tag_capture_step(
     """One step of :func:`tag_and_capture`: induction, early phase (sampled with ``uniform``,
     one draw per synapse, or expected values with None), proteins, late phase; inactive
     agents keep their state. Returns the change of the effective weight and the new state."""
+    contacts = state.high.shape[-1] // dw.shape[-1]
+    if contacts > 1:  # every contact of a connection is induced alike
+        dw = dw.repeat_interleave(contacts, dim=-1)
     rho_h, rho_l = induction_probabilities(dw, c.early_gain, c.depressed_gain)
     q_h, q_l = decay_probability(c.dt, c.tau_h), decay_probability(c.dt, c.tau_l)
     if uniform is None:
         high, low = early_phase_expected(state.high, state.low, rho_h, rho_l, q_h, q_l)
     else:
         high, low = early_phase_sample(state.high, state.low, rho_h, rho_l, q_h, q_l, uniform)
+    event = None
+    if c.trigger_event is not None:
+        event = _trigger_event(signals, c.trigger_event)
     trigger = protein_trigger(
-        tag_fraction(high, low), c.tag_threshold, signals.dopamine, c.dopamine_threshold
+        tag_fraction(high, low), c.tag_threshold, signals.dopamine, c.dopamine_threshold, event
     )
     p = protein_update(state.p, trigger, c.dt, c.tau_p_rise, c.tau_p_decay, state.blocked)
     z = late_phase_update(state.z, high, low, p, c.dt, c.tau_z, c.gamma, c.kappa)
@@ -469,7 +497,25 @@ def _tag_capture_step(
     )
     gains = (c.early_gain, c.depressed_gain, c.late_gain)
     change = tagged_weight(new.high, new.low, new.z, *gains)
-    return change - tagged_weight(state.high, state.low, state.z, *gains), new
+    change = change - tagged_weight(state.high, state.low, state.z, *gains)
+    if contacts > 1:  # a connection's weight is the mean of its contacts'
+        change = change.unflatten(-1, (-1, contacts)).mean(dim=-1)
+    return change, new
+
+
+def _trigger_event(signals: PlasticitySignals, name: str) -> Tensor | None:
+    """The task event ``name`` (bool ``[B]``) of the step's signals; None for a step with no
+    task events at all (``signals.events`` None: a rest, :func:`plasticgym.synapses.rest`);
+    a clear error when the step has events but not this one."""
+    events = signals.events
+    if events is None:
+        return None
+    if name not in events:
+        raise ValueError(
+            f"tag_and_capture(trigger_event={name!r}) needs the step's task event {name!r} in "
+            f"signals.events (the agent passes it from the env's info), got {sorted(events)}"
+        )
+    return events[name]
 
 
 def tag_and_capture(
@@ -490,6 +536,8 @@ def tag_and_capture(
     protein_synthesis_blocked: bool = False,
     generator: torch.Generator | None = None,
     sampled: bool = False,
+    contacts: int = 1,
+    trigger_event: str | None = None,
 ) -> PlasticityTransform:
     """Early/late synapse with tagging, a protein-synthesis trigger and capture (Clopath,
     Ziegler, Vasilaki, Busing & Gerstner 2008), as a plasticity transform (see the module
@@ -523,17 +571,42 @@ def tag_and_capture(
             (:func:`counter_uniform`, keys set by :func:`seed_tag_sampling`): exact across
             checkpoints and devices. Without it and without a generator: deterministic
             expected values. Not both.
+        contacts: ``M``, synapses (contacts) per connection ``ij``, each with its own binary
+            early state and late state, induced alike; the connection's weight is the mean
+            of its contacts', ``w_ij - w_0 = (1/M) sum_m (g_H h - g_L l + g_z z)_ijm``, and
+            the trigger counts tagged contacts (:func:`tag_fraction` over all ``n_pre M``).
+            A rate unit stands for a population of afferents, so a connection stands for
+            many synapses; with ``M`` contacts the sampled tag count of a neuron has the
+            relative spread of ``M`` times more synapses. Only with sampled tags (expected
+            values are the same for every contact, so ``M`` would change nothing); int >= 1.
+        trigger_event: the name of a task event (bool ``[B]`` in ``signals.events``) that
+            also triggers protein synthesis while it is on (:func:`protein_trigger`, e.g.
+            ``"novelty"``); None: none.
     """
     if sampled and generator is not None:
         raise ValueError(
             "tag_and_capture: give sampled=True (the state's random stream) or a generator, "
             "not both"
         )
+    if isinstance(contacts, bool) or not isinstance(contacts, int) or contacts < 1:
+        raise ValueError(f"tag_and_capture: contacts={contacts!r} is invalid: must be an int >= 1")
+    if contacts > 1 and not sampled and generator is None:
+        raise ValueError(
+            f"tag_and_capture: contacts={contacts} needs sampled tags (sampled=True or a "
+            "generator): with expected values every contact is the same"
+        )
+    if trigger_event is not None and (not isinstance(trigger_event, str) or not trigger_event):
+        raise ValueError(
+            f"tag_and_capture: trigger_event={trigger_event!r} is invalid: must be an event "
+            "name (a non-empty str) or None"
+        )
     constants = _TagCaptureConstants(dt, tau_h, tau_l, tau_p_rise, tau_p_decay, tau_z,
                                      tag_threshold, dopamine_threshold, gamma, kappa,
-                                     early_gain, depressed_gain, late_gain)  # fmt: skip
+                                     early_gain, depressed_gain, late_gain, contacts,
+                                     trigger_event)  # fmt: skip
     _check_tag_capture(constants)
-    init = partial(_tag_capture_init, blocked=protein_synthesis_blocked, generator=generator)
+    init = partial(_tag_capture_init, blocked=protein_synthesis_blocked, generator=generator,
+                   contacts=contacts)  # fmt: skip
 
     def update(
         dw: Tensor, state: TagCaptureState, weights: Tensor, signals: PlasticitySignals

@@ -371,23 +371,27 @@ class Homeostatic(DopamineModel):
 EVENT_PROVIDERS = {
     "infusion": "plasticgym/Addiction-v0 and plasticgym/Pavlovian-v0",
     "drug_level": "plasticgym/Addiction-v0",
+    "novelty": "plasticgym/ReversalBandit-v0 (in a protocol phase with novelty=True)",
 }
 """Which tasks provide the info keys the built-in models read (for error messages)."""
 
 
 def task_events(
-    model: DopamineModel,
+    model: Any,
     info: Mapping[str, Any],
     device: torch.device,
     terminated: Tensor | None = None,
+    role: str = "dopamine",
 ) -> dict[str, Tensor]:
-    """The events ``model`` reads (its ``EVENTS``) from a vector env's ``info``, as tensors
-    ``[B]``, plus ``"terminated"`` when given; a missing key raises ``ValueError`` naming it."""
+    """The events ``model`` reads (its ``EVENTS``: a dopamine model's, or a synapse model's,
+    :class:`plasticgym.synapses.SynapseModel`) from a vector env's ``info``, as tensors
+    ``[B]``, plus ``"terminated"`` when given; a missing key raises ``ValueError`` naming it
+    and the agent argument (``role``) that asked for it."""
     events = {}
     for key, dtype in model.EVENTS.items():
         if key not in info:
             raise ValueError(
-                f"dopamine={model.KIND!r} needs the env's info key {key!r} (provided by "
+                f"{role}={model.KIND!r} needs the env's info key {key!r} (provided by "
                 f"{EVENT_PROVIDERS.get(key, 'no plasticgym task')}); this env has "
                 f"{sorted(k for k in info if not k.startswith('_'))}"
             )

@@ -36,6 +36,8 @@ class PlasticitySignals(NamedTuple):
         rate: postsynaptic firing rate, for homeostasis, ``[B, n_post]``.
         active: ``[B]`` bool; False where this step is no transition (the step after an episode
             ended). Inactive agents get ``dw = 0`` and their eligibility traces are cleared.
+        events: the task events of the step that the projection's synapse model declares it
+            reads (its ``EVENTS``, e.g. ``{"novelty": [B] bool}``), or None when it reads none.
     """
 
     pre: Tensor
@@ -43,6 +45,7 @@ class PlasticitySignals(NamedTuple):
     dopamine: Tensor
     rate: Tensor
     active: Tensor
+    events: Mapping[str, Tensor] | None = None
 
 
 UpdateFn = Callable[[Tensor, Any, Tensor, PlasticitySignals], tuple[Tensor, Any]]

@@ -120,7 +120,13 @@ class SynapseModel(Part):
     """What a projection's Hebbian term is and how dopamine turns it into a weight change, as
     an agent part (``PlasticAgent(env, synapse=CalciumRule(...))``): the transforms that open
     the projection's plasticity chain (scaling and bounds follow them). Every model is
-    dopamine-gated: without dopamine there is no weight change."""
+    dopamine-gated: without dopamine there is no weight change.
+
+    ``EVENTS`` maps each info key the model reads to its dtype, as for dopamine models
+    (:class:`plasticgym.dopamine.DopamineModel`): the agent checks that the task provides
+    them and passes them, as tensors ``[B]``, in ``PlasticitySignals.events``."""
+
+    EVENTS: ClassVar[Mapping[str, torch.dtype]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -252,6 +258,21 @@ class TaggedSynapse(SynapseModel):
     deterministic mean field in which a synapse needs an expected tag of about ``0.048 /
     (gamma p)`` to be captured (see :mod:`plasticgym.consolidation`).
 
+    **Contacts.** A rate unit stands for a population of afferents, so a connection stands
+    for many synapses: with ``contacts = M`` each connection has ``M`` sampled synapses of its
+    own (tags and late states), induced alike, and its weight is their mean; protein synthesis
+    counts the tagged contacts of the neuron, as Clopath et al.'s trigger counts the tagged
+    synapses of the neuron. A cue that drives a few connections then still drives many
+    synapses, so whether its training triggers synthesis depends on how much it tagged, not
+    on whether a handful of binary draws all came up at once. (Equivalent to ``M`` copies of
+    every presynaptic unit with ``1/M`` of the gains and of the learning rate.)
+
+    **Novelty.** ``trigger_event="novelty"``: the task's info event ``novelty`` (bool) also
+    triggers protein synthesis while it is on (:func:`plasticgym.consolidation.protein_trigger`;
+    behavioural tagging, Moncada & Viola 2007; Wang, Redondo & Morris 2010), e.g. the
+    ``novelty`` phase of ``plasticgym/ReversalBandit-v0``. The event makes proteins only: it
+    induces nothing, so without dopamine no weight changes.
+
     **Protein-synthesis blocker.** ``protein_synthesis_blocked`` is the blocker at the start;
     to apply or wash it out during an experiment use
     :meth:`plasticgym.agents.PlasticAgent.block_protein_synthesis` (or
@@ -271,6 +292,9 @@ class TaggedSynapse(SynapseModel):
         early_gain, depressed_gain, late_gain: ``g_H``, ``g_L``, ``g_z`` in weight units, > 0.
         protein_synthesis_blocked: a blocker is applied from the start.
         sampled: binary, sampled early states (True) or their expected values (False).
+        contacts: sampled synapses per connection, an int >= 1 (> 1 needs ``sampled``).
+        trigger_event: an info key (a bool task event) that triggers protein synthesis, or
+            None.
     """
 
     KIND: ClassVar[str] = "tagged"
@@ -301,6 +325,13 @@ class TaggedSynapse(SynapseModel):
     late_gain: Any = 1.0
     protein_synthesis_blocked: bool = False
     sampled: bool = True
+    contacts: int = 1
+    trigger_event: str | None = None
+
+    @property
+    def EVENTS(self) -> Mapping[str, torch.dtype]:  # type: ignore[override]  # noqa: N802
+        """``{trigger_event: torch.bool}``, or nothing without a trigger event."""
+        return {} if self.trigger_event is None else {self.trigger_event: torch.bool}
 
     def check(self) -> None:
         threshold = self.dopamine_threshold
@@ -315,6 +346,23 @@ class TaggedSynapse(SynapseModel):
                     f"TaggedSynapse.{name}: tagged_{name}={getattr(self, name)!r} is invalid: "
                     "must be True or False"
                 )
+        contacts = self.contacts
+        if isinstance(contacts, bool) or not isinstance(contacts, int) or contacts < 1:
+            raise ValueError(
+                f"TaggedSynapse.contacts: tagged_contacts={contacts!r} is invalid: must be an "
+                "integer >= 1"
+            )
+        if contacts > 1 and not self.sampled:
+            raise ValueError(
+                f"TaggedSynapse.contacts: tagged_contacts={contacts!r} needs sampled=True (with "
+                "expected-value tags every contact is the same)"
+            )
+        event = self.trigger_event
+        if event is not None and (not isinstance(event, str) or not event):
+            raise ValueError(
+                f"TaggedSynapse.trigger_event: tagged_trigger_event={event!r} is invalid: must "
+                "be an info key (a non-empty str) or None"
+            )
         tau_z = self.tau_z
         smallest = min(tau_z) if isinstance(tau_z, tuple) else tau_z
         if isinstance(smallest, int | float) and self.dt > smallest / 4:
@@ -334,7 +382,7 @@ class TaggedSynapse(SynapseModel):
             else self.dopamine_threshold, gamma=self.gamma, kappa=self.kappa,
             early_gain=self.early_gain, depressed_gain=self.depressed_gain,
             late_gain=self.late_gain, protein_synthesis_blocked=self.protein_synthesis_blocked,
-            sampled=self.sampled,
+            sampled=self.sampled, contacts=self.contacts, trigger_event=self.trigger_event,
         ))  # fmt: skip
 
     def seeded(self, projection: Projection, generator: torch.Generator) -> Projection:

@@ -147,9 +147,10 @@ def test_the_default_synapse_is_the_three_factor_rule_and_calcium_has_flat_keywo
 
 @pytest.mark.parametrize(
     "synapse",
-    [ThreeFactor(), CalciumRule(), BCMRule(), TaggedSynapse(dt=30.0, dopamine_threshold=0.5)],
+    [ThreeFactor(), CalciumRule(), BCMRule(), TaggedSynapse(dt=30.0, dopamine_threshold=0.5),
+     TaggedSynapse(dt=30.0, contacts=3, trigger_event="novelty")],
     ids=str,
-)
+)  # fmt: skip
 def test_no_weight_changes_without_dopamine_whatever_the_synapse(synapse):
     """Every synapse model is dopamine-gated: with both gains 0 (and no tonic dopamine, no
     scaling) 400 steps of pre and post activity leave every synapse as it was; with dopamine
@@ -182,6 +183,59 @@ def test_calcium_and_bcm_synapses_learn_the_bandit_above_chance(synapse):
 
 
 # ---------------------------------------------------------------------------- synapse="tagged"
+
+
+NOVELTY_PROTOCOL = [
+    {"name": "training", "trials": 30, "p_high": 1.0, "p_low": 0.0, "reversal_rule": "none"},
+    {"name": "open field", "trials": 20, "novelty": True},
+]
+
+
+def _novelty_agent(trigger_event, gain=1.0):
+    synapse = TaggedSynapse(dt=30.0, contacts=3, trigger_event=trigger_event, tag_threshold=1.0)
+    return PlasticAgent("plasticgym/ReversalBandit-v0", n_agents=4, seed=1, scaling=None,
+                        synapse=synapse, env_kwargs={"protocol": NOVELTY_PROTOCOL},
+                        dopamine_gain_positive=gain, dopamine_gain_negative=gain)  # fmt: skip
+
+
+def _proteins(agent):
+    return agent.actor.synapses.state[1].p
+
+
+def test_a_tagged_synapse_reads_the_envs_novelty_phase_as_a_protein_synthesis_trigger():
+    """``TaggedSynapse(trigger_event="novelty")`` reads the env's ``novelty`` event: proteins
+    are made in the novelty phase and not before (the tag trigger is off: threshold 1);
+    without the trigger event the same agent makes none; without dopamine the novelty phase
+    changes no weight (proteins, but no tags to capture them)."""
+    reading = _novelty_agent("novelty")
+    reading.learn(30, record=True)
+    assert bool((_proteins(reading) == 0).all())
+    reading.learn(20, record=True)
+    assert bool((_proteins(reading) > 0.5).all())
+    records = reading.records
+    novelty = records.groupby("phase")["novelty"].all().to_dict()
+    assert novelty == {"open field": True, "training": False}
+    blind = _novelty_agent(None)
+    blind.learn(50)
+    assert bool((_proteins(blind) == 0).all())
+    silent = _novelty_agent("novelty", gain=0.0)
+    before = silent.actor_weights.clone()
+    silent.learn(50)
+    assert torch.equal(silent.actor_weights, before) and bool((_proteins(silent) > 0.5).all())
+    assert dict(TaggedSynapse(trigger_event="novelty").EVENTS) == {"novelty": torch.bool}
+    assert TaggedSynapse().EVENTS == {} and ThreeFactor().EVENTS == {}
+
+
+def test_a_synapse_event_the_task_does_not_provide_is_a_clear_error():
+    agent = PlasticAgent(ADDICTION, n_agents=2, seed=0, scaling=None,
+                         synapse=TaggedSynapse(trigger_event="novelty"))  # fmt: skip
+    message = r"synapse='tagged' needs the env's info key 'novelty' \(provided by plasticgym/Rev"
+    with pytest.raises(ValueError, match=message):
+        agent.learn(1)
+    with pytest.raises(ValueError, match="tagged_contacts=2 needs sampled=True"):
+        TaggedSynapse(contacts=2, sampled=False)
+    with pytest.raises(ValueError, match="tagged_contacts=0 is invalid"):
+        TaggedSynapse(contacts=0)
 
 
 def test_the_tagged_synapse_part_and_its_flat_keywords_are_the_same_agent():

@@ -35,7 +35,7 @@ SMALL = {
         "policy_kwargs": {"net_arch": [8]},
     },
 }
-BANDIT_INFO = ["correct_arm", "correct", "reversal", "reversals"]
+BANDIT_INFO = ["correct_arm", "correct", "reversal", "reversals", "novelty"]
 ONE = np.ones(1, dtype=np.float32)
 
 

@@ -163,27 +163,87 @@ def test_transform_first_step_golden():
     assert dw.item() == pytest.approx(0.4 + 2 * z)
 
 
-@pytest.mark.parametrize("sampled", [False, True])
-def test_no_dopamine_no_weight_change(sampled):
+@pytest.mark.parametrize("mode", ["expected", "generator", "stream", "stream_contacts_novelty"])
+def test_no_dopamine_no_weight_change(mode):
     """A dopamine-gated synapse (three-factor rule, then tagging and capture) never changes
-    without dopamine, however active its pre- and postsynaptic neurons are."""
+    without dopamine, however active its pre- and postsynaptic neurons are: with expected
+    tags, tags sampled from a generator, from the state's counter-based stream (the
+    TaggedSynapse default), and from the stream with 3 contacts per connection and a novelty
+    event on half of the steps (proteins are made, but nothing is tagged to capture them)."""
     generator = torch.Generator().manual_seed(1)
-    rule = chain(three_factor(0.5, 0.9),
-                 tag_and_capture(10.0, generator=generator if sampled else None))  # fmt: skip
+    options = {"expected": {}, "generator": {"generator": generator},
+               "stream": {"sampled": True},
+               "stream_contacts_novelty": {"sampled": True, "contacts": 3,
+                                           "trigger_event": "novelty"}}[mode]  # fmt: skip
+    rule = chain(three_factor(0.5, 0.9), tag_and_capture(10.0, **options))
     weights = torch.rand(4, 3, 5, generator=generator)
     state = rule.init(weights)
-    for _ in range(100):
+    if mode.startswith("stream"):
+        state = (state[0], seed_tag_sampling(state[1], torch.tensor([5, 6, 7, 8])))
+    for k in range(100):
         step = PlasticitySignals(
             pre=torch.rand(4, 5, generator=generator),
             post=torch.rand(4, 3, generator=generator),
             dopamine=torch.zeros(4),
             rate=torch.rand(4, 3, generator=generator),
             active=torch.ones(4, dtype=torch.bool),
+            events={"novelty": torch.full((4,), k % 2 == 0)},
         )
         dw, state = rule.update(torch.zeros_like(weights), state, weights, step)
         assert bool((dw == 0).all())
     tags = state[1]
-    assert bool((tags.high == 0).all()) and bool((tags.p == 0).all())
+    assert bool((tags.high == 0).all()) and bool((tags.z == 0).all())
+    assert bool((tags.p > 0.5).all()) if "novelty" in mode else bool((tags.p == 0).all())
+    if mode.startswith("stream"):
+        assert tags.stream[:, 0].tolist() == [5, 6, 7, 8] and int(tags.stream[0, 1]) == 100
+
+
+def test_contacts_are_sampled_apart_and_the_weight_is_their_mean():
+    """With ``contacts = M`` every connection has M binary contacts, induced alike, drawn
+    apart; the returned change is the mean of theirs, and the trigger counts contacts."""
+    rule = tag_and_capture(10.0, sampled=True, contacts=4, tag_threshold=0.3)
+    weights = torch.zeros(2, 1, 3)
+    state = seed_tag_sampling(rule.init(weights), torch.tensor([1, 2]))
+    assert state.high.shape == (2, 1, 12) and state.p.shape == (2, 1)
+    proposal = torch.tensor([0.5, 0.5, 0.0]).expand(2, 1, 3)  # rho_H = 0.5 on connections 0, 1
+    dw, new = rule.update(proposal, state, weights, signals(2, 1, 3))
+    contacts = new.high.view(2, 1, 3, 4)
+    assert bool((contacts[..., 2, :] == 0).all())  # no proposal, no tag
+    assert set(contacts.unique().tolist()) == {0.0, 1.0}
+    assert 0 < float(contacts[..., :2, :].mean()) < 1  # drawn apart, not all alike
+    expected = 1.0 * contacts.mean(-1) + 2.0 * new.z.view(2, 1, 3, 4).mean(-1)  # g_H h + g_z z
+    torch.testing.assert_close(dw, expected)
+    fraction = contacts.sum((-1, -2)) / 12
+    assert torch.equal(new.p > 0, fraction > 0.3)
+    # one contact is the synapse without contacts: the same draws, the same result
+    one = tag_and_capture(10.0, sampled=True, contacts=1)
+    plain = tag_and_capture(10.0, sampled=True)
+    a = one.update(proposal, seed_tag_sampling(one.init(weights), torch.tensor([1, 2])),
+                   weights, signals(2, 1, 3))  # fmt: skip
+    b = plain.update(proposal, seed_tag_sampling(plain.init(weights), torch.tensor([1, 2])),
+                     weights, signals(2, 1, 3))  # fmt: skip
+    assert torch.equal(a[0], b[0])
+    assert all(torch.equal(x, y) for x, y in zip(a[1], b[1], strict=True))
+
+
+def test_a_task_event_triggers_synthesis_only_while_it_is_on():
+    rule = tag_and_capture(10.0, trigger_event="novelty")
+    weights = torch.zeros(3, 2, 4)
+    state = rule.init(weights)
+    on = PlasticitySignals(*signals(3, 2, 4)[:5], events={"novelty": torch.tensor([1, 0, 1])})
+    for _ in range(36):  # 6 min
+        _, state = rule.update(torch.zeros_like(weights), state, weights, on)
+    assert bool((state.p[[0, 2]] > 0.5).all()) and bool((state.p[1] == 0).all())
+    assert bool((state.z == 0).all())  # proteins, but no tag to capture them
+    rest = signals(3, 2, 4)  # no events at all (a rest): no trigger, proteins decay
+    _, after = rule.update(torch.zeros_like(weights), state, weights, rest)
+    assert bool((after.p[[0, 2]] < state.p[[0, 2]]).all()) and bool((after.p[1] == 0).all())
+    with pytest.raises(ValueError, match=r"trigger_event='novelty'.*'novelty'.*\['cue'\]"):
+        rule.update(torch.zeros_like(weights), state, weights,
+                    rest._replace(events={"cue": torch.zeros(3)}))  # fmt: skip
+    trigger = protein_trigger(torch.zeros(2, 1), 0.3, torch.zeros(2), math.inf,
+                              torch.tensor([True, False]))  # fmt: skip
+    assert trigger.tolist() == [[True], [False]]
 
 
 def test_with_dopamine_the_rule_tags_and_changes_weights():
@@ -358,7 +418,10 @@ def test_sampled_tags_are_binary_their_mean_follows_the_expected_chain_and_the_s
     [({"dt": 100.0}, "dt=100.0 is invalid: .* tau_z / 4 = 90"),
      ({"dt": 10.0, "tau_h": -1.0}, "tau_h=-1.0 is invalid"),
      ({"dt": 10.0, "tau_p_rise": torch.tensor([360.0, 0.0])}, "tau_p_rise must be > 0"),
-     ({"dt": 0.0}, "dt=0.0 is invalid")],
+     ({"dt": 0.0}, "dt=0.0 is invalid"),
+     ({"dt": 10.0, "sampled": True, "contacts": 0}, "contacts=0 is invalid: must be an int"),
+     ({"dt": 10.0, "contacts": 3}, "contacts=3 needs sampled tags"),
+     ({"dt": 10.0, "trigger_event": ""}, "trigger_event='' is invalid")],
 )  # fmt: skip
 def test_invalid_parameters_are_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -1,8 +1,9 @@
-"""consolidation_behaviour: the quick run learns, its control and the verdicts that hold at the
-quick seeds 0, 1 and 2 hold, and its verdicts are computed from the records (changing the
-records flips them). ``strong_memory_lasts``, ``blocker_abolishes_memory`` (intact - blocked),
-``novelty_near_rescues_weak`` (its "kept" half) and ``novelty_far_does_not`` fail at some or
-all of those seeds with sampled tags (docs/experiments.md) and are not asserted."""
+"""consolidation_behaviour: the quick run learns, its controls and the verdicts that hold at
+the quick seeds 0, 1 and 2 hold, the novelty exposure is the env's novelty phase, and its
+verdicts are computed from the records (changing the records flips them).
+``strong_memory_lasts`` and ``blocker_abolishes_memory`` (its intact - blocked half) fail at
+all three seeds (strong training does not tag enough of the cue's synapses to trigger protein
+synthesis; docs/experiments.md) and are not asserted."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def test_quick_run_learns_and_its_mechanism_checks_hold(quick):
     verdicts = result["verdicts"]
     assert set(verdicts) == set(experiment.KIND)
     holding = ("training_learned", "no_capture_control", "weak_memory_lost",
+               "novelty_near_rescues_weak", "novelty_far_does_not",
                "novelty_needs_proteins")  # fmt: skip
     assert all(verdicts[name] for name in holding), result["lines"]
     choices = records["choices"]
@@ -43,3 +45,17 @@ def test_verdicts_flip_when_the_records_change(quick):
     verdicts = experiment.analyse(changed, config)["verdicts"]
     assert not verdicts["strong_memory_lasts"] and not verdicts["blocker_abolishes_memory"]
     assert not verdicts["weak_memory_lost"]
+
+
+def test_the_novelty_exposure_is_the_envs_novelty_phase(quick):
+    config, records = quick
+    phases = experiment.protocol(config, config.weak_trials, novelty=True)
+    assert phases[1] == {"name": "novelty", "trials": 30, "novelty": True}
+    assert experiment.protocol(config, config.weak_trials, novelty=False) == phases[:1]
+    assert experiment.populations(config)[:3] == [
+        (("weak",), None), (("weak_novelty_near", "weak_novelty_near_blocked"), 0.5),
+        (("weak_novelty_far",), 4.0)]  # fmt: skip
+    protein = records["timecourse"].groupby(["group", "time_h"])["protein"].mean()
+    near = protein["weak_novelty_near"]
+    assert near[near.index <= 0.5].max() == 0 and near[0.75] > 0.5  # made in the exposure
+    assert protein["weak"].max() == 0 and protein["weak_novelty_near_blocked"].max() == 0

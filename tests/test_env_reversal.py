@@ -328,6 +328,7 @@ def test_info_types_are_fixed():
         "reversals": np.int64,
         "correct": np.bool_,
         "reversal": np.bool_,
+        "novelty": np.bool_,
         "phase": np.object_,
         "reward_probs": np.float64,
     }
@@ -386,3 +387,79 @@ def test_default_protocol_and_phase_instances():
     assert (bare.length, bare.p_high, bare.p_low, bare.criterion) == (5, 0.9, 0.2, 3)
     vector = ReversalBanditVectorEnv(2, protocol=env.protocol)
     assert vector.protocol == env.protocol
+
+
+# --------------------------------------------------------------------------------------------
+# Novelty phases (behavioural tagging)
+# --------------------------------------------------------------------------------------------
+
+NOVELTY_PROTOCOL = [
+    {"name": "training", "trials": 4, "p_high": 1.0, "p_low": 0.0, "reversal_every": 2},
+    {"name": "open field", "trials": 3, "novelty": True, "p_high": 1.0, "reversal_every": 1},
+    {"name": "test", "trials": 2, "p_high": 1.0, "p_low": 0.0, "reversal_rule": "none"},
+]
+
+
+def test_a_novelty_phase_has_no_cue_no_reward_no_reversal_and_the_novelty_event():
+    env = ReversalBanditEnv(protocol=NOVELTY_PROTOCOL, initial_arm=0)
+    obs, info = env.reset(seed=0)
+    assert obs.tolist() == [1.0] and info["novelty"] is False
+    seen = []
+    for _ in range(9):
+        arm = env.reward_probabilities.argmax()  # the paying arm, where one pays
+        next_obs, reward, terminated, _, info = env.step(int(arm))
+        seen.append((obs.item(), reward, info["novelty"], info["phase"], info["reversal"],
+                     info["reward_probs"].tolist(), info["correct_arm"]))  # fmt: skip
+        obs = next_obs
+    # the cue is on before each training and test trial, off before each novelty trial
+    assert [s[0] for s in seen] == [1, 1, 1, 1, 0, 0, 0, 1, 1]
+    assert [s[2] for s in seen] == [False] * 4 + [True] * 3 + [False] * 2
+    assert [s[1] for s in seen] == [1, 1, 1, 1, 0, 0, 0, 1, 1]  # nothing pays in novelty
+    assert all(s[5] == [0.0, 0.0] for s in seen[4:7])
+    # training reverses after every 2 trials; novelty (rule "fixed", every 1) never does
+    assert [s[6] for s in seen] == [0, 0, 1, 1, 0, 0, 0, 0, 0]
+    assert terminated
+
+
+def test_novelty_is_declared_as_data_and_old_protocols_are_written_as_before():
+    env = ReversalBanditEnv(protocol=NOVELTY_PROTOCOL)
+    training, field, _ = env.protocol
+    assert field.novelty is True and "novelty" not in training.params
+    written = env.config.to_json()["protocol"]
+    assert written[1]["novelty"] is True and "novelty" not in written[0]
+    assert ReversalBanditEnv(protocol=env.protocol).protocol == env.protocol
+    plain = ReversalBanditEnv(protocol=[{"name": "a", "trials": 3, "novelty": False}])
+    assert "novelty" not in plain.config.to_json()["protocol"][0]
+    assert env.unwrapped.dynamics.novelty.tolist() == [False, True, False]
+    assert env.unwrapped.dynamics.p_high.tolist() == [1.0, 0.0, 1.0]  # the exposed model
+    with pytest.raises(ValueError, match=r"protocol\[0\].*novelty=1 is invalid"):
+        ReversalBanditEnv(protocol=[{"name": "a", "trials": 3, "novelty": 1}])
+
+
+def test_a_novelty_protocol_is_deterministic_and_the_vector_env_equals_single_envs():
+    n, steps = 5, 14  # past the end of the episode (9 trials): autoreset included
+
+    def run_vector(env: gym.vector.VectorEnv, seed: int) -> list[tuple]:
+        rng = np.random.default_rng(3)
+        obs, info = env.reset(seed=seed)
+        out = [(obs.copy(), info["novelty"].copy())]
+        for _ in range(steps):
+            obs, reward, terminated, _, info = env.step(rng.integers(0, 2, n))
+            out.append((obs.copy(), reward.copy(), terminated.copy(), info["novelty"].copy(),
+                        info["phase"].copy(), info["reward_probs"].copy()))  # fmt: skip
+        return out
+
+    def make_sync() -> gym.vector.VectorEnv:
+        return gym.vector.SyncVectorEnv(
+            [lambda: ReversalBanditEnv(protocol=NOVELTY_PROTOCOL) for _ in range(n)],
+            autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP,
+        )
+
+    native = run_vector(make_vec(n, protocol=NOVELTY_PROTOCOL), seed=7)
+    again = run_vector(make_vec(n, protocol=NOVELTY_PROTOCOL), seed=7)
+    sync = run_vector(make_sync(), seed=7)
+    for a, b, c in zip(native, again, sync, strict=True):
+        for x, y, z in zip(a, b, c, strict=True):
+            np.testing.assert_array_equal(x, y)
+            np.testing.assert_array_equal(x, z)
+    assert any(step[3].any() for step in native[1:])  # the novelty event did occur

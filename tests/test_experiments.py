@@ -34,8 +34,11 @@ from plasticgym.experiments.stats import (
 from plasticgym.records import load_records
 
 AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_spec(path)]
-# consolidation_behaviour is not in MUST_PASS: with sampled tags its quick strong_memory_lasts
-# fails at seeds 0, 1, 2 and novelty_near_rescues_weak at seeds 1, 2 (see docs/experiments.md).
+# consolidation_behaviour is not in MUST_PASS: with 5 sampled contacts per connection its quick
+# (and full) strong_memory_lasts and blocker_abolishes_memory fail at seeds 0, 1, 2 (strong
+# training tags too little of the cue's synapses to trigger synthesis; its six other verdicts
+# pass at every seed and are asserted in tests/test_consolidation_behaviour_experiment.py;
+# see docs/experiments.md).
 # aging is not in MUST_PASS: several of its findings fail at some seeds of the quick run (see
 # docs/experiments.md); with two_step_agent="plastic" (PlasticAgents with goals and habits,
 # issue 14) the young agents show no model-based signature and old_less_model_based fails at
