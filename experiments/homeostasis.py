@@ -3,8 +3,8 @@
 Four parts (Turrigiano et al. 1998; Abbott & Nelson 2000; Turrigiano 2008; Zenke, Gerstner &
 Ganguli 2017). Parts 1 and 4 use the agent's **default** scaling,
 ``SynapticScaling()`` (target 0.2, rate time constant 200 steps, scaling rate 0.001 per step:
-slow, ~1000 steps per e-fold at a rate error equal to the target, against ~100s of steps to
-learn the task), and nothing in them sets a scaling parameter.
+~1000 steps per e-fold of the weights at a rate error equal to the target), and nothing in
+them sets a scaling parameter.
 
 1. **Hebbian runaway and scaling** (``ToneDiscrimination-v0``, go to the target tone, withhold
    to the others; its preset's code with a heterogeneous ``actor_lr``, log-uniform 0.025-0.1
@@ -15,7 +15,11 @@ learn the task), and nothing in them sets a scaling parameter.
    scaling, and the control, the efference-copy post factor (``actor_post="chosen"``,
    ``f = onehot(a)``: the same learning signal without the rate feedback) without scaling.
    Judged: the rates run away without scaling, further than the control's; with scaling they
-   stop growing, the task is still learned; whether they sit near the target.
+   stop growing, the task is still learned; whether they sit near the target. The feedback
+   itself is tested causally: a sister of each unscaled population (same seed, so identical
+   up to then) has its actor synapses doubled a quarter into learning; with the rate post
+   factor its synapses then grow faster than the population's own, with the efference copy
+   they need not.
 2. **Perturbation** (learning paused, ``actor_lr=0``; on ``Pavlovian-v0``): each agent's actor
    synapses are multiplied by 0.3 or 3 at one step; with scaling the neuron's gain (sum of its
    synapses relative to before) returns to 1, without it stays at the factor; each neuron keeps
@@ -151,6 +155,12 @@ class Config:
                  "baseline_steps": 1000, "recovery_steps": 1200}  # fmt: skip
         return cls(**{**short, **overrides})
 
+    def fork_steps(self) -> tuple[int, int]:
+        """The feedback test's fork (a multiple of ``window``, a quarter into learning) and how
+        many steps the sisters learn after it (another quarter)."""
+        quarter = max(self.window, self.learning_steps // 4 // self.window * self.window)
+        return quarter, quarter
+
     def agent_kwargs(self) -> dict[str, Any]:
         """Parts 2-3 (perturbation): Pavlovian conditioning with a fast scaling."""
         return {"target_rate": self.target_rate, "scaling_rate": self.perturbation_scaling_rate,
@@ -177,6 +187,19 @@ def _learning_name(post: str, scaling: bool) -> str:
     return f"{NAME}_learning_{post}_{'scaling' if scaling else 'noscaling'}"
 
 
+def _tone_agent(
+    config: Config, post: str, scaling: bool, tensorboard_log: str | None = None
+) -> PlasticAgent:
+    """A part-1 population: the tone task's preset with a heterogeneous ``actor_lr``, post
+    factor ``post``, the default scaling on or off."""
+    kwargs = {**plastic_preset(TONE), "actor_lr": LogUniform(*config.actor_lr)}
+    return PlasticAgent(TONE, n_agents=config.n_agents, seed=config.seed, actor_post=post,
+                        synaptic_scaling=scaling, device=config.device,
+                        env_kwargs={"n_trials": config.learning_steps + 10},
+                        tensorboard_log=tensorboard_log,
+                        tb_log_name=_learning_name(post, scaling), **kwargs)  # fmt: skip
+
+
 def run_learning(
     config: Config,
     post: str,
@@ -190,12 +213,7 @@ def run_learning(
     "trials": rows agent, post, scaling, trial, is_target, response; "inputs": the actor inputs
     of the last culture_inputs steps [T, B, F + 1]; "agent": the trained agent}`` (the caller
     closes it). TensorBoard: the run ``homeostasis_learning_<post>_<scaling|noscaling>``."""
-    kwargs = {**plastic_preset(TONE), "actor_lr": LogUniform(*config.actor_lr)}
-    agent = PlasticAgent(TONE, n_agents=config.n_agents, seed=config.seed, actor_post=post,
-                         synaptic_scaling=scaling, device=config.device,
-                         env_kwargs={"n_trials": config.learning_steps + 10},
-                         tensorboard_log=tensorboard_log,
-                         tb_log_name=_learning_name(post, scaling), **kwargs)  # fmt: skip
+    agent = _tone_agent(config, post, scaling, tensorboard_log)
     rows: list[pd.DataFrame] = []
     inputs: list[torch.Tensor] = []
     total = torch.zeros(config.n_agents)
@@ -220,6 +238,33 @@ def run_learning(
     trials["post"], trials["scaling"] = post, scaling
     return {"learning": pd.concat(rows, ignore_index=True), "trials": trials,
             "inputs": torch.stack(inputs), "agent": agent}  # fmt: skip
+
+
+FORK_FACTOR = 2.0
+"""The feedback test multiplies the sister population's actor synapses by this factor."""
+
+
+def run_fork(config: Config, post: str) -> pd.DataFrame:
+    """The feedback test (part 1): a sister of the population with post factor ``post`` and no
+    scaling (the same seed and config, so up to the fork it is that population, bit for bit)
+    learns up to the fork (:meth:`Config.fork_steps`), its actor synapses are multiplied by
+    :data:`FORK_FACTOR`, and it learns on. With a rate post factor a synapse's growth follows
+    the neuron's rate, so the stronger sister's synapses grow faster than the population's;
+    with the efference copy they need not. Rows ``agent, post, weight_at_fork`` (the mean
+    actor weight before the perturbation) and ``sister_growth`` (the sister's mean actor weight
+    at the end minus just after the perturbation)."""
+    at, steps = config.fork_steps()
+    sister = _tone_agent(config, post, scaling=False)
+    sister.learn(at)
+    before = sister.actor_weights.mean(dim=(1, 2))
+    scale_actor_synapses(sister, torch.full((config.n_agents,), FORK_FACTOR))
+    start = sister.actor_weights.mean(dim=(1, 2))
+    sister.learn(steps)
+    growth = sister.actor_weights.mean(dim=(1, 2)) - start
+    sister.close()
+    return pd.DataFrame({"agent": np.arange(config.n_agents), "post": post,
+                         "weight_at_fork": before.cpu().numpy(),
+                         "sister_growth": growth.cpu().numpy()})  # fmt: skip
 
 
 def culture_gains(config: Config) -> dict[str, float]:
@@ -348,15 +393,17 @@ def run_perturbation(
 
 
 def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) -> dict:
-    """Every part: ``{"learning", "trials", "culture", "culture_weights", "recovery",
+    """Every part: ``{"learning", "trials", "fork", "culture", "culture_weights", "recovery",
     "weights"}`` tables. TensorBoard: one run per population under ``out_dir/tensorboard``."""
     tensorboard_log = tensorboard_folder(out_dir)
-    learning, trials = [], []
+    learning, trials, forks = [], [], []
     culture: dict[str, pd.DataFrame] = {}
     for post, scaling in LEARNING_POPULATIONS:
         part = run_learning(config, post, scaling, progress_bar, tensorboard_log)
         learning.append(part["learning"])
         trials.append(part["trials"])
+        if not scaling:
+            forks.append(run_fork(config, post))
         if post == "rate" and scaling:
             culture = run_culture(config, part["agent"], part["inputs"])
         part["agent"].close()
@@ -368,6 +415,7 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
     return {
         "learning": pd.concat(learning, ignore_index=True),
         "trials": pd.concat(trials, ignore_index=True),
+        "fork": pd.concat(forks, ignore_index=True),
         **culture,
         "recovery": pd.concat(recovery, ignore_index=True),
         "weights": pd.concat(weights, ignore_index=True),
@@ -396,6 +444,7 @@ RATIO_SPREAD = 0.01
 VERDICT_KINDS = {
     "rates_run_away_without_scaling": FINDING,
     "rate_post_runs_away_further_than_chosen": FINDING,
+    "rate_feedback_speeds_growth": FINDING,
     "rates_stop_growing_with_scaling": FINDING,
     "scaling_halves_the_runaway": FINDING,
     "rates_near_target_with_scaling": FINDING,
@@ -436,6 +485,22 @@ def late_rate_change(learning: pd.DataFrame, scaling: bool = True) -> pd.Series:
     rate = rows.pivot(index="step", columns="agent", values="rate") / DEFAULT_SCALING.target_rate
     at = int(np.searchsorted(rate.index.to_numpy(), rate.index.max() * 0.6))
     return rate.iloc[-2:].mean() - rate.iloc[max(at - 1, 0) : at + 1].mean()
+
+
+def feedback_indices(learning: pd.DataFrame, fork: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Per agent (rows) and post factor (columns): how much faster the stronger sister's
+    synapses grew than the population's own over the same steps, in units of the mean weight
+    at the fork, ``(growth_sister - growth_population) / w_fork`` (0: growth independent of
+    the weights; ``FORK_FACTOR - 1`` times the relative growth rate for a growth ``~ w``)."""
+    at, steps = config.fork_steps()
+    out = {}
+    for post, rows in fork.groupby("post"):
+        own = learning[(learning["post"] == post) & ~learning["scaling"]]
+        weight = own.pivot(index="step", columns="agent", values="mean_weight")
+        growth = (weight.loc[at + steps] - weight.loc[at]).to_numpy()
+        rows = rows.sort_values("agent")
+        out[post] = (rows["sister_growth"].to_numpy() - growth) / rows["weight_at_fork"].to_numpy()
+    return pd.DataFrame(out)
 
 
 def discrimination_curves(trials: pd.DataFrame, window: int) -> pd.DataFrame:
@@ -567,6 +632,9 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     - ``task_learned_with_scaling``: with scaling, hit - false-alarm rate over the last
       ``late_fraction`` of the trials: CI above ``LEARNED``.
 
+    - ``rate_feedback_speeds_growth``: the feedback test (:func:`feedback_indices`): with the
+      rate post factor CI above 0, and rate minus chosen post CI above 0.
+
     Part 4 (cultures): ``ttx_scales_up_bicuculline_down`` (per agent, the geometric mean over
     its neurons of the common factor treated / control: CI above 1 for TTX, below 1 for
     bicuculline); ``scaling_compensates_the_activity_change`` (treated rate / control rate at
@@ -584,7 +652,9 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     late = late_rates(records["learning"], config)
     curves = discrimination_curves(records["trials"], config.window)
     changes = {on: late_rate_change(records["learning"], on) for on in (True, False)}
+    feedback = feedback_indices(records["learning"], records["fork"], config)
     learning = analyse_learning(late, changes, curves, config)
+    learning = _merge(learning, analyse_feedback(feedback))
     factors = culture_factors(records["culture_weights"])
     ratios = culture_rate_ratios(records["culture"], config)
     learned_at = learning_times(curves, config.learning_steps)
@@ -694,6 +764,28 @@ def analyse_learning(
         f"{format_ci(*skill['rate', False])}, chosen post {format_ci(*skill['chosen', False])}",
     }  # fmt: skip
     return PartResult({k: bool(v) for k, v in verdicts.items()}, lines, rows)
+
+
+def _merge(first: PartResult, second: PartResult) -> PartResult:
+    return PartResult({**first.verdicts, **second.verdicts}, {**first.lines, **second.lines},
+                      [*first.rows, *second.rows])  # fmt: skip
+
+
+def analyse_feedback(feedback: pd.DataFrame) -> PartResult:
+    """Part 1's feedback test (:func:`feedback_indices`): growth follows the weights with the
+    rate post factor, more than with the efference copy."""
+    rows = [ci_row(feedback[post], part="learning", population=f"{post} post, no scaling",
+                   quantity=f"feedback: extra growth of the x{FORK_FACTOR:g} sister / w_fork")
+            for post in ("rate", "chosen")]  # fmt: skip
+    rate, chosen = mean_ci(feedback["rate"]), mean_ci(feedback["chosen"])
+    contrast = difference_ci(feedback["rate"].to_numpy(), feedback["chosen"].to_numpy())
+    rows.append(estimate_row(contrast, len(feedback), part="learning", population="difference",
+                             quantity="feedback, rate post - chosen post"))  # fmt: skip
+    name = "rate_feedback_speeds_growth"
+    line = (f"extra growth of the x{FORK_FACTOR:g} sister / w_fork: rate post {format_ci(*rate)} "
+            f"(needs CI > 0), chosen post {format_ci(*chosen)}, difference "
+            f"{format_ci(*contrast)} (needs CI > 0)")  # fmt: skip
+    return PartResult({name: bool(rate[1] > 0 and contrast[1] > 0)}, {name: line}, rows)
 
 
 def analyse_culture(
