@@ -127,9 +127,7 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
     def _build(self) -> None:
         """Encoder, parts, projections and their initial state from ``self.config``."""
         cfg, h, B, device = self.config, self._hyper, self.n_agents, self.device
-        self.readout = ActionReadout.for_space(
-            self.env.single_action_space, cfg.actor_post, device
-        )
+        self.readout = ActionReadout.for_space(self.env.single_action_space, cfg.actor_post, device)
         self.continuous, self.n_actions = self.readout.continuous, self.readout.n_actions
         self.read_observation = ObservationReader(self.env.single_observation_space, device)
         self.observation_stats = self.read_observation.init(B, device)  # signed Box: moments
