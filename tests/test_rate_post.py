@@ -166,3 +166,23 @@ def test_learning_time_and_discrimination_from_trials():
     curves = homeostasis.discrimination_curves(trials, 100)
     np.testing.assert_allclose(curves["discrimination"], [0.0, 1.0, 1.0])
     assert homeostasis.learning_times(curves, 300)[0] == 200.0
+
+
+def _late_rate_over_target(scaling: bool, steps: int = 3000) -> torch.Tensor:
+    """Per agent, the mean actor rate over the last quarter of ``steps`` trials of the tone
+    task (rate post, ``actor_lr`` 0.05), over the default target."""
+    kwargs = {**plastic_preset(TONE), "actor_lr": 0.05}
+    agent = PlasticAgent(TONE, n_agents=6, seed=0, actor_post="rate", synaptic_scaling=scaling,
+                         **kwargs)  # fmt: skip
+    rates = []
+    agent.learn(steps, callback=lambda a: rates.append(a.rates.mean(dim=1)))
+    return torch.stack(rates[-steps // 4 :]).mean(dim=0) / SynapticScaling().target_rate
+
+
+def test_agent_rate_post_runs_away_without_scaling_and_is_held_with_the_default():
+    """Without scaling the mean rate climbs far above the default target; the default scaling
+    keeps it well below that (measured: 5.5 and 2.2 times the target, means of 6 agents)."""
+    free, held = _late_rate_over_target(False), _late_rate_over_target(True)
+    assert float(free.mean()) > 3.0
+    assert float(held.mean()) < 0.7 * float(free.mean())
+    assert float(held.max()) < 3.0
