@@ -150,7 +150,8 @@ class Config:
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
-        """The short version (about a minute on 2 busy CPU cores)."""
+        """The short version (70-130 s on the 2 shared, heavily loaded CPU cores it was measured
+        on)."""
         short = {"n_agents": 16, "learning_steps": 4000, "culture_steps": 6000,
                  "baseline_steps": 1000, "recovery_steps": 1200}  # fmt: skip
         return cls(**{**short, **overrides})

@@ -186,3 +186,18 @@ def test_agent_rate_post_runs_away_without_scaling_and_is_held_with_the_default(
     assert float(free.mean()) > 3.0
     assert float(held.mean()) < 0.7 * float(free.mean())
     assert float(held.max()) < 3.0
+
+
+def test_feedback_index_golden():
+    config = homeostasis.Config.quick(learning_steps=800)  # fork at 200, sisters learn 200
+    at, steps = config.fork_steps()
+    assert (at, steps) == (200, 200)
+    learning = pd.DataFrame({
+        "agent": [0, 0, 1, 1], "post": "rate", "scaling": False, "step": [at, at + steps] * 2,
+        "mean_weight": [0.5, 0.6, 1.0, 1.1],
+    })  # fmt: skip
+    fork = pd.DataFrame({"agent": [0, 1], "post": "rate", "weight_at_fork": [0.5, 1.0],
+                         "sister_growth": [0.2, 0.1]})  # fmt: skip
+    # (growth of the sister - growth of the population) / w_fork
+    index = homeostasis.feedback_indices(learning, fork, config)["rate"]
+    np.testing.assert_allclose(index, [(0.2 - 0.1) / 0.5, (0.1 - 0.1) / 1.0], atol=1e-12)
