@@ -28,7 +28,8 @@ One step of the population (``B`` agents on a vector env, ``x`` the presynaptic 
     rates_t  =  relu(W_actor [x_t, 1])
     Discrete: D_t = rates_t (+ goal_weight G_t);  D_t <- (1 - w_H) D_t + w_H habit_weight H x_t
               pi_t = softmax(beta D_t); a_t ~ pi_t; post_t = onehot(a_t)
-              (or onehot(a_t) - pi_t with actor_post="centered")
+              (or onehot(a_t) - pi_t with actor_post="centered", onehot(a_t) rates_t
+              with actor_post="rate": a rate-based Hebbian term)
     Box (node perturbation): a_t = clip(rates_t + sigma xi); post_t = a_t - rates_t
 """
 
@@ -126,9 +127,7 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
     def _build(self) -> None:
         """Encoder, parts, projections and their initial state from ``self.config``."""
         cfg, h, B, device = self.config, self._hyper, self.n_agents, self.device
-        self.readout = ActionReadout.for_space(
-            self.env.single_action_space, cfg.actor_post == "centered", device
-        )
+        self.readout = ActionReadout.for_space(self.env.single_action_space, cfg.actor_post, device)
         self.continuous, self.n_actions = self.readout.continuous, self.readout.n_actions
         self.read_observation = ObservationReader(self.env.single_observation_space, device)
         self.observation_stats = self.read_observation.init(B, device)  # signed Box: moments

@@ -1,8 +1,10 @@
 """How PlasticAgent's actor neurons become actions, and the inputs ``predict`` accepts.
 
 Discrete actions (Barto, Sutton & Anderson 1983): ``a ~ pi`` by inverse-CDF sampling, and the
-actor's Hebbian post factor is ``onehot(a)`` or, with ``actor_post="centered"``,
-``onehot(a) - pi`` (the softmax policy gradient; Williams 1992). Box actions (node
+actor's Hebbian post factor is ``onehot(a)``, with ``actor_post="centered"``
+``onehot(a) - pi`` (the softmax policy gradient; Williams 1992), or with ``actor_post="rate"``
+``onehot(a) * rates``, the firing rate of the neuron whose action was taken (a rate-based
+Hebbian term, :func:`hebbian_post`). Box actions (node
 perturbation: Fiete & Seung 2006; Legenstein et al. 2010; a Gaussian policy as in Williams
 1992): ``a = clip(rates + sigma * xi, low, high)`` and the post factor is the perturbation
 ``a - rates``, so ``dw = lr * DA * (a - rates) (x) x``.
@@ -23,17 +25,25 @@ from plasticgym.rules import Scalar, per_agent
 
 class ActionReadout(NamedTuple):
     """The actor's readout for one action space: Box (``continuous``, bounds ``[n]``) or
-    Discrete, the number of actor neurons and the Hebbian post factor."""
+    Discrete, the number of actor neurons and the Hebbian post factor (``post``, one of
+    :data:`POST_FACTORS`; Box actions always use the perturbation)."""
 
     continuous: bool
     n_actions: int
     low: Tensor | None
     high: Tensor | None
-    centered: bool
+    post: str
 
     @classmethod
-    def for_space(cls, space: gym.Space, centered: bool, device: torch.device) -> ActionReadout:
+    def for_space(cls, space: gym.Space, post: str, device: torch.device) -> ActionReadout:
         """One actor neuron per discrete action or per dimension of a 1-d bounded Box."""
+        if post not in POST_FACTORS:
+            raise ValueError(f"actor_post={post!r} is invalid: choose one of {list(POST_FACTORS)}")
+        if isinstance(space, gym.spaces.Box) and post == "rate":
+            raise ValueError(
+                f"actor_post='rate' needs a Discrete action space (a Box action's post factor "
+                f"is its perturbation, node perturbation), got {space}"
+            )
         if isinstance(space, gym.spaces.Box):
             finite = np.all(np.isfinite(space.low)) and np.all(np.isfinite(space.high))
             if len(space.shape) != 1 or not finite:
@@ -41,9 +51,9 @@ class ActionReadout(NamedTuple):
             bounds = {"dtype": torch.float32, "device": device}
             low = torch.as_tensor(space.low, **bounds)
             return cls(True, int(space.shape[0]), low, torch.as_tensor(space.high, **bounds),
-                       centered)  # fmt: skip
+                       post)  # fmt: skip
         if isinstance(space, gym.spaces.Discrete):
-            return cls(False, int(space.n), None, None, centered)
+            return cls(False, int(space.n), None, None, post)
         raise ValueError(f"PlasticAgent needs a Discrete or a 1-d Box action space, got {space}")
 
     def select(
@@ -56,7 +66,7 @@ class ActionReadout(NamedTuple):
             return actions, actions - rates, torch.zeros_like(rates)
         actions = sample(probs, generator)
         chosen = torch.nn.functional.one_hot(actions, self.n_actions).to(probs.dtype)
-        return actions, chosen - probs if self.centered else chosen, chosen
+        return actions, hebbian_post(self.post, chosen, probs, rates), chosen
 
     def act(
         self,
@@ -78,6 +88,36 @@ class ActionReadout(NamedTuple):
         """Exploratory output for Box actions: ``clip(rates + sigma * xi, low, high)``."""
         noise = torch.randn(rates.shape, generator=generator, device=rates.device)
         return torch.clamp(rates + per_agent(sigma, rates) * noise, self.low, self.high)
+
+
+POST_FACTORS = ("chosen", "centered", "rate")
+"""The actor's Hebbian post factors for Discrete actions (``actor_post``)."""
+
+
+def hebbian_post(kind: str, chosen: Tensor, probs: Tensor, rates: Tensor) -> Tensor:
+    """The actor's Hebbian postsynaptic factor ``f(post)`` for a Discrete choice, ``[B, n]``.
+
+    ``chosen = onehot(a)``, ``probs = pi``, ``rates = r = relu(W [x, 1])`` (all ``[B, n]``):
+
+    - ``"chosen"``: ``f = onehot(a)``, an efference copy of the choice (Barto 1995; Suri &
+      Schultz 1999). It does not depend on the rates, so ``dw = lr DA e`` has no rate ->
+      plasticity feedback.
+    - ``"centered"``: ``f = onehot(a) - pi``, the softmax policy gradient (Williams 1992).
+    - ``"rate"``: ``f_i = [a = i] r_i``: the neuron whose action was taken fires at its rate
+      (a rectified-linear function of its drive, bounded through ``w <= w_max``), the others
+      are silenced by the competition that chose the action (winner-take-all). The Hebbian
+      term ``f (x) x`` then grows with the weights, ``r_a = w_a . [x, 1]``, so a positive
+      average of ``DA e`` gives ``dw_a ~ w_a``: exponential growth, the Hebbian instability
+      (positive feedback) that needs a homeostatic counterweight (Abbott & Nelson 2000;
+      Turrigiano 2008; on how slow that counterweight may be: Zenke, Gerstner & Ganguli 2017).
+    """
+    if kind == "chosen":
+        return chosen
+    if kind == "centered":
+        return chosen - probs
+    if kind == "rate":
+        return chosen * rates
+    raise ValueError(f"actor_post={kind!r} is invalid: choose one of {list(POST_FACTORS)}")
 
 
 def sample(probs: Tensor, generator: torch.Generator) -> Tensor:
@@ -137,4 +177,12 @@ def episode_starts(episode_start: Any, n_agents: int, device: torch.device) -> T
     return start.expand(n_agents)
 
 
-__all__ = ["ActionReadout", "batched_observation", "episode_starts", "predict_traces", "sample"]
+__all__ = [
+    "POST_FACTORS",
+    "ActionReadout",
+    "batched_observation",
+    "episode_starts",
+    "hebbian_post",
+    "predict_traces",
+    "sample",
+]

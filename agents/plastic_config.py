@@ -32,7 +32,7 @@ from plasticgym.structure import StructuralPlasticity
 from plasticgym.synapses import SYNAPSE_MODELS, SynapseModel, ThreeFactor
 from plasticgym.systems import ComplementaryLearning
 
-ACTOR_POST = ("chosen", "centered")
+ACTOR_POST = ("chosen", "centered", "rate")
 
 _CORE_LIMITS: dict[str, dict[str, Any]] = {
     "gamma": {"low": 0.0, "high": 1.0, "high_open": True},
@@ -76,8 +76,10 @@ class PlasticAgentConfig:
             Box action spaces (node perturbation), >= 0.
         actor_post: the actor's Hebbian postsynaptic factor for Discrete actions:
             ``"chosen"`` (1 for the neuron whose action was taken, 0 for the others; Barto
-            1995; Suri & Schultz 1999) or ``"centered"`` (``onehot(a) - pi``, the softmax
-            policy gradient; Williams 1992).
+            1995; Suri & Schultz 1999), ``"centered"`` (``onehot(a) - pi``, the softmax
+            policy gradient; Williams 1992) or ``"rate"`` (``onehot(a) * rates``, the firing
+            rate of the neuron whose action was taken: a rate-based Hebbian term with the
+            positive feedback synaptic scaling counters; Abbott & Nelson 2000).
         log_interval: steps between TensorBoard writes, >= 1.
 
     Parts (see each class for its parameters and their flat names):

@@ -31,6 +31,12 @@ class PlasticReadouts:
         before the first ``learn``)."""
         return None if self._rollout is None else self._rollout.rates.clone()
 
+    @property
+    def actor_input(self) -> Tensor | None:
+        """The actor's presynaptic input for the current observation, ``[B, n_features + 1]``:
+        the code plus the tonic input (None before the first ``learn``)."""
+        return None if self._rollout is None else self._rollout.actor_input.clone()
+
     def cause_posterior(self) -> Tensor:
         """Each agent's belief in each latent cause for the current observation,
         ``[n_agents, max_causes]`` (0 for causes not formed yet; ones ``[n_agents, 1]``
