@@ -238,12 +238,14 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         rpe, dopamine = self._dopamine(v_tm1, reward, terminated, v_t, active)
         if activity is not None:
             self._learn_map(activity, dopamine, active)
+        all_active = bool(active.all()) if active.device.type == "cpu" else None
         self.critic, dw_critic = self.critic.learn(PlasticitySignals(
             pre=ro.features, post=torch.ones_like(v_tm1).unsqueeze(1), dopamine=dopamine,
-            rate=v_tm1.unsqueeze(1), active=active,
+            rate=v_tm1.unsqueeze(1), active=active, all_active=all_active,
         ))  # fmt: skip
         self.actor, dw_actor = self.actor.learn(PlasticitySignals(
-            pre=ro.actor_input, post=ro.post, dopamine=dopamine, rate=ro.rates, active=active
+            pre=ro.actor_input, post=ro.post, dopamine=dopamine, rate=ro.rates, active=active,
+            all_active=all_active,
         ))  # fmt: skip
         self._learn_pathways(ro, channels, reward, active)
         if self.systems is not None:

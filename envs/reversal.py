@@ -252,12 +252,18 @@ class ReversalBanditDynamics(TaskDynamics):
             reversals=state.reversals + flip,
             reversal=flip,
         )
-        return new, self._emit(state, correct, reward, terminated)
+        return new, self._emit(state, correct, reward, terminated, probs)
 
     def _emit(
-        self, state: ReversalState, correct: BoolArray, reward: FloatArray, terminated: BoolArray
+        self,
+        state: ReversalState,
+        correct: BoolArray,
+        reward: FloatArray,
+        terminated: BoolArray,
+        probs: FloatArray | None = None,
     ) -> StepOutput:
-        """Output describing the trial played under ``state`` (at reset: the first trial)."""
+        """Output describing the trial played under ``state`` (at reset: the first trial);
+        ``probs`` its reward probabilities when already computed."""
         n = state.phase.size
         info = {
             "trial": state.trial.copy(),
@@ -267,7 +273,7 @@ class ReversalBanditDynamics(TaskDynamics):
             "correct": correct.astype(np.bool_),
             "reversal": state.reversal.copy(),
             "reversals": state.reversals.copy(),
-            "reward_probs": self.reward_probabilities(state),
+            "reward_probs": self.reward_probabilities(state) if probs is None else probs,
         }
         return StepOutput(
             obs=np.ones((n, 1), dtype=np.float32),
