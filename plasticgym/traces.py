@@ -22,7 +22,8 @@ def stimulus_trace(trace_tm1: Tensor, x_t: Tensor, decay: Tensor | float) -> Ten
     Shapes: ``trace_tm1 [B, n, K]``, ``x_t [B, n]``, ``decay`` float or ``[K]``; returns
     ``[B, n, K]``.
     """
-    decay = torch.as_tensor(decay, dtype=trace_tm1.dtype, device=trace_tm1.device)
+    if not isinstance(decay, float):  # (a float multiplies as the same float32 number)
+        decay = torch.as_tensor(decay, dtype=trace_tm1.dtype, device=trace_tm1.device)
     return torch.maximum(x_t.unsqueeze(-1), decay * trace_tm1)
 
 
