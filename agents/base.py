@@ -21,6 +21,7 @@ instead of :meth:`PopulationAgent._step`.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import time
 from abc import ABC, abstractmethod
@@ -418,11 +419,15 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
             if self._nonfinite_state():
                 raise self._nonfinite_error({}, reward_t) from error
             raise
-        signals = {"rpe": result.rpe, "dopamine": result.dopamine, "value": result.value}
-        finite = torch.isfinite(torch.stack([result.rpe, result.dopamine, result.value]))
-        if not bool(finite.all()):
-            raise self._nonfinite_error(signals, reward_t)
-        episode = progress.episode + (~active).long()
+        # a finite sum means finite signals (one read); a non-finite one is checked exactly
+        # (finite signals whose sum overflows float32 pass there)
+        signal_sum = float(torch.stack([result.rpe, result.dopamine, result.value]).sum())
+        if not math.isfinite(signal_sum):
+            signals = {"rpe": result.rpe, "dopamine": result.dopamine, "value": result.value}
+            finite = torch.isfinite(torch.stack([result.rpe, result.dopamine, result.value]))
+            if not bool(finite.all()):
+                raise self._nonfinite_error(signals, reward_t)
+        episode = progress.episode + progress.autoreset.long()  # (the agents not active)
         episode_return = torch.where(active, progress.episode_return + reward_t, reward_t * 0)
         if buffer is not None:
             columns = self._record_columns(progress.actions, reward_t, result, episode, info)

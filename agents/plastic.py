@@ -168,6 +168,7 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         self.dopamine_state = self.dopamine.init(B, device)
         self._tonic_column = torch.ones(B, 1, device=device) * self._column(h["tonic_input"])
         self._no_summary = torch.full((), math.nan, device=device)
+        self._critic_post = torch.ones(B, 1, device=device)  # the critic's Hebbian post factor
         self._build_pathways(n_channels)
         self._rollout: Rollout | None = None
 
@@ -237,13 +238,15 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         rpe, dopamine = self._dopamine(v_tm1, reward, terminated, v_t, active)
         if activity is not None:
             self._learn_map(activity, dopamine, active)
+        all_active = bool(active.all()) if active.device.type == "cpu" else None
         self.critic, dw_critic = self.critic.learn(PlasticitySignals(
-            pre=ro.features, post=torch.ones_like(v_tm1).unsqueeze(1), dopamine=dopamine,
-            rate=v_tm1.unsqueeze(1), active=active,
+            pre=ro.features, post=self._critic_post, dopamine=dopamine,
+            rate=v_tm1.unsqueeze(1), active=active, all_active=all_active,
         ))  # fmt: skip
         self.actor, dw_actor = self.actor.learn(PlasticitySignals(
             pre=ro.actor_input, post=ro.post, dopamine=dopamine, rate=ro.rates, active=active,
             events=self._synapse_events(),
+            all_active=all_active,
         ))  # fmt: skip
         self._learn_pathways(ro, channels, reward, active)
         if self.systems is not None:

@@ -65,7 +65,8 @@ class ActionReadout(NamedTuple):
             actions = self.perturb(rates, sigma, generator)
             return actions, actions - rates, torch.zeros_like(rates)
         actions = sample(probs, generator)
-        chosen = torch.nn.functional.one_hot(actions, self.n_actions).to(probs.dtype)
+        # one_hot(actions) without one_hot's range check (sample's actions are in range)
+        chosen = torch.zeros_like(probs).scatter_(1, actions.unsqueeze(1), 1.0)
         return actions, hebbian_post(self.post, chosen, probs, rates), chosen
 
     def act(

@@ -427,8 +427,11 @@ class UniformStreams:
             self.buffer[env, : left.size] = left
             self.buffer[env, left.size :] = generator.random(self.block - left.size)
             self.position[env] = 0
-        columns = self.position[idx, None] + np.arange(k)
-        out = self.buffer[idx[:, None], columns]
+        if k == 1:  # (one number per env: a flat gather, the same numbers)
+            out = self.buffer.ravel()[idx * self.block + self.position[idx]][:, None]
+        else:
+            columns = self.position[idx, None] + np.arange(k)
+            out = self.buffer[idx[:, None], columns]
         self.position[idx] += k
         return out
 
@@ -767,9 +770,12 @@ class TaskVectorEnv(VectorEnv):
         if self._state is None:
             raise RuntimeError("call reset() before step()")
         restart = np.flatnonzero(self._autoreset)
-        stepping = np.flatnonzero(~self._autoreset)
-        u = np.zeros((self.num_envs, self.dynamics.n_step_uniforms), dtype=np.float64)
-        u[stepping] = self._streams.draw(stepping, self.dynamics.n_step_uniforms)
+        if restart.size:
+            stepping = np.flatnonzero(~self._autoreset)
+            u = np.zeros((self.num_envs, self.dynamics.n_step_uniforms), dtype=np.float64)
+            u[stepping] = self._streams.draw(stepping, self.dynamics.n_step_uniforms)
+        else:  # every env steps (almost every step)
+            u = self._streams.draw(self._all, self.dynamics.n_step_uniforms)
         state, out = self.dynamics.step(self._state, checked, u)
         obs, reward = out.obs.copy(), out.reward.copy()
         terminated, truncated = out.terminated.copy(), out.truncated.copy()

@@ -270,7 +270,7 @@ class ReversalBanditDynamics(TaskDynamics):
             reversals=state.reversals + flip,
             reversal=flip,
         )
-        return new, self._emit(state, correct, reward, terminated, new.phase)
+        return new, self._emit(state, correct, reward, terminated, new.phase, probs)
 
     def _emit(
         self,
@@ -279,9 +279,11 @@ class ReversalBanditDynamics(TaskDynamics):
         reward: FloatArray,
         terminated: BoolArray,
         next_phase: IntArray,
+        probs: FloatArray | None = None,
     ) -> StepOutput:
         """Output describing the trial played under ``state`` (at reset: the first trial); the
-        observation is the cue of the next trial, in ``next_phase`` (0 in a novelty phase)."""
+        observation is the cue of the next trial, in ``next_phase`` (0 in a novelty phase);
+        ``probs`` its reward probabilities when already computed."""
         n = state.phase.size
         info = {
             "trial": state.trial.copy(),
@@ -291,7 +293,7 @@ class ReversalBanditDynamics(TaskDynamics):
             "correct": correct.astype(np.bool_),
             "reversal": state.reversal.copy(),
             "reversals": state.reversals.copy(),
-            "reward_probs": self.reward_probabilities(state),
+            "reward_probs": self.reward_probabilities(state) if probs is None else probs,
             "novelty": self.novelty[state.phase],
         }
         cue = np.where(self.novelty[next_phase], 0.0, 1.0).astype(np.float32)

@@ -38,6 +38,8 @@ class PlasticitySignals(NamedTuple):
             ended). Inactive agents get ``dw = 0`` and their eligibility traces are cleared.
         events: the task events of the step that the projection's synapse model declares it
             reads (its ``EVENTS``, e.g. ``{"novelty": [B] bool}``), or None when it reads none.
+        all_active: optional, ``bool(active.all())`` when the caller knows it (read once per
+            step on the CPU instead of once per transform); None: the transforms check.
     """
 
     pre: Tensor
@@ -46,6 +48,7 @@ class PlasticitySignals(NamedTuple):
     rate: Tensor
     active: Tensor
     events: Mapping[str, Tensor] | None = None
+    all_active: bool | None = None
 
 
 UpdateFn = Callable[[Tensor, Any, Tensor, PlasticitySignals], tuple[Tensor, Any]]
@@ -75,11 +78,16 @@ class EmptyState(NamedTuple):
     """State of a stateless transform."""
 
 
-def _where_active(active: Tensor, value: Tensor, otherwise: Tensor | float) -> Tensor:
+def _where_active(
+    active: Tensor, value: Tensor, otherwise: Tensor | float, all_active: bool | None = None
+) -> Tensor:
     """``value`` for active agents, ``otherwise`` for the others (``active [B]`` broadcast over
     ``value [B, ...]``). On the CPU, where checking costs no device sync, a population whose
-    agents are all active (almost every step) skips the select."""
-    if active.device.type == "cpu" and bool(active.all()):
+    agents are all active (almost every step) skips the select; ``all_active`` is that check
+    done once by the caller (:attr:`PlasticitySignals.all_active`)."""
+    if all_active is None:
+        all_active = active.device.type == "cpu" and bool(active.all())
+    if all_active:
         return value
     mask = active.view(active.shape + (1,) * (value.dim() - active.dim()))
     return torch.where(mask, value, otherwise)
@@ -104,8 +112,11 @@ def three_factor(learning_rate: Scalar, trace_decay: Scalar) -> PlasticityTransf
     ) -> tuple[Tensor, EligibilityState]:
         del weights
         trace = eligibility_update(state.trace, signals.post, signals.pre, trace_decay)
-        trace = _where_active(signals.active, trace, 0.0)
-        return dw + three_factor_dw(trace, signals.dopamine, learning_rate), EligibilityState(trace)
+        trace = _where_active(signals.active, trace, 0.0, signals.all_active)
+        # dw + lr DA e, accumulated into the fresh product (addition commutes exactly)
+        return three_factor_dw(trace, signals.dopamine, learning_rate).add_(dw), EligibilityState(
+            trace
+        )
 
     return PlasticityTransform(init, update)
 
@@ -129,11 +140,12 @@ def synaptic_scaling(
     def update(
         dw: Tensor, state: ScalingState, weights: Tensor, signals: PlasticitySignals
     ) -> tuple[Tensor, ScalingState]:
+        all_active = signals.all_active
         new_avg = rate_estimate(state.rate_avg, signals.rate, rate_time_constant)
-        rate_avg = _where_active(signals.active, new_avg, state.rate_avg)
+        rate_avg = _where_active(signals.active, new_avg, state.rate_avg, all_active)
         scaling = scaling_dw(weights + dw, rate_avg, target_rate, scaling_rate)
-        scaling = _where_active(signals.active, scaling, 0.0)
-        return dw + scaling, ScalingState(rate_avg)
+        scaling = _where_active(signals.active, scaling, 0.0, all_active)
+        return scaling.add_(dw), ScalingState(rate_avg)
 
     return PlasticityTransform(init, update)
 

@@ -47,9 +47,12 @@ def dopamine_from_rpe(
 
     Shapes: ``rpe [B]``; gains float or ``[B]``.
     """
-    g_pos = per_agent(gain_positive, rpe)
-    g_neg = per_agent(gain_negative, rpe)
-    return g_pos * rpe.clamp(min=0) + g_neg * rpe.clamp(max=0)
+    bursts, dips = rpe.clamp(min=0), rpe.clamp(max=0)
+    if not (isinstance(gain_positive, float) and gain_positive == 1.0):  # (1 x is exact)
+        bursts = per_agent(gain_positive, rpe) * bursts
+    if not (isinstance(gain_negative, float) and gain_negative == 1.0):
+        dips = per_agent(gain_negative, rpe) * dips
+    return bursts + dips
 
 
 def eligibility_update(e_tm1: Tensor, post: Tensor, pre: Tensor, decay: Scalar) -> Tensor:
@@ -62,7 +65,8 @@ def eligibility_update(e_tm1: Tensor, post: Tensor, pre: Tensor, decay: Scalar) 
     Shapes: ``e_tm1 [B, n_post, n_pre]``, ``post [B, n_post]``, ``pre [B, n_pre]``;
     ``decay`` float or ``[B]``.
     """
-    return per_agent(decay, e_tm1) * e_tm1 + post.unsqueeze(-1) * pre.unsqueeze(-2)
+    coincidence = post.unsqueeze(-1) * pre.unsqueeze(-2)
+    return coincidence.add_(per_agent(decay, e_tm1) * e_tm1)  # (addition commutes exactly)
 
 
 def three_factor_dw(eligibility: Tensor, dopamine: Tensor, learning_rate: Scalar) -> Tensor:
@@ -84,4 +88,4 @@ def bounded_dw(weights: Tensor, dw: Tensor, w_min: float, w_max: float) -> Tenso
 
     Shapes: ``weights``, ``dw`` ``[B, n_post, n_pre]``.
     """
-    return (weights + dw).clamp(w_min, w_max) - weights
+    return (weights + dw).clamp_(w_min, w_max).sub_(weights)

@@ -67,12 +67,14 @@ def update_synapses(
 ) -> tuple[Synapses, Tensor]:
     """One plasticity step: run the chain from ``dw = 0`` and apply its result.
 
-    Returns the new synapses and the weight change ``dw`` that was applied.
+    Returns the new synapses and the weight change ``dw`` that was applied. The starting
+    ``dw = 0`` is one zero broadcast to the weights' shape (read-only: transforms return a new
+    ``dw``, they do not write into the one they get).
     """
-    dw, state = rule.update(
-        torch.zeros_like(synapses.weights), synapses.state, synapses.weights, signals
-    )
-    return Synapses(synapses.weights + dw, state), dw
+    weights = synapses.weights
+    zero = torch.zeros((), dtype=weights.dtype, device=weights.device).expand(weights.shape)
+    dw, state = rule.update(zero, synapses.state, weights, signals)
+    return Synapses(weights + dw, state), dw
 
 
 class Projection(NamedTuple):
@@ -98,7 +100,10 @@ class Projection(NamedTuple):
 
     def drive(self, pre: Tensor) -> Tensor:
         """``W x`` for presynaptic activity ``pre [B, n_pre]``; returns ``[B, n_post]``."""
-        return torch.matmul(self.synapses.weights, pre.unsqueeze(-1)).squeeze(-1)
+        weights = self.synapses.weights
+        if weights.dim() == 3 and pre.dim() == 2 and pre.shape[0] == weights.shape[0]:
+            return torch.bmm(weights, pre.unsqueeze(-1)).squeeze(-1)  # matmul's kernel, direct
+        return torch.matmul(weights, pre.unsqueeze(-1)).squeeze(-1)
 
     def learn(self, signals: PlasticitySignals) -> tuple[Projection, Tensor]:
         synapses, dw = update_synapses(self.rule, self.synapses, signals)

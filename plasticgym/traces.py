@@ -22,7 +22,8 @@ def stimulus_trace(trace_tm1: Tensor, x_t: Tensor, decay: Tensor | float) -> Ten
     Shapes: ``trace_tm1 [B, n, K]``, ``x_t [B, n]``, ``decay`` float or ``[K]``; returns
     ``[B, n, K]``.
     """
-    decay = torch.as_tensor(decay, dtype=trace_tm1.dtype, device=trace_tm1.device)
+    if not isinstance(decay, float):  # (a float multiplies as the same float32 number)
+        decay = torch.as_tensor(decay, dtype=trace_tm1.dtype, device=trace_tm1.device)
     return torch.maximum(x_t.unsqueeze(-1), decay * trace_tm1)
 
 
@@ -40,5 +41,7 @@ def microstimuli(trace: Tensor, centers: Tensor, width: float) -> Tensor:
     y = trace.unsqueeze(-1)
     # Exponents below -60 (a factor < 1e-26) are clamped: exp() takes a slow path for very
     # negative arguments on some CPUs, and the result is zero to any precision that matters.
-    exponent = (-((y - centers) ** 2) / (2.0 * width**2)).clamp(min=-60.0)
-    return y * torch.exp(exponent)
+    # (in place on one fresh tensor: the same operations as
+    # y * exp(clamp(-((y - c) ** 2) / (2 width^2), min=-60)), without a temporary per step)
+    unit = (y - centers).pow_(2).neg_().div_(2.0 * width**2).clamp_(min=-60.0)
+    return unit.exp_().mul_(y)
