@@ -17,7 +17,13 @@ from typing import Any, NamedTuple
 import numpy as np
 from gymnasium import spaces
 
-from plasticgym.config import check_bool, check_choice, check_int, check_probability
+from plasticgym.config import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+    check_probability,
+)
 from plasticgym.envs._base import (
     BoolArray,
     FloatArray,
@@ -106,14 +112,29 @@ PHASE_VALIDATORS = {
     "reversal_every": lambda name, value: check_int(name, value, 1),
     "criterion": lambda name, value: check_int(name, value, 1),
 }
+
+
+def _check_magnitude(name: str, value: Any) -> float:
+    check_number(name, value, 0.0, low_open=True)
+    return float(value)
+
+
 PHASE_FLAGS = {"novelty": check_bool}
-"""Phase parameters with no constructor argument (default False); a phase stores one only
-when it is True, so protocols without them are written as before."""
+PHASE_EXTRAS = {"reward_magnitude": _check_magnitude}
+"""Phase parameters with no constructor argument (defaults :data:`PHASE_EXTRA_DEFAULTS`); a
+phase stores one only when it differs from its default, so protocols without them are
+written as before."""
+PHASE_EXTRA_DEFAULTS: dict[str, Any] = {"novelty": False, "reward_magnitude": 1.0}
 
 
-def _without_false_flags(params: Mapping[str, Any]) -> dict[str, Any]:
-    """A phase's parameters without the :data:`PHASE_FLAGS` that are False."""
-    return {key: value for key, value in params.items() if key not in PHASE_FLAGS or value}
+def _without_defaults(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A phase's parameters without the :data:`PHASE_FLAGS` and :data:`PHASE_EXTRAS` that
+    have their default value."""
+    return {
+        key: value
+        for key, value in params.items()
+        if key not in PHASE_EXTRA_DEFAULTS or value != PHASE_EXTRA_DEFAULTS[key]
+    }
 
 
 @dataclass(frozen=True)
@@ -150,10 +171,10 @@ class ReversalBanditConfig(TaskConfig):
         phases = parse_protocol(
             entries,
             length_key="trials",
-            defaults={**defaults, **dict.fromkeys(PHASE_FLAGS, False)},
-            validators={**PHASE_VALIDATORS, **PHASE_FLAGS},
+            defaults={**defaults, **PHASE_EXTRA_DEFAULTS},
+            validators={**PHASE_VALIDATORS, **PHASE_FLAGS, **PHASE_EXTRAS},
         )
-        phases = tuple(Phase(p.name, p.length, _without_false_flags(p.params)) for p in phases)
+        phases = tuple(Phase(p.name, p.length, _without_defaults(p.params)) for p in phases)
         for i, phase in enumerate(phases):
             if phase.p_high < phase.p_low:
                 raise ValueError(
@@ -188,8 +209,9 @@ class ReversalBanditDynamics(TaskDynamics):
     """The task's transition, shared by :class:`ReversalBanditEnv` and the vector env.
 
     Exposed model: ``protocol`` (the phases), arrays ``[P]`` over phases ``p_high``,
-    ``p_low`` (0 in a novelty phase: nothing pays there), ``rule`` (index into
-    :data:`RULES`), ``every``, ``criterion``, ``length``, ``novelty`` (bool);
+    ``p_low`` (0 in a novelty phase: nothing pays there), ``magnitude`` (the reward a paying
+    trial gives), ``rule`` (index into :data:`RULES`), ``every``, ``criterion``, ``length``,
+    ``novelty`` (bool);
     :meth:`reward_probabilities` gives each arm's exact reward probability on an env's next
     trial.
     """
@@ -207,6 +229,9 @@ class ReversalBanditDynamics(TaskDynamics):
         self.novelty = np.array([bool(p.params.get("novelty", False)) for p in protocol])
         self.p_high = np.where(self.novelty, 0.0, phase_table(protocol, "p_high"))
         self.p_low = np.where(self.novelty, 0.0, phase_table(protocol, "p_low"))
+        self.magnitude = np.array(
+            [float(p.params.get("reward_magnitude", 1.0)) for p in protocol], dtype=np.float64
+        )
         self.rule = np.array([RULES.index(p.reversal_rule) for p in protocol], dtype=np.int64)
         self.every = phase_table(protocol, "reversal_every", np.int64)
         self.criterion = phase_table(protocol, "criterion", np.int64)
@@ -241,14 +266,16 @@ class ReversalBanditDynamics(TaskDynamics):
     def step(
         self, state: ReversalState, actions: np.ndarray, u: FloatArray
     ) -> tuple[ReversalState, StepOutput]:
-        """Play one trial: reward iff ``u < P(r = 1 | choice)``, then the reversal rule, then
+        """Play one trial: reward ``reward_magnitude`` (1 by default) iff ``u < P(r | choice)``,
+        else 0, then the reversal rule, then
         the phase counters (:func:`~plasticgym.envs._base.advance_phase`; every step ends a
         trial). A novelty trial pays nothing and leaves the reversal counters as they were."""
         phase = state.phase
         probs = self.reward_probabilities(state)
         choice = np.asarray(actions, dtype=np.int64)
         correct = choice == state.correct_arm
-        reward = (u[:, 0] < probs[np.arange(choice.size), choice]).astype(np.float64)
+        paid = u[:, 0] < probs[np.arange(choice.size), choice]
+        reward = np.where(paid, self.magnitude[phase], 0.0)
         novel = self.novelty[phase]
         since = np.where(novel, state.since_reversal, state.since_reversal + 1)
         streak = np.where(novel, state.streak, np.where(correct, state.streak + 1, 0))
@@ -340,9 +367,9 @@ class ReversalBanditEnv(TaskEnv):
 
     The rule is applied after each trial; reversal counts restart at each phase's start, while
     the correct arm carries over. The protocol is data: phases of trials, each with its own
-    ``p_high``, ``p_low`` and reversal rule. Randomness: one uniform at reset (the first
-    correct arm if ``initial_arm`` is None) and one per trial, ``u``, with reward iff
-    ``u < P(r = 1 | chosen arm)``.
+    ``p_high``, ``p_low``, reversal rule and reward magnitude. Randomness: one uniform at
+    reset (the first correct arm if ``initial_arm`` is None) and one per trial, ``u``, with
+    reward iff ``u < P(r = 1 | chosen arm)``.
 
     A phase with ``novelty=True`` is an exposure to a novel environment (an open field, as in
     behavioural tagging): the task's cue is off (observation 0), no arm pays, the reversal
@@ -360,7 +387,9 @@ class ReversalBanditEnv(TaskEnv):
     is a bandit: everything must be learned from the rewards.
 
     ## Rewards
-    1 if the chosen arm pays on this trial, else 0 (always 0 in a novelty phase).
+    1 if the chosen arm pays on this trial, else 0 (always 0 in a novelty phase); in a phase
+    with ``reward_magnitude`` m, m instead of 1 (a larger or smaller unconditioned stimulus,
+    the same probabilities).
 
     ## Starting State
     ``reset()`` returns the cue before trial 0 of the first phase (or of ``options["phase"]``),
@@ -420,7 +449,9 @@ class ReversalBanditEnv(TaskEnv):
       ``trials`` (int >= 1) and optional overrides of ``p_high``, ``p_low``,
       ``reversal_rule``, ``reversal_every`` and ``criterion``, and optionally
       ``novelty`` (bool, default False: a novelty phase, see Description; a phase carries the
-      key only when True); :class:`Phase` instances are accepted and re-validated. Available
+      key only when True) and ``reward_magnitude`` (a finite float > 0, default 1: the reward
+      a paying trial of the phase gives; a phase carries the key only when it is not 1);
+      :class:`Phase` instances are accepted and re-validated. Available
       as ``env.protocol``. Example of behavioural tagging (30 s per trial): ``[{"name":
       "training", "trials": 20, "reversal_rule": "none"}, {"name": "open field", "trials":
       30, "novelty": True}]``.
@@ -475,6 +506,8 @@ class ReversalBanditEnv(TaskEnv):
     ## Version History
     - v0: Initial version. Later (same behaviour for every earlier protocol): the optional
       ``novelty`` phase parameter and the ``novelty`` info key (False outside novelty phases).
+      Later (same behaviour for every earlier protocol): the optional ``reward_magnitude``
+      phase parameter (default 1).
     """
 
     dynamics_class = ReversalBanditDynamics

@@ -31,9 +31,35 @@ delay would otherwise scale silent neurons up).
   removes the mechanism of behavioural tagging, as anisomycin does in Moncada & Viola 2007);
   and, to map the window (reported, no verdict), ``weak_novelty_<t>h``
   with the exposure ``t`` hours after training for every ``t`` in ``window_h``;
-- strong training (``strong_trials`` trials, 1 h): ``strong``, ``strong_blocked`` (a protein-
-  synthesis blocker from the start of training to ``blocker_h`` after it), ``strong_no_capture``
-  (the control that removes the mechanism: capture strength ``gamma = 0``).
+- strong training (``strong_trials`` trials, 10 min, the weak session's length, with a paying
+  trial giving ``strong_reward`` = 10 instead of 1; see "Why strong is a larger reward"):
+  ``strong``, ``strong_blocked`` (a protein-synthesis blocker from the start of training to
+  ``blocker_h`` after it), ``strong_no_capture`` (the control that removes the mechanism:
+  capture strength ``gamma = 0``);
+- long training (``long_trials`` trials, 1 h, reward 1: the previous definition of strong
+  training, kept as a contrast): ``long_training``.
+
+**Why strong is a larger reward** (stated before it was run). In the literature "strong" is a
+more intense stimulus in a short time, not more of the weak one: Frey & Morris 1997's strong
+tetanus is 3 trains of 100 pulses at 100 Hz against a weak one of 21 pulses (about 14 times
+the pulses), and behavioural tagging's strong training (Moncada & Viola 2007; Ballarini et
+al. 2009) is the same single short session as weak training with a stronger unconditioned
+stimulus (a stronger footshock). In this model the unconditioned stimulus reaches the
+synapses through the dopamine (the reward-prediction error), which scales with the reward:
+phasic dopamine responses to an unpredicted reward grow with its magnitude over a 10-fold
+range of juice volumes (0.05 to 0.5 ml; Tobler, Fiorillo & Schultz 2005), and dopamine gates
+protein synthesis in Ziegler et al. 2015. Strong training is therefore weak training's 20
+trials with a reward ``k`` times larger, ``k = 10`` (that 10-fold range, a round number of the
+order of Frey & Morris's ~14-fold pulse ratio), fixed before the run and not to be tuned; the
+trigger threshold and every other parameter are unchanged. The env's ``reward_magnitude`` phase
+parameter (``ReversalBandit-v0``) gives it. The model's dopamine is linear in the reward, an
+idealisation: real dopamine neurons adapt to the range of expected rewards (Tobler et al.
+2005). The previous definition, six times the weak session's trials at the same reward
+(``long_training``), is kept as a contrast: its induction is gated by a prediction error that
+the critic cancels within a few dozen rewarded trials, and its early tags decay (``tau_h =
+1 h``) before the hour ends, so it tags only about 1.4 times as much as weak training (1.3 of
+the 2.46 connections' worth the trigger needs); more repetitions of an already predicted
+reward are not expected to consolidate.
 
 Groups with the same novelty schedule share one population (one vector env whose protocol
 is ``training`` and, with novelty, a ``novelty`` phase); the others are populations of their
@@ -48,8 +74,11 @@ agent's fraction of choices of the trained arm (chance 0.5).
 from the dynamics and could fail): both trainings are learned; the weak memory is lost after the
 delay and the strong one kept; the blocker and the no-capture control abolish it (the blocker
 also against the intact group); novelty near weak training makes it last, novelty far from it
-does not, and novelty with the blocker does not. "Lost / no effect" claims are TOST
-equivalence tests (``equivalence_margin``).
+does not, and novelty with the blocker does not; long training (more repetitions of the
+weak reward) is not kept. "Lost / no effect" claims are TOST equivalence tests
+(``equivalence_margin``). Descriptive rows give each group's LTP tags on the trained neuron
+right after training (connections' worth, against the trigger's ``tag_threshold`` x 41) and
+its highest protein level.
 """
 
 from __future__ import annotations
@@ -80,15 +109,17 @@ from plasticgym.synapses import TaggedSynapse
 
 NAME = "consolidation_behaviour"
 DESCRIPTION = (
-    "a learned bandit choice after a 10 h delay: weak training forgotten, strong training kept "
-    "unless protein synthesis is blocked; does a novelty event 0.5 h (not 4 h) after weak "
-    "training make it last (behavioural tagging)?"
+    "a learned bandit choice after a 10 h delay: weak training forgotten, strong training (a 10x "
+    "reward in the same 10 min) kept unless protein synthesis is blocked, long training (1 h at "
+    "the weak reward) not; does a novelty event 0.5 h (not 4 h) after weak training make it last "
+    "(behavioural tagging)?"
 )
 
 HOUR = 3600.0
 ENV = "plasticgym/ReversalBandit-v0"
 WEAK_GROUPS = ("weak", "weak_novelty_near", "weak_novelty_far", "weak_novelty_near_blocked")
 STRONG_GROUPS = ("strong", "strong_blocked", "strong_no_capture")
+LONG_GROUPS = ("long_training",)
 KIND = {
     "training_learned": "mechanism check",
     "weak_memory_lost": "finding",
@@ -98,6 +129,7 @@ KIND = {
     "novelty_near_rescues_weak": "finding",
     "novelty_far_does_not": "finding",
     "novelty_needs_proteins": "mechanism check",
+    "long_training_not_kept": "finding",
 }
 BLOCKED = ("strong_blocked", "weak_novelty_near_blocked")  # blocker from training to blocker_h
 LEARNED = 0.6  # the after-training CI must be above this fraction of trained-arm choices
@@ -114,7 +146,9 @@ class Config:
     device: str = "cpu"
     dt: float = 30.0
     weak_trials: int = 20
-    strong_trials: int = 120
+    strong_trials: int = 20
+    strong_reward: float = 10.0
+    long_trials: int = 120
     delay_h: float = 10.0
     near_h: float = 0.5
     far_h: float = 4.0
@@ -147,11 +181,16 @@ def _steps(config: Config, hours: float) -> int:
     return round(hours * HOUR / config.dt)
 
 
-def protocol(config: Config, trials: int, novelty: bool) -> list[dict[str, Any]]:
-    """The env's protocol: ``trials`` training trials and, with ``novelty``, the novelty phase
-    (``novelty_minutes`` of trials in a novel environment, ``ReversalBandit-v0``'s
-    ``novelty=True``: no cue, no reward, the info event ``novelty``)."""
+def protocol(
+    config: Config, trials: int, novelty: bool, reward: float = 1.0
+) -> list[dict[str, Any]]:
+    """The env's protocol: ``trials`` training trials (a paying trial gives ``reward``, the
+    env's ``reward_magnitude``) and, with ``novelty``, the novelty phase (``novelty_minutes`` of
+    trials in a novel environment, ``ReversalBandit-v0``'s ``novelty=True``: no cue, no reward,
+    the info event ``novelty``)."""
     phases: list[dict[str, Any]] = [{"name": "training", "trials": trials}]
+    if reward != 1.0:
+        phases[0]["reward_magnitude"] = reward
     if novelty:
         phases.append({"name": "novelty", "trials": novelty_trials(config), "novelty": True})
     return phases
@@ -250,14 +289,16 @@ def _population(
     novelty_h: float | None = None,
     tensorboard_log: str | None = None,
     tb_log_name: str | None = None,
+    reward: float = 1.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train, rest and test one population of ``len(groups) * n_agents`` agents, with the
-    env's novelty phase ``novelty_h`` hours after training (None: none); TensorBoard run
-    ``tb_log_name`` under ``tensorboard_log`` if given."""
+    """Train (``trials`` trials, a paying one giving ``reward``), rest and test one population
+    of ``len(groups) * n_agents`` agents, with the env's novelty phase ``novelty_h`` hours
+    after training (None: none); TensorBoard run ``tb_log_name`` under ``tensorboard_log`` if
+    given."""
     n = config.n_agents
     group = np.repeat(np.array(groups), n)
     gamma = tuple(0.0 if g == "strong_no_capture" else config.gamma for g in group)
-    phases = protocol(config, trials, novelty_h is not None)
+    phases = protocol(config, trials, novelty_h is not None, reward)
     agent = _agent(config, len(groups), seed, gamma, phases, tensorboard_log, tb_log_name)
     blocked = torch.tensor(np.isin(group, BLOCKED), device=agent.device)
     agent.block_protein_synthesis(blocked)
@@ -300,21 +341,24 @@ def _population(
 
 
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
-    """Train the strong-training population and the weak-training ones (:func:`populations`:
-    one per novelty schedule, each batching its groups); TensorBoard runs
-    ``consolidation_behaviour_strong`` and ``consolidation_behaviour_weak`` (the population
-    without novelty) or ``consolidation_behaviour_weak_novelty_<t>h`` under
-    ``out_dir/tensorboard``."""
+    """Train the strong-training population, the weak-training ones (:func:`populations`:
+    one per novelty schedule, each batching its groups) and the long-training one; TensorBoard
+    runs ``consolidation_behaviour_strong``, ``consolidation_behaviour_weak`` (the population
+    without novelty) or ``consolidation_behaviour_weak_novelty_<t>h``, and
+    ``consolidation_behaviour_long`` under ``out_dir/tensorboard``. The long population's seed
+    comes last in the fan-out, so the others keep theirs."""
     del progress_bar
     tensorboard_log = tensorboard_folder(out_dir)
     weak = populations(config)
-    seeds = np.random.SeedSequence(config.seed).generate_state(1 + len(weak))
+    seeds = np.random.SeedSequence(config.seed).generate_state(2 + len(weak))
     parts = [_population(config, STRONG_GROUPS, int(seeds[0]), config.strong_trials, None,
-                         tensorboard_log, f"{NAME}_strong")]  # fmt: skip
-    for (groups, time), seed in zip(weak, seeds[1:], strict=True):
+                         tensorboard_log, f"{NAME}_strong", config.strong_reward)]  # fmt: skip
+    for (groups, time), seed in zip(weak, seeds[1:-1], strict=True):
         name = f"{NAME}_weak" if time is None else f"{NAME}_weak_novelty_{time:g}h"
         parts.append(_population(config, groups, int(seed), config.weak_trials, time,
                                  tensorboard_log, name))  # fmt: skip
+    parts.append(_population(config, LONG_GROUPS, int(seeds[-1]), config.long_trials, None,
+                             tensorboard_log, f"{NAME}_long"))  # fmt: skip
     offset = 0
     for choices, timecourse in parts:
         choices["agent"] += offset
@@ -368,12 +412,12 @@ def _memory_verdicts(choices: pd.DataFrame, config: Config) -> PartResult:
     rows: list[dict[str, Any]] = []
     verdicts: dict[str, bool] = {}
     lines: dict[str, str] = {}
-    learned = {g: mean_ci(values(g, "after_training")) for g in ("weak", "strong")}
+    learned = {g: mean_ci(values(g, "after_training")) for g in ("weak", "strong", *LONG_GROUPS)}
     verdicts["training_learned"] = all(ci[1] > LEARNED for ci in learned.values())
     lines["training_learned"] = (
         f"{_label('training_learned')} trained-arm choices right after training: weak "
-        f"{format_ci(*learned['weak'])}, strong {format_ci(*learned['strong'])} (CIs > "
-        f"{LEARNED:g})"
+        f"{format_ci(*learned['weak'])}, strong {format_ci(*learned['strong'])}, long "
+        f"{format_ci(*learned['long_training'])} (CIs > {LEARNED:g})"
     )
     weak_lost = tost(values("weak") - 0.5, None, margin)
     rows.append(_tost_row(weak_lost, "weak", "after delay - 0.5", n))
@@ -397,6 +441,13 @@ def _memory_verdicts(choices: pd.DataFrame, config: Config) -> PartResult:
         f"{_label('blocker_abolishes_memory')} blocker during training, after the delay, "
         f"choices - 0.5: {format_tost(blocked, margin)}; intact - blocked {format_ci(*loss)} "
         "(CI > 0)"
+    )
+    long_lost = tost(values("long_training") - 0.5, None, margin)
+    rows.append(_tost_row(long_lost, "long_training", "after delay - 0.5", n))
+    verdicts["long_training_not_kept"] = long_lost.equivalent
+    lines["long_training_not_kept"] = (
+        f"{_label('long_training_not_kept')} long training ({config.long_trials} trials at "
+        f"reward 1) after {delay:g} h, choices - 0.5: {format_tost(long_lost, margin)}"
     )
     no_capture = tost(values("strong_no_capture") - 0.5, None, margin)
     rows.append(_tost_row(no_capture, "strong_no_capture", "after delay - 0.5", n))
@@ -447,7 +498,8 @@ def _novelty_verdicts(choices: pd.DataFrame, config: Config) -> PartResult:
 
 def _descriptive_rows(choices: pd.DataFrame, config: Config) -> list[dict[str, Any]]:
     """Fraction of agents that kept the memory per group, and the tagging window's map."""
-    groups = (*WEAK_GROUPS, *STRONG_GROUPS, *(window_group(t) for t in config.window_h))
+    groups = (*WEAK_GROUPS, *STRONG_GROUPS, *LONG_GROUPS,
+              *(window_group(t) for t in config.window_h))  # fmt: skip
     rows = []
     for group in groups:
         kept = (_values(choices, group, "after_delay") > RETAINED).astype(float)
@@ -467,15 +519,36 @@ def _descriptive_rows(choices: pd.DataFrame, config: Config) -> list[dict[str, A
     return rows
 
 
+def _tag_rows(timecourse: pd.DataFrame, config: Config) -> list[dict[str, Any]]:
+    """Per group without novelty, the trained neuron's LTP tags right after training (in
+    connections' worth; the trigger needs ``tag_threshold`` x 41) and its highest protein level
+    at the record times (descriptive)."""
+    trigger = config.tag_threshold * 41
+    rows = []
+    for group in ("weak", *STRONG_GROUPS, *LONG_GROUPS):
+        own = timecourse[timecourse["group"] == group]
+        start = own[own["time_h"] == 0.0].sort_values("agent")["early"].to_numpy(dtype=float)
+        rows.append(ci_row(start, group=group, quantity="LTP tags right after training "
+                           f"(connections' worth; trigger {trigger:g}) (descriptive)"))  # fmt: skip
+        peak = own.groupby("agent")["protein"].max().to_numpy(dtype=float)
+        quantity = "highest protein level at the record times (descriptive)"
+        rows.append(ci_row(peak, group=group, quantity=quantity))
+    return rows
+
+
 def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     choices = records["choices"]
     rows: list[dict[str, Any]] = []
-    for group in (*WEAK_GROUPS, *STRONG_GROUPS, *(window_group(t) for t in config.window_h)):
+    groups = (*WEAK_GROUPS, *STRONG_GROUPS, *LONG_GROUPS,
+              *(window_group(t) for t in config.window_h))  # fmt: skip
+    for group in groups:
         for column in ("after_training", "after_delay"):
             quantity = f"trained-arm choices {column.replace('_', ' ')}"
             rows.append(ci_row(_values(choices, group, column), group=group, quantity=quantity))
     memory, novelty = _memory_verdicts(choices, config), _novelty_verdicts(choices, config)
     rows += [*memory.rows, *novelty.rows, *_descriptive_rows(choices, config)]
+    if "timecourse" in records:
+        rows += _tag_rows(records["timecourse"], config)
     return {"verdicts": {**memory.verdicts, **novelty.verdicts}, "table": pd.DataFrame(rows),
             "lines": {**memory.lines, **novelty.lines}, "config": config,
             "verdict_kinds": dict(KIND)}  # fmt: skip
@@ -486,7 +559,7 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     early state, late weight and protein level over the delay."""
     plt = pyplot()
     choices, tc = records["choices"], records["timecourse"]
-    groups = [*WEAK_GROUPS, *STRONG_GROUPS]
+    groups = [*WEAK_GROUPS, *STRONG_GROUPS, *LONG_GROUPS]
     fig, axes = plt.subplots(1, 5, figsize=(25, 4.5))
     ax = axes[0]
     for offset, column in ((-0.18, "after_training"), (0.18, "after_delay")):

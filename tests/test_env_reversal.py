@@ -463,3 +463,26 @@ def test_a_novelty_protocol_is_deterministic_and_the_vector_env_equals_single_en
             np.testing.assert_array_equal(x, y)
             np.testing.assert_array_equal(x, z)
     assert any(step[3].any() for step in native[1:])  # the novelty event did occur
+
+
+def test_reward_magnitude_scales_a_phases_reward_and_defaults_to_one():
+    protocol = [
+        {"name": "weak", "trials": 3, "p_high": 1.0, "p_low": 0.0, "reversal_rule": "none"},
+        {"name": "strong", "trials": 3, "p_high": 1.0, "p_low": 0.0, "reversal_rule": "none",
+         "reward_magnitude": 10.0},
+    ]  # fmt: skip
+    env = ReversalBanditEnv(protocol=protocol, initial_arm=0)
+    env.reset(seed=0)
+    rewards = [env.step(arm)[1] for arm in (0, 1, 0, 0, 1, 0)]
+    assert rewards == [1.0, 0.0, 1.0, 10.0, 0.0, 10.0]
+    weak, strong = env.protocol
+    assert "reward_magnitude" not in weak.params and strong.params["reward_magnitude"] == 10.0
+    written = env.config.to_json()["protocol"]
+    assert "reward_magnitude" not in written[0] and written[1]["reward_magnitude"] == 10.0
+    assert ReversalBanditEnv(protocol=env.protocol).protocol == env.protocol
+    plain = ReversalBanditEnv(protocol=[{"name": "a", "trials": 3, "reward_magnitude": 1}])
+    assert "reward_magnitude" not in plain.protocol[0].params
+    assert env.unwrapped.dynamics.magnitude.tolist() == [1.0, 10.0]
+    for bad in (0.0, -1.0, float("inf"), True, "2"):
+        with pytest.raises(ValueError, match=r"protocol\[0\].*reward_magnitude=.* is invalid"):
+            ReversalBanditEnv(protocol=[{"name": "a", "trials": 3, "reward_magnitude": bad}])
