@@ -42,7 +42,7 @@ from plasticgym.config import check_number
 from plasticgym.docs import task_ids
 from plasticgym.experiments.stats import mean_ci
 from plasticgym.guards import check_device, check_threads
-from plasticgym.records import save_records
+from plasticgym.records import load_records, record_files, save_records
 from plasticgym.seeding import seed_plan
 from plasticgym.sweep import canonical_json
 from plasticgym.threads import explicit_threads
@@ -85,7 +85,8 @@ def run_trial(
     if checkpoint_every is not None or resume:
         check_resumable(spec["agent"])
     logs = {"tensorboard_log": str(out_dir / "tensorboard")} if tensorboard else {}
-    checkpoint = out_dir / "agent.safetensors"
+    checkpoint, records_path = out_dir / "agent.safetensors", out_dir / RECORDS
+    streams = streams_records(spec["agent"])
     with explicit_threads(spec.get("threads")):  # None: each learn chooses (small: 1 thread)
         if resume:
             agent, earlier = resumed_agent(spec, out_dir)
@@ -109,16 +110,22 @@ def run_trial(
             def callback(trained: Any) -> None:
                 step = trained.num_timesteps
                 if step % checkpoint_every == 0 and step < spec["steps"]:
-                    save_records(joined_records(earlier, trained.records), out_dir / RECORDS)
-                    trained.save(checkpoint)
+                    if not streams:
+                        save_records(joined_records(earlier, trained.records), records_path)
+                    trained.save(checkpoint)  # (a stream's rows before it are on disk first)
 
+        record = {"record_to": records_path} if streams else {"record": True}
         learning = time.perf_counter()
-        agent.learn(remaining, record=True, progress_bar=progress_bar, callback=callback)
+        agent.learn(remaining, progress_bar=progress_bar, callback=callback, **record)
         learn_s = time.perf_counter() - learning
-        records = joined_records(earlier, agent.records)
-        save_records(records, out_dir / RECORDS)
+        if streams:
+            records = load_records(records_path, columns=METRIC_COLUMNS)
+        else:
+            records = joined_records(earlier, agent.records)
+            save_records(records, records_path)
         agent.save(checkpoint)
         metrics = reward_metrics(records, agent.num_timesteps)
+        del records
         agent.close()
     wall_s = time.perf_counter() - started  # the agent's trial, without the chance run
     if chance:
@@ -139,6 +146,18 @@ def run_trial(
 
 
 RECORDS = "records.parquet"
+METRIC_COLUMNS = ("agent", "step", "reward")
+"""The record columns :func:`reward_metrics` and :func:`plot_learning_curve` read."""
+
+
+def streams_records(agent: str) -> bool:
+    """Whether a trial of agent ``agent`` streams its records to ``records.parquet`` while it
+    learns (the population agents: memory bounded by one chunk of rows) rather than keeping
+    them in memory and writing them at each checkpoint (Stable-Baselines3's)."""
+    from plasticgym.agents import agent_class
+    from plasticgym.agents.base import PopulationAgent
+
+    return issubclass(agent_class(agent), PopulationAgent)
 
 
 def check_resumable(agent: str) -> None:
@@ -154,12 +173,13 @@ def check_resumable(agent: str) -> None:
         )
 
 
-def resumed_agent(spec: dict[str, Any], out_dir: Path) -> tuple[Any, pd.DataFrame]:
-    """The agent of ``out_dir / agent.safetensors`` and the records before its step, or
-    ``ValueError`` if there is no checkpoint, it is not this spec's population, it is past
-    ``spec["steps"]``, or the records lack steps before it."""
+def resumed_agent(spec: dict[str, Any], out_dir: Path) -> tuple[Any, pd.DataFrame | None]:
+    """The agent of ``out_dir / agent.safetensors`` and the records before its step (None for
+    an agent that streams them: its ``learn(record_to=)`` continues the file, dropping what a
+    killed run wrote after the checkpoint), or ``ValueError`` if there is no checkpoint, it is
+    not this spec's population, it is past ``spec["steps"]``, or the records lack steps before
+    it."""
     from plasticgym.agents import agent_class
-    from plasticgym.records import load_records
 
     path = out_dir / "agent.safetensors"
     if not path.is_file():
@@ -177,10 +197,16 @@ def resumed_agent(spec: dict[str, Any], out_dir: Path) -> tuple[Any, pd.DataFram
         raise ValueError(
             f"cannot resume to steps={spec['steps']}: {path} has already run {step} steps"
         )
+    lacks = f"cannot resume: {out_dir / RECORDS} lacks the records before step {step}"
+    if streams_records(spec["agent"]):
+        if step > 0 and not record_files(out_dir / RECORDS):
+            agent.close()
+            raise ValueError(lacks)
+        return agent, None
     records = load_records(out_dir / RECORDS) if (out_dir / RECORDS).is_file() else None
     if records is None or (step > 0 and int(records["step"].max()) < step - 1):
         agent.close()
-        raise ValueError(f"cannot resume: {out_dir / RECORDS} lacks the records before step {step}")
+        raise ValueError(lacks)
     return agent, records[records["step"] < step].reset_index(drop=True)
 
 

@@ -176,7 +176,12 @@ def _sb3_rounding_note(spec: dict[str, Any]) -> str | None:
 
 def _train(args: argparse.Namespace) -> int:
     from plasticgym.checkpoint import write_json
-    from plasticgym.experiments.trial import check_spec, plot_learning_curve, run_trial
+    from plasticgym.experiments.trial import (
+        METRIC_COLUMNS,
+        check_spec,
+        plot_learning_curve,
+        run_trial,
+    )
     from plasticgym.records import load_records
     from plasticgym.sweep import trial_spec
 
@@ -221,8 +226,8 @@ def _train(args: argparse.Namespace) -> int:
     )
     write_json(out / "result.json", {"spec": spec, "metrics": metrics})
     figure = plot_learning_curve(
-        load_records(out / "records.parquet"),
-        load_records(out / "chance_records.parquet"),
+        load_records(out / "records.parquet", columns=METRIC_COLUMNS),
+        load_records(out / "chance_records.parquet", columns=METRIC_COLUMNS),
         out / "reward.png",
         title=f"{spec['agent']} on {spec['env']}",
         agent_label=spec["agent"],
