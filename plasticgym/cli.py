@@ -550,8 +550,9 @@ def _add_train(sub: _Subparsers) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="also write OUT/agent.safetensors and OUT/records.parquet every N env steps per "
-        "agent (default: only at the end)",
+        help="also write the checkpoint OUT/agent.safetensors every N env steps per agent, "
+        "after the records before it are on disk (Stable-Baselines3 agents: at each model's "
+        "first rollout start past a multiple of N; default: only at the end)",
     )
     train.add_argument(
         "--resume",

@@ -31,13 +31,15 @@ class RecordBuffer:
     the vector env included) and a mask of the agents for which the step is a real transition.
     Steps are copied into a preallocated block of ``max(1, chunk_rows // n_agents)`` steps per
     column; a full block is packed into one chunk per column (the masked rows, in the column's
-    dtype) and reused. Memory thus stays near the data's own size instead of growing with (and
-    fragmenting the heap by) thousands of small per-step arrays (issue 19). With a ``sink``
+    dtype) and reused. In memory, each chunk is appended to one array per column whose capacity
+    doubles (:meth:`_store`), and the table's columns are views of those arrays: memory stays
+    near the data's own size instead of growing with (and fragmenting the heap by) thousands
+    of small arrays, and building the table copies nothing (issue 19). With a ``sink``
     (:class:`RecordStream`), each packed chunk is written to Parquet as one row group instead of
     kept, so memory stays bounded by one block whatever the run's length. The table does not
     depend on ``chunk_rows`` (default :data:`CHUNK_ROWS`): a column whose dtype or shape
-    changes starts a new block, and chunks are joined with numpy's type promotion, as stacking
-    every step at once would.
+    changes starts a new block, and columns take numpy's promoted dtype, as stacking every
+    step at once would.
     """
 
     def __init__(
@@ -52,14 +54,14 @@ class RecordBuffer:
         self._block: dict[str, np.ndarray] = {}
         self._block_masks: np.ndarray | None = None
         self._filled = 0
-        self._chunks: dict[str, list[np.ndarray]] = {}
+        self._columns: dict[str, np.ndarray] = {}  # (with capacity: _stored rows are data)
+        self._stored = 0
         self._rows = 0
         self.sink = sink
 
     def append(self, columns: Mapping[str, np.ndarray], mask: np.ndarray) -> None:
         if self._names is None:
             self._names = tuple(columns)
-            self._chunks = {name: [] for name in self._names}
         elif set(columns) != set(self._names):
             raise ValueError(
                 f"record columns changed between steps: {sorted(columns)} vs {sorted(self._names)}"
@@ -132,12 +134,30 @@ class RecordBuffer:
         if self.sink is not None:
             self.sink.write(chunk)
         else:
-            for name, rows in chunk.items():
-                self._chunks[name].append(rows)
+            self._store(chunk)
         for block in self._block.values():
             if block.dtype == object:  # (drop references to the rows' objects)
                 block[: self._filled] = None
         self._filled = 0
+
+    def _store(self, chunk: Mapping[str, np.ndarray]) -> None:
+        """Append a chunk's rows to each column's array, which doubles its capacity when full
+        (a copy of that column only; the pages of capacity not yet written are not resident)
+        and takes numpy's promoted dtype if a chunk's differs (as joining would)."""
+        start = self._stored
+        end = start + len(next(iter(chunk.values())))
+        for name, rows in chunk.items():
+            column = self._columns.get(name)
+            if column is None:
+                column = np.empty((max(end, 1024), *rows.shape[1:]), rows.dtype)
+            dtype = np.result_type(column, rows) if column.dtype != rows.dtype else column.dtype
+            if len(column) < end or dtype != column.dtype or column.shape[1:] != rows.shape[1:]:
+                grown = np.empty((max(end, 2 * len(column)), *rows.shape[1:]), dtype)
+                grown[:start] = column[:start]
+                column = grown
+            column[start:end] = rows
+            self._columns[name] = column
+        self._stored = end
 
     def flush(self) -> None:
         """Pack what the block holds and free the block (the end of a ``learn`` call); a
@@ -160,22 +180,17 @@ class RecordBuffer:
     def to_frame(self) -> pd.DataFrame:
         """Rows ordered by step, then agent; core columns first, then info events.
 
-        In memory, each column's chunks are joined once into one array that the buffer keeps
-        and the table shares (no copy: ``DataFrame(..., copy=False)`` keeps one block per
-        column), so the table costs little beyond the chunks themselves. A stream's table is
-        read back from its files."""
+        In memory, the table's columns are views of the buffer's column arrays (no copy:
+        ``DataFrame(..., copy=False)`` keeps one block per column), so it costs little beyond
+        the rows themselves (issue 19). A stream's table is read back from its files."""
         if self.sink is not None:
             self._pack()
             return self.sink.read()
         if self._names is None:
             return empty_records()
         self._pack()
-        data = {}
-        for name in ordered_columns(self._chunks):
-            chunks = self._chunks[name]
-            if len(chunks) > 1:  # (one chunk per column from now on: no second copy kept)
-                chunks[:] = [np.concatenate(chunks)]
-            data[name] = chunks[0]
+        data = {name: self._columns[name][: self._stored]
+                for name in ordered_columns(self._columns)}  # fmt: skip
         if "phase" in data:
             data["phase"] = pd.Series(data["phase"], copy=False).astype("category").array
         return pd.DataFrame(data, copy=False)

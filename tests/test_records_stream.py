@@ -50,7 +50,7 @@ def test_a_stream_keeps_no_chunks_in_memory(monkeypatch, tmp_path):
                    record_to=tmp_path / "r.parquet")  # fmt: skip
     buffer = agent._record_buffer
     assert buffer.sink is not None and len(buffer) == 800
-    assert all(chunks == [] for chunks in buffer._chunks.values())
+    assert buffer._columns == {} and buffer._stored == 0
     assert buffer._block == {}  # (freed at the end of learn)
 
 
