@@ -359,7 +359,7 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
         check_number("total_timesteps", total_timesteps, 0, integer=True)
         if self._progress is None:
             self._start()
-        buffer = self._recording_buffer(record, record_to)
+        buffer = self._recording_buffer(record, record_to, total_timesteps)
         started = time.perf_counter()
         abs_rpe_sum = torch.zeros((), device=self.device)
         steps_done = 0

@@ -34,9 +34,10 @@ class Recording:
         self._individual_columns: dict[str, np.ndarray] = {}
 
     def _recording_buffer(
-        self, record: bool, record_to: str | os.PathLike | None
+        self, record: bool, record_to: str | os.PathLike | None, steps: int = 0
     ) -> RecordBuffer | None:
-        """The buffer a ``learn`` call appends to (None: no records), made or continued."""
+        """The buffer a ``learn`` call of ``steps`` steps appends to (None: no records), made or
+        continued."""
         if record_to is None and not record:
             return None
         current = self._record_buffer
@@ -71,6 +72,8 @@ class Recording:
             )
         elif current is None:
             current = self._record_buffer = RecordBuffer(self.n_agents)
+        if current.sink is None:
+            current.reserve(steps * self.n_agents)
         self._records_cache = None
         self._individual_columns = {
             name: value.cpu().numpy().astype(float)

@@ -73,13 +73,24 @@ Checkpoints
     a schedule function is not, and ``save`` then raises ``ValueError``).
 
     Restored: weights, optimizer moments, step/update/episode counters, DQN's exploration rate
-    and target-update phase, the record counters, the TensorBoard run. **Not restored**: the
-    env's state (a loaded agent starts a new episode), PPO/A2C's rollout buffer and last
-    observation, DQN's replay buffer (it refills from empty; training resumes at once because
-    ``num_timesteps > learning_starts``), and the random streams: a loaded agent draws fresh
-    streams derived from its seed and step count. So ``save -> load -> learn`` is
-    deterministic (loading the same file twice gives the same continuation) but **not**
-    bit-identical to uninterrupted learning, unlike :class:`~plasticgym.agents.PlasticAgent`.
+    and target-update phase, the record counters, the TensorBoard run, and (for every agent
+    whose env is a plasticgym task made from its id, loaded with ``env=None`` on the device
+    type it was saved on) the exact continuation: each agent's global random streams (Python,
+    numpy, torch) for learning and predicting, the action space's generator, the last
+    observation and episode starts, SB3's episode-info buffers, DQN's replay buffer (its
+    filled rows), and the env chain's state (the task's state and random stream, Monitor's
+    episode sums, gymnasium's wrappers' counters). Then ``save -> load -> learn`` is
+    bit-identical to learning on without the save (tested for PPO, A2C and DQN), provided the
+    save happened between two rollouts: after a ``learn`` returns, or at a rollout start (the
+    SB3 callback of ``plasticgym train --checkpoint-every``; SB3 cannot resume inside a
+    rollout, and PPO/A2C's rollout buffer, refilled at each rollout start, is not saved).
+    **Not bit-identical** (a loaded agent starts a new episode of a fresh env and draws fresh
+    random streams derived from its seed and step count, deterministically): another env (a
+    given ``env``, or a third-party env whose state cannot be saved), dict observations, a
+    load on another device type, and gSDE (``use_sde``, whose noise is redrawn at a rollout
+    start). SB3's TensorBoard events written after the checkpoint by a killed run are not
+    purged (its logger has no ``purge_step``), and A2C's log dumps, counted by a local of
+    SB3's ``learn``, fall at other steps after a resume: logging only, learning is unchanged.
 
 TensorBoard
     With ``tensorboard_log="runs"``, the agent reserves ``runs/<ALGO>_N`` and each model logs

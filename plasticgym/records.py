@@ -56,6 +56,7 @@ class RecordBuffer:
         self._filled = 0
         self._columns: dict[str, np.ndarray] = {}  # (with capacity: _stored rows are data)
         self._stored = 0
+        self._expected = 0  # (rows reserve() announced: the columns' first capacity)
         self._rows = 0
         self.sink = sink
 
@@ -140,6 +141,12 @@ class RecordBuffer:
                 block[: self._filled] = None
         self._filled = 0
 
+    def reserve(self, rows: int) -> None:
+        """Expect up to ``rows`` more rows (a ``learn`` call's steps x agents): the column arrays
+        are then allocated for all of them at once instead of doubling (pages not yet written
+        are not resident, and no grown copy leaves freed arrays in the heap)."""
+        self._expected = self._rows + rows
+
     def _store(self, chunk: Mapping[str, np.ndarray]) -> None:
         """Append a chunk's rows to each column's array, which doubles its capacity when full
         (a copy of that column only; the pages of capacity not yet written are not resident)
@@ -148,12 +155,12 @@ class RecordBuffer:
         end = start + len(next(iter(chunk.values())))
         for name, rows in chunk.items():
             column = self._columns.get(name)
-            if column is None:
-                column = np.empty((max(end, 1024), *rows.shape[1:]), rows.dtype)
-            dtype = np.result_type(column, rows) if column.dtype != rows.dtype else column.dtype
-            if len(column) < end or dtype != column.dtype or column.shape[1:] != rows.shape[1:]:
-                grown = np.empty((max(end, 2 * len(column)), *rows.shape[1:]), dtype)
-                grown[:start] = column[:start]
+            have = 0 if column is None else len(column)
+            dtype = rows.dtype if column is None else np.result_type(column, rows)
+            if have < end or dtype != column.dtype or column.shape[1:] != rows.shape[1:]:
+                grown = _empty(max(end, 2 * have, 1024), self._expected, rows.shape[1:], dtype)
+                if column is not None:
+                    grown[:start] = column[:start]
                 column = grown
             column[start:end] = rows
             self._columns[name] = column
@@ -194,6 +201,15 @@ class RecordBuffer:
         if "phase" in data:
             data["phase"] = pd.Series(data["phase"], copy=False).astype("category").array
         return pd.DataFrame(data, copy=False)
+
+
+def _empty(rows: int, hoped: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An uninitialised array of ``max(rows, hoped)`` rows, or of ``rows`` if the larger one
+    cannot be reserved (e.g. a strict overcommit policy and a long ``learn`` call)."""
+    try:
+        return np.empty((max(rows, hoped), *shape), dtype)
+    except MemoryError:
+        return np.empty((rows, *shape), dtype)
 
 
 def empty_records() -> pd.DataFrame:
