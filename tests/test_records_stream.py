@@ -78,6 +78,21 @@ def test_a_stream_that_lost_rows_before_the_checkpoint_is_refused(monkeypatch, t
     PlasticAgent.load(tmp_path / "agent").learn(10, record_to=tmp_path / "new.parquet")  # ok
 
 
+def test_a_merge_cut_short_before_its_parts_were_removed_duplicates_nothing(
+    monkeypatch, tmp_path
+):
+    path = tmp_path / "r.parquet"
+    monkeypatch.setattr(records_module.shutil, "rmtree", lambda *args, **kwargs: None)
+    agent = _learn("plasticgym/Pavlovian-v0", monkeypatch, (40,), record_to=path)
+    assert len(list(parts_folder(path).glob("part-*.parquet"))) == 1  # (left behind)
+    assert record_files(path) == [path]  # (the merged file names the part it holds)
+    assert len(load_records(path)) == 160
+    agent.learn(10, record_to=path)
+    assert len(load_records(path)) == 200 and load_records(path)["step"].is_monotonic_increasing
+    columns = load_records(path, columns=["agent", "reward"])
+    assert list(columns.columns) == ["agent", "reward"] and len(columns) == 200
+
+
 def test_an_agent_records_in_one_place(monkeypatch, tmp_path):
     agent = _learn("plasticgym/Pavlovian-v0", monkeypatch, (5,), record=True)
     with pytest.raises(ValueError, match="already holds 20 records in memory"):
