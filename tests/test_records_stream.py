@@ -78,9 +78,7 @@ def test_a_stream_that_lost_rows_before_the_checkpoint_is_refused(monkeypatch, t
     PlasticAgent.load(tmp_path / "agent").learn(10, record_to=tmp_path / "new.parquet")  # ok
 
 
-def test_a_merge_cut_short_before_its_parts_were_removed_duplicates_nothing(
-    monkeypatch, tmp_path
-):
+def test_a_merge_cut_short_before_its_parts_were_removed_duplicates_nothing(monkeypatch, tmp_path):
     path = tmp_path / "r.parquet"
     monkeypatch.setattr(records_module.shutil, "rmtree", lambda *args, **kwargs: None)
     agent = _learn("plasticgym/Pavlovian-v0", monkeypatch, (40,), record_to=path)
