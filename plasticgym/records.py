@@ -472,6 +472,7 @@ def _stream_frame(path: Path, columns: Sequence[str] | None) -> pd.DataFrame:
         raise FileNotFoundError(f"records file not found: {path}")
     table = pa.concat_tables(tables, promote_options="permissive")
     del tables
+    names = table.column_names
     lists = {f.name: table.column(f.name).to_pylist() for f in table.schema
              if pa.types.is_list(f.type) or pa.types.is_large_list(f.type)}  # fmt: skip
     table = table.drop_columns(list(lists))
@@ -481,7 +482,7 @@ def _stream_frame(path: Path, columns: Sequence[str] | None) -> pd.DataFrame:
         frame[name] = pd.Series(values, index=frame.index, dtype=object)
     if "phase" in frame:
         frame["phase"] = frame["phase"].astype("category")
-    return frame[ordered_columns(list(frame.columns))] if lists else frame
+    return frame[names] if lists else frame
 
 
 def save_records(records: pd.DataFrame, path: str | os.PathLike) -> Path:
