@@ -224,8 +224,7 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
         self._progress: Progress | None = None
         self._env_seeded = False
         self.num_timesteps = 0
-        self._record_buffers: list[RecordBuffer] = []
-        self._records_cache: pd.DataFrame | None = None
+        self._init_records()
 
     def _check_memory(self, env: Any, env_kwargs: Mapping[str, Any] | None) -> None:
         """Refuse (:class:`~plasticgym.guards.MemoryLimitError`) a population that an env id
@@ -340,6 +339,7 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
         callback: Callback | None = None,
         progress_bar: bool = False,
         record: bool = False,
+        record_to: str | os.PathLike | None = None,
     ) -> PopulationAgent:
         """Run ``total_timesteps`` steps of every agent, learning as it goes.
 
@@ -347,7 +347,12 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
             total_timesteps: environment steps per agent.
             callback: called as ``callback(agent)`` after every step; returning False stops.
             progress_bar: show a tqdm progress bar.
-            record: append one row per agent per step to :attr:`records`.
+            record: append one row per agent per step to :attr:`records` (in memory).
+            record_to: stream those rows to this ``.parquet`` file instead (implies
+                ``record``): memory stays bounded by one chunk of rows, the file is complete
+                at the end of ``learn`` and the rows before each ``save`` are on disk when the
+                checkpoint is written; an existing file is continued from this agent's step
+                (rows at or after it are dropped). :attr:`records` reads the file back.
 
         Small populations on the CPU learn with one torch thread unless the user chose a
         thread count (:mod:`plasticgym.threads`); torch's count is restored afterwards.
@@ -355,10 +360,7 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
         check_number("total_timesteps", total_timesteps, 0, integer=True)
         if self._progress is None:
             self._start()
-        buffer = RecordBuffer(self.n_agents) if record else None
-        if buffer is not None:
-            self._record_buffers.append(buffer)
-            self._records_cache = None
+        buffer = self._recording_buffer(record, record_to, total_timesteps)
         started = time.perf_counter()
         abs_rpe_sum = torch.zeros((), device=self.device)
         steps_done = 0
@@ -382,7 +384,7 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
                         bar.refresh()
                     break
         if buffer is not None:
-            buffer.flush()  # (frees its block of pending steps)
+            buffer.flush()  # (frees its block of pending steps; merges a stream's parts)
         self._check_finite_state()
         if self._logger is not None:  # (an unfinished interval is written at its grid step)
             self._logger.flush()

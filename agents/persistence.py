@@ -91,6 +91,7 @@ class Checkpointed:
             ),
             "verbose": self.verbose,
             "device": self.device.type,
+            "records": self._records_checkpoint(),
         }
         check_json(meta)
         written = save_checkpoint(path, tensors, meta)
@@ -184,6 +185,8 @@ class Checkpointed:
             )
         agent.run_dir = checked_run_dir(meta.get("run_dir"), meta.get("run_id"))
         agent.run_id = meta.get("run_id") if agent.run_dir else None
+        with invalid_metadata(path):
+            agent._saved_records = checked_records_meta(meta.get("records"))
         agent._logger = agent._make_logger(resumed=True)
         if agent._logger is not None:
             with invalid_metadata(path):
@@ -271,6 +274,19 @@ def checked_seeds(seeds: Any) -> SeedPlan:
     for name in SeedPlan._fields[1:]:
         check_number(f"seeds.{name}", getattr(plan, name), 0, SEED_MAX, integer=True)
     return plan
+
+
+def checked_records_meta(records: Any) -> dict[str, Any] | None:
+    """The saved record stream (None, or ``{"path": str, "rows": int >= 0}``), or
+    ``ValueError``: where the agent streamed its records and how many rows were on disk."""
+    if records is None:
+        return None
+    if not isinstance(records, dict) or sorted(records) != ["path", "rows"]:
+        raise ValueError(f"records={records!r} must be null or have exactly 'path' and 'rows'")
+    if not isinstance(records["path"], str):
+        raise ValueError(f"records.path={records['path']!r} must be a string")
+    check_number("records.rows", records["rows"], 0, integer=True)
+    return records
 
 
 def checked_env_meta(env_meta: Any) -> dict[str, Any] | None:

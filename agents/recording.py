@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from torch import Tensor
 
-from plasticgym.records import CORE_COLUMNS
+from plasticgym.records import CORE_COLUMNS, RecordBuffer, RecordStream, empty_records
 
 if TYPE_CHECKING:  # (base imports this module)
     from plasticgym.agents.base import StepResult
@@ -18,7 +20,76 @@ if TYPE_CHECKING:  # (base imports this module)
 class Recording:
     """``records`` and the columns of each step's rows, for a
     :class:`~plasticgym.agents.base.PopulationAgent` (a mixin: it reads the agent's record
-    buffers and per-agent hyperparameters)."""
+    buffers and per-agent hyperparameters).
+
+    An agent records in one place: in memory (``learn(record=True)``, one
+    :class:`~plasticgym.records.RecordBuffer` for all its ``learn`` calls) or streamed to one
+    Parquet file (``learn(record_to=path)``, a buffer with a
+    :class:`~plasticgym.records.RecordStream`)."""
+
+    def _init_records(self) -> None:
+        self._record_buffer: RecordBuffer | None = None
+        self._records_cache: pd.DataFrame | None = None
+        self._saved_records: dict[str, Any] | None = None  # (a loaded checkpoint's stream)
+        self._individual_columns: dict[str, np.ndarray] = {}
+
+    def _recording_buffer(
+        self, record: bool, record_to: str | os.PathLike | None, steps: int = 0
+    ) -> RecordBuffer | None:
+        """The buffer a ``learn`` call of ``steps`` steps appends to (None: no records), made or
+        continued."""
+        if record_to is None and not record:
+            return None
+        current = self._record_buffer
+        if record_to is not None:
+            path = Path(record_to)
+            if current is not None and current.sink is None and len(current):
+                raise ValueError(
+                    f"record_to={str(record_to)!r}: this agent already holds {len(current)} "
+                    "records in memory (learn(record=True)); an agent records in one place, so "
+                    "keep recording in memory and save_records(agent.records, path), or stream "
+                    "from a new agent"
+                )
+            if current is not None and current.sink is not None:
+                if current.sink.path.resolve() != path.resolve():
+                    raise ValueError(
+                        f"record_to={str(record_to)!r}: this agent streams its records to "
+                        f"{current.sink.path}; an agent records in one place"
+                    )
+            else:
+                saved = self._saved_records
+                same = saved is not None and Path(saved["path"]) == path.resolve()
+                stream = RecordStream(
+                    path,
+                    keep_before_step=self.num_timesteps,
+                    expected_rows=saved["rows"] if same else None,
+                )
+                current = self._record_buffer = RecordBuffer(self.n_agents, sink=stream)
+        elif current is not None and current.sink is not None:
+            raise ValueError(
+                f"this agent streams its records to {current.sink.path}; pass "
+                "record_to= that file (an agent records in one place)"
+            )
+        elif current is None:
+            current = self._record_buffer = RecordBuffer(self.n_agents)
+        if current.sink is None:
+            current.reserve(steps * self.n_agents)
+        self._records_cache = None
+        self._individual_columns = {
+            name: value.cpu().numpy().astype(float)
+            for name, value in self._hyper.items()
+            if isinstance(value, Tensor)
+        }
+        return current
+
+    def _records_checkpoint(self) -> dict[str, Any] | None:
+        """For ``save``: close the stream's open part (so every row before this step is in a
+        complete file) and say where the rows are and how many; None without a stream."""
+        buffer = self._record_buffer
+        if buffer is None or buffer.sink is None:
+            return None
+        buffer.sync()
+        return {"path": str(buffer.sink.path.resolve()), "rows": buffer.sink.rows}
 
     def _record_columns(
         self,
@@ -49,6 +120,8 @@ class Recording:
             "value": result.value.cpu().numpy(),
         }
         columns.update((key, array) for key, array in task_events(info) if array.shape == (B,))
+        for name, values in self._individual_columns.items():  # (see records)
+            columns[name if name not in columns else f"hp_{name}"] = values
         return columns
 
     @property
@@ -62,16 +135,21 @@ class Recording:
         ``dopamine`` is what reached the synapses; ``value`` is ``V`` of the observation it led
         to (see docs/agents.md for the exact timing). Hyperparameters given per agent
         (individual differences) follow as one column each.
+
+        Streamed records (``learn(record_to=path)``) are read back from the file.
         """
         if self._records_cache is None:
-            frames = [b.to_frame() for b in self._record_buffers if len(b)]
-            frame = record_table(frames)
-            self._records_cache = self._with_individual_parameters(frame) if frames else frame
+            buffer = self._record_buffer
+            if buffer is None or (buffer.sink is None and not len(buffer)):
+                self._records_cache = empty_records()
+            else:
+                self._records_cache = buffer.to_frame()
         return self._records_cache
 
     def _with_individual_parameters(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Add a column per hyperparameter given per agent (individual differences), named
-        after it (``hp_<name>`` if the task already has a column of that name)."""
+        after it (``hp_<name>`` if the task already has a column of that name): the columns
+        that recording adds at every step."""
         agents = frame["agent"].to_numpy()
         for name, value in self._hyper.items():
             if isinstance(value, Tensor):

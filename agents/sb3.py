@@ -73,13 +73,24 @@ Checkpoints
     a schedule function is not, and ``save`` then raises ``ValueError``).
 
     Restored: weights, optimizer moments, step/update/episode counters, DQN's exploration rate
-    and target-update phase, the record counters, the TensorBoard run. **Not restored**: the
-    env's state (a loaded agent starts a new episode), PPO/A2C's rollout buffer and last
-    observation, DQN's replay buffer (it refills from empty; training resumes at once because
-    ``num_timesteps > learning_starts``), and the random streams: a loaded agent draws fresh
-    streams derived from its seed and step count. So ``save -> load -> learn`` is
-    deterministic (loading the same file twice gives the same continuation) but **not**
-    bit-identical to uninterrupted learning, unlike :class:`~plasticgym.agents.PlasticAgent`.
+    and target-update phase, the record counters, the TensorBoard run, and (for every agent
+    whose env is a plasticgym task made from its id, loaded with ``env=None`` on the device
+    type it was saved on) the exact continuation: each agent's global random streams (Python,
+    numpy, torch) for learning and predicting, the action space's generator, the last
+    observation and episode starts, SB3's episode-info buffers, DQN's replay buffer (its
+    filled rows), and the env chain's state (the task's state and random stream, Monitor's
+    episode sums, gymnasium's wrappers' counters). Then ``save -> load -> learn`` is
+    bit-identical to learning on without the save (tested for PPO, A2C and DQN), provided the
+    save happened between two rollouts: after a ``learn`` returns, or at a rollout start (the
+    SB3 callback of ``plasticgym train --checkpoint-every``; SB3 cannot resume inside a
+    rollout, and PPO/A2C's rollout buffer, refilled at each rollout start, is not saved).
+    **Not bit-identical** (a loaded agent starts a new episode of a fresh env and draws fresh
+    random streams derived from its seed and step count, deterministically): another env (a
+    given ``env``, or a third-party env whose state cannot be saved), dict observations, a
+    load on another device type, and gSDE (``use_sde``, whose noise is redrawn at a rollout
+    start). SB3's TensorBoard events written after the checkpoint by a killed run are not
+    purged (its logger has no ``purge_step``), and A2C's log dumps, counted by a local of
+    SB3's ``learn``, fall at other steps after a resume: logging only, learning is unchanged.
 
 TensorBoard
     With ``tensorboard_log="runs"``, the agent reserves ``runs/<ALGO>_N`` and each model logs
@@ -749,6 +760,270 @@ def _restore_model(
     env.episode = int(agent_meta["env_episode"])
 
 
+# --------------------------------------------------------------------------------------------
+# Exact continuation: what a resumed model needs beyond weights and counters
+# --------------------------------------------------------------------------------------------
+
+_REPLAY_FIELDS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+_MONITOR_FIELDS = ("rewards", "episode_returns", "episode_lengths", "episode_times")
+
+
+def _streams_json(
+    states: tuple[Any, Any, torch.Tensor, torch.Tensor | None],
+    prefix: str,
+    tensors: dict[str, torch.Tensor],
+) -> dict[str, Any]:
+    """One set of global-generator states (:class:`_GlobalStreams`) as JSON and tensors."""
+    python, numpy_state, torch_state, cuda = states
+    tensors[f"{prefix}.torch"] = torch_state.clone()
+    if cuda is not None:
+        tensors[f"{prefix}.cuda"] = cuda.clone()
+    _, keys, pos, has_gauss, cached = numpy_state
+    return {
+        "python": [python[0], list(python[1]), python[2]],
+        "numpy": [[int(k) for k in keys], int(pos), int(has_gauss), float(cached)],
+        "cuda": cuda is not None,
+    }
+
+
+def _streams_from_json(
+    saved: Mapping[str, Any], prefix: str, tensors: Mapping[str, torch.Tensor], used: set[str]
+) -> tuple[Any, Any, torch.Tensor, torch.Tensor | None]:
+    """Invert :func:`_streams_json` (``random.setstate`` and ``np.random.set_state`` check the
+    values when the states are swapped in: checked here once by trying them)."""
+    version, internal, gauss = saved["python"]
+    python = (int(version), tuple(int(v) for v in internal), gauss)
+    keys, pos, has_gauss, cached = saved["numpy"]
+    numpy_state = ("MT19937", np.asarray(keys, dtype=np.uint32), int(pos), int(has_gauss),
+                   float(cached))  # fmt: skip
+    random.Random().setstate(python)
+    np.random.RandomState().set_state(numpy_state)
+    torch_state = tensors[f"{prefix}.torch"]
+    torch.Generator().set_state(torch_state)
+    used.add(f"{prefix}.torch")
+    cuda = None
+    if saved["cuda"]:
+        cuda = tensors[f"{prefix}.cuda"]
+        used.add(f"{prefix}.cuda")
+    return python, numpy_state, torch_state, cuda
+
+
+def _env_layers(env: gym.Env) -> list[Any]:
+    """The wrappers of one agent's env from the outside in, then the unwrapped env."""
+    layers = [env]
+    while isinstance(layers[-1], gym.Wrapper):
+        layers.append(layers[-1].env)
+    return layers
+
+
+def _exact_env(env: gym.Env) -> bool:
+    """Whether every layer of ``env`` is one whose state :func:`_env_state` saves: SB3's
+    Monitor, :class:`RecordingWrapper`, gymnasium's order, checker and time-limit wrappers
+    around a plasticgym task (``TaskEnv``)."""
+    from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
+    from stable_baselines3.common.monitor import Monitor
+
+    from plasticgym.envs._base import TaskEnv
+
+    known = (Monitor, RecordingWrapper, OrderEnforcing, PassiveEnvChecker, TimeLimit)
+    *wrappers, inner = _env_layers(env)
+    return isinstance(inner, TaskEnv) and all(type(w) in known for w in wrappers)
+
+
+def _env_state(env: gym.Env, prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """The state of an env that :func:`_exact_env` accepts: each wrapper's counters, the
+    task's state arrays, random stream and generator (JSON, arrays into ``tensors``)."""
+    from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
+    from stable_baselines3.common.monitor import Monitor
+
+    state: dict[str, Any] = {}
+    *wrappers, task = _env_layers(env)
+    for layer in wrappers:
+        if isinstance(layer, Monitor):
+            state["monitor"] = {name: [float(v) for v in getattr(layer, name)]
+                                for name in _MONITOR_FIELDS}  # fmt: skip
+            state["monitor"]["needs_reset"] = bool(layer.needs_reset)
+            state["monitor"]["total_steps"] = int(layer.total_steps)
+        elif isinstance(layer, RecordingWrapper):
+            state["recording_obs"] = layer._obs is not None
+            if layer._obs is not None:
+                tensors[f"{prefix}.recording_obs"] = torch.as_tensor(np.array(layer._obs))
+        elif isinstance(layer, OrderEnforcing):
+            state["has_reset"] = bool(layer._has_reset)
+        elif isinstance(layer, TimeLimit):
+            state["elapsed_steps"] = layer._elapsed_steps
+        elif isinstance(layer, PassiveEnvChecker):
+            state["checked"] = [bool(layer.checked_reset), bool(layer.checked_step)]
+    state["task_started"] = task._state is not None
+    if task._state is not None:
+        for name, array in task._state._asdict().items():
+            tensors[f"{prefix}.task.{name}"] = torch.as_tensor(np.array(array))
+        arrays, rng_states = task._streams.get_state()
+        for name, array in arrays.items():
+            tensors[f"{prefix}.task.{name}"] = torch.as_tensor(array)
+        state["task_rng"] = rng_states[0]
+        state["task_done"] = bool(task._done)
+    return state
+
+
+def _restore_env_state(
+    env: gym.Env,
+    state: Mapping[str, Any],
+    prefix: str,
+    tensors: Mapping[str, torch.Tensor],
+    used: set[str],
+) -> None:
+    """Load what :func:`_env_state` saved into a freshly made env of the same task."""
+    from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
+    from stable_baselines3.common.monitor import Monitor
+
+    def take(name: str) -> np.ndarray:
+        used.add(f"{prefix}.{name}")
+        return tensors[f"{prefix}.{name}"].numpy().copy()
+
+    *wrappers, task = _env_layers(env)
+    for layer in wrappers:
+        if isinstance(layer, Monitor):
+            saved = state["monitor"]
+            for name in _MONITOR_FIELDS:
+                setattr(layer, name, [float(v) for v in saved[name]])
+            layer.needs_reset = bool(saved["needs_reset"])
+            layer.total_steps = int(saved["total_steps"])
+        elif isinstance(layer, RecordingWrapper):
+            layer._obs = take("recording_obs") if state["recording_obs"] else None
+        elif isinstance(layer, OrderEnforcing):
+            layer._has_reset = bool(state["has_reset"])
+        elif isinstance(layer, TimeLimit):
+            elapsed = state["elapsed_steps"]
+            layer._elapsed_steps = None if elapsed is None else int(elapsed)
+        elif isinstance(layer, PassiveEnvChecker):  # (its checks only warn: not repeated)
+            layer.checked_reset, layer.checked_step = (bool(v) for v in state["checked"])
+            if layer.checked_step:
+                layer.checked_data_reuse, layer._previous_data = True, None
+    if state["task_started"]:
+        template = task.dynamics.empty_state(1)
+        arrays = {name: take(f"task.{name}") for name in template._fields}
+        for name, like in template._asdict().items():
+            if arrays[name].shape != like.shape or arrays[name].dtype != like.dtype:
+                raise ValueError(f"task state {name!r} must be {like.dtype} of shape {like.shape}")
+        restored = type(template)(**arrays)
+        task.dynamics.check_state(restored)
+        streams = type(task._streams)(1, task._streams.block)
+        stream_arrays = {name: take(f"task.{name}") for name in ("stream_buffer",
+                                                                 "stream_position")}  # fmt: skip
+        streams.set_state(stream_arrays, [state["task_rng"]])
+        task._state, task._streams, task._done = restored, streams, bool(state["task_done"])
+        task._np_random = streams.generators[0]  # (one generator, as after reset(seed=))
+
+
+def _continuation(
+    i: int,
+    model: Any,
+    env: RecordingWrapper,
+    learn_states: tuple[Any, Any, torch.Tensor, torch.Tensor | None] | None,
+    predict: tuple[_GlobalStreams, np.random.Generator],
+    tensors: dict[str, torch.Tensor],
+) -> dict[str, Any] | None:
+    """What agent ``i`` needs, beyond :func:`_model_checkpoint`, to continue exactly as if it
+    had never stopped, or None where that is not possible (an env whose state cannot be saved,
+    dict observations): the global-generator states of learning and predicting, the action
+    space's generator, the last observation and episode starts, SB3's episode-info buffers,
+    DQN's replay buffer, the vector env's pending seeds and the env chain's state."""
+    venv = model.env
+    if learn_states is None or not _exact_env(venv.envs[0]) or isinstance(model._last_obs, dict):
+        return None
+    prefix = f"agent{i}.continue"
+    predict_streams, predict_rng = predict
+    assert predict_streams.states is not None
+    state: dict[str, Any] = {
+        "learn_streams": _streams_json(learn_states, f"{prefix}.learn", tensors),
+        "predict_streams": _streams_json(predict_streams.states, f"{prefix}.predict", tensors),
+        "predict_space_rng": predict_rng.bit_generator.state,
+        "action_space_rng": model.action_space.np_random.bit_generator.state,
+        "seeds": [None if s is None else int(s) for s in venv._seeds],
+        "ep_info_buffer": None if model.ep_info_buffer is None else list(model.ep_info_buffer),
+        "ep_success_buffer": (
+            None if model.ep_success_buffer is None else list(model.ep_success_buffer)
+        ),
+        "last_obs": model._last_obs is not None,
+        "env": _env_state(venv.envs[0], f"{prefix}.env", tensors),
+    }
+    for name in ("_last_obs", "_last_episode_starts", "_last_original_obs"):
+        value = getattr(model, name, None)
+        if value is not None:
+            tensors[f"{prefix}.{name.lstrip('_')}"] = torch.as_tensor(np.array(value))
+    state["last_original_obs"] = getattr(model, "_last_original_obs", None) is not None
+    buffer = getattr(model, "replay_buffer", None)
+    if buffer is not None:
+        n = buffer.buffer_size if buffer.full else buffer.pos
+        for name in _REPLAY_FIELDS:
+            array = getattr(buffer, name, None)
+            if array is not None:
+                tensors[f"{prefix}.replay.{name}"] = torch.as_tensor(np.array(array[:n]))
+        state["replay"] = {"pos": int(buffer.pos), "full": bool(buffer.full)}
+    return state
+
+
+def _restore_continuation(
+    i: int,
+    agent: SB3Agent,
+    state: Mapping[str, Any],
+    tensors: Mapping[str, torch.Tensor],
+    used: set[str],
+) -> None:
+    """Load what :func:`_continuation` saved into agent ``i``'s rebuilt model and env."""
+    model, prefix = agent.models[i], f"agent{i}.continue"
+
+    def take(name: str) -> np.ndarray:
+        used.add(f"{prefix}.{name}")
+        return tensors[f"{prefix}.{name}"].numpy().copy()
+
+    agent._learn_streams[i].states = _streams_from_json(
+        state["learn_streams"], f"{prefix}.learn", tensors, used
+    )
+    agent._predict_streams[i].states = _streams_from_json(
+        state["predict_streams"], f"{prefix}.predict", tensors, used
+    )
+    agent._predict_space_rngs[i].bit_generator.state = state["predict_space_rng"]
+    model.action_space.np_random.bit_generator.state = state["action_space_rng"]
+    venv = model.env
+    seeds = state["seeds"]
+    if not isinstance(seeds, list) or len(seeds) != venv.num_envs:
+        raise ValueError(f"seeds={seeds!r} must be a list of {venv.num_envs}")
+    venv._seeds = [None if s is None else int(s) for s in seeds]
+    for name, size in (("ep_info_buffer", model._stats_window_size),
+                       ("ep_success_buffer", model._stats_window_size)):  # fmt: skip
+        saved = state[name]
+        if saved is not None:
+            from collections import deque
+
+            setattr(model, name, deque(saved, maxlen=size))
+    if state["last_obs"]:
+        model._last_obs = take("last_obs")
+        model._last_episode_starts = take("last_episode_starts")
+        if state["last_original_obs"]:
+            model._last_original_obs = take("last_original_obs")
+        if model._last_obs.shape != (venv.num_envs, *model.observation_space.shape):
+            raise ValueError(f"last_obs has shape {model._last_obs.shape}")
+    _restore_env_state(venv.envs[0], state["env"], f"{prefix}.env", tensors, used)
+    buffer = getattr(model, "replay_buffer", None)
+    if buffer is not None:
+        replay = state["replay"]
+        n = buffer.buffer_size if replay["full"] else int(replay["pos"])
+        check_number("replay.pos", replay["pos"], 0, buffer.buffer_size - 1, integer=True)
+        for name in _REPLAY_FIELDS:
+            array = getattr(buffer, name, None)
+            if array is None:
+                continue
+            values = take(f"replay.{name}")
+            if values.shape != (n, *array.shape[1:]) or values.dtype != array.dtype:
+                raise ValueError(
+                    f"replay {name} must be {array.dtype} of shape {(n, *array.shape[1:])}"
+                )
+            array[:n] = values
+        buffer.pos, buffer.full = int(replay["pos"]), bool(replay["full"])
+
+
 def _holds_agent_runs(run_dir: Path) -> bool:
     """True if ``run_dir`` still holds an agent's TensorBoard events (``agent_<i>/``)."""
     return any(run_dir.glob("agent_*/events.out.tfevents.*"))
@@ -963,6 +1238,7 @@ class SB3Agent:
         callback: Callback | Any | None = None,
         progress_bar: bool = False,
         record: bool = False,
+        record_to: str | Path | None = None,
     ) -> SB3Agent:
         """Train every agent for ``total_timesteps`` more env steps of its own, one agent after
         another. SB3 rounds up to whole rollouts: each agent runs
@@ -979,27 +1255,56 @@ class SB3Agent:
                 its counts from one agent to the next.
             progress_bar: show one tqdm bar over all agents' steps.
             record: append one row per agent per step to :attr:`records`.
+            record_to: not supported (``ValueError``): SB3Agent's records stay in memory.
         """
         check_number("total_timesteps", total_timesteps, 0, integer=True)
+        if record_to is not None:
+            raise ValueError(
+                f"record_to={str(record_to)!r}: SB3Agent keeps its records in memory; "
+                "use record=True and save_records(agent.records, path)"
+            )
+        return self._learn_each([total_timesteps] * self.n_agents, callback, progress_bar, record)
+
+    def learn_to(
+        self,
+        total_timesteps: int,
+        *,
+        callback: Callback | Any | None = None,
+        progress_bar: bool = False,
+        record: bool = False,
+    ) -> SB3Agent:
+        """Train each agent until it has run ``total_timesteps`` env steps of its own (those
+        past it already are skipped): how a resumed run goes on from a checkpoint written
+        while one agent was part-way (see :meth:`save`). With whole rollouts, as :meth:`learn`,
+        each agent ends where an uninterrupted ``learn(total_timesteps)`` from 0 ends."""
+        check_number("total_timesteps", total_timesteps, 0, integer=True)
+        remaining = [max(0, total_timesteps - int(m.num_timesteps)) for m in self.models]
+        return self._learn_each(remaining, callback, progress_bar, record)
+
+    def _learn_each(
+        self, steps: Sequence[int], callback: Any, progress_bar: bool, record: bool
+    ) -> SB3Agent:
+        """Train agent ``i`` for ``steps[i]`` more env steps, one agent after another."""
         sb3_callbacks, self._user_callback = _split_callback(callback)
         hook = _step_hook_class()(self._after_step)
         self._stop = False
         before = sum(int(model.num_timesteps) for model in self.models)
         started = time.perf_counter()
         try:
-            steps = rollout_steps(self.algo, self.algo_kwargs, total_timesteps)
-            bar_total = (steps or total_timesteps) * self.n_agents  # whole rollouts
+            bar_total = sum(rollout_steps(self.algo, self.algo_kwargs, n) or n for n in steps)
             with (
                 step_bar(progress_bar, bar_total, self.algo) as self._bar,
                 learning_threads(1, self.device),  # one small network at a time
             ):
                 for i, (model, env) in enumerate(zip(self.models, self.envs, strict=True)):
-                    if total_timesteps == 0 or self._stop:
+                    if self._stop:
                         break
+                    if steps[i] == 0:
+                        continue
                     self.learning_agent = i
                     env.recording = record
                     with self._learn_streams[i].active():
-                        model.learn(total_timesteps, callback=[hook, *sb3_callbacks],
+                        model.learn(steps[i], callback=[hook, *sb3_callbacks],
                                     reset_num_timesteps=False, progress_bar=False)  # fmt: skip
                     env.recording = False
         finally:
@@ -1008,11 +1313,11 @@ class SB3Agent:
             self.learning_agent, self._user_callback, self._bar = None, None, None
             self._records_cache = None
         if self.verbose:
-            steps = sum(int(model.num_timesteps) for model in self.models) - before
+            steps_run = sum(int(model.num_timesteps) for model in self.models) - before
             elapsed = time.perf_counter() - started
             print(
-                f"SB3Agent({self.algo}): {steps} agent-steps ({self.n_agents} agents) in "
-                f"{elapsed:.1f} s ({steps / max(elapsed, 1e-9):,.0f} agent-steps/s)"
+                f"SB3Agent({self.algo}): {steps_run} agent-steps ({self.n_agents} agents) in "
+                f"{elapsed:.1f} s ({steps_run / max(elapsed, 1e-9):,.0f} agent-steps/s)"
             )
         return self
 
@@ -1074,7 +1379,10 @@ class SB3Agent:
         if self._records_cache is None:
             # each agent's rows are in step order, and the agents follow one another
             rows = [row for env in self.envs for row in env.rows]
-            self._records_cache = record_table([pd.DataFrame.from_records(rows)] if rows else [])
+            frame = record_table([pd.DataFrame.from_records(rows)] if rows else [])
+            if self.learning_agent is not None:  # (read part-way: rows are still coming)
+                return frame
+            self._records_cache = frame
         return self._records_cache
 
     # ------------------------------------------------------------------ persistence
@@ -1088,6 +1396,12 @@ class SB3Agent:
         tensors: dict[str, torch.Tensor] = {}
         pairs = enumerate(zip(self.models, self.envs, strict=True))
         agents = [_model_checkpoint(i, model, env, tensors) for i, (model, env) in pairs]
+        continuation = []
+        for i, (model, env) in enumerate(zip(self.models, self.envs, strict=True)):
+            streams = self._learn_streams[i]
+            live = streams._read() if i == self.learning_agent else streams.states
+            predict = (self._predict_streams[i], self._predict_space_rngs[i])
+            continuation.append(_continuation(i, model, env, live, predict, tensors))
         refuse_nonfinite(f"SB3Agent({self.algo})", tensors)
         meta = {
             "agent": type(self).__name__,
@@ -1098,6 +1412,7 @@ class SB3Agent:
             "env_kwargs": self.env_kwargs,
             "seeds": self.seeds._asdict(),
             "agents": agents,
+            "continuation": continuation,
             "run_dir": str(self.run_dir) if self.run_dir else None,
             "run_id": getattr(self, "run_id", None),
             "verbose": self.verbose,
@@ -1131,6 +1446,7 @@ class SB3Agent:
             algo = check_algo(meta["algo"])
             algo_kwargs = _checked_algo_kwargs(algo, _decode(meta["algo_kwargs"]))
             seeds, agents = _checked_population(meta, saved.n_agents)
+        restoring_env = env is None
         env = saved.env_to_load(env, path)
         agent = cls.__new__(cls)
         agent.algo, agent.n_agents, agent.verbose = algo, saved.n_agents, saved.verbose
@@ -1159,6 +1475,21 @@ class SB3Agent:
         triples = zip(agent.models, agent.envs, agents, strict=True)
         for i, (model, env, agent_meta) in enumerate(triples):
             _restore_model(i, model, env, agent_meta, tensors, used, path)
+        continuation = meta.get("continuation")
+        same_device = meta.get("device", "cpu") == agent.device.type
+        if continuation is not None:
+            if not isinstance(continuation, list) or len(continuation) != saved.n_agents:
+                raise CheckpointError(f"{path}: continuation must list {saved.n_agents} entries")
+            for i, state in enumerate(continuation):
+                if state is None or not (restoring_env and same_device):
+                    used.update(n for n in tensors if n.startswith(f"agent{i}.continue."))
+                    continue
+                try:
+                    _restore_continuation(i, agent, state, tensors, used)
+                except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as error:
+                    raise CheckpointError(
+                        f"{path}: cannot restore agent {i}'s continuation state: {error}"
+                    ) from None
         unexpected = sorted(set(tensors) - used)
         if unexpected:
             raise CheckpointError(f"{path} has unexpected tensors: {unexpected[:5]}")

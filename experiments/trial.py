@@ -28,7 +28,7 @@ import functools
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from plasticgym.config import check_number
 from plasticgym.docs import task_ids
 from plasticgym.experiments.stats import mean_ci
 from plasticgym.guards import check_device, check_threads
-from plasticgym.records import save_records
+from plasticgym.records import load_records, record_files, save_records
 from plasticgym.seeding import seed_plan
 from plasticgym.sweep import canonical_json
 from plasticgym.threads import explicit_threads
@@ -71,21 +71,25 @@ def run_trial(
     gain ``chance_reward`` / ``chance_reward_last20`` (and their CIs: the same definitions as
     the agent's). With ``tensorboard``, the agent logs under ``out_dir / "tensorboard"``.
 
-    With ``checkpoint_every`` (steps per agent), ``records.parquet`` and then
-    ``agent.safetensors`` are written (each atomically) whenever the step count is a multiple
-    of it, so a killed trial can go on: ``resume`` loads ``agent.safetensors`` and the records
-    before its step and trains up to ``spec["steps"]``; records, weights and TensorBoard
-    curves then equal those of an uninterrupted trial. Resuming is for the population agents
-    (not Stable-Baselines3's); the caller checks that the spec is the checkpoint's.
+    The population agents stream their records to ``records.parquet`` as they learn
+    (``learn(record_to=)``: memory bounded by one chunk of rows); Stable-Baselines3's keep them
+    in memory and write them at each checkpoint and at the end.
+
+    With ``checkpoint_every`` (steps per agent), ``agent.safetensors`` is written (atomically,
+    after the records before it are on disk) whenever the step count is a multiple of it
+    (Stable-Baselines3: at each model's first rollout start at or past a multiple), so a
+    killed trial can go on: ``resume`` loads ``agent.safetensors`` and trains up to
+    ``spec["steps"]``, dropping the rows the killed run recorded after the checkpoint.
+    Records, weights and (population agents) TensorBoard curves then equal those of an
+    uninterrupted trial; the caller checks that the spec is the checkpoint's.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
     if checkpoint_every is not None:
         check_number("checkpoint_every", checkpoint_every, 1, integer=True)
-    if checkpoint_every is not None or resume:
-        check_resumable(spec["agent"])
     logs = {"tensorboard_log": str(out_dir / "tensorboard")} if tensorboard else {}
-    checkpoint = out_dir / "agent.safetensors"
+    checkpoint, records_path = out_dir / "agent.safetensors", out_dir / RECORDS
+    streams = streams_records(spec["agent"])
     with explicit_threads(spec.get("threads")):  # None: each learn chooses (small: 1 thread)
         if resume:
             agent, earlier = resumed_agent(spec, out_dir)
@@ -102,23 +106,37 @@ def run_trial(
                 **spec["hyperparameters"],
             )
         first_step = agent.num_timesteps
-        remaining = spec["steps"] - first_step
         callback = None
-        if checkpoint_every is not None:
+        if checkpoint_every is not None and streams:
 
             def callback(trained: Any) -> None:
                 step = trained.num_timesteps
                 if step % checkpoint_every == 0 and step < spec["steps"]:
-                    save_records(joined_records(earlier, trained.records), out_dir / RECORDS)
-                    trained.save(checkpoint)
+                    trained.save(checkpoint)  # (the stream's rows before it are on disk first)
 
+        elif checkpoint_every is not None:
+
+            def save(trained: Any) -> None:
+                save_records(joined_records(earlier, trained.records), records_path)
+                trained.save(checkpoint)
+
+            callback = sb3_checkpoints(agent, checkpoint_every, save)
         learning = time.perf_counter()
-        agent.learn(remaining, record=True, progress_bar=progress_bar, callback=callback)
+        if streams:
+            agent.learn(spec["steps"] - first_step, progress_bar=progress_bar,
+                        callback=callback, record_to=records_path)  # fmt: skip
+        else:  # (each agent up to the total: a resumed agent may be part-way)
+            agent.learn_to(spec["steps"], progress_bar=progress_bar, callback=callback,
+                           record=True)  # fmt: skip
         learn_s = time.perf_counter() - learning
-        records = joined_records(earlier, agent.records)
-        save_records(records, out_dir / RECORDS)
+        if streams:
+            records = load_records(records_path, columns=METRIC_COLUMNS)
+        else:
+            records = joined_records(earlier, agent.records)
+            save_records(records, records_path)
         agent.save(checkpoint)
         metrics = reward_metrics(records, agent.num_timesteps)
+        del records
         agent.close()
     wall_s = time.perf_counter() - started  # the agent's trial, without the chance run
     if chance:
@@ -139,34 +157,56 @@ def run_trial(
 
 
 RECORDS = "records.parquet"
+METRIC_COLUMNS = ("agent", "step", "reward")
+"""The record columns :func:`reward_metrics` and :func:`plot_learning_curve` read."""
 
 
-def check_resumable(agent: str) -> None:
-    """Raise ``ValueError`` unless agent ``agent`` can be checkpointed during a trial and
-    resumed (the population agents; Stable-Baselines3's learn in whole rollouts)."""
+def streams_records(agent: str) -> bool:
+    """Whether a trial of agent ``agent`` streams its records to ``records.parquet`` while it
+    learns (the population agents: memory bounded by one chunk of rows) rather than keeping
+    them in memory and writing them at each checkpoint (Stable-Baselines3's)."""
     from plasticgym.agents import agent_class
     from plasticgym.agents.base import PopulationAgent
 
-    if not issubclass(agent_class(agent), PopulationAgent):
-        raise ValueError(
-            f"agent {agent!r} cannot checkpoint during a run or resume one (Stable-Baselines3 "
-            "agents); periodic checkpoints and resuming are for the plasticgym agents"
-        )
+    return issubclass(agent_class(agent), PopulationAgent)
 
 
-def resumed_agent(spec: dict[str, Any], out_dir: Path) -> tuple[Any, pd.DataFrame]:
-    """The agent of ``out_dir / agent.safetensors`` and the records before its step, or
-    ``ValueError`` if there is no checkpoint, it is not this spec's population, it is past
-    ``spec["steps"]``, or the records lack steps before it."""
+def sb3_checkpoints(agent: Any, every: int, save: Callable[[Any], None]) -> Any:
+    """A Stable-Baselines3 callback that calls ``save(agent)`` at the first rollout start of
+    each model at or past every multiple of ``every`` of its env steps: between two rollouts,
+    where nothing but what :meth:`~plasticgym.agents.sb3.SB3Agent.save` keeps is in flight
+    (SB3 cannot stop inside a rollout), so a resumed run goes on exactly."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Checkpoints(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.mark = self.model.num_timesteps // every
+
+        def _on_rollout_start(self) -> None:
+            if self.model.num_timesteps // every > self.mark:
+                self.mark = self.model.num_timesteps // every
+                save(agent)
+
+        def _on_step(self) -> bool:
+            return True
+
+    return Checkpoints()
+
+
+def resumed_agent(spec: dict[str, Any], out_dir: Path) -> tuple[Any, pd.DataFrame | None]:
+    """The agent of ``out_dir / agent.safetensors`` and the records before its step (None for
+    an agent that streams them: its ``learn(record_to=)`` continues the file, dropping what a
+    killed run wrote after the checkpoint), or ``ValueError`` if there is no checkpoint, it is
+    not this spec's population, it is past ``spec["steps"]``, or the records lack steps before
+    it."""
     from plasticgym.agents import agent_class
-    from plasticgym.records import load_records
 
     path = out_dir / "agent.safetensors"
     if not path.is_file():
         raise ValueError(f"cannot resume: no checkpoint {path}; run without resuming to start")
     agent = agent_class(spec["agent"]).load(path, device=spec["device"])
     saved = {"n_agents": agent.n_agents, "env": agent.env_id, "env_kwargs": agent.env_kwargs,
-             "seed": agent.seeds == seed_plan(spec["seed"])}  # fmt: skip
+             "seed": agent.seeds.entropy == seed_plan(spec["seed"]).entropy}  # fmt: skip
     given = {**{key: spec[key] for key in saved}, "seed": True}
     if saved != given:
         agent.close()
@@ -177,21 +217,38 @@ def resumed_agent(spec: dict[str, Any], out_dir: Path) -> tuple[Any, pd.DataFram
         raise ValueError(
             f"cannot resume to steps={spec['steps']}: {path} has already run {step} steps"
         )
+    lacks = f"cannot resume: {out_dir / RECORDS} lacks the records before step {step}"
+    if streams_records(spec["agent"]):
+        if step > 0 and not record_files(out_dir / RECORDS):
+            agent.close()
+            raise ValueError(lacks)
+        return agent, None
+    # Stable-Baselines3's agents, each at its own step (one may be part-way): every step of
+    # theirs is a transition, so the rows before agent i's step are exactly that many
+    steps = np.array([env.steps for env in agent.envs])
     records = load_records(out_dir / RECORDS) if (out_dir / RECORDS).is_file() else None
-    if records is None or (step > 0 and int(records["step"].max()) < step - 1):
+    if records is None and steps.sum() > 0:
         agent.close()
-        raise ValueError(f"cannot resume: {out_dir / RECORDS} lacks the records before step {step}")
-    return agent, records[records["step"] < step].reset_index(drop=True)
+        raise ValueError(lacks)
+    if records is None:
+        return agent, None
+    before = records[records["step"].to_numpy() < steps[records["agent"].to_numpy()]]
+    if len(before) != steps.sum():
+        agent.close()
+        raise ValueError(f"{lacks} ({len(before)} rows for {int(steps.sum())} agent-steps)")
+    return agent, before.reset_index(drop=True)
 
 
 def joined_records(earlier: pd.DataFrame | None, later: pd.DataFrame) -> pd.DataFrame:
     """The records of a resumed trial: those saved before its checkpoint, then its own, as
-    one table (``phase`` a category again, over both parts' values)."""
+    one table ordered by agent, then step (Stable-Baselines3's order; ``phase`` a category
+    again, over both parts' values)."""
     if earlier is None:
         return later
     parts = [part.astype({"phase": object}) if "phase" in part else part
              for part in (earlier, later)]  # fmt: skip
     frame = pd.concat(parts, ignore_index=True)
+    frame = frame.sort_values(["agent", "step"], kind="stable", ignore_index=True)
     if "phase" in frame:
         frame["phase"] = frame["phase"].astype("category")
     return frame

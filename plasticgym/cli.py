@@ -176,7 +176,12 @@ def _sb3_rounding_note(spec: dict[str, Any]) -> str | None:
 
 def _train(args: argparse.Namespace) -> int:
     from plasticgym.checkpoint import write_json
-    from plasticgym.experiments.trial import check_spec, plot_learning_curve, run_trial
+    from plasticgym.experiments.trial import (
+        METRIC_COLUMNS,
+        check_spec,
+        plot_learning_curve,
+        run_trial,
+    )
     from plasticgym.records import load_records
     from plasticgym.sweep import trial_spec
 
@@ -221,8 +226,8 @@ def _train(args: argparse.Namespace) -> int:
     )
     write_json(out / "result.json", {"spec": spec, "metrics": metrics})
     figure = plot_learning_curve(
-        load_records(out / "records.parquet"),
-        load_records(out / "chance_records.parquet"),
+        load_records(out / "records.parquet", columns=METRIC_COLUMNS),
+        load_records(out / "chance_records.parquet", columns=METRIC_COLUMNS),
         out / "reward.png",
         title=f"{spec['agent']} on {spec['env']}",
         agent_label=spec["agent"],
@@ -545,8 +550,9 @@ def _add_train(sub: _Subparsers) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="also write OUT/agent.safetensors and OUT/records.parquet every N env steps per "
-        "agent (default: only at the end)",
+        help="also write the checkpoint OUT/agent.safetensors every N env steps per agent, "
+        "after the records before it are on disk (Stable-Baselines3 agents: at each model's "
+        "first rollout start past a multiple of N; default: only at the end)",
     )
     train.add_argument(
         "--resume",

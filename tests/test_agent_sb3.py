@@ -75,13 +75,24 @@ def test_learn_predict_save_load_round_trip(algo, tmp_path):
             _assert_same_tensors(entry, new_opt["state"][index])
         assert new.num_timesteps == old.num_timesteps
         assert new._n_updates == old._n_updates
-    # learning continues from the saved counters, in a new episode of a fresh env
+    # learning continues exactly where it stopped (same episode, env, streams, buffers)
     loaded.learn(16, record=True)
     assert loaded.num_timesteps == 64
     rows = loaded.records
     assert rows.groupby("agent")["step"].min().tolist() == [48, 48]
+    agent.learn(16, record=True)
+    later = agent.records[agent.records["step"] >= 48].reset_index(drop=True)
+    pd.testing.assert_frame_equal(rows, later, check_exact=True)
+    for old, new in zip(agent.models, loaded.models, strict=True):
+        _assert_same_tensors(old.policy.state_dict(), new.policy.state_dict())
+
+
+def test_an_env_given_at_load_starts_a_new_episode_with_fresh_streams(tmp_path):
+    agent = _agent("PPO").learn(48, record=True)
+    loaded = SB3Agent.load(agent.save(tmp_path / "ppo"), env=BANDIT)
+    loaded.learn(16, record=True)
     last_episode = agent.records.groupby("agent")["episode"].max()
-    assert (rows.groupby("agent")["episode"].min() == last_episode + 1).all()
+    assert (loaded.records.groupby("agent")["episode"].min() == last_episode + 1).all()
 
 
 def test_ppo_on_reaching_box_actions(tmp_path):

@@ -136,14 +136,6 @@ def test_resume_refuses_a_folder_without_checkpoint_and_other_arguments(runs, tm
     assert "--checkpoint-every 0 must be >= 1" in capsys.readouterr().err
 
 
-def test_sb3_agents_refuse_checkpoints_during_a_run(tmp_path, capsys):
-    pytest.importorskip("stable_baselines3")
-    argv = ["train", "--env", "plasticgym/ReversalBandit-v0", "--agent", "ppo", "--steps", "64",
-            "--out", str(tmp_path), "--checkpoint-every", "32", "--no-progress"]  # fmt: skip
-    assert main(argv) == 2
-    assert "cannot checkpoint during a run" in capsys.readouterr().err
-
-
 def test_resume_extends_a_finished_run_to_a_larger_total(runs, tmp_path):
     whole, _, _ = runs
     out = tmp_path / "extended"
