@@ -35,7 +35,8 @@ Differences that remain: random numbers (each simulator's own), the weight updat
 mean firing rate of the excitatory and inhibitory cells and the mean excitatory weight at the
 end (tolerance in :func:`agreement`).
 
-Writes ``--out`` (JSON) and a markdown table next to it (``.md``).
+Writes ``--out`` (JSON) and a markdown table next to it (``.md``). ``--brian2-from EARLIER.json``
+reuses the Brian2 results of an earlier run (to re-measure only plasticgym after a change).
 """
 
 from __future__ import annotations
@@ -368,6 +369,7 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=("runtime", "standalone", "plasticgym1", "batch"))  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/brian2_compare.json"))
+    parser.add_argument("--brian2-from", type=Path, default=None, help="earlier JSON")
     args = parser.parse_args()
     import brian2 as b2  # benchmark-only dependency
 
@@ -389,6 +391,12 @@ def main() -> None:
             record(plasticgym_run(1, args.seconds, args.warmup, threads, params))
         if "batch" not in args.skip:
             record(plasticgym_run(args.networks, args.seconds, args.warmup, threads, params))
+    if args.brian2_from is not None:
+        earlier = json.loads(args.brian2_from.read_text())
+        for r in earlier["results"]:
+            if r["simulator"] == "brian2":
+                record({**r, "from": str(args.brian2_from)})
+        args.skip += ["runtime", "standalone"]
     if "runtime" not in args.skip:
         record(brian2_runtime(args.seconds, args.warmup, params, wiring))
     if "standalone" not in args.skip:
