@@ -116,7 +116,7 @@ def izhikevich_step(
             dv.add_(5.0).mul_(v).add_(140.0).sub_(u).add_(current).mul_(h)
             v = v + dv if k == 0 else v.add_(dv)
         du = v * b
-        du.sub_(u).mul_(dt * a)
+        du.sub_(u).mul_(a if dt == 1.0 else dt * a)  # 1.0 * a is a, bit for bit
         u = u + du
     else:
         for _ in range(v_substeps):
@@ -131,13 +131,15 @@ def izhikevich_step(
 def _fits_in_place(like: Tensor, *values: Scalar) -> bool:
     """Whether every tensor among ``values`` has the dtype of ``like`` and broadcasts to its
     shape without enlarging it (so an in-place op with it equals the out-of-place one)."""
-    tensors = [x for x in values if isinstance(x, Tensor)]
-    if any(x.dtype != like.dtype for x in tensors):
-        return False
-    try:
-        return torch.broadcast_shapes(like.shape, *(x.shape for x in tensors)) == like.shape
-    except RuntimeError:
-        return False
+    for x in values:
+        if not isinstance(x, Tensor):
+            continue
+        if x.dtype != like.dtype or x.dim() > like.dim():
+            return False
+        trailing = like.shape[like.dim() - x.dim() :]
+        if any(s not in (t, 1) for s, t in zip(x.shape, trailing, strict=True)):
+            return False
+    return True
 
 
 def lif_step(

@@ -172,6 +172,19 @@ def build_network(
     return network, state
 
 
+def _network_of(fired: Tensor, n: int) -> Tensor | None:
+    """The network ``b`` of each flat neuron id ``b N + i``, as a column ``[F, 1]``; ``None``
+    when there is one network (every ``b`` is 0)."""
+    if fired.numel() and int(fired[-1]) < n:
+        return None
+    return torch.div(fired, n, rounding_mode="floor")[:, None]
+
+
+def _in_network(index: Tensor, network_of: Tensor | None, stride: int) -> Tensor:
+    """``b stride + index``: a per-network index made flat (``index`` itself for network 0)."""
+    return index if network_of is None else network_of * stride + index
+
+
 def network_step(
     network: Network,
     state: NetworkState,
@@ -199,7 +212,7 @@ def network_step(
     if fired.numel():  # synaptic input of last step's spikes (1 ms delay)
         out_flat = fired[:, None] * m + offsets
         targets = torch.take(network.post, out_flat)
-        flat = (torch.div(fired, n, rounding_mode="floor")[:, None] * n + targets).view(-1)
+        flat = _in_network(targets, _network_of(fired, n), n).view(-1)
         current.view(-1).index_add_(0, flat, torch.take(state.weights, out_flat).view(-1))
     v, u, spikes = izhikevich_step(state.v, state.u, current, network.a, network.b, network.c,
                                    network.d)  # fmt: skip
@@ -209,18 +222,18 @@ def network_step(
     fired = spikes.reshape(-1).nonzero().squeeze(1)
     if fired.numel():
         flat_c = eligibility.view(-1)
-        fired_b = torch.div(fired, n, rounding_mode="floor")[:, None]
+        fired_b = _network_of(fired, n)
         # LTD: the presynaptic neuron fired; its outgoing synapses see the targets' traces
         out_flat = fired[:, None] * m + offsets
         targets = torch.take(network.post, out_flat)
-        ltd = torch.take(trace, fired_b * n + targets).mul_(params.a_minus)
-        flat_c.index_add_(0, (out_flat + fired_b).view(-1), ltd.neg_().view(-1))
+        ltd = torch.take(trace, _in_network(targets, fired_b, n)).mul_(params.a_minus)
+        flat_c.index_add_(0, _in_network(out_flat, fired_b, 1).view(-1), ltd.neg_().view(-1))
         # LTP: the postsynaptic neuron fired; its incoming synapses see the sources' traces
         in_ids = network.incoming.reshape(-1, network.incoming.shape[2]).index_select(0, fired)
         sources = torch.take(network.pre, in_ids.clamp(max=network.pre.shape[0] - 1))
-        ltp = torch.take(trace, fired_b * n + sources).mul_(params.a_plus)
+        ltp = torch.take(trace, _in_network(sources, fired_b, n)).mul_(params.a_plus)
         ltp.mul_(in_ids < s_plus_1 - 1)
-        flat_c.index_add_(0, (fired_b * s_plus_1 + in_ids).view(-1), ltp.view(-1))
+        flat_c.index_add_(0, _in_network(in_ids, fired_b, s_plus_1).view(-1), ltp.view(-1))
     trace.add_(spikes)
     dopamine = state.dopamine * decay_factor(params.tau_d) + params.dopamine_per_reward * reward
     weights = state.weights
