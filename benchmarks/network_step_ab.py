@@ -33,12 +33,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--steps", type=int, nargs=2, default=[500, 60], help="per round, B=1 B=64")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     params = NetworkParams()
     results = {"threads": args.threads, "load_before": Path("/proc/loadavg").read_text()}
-    for n_networks, steps in ((1, 500), (64, 60)):
+    for n_networks, steps in zip((1, 64), args.steps, strict=True):
         generator = torch.Generator()
         generator.manual_seed(0)
         network, state = build_network(params, n_networks, generator)
