@@ -172,6 +172,19 @@ def build_network(
     return network, state
 
 
+def _network_of(fired: Tensor, n: int) -> Tensor | None:
+    """The network ``b`` of each flat neuron id ``b N + i``, as a column ``[F, 1]``; ``None``
+    when there is one network (every ``b`` is 0)."""
+    if fired.numel() and int(fired[-1]) < n:
+        return None
+    return torch.div(fired, n, rounding_mode="floor")[:, None]
+
+
+def _in_network(index: Tensor, network_of: Tensor | None, stride: int) -> Tensor:
+    """``b stride + index``: a per-network index made flat (``index`` itself for network 0)."""
+    return index if network_of is None else network_of * stride + index
+
+
 def network_step(
     network: Network,
     state: NetworkState,
@@ -185,36 +198,43 @@ def network_step(
     ms (the weights update when ``(t + 1) % update_every == 0``), ``reward [B]`` the rewards
     delivered in this step, ``decay_c_per_update [B, 1]`` = ``exp(-update_every / tau_c)``."""
     n = state.v.shape[1]
+    m = params.n_per_neuron
     s_plus_1 = state.eligibility.shape[1]
     device = state.v.device
-    noise = torch.rand(state.v.shape, generator=generator, device=device)
-    current = params.noise_amplitude * (noise - 0.5)
-    fired_b, fired_i = state.spikes.nonzero(as_tuple=True)
-    offsets = torch.arange(params.n_per_neuron, device=device)
-    if fired_b.numel():  # synaptic input of last step's spikes (1 ms delay)
-        out_ids = fired_i[:, None] * params.n_per_neuron + offsets
-        targets = network.post[fired_b[:, None], out_ids]
-        flat = (fired_b[:, None] * n + targets).reshape(-1)
-        current.view(-1).index_add_(0, flat, state.weights[fired_b[:, None], out_ids].reshape(-1))
+    # Gathers and scatters use flat indices (torch.take, index_add_ on flat views): the same
+    # elements in the same order as 2-D advanced indexing, several times faster on CPU. A
+    # fired neuron's flat id f = b N + i owns synapses f m .. f m + m - 1 of the flat [B, S]
+    # tensors (S = N m); the eligibility [B, S + 1] adds one column per network.
+    current = torch.rand(state.v.shape, generator=generator, device=device)
+    current.sub_(0.5).mul_(params.noise_amplitude)
+    offsets = torch.arange(m, device=device)
+    fired = state.spikes.reshape(-1).nonzero().squeeze(1)
+    if fired.numel():  # synaptic input of last step's spikes (1 ms delay)
+        out_flat = fired[:, None] * m + offsets
+        targets = torch.take(network.post, out_flat)
+        flat = _in_network(targets, _network_of(fired, n), n).view(-1)
+        current.view(-1).index_add_(0, flat, torch.take(state.weights, out_flat).view(-1))
     v, u, spikes = izhikevich_step(state.v, state.u, current, network.a, network.b, network.c,
                                    network.d)  # fmt: skip
 
     trace = state.trace * decay_factor(params.tau_stdp)
     eligibility = state.eligibility
-    fired_b, fired_i = spikes.nonzero(as_tuple=True)
-    if fired_b.numel():
+    fired = spikes.reshape(-1).nonzero().squeeze(1)
+    if fired.numel():
         flat_c = eligibility.view(-1)
+        fired_b = _network_of(fired, n)
         # LTD: the presynaptic neuron fired; its outgoing synapses see the targets' traces
-        out_ids = fired_i[:, None] * params.n_per_neuron + offsets
-        targets = network.post[fired_b[:, None], out_ids]
-        ltd = params.a_minus * trace[fired_b[:, None], targets]
-        flat_c.index_add_(0, (fired_b[:, None] * s_plus_1 + out_ids).reshape(-1), -ltd.reshape(-1))
+        out_flat = fired[:, None] * m + offsets
+        targets = torch.take(network.post, out_flat)
+        ltd = torch.take(trace, _in_network(targets, fired_b, n)).mul_(params.a_minus)
+        flat_c.index_add_(0, _in_network(out_flat, fired_b, 1).view(-1), ltd.neg_().view(-1))
         # LTP: the postsynaptic neuron fired; its incoming synapses see the sources' traces
-        in_ids = network.incoming[fired_b, fired_i]  # [F, K], padded with the dummy S
-        sources = network.pre[in_ids.clamp(max=network.pre.shape[0] - 1)]
-        ltp = params.a_plus * trace[fired_b[:, None], sources] * (in_ids < s_plus_1 - 1)
-        flat_c.index_add_(0, (fired_b[:, None] * s_plus_1 + in_ids).reshape(-1), ltp.reshape(-1))
-    trace = trace + spikes.float()
+        in_ids = network.incoming.reshape(-1, network.incoming.shape[2]).index_select(0, fired)
+        sources = torch.take(network.pre, in_ids.clamp(max=network.pre.shape[0] - 1))
+        ltp = torch.take(trace, _in_network(sources, fired_b, n)).mul_(params.a_plus)
+        ltp.mul_(in_ids < s_plus_1 - 1)
+        flat_c.index_add_(0, _in_network(in_ids, fired_b, s_plus_1).view(-1), ltp.view(-1))
+    trace.add_(spikes)
     dopamine = state.dopamine * decay_factor(params.tau_d) + params.dopamine_per_reward * reward
     weights = state.weights
     if (t + 1) % params.update_every == 0:
