@@ -48,6 +48,7 @@ EXPERIMENTS: dict[str, str] = {
     "aging": "plasticgym.experiments.aging",
     "spine_turnover": "plasticgym.experiments.spine_turnover",
     "distal_reward": "plasticgym.experiments.distal_reward",
+    "tuned_compare": "plasticgym.experiments.tuned_compare",
 }
 """Experiment name -> module (the command line's ``plasticgym experiment NAME``)."""
 

@@ -73,7 +73,8 @@ def test_registry_names_every_planned_experiment():
                                 "skill", "homeostasis", "compare", "tag_capture",
                                 "stdp_window", "consolidation_behaviour",
                                 "map_plasticity", "systems_consolidation",
-                                "aging", "spine_turnover", "distal_reward"}  # fmt: skip
+                                "aging", "spine_turnover", "distal_reward",
+                                "tuned_compare"}  # fmt: skip
     assert {"rpe_transfer", "two_step", "homeostasis"} <= set(AVAILABLE)
     assert list(available_experiments()) == AVAILABLE
 
