@@ -95,6 +95,7 @@ TensorBoard
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import math
@@ -969,8 +970,10 @@ class SB3Agent:
             streams = _GlobalStreams(self.device)
             with streams.active():  # SB3's constructor seeds the global generators
                 try:
+                    # a copy each: A2C writes its RMSprop settings into the policy_kwargs it
+                    # is given, which would leak into the caller's dict and the next model
                     model = cls(policy, env, seed=model_seeds[i], device=self.device,
-                                verbose=self.verbose, **kwargs)  # fmt: skip
+                                verbose=self.verbose, **copy.deepcopy(kwargs))  # fmt: skip
                 except (AssertionError, ZeroDivisionError, TypeError, KeyError) as error:
                     reason = " ".join(str(error).split()) or type(error).__name__
                     raise ValueError(

@@ -58,3 +58,15 @@ def test_save_and_load_round_trip(tmp_path):
                                   agent.predict(ONES, deterministic=True)[0])  # fmt: skip
     loaded.learn(16, record=True)
     assert loaded.num_timesteps == 48
+
+
+def test_sb3_agents_leave_the_callers_policy_kwargs_alone():
+    # SB3's A2C adds its RMSprop settings to the policy_kwargs it is given; before the fix they
+    # leaked into the caller's dict (compare's shared network settings gave PPO and DQN A2C's
+    # optimizer once an A2C agent had been built)
+    kwargs = {"n_steps": 8, "policy_kwargs": {"net_arch": [8]}}
+    agent = make_agent("a2c", BANDIT, n_agents=2, seed=0, **kwargs)
+    assert kwargs["policy_kwargs"] == {"net_arch": [8]}
+    assert agent.algo_kwargs["policy_kwargs"] == {"net_arch": [8]}
+    assert type(agent.models[1].policy.optimizer).__name__ == "RMSprop"
+    agent.close()
