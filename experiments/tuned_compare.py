@@ -37,7 +37,7 @@ trial with the metrics computed on the first ``steps`` steps (Stable-Baselines3 
 rollouts and may run a few steps more, which no metric sees).
 
 **Sampler.** Random search with a seeded numpy generator, not optuna's TPE: with the budgets a
-2-core machine allows (6-16 configurations per agent) TPE would spend most of them on its
+2-core machine allows (3-6 configurations per agent) TPE would spend all of them on its
 random start-up trials anyway (optuna's default ``n_startup_trials`` is 10), random search
 needs no new dependency, every configuration is known before anything runs (so the whole
 stage is one sweep, resumable and parallel, with a budget that is equal by construction), and
