@@ -52,6 +52,9 @@ are checked before that, so a misspelt one is an error, not a skip.
 well the task is being solved (a training-only protocol where the default protocol ends in
 devaluation or extinction tests). Episodes that end start again (continuing learning).
 
+Every kind runs one fixed setting, untuned; ``tuned_compare`` gives every kind the same
+tuning budget first and compares the winners on held-out seeds.
+
 Every agent kind uses the same ``seed`` (common random numbers: the same env seeds), and the
 whole experiment is deterministic given the seed on one machine (timings aside). Usage::
 

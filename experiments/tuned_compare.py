@@ -282,7 +282,7 @@ class Config:
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
-        """A tiny budget (about 30 s on 2 cores): the reversal bandit, every agent kind, two
+        """A tiny budget (about 30 s of CPU): the reversal bandit, every agent kind, two
         configurations on one tuning seed, two held-out seeds, 2 agents each, 200 steps."""
         quick = {
             "n_agents": 2,
