@@ -635,18 +635,26 @@ def _verdicts(
                     tuple(sorted(config.tuning_seeds)), (config.n_agents,),
                     (config.steps[task],))  # fmt: skip
         per_task_ok.append(found == {expected})
+    evaluated = trials[trials["stage"] == "evaluation"]
+    held_out = {
+        key: (tuple(sorted(group["seed"])), tuple(sorted(set(group["n_agents"]))))
+        for key, group in evaluated.groupby(["task", "agent_kind"], sort=False)
+    }
+    same_evaluation = set(held_out) == set(budgets) and set(held_out.values()) == {
+        (tuple(sorted(config.eval_seeds)), (config.n_agents,))}  # fmt: skip
     name = "equal_budget"
-    verdicts[name] = bool(budgets) and all(per_task_ok)
+    verdicts[name] = bool(budgets) and all(per_task_ok) and same_evaluation
     kinds[name] = MECHANISM_CHECK
     counts = sorted({v[1] for v in budgets.values()})
+    steps = {_short(t): s for t, s in config.steps.items() if t in config.tasks}
     lines[name] = (
         f"every agent kind that ran had {config.n_configs} configurations x "
         f"{len(config.tuning_seeds)} tuning seeds = {counts} tuning trials (counted) of "
-        f"{config.n_agents} agents x the task's steps ({dict((_short(t), s) for t, s in config.steps.items() if t in config.tasks)}); "  # noqa: E501
-        f"{len(budgets)} task x kind combinations tuned"
+        f"{config.n_agents} agents x the task's steps ({steps}); {len(budgets)} task x kind "
+        f"combinations tuned; every winner evaluated on the same {len(config.eval_seeds)} "
+        f"held-out seeds x {config.n_agents} agents: {same_evaluation}"
     )
     tuned_seeds = set(tuning["seed"])
-    evaluated = trials[trials["stage"] == "evaluation"]
     held_out = set(evaluated["seed"])
     name = "seeds_disjoint"
     verdicts[name] = bool(held_out) and not (tuned_seeds & held_out)

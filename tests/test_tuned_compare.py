@@ -67,6 +67,10 @@ def test_equal_budget_verdict_counts_the_trials_that_ran(small_run):
     drop = trials.index[(trials["stage"] == "tuning") & (trials["agent_kind"] == "ppo")][0]
     corrupted = {**tables, "trials": trials.drop(index=drop)}
     assert not tc.analyse(corrupted, config)["verdicts"]["equal_budget"]
+    # one held-out seed fewer for Q-learning: neither
+    held = trials.index[(trials["stage"] == "evaluation") & (trials["agent_kind"] == "q_learning")]
+    corrupted = {**tables, "trials": trials.drop(index=held[0])}
+    assert not tc.analyse(corrupted, config)["verdicts"]["equal_budget"]
 
 
 # ------------------------------------------------------------------------------ seeds
