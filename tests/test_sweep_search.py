@@ -90,3 +90,21 @@ def test_run_trials_refuses_repeated_or_mislabelled_trials(tmp_path):
         run_trials([item, item], tmp_path)
     with pytest.raises(ValueError, match="is not the id of its spec"):
         run_trials([Trial("0" * 12, spec)], tmp_path)
+
+
+def test_the_sweep_command_runs_a_search_config(tmp_path, capsys):
+    from plasticgym.cli import main
+
+    config = tmp_path / "search.toml"
+    config.write_text(
+        'env = "plasticgym/ReversalBandit-v0"\nagent = "q_learning"\nseeds = 1\n'
+        "[params]\nsteps = 20\nn_agents = 2\n"
+        "[search]\nn_configs = 2\nseed = 3\n"
+        "[search.space]\nlearning_rate = { log_uniform = [0.05, 0.5] }\n"
+    )
+    code = main(["sweep", str(config), "--out", str(tmp_path / "out"), "--in-process",
+                 "--no-progress"])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "2 trials (envs x agents x drawn configurations x seeds = 1 x 1 x 2 x 1)" in printed
+    assert "point" in printed and "learning_rate" in printed
