@@ -108,10 +108,18 @@ AGENTS: dict[str, AgentEntry] = {
         "plasticgym.agents.spiking:SpikingAgent",
         "spiking actor (LIF/Izhikevich) with reward-modulated STDP or calcium, rate TD critic",
     ),
+    "recurrent_ppo": AgentEntry(
+        _SB3,
+        "sb3-contrib RecurrentPPO (LSTM actor and critic), one model per agent (extra: sb3)",
+        {"algo": "RecurrentPPO"},
+        "sb3",
+    ),
 }
 """Agent names of the command line and of sweep configs."""
 
 _EXTRA_MODULES = {"sb3": "stable_baselines3"}
+_AGENT_MODULES = {"recurrent_ppo": ("stable_baselines3", "sb3_contrib")}
+"""Modules an agent needs beyond its extra's main one (installed by the same extra)."""
 
 
 def _entry(name: str) -> AgentEntry:
@@ -125,7 +133,8 @@ def agent_class(name: str) -> type:
     :class:`~plasticgym.extras.MissingExtraError` when its optional dependency is missing."""
     entry = _entry(name)
     if entry.extra is not None:
-        require_extra(_EXTRA_MODULES[entry.extra], entry.extra, f"agent {name!r}")
+        for module in _AGENT_MODULES.get(name, (_EXTRA_MODULES[entry.extra],)):
+            require_extra(module, entry.extra, f"agent {name!r}")
     module, _, attribute = entry.target.partition(":")
     return getattr(importlib.import_module(module), attribute)
 

@@ -1,4 +1,5 @@
-"""Deep RL baselines from Stable-Baselines3 (PPO, A2C, DQN) behind plasticgym's agent API.
+"""Deep RL baselines from Stable-Baselines3 (PPO, A2C, DQN) and sb3-contrib (RecurrentPPO)
+behind plasticgym's agent API.
 
 :class:`SB3Agent` wraps a population of ``n_agents`` independent Stable-Baselines3 models so that
 they are trained, recorded, saved and loaded like :class:`~plasticgym.agents.PlasticAgent`::
@@ -14,7 +15,9 @@ they are trained, recorded, saved and loaded like :class:`~plasticgym.agents.Pla
 
 Stable-Baselines3 is an optional dependency (``pip install plasticgym[sb3]``): this module imports
 without it, and constructing or loading an :class:`SB3Agent` then raises :class:`ImportError`
-saying what to install.
+saying what to install. The same extra installs ``sb3-contrib`` for ``algo="RecurrentPPO"``
+(PPO with an LSTM in the actor and the critic, policy ``"MlpLstmPolicy"``: the baseline with a
+memory for tasks whose observation does not tell the best action, such as the reversal bandit).
 
 Population
     Agent ``i`` is one SB3 model on its own copy of the task (``gym.make(env_id, **env_kwargs)``,
@@ -55,6 +58,8 @@ Records
       ``r_t + gamma * max_a Q_target(o_t+1, a) - Q(o_t, a_t)`` (DQN; its loss's error); the
       bootstrap term is 0 when the episode terminated (not when it was truncated, as in SB3).
       It is a diagnostic computed by one extra forward pass per recorded step.
+    - RecurrentPPO: ``value`` and ``rpe`` are NaN (its critic needs the LSTM state of the
+      rollout, which the per-step diagnostic does not replay).
     - ``dopamine`` is NaN: SB3's algorithms deliver no per-step teaching signal to their
       weights (PPO and A2C learn from the advantages of a whole rollout, DQN from replayed
       minibatches). Both ``rpe`` and ``value`` are NaN for image or dict observations.
@@ -101,6 +106,7 @@ TensorBoard
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import math
@@ -145,6 +151,8 @@ from plasticgym.threads import learning_threads
 
 __all__ = [
     "ALGOS",
+    "ALL_ALGOS",
+    "RECURRENT_ALGOS",
     "PopulationSeeds",
     "RecordingWrapper",
     "SB3Agent",
@@ -153,7 +161,12 @@ __all__ = [
 ]
 
 ALGOS = ("A2C", "DQN", "PPO")
-"""The Stable-Baselines3 algorithms :class:`SB3Agent` runs."""
+"""The feed-forward Stable-Baselines3 algorithms :class:`SB3Agent` runs."""
+RECURRENT_ALGOS = ("RecurrentPPO",)
+"""The recurrent algorithms of sb3-contrib :class:`SB3Agent` runs (LSTM policies)."""
+ALL_ALGOS = (*ALGOS, *RECURRENT_ALGOS)
+DEFAULT_POLICY = {"RecurrentPPO": "MlpLstmPolicy"}
+"""The policy of an algorithm when none is given (``"MlpPolicy"`` otherwise)."""
 
 INSTALL_HINT = "pip install plasticgym[sb3]"
 RESERVED_KWARGS = ("env", "seed", "device", "verbose", "tensorboard_log", "_init_setup_model")
@@ -176,11 +189,29 @@ def _require_sb3() -> ModuleType:
 
 
 def check_algo(algo: Any) -> str:
-    """The canonical name of ``algo`` (case-insensitive), or ``ValueError`` listing ALGOS."""
-    name = algo.upper() if isinstance(algo, str) else None
-    if name not in ALGOS:
-        raise ValueError(f"algo={algo!r} is invalid: must be one of {list(ALGOS)}")
+    """The canonical name of ``algo`` (case-insensitive), or ``ValueError`` listing
+    :data:`ALL_ALGOS`."""
+    names = {name.upper(): name for name in ALL_ALGOS}
+    name = names.get(algo.upper()) if isinstance(algo, str) else None
+    if name is None:
+        raise ValueError(f"algo={algo!r} is invalid: must be one of {list(ALL_ALGOS)}")
     return name
+
+
+def algo_class(algo: str) -> type:
+    """The class of the canonical algorithm name ``algo``: ``stable_baselines3.PPO`` ...,
+    ``sb3_contrib.RecurrentPPO``; ImportError saying what to install when it is missing."""
+    if algo in RECURRENT_ALGOS:
+        _require_sb3()
+        try:
+            import sb3_contrib
+        except ImportError as error:
+            raise ImportError(
+                f"SB3Agent(algo={algo!r}) needs sb3-contrib, an optional dependency of "
+                f"plasticgym; install it with `{INSTALL_HINT}` (or `pip install sb3-contrib`)"
+            ) from error
+        return getattr(sb3_contrib, algo)
+    return getattr(_require_sb3(), algo)
 
 
 # --------------------------------------------------------------------------------------------
@@ -505,7 +536,7 @@ def _buffer_bytes(algo: str, algo_kwargs: Mapping[str, Any], env: gym.Env) -> in
     """Bytes of one model's rollout buffer (PPO, A2C: ``n_steps`` x (observation, action and 6
     scalars, float32)) or replay buffer (DQN: ``buffer_size`` x (2 observations, an action,
     3 scalars; one observation with ``optimize_memory_usage``)), as SB3 allocates them."""
-    defaults = inspect.signature(getattr(_require_sb3(), algo).__init__).parameters
+    defaults = inspect.signature(algo_class(algo).__init__).parameters
 
     def size(space: gym.Space) -> int:
         return 1 if isinstance(space, gym.spaces.Discrete) else gym.spaces.flatdim(space)
@@ -519,7 +550,12 @@ def _buffer_bytes(algo: str, algo_kwargs: Mapping[str, Any], env: gym.Env) -> in
         itemsize = np.dtype(dtype).itemsize if dtype is not None else 4
         copies = 1 if given("optimize_memory_usage") else 2
         return int(given("buffer_size")) * (copies * obs * itemsize + action * 8 + 12)
-    return int(given("n_steps")) * (obs * 4 + action * 4 + 24)
+    per_step = obs * 4 + action * 4 + 24
+    if algo in RECURRENT_ALGOS:  # hidden and cell states of the actor's and critic's LSTMs
+        policy_kwargs = algo_kwargs.get("policy_kwargs") or {}
+        hidden = int(policy_kwargs.get("lstm_hidden_size", 256))
+        per_step += 4 * 4 * hidden * int(policy_kwargs.get("n_lstm_layers", 1))
+    return int(given("n_steps")) * per_step
 
 
 MODEL_BYTES = 128 * 1024
@@ -529,7 +565,7 @@ MlpPolicy model on ReversalBandit-v0, networks, optimizer and Python objects).""
 
 def _checked_algo_kwargs(algo: str, algo_kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """``algo_kwargs`` if SB3's ``algo`` accepts every name and value, else ``ValueError``."""
-    cls = getattr(_require_sb3(), algo)
+    cls = algo_class(algo)
     accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     reserved = sorted(set(algo_kwargs) & set(RESERVED_KWARGS))
     if reserved:
@@ -548,7 +584,7 @@ def rollout_steps(algo: str, algo_kwargs: Mapping[str, Any], total_timesteps: in
     ``train_freq`` (DQN, counted in steps); ``None`` when DQN's ``train_freq`` counts episodes
     (then the count depends on episode lengths)."""
     algo = check_algo(algo)
-    defaults = inspect.signature(getattr(_require_sb3(), algo).__init__).parameters
+    defaults = inspect.signature(algo_class(algo).__init__).parameters
     if algo == "DQN":
         chunk: Any = algo_kwargs.get("train_freq", defaults["train_freq"].default)
         if isinstance(chunk, Sequence) and not isinstance(chunk, str):
@@ -613,7 +649,7 @@ def _transition_evaluator(model: Any, algo: str) -> Evaluate | None:
     from stable_baselines3.common.preprocessing import is_image_space
 
     space = model.observation_space
-    if isinstance(space, gym.spaces.Dict) or is_image_space(space):
+    if isinstance(space, gym.spaces.Dict) or is_image_space(space) or algo in RECURRENT_ALGOS:
         return None
     policy = model.policy
     gamma = float(model.gamma)
@@ -1073,6 +1109,15 @@ _COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_n_calls")
 # --------------------------------------------------------------------------------------------
 
 
+def _contrib_version(algo: str) -> dict[str, str]:
+    """``{"sb3_contrib": version}`` for the algorithms of sb3-contrib, else empty."""
+    if algo not in RECURRENT_ALGOS:
+        return {}
+    import sb3_contrib
+
+    return {"sb3_contrib": sb3_contrib.__version__}
+
+
 def _folderless_logger(verbose: int) -> Any:
     """An SB3 logger that writes to stdout (``verbose > 0``) or nowhere, and makes no folder.
 
@@ -1091,8 +1136,9 @@ class SB3Agent:
     Args:
         env: a registered env id (``gym.make`` is called once per agent with ``env_kwargs``),
             a ``gymnasium.Env`` (``n_agents=1``) or a list of ``n_agents`` envs.
-        algo: "PPO", "A2C" or "DQN" (case-insensitive). DQN needs a ``Discrete`` action space;
-            PPO and A2C also take ``Box`` actions.
+        algo: "PPO", "A2C", "DQN" or "RecurrentPPO" (case-insensitive; the last from
+            sb3-contrib). DQN needs a ``Discrete`` action space; the others also take ``Box``
+            actions.
         n_agents: independent models, one env copy each.
         seed: one seed for the population (see :func:`population_seeds`); ``None`` draws fresh
             entropy, kept in ``agent.seeds.entropy`` for replay.
@@ -1185,12 +1231,11 @@ class SB3Agent:
         self, envs: list[gym.Env], model_seeds: Sequence[int], predict_seeds: Sequence[int]
     ) -> None:
         """Make one SB3 model per env, each with its own global streams."""
-        sb3 = _require_sb3()
+        cls = algo_class(self.algo)
         from stable_baselines3.common.logger import configure
 
-        cls = getattr(sb3, self.algo)
         kwargs = dict(self.algo_kwargs)
-        policy = kwargs.pop("policy", "MlpPolicy")
+        policy = kwargs.pop("policy", DEFAULT_POLICY.get(self.algo, "MlpPolicy"))
         self.envs = [RecordingWrapper(env, i) for i, env in enumerate(envs)]
         self.models: list[Any] = []
         self._learn_streams: list[_GlobalStreams] = []
@@ -1200,8 +1245,10 @@ class SB3Agent:
             streams = _GlobalStreams(self.device)
             with streams.active():  # SB3's constructor seeds the global generators
                 try:
+                    # a copy each: A2C writes its RMSprop settings into the policy_kwargs it
+                    # is given, which would leak into the caller's dict and the next model
                     model = cls(policy, env, seed=model_seeds[i], device=self.device,
-                                verbose=self.verbose, **kwargs)  # fmt: skip
+                                verbose=self.verbose, **copy.deepcopy(kwargs))  # fmt: skip
                 except (AssertionError, ZeroDivisionError, TypeError, KeyError) as error:
                     reason = " ".join(str(error).split()) or type(error).__name__
                     raise ValueError(
@@ -1337,17 +1384,19 @@ class SB3Agent:
         state: Any = None,
         episode_start: np.ndarray | None = None,
         deterministic: bool = False,
-    ) -> tuple[np.ndarray, None]:
+    ) -> tuple[np.ndarray, Any]:
         """Actions for observations (Stable-Baselines3's signature).
 
         ``observation`` is one observation (every agent answers it) or a batch
-        ``[n_agents, ...]`` (agent i answers row i). The policies are not recurrent:
-        ``state`` and ``episode_start`` are ignored and the returned state is None. Random
-        draws (``deterministic=False``) come from each agent's predict streams, so they do
-        not change what ``learn`` does.
+        ``[n_agents, ...]`` (agent i answers row i). PPO, A2C and DQN are not recurrent:
+        ``state`` and ``episode_start`` are ignored and the returned state is None. For
+        RecurrentPPO, ``state`` is None (fresh LSTM states) or the list of per-agent states a
+        previous call returned, ``episode_start`` (one bool per agent) resets them, and the
+        returned state is the new list. Random draws (``deterministic=False``) come from each
+        agent's predict streams, so they do not change what ``learn`` does.
 
         Returns:
-            ``(actions, None)``: actions ``[n_agents, *action_shape]`` (just the action for a
+            ``(actions, state)``: actions ``[n_agents, *action_shape]`` (just the action for a
             single agent given a single observation).
         """
         shape = tuple(self.envs[0].observation_space.shape or ())
@@ -1358,16 +1407,31 @@ class SB3Agent:
                 f"observation has shape {obs.shape}; expected {shape} (one observation) or "
                 f"{(self.n_agents, *shape)} (one per agent)"
             )
+        recurrent = self.algo in RECURRENT_ALGOS
+        states = list(state) if recurrent and state is not None else [None] * self.n_agents
+        if len(states) != self.n_agents:
+            raise ValueError(f"state has {len(states)} entries; expected one per agent")
+        starts = None
+        if recurrent and episode_start is not None:
+            starts = np.asarray(episode_start, dtype=bool).reshape(self.n_agents)
         actions = []
         for i, model in enumerate(self.models):
+            extra = {}
+            if recurrent:
+                start = None if starts is None else starts[i : i + 1]
+                extra = {"state": states[i], "episode_start": start}
             with (
                 self._predict_streams[i].active(),
                 _space_generator(model.action_space, self._predict_space_rngs[i]),
             ):
-                action, _ = model.predict(obs if single else obs[i], deterministic=deterministic)
+                action, states[i] = model.predict(
+                    obs if single else obs[i], deterministic=deterministic, **extra
+                )
             actions.append(np.asarray(action))
         stacked = np.stack(actions)
-        return (stacked[0] if single and self.n_agents == 1 else stacked), None
+        return (stacked[0] if single and self.n_agents == 1 else stacked), (
+            states if recurrent else None
+        )
 
     # ------------------------------------------------------------------ records
 
@@ -1420,6 +1484,7 @@ class SB3Agent:
             "versions": {
                 "stable_baselines3": stable_baselines3.__version__,
                 "torch": torch.__version__,
+                **_contrib_version(self.algo),
             },
         }
         check_json(meta)

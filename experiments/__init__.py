@@ -49,6 +49,7 @@ EXPERIMENTS: dict[str, str] = {
     "spine_turnover": "plasticgym.experiments.spine_turnover",
     "distal_reward": "plasticgym.experiments.distal_reward",
     "spiking_tasks": "plasticgym.experiments.spiking_tasks",
+    "tuned_compare": "plasticgym.experiments.tuned_compare",
 }
 """Experiment name -> module (the command line's ``plasticgym experiment NAME``)."""
 

@@ -52,6 +52,9 @@ are checked before that, so a misspelt one is an error, not a skip.
 well the task is being solved (a training-only protocol where the default protocol ends in
 devaluation or extinction tests). Episodes that end start again (continuing learning).
 
+Every kind runs one fixed setting, untuned; ``tuned_compare`` gives every kind the same
+tuning budget first and compares the winners on held-out seeds.
+
 Every agent kind uses the same ``seed`` (common random numbers: the same env seeds), and the
 whole experiment is deterministic given the seed on one machine (timings aside). Usage::
 
@@ -170,6 +173,12 @@ SHARED = ("gamma", "trace_lambda")
 """Preset hyperparameters every agent that has them shares (SB3 shares only ``gamma``)."""
 
 BASELINES = ("q_learning", "sarsa_lambda", "td_actor_critic", "model_based", "ppo", "a2c", "dqn")
+COMPARED_ELSEWHERE: Mapping[str, str] = {
+    "spiking": "spiking_tasks (its learning vs the raw-reward control; discrete actions only)",
+    "recurrent_ppo": "tuned_compare (on the tasks with memory, with the same tuning budget)",
+}
+"""Agent kinds the full config leaves out, and the experiment that compares each (a config
+may still name them)."""
 TRIAL_COLUMNS = ("agent", "step", "episode", "stage", "first_choice", "transition", "rewarded")
 """Columns of the two-step trials kept for the stay analysis (second-stage rows only)."""
 

@@ -310,10 +310,11 @@ def _sweep(args: argparse.Namespace) -> int:
     out = checked_out_dir(
         "--out", args.out or Path("plasticgym_runs") / "sweeps" / Path(args.config).stem
     )
-    points = math.prod(len(values) for values in config.grid.values())
+    points = len(config.points())
+    kind = "grid points" if config.search is None else "drawn configurations"
     sizes = [len(config.envs), len(config.agents), points, len(config.seeds)]
     print(
-        f"plasticgym sweep: {math.prod(sizes)} trials (envs x agents x grid points x seeds = "
+        f"plasticgym sweep: {math.prod(sizes)} trials (envs x agents x {kind} x seeds = "
         f"{' x '.join(map(str, sizes))}), backend {args.backend}, {args.workers} worker(s)"
     )
     summary = run_sweep(
@@ -331,7 +332,8 @@ def _sweep(args: argparse.Namespace) -> int:
     )
     for trial_id, error in summary.failed.items():
         print(f"  FAILED {trial_id}: {error}")
-    table = summary_table(summary.results, ["env", "agent", *config.grid])
+    by = [*config.grid] if config.search is None else ["point", *config.search["space"]]
+    table = summary_table(summary.results, ["env", "agent", *by])
     if not table.empty:
         print("\nreward per step, last 20% (mean and 95% CI over seeds), best first per task:")
         print(format_summary(table))

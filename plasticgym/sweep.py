@@ -18,6 +18,17 @@ A sweep config (TOML, JSON, or YAML when PyYAML is installed) names what to comb
     [grid]                                       # hyperparameter -> values (cartesian product)
     learning_rate = [0.05, 0.2]
 
+or, instead of ``[grid]``, a seeded random search (:func:`sample_configs`)::
+
+    [search]
+    n_configs = 8                                # configurations drawn
+    seed = 0                                     # the sampler's seed
+    [search.space]                               # hyperparameter -> distribution
+    learning_rate = {log_uniform = [0.01, 1.0]}
+    trace_lambda = {uniform = [0.0, 0.95]}
+    n_sweeps = {int_uniform = [1, 10]}
+    policy = {choice = ["softmax", "epsilon_greedy"]}
+
 Every trial is a plain dict, its *spec* (``env, agent, seed, steps, n_agents, env_kwargs,
 hyperparameters, device, threads``), and its id is a short hash of the spec and the trial
 function (:func:`trial_id`): it does not depend on the order of the config or on the other
@@ -77,7 +88,7 @@ from plasticgym.guards import check_threads
 from plasticgym.records import save_records
 
 DEFAULT_TRIAL = "plasticgym.experiments.trial:run_trial"
-TOP_LEVEL_KEYS = ("env", "agent", "seeds", "grid", "params", "trial")
+TOP_LEVEL_KEYS = ("env", "agent", "seeds", "grid", "search", "params", "trial")
 PARAM_DEFAULTS: dict[str, Any] = {
     "n_agents": 1,
     "env_kwargs": {},
@@ -160,10 +171,116 @@ def trial_id(spec: Mapping[str, Any], trial: str = DEFAULT_TRIAL) -> str:
 
 
 class Trial(NamedTuple):
-    """One trial of a sweep: its id and its spec."""
+    """One trial of a sweep: its id, its spec and, in a random search, the index of its
+    configuration among the drawn ones (``point``; None for a grid)."""
 
     id: str
     spec: dict[str, Any]
+    point: int | None = None
+
+
+# ------------------------------------------------------------------------------ random search
+
+DISTRIBUTIONS = ("uniform", "log_uniform", "int_uniform", "int_log_uniform", "choice")
+"""The distributions of a search space: ``{"uniform": [low, high]}`` (real), ``log_uniform``
+(real, ``0 < low``), ``int_uniform`` / ``int_log_uniform`` (integers, bounds included) and
+``{"choice": [value, ...]}`` (one of the JSON values, each equally likely)."""
+
+
+def check_space(space: Any, where: str = "search.space") -> dict[str, dict[str, Any]]:
+    """A validated search space (hyperparameter -> ``{distribution: arguments}``, see
+    :data:`DISTRIBUTIONS`); ``ValueError`` naming the hyperparameter otherwise."""
+    if not isinstance(space, Mapping) or not space:
+        raise ValueError(f"{where}={space!r} is invalid: must be a non-empty table "
+                         "hyperparameter -> distribution")  # fmt: skip
+    checked = {}
+    for name, spec in space.items():
+        key = f"{where}.{name}"
+        if not isinstance(spec, Mapping) or len(spec) != 1 or next(iter(spec)) not in DISTRIBUTIONS:
+            raise ValueError(
+                f"{key}={spec!r} is invalid: must be one distribution, {{kind = arguments}} with "
+                f"kind one of {list(DISTRIBUTIONS)}"
+            )
+        kind, arguments = next(iter(spec.items()))
+        if kind == "choice":
+            if not isinstance(arguments, list) or not arguments:
+                raise ValueError(f"{key}.choice={arguments!r} is invalid: a non-empty list")
+            if len({canonical_json(v) for v in arguments}) != len(arguments):
+                raise ValueError(f"{key}.choice={arguments!r} is invalid: values must not repeat")
+        else:
+            integer = kind.startswith("int_")
+            if not isinstance(arguments, list) or len(arguments) != 2:
+                raise ValueError(f"{key}.{kind}={arguments!r} is invalid: must be [low, high]")
+            low, high = arguments
+            lowest = 0 if kind.endswith("log_uniform") else -math.inf
+            check_number(f"{key}.{kind}[0]", low, lowest, integer=integer,
+                         low_open=kind.endswith("log_uniform"))  # fmt: skip
+            check_number(f"{key}.{kind}[1]", high, low, integer=integer)
+        checked[str(name)] = {kind: copy.deepcopy(arguments)}
+    _json_table(where, checked)
+    return checked
+
+
+def _stream(seed: int, name: str) -> np.random.Generator:
+    """The sampler's generator of hyperparameter ``name``: ``SeedSequence([seed, crc32(name)])``,
+    so that each hyperparameter's values do not depend on the others in the space."""
+    import zlib
+
+    return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(name.encode())]))
+
+
+def sample_configs(space: Mapping[str, Any], n_configs: int, seed: int) -> list[dict[str, Any]]:
+    """``n_configs`` configurations drawn independently from ``space`` (random search;
+    Bergstra & Bengio 2012, JMLR 13:281): each hyperparameter draws its ``n_configs`` values
+    from its own generator (:func:`_stream`). Deterministic given ``seed``; the first ``k``
+    configurations are the same for every ``n_configs >= k`` (a larger budget only adds
+    configurations), and adding a hyperparameter does not change the others' values.
+
+    ``log_uniform [a, b]``: ``exp(U(log a, log b))``; ``int_log_uniform``: the same rounded
+    down, ``floor(exp(U(log a, log(b + 1))))`` clipped to ``b``; ``int_uniform``: each
+    integer of ``[a, b]`` equally likely."""
+    space = check_space(space)
+    check_number("n_configs", n_configs, 1, integer=True)
+    check_number("seed", seed, 0, integer=True)
+    columns: dict[str, list[Any]] = {}
+    for name, spec in space.items():
+        kind, arguments = next(iter(spec.items()))
+        rng = _stream(seed, name)
+        if kind == "choice":
+            picks = rng.integers(0, len(arguments), size=n_configs)
+            columns[name] = [copy.deepcopy(arguments[int(i)]) for i in picks]
+            continue
+        low, high = arguments
+        if kind == "uniform":
+            values = [float(v) for v in rng.uniform(low, high, size=n_configs)]
+        elif kind == "log_uniform":
+            values = [float(v) for v in np.exp(rng.uniform(math.log(low), math.log(high),
+                                                           size=n_configs))]  # fmt: skip
+        elif kind == "int_uniform":
+            values = [int(v) for v in rng.integers(low, high, size=n_configs, endpoint=True)]
+        else:  # int_log_uniform
+            drawn = np.exp(rng.uniform(math.log(low), math.log(high + 1), size=n_configs))
+            values = [int(min(high, max(low, math.floor(v)))) for v in drawn]
+        columns[name] = values
+    return [{name: columns[name][i] for name in space} for i in range(n_configs)]
+
+
+SEARCH_KEYS = ("n_configs", "seed", "space")
+
+
+def _search(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"search={value!r} is invalid: must be a table with keys {SEARCH_KEYS}")
+    unknown = sorted(set(value) - set(SEARCH_KEYS))
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown} in search; allowed: {list(SEARCH_KEYS)}")
+    for key in ("n_configs", "space"):
+        if key not in value:
+            raise ValueError(f"search.{key} is required")
+    check_number("search.n_configs", value["n_configs"], 1, integer=True)
+    seed = value.get("seed", 0)
+    check_number("search.seed", seed, 0, integer=True)
+    return {"n_configs": value["n_configs"], "seed": seed, "space": check_space(value["space"])}
 
 
 # ------------------------------------------------------------------------------ configs
@@ -180,6 +297,7 @@ class SweepConfig:
     params: dict[str, Any]
     grid: dict[str, list[Any]] = field(default_factory=dict)
     trial: str = DEFAULT_TRIAL
+    search: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "sweep config") -> SweepConfig:
@@ -201,11 +319,15 @@ class SweepConfig:
                 raise ValueError(f"missing key {key!r}")
         params = _params(data["params"])
         grid = _grid(data.get("grid", {}))
-        fixed = sorted(set(grid) & set(params["hyperparameters"]))
+        search = _search(data["search"]) if "search" in data else None
+        if search is not None and grid:
+            raise ValueError("give either grid or search, not both")
+        searched = set(search["space"]) if search is not None else set()
+        fixed = sorted((set(grid) | searched) & set(params["hyperparameters"]))
         if fixed:
             raise ValueError(
-                f"hyperparameter(s) {fixed} are both in grid and in params.hyperparameters; "
-                "give each in one place"
+                f"hyperparameter(s) {fixed} are both in {'search.space' if searched else 'grid'} "
+                "and in params.hyperparameters; give each in one place"
             )
         trial = data.get("trial", DEFAULT_TRIAL)
         if not isinstance(trial, str) or trial.count(":") != 1 or not all(trial.split(":")):
@@ -217,11 +339,12 @@ class SweepConfig:
             params=params,
             grid=grid,
             trial=trial,
+            search=search,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """The config as :meth:`from_dict` reads it (seeds as a list)."""
-        return {
+        data = {
             "env": list(self.envs),
             "agent": list(self.agents),
             "seeds": list(self.seeds),
@@ -229,21 +352,34 @@ class SweepConfig:
             "grid": copy.deepcopy(self.grid),
             "trial": self.trial,
         }
+        if self.search is not None:
+            del data["grid"]
+            data["search"] = copy.deepcopy(self.search)
+        return data
+
+    def points(self) -> list[dict[str, Any]]:
+        """The hyperparameter settings: the grid's cartesian product, or the configurations
+        the search draws (:func:`sample_configs`)."""
+        if self.search is not None:
+            search = self.search
+            return sample_configs(search["space"], search["n_configs"], search["seed"])
+        names = list(self.grid)
+        return [dict(zip(names, values, strict=True))
+                for values in itertools.product(*(self.grid[n] for n in names))]  # fmt: skip
 
     def trials(self) -> list[Trial]:
-        """Every trial: env x agent x grid point x seed, in that nesting order."""
-        names = list(self.grid)
+        """Every trial: env x agent x point (grid point or drawn configuration) x seed, in that
+        nesting order."""
+        points = self.points()
         trials = []
         for env, agent in itertools.product(self.envs, self.agents):
-            for values in itertools.product(*(self.grid[n] for n in names)):
-                hyperparameters = {
-                    **self.params["hyperparameters"],
-                    **dict(zip(names, values, strict=True)),
-                }
+            for index, point in enumerate(points):
+                hyperparameters = {**self.params["hyperparameters"], **point}
                 for seed in self.seeds:
                     params = {**self.params, "hyperparameters": hyperparameters}
                     spec = trial_spec(env=env, agent=agent, seed=seed, **params)
-                    trials.append(Trial(trial_id(spec, self.trial), spec))
+                    number = index if self.search is not None else None
+                    trials.append(Trial(trial_id(spec, self.trial), spec, number))
         return trials
 
 
@@ -522,17 +658,45 @@ def run_sweep(
         config = load_config(config)
     elif not isinstance(config, SweepConfig):
         config = SweepConfig.from_dict(config)
+    return run_trials(config.trials(), out_dir, trial=config.trial, config=config.to_dict(),
+                      backend=backend, workers=workers, max_retries=max_retries,
+                      progress=progress, isolate=isolate)  # fmt: skip
+
+
+def run_trials(
+    trials: Sequence[Trial],
+    out_dir: str | os.PathLike,
+    *,
+    trial: str = DEFAULT_TRIAL,
+    config: Mapping[str, Any] | None = None,
+    backend: str = "local",
+    workers: int = 1,
+    max_retries: int = 0,
+    progress: bool = False,
+    isolate: bool = False,
+) -> SweepSummary:
+    """Run the given trials (made with :func:`trial_spec` and :func:`trial_id`) as a sweep:
+    what :func:`run_sweep` does with a config's trials, for studies that build their own list
+    (e.g. a different search space per agent, ``plasticgym.experiments.tuned_compare``).
+    ``config`` is stored in ``sweep.json`` as given. Ids must not repeat (two equal specs are
+    one trial)."""
     check_choice("backend", backend, BACKENDS)
     check_number("workers", workers, 1, integer=True)
     check_number("max_retries", max_retries, 0, integer=True)
-    trials = config.trials()
-    check_trials(trials, config.trial)
+    trials = list(trials)
+    ids = [t.id for t in trials]
+    if len(set(ids)) != len(ids):
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(f"trials {repeated} repeat: two specs are equal (one trial each)")
+    for item in trials:
+        if item.id != trial_id(item.spec, trial):
+            raise ValueError(f"trial {item.id} is not the id of its spec under trial={trial!r}")
+    check_trials(trials, trial)
     out_dir = Path(out_dir).resolve()
     trials_dir = out_dir / "trials"
-    write_json(
-        out_dir / "sweep.json",
-        {"config": config.to_dict(), "trials": [{"id": t.id, "spec": t.spec} for t in trials]},
-    )
+    listed = [{"id": t.id, "spec": t.spec, **({"point": t.point} if t.point is not None else {})}
+              for t in trials]  # fmt: skip
+    write_json(out_dir / "sweep.json", {"config": dict(config or {}), "trials": listed})
     skipped, pending = [], []
     for item in trials:
         if not (trials_dir / item.id / RESULT).is_file():
@@ -546,9 +710,9 @@ def run_sweep(
         skipped.append(item.id)
     if pending:
         if backend == "ray":
-            _run_ray(pending, trials_dir, config.trial, workers, max_retries, progress)
+            _run_ray(pending, trials_dir, trial, workers, max_retries, progress)
         else:
-            _run_local(pending, trials_dir, config.trial, workers, max_retries, progress,
+            _run_local(pending, trials_dir, trial, workers, max_retries, progress,
                        isolate=isolate)  # fmt: skip
     return _collect(trials, out_dir, skipped)
 
@@ -750,6 +914,8 @@ def _row(item: Trial, status: str, metrics: Mapping[str, Any], error: str | None
     spec = item.spec
     row: dict[str, Any] = {"id": item.id, "status": status}
     row.update({k: spec[k] for k in SPEC_COLUMNS})
+    if item.point is not None:
+        row["point"] = item.point
     if spec["env_kwargs"]:
         row["env_kwargs"] = canonical_json(spec["env_kwargs"])
     for name, value in spec["hyperparameters"].items():

@@ -165,7 +165,9 @@ def test_population_seeds_fan_out():
 
 
 def test_invalid_arguments():
-    with pytest.raises(ValueError, match=r"algo='SAC' is invalid.*\['A2C', 'DQN', 'PPO'\]"):
+    with pytest.raises(
+        ValueError, match=r"algo='SAC' is invalid.*\['A2C', 'DQN', 'PPO', 'RecurrentPPO'\]"
+    ):
         SB3Agent(BANDIT, algo="SAC")
     with pytest.raises(ValueError, match=r"unknown PPO argument.*n_stepz"):
         SB3Agent(BANDIT, n_stepz=8)

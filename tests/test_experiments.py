@@ -91,7 +91,7 @@ def test_registry_names_every_planned_experiment():
                                 "stdp_window", "consolidation_behaviour",
                                 "map_plasticity", "systems_consolidation",
                                 "aging", "spine_turnover", "distal_reward",
-                                "spiking_tasks"}  # fmt: skip
+                                "spiking_tasks", "tuned_compare"}  # fmt: skip
     assert {"rpe_transfer", "two_step", "homeostasis"} <= set(AVAILABLE)
     assert list(available_experiments()) == AVAILABLE
 
