@@ -315,6 +315,22 @@ def check_population_axis(tensors: dict[str, Tensor], n_agents: int, path: Any) 
             )
 
 
+def check_weight_bounds(
+    state: dict[str, Tensor], bounds: dict[str, tuple[float, float]], path: Any
+) -> None:
+    """Raise :class:`CheckpointError` unless every ``state[name]`` lies inside ``bounds[name]``
+    (``(low, high)``, the bounds learning keeps those weights in): values outside them mean
+    the checkpoint was altered."""
+    for name, (low, high) in bounds.items():
+        weights = state[name]
+        if weights.numel() and not bool(((weights >= low) & (weights <= high)).all()):
+            raise CheckpointError(
+                f"{path}: model.{name} holds values in [{float(weights.min()):.3g}, "
+                f"{float(weights.max()):.3g}], outside the bounds [{low:g}, {high:g}] that "
+                "learning keeps them in; the checkpoint was altered"
+            )
+
+
 def checked_run_dir(
     run_dir: Any, run_id: Any, is_run: Callable[[Path], bool] = is_run_dir
 ) -> Path | None:

@@ -45,6 +45,7 @@ import torch
 from torch import Tensor
 
 from plasticgym.agents.base import PopulationAgent, StepResult
+from plasticgym.agents.persistence import check_weight_bounds
 from plasticgym.agents.plastic_actions import (
     ActionReadout,
     batched_observation,
@@ -53,7 +54,6 @@ from plasticgym.agents.plastic_actions import (
 )
 from plasticgym.agents.plastic_config import PlasticAgentConfig, flat_kwargs
 from plasticgym.agents.plastic_readouts import PlasticReadouts
-from plasticgym.checkpoint import CheckpointError
 from plasticgym.config import check_number
 from plasticgym.dopamine import task_events
 from plasticgym.encoding import EncoderState, MicrostimulusEncoder, ObservationReader
@@ -562,14 +562,7 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             "critic.weights": (-cfg.critic_weight_bound, cfg.critic_weight_bound),
             "actor.weights": (0.0, cfg.actor_weight_max),
         }
-        for name, (low, high) in bounds.items():
-            weights = state[name]
-            if weights.numel() and not bool(((weights >= low) & (weights <= high)).all()):
-                raise CheckpointError(
-                    f"{path}: model.{name} holds values in [{float(weights.min()):.3g}, "
-                    f"{float(weights.max()):.3g}], outside the bounds [{low:g}, {high:g}] that "
-                    "learning keeps them in; the checkpoint was altered"
-                )
+        check_weight_bounds(state, bounds, path)
 
     def _load_model_state(self, state: dict[str, Any], has_rollout: bool) -> None:
         self.critic = self.critic._replace(
