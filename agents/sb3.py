@@ -83,10 +83,11 @@ Checkpoints
     type it was saved on) the exact continuation: each agent's global random streams (Python,
     numpy, torch) for learning and predicting, the action space's generator, the last
     observation and episode starts, SB3's episode-info buffers, DQN's replay buffer (its
-    filled rows), and the env chain's state (the task's state and random stream, Monitor's
-    episode sums, gymnasium's wrappers' counters). Then ``save -> load -> learn`` is
-    bit-identical to learning on without the save (tested for PPO, A2C and DQN), provided the
-    save happened between two rollouts: after a ``learn`` returns, or at a rollout start (the
+    filled rows), RecurrentPPO's LSTM hidden and cell states, and the env chain's state (the
+    task's state and random stream, Monitor's episode sums, gymnasium's wrappers' counters).
+    Then ``save -> load -> learn`` is bit-identical to learning on without the save (tested
+    for PPO, A2C, DQN and RecurrentPPO), provided the save happened between two rollouts:
+    after a ``learn`` returns, or at a rollout start (the
     SB3 callback of ``plasticgym train --checkpoint-every``; SB3 cannot resume inside a
     rollout, and PPO/A2C's rollout buffer, refilled at each rollout start, is not saved).
     **Not bit-identical** (a loaded agent starts a new episode of a fresh env and draws fresh
@@ -989,6 +990,11 @@ def _continuation(
         if value is not None:
             tensors[f"{prefix}.{name.lstrip('_')}"] = torch.as_tensor(np.array(value))
     state["last_original_obs"] = getattr(model, "_last_original_obs", None) is not None
+    lstm = getattr(model, "_last_lstm_states", None)  # RecurrentPPO: the LSTMs' hidden/cell
+    state["lstm"] = lstm is not None
+    if lstm is not None:
+        for name, tensor in _lstm_tensors(lstm).items():
+            tensors[f"{prefix}.lstm.{name}"] = tensor.detach().cpu().clone()
     buffer = getattr(model, "replay_buffer", None)
     if buffer is not None:
         n = buffer.buffer_size if buffer.full else buffer.pos
@@ -998,6 +1004,15 @@ def _continuation(
                 tensors[f"{prefix}.replay.{name}"] = torch.as_tensor(np.array(array[:n]))
         state["replay"] = {"pos": int(buffer.pos), "full": bool(buffer.full)}
     return state
+
+
+def _lstm_tensors(states: Any) -> dict[str, torch.Tensor]:
+    """RecurrentPPO's ``RNNStates(pi=(hidden, cell), vf=(hidden, cell))`` by name."""
+    return {
+        f"{part}.{kind}": getattr(states, part)[k]
+        for part in ("pi", "vf")
+        for k, kind in enumerate(("hidden", "cell"))
+    }
 
 
 def _restore_continuation(
@@ -1042,6 +1057,17 @@ def _restore_continuation(
         if model._last_obs.shape != (venv.num_envs, *model.observation_space.shape):
             raise ValueError(f"last_obs has shape {model._last_obs.shape}")
     _restore_env_state(venv.envs[0], state["env"], f"{prefix}.env", tensors, used)
+    if state.get("lstm", False):
+        lstm = getattr(model, "_last_lstm_states", None)
+        if lstm is None:
+            raise ValueError("the checkpoint holds LSTM states but the model has no LSTM")
+        for name, target in _lstm_tensors(lstm).items():
+            values = torch.as_tensor(take(f"lstm.{name}"))
+            if values.shape != target.shape or values.dtype != target.dtype:
+                raise ValueError(
+                    f"lstm.{name} must be {target.dtype} of shape {tuple(target.shape)}"
+                )
+            target.copy_(values.to(target.device))
     buffer = getattr(model, "replay_buffer", None)
     if buffer is not None:
         replay = state["replay"]

@@ -70,3 +70,21 @@ def test_sb3_agents_leave_the_callers_policy_kwargs_alone():
     assert agent.algo_kwargs["policy_kwargs"] == {"net_arch": [8]}
     assert type(agent.models[1].policy.optimizer).__name__ == "RMSprop"
     agent.close()
+
+
+def test_save_load_learn_continues_exactly_with_the_lstm_states(tmp_path):
+    agent = _agent().learn(32, record=True)
+    assert any(m._last_lstm_states.pi[0].abs().sum() > 0 for m in agent.models)
+    loaded = SB3Agent.load(agent.save(tmp_path / "rppo"))
+    for old, new in zip(agent.models, loaded.models, strict=True):
+        for part in ("pi", "vf"):
+            for k in (0, 1):  # hidden, cell
+                assert torch.equal(getattr(old._last_lstm_states, part)[k],
+                                   getattr(new._last_lstm_states, part)[k])  # fmt: skip
+    loaded.learn(32, record=True)
+    agent.learn(32, record=True)
+    later = agent.records[agent.records["step"] >= 32].reset_index(drop=True)
+    pd.testing.assert_frame_equal(loaded.records, later, check_exact=True)
+    for old, new in zip(agent.models, loaded.models, strict=True):
+        for key, tensor in old.policy.state_dict().items():
+            assert torch.equal(tensor, new.policy.state_dict()[key]), key
