@@ -262,7 +262,18 @@ def sample_configs(space: Mapping[str, Any], n_configs: int, seed: int) -> list[
             drawn = np.exp(rng.uniform(math.log(low), math.log(high + 1), size=n_configs))
             values = [int(min(high, max(low, math.floor(v)))) for v in drawn]
         columns[name] = values
-    return [{name: columns[name][i] for name in space} for i in range(n_configs)]
+    configs = [{name: columns[name][i] for name in space} for i in range(n_configs)]
+    first: dict[str, int] = {}
+    for i, config in enumerate(configs):
+        j = first.setdefault(repr(sorted(config.items())), i)
+        if j != i:
+            raise ValueError(
+                f"search: configurations {j} and {i} of n_configs={n_configs} are the same "
+                f"draw {config}: search.space has too few distinct points (choice and small "
+                "integer ranges) for this many independent draws; lower search.n_configs, "
+                "widen search.space or list the points as a grid"
+            )
+    return configs
 
 
 SEARCH_KEYS = ("n_configs", "seed", "space")
@@ -303,7 +314,9 @@ class SweepConfig:
     def from_dict(cls, data: Any, source: str = "sweep config") -> SweepConfig:
         """Validate a config as read from a file; errors start with ``source``."""
         try:
-            return cls._from_dict(data)
+            config = cls._from_dict(data)
+            config.points()  # a search whose draws repeat is refused here, before any run
+            return config
         except ValueError as error:
             raise SweepConfigError(f"{source}: {error}") from None
 

@@ -108,3 +108,16 @@ def test_the_sweep_command_runs_a_search_config(tmp_path, capsys):
     assert code == 0
     assert "2 trials (envs x agents x drawn configurations x seeds = 1 x 1 x 2 x 1)" in printed
     assert "point" in printed and "learning_rate" in printed
+
+
+def test_a_search_whose_draws_repeat_is_refused_with_the_search_named():
+    space = {"policy": {"choice": ["softmax", "epsilon_greedy"]}}
+    same = r"search: configurations \d+ and \d+ of n_configs=4 are the same draw"
+    with pytest.raises(ValueError, match=same):
+        sample_configs(space, 4, seed=0)
+    config = {"env": ["plasticgym/ReversalBandit-v0"], "agent": ["q_learning"], "seeds": [0],
+              "params": {"steps": 20, "n_agents": 2},
+              "search": {"n_configs": 4, "seed": 0, "space": space}}  # fmt: skip
+    with pytest.raises(SweepConfigError, match="too few distinct points"):
+        SweepConfig.from_dict(config)
+    assert len(sample_configs(space, 1, seed=0)) == 1
