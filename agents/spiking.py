@@ -122,7 +122,8 @@ class SpikingAgentConfig(_ConfigMixin):
 
     Attributes:
         neuron: actor neuron model, ``"lif"`` or ``"izhikevich"`` (regular spiking).
-        rule: actor plasticity, ``"calcium"`` (default: it learned fastest, docs/spiking.md),
+        rule: actor plasticity, ``"calcium"`` (default: it learned fastest; at the default
+            input rates presynaptic calcium alone crosses both thresholds: docs/spiking.md),
             ``"mstdp"``, ``"mstdpet"`` or ``"izhikevich"``.
         dopamine: ``"td"`` (default: the critic's TD error, the RPE), another registered
             dopamine model (``plasticgym.dopamine.DOPAMINE_MODELS``, default parameters), or
@@ -146,7 +147,8 @@ class SpikingAgentConfig(_ConfigMixin):
             windows is only allowed for ``"mstdp"``); None: the rule's default.
         tau_plus_ms, tau_minus_ms: STDP trace time constants, > 0.
         tau_ca_ms, c_pre, c_post, theta_d, theta_p, gamma_d, gamma_p: the calcium rule's
-            Graupner & Brunel 2012 "DP" parameters (``theta_d < theta_p``, rates per second).
+            Graupner & Brunel 2012 "DP" parameters (``theta_d < theta_p``; GB2012's
+            ``1 / tau`` is left to ``actor_lr``).
         n_microstimuli, microstimulus_width, stimulus_trace_decay, reward_resets_traces: the
             encoder (:class:`~plasticgym.encoding.MicrostimulusEncoder`).
         critic_weight_bound: critic weights lie in ``[-bound, bound]``, > 0.

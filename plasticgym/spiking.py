@@ -437,10 +437,13 @@ def calcium_eligibility_increment(
 ) -> Tensor:
     """Sign and size of plasticity set by calcium in one step of ``dt`` ms (Graupner & Brunel
     2012): ``dt / 1000 (gamma_p H(c - theta_p) - gamma_d H(c - theta_d))``, ``H`` the step
-    function, rates ``gamma`` per second. Depression acts while ``c > theta_d``, potentiation
-    while ``c > theta_p``, both above ``theta_p`` (GB2012's drift of the efficacy without its
-    bistable term, noise and soft bounds, which here are the agent's weight bounds). DP set:
-    ``theta_d`` = 1, ``theta_p`` = 1.3, ``gamma_d`` = 200, ``gamma_p`` = 321.808 per second.
+    function. Depression acts while ``c > theta_d``, potentiation while ``c > theta_p``, both
+    above ``theta_p`` (GB2012's drift of the efficacy without its bistable term, noise and soft
+    bounds, which here are the agent's weight bounds). DP set: ``theta_d`` = 1, ``theta_p`` =
+    1.3, ``gamma_d`` = 200, ``gamma_p`` = 321.808. In GB2012 the ``gamma`` are dimensionless and
+    the drift is ``dt / tau`` times this with ``tau`` = 150 s (:mod:`plasticgym.calcium`); here
+    the increment is taken per second of calcium above threshold and the ``1 / tau`` scale is
+    left to the learning rate that converts the eligibility.
 
     Shapes: ``calcium`` any; returns its shape.
 
