@@ -456,7 +456,7 @@ VERDICT_KINDS = {
     "scaling_slower_than_learning": FINDING,
     "perturbation_undone_only_with_scaling": MECHANISM_CHECK,
     "scaling_is_multiplicative": MECHANISM_CHECK,
-    "recovery_slows_with_tau": FINDING,
+    "recovery_slows_with_tau": MECHANISM_CHECK,  # the rate sensor's time constant sets it
 }
 """Each verdict's kind: a finding could fail (it comes from the learning dynamics and the
 protocol); a mechanism check holds by the equations put in (one factor per neuron, a
