@@ -354,6 +354,29 @@ def per_agent_measures(records: dict[str, pd.DataFrame], config: Config) -> pd.D
     return table
 
 
+def agents_for_power(
+    difference: float, sd_a: float, sd_b: float, power: float = 0.8, margin: float | None = None
+) -> float:
+    """Agents per cohort for a verdict to pass with probability ``power`` if the true
+    difference and SDs are the given ones (normal approximation; Chow, Shao & Wang 2008).
+
+    ``margin`` None: a Welch 95% CI > 0, ``n = (z_0.975 + z_power)^2 (s_a^2 + s_b^2) / d^2``
+    (infinite for ``d <= 0``). ``margin`` given: a TOST at 5% inside ``+-margin``,
+    ``n = (z_0.95 + z_power)^2 (s_a^2 + s_b^2) / (margin - |d|)^2`` (the nearer bound
+    dominates; infinite when ``|d| >= margin``). Returns ``ceil(n)`` or ``inf``.
+    """
+    from scipy.stats import norm
+
+    variance = sd_a**2 + sd_b**2
+    if margin is None:
+        gap, alpha = difference, 0.025
+    else:
+        gap, alpha = margin - abs(difference), 0.05
+    if gap <= 0:
+        return float("inf")
+    return float(np.ceil((norm.ppf(1 - alpha) + norm.ppf(power)) ** 2 * variance / gap**2))
+
+
 def model_based_share(b_reward: Any, b_interaction: Any) -> Any:
     """Per agent, the model-based share of first-stage control read from the stay regression,
     ``w = b_rt / (|b_r| + |b_rt|)`` (in [-1, 1]; NaN where both are 0).

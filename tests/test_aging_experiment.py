@@ -135,3 +135,12 @@ def test_young_model_based_and_share_verdicts_read_the_regression(small):
     trials.loc[at_young, "first_choice"] = rng.integers(0, 2, int(at_young.sum()))
     changed = experiment.analyse({**records, "two_step": trials}, config)["verdicts"]
     assert not changed["young_model_based"] and not changed["old_shifts_to_model_free"]
+
+
+def test_agents_for_power_golden_values():
+    # (1.95996 + 0.84162)^2 * (0.1^2 + 0.1^2) / 0.1^2 = 15.70 -> 16
+    assert experiment.agents_for_power(0.1, 0.1, 0.1) == 16
+    # TOST: (1.64485 + 0.84162)^2 * 0.02 / (0.05 - 0.03)^2 = 309.1 -> 310
+    assert experiment.agents_for_power(-0.03, 0.1, 0.1, margin=0.05) == 310
+    assert experiment.agents_for_power(0.06, 0.1, 0.1, margin=0.05) == float("inf")
+    assert experiment.agents_for_power(-0.01, 0.1, 0.1) == float("inf")
