@@ -38,16 +38,24 @@ choice gain. With ``two_step_agent="plastic"`` it is played by
 that a model-based signature would come from within one agent; ``plasticity`` multiplies the
 actor, critic, outcome-model and habit rates, ``gain`` both dopamine gains. Measured (issue
 14): the young plastic agents show no reward x transition interaction in 300 trials (b_rt
--0.05 to +0.07, CIs including 0, full seeds 0-2), so the model-based verdicts cannot be judged
-with them and the default stays the tabular learner (docs/experiments.md). The model-based
-index is the reward x transition interaction ``b_rt`` of the two_step experiment's per-agent
-logistic regression (reused from :mod:`plasticgym.experiments.two_step`).
+-0.05 to +0.07, CIs including 0, full seeds 0-2): their reward model credits each reward to
+the first-stage state it arrives with, never to a second-stage state. With
+``two_step_agent="plastic_planner"`` the goal part credits the second-stage state
+(``GoalDirected(reward_stimuli="preceding")``) at the tabular learner's reward rate x
+plasticity, and ``gain`` also multiplies the inverse temperature: the young agents then show
+the interaction (+0.16 to +0.19, full seeds 0-2), smaller in the old, but the model-based share
+does not fall with age (dopamine gates only the model-free pathway here). The default stays
+the tabular learner (docs/experiments.md). The model-based index is the reward x transition
+interaction ``b_rt`` of the two_step experiment's per-agent logistic regression (reused from
+:mod:`plasticgym.experiments.two_step`), the model-based share ``b_rt / (|b_r| + |b_rt|)``.
 
 **Verdicts**, each labelled: ``mechanism check`` (close to holding by the equations: a cohort
 whose every rate and gain is lower learns more slowly) or ``finding`` (a consequence of the
 dynamics that could fail: how much a gain increase on top of reduced plasticity buys, whether
-less plasticity and gain show as a smaller reward x transition interaction, whether less replay
-shows as less retention). See docs/experiments.md for what each says and does not say.
+less plasticity and gain show as a smaller reward x transition interaction or a smaller
+model-based share, whether less replay shows as less retention). :func:`agents_for_power`
+gives the agents per cohort a verdict needs at a measured effect and spread. See
+docs/experiments.md for what each says and does not say.
 """
 
 from __future__ import annotations
