@@ -335,8 +335,9 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             )
         if self.goal is not None:
             self.goal_state = self.goal.update(
-                self.goal_state, ro.chosen, ro.features, onsets, channels, reward, active
-            )
+                self.goal_state, ro.chosen, ro.features, onsets, channels, reward, active,
+                channels_tm1=ro.channels,
+            )  # fmt: skip
 
     def _learn_causes(self, code: Tensor, features: Tensor, rpe: Tensor, active: Tensor) -> Tensor:
         """Cause models learn (:meth:`CauseInference.learn`); agents due form a new cause whose

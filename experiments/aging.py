@@ -38,16 +38,24 @@ choice gain. With ``two_step_agent="plastic"`` it is played by
 that a model-based signature would come from within one agent; ``plasticity`` multiplies the
 actor, critic, outcome-model and habit rates, ``gain`` both dopamine gains. Measured (issue
 14): the young plastic agents show no reward x transition interaction in 300 trials (b_rt
--0.05 to +0.07, CIs including 0, full seeds 0-2), so the model-based verdicts cannot be judged
-with them and the default stays the tabular learner (docs/experiments.md). The model-based
-index is the reward x transition interaction ``b_rt`` of the two_step experiment's per-agent
-logistic regression (reused from :mod:`plasticgym.experiments.two_step`).
+-0.05 to +0.07, CIs including 0, full seeds 0-2): their reward model credits each reward to
+the first-stage state it arrives with, never to a second-stage state. With
+``two_step_agent="plastic_planner"`` the goal part credits the second-stage state
+(``GoalDirected(reward_stimuli="preceding")``) at the tabular learner's reward rate x
+plasticity, and ``gain`` also multiplies the inverse temperature: the young agents then show
+the interaction (+0.16 to +0.19, full seeds 0-2), smaller in the old, but the model-based share
+does not fall with age (dopamine gates only the model-free pathway here). The default stays
+the tabular learner (docs/experiments.md). The model-based index is the reward x transition
+interaction ``b_rt`` of the two_step experiment's per-agent logistic regression (reused from
+:mod:`plasticgym.experiments.two_step`), the model-based share ``b_rt / (|b_r| + |b_rt|)``.
 
 **Verdicts**, each labelled: ``mechanism check`` (close to holding by the equations: a cohort
 whose every rate and gain is lower learns more slowly) or ``finding`` (a consequence of the
 dynamics that could fail: how much a gain increase on top of reduced plasticity buys, whether
-less plasticity and gain show as a smaller reward x transition interaction, whether less replay
-shows as less retention). See docs/experiments.md for what each says and does not say.
+less plasticity and gain show as a smaller reward x transition interaction or a smaller
+model-based share, whether less replay shows as less retention). :func:`agents_for_power`
+gives the agents per cohort a verdict needs at a measured effect and spread. See
+docs/experiments.md for what each says and does not say.
 """
 
 from __future__ import annotations
@@ -105,16 +113,23 @@ KIND = {
     "ldopa_speeds_learning": "finding",
     "ldopa_restores_learning_to_young": "finding",
     "ldopa_restores_model_based": "finding",
+    "young_model_based": "finding",
+    "old_shifts_to_model_free": "finding",
     "enriched_learns_faster": "finding",
     "stressed_learns_slower": "mechanism check",
 }
 
 
-TWO_STEP_AGENTS = ("plastic", "model_based")
+TWO_STEP_AGENTS = ("plastic", "plastic_planner", "model_based")
 """Who plays the two-step task: ``plastic``, a :class:`~plasticgym.agents.PlasticAgent` with a
 goal-directed part and habits under arbitration (:mod:`plasticgym.habits`), whose model-based
-signature comes from within one agent; ``model_based``, the tabular model-based learner (the
-earlier version of this study)."""
+signature would come from within one agent (it shows none: its reward model credits the
+reward to the first-stage state it arrives with); ``plastic_planner``, the same agent whose
+goal-directed reward model credits the reward to the second-stage state it was earned in, at
+the model-based learner's reward rate (``GoalDirected(reward_stimuli="preceding",
+reward_lr=...)``), so that its goal values plan through the learned transitions (Daw et al.
+2011's model-based values, summed with the model-free drive); ``model_based``, the tabular
+model-based learner (the earlier version of this study)."""
 
 
 @dataclass(frozen=True)
@@ -234,7 +249,7 @@ def _bandit(
 def _two_step(
     config: Config, agents: pd.DataFrame, seed: int, tensorboard_log: str | None = None
 ) -> pd.DataFrame:
-    if config.two_step_agent == "plastic":
+    if config.two_step_agent != "model_based":
         return _two_step_plastic(config, agents, seed, tensorboard_log)
     agent = make_agent(
         "model_based", TWO_STEP, n_agents=len(agents), seed=seed, device=config.device,
@@ -247,10 +262,15 @@ def _two_step(
 
 
 def _play_two_step(agent: Any, steps: int) -> pd.DataFrame:
-    """``steps`` recorded steps of the two-step task; the trial columns the regression reads."""
+    """``steps`` recorded steps of the two-step task; the trial columns the regression reads
+    (and, for an agent with habits, ``habit_share``: the arbiter's share of control given to
+    habits after the last step, per agent)."""
     agent.learn(steps, record=True)
     keep = ["agent", "step", "episode", "stage", "first_choice", "transition", "rewarded"]
     trials = agent.records[keep]
+    share = getattr(agent, "habit_share", lambda: None)()
+    if share is not None:
+        trials = trials.assign(habit_share=share.cpu().numpy()[trials["agent"].to_numpy()])
     agent.close()
     return trials
 
@@ -261,21 +281,31 @@ def _two_step_plastic(
     """The two-step task played by one :class:`~plasticgym.agents.PlasticAgent` per agent with
     the task's preset, a goal-directed part (outcome model, ``outcome_lr``) and habits under
     the arbiter (``Habit`` defaults): ``plasticity`` multiplies every learning rate (actor,
-    critic, outcome model, habits), ``gain`` both dopamine gains."""
+    critic, outcome model, habits), ``gain`` both dopamine gains. ``plastic_planner``: the
+    reward model credits the second-stage state (``reward_stimuli="preceding"``) at rate
+    ``reward_lr x plasticity``, and ``gain`` also multiplies the inverse temperature, as for
+    the tabular learner."""
     plasticity, gain = agents["plasticity"], agents["gain"]
     preset = plastic_preset(TWO_STEP)
     defaults = PlasticAgentConfig()
+    outcome_lr = _per_agent((agents["outcome_lr"] * plasticity).clip(0.0, 1.0))
+    goal = GoalDirected(learning_rate=outcome_lr)
+    extra: dict[str, Any] = {}
+    if config.two_step_agent == "plastic_planner":
+        reward_lr = _per_agent((agents["reward_lr"] * plasticity).clip(0.0, 1.0))
+        goal = GoalDirected(learning_rate=outcome_lr, reward_lr=reward_lr,
+                            reward_stimuli="preceding")  # fmt: skip
+        beta = preset.get("inverse_temperature", defaults.inverse_temperature)
+        extra["inverse_temperature"] = _per_agent(beta * gain)
     agent = PlasticAgent(
         TWO_STEP, n_agents=len(agents), seed=seed, device=config.device,
         env_kwargs={"n_trials": config.two_step_steps // 2},
         **{**preset, "actor_lr": _per_agent(preset["actor_lr"] * plasticity)},
         critic_lr=_per_agent(defaults.critic_lr * plasticity),
         dopamine_gain_positive=_per_agent(gain), dopamine_gain_negative=_per_agent(gain),
-        goal_directed=GoalDirected(
-            learning_rate=_per_agent((agents["outcome_lr"] * plasticity).clip(0.0, 1.0))
-        ),
+        goal_directed=goal,
         habit=Habit(learning_rate=_per_agent(Habit().learning_rate * plasticity)),
-        tensorboard_log=tensorboard_log, tb_log_name=f"{NAME}_two_step",
+        tensorboard_log=tensorboard_log, tb_log_name=f"{NAME}_two_step", **extra,
     )  # fmt: skip
     return _play_two_step(agent, config.two_step_steps)
 
@@ -325,7 +355,51 @@ def per_agent_measures(records: dict[str, pd.DataFrame], config: Config) -> pd.D
     coefficients = stay_regressions(stay_trials(trials), l2=0.1).loc["model_based"]
     table["b_reward"] = coefficients["reward"]
     table["model_based_index"] = coefficients["interaction"]
+    table["model_based_share"] = model_based_share(coefficients["reward"],
+                                                   coefficients["interaction"])  # fmt: skip
+    if "habit_share" in trials:
+        table["habit_share"] = trials.groupby("agent")["habit_share"].first()
     return table
+
+
+def agents_for_power(
+    difference: float, sd_a: float, sd_b: float, power: float = 0.8, margin: float | None = None
+) -> float:
+    """Agents per cohort for a verdict to pass with probability ``power`` if the true
+    difference and SDs are the given ones (normal approximation; Chow, Shao & Wang 2008).
+
+    ``margin`` None: a Welch 95% CI > 0, ``n = (z_0.975 + z_power)^2 (s_a^2 + s_b^2) / d^2``
+    (infinite for ``d <= 0``). ``margin`` given: a TOST at 5% inside ``+-margin``,
+    ``n = (z_0.95 + z_power)^2 (s_a^2 + s_b^2) / (margin - |d|)^2`` (the nearer bound
+    dominates; infinite when ``|d| >= margin``). Returns ``ceil(n)`` or ``inf``.
+    """
+    from scipy.stats import norm
+
+    variance = sd_a**2 + sd_b**2
+    if margin is None:
+        gap, alpha = difference, 0.025
+    else:
+        gap, alpha = margin - abs(difference), 0.05
+    if gap <= 0:
+        return float("inf")
+    return float(np.ceil((norm.ppf(1 - alpha) + norm.ppf(power)) ** 2 * variance / gap**2))
+
+
+def model_based_share(b_reward: Any, b_interaction: Any) -> Any:
+    """Per agent, the model-based share of first-stage control read from the stay regression,
+    ``w = b_rt / (|b_r| + |b_rt|)`` (in [-1, 1]; NaN where both are 0).
+
+    A behavioural stand-in for the weight ``w`` of Daw et al.'s (2011) hybrid
+    ``Q_net = w Q_MB + (1 - w) Q_MF``: a purely model-free agent has ``b_rt = 0`` (``w = 0``),
+    a purely model-based one ``b_r = 0`` (``w = 1``; Daw et al. 2011, Fig. 2). Unlike ``b_rt``
+    alone it does not shrink when both controllers learn or choose less sharply (a lower
+    inverse temperature scales both coefficients), so a drop with age is a shift of control
+    from model-based to model-free (Eppinger et al. 2013), not just less learning.
+    """
+    b_reward, b_interaction = np.asarray(b_reward, float), np.asarray(b_interaction, float)
+    total = np.abs(b_reward) + np.abs(b_interaction)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, b_interaction / total, np.nan)
 
 
 def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
@@ -336,13 +410,15 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
 
     rows = [ci_row(values(c, m), cohort=c, quantity=m) for c in config.cohorts
             for m in ("trials_to_criterion", "learning", "after_training", "retention",
-                      "b_reward", "model_based_index")]  # fmt: skip
+                      "b_reward", "model_based_index", "model_based_share")
+            + (("habit_share",) if "habit_share" in table else ())]  # fmt: skip
     verdicts: dict[str, bool] = {}
     lines: dict[str, str] = {}
 
     def greater(name: str, a: str, b: str, column: str, text: str) -> None:
         """Verdict ``name``: cohort ``a``'s ``column`` above cohort ``b``'s (Welch CI > 0)."""
-        difference = difference_ci(values(a, column), values(b, column))
+        finite = [v[np.isfinite(v)] for v in (values(a, column), values(b, column))]
+        difference = difference_ci(*finite)
         rows.append(estimate_row(difference, config.n_agents, cohort=f"{a} - {b}",
                                  quantity=f"{column} difference (Welch 95%)"))  # fmt: skip
         verdicts[name] = bool(difference[1] > 0)
@@ -375,6 +451,14 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
          "learning (mean correct over training)")  # fmt: skip
     greater("ldopa_restores_model_based", "old_ldopa", "old", "model_based_index",
             "two-step model-based index b_rt")  # fmt: skip
+    young_index = mean_ci(values("young", "model_based_index"))
+    verdicts["young_model_based"] = bool(young_index[1] > 0)
+    lines["young_model_based"] = (
+        f"{_label('young_model_based')} two-step model-based index b_rt of the young cohort "
+        f"({config.two_step_agent}): {format_ci(*young_index)} (CI > 0)"
+    )
+    greater("old_shifts_to_model_free", "young", "old", "model_based_share",
+            "model-based share b_rt / (|b_r| + |b_rt|)")  # fmt: skip
     greater("enriched_learns_faster", "old_enriched", "old", "learning",
             "learning (mean correct over training)")  # fmt: skip
     greater("stressed_learns_slower", "old", "old_stressed", "learning",

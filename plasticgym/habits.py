@@ -16,8 +16,9 @@ from typing import Any, ClassVar, NamedTuple, Self
 import torch
 from torch import Tensor
 
-from plasticgym.config import check_number
+from plasticgym.config import check_number, check_per_agent
 from plasticgym.parts import Part
+from plasticgym.population import Distribution
 from plasticgym.rules import Scalar, per_agent
 
 
@@ -350,6 +351,16 @@ class GoalDirected(Part):
             ``outcome_lr``), in [0, 1], per agent.
         weight: weight of the goal-directed values in the dopamine-gated pathway's drive
             (``goal_weight``), >= 0, per agent.
+        reward_lr: rate of the stimulus -> reward model alone (``goal_reward_lr``), in [0, 1],
+            per agent; None (default): ``learning_rate``. The two models need not share a
+            rate: in the two-step task the transitions are fixed and the rewards drift, and
+            Daw et al.'s (2011) model-based learner tracks the rewards at a rate near 0.5.
+        reward_stimuli: which stimuli the reward model credits with a reward
+            (``goal_reward_stimuli``): ``"concurrent"`` (default) those that came with it (a
+            food pellet delivered with the reward), ``"preceding"`` those present when the
+            action that earned it was taken (the second-stage state of the two-step task,
+            whose reward arrives with the return to the first stage; Daw et al. 2011). One
+            value for every agent.
     """
 
     KIND: ClassVar[str] = "goal"
@@ -361,6 +372,38 @@ class GoalDirected(Part):
     FLAT: ClassVar[Mapping[str, str]] = {"learning_rate": "outcome_lr", "weight": "goal_weight"}
     learning_rate: Any = 0.05
     weight: Any = 1.0
+    reward_lr: Any = None
+    reward_stimuli: str = "concurrent"
+
+    REWARD_STIMULI: ClassVar[tuple[str, ...]] = ("concurrent", "preceding")
+
+    def check(self) -> None:
+        if self.reward_stimuli not in self.REWARD_STIMULI:
+            raise ValueError(
+                f"GoalDirected.reward_stimuli={self.reward_stimuli!r} is invalid: choose one of "
+                f"{', '.join(self.REWARD_STIMULI)}"
+            )
+        if self.reward_lr is not None and not isinstance(self.reward_lr, Distribution):
+            try:
+                value = check_per_agent(
+                    self.flat_name("reward_lr"), self.reward_lr, check_number, low=0.0, high=1.0
+                )
+            except ValueError as error:
+                raise ValueError(f"GoalDirected.reward_lr: {error}") from None
+            object.__setattr__(self, "reward_lr", value)
+
+    def per_agent_values(self) -> dict[str, Any]:
+        """The per-agent fields by flat name, with ``goal_reward_lr`` when it is set."""
+        values = super().per_agent_values()
+        if self.reward_lr is not None:
+            values[self.flat_name("reward_lr")] = self.reward_lr
+        return values
+
+    def bound(self, values: Mapping[str, float | Tensor]) -> Self:
+        bound = super().bound(values)
+        if self.reward_lr is not None:
+            object.__setattr__(bound, "reward_lr", values[self.flat_name("reward_lr")])
+        return bound
 
     @staticmethod
     def init(
@@ -394,13 +437,22 @@ class GoalDirected(Part):
         channels: Tensor,
         reward: Tensor,
         active: Tensor,
+        channels_tm1: Tensor | None = None,
     ) -> GoalState:
         """The action taken in ``features_tm1`` learns the stimulus ``onsets`` that followed
-        it; the reward model learns the reward that came with the ``channels``."""
+        it; the reward model learns the reward that came with the ``channels`` (or, with
+        ``reward_stimuli="preceding"``, the reward earned in ``channels_tm1``, the stimuli of
+        the step the action was taken in)."""
         keep = active.view(-1, 1, 1)
         updated = outcome_update(
             state.outcome_model, chosen, features_tm1, onsets, self.learning_rate
         )
         outcome_model = torch.where(keep.unsqueeze(-1), updated, state.outcome_model)
-        updated = reward_model_update(state.reward_model, channels, reward, self.learning_rate)
+        stimuli = channels
+        if self.reward_stimuli == "preceding":
+            if channels_tm1 is None:
+                raise ValueError('reward_stimuli="preceding" needs channels_tm1')
+            stimuli = channels_tm1
+        rate = self.learning_rate if self.reward_lr is None else self.reward_lr
+        updated = reward_model_update(state.reward_model, stimuli, reward, rate)
         return GoalState(outcome_model, torch.where(keep[:, 0], updated, state.reward_model))

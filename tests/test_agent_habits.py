@@ -146,3 +146,25 @@ def test_contingency_context_counts_only_actions_taken_where_responses_can_act()
     for bad in (-1, 0.5, True):
         with pytest.raises(ValueError, match="contingency_context"):
             PlasticAgent("plasticgym/HabitFormation-v0", habit=True, contingency_context=bad)
+
+
+def test_two_step_reward_model_credits_the_second_stage_state_with_preceding(tmp_path):
+    """On TwoStep-v0 the reward arrives with the first-stage state: by default the goal part's
+    reward model credits that state and never the second-stage ones; with
+    goal_reward_stimuli='preceding' it credits the second-stage states (each agent at its own
+    goal_reward_lr; rate 0: nothing learned), and the options survive save/load."""
+    kwargs = dict(n_agents=3, seed=0, env_kwargs={"n_trials": 100}, goal_directed=True)
+    default = PlasticAgent("plasticgym/TwoStep-v0", **kwargs)
+    default.learn(200)
+    assert (default.goal_state.reward_model[:, 1:] == 0).all()
+    assert (default.goal_state.reward_model[:, 0] > 0).all()
+    agent = PlasticAgent("plasticgym/TwoStep-v0", **kwargs, goal_reward_stimuli="preceding",
+                         goal_reward_lr=(0.5, 0.3, 0.0))  # fmt: skip
+    agent.learn(200)
+    learned = agent.goal_state.reward_model
+    assert (learned[:2, 1:].sum(dim=1) > 0.1).all() and (learned[:, 0].abs() < 1e-6).all()
+    assert (learned[2] == 0).all()
+    agent.save(tmp_path / "planner")
+    loaded = PlasticAgent.load(tmp_path / "planner", env="plasticgym/TwoStep-v0")
+    assert loaded.config.goal_directed.reward_stimuli == "preceding"
+    assert tuple(loaded.config.goal_directed.reward_lr) == (0.5, 0.3, 0.0)

@@ -3,6 +3,8 @@ records (changing the records flips them), and the measures are what they say.""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -66,7 +68,7 @@ def test_bad_cohorts_are_clear_errors():
     with pytest.raises(ValueError, match="cohorts"):
         experiment.Config(cohorts=("young", "old"))
     with pytest.raises(ValueError, match=r"two_step_agent='tabular' is invalid: choose one of "
-                                         r"plastic, model_based"):  # fmt: skip
+                                         r"plastic, plastic_planner, model_based"):  # fmt: skip
         experiment.Config(two_step_agent="tabular")
 
 
@@ -83,3 +85,62 @@ def test_the_plastic_two_step_player_records_every_agents_own_trials():
     assert (trials.groupby("agent").size() == config.two_step_steps).all()
     fits = stay_regressions(stay_trials(trials.assign(kind="plastic")), l2=0.1)
     assert len(fits) == len(agents) and np.isfinite(fits.to_numpy()).all()
+
+
+def test_model_based_share_golden_values():
+    share = experiment.model_based_share([0.4, 0.0, -0.2, 0.3, 0.0], [0.0, 0.2, 0.2, -0.1, 0.0])
+    np.testing.assert_allclose(share[:4], [0.0, 1.0, 0.5, -0.25])
+    assert np.isnan(share[4])  # no reward effect, no interaction: undefined
+
+
+def test_the_planner_credits_the_second_stage_and_scales_its_choice_gain(monkeypatch):
+    """two_step_agent='plastic_planner': the goal part's reward model credits the second-stage
+    state at reward_lr x plasticity, and gain multiplies the inverse temperature; 'plastic'
+    keeps the earlier configuration."""
+    built = {}
+    original = experiment.PlasticAgent
+
+    def capture(*args, **kwargs):
+        built.update(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(experiment, "PlasticAgent", capture)
+    config = experiment.Config.quick(n_agents=2, two_step_steps=40,
+                                     two_step_agent="plastic_planner")  # fmt: skip
+    agents = experiment.sample_cohorts(config, np.random.default_rng(0))
+    trials = experiment._two_step(config, agents, 3)
+    goal = built["goal_directed"]
+    assert goal.reward_stimuli == "preceding"
+    np.testing.assert_allclose(goal.reward_lr, agents["reward_lr"] * agents["plasticity"])
+    np.testing.assert_allclose(built["inverse_temperature"], 5.0 * agents["gain"])
+    assert trials["habit_share"].between(0, 1).all()
+    built.clear()
+    experiment._two_step(dataclasses.replace(config, two_step_agent="plastic"), agents, 3)
+    assert built["goal_directed"].reward_lr is None
+    assert built["goal_directed"].reward_stimuli == "concurrent"
+    assert "inverse_temperature" not in built
+
+
+def test_young_model_based_and_share_verdicts_read_the_regression(small):
+    """young_model_based and old_shifts_to_model_free flip when the young cohort's choices
+    lose their reward x transition structure."""
+    config, records = small
+    verdicts = experiment.analyse(records, config)["verdicts"]
+    assert verdicts["young_model_based"]  # the tabular learner plans (8 agents, 150 trials)
+    agents = records["agents"]
+    young = agents.loc[agents["cohort"] == "young", "agent"]
+    trials = records["two_step"].copy()
+    at_young = trials["agent"].isin(young)
+    rng = np.random.default_rng(0)
+    trials.loc[at_young, "first_choice"] = rng.integers(0, 2, int(at_young.sum()))
+    changed = experiment.analyse({**records, "two_step": trials}, config)["verdicts"]
+    assert not changed["young_model_based"] and not changed["old_shifts_to_model_free"]
+
+
+def test_agents_for_power_golden_values():
+    # (1.95996 + 0.84162)^2 * (0.1^2 + 0.1^2) / 0.1^2 = 15.70 -> 16
+    assert experiment.agents_for_power(0.1, 0.1, 0.1) == 16
+    # TOST: (1.64485 + 0.84162)^2 * 0.02 / (0.05 - 0.03)^2 = 309.1 -> 310
+    assert experiment.agents_for_power(-0.03, 0.1, 0.1, margin=0.05) == 310
+    assert experiment.agents_for_power(0.06, 0.1, 0.1, margin=0.05) == float("inf")
+    assert experiment.agents_for_power(-0.01, 0.1, 0.1) == float("inf")

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from plasticgym.envs.habit import schedule_step
@@ -124,3 +125,34 @@ def test_reward_model_and_goal_values():
     m[0, 1, :, 0] = torch.tensor([0.0, 0.5])
     value = torch.tensor([[-1.0, 2.0]])
     torch.testing.assert_close(goal_values(m, torch.ones(1, 1), value), torch.tensor([[-0.2, 1.0]]))
+
+
+def test_goal_directed_preceding_reward_credits_the_stimuli_the_action_was_taken_in():
+    """reward_stimuli='preceding': the reward goes to the stimuli of the step the action was
+    taken in, at reward_lr; the default credits the stimuli that came with it at outcome_lr."""
+    from plasticgym.habits import GoalDirected
+
+    state = GoalDirected.init(1, 2, 3, 2, torch.device("cpu"))
+    args = dict(chosen=torch.tensor([[1.0, 0.0]]), features_tm1=torch.tensor([[1.0, 0.0]]),
+                onsets=torch.tensor([[1.0, 0.0, 0.0]]), channels=torch.tensor([[1.0, 0.0, 0.0]]),
+                reward=torch.tensor([1.0]), active=torch.tensor([True]),
+                channels_tm1=torch.tensor([[0.0, 1.0, 0.0]]))  # fmt: skip
+    preceding = GoalDirected(reward_lr=0.5, reward_stimuli="preceding").update(state, **args)
+    torch.testing.assert_close(preceding.reward_model, torch.tensor([[0.0, 0.5, 0.0]]))
+    concurrent = GoalDirected().update(state, **args)
+    torch.testing.assert_close(concurrent.reward_model, torch.tensor([[0.05, 0.0, 0.0]]))
+    # the transition model keeps learning_rate whatever the reward model's rate
+    torch.testing.assert_close(preceding.outcome_model, concurrent.outcome_model)
+    assert preceding.outcome_model[0, 0, 0, 0] == 0.05
+
+
+def test_goal_directed_bad_reward_options_are_clear_errors():
+    from plasticgym.habits import GoalDirected
+
+    with pytest.raises(ValueError, match=r"reward_stimuli='after' is invalid: choose one of "
+                                         r"concurrent, preceding"):  # fmt: skip
+        GoalDirected(reward_stimuli="after")
+    with pytest.raises(ValueError, match=r"GoalDirected.reward_lr: goal_reward_lr=1.5"):
+        GoalDirected(reward_lr=1.5)
+    with pytest.raises(ValueError, match=r"goal_reward_lr\[1\]"):
+        GoalDirected(reward_lr=(0.5, -0.1))
