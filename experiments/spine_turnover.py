@@ -270,6 +270,7 @@ class SpineLog:
         self.exists = state.exists.cpu().numpy().copy()
         self.born = np.where(self.exists, 0.0, np.nan)
         self.weights = agent.actor.weights.cpu().numpy().copy()
+        self.consolidated = state.consolidated.cpu().numpy().copy()
         self.rows: list[pd.DataFrame] = []
 
     def _close(self, mask: np.ndarray, died: float) -> None:
@@ -277,6 +278,7 @@ class SpineLog:
         self.rows.append(pd.DataFrame({
             "agent": agent, "neuron": neuron, "slot": slot, "born": self.born[mask],
             "died": np.full(agent.size, died), "weight": self.weights[mask],
+            "consolidated": self.consolidated[mask],
         }))  # fmt: skip
 
     def poll(self, agent: PlasticAgent, time: float) -> None:
@@ -289,10 +291,12 @@ class SpineLog:
         self.born = np.where(new, time, np.where(exists, self.born, np.nan))
         self.exists = exists.copy()
         self.weights = agent.actor.weights.cpu().numpy().copy()
+        self.consolidated = state.consolidated.cpu().numpy().copy()
 
     def table(self) -> pd.DataFrame:
-        """One row per spine: agent, neuron, slot, born, died (NaN: alive at the end) and its
-        weight at the last reading before it died (or at the end)."""
+        """One row per spine: agent, neuron, slot, born, died (NaN: alive at the end), its
+        weight and whether it was consolidated at the last reading before it died (or at the
+        end)."""
         self._close(self.exists, np.nan)
         return pd.concat(self.rows, ignore_index=True)
 
@@ -598,6 +602,16 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         survivors = present[present["died"].isna()].groupby("agent")["weight"].mean()
         quantity = "mean weight at the end of pre-existing survivors"
         rows.append(ci_row(_per_agent(survivors, config), group=g, quantity=quantity))
+    for g in ("trained", "trained_constant"):  # descriptive: which spines captured
+        frame = spines[g]
+        if "consolidated" not in frame:
+            continue
+        present = frame[alive(frame, start)]
+        cohort = frame[(frame["born"] > start) & (frame["born"] <= config.training_end)]
+        for rows_, what in ((present, "pre-existing"), (cohort, "training-day")):
+            share = rows_["consolidated"].astype(float).groupby(rows_["agent"]).mean()
+            rows.append(ci_row(share.reindex(pd.RangeIndex(n)).to_numpy(dtype=float), group=g,
+                               quantity=f"{what} spines consolidated (last reading)"))  # fmt: skip
     young, old = survival_by_age(spines["untrained"], config)
     estimate = mean_ci(old - young)
     verdicts["persistence_rises_with_age"] = bool(estimate[1] > 0)
