@@ -539,10 +539,12 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
     def _legacy_tensors(self, expected: dict[str, Tensor], tensors: dict[str, Tensor]) -> dict:
         """Expected-value tags draw nothing, so their random stream (which earlier versions
         did not save) is zeros; structural states saved before activity-driven formation
-        existed accumulated no potentiation (zeros)."""
+        existed accumulated no potentiation (zeros), and those saved before capture existed
+        kept no reference weights and consolidated nothing (zeros)."""
         legacy = {name: torch.zeros_like(value) for name, value in expected.items()
-                  if name.endswith(".potentiation") and name not in tensors
-                  and name.removesuffix("potentiation") + "exists" in tensors}  # fmt: skip
+                  if name.endswith((".potentiation", ".reference", ".consolidated"))
+                  and name not in tensors
+                  and name.rsplit(".", 1)[0] + ".exists" in tensors}  # fmt: skip
         synapse = self.config.synapse
         if not isinstance(synapse, TaggedSynapse) or synapse.sampled:
             return legacy

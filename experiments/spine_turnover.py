@@ -18,8 +18,26 @@ protocol: at rest ``P = 0`` and the density is at the set point, so both act onl
 training does to the synapses. ``g = 3.5`` per unit weight was set before any verdict was
 computed from a pilot of ``P`` in a first session (8 agents, ``g`` negligible; sum of ``P``
 over a neuron's empty slots 0.35) so that the first session forms about as many spines as one
-baseline day (3% of the budget, ~1.2 per neuron); ``competition_rate = 20`` per day so that
-this excess (3% of ``K``) doubles the base hazard ``lambda_0``.
+baseline day (3% of the budget, ~1.2 per neuron); before capture ``competition_rate = 20``
+per day so that this excess (3% of ``K``) doubled the base hazard ``lambda_0``; with capture
+it is 1 per day (below).
+**Capture** (``capture_ratio = 2``, :class:`~plasticgym.structure.StructuralPlasticity`,
+issue 14): at each event a spine whose growth since the previous event ``w(t) / w(t_last)``
+is at least twice its neuron's median growth is consolidated for good; consolidated spines are
+exempt from the competition, which falls on every other spine with the same hazard ``c (N -
+K) / K`` whatever its weight (the base hazard keeps ``exp(-w / w_s)``). Dividing by the
+neuron's median removes multiplicative scaling (one factor per neuron); what remains is the
+three-factor rule's own potentiation relative to the spine's size (structural LTP enlarges
+small spines most, Matsuzaki et al. 2004). Reasons, written before any verdict was computed
+with capture: the ratio 2 is "twice the neuron's typical growth" (an a priori round number; a
+pilot of the marker alone, 8 agents, quick protocol, no verdict, showed it marks ~1% of the
+pre-existing and 12-27% of the new spines per session, i.e. some but not all); with the
+marker the competition acts on ~all of a neuron's ~40 spines, not only on the weakest, so its
+total rate is ~``c`` times the excess, and ``c = 1`` per day (was 20 with the weight-weighted
+competition) makes the excess decay with a time constant of about a day, as the elimination
+in Xu et al. 2009 and Yang et al. 2009 follows the formation over days. The control that
+removes the mechanism, ``trained_uncaptured``, is the trained group with ``capture_ratio =
+0`` and everything else equal (so its competition is the weight-weighted one at ``c = 1``).
 Agents differ: ``lambda_0``, ``w_s``, the actor's learning rate and exploration noise are
 drawn per agent (uniform, see :class:`Config`), and each has its own initial weights and slots.
 
@@ -31,6 +49,9 @@ until the next day; then ``follow_up_days`` of rest. Groups, each an independent
 
 - ``trained`` / ``untrained`` (the untrained rest through the sessions: Xu's controls, which
   are not trained), with weight-dependent elimination;
+- ``trained_uncaptured``: trained, without capture (the control that removes the marker;
+  its untrained twin would be bit-identical to ``untrained``: at rest nothing grows, nothing
+  is captured and nothing competes);
 - ``trained_constant`` / ``untrained_constant``: elimination independent of weight (the same
   hazard ``control_elimination_rate`` for every spine, chosen to give a baseline turnover of the
   same few percent per day): the control that removes selection by synaptic strength.
@@ -58,6 +79,10 @@ intervals between groups, TOST (90% interval inside the margin) for "no differen
   trained constant-hazard agents' excess raises their hazard, so the equations no longer fix it.
 - ``preexisting_spines_removed`` (finding): of the spines present when training starts, the
   fraction eliminated by the end of the follow-up, trained minus untrained, CI > 0.
+- ``capture_shifts_removal_to_preexisting`` (finding): the fraction of pre-existing spines
+  eliminated (as above), trained minus ``trained_uncaptured``, CI > 0: the marker moves the
+  competition from the new spines onto the unconsolidated pre-existing ones. It can fail: the
+  extra eliminations may fall on unconsolidated new spines, or be too few to show.
 - ``density_constant`` (finding): the trained agents' density at the end of the follow-up
   minus that before training, TOST inside ``+-DENSITY_MARGIN``: activity-driven formation
   raises it above the budget, and only competition (which spares potentiated spines) can bring
@@ -104,7 +129,7 @@ DESCRIPTION = (
 ENV = "plasticgym/Reaching-v0"
 DAY = SECONDS_PER_DAY
 HOUR = 3600.0
-GROUPS = ("trained", "untrained", "trained_constant", "untrained_constant")
+GROUPS = ("trained", "untrained", "trained_uncaptured", "trained_constant", "untrained_constant")
 KIND = {
     "baseline_turnover_few_percent": "mechanism check",
     "reaching_learned": "finding",
@@ -112,6 +137,7 @@ KIND = {
     "training_spines_kept": "finding",
     "no_keeping_without_weight_dependence": "finding",
     "preexisting_spines_removed": "finding",
+    "capture_shifts_removal_to_preexisting": "finding",
     "density_constant": "finding",
     "persistence_rises_with_age": "mechanism check",
 }
@@ -145,7 +171,8 @@ class Config:
     formation_rate: float = 24.0
     activity_bias: float = 1.0
     activity_formation: float = 3.5
-    competition_rate: float = 20.0
+    competition_rate: float = 1.0
+    capture_ratio: float = 2.0
     actor_lr: float = 0.5
     exploration_noise: float = 0.1
     spread: float = 0.2
@@ -218,6 +245,7 @@ def make_agent(
         formation_rate=config.formation_rate, new_weight=config.new_weight,
         activity_bias=config.activity_bias, activity_formation=config.activity_formation,
         competition_rate=config.competition_rate,
+        capture_ratio=0.0 if group == "trained_uncaptured" else config.capture_ratio,
     )  # fmt: skip
     hyperparameters = {
         **plastic_preset(ENV),
@@ -242,6 +270,7 @@ class SpineLog:
         self.exists = state.exists.cpu().numpy().copy()
         self.born = np.where(self.exists, 0.0, np.nan)
         self.weights = agent.actor.weights.cpu().numpy().copy()
+        self.consolidated = state.consolidated.cpu().numpy().copy()
         self.rows: list[pd.DataFrame] = []
 
     def _close(self, mask: np.ndarray, died: float) -> None:
@@ -249,6 +278,7 @@ class SpineLog:
         self.rows.append(pd.DataFrame({
             "agent": agent, "neuron": neuron, "slot": slot, "born": self.born[mask],
             "died": np.full(agent.size, died), "weight": self.weights[mask],
+            "consolidated": self.consolidated[mask],
         }))  # fmt: skip
 
     def poll(self, agent: PlasticAgent, time: float) -> None:
@@ -261,10 +291,12 @@ class SpineLog:
         self.born = np.where(new, time, np.where(exists, self.born, np.nan))
         self.exists = exists.copy()
         self.weights = agent.actor.weights.cpu().numpy().copy()
+        self.consolidated = state.consolidated.cpu().numpy().copy()
 
     def table(self) -> pd.DataFrame:
-        """One row per spine: agent, neuron, slot, born, died (NaN: alive at the end) and its
-        weight at the last reading before it died (or at the end)."""
+        """One row per spine: agent, neuron, slot, born, died (NaN: alive at the end), its
+        weight and whether it was consolidated at the last reading before it died (or at the
+        end)."""
         self._close(self.exists, np.nan)
         return pd.concat(self.rows, ignore_index=True)
 
@@ -329,8 +361,9 @@ def _trial_errors(agent: PlasticAgent) -> pd.DataFrame:
 
 
 def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) -> dict:
-    """Every group; TensorBoard runs ``spine_turnover_trained`` and
-    ``spine_turnover_trained_constant`` under ``out_dir/tensorboard``."""
+    """Every group; TensorBoard runs ``spine_turnover_trained``,
+    ``spine_turnover_trained_uncaptured`` and ``spine_turnover_trained_constant`` under
+    ``out_dir/tensorboard``."""
     del progress_bar
     tensorboard_log = tensorboard_folder(out_dir)
     seeds = np.random.SeedSequence(config.seed).generate_state(len(GROUPS))
@@ -527,6 +560,14 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         rows.append(ci_row(removed[g], group=g, quantity="pre-existing spines eliminated"))
     rows.append(estimate_row(difference, n, group="trained - untrained",
                              quantity="pre-existing spines eliminated (Welch)"))  # fmt: skip
+    difference = difference_ci(removed["trained"], removed["trained_uncaptured"])
+    verdicts["capture_shifts_removal_to_preexisting"] = bool(difference[1] > 0)
+    lines["capture_shifts_removal_to_preexisting"] = (
+        f"{_label('capture_shifts_removal_to_preexisting')} pre-existing spines gone, trained "
+        f"- trained without capture {format_ci(*difference, digits=3)} (CI > 0)"
+    )
+    rows.append(estimate_row(difference, n, group="trained - trained_uncaptured",
+                             quantity="pre-existing spines eliminated (Welch)"))  # fmt: skip
 
     change = (density(timeline["trained"], config.end / DAY, config)
               - density(timeline["trained"], start / DAY, config))  # fmt: skip
@@ -561,6 +602,16 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         survivors = present[present["died"].isna()].groupby("agent")["weight"].mean()
         quantity = "mean weight at the end of pre-existing survivors"
         rows.append(ci_row(_per_agent(survivors, config), group=g, quantity=quantity))
+    for g in ("trained", "trained_constant"):  # descriptive: which spines captured
+        frame = spines[g]
+        if "consolidated" not in frame:
+            continue
+        present = frame[alive(frame, start)]
+        cohort = frame[(frame["born"] > start) & (frame["born"] <= config.training_end)]
+        for rows_, what in ((present, "pre-existing"), (cohort, "training-day")):
+            share = rows_["consolidated"].astype(float).groupby(rows_["agent"]).mean()
+            rows.append(ci_row(share.reindex(pd.RangeIndex(n)).to_numpy(dtype=float), group=g,
+                               quantity=f"{what} spines consolidated (last reading)"))  # fmt: skip
     young, old = survival_by_age(spines["untrained"], config)
     estimate = mean_ci(old - young)
     verdicts["persistence_rises_with_age"] = bool(estimate[1] > 0)

@@ -56,6 +56,32 @@ once the density is back at the set point. A limited resource shared by a neuron
 (Deger et al. 2012; Fauth et al. 2015; Triesch et al. 2018), restoring the density as new
 spines are stabilised and pre-existing ones are lost (Xu et al. 2009; Yang et al. 2009).
 
+**Capture of new task-relevant spines** (option, ``capture_ratio > 0``; default 0: off). At
+each event every spine that existed through the interval compares its growth ``g_ij =
+w_ij(t) / w_ij(t_last)`` (``t_last``: the previous event) with the median growth of its
+neuron's spines, ``m_i = median_j g_ij``; a spine that grew by at least ``capture_ratio``
+times as much is consolidated, for the rest of its life::
+
+    consolidated_ij |= g_ij >= capture_ratio * m_i
+
+Dividing by the neuron's median removes what every spine of the neuron shares (multiplicative
+synaptic scaling multiplies them all by one factor), so what sets the marker is the synapse's
+own, dopamine-gated potentiation relative to its size: structural LTP enlarges small spines
+most (Matsuzaki, Honkura, Ellis-Davies & Kasai 2004; Kasai et al. 2010), and a potentiated
+synapse is stabilised once its tag captures plasticity-related proteins (Frey & Morris 1997;
+Redondo & Morris 2011; late LTP needs dopamine, Frey et al. 1990). The competition for the
+budget then falls on the spines without the marker, **whatever their size**::
+
+    lambda_e(w) = elimination_rate * exp(-w / w_s)
+                  + competition_rate * max(N - K, 0) / K * [not consolidated]
+
+(the base hazard keeps its weight dependence; consolidated spines are exempt from the
+competition): a neuron's resource goes to the synapses that captured it, and unconsolidated
+spines, large or small, lose it (Fonseca et al. 2004: synapses compete for the proteins they
+capture; Xu et al. 2009; Yang et al. 2009: training removes pre-existing spines). At rest no
+spine grows (``g = 1 = m``): nothing is consolidated and nothing competes (the density is at
+the set point).
+
 Random draws come from one CPU ``torch.Generator`` per agent whose state is kept as a
 ``uint8`` tensor ``[B, L]`` in :class:`StructureState` (checkpointed with the weights in
 safetensors; the draws are the same on CPU and CUDA). Events are the only random steps; the
@@ -100,6 +126,10 @@ class StructureState(NamedTuple):
         spines: ``[B]`` int64 spines now.
         potentiation: ``[B, P, Q]`` potentiation the empty slots would have received since the
             last event (accumulated only with ``activity_formation``; zeros otherwise).
+        reference: ``[B, P, Q]`` the weights right after the last event (kept only with
+            ``capture_ratio``; zeros otherwise).
+        consolidated: ``[B, P, Q]`` bool: the spine has captured (``capture_ratio``; never
+            set otherwise).
     """
 
     exists: Tensor
@@ -114,6 +144,8 @@ class StructureState(NamedTuple):
     original: Tensor
     spines: Tensor
     potentiation: Tensor
+    reference: Tensor
+    consolidated: Tensor
 
 
 def elimination_probability(
@@ -126,6 +158,51 @@ def elimination_probability(
     hazard = rate * torch.exp(-weights / stable_weight) if weight_dependent else rate
     hazard = torch.as_tensor(hazard, dtype=weights.dtype, device=weights.device)
     return -torch.expm1(-hazard * days).expand_as(weights)
+
+
+def relative_growth(weights: Tensor, reference: Tensor, spines: Tensor) -> Tensor:
+    """``g_ij / median_j g_ij`` with ``g_ij = w_ij / w_ij(t_last)``: each spine's growth since
+    the last event relative to the median growth of its neuron's spines (``spines [B, P, Q]``
+    bool: those that existed through the interval with ``w(t_last) > 0``; NaN elsewhere and
+    for a neuron with none). Multiplicative scaling, one factor per neuron, cancels."""
+    valid = spines & (reference > 0)
+    growth = torch.where(valid, weights / reference.clamp(min=1e-30), torch.nan)
+    median = growth.nanmedian(dim=-1, keepdim=True).values
+    return growth / median
+
+
+def captured(relative: Tensor, ratio: float) -> Tensor:
+    """``relative >= ratio``: the spines consolidated at this event (NaN never captures)."""
+    return relative >= ratio
+
+
+def capture_elimination_probability(
+    weights: Tensor,
+    base_rate: Scalar,
+    stable_weight: Scalar,
+    competition: Tensor,
+    consolidated: Tensor,
+    days: float,
+    weight_dependent: bool,
+) -> Tensor:
+    """``1 - exp(-(lambda_e(w) + c_i [not consolidated]) days)``: the base hazard of
+    :func:`elimination_probability` plus the neuron's competition hazard ``c_i``
+    (``competition [B, P, 1]`` per day, :func:`competition_rate_per_neuron` with base 0),
+    independent of weight, on the spines without the consolidation marker."""
+    base = rate_times_weight(weights, base_rate, stable_weight, weight_dependent)
+    hazard = base + torch.where(
+        consolidated, torch.zeros_like(weights), competition.to(weights.dtype)
+    )
+    return -torch.expm1(-hazard * days)
+
+
+def rate_times_weight(
+    weights: Tensor, rate: Scalar, stable_weight: Scalar, weight_dependent: bool
+) -> Tensor:
+    """The base hazard ``rate * exp(-w / stable_weight)`` (``rate`` if not weight-dependent)
+    per spine, ``[B, P, Q]``."""
+    hazard = rate * torch.exp(-weights / stable_weight) if weight_dependent else rate
+    return torch.as_tensor(hazard, dtype=weights.dtype, device=weights.device).expand_as(weights)
 
 
 def expected_formations(deficit: Tensor, rate: Scalar, days: float) -> Tensor:
@@ -207,6 +284,7 @@ class _Params(NamedTuple):
     activity_bias: Scalar
     activity_formation: Scalar = 0.0
     competition_rate: Scalar = 0.0
+    capture_ratio: float = 0.0
 
 
 def _is_on(value: Scalar) -> bool:
@@ -231,13 +309,27 @@ def structural_event(
     age = torch.where(exists, age + seconds, torch.zeros_like(age))
     limit = budget(params.density, exists.shape[-1])
     rate = _per_agent(params.elimination_rate, device)
-    if _is_on(params.competition_rate):
+    capture = params.capture_ratio > 0
+    consolidated = state.consolidated
+    if capture:
+        relative = relative_growth(weights, state.reference, exists)
+        consolidated = (consolidated | captured(relative, params.capture_ratio)) & exists
+        competition = competition_rate_per_neuron(
+            exists.sum(dim=-1), limit, 0.0, _per_agent(params.competition_rate, device)
+        )
+        p_elim = capture_elimination_probability(
+            weights, rate, _per_agent(params.stable_weight, device), competition, consolidated,
+            days, params.weight_dependent,
+        )  # fmt: skip
+    elif _is_on(params.competition_rate):
         rate = competition_rate_per_neuron(
             exists.sum(dim=-1), limit, rate, _per_agent(params.competition_rate, device)
         ).to(weights.dtype)
-    p_elim = elimination_probability(
-        weights, rate, _per_agent(params.stable_weight, device), days, params.weight_dependent,
-    )  # fmt: skip
+    if not capture:
+        p_elim = elimination_probability(
+            weights, rate, _per_agent(params.stable_weight, device), days,
+            params.weight_dependent,
+        )  # fmt: skip
     eliminated = exists & (uniforms[:, 0] < p_elim)
     exists = exists & ~eliminated
     driven = torch.zeros_like(exists)
@@ -261,6 +353,11 @@ def structural_event(
     weights = torch.where(exists, weights, torch.zeros_like(weights))
     weights = torch.where(formed, torch.full_like(weights, params.new_weight), weights)
     original = state.original & exists
+    if capture:
+        consolidated = consolidated & exists & ~formed
+        reference = weights.clone()
+    else:
+        reference = state.reference
     n_formed, n_eliminated = formed.sum(dim=(1, 2)), eliminated.sum(dim=(1, 2))
     return weights, state._replace(
         exists=exists, age=age, activity=torch.zeros_like(state.activity),
@@ -268,6 +365,7 @@ def structural_event(
         formed=state.formed + n_formed, eliminated=state.eliminated + n_eliminated,
         new_alive=(exists & ~original).sum(dim=(1, 2)), original=original,
         spines=exists.sum(dim=(1, 2)), potentiation=torch.zeros_like(state.potentiation),
+        reference=reference, consolidated=consolidated,
     )  # fmt: skip
 
 
@@ -306,7 +404,8 @@ def initial_state(weights: Tensor, seeds: Sequence[int], density: float) -> Stru
         elapsed=zeros.clone(), clock=zeros.clone(), generator=torch.stack(states),
         formed=count.clone(), eliminated=count.clone(), new_alive=count.clone(),
         original=exists.clone(), spines=exists.sum(dim=(1, 2)),
-        potentiation=torch.zeros_like(weights),
+        potentiation=torch.zeros_like(weights), reference=torch.zeros_like(weights),
+        consolidated=torch.zeros_like(exists),
     )  # fmt: skip
 
 
@@ -318,7 +417,10 @@ def structural_plasticity(params: _Params, seeds: Sequence[int]) -> PlasticityTr
     driven = _is_on(params.activity_formation)
 
     def init(weights: Tensor) -> StructureState:
-        return initial_state(weights, seeds, params.density)
+        state = initial_state(weights, seeds, params.density)
+        if params.capture_ratio > 0:
+            state = state._replace(reference=weights.clone())
+        return state
 
     def update(
         dw: Tensor, state: StructureState, weights: Tensor, signals: PlasticitySignals
@@ -388,6 +490,10 @@ class StructuralPlasticity(Part):
         competition_rate: elimination hazard added per day per unit of relative excess of the
             spines over the budget, ``(N - K) / K``, >= 0 (0: off); weighted by
             ``exp(-w / stable_weight)`` like the base hazard; per agent.
+        capture_ratio: capture of potentiated spines, 0 (off) or > 1: a spine whose growth
+            since the last event is at least this many times its neuron's median growth is
+            consolidated for the rest of its life; consolidated spines are exempt from the
+            competition, which then falls on the others independently of their weight.
     """
 
     KIND: ClassVar[str] = "structure"
@@ -402,6 +508,7 @@ class StructuralPlasticity(Part):
         "activity_bias": {"low": 0.0},
         "activity_formation": {"low": 0.0},
         "competition_rate": {"low": 0.0},
+        "capture_ratio": {"low": 0.0},
     }
     PER_AGENT: ClassVar[tuple[str, ...]] = (
         "elimination_rate", "stable_weight", "formation_rate", "activity_bias",
@@ -418,12 +525,19 @@ class StructuralPlasticity(Part):
     activity_bias: Any = 0.0
     activity_formation: Any = 0.0
     competition_rate: Any = 0.0
+    capture_ratio: float = 0.0
 
     def check(self) -> None:
         try:
             check_bool("structure_weight_dependent", self.weight_dependent)
         except ValueError as error:
             raise ValueError(f"StructuralPlasticity.weight_dependent: {error}") from None
+        if 0.0 < self.capture_ratio <= 1.0:
+            raise ValueError(
+                f"StructuralPlasticity.capture_ratio: structure_capture_ratio="
+                f"{self.capture_ratio!r} is invalid: must be 0 (off) or > 1 (a growth of at "
+                "least the median captures every spine, even at rest)"
+            )
         if self.interval < self.dt:
             raise ValueError(
                 f"StructuralPlasticity.interval: structure_interval={self.interval!r} is "
@@ -435,7 +549,7 @@ class StructuralPlasticity(Part):
         return _Params(
             self.dt, self.interval, self.density, self.elimination_rate, self.stable_weight,
             self.weight_dependent, self.formation_rate, self.new_weight, self.activity_bias,
-            self.activity_formation, self.competition_rate,
+            self.activity_formation, self.competition_rate, float(self.capture_ratio),
         )  # fmt: skip
 
     def transform(self, seeds: Sequence[int]) -> PlasticityTransform:
@@ -485,6 +599,8 @@ __all__ = [
     "activity_formation_probability",
     "budget",
     "capped_formations",
+    "capture_elimination_probability",
+    "captured",
     "competition_rate_per_neuron",
     "elimination_probability",
     "expected_formations",
@@ -492,6 +608,8 @@ __all__ = [
     "formation_probability",
     "initial_state",
     "pass_time",
+    "rate_times_weight",
+    "relative_growth",
     "structural_event",
     "structural_plasticity",
     "structure_seeds",

@@ -142,3 +142,18 @@ def test_the_findings_are_read_from_the_records(quick):
     verdicts = experiment.analyse(changed, config)["verdicts"]
     assert verdicts["training_spines_kept"] and verdicts["training_forms_spines"]
     assert verdicts["preexisting_spines_removed"]
+    assert verdicts["capture_shifts_removal_to_preexisting"]
+
+
+def test_the_capture_control_is_read_from_its_records(quick):
+    """The control fails when the trained agents without capture lose every pre-existing
+    spine (more than the trained agents with it can)."""
+    config, records = quick
+    changed = _changed(records)
+    spines = changed["spines"]
+    control = spines["group"] == "trained_uncaptured"
+    present = control & (spines["born"] <= config.training_start)
+    present &= ~(spines["died"] <= config.training_start)
+    spines.loc[present, "died"] = config.end - 1800.0
+    verdicts = experiment.analyse(changed, config)["verdicts"]
+    assert not verdicts["capture_shifts_removal_to_preexisting"]
