@@ -261,23 +261,21 @@ MAX_DECAY_RATIO = 1e6
 
 
 class EventDrivenState(NamedTuple):
-    """The state of :func:`network_step_event_driven`: each synapse's weight and eligibility
-    are stored as of its last *sync* (its last STDP event or the last epoch flush), with the
-    number of weight updates of the epoch done by then; :func:`materialize` gives the current
-    values. ``v, u, trace, spikes, dopamine`` as in :class:`NetworkState`; ``weights``,
-    ``eligibility`` ``[B, S + 1]`` float32 and ``synced_at`` ``[B, S + 1]`` long (the last
-    column is the dummy synapse); per network ``gain_sum [B, E + 1]`` float64,
-    ``P_j = sum_{i < j} (tonic + d_i) lambda^i``, and ``decay_powers [B, E + 1]`` float64,
-    ``lambda^j`` (``lambda = exp(-update_every / tau_c)``); ``updates`` the updates done in the
-    current epoch of ``E`` updates."""
+    """The state of :func:`network_step_event_driven`. Each synapse's weight and eligibility
+    are stored as of its last *sync* (its last STDP event or the last epoch flush) together
+    with the number of weight updates of the epoch done by then, packed per synapse in
+    ``synapses [B, S + 1, 3]`` float32 (weight, eligibility, updates; one cache line per random
+    access; the last synapse is the dummy); :func:`materialize` gives the current values.
+    ``v, u, trace, spikes, dopamine`` as in :class:`NetworkState`; per network
+    ``gain_sum [B, E + 1]`` float64, ``P_j = sum_{i < j} (tonic + d_i) lambda^i``, and
+    ``decay_powers [B, E + 1]`` float64, ``lambda^j`` (``lambda = exp(-update_every /
+    tau_c)``); ``updates`` the updates done in the current epoch of ``E``."""
 
     v: Tensor
     u: Tensor
     trace: Tensor
     spikes: Tensor
-    weights: Tensor
-    eligibility: Tensor
-    synced_at: Tensor
+    synapses: Tensor
     dopamine: Tensor
     gain_sum: Tensor
     decay_powers: Tensor
@@ -287,7 +285,7 @@ class EventDrivenState(NamedTuple):
 def epoch_length(decay_c_per_update: Tensor) -> int:
     """Updates per epoch: the most, up to :data:`EPOCH_MAX_UPDATES`, for which the fastest
     decaying network's ``lambda^-E`` stays within :data:`MAX_DECAY_RATIO` (``tau_c`` = 1 s:
-    1000 updates; ``tau_c`` = 20 ms: 27)."""
+    683 updates; ``tau_c`` = 20 ms: 27)."""
     lam = float(decay_c_per_update.min())
     if lam >= 1.0:
         return EPOCH_MAX_UPDATES
@@ -318,30 +316,11 @@ def to_event_driven(
     epoch = epoch_length(decay)
     lam = decay.reshape(-1, 1).expand(n_networks, 1).to(torch.float64)
     powers = lam ** torch.arange(epoch + 1, dtype=torch.float64, device=lam.device)
-    pad = torch.zeros(n_networks, 1, device=state.v.device)
-    return EventDrivenState(
-        state.v, state.u, state.trace, state.spikes,
-        torch.cat([state.weights, pad], dim=1), state.eligibility.clone(),
-        torch.zeros(state.eligibility.shape, dtype=torch.long, device=state.v.device),
-        state.dopamine, torch.zeros_like(powers), powers, 0,
-    )  # fmt: skip
-
-
-def _since_sync(state: EventDrivenState, ids: Tensor, network_of: Tensor | None):
-    """For flat synapse ids of ``[B, S + 1]``: the weight gain per unit eligibility and the
-    eligibility's decay since each synapse's sync, ``(P_k - P_k0) / lambda^k0`` and
-    ``lambda^(k - k0)`` (float32), ``k = state.updates``."""
-    width = state.gain_sum.shape[1]
-    synced = torch.take(state.synced_at, ids)
-    at_sync = _in_network(synced, network_of, width)
-    inverse = torch.take(state.decay_powers, at_sync).reciprocal_()
-    now = state.gain_sum[:, state.updates], state.decay_powers[:, state.updates]
-    # network_of None: every id is in network 0 (_network_of)
-    now = (
-        (now[0][:1], now[1][:1]) if network_of is None else (now[0][network_of], now[1][network_of])
-    )
-    gain = torch.take(state.gain_sum, at_sync).neg_().add_(now[0]).mul_(inverse).float()
-    return gain, inverse.mul_(now[1]).float()
+    synapses = torch.zeros(n_networks, state.eligibility.shape[1], 3, device=state.v.device)
+    synapses[:, :-1, 0] = state.weights
+    synapses[:, :, 1] = state.eligibility
+    return EventDrivenState(state.v, state.u, state.trace, state.spikes, synapses,
+                            state.dopamine, torch.zeros_like(powers), powers, 0)  # fmt: skip
 
 
 def _current(
@@ -351,20 +330,32 @@ def _current(
     plastic: Tensor | None,
     w_max: float,
 ) -> tuple[Tensor, Tensor]:
-    """The current weights and eligibilities of the synapses ``ids`` (flat in ``[B, S + 1]``),
-    ``plastic`` a mask broadcastable to ``ids`` (``None``: all plastic).
+    """The current weights and eligibilities of the synapses ``ids`` (flat ids into
+    ``[B (S + 1)]``, any shape), ``plastic`` a mask broadcastable to ``ids`` (``None``: all).
 
-    Between two syncs a synapse's ``c`` only decays, ``c_i = c_k0 lambda^(i - k0)``, so every
-    update ``w <- clip(w + g_i c_i, 0, w_max)`` moves ``w`` the same way when the gains
-    ``g_i = tonic + d_i`` are >= 0; clipping each step then equals clipping the sum once:
-    ``w_k = clip(w_k0 + c_k0 (P_k - P_k0) / lambda^k0, 0, w_max)``."""
-    gain, decay = _since_sync(state, ids, network_of)
-    c0 = torch.take(state.eligibility, ids)
-    w0 = torch.take(state.weights, ids)
+    Between two syncs a synapse's ``c`` only decays, ``c_i = c_k0 lambda^(i - k0)`` at update
+    ``i``, so every update ``w <- clip(w + g_i c_i, 0, w_max)`` moves ``w`` the same way when
+    the gains ``g_i = tonic + d_i`` are >= 0; clipping at each update then equals clipping the
+    sum once (``w_k0`` in bounds):
+    ``w_k = clip(w_k0 + c_k0 (P_k - P_k0) / lambda^k0, 0, w_max)``,
+    ``c_k = c_k0 lambda^(k - k0)`` (Izhikevich 2007's update, summed in closed form)."""
+    rows = state.synapses.view(-1, 3).index_select(0, ids.reshape(-1))
+    w0, c0, synced = rows.view(*ids.shape, 3).unbind(-1)
+    width = state.gain_sum.shape[1]
+    at_sync = _in_network(synced.long(), network_of, width).reshape(-1)
+    inverse = state.decay_powers.view(-1).index_select(0, at_sync).reciprocal_()
+    k = state.updates
+    now = state.gain_sum[:, k], state.decay_powers[:, k]
+    # network_of None: every id is in network 0 (_network_of)
+    now = (
+        (now[0][:1], now[1][:1]) if network_of is None else (now[0][network_of], now[1][network_of])
+    )
+    gain = state.gain_sum.view(-1).index_select(0, at_sync).view(ids.shape).neg_()
+    gain = gain.add_(now[0]).mul_(inverse.view(ids.shape)).float()
     w = torch.addcmul(w0, c0, gain).clamp_(0.0, w_max)
     if plastic is not None:
         w = torch.where(plastic, w, w0)
-    return w, c0.mul_(decay)
+    return w, inverse.view(ids.shape).mul_(now[1]).float().mul_(c0)
 
 
 def _sync_add(
@@ -375,25 +366,25 @@ def _sync_add(
     increment: Tensor,
     w_max: float,
 ) -> None:
-    """Sync the synapses ``ids`` (store their current weight and eligibility, now) and add
-    ``increment`` to their eligibility, in place. ``ids`` may repeat only where every copy
-    writes the same values (the dummy synapse)."""
+    """Sync the synapses ``ids`` (store their current weight and eligibility, as of now) and
+    add ``increment`` to their eligibility, in place. ``ids`` may repeat: every copy stores
+    the same current values, and the increments of all copies add up."""
     w, c = _current(state, ids, network_of, plastic, w_max)
+    rows = torch.stack([w, c, torch.full_like(w, state.updates)], dim=-1)
     flat = ids.reshape(-1)
-    state.weights.view(-1).index_copy_(0, flat, w.reshape(-1))
-    state.eligibility.view(-1).index_copy_(0, flat, c.add_(increment).reshape(-1))
-    state.synced_at.view(-1).index_fill_(0, flat, state.updates)
+    packed = state.synapses.view(-1, 3)
+    packed.index_copy_(0, flat, rows.view(-1, 3))
+    packed.select(1, 1).index_add_(0, flat, increment.reshape(-1))
 
 
 def materialize(state: EventDrivenState, params: NetworkParams) -> tuple[Tensor, Tensor]:
     """The current weights ``[B, S]`` and eligibilities ``[B, S + 1]`` of every synapse (new
     tensors; what :class:`NetworkState` would hold)."""
-    n_networks, s_plus_1 = state.eligibility.shape
-    ids = torch.arange(n_networks * s_plus_1, device=state.v.device).view(n_networks, -1)
-    network_of = None
-    if n_networks > 1:
-        network_of = torch.arange(n_networks, device=state.v.device)[:, None]
-    plastic = torch.arange(s_plus_1, device=state.v.device) < params.n_exc_synapses
+    n_networks, s_plus_1, _ = state.synapses.shape
+    device = state.v.device
+    ids = torch.arange(n_networks * s_plus_1, device=device).view(n_networks, -1)
+    network_of = torch.arange(n_networks, device=device)[:, None] if n_networks > 1 else None
+    plastic = torch.arange(s_plus_1, device=device) < params.n_exc_synapses
     w, c = _current(state, ids, network_of, plastic, params.w_max)
     return w[:, :-1], c
 
@@ -411,11 +402,12 @@ def network_step_event_driven(
     fires (LTP); the 10 ms weight update and eligibility decay are done lazily, exactly in real
     arithmetic (:func:`_current`), and every ``E`` updates (:func:`epoch_length`) all synapses
     are synced at once. Needs ``tonic + dopamine >= 0`` (rewards >= 0). The same noise draws
-    as :func:`network_step`; the results equal it up to float rounding (not bit for bit).
-    ``weights``, ``eligibility``, ``synced_at``, ``gain_sum`` are updated in place."""
+    as :func:`network_step`; the results equal it up to float rounding, not bit for bit (so
+    spike trains part after a threshold crossing that rounding flips). ``synapses`` and
+    ``gain_sum`` are updated in place."""
     n = state.v.shape[1]
     m = params.n_per_neuron
-    s_plus_1 = state.eligibility.shape[1]
+    s_plus_1 = state.synapses.shape[1]
     device = state.v.device
     current = torch.rand(state.v.shape, generator=generator, device=device)
     current.sub_(0.5).mul_(params.noise_amplitude)
@@ -424,30 +416,42 @@ def network_step_event_driven(
     if fired.numel():  # synaptic input of last step's spikes (1 ms delay)
         fired_b = _network_of(fired, n)
         out_flat = fired[:, None] * m + offsets
-        targets = torch.take(network.post, out_flat)
-        from_exc = (fired % n < params.n_exc)[:, None]
-        w, _ = _current(state, _in_network(out_flat, fired_b, 1), fired_b, from_exc,
-                        params.w_max)  # fmt: skip
-        flat = _in_network(targets, fired_b, n).view(-1)
-        current.view(-1).index_add_(0, flat, w.view(-1))
+        targets = network.post.view(-1).index_select(0, out_flat.view(-1))
+        ids = _in_network(out_flat, fired_b, 1)
+        if t % params.update_every:
+            # these synapses were synced last step (LTD) and no update has happened since
+            w = state.synapses.view(-1, 3).select(1, 0).index_select(0, ids.view(-1))
+        else:
+            from_exc = (fired % n < params.n_exc)[:, None]
+            w, _ = _current(state, ids, fired_b, from_exc, params.w_max)
+        flat = _in_network(targets.view(out_flat.shape), fired_b, n).view(-1)
+        current.view(-1).index_add_(0, flat, w.reshape(-1))
     v, u, spikes = izhikevich_step(state.v, state.u, current, network.a, network.b, network.c,
                                    network.d)  # fmt: skip
     trace = state.trace * decay_factor(params.tau_stdp)
     fired = spikes.reshape(-1).nonzero().squeeze(1)
     if fired.numel():
         fired_b = _network_of(fired, n)
+        flat_trace = trace.view(-1)
+        # LTD: the presynaptic neuron fired; its outgoing synapses see the targets' traces
         out_flat = fired[:, None] * m + offsets
-        targets = torch.take(network.post, out_flat)
-        ltd = torch.take(trace, _in_network(targets, fired_b, n)).mul_(-params.a_minus)
-        from_exc = (fired % n < params.n_exc)[:, None]
-        _sync_add(state, _in_network(out_flat, fired_b, 1), fired_b, from_exc, ltd,
-                  params.w_max)  # fmt: skip
+        targets = network.post.view(-1).index_select(0, out_flat.view(-1)).view(out_flat.shape)
+        ltd = flat_trace.index_select(0, _in_network(targets, fired_b, n).view(-1))
+        # LTP: the postsynaptic neuron fired; its incoming synapses see the sources' traces
         in_ids = network.incoming.reshape(-1, network.incoming.shape[2]).index_select(0, fired)
-        sources = torch.take(network.pre, in_ids.clamp(max=network.pre.shape[0] - 1))
-        ltp = torch.take(trace, _in_network(sources, fired_b, n)).mul_(params.a_plus)
-        ltp.mul_(in_ids < s_plus_1 - 1)
-        _sync_add(state, _in_network(in_ids, fired_b, s_plus_1), fired_b, None, ltp,
-                  params.w_max)  # fmt: skip
+        sources = network.pre.index_select(0, in_ids.clamp(max=network.pre.shape[0] - 1).view(-1))
+        ltp = flat_trace.index_select(
+            0, _in_network(sources.view(in_ids.shape), fired_b, n).view(-1)
+        )
+        ltp = ltp.view(in_ids.shape).mul_(params.a_plus).mul_(in_ids < s_plus_1 - 1)
+        # one sync of both sets (a synapse whose two neurons fired is in both)
+        ids = torch.cat(
+            [_in_network(out_flat, fired_b, 1), _in_network(in_ids, fired_b, s_plus_1)], 1
+        )
+        plastic = torch.cat([(fired % n < params.n_exc)[:, None].expand_as(out_flat),
+                             torch.ones_like(in_ids, dtype=torch.bool)], 1)  # fmt: skip
+        increment = torch.cat([ltd.mul_(-params.a_minus).view(out_flat.shape), ltp], 1)
+        _sync_add(state, ids, fired_b, plastic, increment, params.w_max)
     trace.add_(spikes)
     dopamine = state.dopamine * decay_factor(params.tau_d) + params.dopamine_per_reward * reward
     updates = state.updates
@@ -461,14 +465,13 @@ def network_step_event_driven(
         k = updates
         state.gain_sum[:, k + 1] = state.gain_sum[:, k] + gain * state.decay_powers[:, k]
         updates = k + 1
-    new = EventDrivenState(v, u, trace, spikes, state.weights, state.eligibility,
-                           state.synced_at, dopamine, state.gain_sum, state.decay_powers,
-                           updates)  # fmt: skip
+    new = EventDrivenState(v, u, trace, spikes, state.synapses, dopamine, state.gain_sum,
+                           state.decay_powers, updates)  # fmt: skip
     if updates == state.gain_sum.shape[1] - 1:  # the epoch's end: sync every synapse
         w, c = materialize(new, params)
-        new.weights[:, :-1] = w
-        new.eligibility.copy_(c)
-        new.synced_at.zero_()
+        new.synapses[:, :-1, 0] = w
+        new.synapses[:, :, 1] = c
+        new.synapses[:, :, 2] = 0.0
         new.gain_sum.zero_()
         new = new._replace(updates=0)
     return new
