@@ -1,7 +1,8 @@
 """The event-driven Izhikevich step (network_step_event_driven) against the dense
 network_step: equal up to float rounding step by step (mechanism check: the lazy update is
 the dense one summed in closed form), statistically equal once rounding has parted the spike
-trains (rates and mean weights over networks, paired TOST), deterministic, and refusing
+trains (rates and mean weights over networks with independent noise, paired TOST),
+deterministic, and refusing
 what it cannot do exactly."""
 
 from __future__ import annotations
@@ -73,30 +74,30 @@ def test_event_driven_equals_dense_up_to_rounding():
 
 
 def test_event_driven_matches_dense_statistically():
-    """16 small networks (100 neurons, 10 synapses each) for 2 s with a reward every ~0.5 s:
-    the spike trains part, so compare per-network firing rates and mean excitatory weights,
-    paired by network, by TOST: within 0.05 Hz (5 % of the ~1 Hz) and 0.01 mV."""
+    """With the same noise the two paths keep the same spikes for seconds (rounding rarely
+    flips one), so compare them with *independent* noise: 64 small networks (100 neurons, 10
+    synapses each; same wiring in both, paired by network) for 3 s with a reward every 0.5 s.
+    Per-network firing rate: paired TOST within 0.05 Hz (5 % of the ~1 Hz). The final mean
+    excitatory weight is not compared here: the first version of this test asked for a TOST
+    within a quarter of the dense path's change from 1 mV (0.0021 mV) and failed, +0.0015
+    [90% -0.0024, +0.0054] mV, underpowered (different noise moves a network's mean weight by
+    ~0.015 mV in 3 s); the weights' agreement is the same-noise test's (1e-5)."""
     params = NetworkParams(n_exc=80, n_inh=20, n_per_neuron=10)
-    n_networks = 16
+    n_networks = 64
     decay = torch.full((n_networks, 1), 0.99)
     network, dense, event, g_dense, g_event = _both(params, n_networks, 3, decay)
+    g_event.manual_seed(4)  # independent noise
     counts = {"dense": torch.zeros(n_networks), "event": torch.zeros(n_networks)}
-    parted = False
-    for t in range(2000):
+    for t in range(3000):
         reward = ((torch.arange(n_networks) * 37 + t) % 500 == 0).float()
         dense = network_step(network, dense, reward, t, params, decay, g_dense)
         event = network_step_event_driven(network, event, reward, t, params, g_event)
         counts["dense"] += dense.spikes.sum(1)
         counts["event"] += event.spikes.sum(1)
-        parted = parted or not torch.equal(dense.spikes, event.spikes)
-    rates = {k: (v / params.n / 2.0).numpy() for k, v in counts.items()}
-    n_plastic = params.n_exc_synapses
-    weights = {"dense": dense.weights[:, :n_plastic].mean(1).numpy(),
-               "event": materialize(event, params)[0][:, :n_plastic].mean(1).numpy()}  # fmt: skip
+    rates = {k: (v / params.n / 3.0).numpy() for k, v in counts.items()}
     assert 0.5 < float(np.mean(rates["dense"])) < 3.0
+    assert not np.array_equal(rates["event"], rates["dense"])  # the noise differs
     assert tost(rates["event"] - rates["dense"], None, 0.05).equivalent
-    assert tost(weights["event"] - weights["dense"], None, 0.01).equivalent
-    assert parted or np.allclose(weights["event"], weights["dense"], atol=1e-5)
 
 
 def test_event_driven_is_deterministic():
