@@ -31,6 +31,11 @@ which shifts the window by 1 ms); ``tau_c`` can differ per network (for the cont
 Only the per-neuron state is dense; synaptic events touch only the synapses of the neurons
 that fired, so a step costs ``O(B N + spikes x synapses per neuron)`` plus ``O(B S)`` every
 10 ms.
+
+:func:`network_step_event_driven` (opt-in, with :func:`to_event_driven` and
+:func:`materialize`) drops the ``O(B S)`` term: the 10 ms update and the eligibility decay
+are summed in closed form per synapse when its neuron fires (exact in real arithmetic, not bit
+for bit). It is measured slower on CPU at the paper's sizes (docs/spiking.md).
 """
 
 from __future__ import annotations
@@ -264,8 +269,8 @@ class EventDrivenState(NamedTuple):
     """The state of :func:`network_step_event_driven`. Each synapse's weight and eligibility
     are stored as of its last *sync* (its last STDP event or the last epoch flush) together
     with the number of weight updates of the epoch done by then, packed per synapse in
-    ``synapses [B, S + 1, 3]`` float32 (weight, eligibility, updates; one cache line per random
-    access; the last synapse is the dummy); :func:`materialize` gives the current values.
+    ``synapses [B, S + 1, 3]`` float32 (weight, eligibility, updates: one random access per synapse
+    instead of three; the last synapse is the dummy); :func:`materialize` gives the current values.
     ``v, u, trace, spikes, dopamine`` as in :class:`NetworkState`; per network
     ``gain_sum [B, E + 1]`` float64, ``P_j = sum_{i < j} (tonic + d_i) lambda^i``, and
     ``decay_powers [B, E + 1]`` float64, ``lambda^j`` (``lambda = exp(-update_every /
@@ -285,7 +290,7 @@ class EventDrivenState(NamedTuple):
 def epoch_length(decay_c_per_update: Tensor) -> int:
     """Updates per epoch: the most, up to :data:`EPOCH_MAX_UPDATES`, for which the fastest
     decaying network's ``lambda^-E`` stays within :data:`MAX_DECAY_RATIO` (``tau_c`` = 1 s:
-    683 updates; ``tau_c`` = 20 ms: 27)."""
+    1000, the cap; ``tau_c`` = 20 ms: 27)."""
     lam = float(decay_c_per_update.min())
     if lam >= 1.0:
         return EPOCH_MAX_UPDATES
