@@ -130,3 +130,23 @@ def test_bad_conversion_is_refused():
     bad = dense._replace(weights=dense.weights.clone().fill_(5.0))
     with pytest.raises(ValueError, match="w_max"):
         to_event_driven(bad, torch.full((2, 1), 0.99), PAPER)
+
+
+def test_distal_reward_runs_event_driven():
+    """The experiment's option: 3 simulated s of the quick networks give the same rewards and
+    (to rounding) the same weights as the dense step."""
+    from plasticgym.experiments import distal_reward
+
+    records = {}
+    for event_driven in (False, True):
+        config = distal_reward.Config.quick(duration_s=3.0, record_every_s=1.0,
+                                            event_driven=event_driven)  # fmt: skip
+        records[event_driven] = distal_reward.run(config, out_dir=".")
+    dense, event = records[False], records[True]
+    assert dense["rewards"][["network", "pairing_ms", "delivery_ms"]].equals(
+        event["rewards"][["network", "pairing_ms", "delivery_ms"]]
+    )
+    for column in ("chosen", "twins", "mean_exc", "max_exc"):
+        assert np.allclose(dense["timecourse"][column], event["timecourse"][column], atol=1e-5)
+    with pytest.raises(ValueError, match="event_driven"):
+        distal_reward.Config.quick(event_driven=1)
