@@ -35,6 +35,11 @@ Differences that remain: random numbers (each simulator's own), the weight updat
 mean firing rate of the excitatory and inhibitory cells and the mean excitatory weight at the
 end (tolerance in :func:`agreement`).
 
+Each run also reports CPU seconds (``time.process_time`` for plasticgym and Brian2's runtime
+mode; for the standalone binary its whole process, warm-up and set-up included, from
+``getrusage``), the number that a shared machine's load changes least. ``--event-driven``
+adds plasticgym's event-driven step (``network_step_event_driven``) for 1 and ``--networks``.
+
 Writes ``--out`` (JSON) and a markdown table next to it (``.md``). ``--brian2-from EARLIER.json``
 reuses the Brian2 results of an earlier run (to re-measure only plasticgym after a change).
 """
@@ -46,6 +51,7 @@ import json
 import math
 import os
 import platform
+import resource
 import subprocess
 import tempfile
 import time
@@ -55,7 +61,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from plasticgym.spiking_network import NetworkParams, build_network, network_step
+from plasticgym.spiking_network import (
+    NetworkParams,
+    build_network,
+    materialize,
+    network_step,
+    network_step_event_driven,
+    to_event_driven,
+)
 
 REWARD_EVERY_MS = 1000
 DECAY_C_PER_UPDATE = 0.99  # the paper's code; tau_c ~ 1 s
@@ -72,10 +85,17 @@ def load() -> list[float]:
 
 
 def plasticgym_run(
-    n_networks: int, seconds: float, warmup: float, threads: int, params: NetworkParams
+    n_networks: int,
+    seconds: float,
+    warmup: float,
+    threads: int,
+    params: NetworkParams,
+    event_driven: bool = False,
 ) -> dict[str, Any]:
     """Simulate ``n_networks`` networks (seed 0) for ``warmup + seconds`` simulated seconds,
-    timing the last ``seconds``; spikes are counted over the whole run."""
+    timing the last ``seconds`` (wall and this process's CPU time); spikes are counted over
+    the whole run. ``event_driven``: ``network_step_event_driven`` instead of
+    ``network_step``."""
     torch.set_num_threads(threads)
     generator = torch.Generator()
     generator.manual_seed(0)
@@ -84,27 +104,36 @@ def plasticgym_run(
     no_reward, reward = torch.zeros(n_networks), torch.ones(n_networks)
     counts = torch.zeros(n_networks, params.n, dtype=torch.int32)
     warmup_ms, total_ms = round(warmup * 1000), round((warmup + seconds) * 1000)
+    if event_driven:
+        state = to_event_driven(state, decay_c, params)
     load_before = load()
-    start = 0.0
+    start = cpu_start = 0.0
     for t in range(total_ms):
         if t == warmup_ms:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
         r = reward if t % REWARD_EVERY_MS == 0 else no_reward
-        state = network_step(network, state, r, t, params, decay_c, generator)
+        if event_driven:
+            state = network_step_event_driven(network, state, r, t, params, generator)
+        else:
+            state = network_step(network, state, r, t, params, decay_c, generator)
         counts += state.spikes
     wall = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     duration = warmup + seconds
     rates = counts.double() / duration
-    exc_w = state.weights[:, : params.n_exc_synapses]
+    weights = materialize(state, params)[0] if event_driven else state.weights
+    exc_w = weights[:, : params.n_exc_synapses]
     return {
         "simulator": "plasticgym",
-        "mode": "torch CPU",
+        "mode": "torch CPU, event-driven" if event_driven else "torch CPU",
         "networks": n_networks,
         "threads": threads,
         "timed_sim_s": seconds,
         "wall_s": wall,
         "sim_s_per_wall_s": seconds / wall,
         "network_s_per_wall_s": n_networks * seconds / wall,
+        "cpu_s": cpu,
+        "network_s_per_cpu_s": n_networks * seconds / cpu,
         "rate_exc_hz": rates[:, : params.n_exc].mean(1).tolist(),
         "rate_inh_hz": rates[:, params.n_exc :].mean(1).tolist(),
         "mean_exc_weight": exc_w.mean(1).tolist(),
@@ -223,9 +252,10 @@ def brian2_runtime(
     net.run(warmup * b2.second, namespace=namespace)
     warmup_wall = time.perf_counter() - started
     load_before = load()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     net.run(seconds * b2.second, namespace=namespace)
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     return {
         "simulator": "brian2",
         "mode": "runtime (cython)",
@@ -236,6 +266,8 @@ def brian2_runtime(
         "wall_s": wall,
         "sim_s_per_wall_s": seconds / wall,
         "network_s_per_wall_s": seconds / wall,
+        "cpu_s": cpu,
+        "network_s_per_cpu_s": seconds / cpu,
         **brian2_statistics(net, params, warmup + seconds),
         "load_before": load_before,
         "load_after": load(),
@@ -273,8 +305,12 @@ def brian2_standalone(
     build_wall = time.perf_counter() - started
     load_before = load()
     started = time.perf_counter()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     b2.device.run(directory=directory, with_output=False)
     binary_wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # the whole binary (warm-up, set-up and output included): a lower bound of its speed
+    binary_cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
     run_time = float(b2.device._last_run_time)
     return {
         "simulator": "brian2",
@@ -287,6 +323,8 @@ def brian2_standalone(
         "wall_s": run_time,
         "sim_s_per_wall_s": seconds / run_time,
         "network_s_per_wall_s": seconds / run_time,
+        "cpu_s": binary_cpu,
+        "network_s_per_cpu_s": (warmup + seconds) / binary_cpu,
         **brian2_statistics(net, params, warmup + seconds),
         "load_before": load_before,
         "load_after": load(),
@@ -335,14 +373,15 @@ def markdown(results: list[dict[str, Any]], checks: dict[str, Any], meta: dict[s
         "in the last column: the machine is shared, so these are lower bounds.",
         "",
         "| simulator | mode | threads | networks | sim s / wall s | network-s / wall s "
-        "| build s | load |",
-        "|---|---|---|---|---|---|---|---|",
+        "| network-s / CPU s | build s | load |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         build = f"{r['build_wall_s']:.0f}" if "build_wall_s" in r else ""
         lines.append(
             f"| {r['simulator']} | {r['mode']} | {r['threads']} | {r['networks']} "
-            f"| {r['sim_s_per_wall_s']:.3f} | {r['network_s_per_wall_s']:.2f} | {build} "
+            f"| {r['sim_s_per_wall_s']:.3f} | {r['network_s_per_wall_s']:.2f} "
+            f"| {r.get('network_s_per_cpu_s', math.nan):.2f} | {build} "
             f"| {r['load_before'][0]:.1f}/{r['load_after'][0]:.1f} |"
         )
     lines += ["", "Agreement (Brian2 vs the plasticgym batch; within "
@@ -369,6 +408,8 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=("runtime", "standalone", "plasticgym1", "batch"))  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/brian2_compare.json"))
+    parser.add_argument("--event-driven", action="store_true",
+                        help="also time plasticgym's event-driven step")  # fmt: skip
     parser.add_argument("--brian2-from", type=Path, default=None, help="earlier JSON")
     args = parser.parse_args()
     import brian2 as b2  # benchmark-only dependency
@@ -391,6 +432,8 @@ def main() -> None:
             record(plasticgym_run(1, args.seconds, args.warmup, threads, params))
         if "batch" not in args.skip:
             record(plasticgym_run(args.networks, args.seconds, args.warmup, threads, params))
+        for n_networks in [1, args.networks] if args.event_driven else []:
+            record(plasticgym_run(n_networks, args.seconds, args.warmup, threads, params, True))
     if args.brian2_from is not None:
         earlier = json.loads(args.brian2_from.read_text())
         for r in earlier["results"]:
@@ -403,7 +446,7 @@ def main() -> None:
         for k, threads in enumerate(args.threads):
             record(brian2_standalone(args.seconds, args.warmup, threads, params, wiring, k == 0))
 
-    batch = next((r for r in results if r["simulator"] == "plasticgym"
+    batch = next((r for r in results if r["mode"] == "torch CPU"
                   and r["networks"] == args.networks), None)  # fmt: skip
     checks = {}
     if batch is not None:

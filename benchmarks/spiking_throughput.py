@@ -7,6 +7,7 @@ Run by hand (not a test):
 
     python benchmarks/spiking_throughput.py                          # B = 1 and 64, CPU
     python benchmarks/spiking_throughput.py --networks 1 64 --device cuda --seconds 5
+    python benchmarks/spiking_throughput.py --networks 1 24 64 --event-driven  # both steps
 
 The model: 800 regular spiking + 200 fast spiking neurons, 100 synapses each with a 1 ms delay,
 random thalamic input, STDP into eligibility traces, dopamine, weights updated every 10 ms,
@@ -23,31 +24,52 @@ import time
 
 import torch
 
-from plasticgym.spiking_network import NetworkParams, build_network, network_step
+from plasticgym.spiking_network import (
+    NetworkParams,
+    build_network,
+    network_step,
+    network_step_event_driven,
+    to_event_driven,
+)
 
 
 def plasticgym_rate(
-    n_networks: int, seconds: float, device: str, params: NetworkParams, warmup: float = 1.0
-) -> float:
-    """Simulated seconds per wall second for ``n_networks`` networks in one batch, after
-    ``warmup`` simulated seconds that are not timed."""
+    n_networks: int,
+    seconds: float,
+    device: str,
+    params: NetworkParams,
+    warmup: float = 1.0,
+    event_driven: bool = False,
+) -> tuple[float, float]:
+    """Simulated seconds per wall second and per CPU second (``time.process_time``) for
+    ``n_networks`` networks in one batch, after ``warmup`` simulated seconds that are not
+    timed; ``event_driven``: ``network_step_event_driven`` instead of ``network_step``."""
     generator = torch.Generator(device=device)
     generator.manual_seed(0)
     network, state = build_network(params, n_networks, generator)
     decay_c = torch.full((n_networks, 1), 0.99, device=device)
     reward = torch.zeros(n_networks, device=device)
+    if event_driven:
+        state = to_event_driven(state, decay_c, params)
+
+    def step(t: int, state):
+        if event_driven:
+            return network_step_event_driven(network, state, reward, t, params, generator)
+        return network_step(network, state, reward, t, params, decay_c, generator)
+
     start_t = round(warmup * 1000)
     for t in range(start_t):
-        state = network_step(network, state, reward, t, params, decay_c, generator)
+        state = step(t, state)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     steps = round(seconds * 1000)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for t in range(start_t, start_t + steps):
-        state = network_step(network, state, reward, t, params, decay_c, generator)
+        state = step(t, state)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    return seconds / (time.perf_counter() - start)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return seconds / wall, seconds / cpu
 
 
 def main() -> None:
@@ -57,17 +79,23 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0, help="simulated s, not timed")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch / OpenMP threads")
+    parser.add_argument("--event-driven", action="store_true",
+                        help="time network_step_event_driven as well")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     params = NetworkParams()
     print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"device {args.device}, {args.threads} thread(s), {params.n} neurons, "
           f"{params.n_synapses} synapses per network")  # fmt: skip
-    print("| simulator | networks | sim s / wall s | network-seconds / s |")
-    print("|---|---|---|---|")
+    print("| step | networks | sim s / wall s | network-seconds / s | network-seconds / CPU s |")
+    print("|---|---|---|---|---|")
     for n_networks in args.networks:
-        rate = plasticgym_rate(n_networks, args.seconds, args.device, params, args.warmup)
-        print(f"| plasticgym | {n_networks} | {rate:.3f} | {rate * n_networks:.2f} |", flush=True)
+        for event_driven in (False, True) if args.event_driven else (False,):
+            rate, per_cpu = plasticgym_rate(n_networks, args.seconds, args.device, params,
+                                            args.warmup, event_driven)  # fmt: skip
+            name = "event-driven" if event_driven else "dense"
+            print(f"| {name} | {n_networks} | {rate:.3f} | {rate * n_networks:.2f} "
+                  f"| {per_cpu * n_networks:.2f} |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

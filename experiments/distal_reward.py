@@ -55,7 +55,16 @@ from plasticgym.experiments.stats import (
     mean_ci,
     tost,
 )
-from plasticgym.spiking_network import NetworkParams, build_network, incoming_table, network_step
+from plasticgym.spiking_network import (
+    NetworkParams,
+    NetworkState,
+    build_network,
+    incoming_table,
+    materialize,
+    network_step,
+    network_step_event_driven,
+    to_event_driven,
+)
 
 NAME = "distal_reward"
 DESCRIPTION = (
@@ -70,7 +79,9 @@ CONDITIONS = ("dopamine_stdp", "short_eligibility", "shuffled_reward")
 class Config:
     """What to run: ``n_agents`` networks per condition (the statistics are over networks),
     the paper's network and rule (times in ms unless named ``_s``, weights in mV), the
-    protocol and the verdicts' margins."""
+    protocol and the verdicts' margins. ``event_driven``: simulate with
+    :func:`plasticgym.spiking_network.network_step_event_driven` (equal to the dense step up
+    to float rounding; slower on CPU, see docs/spiking.md) instead of ``network_step``."""
 
     n_agents: int = 8
     seed: int = 0
@@ -90,6 +101,7 @@ class Config:
     cap_fraction: float = 0.75
     equivalence_margin: float = 1.0
     eligibility_margin: float = 0.002
+    event_driven: bool = False
 
     def __post_init__(self) -> None:
         for name in ("n_agents", "n_twins", "coincidence_ms"):
@@ -114,6 +126,8 @@ class Config:
                 f"potentiation_margin={self.potentiation_margin!r}) (a 'no effect' margin "
                 "smaller than the effect it is contrasted with)"
             )
+        if not isinstance(self.event_driven, bool):
+            raise ValueError(f"event_driven={self.event_driven!r} is invalid: True or False")
         self.network_params()  # validates the sizes
 
     @classmethod
@@ -192,6 +206,8 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
     spike_count = torch.zeros(n_networks, device=config.device)
     steps = round(config.duration_s * 1000)
     every = round(config.record_every_s * 1000)
+    if config.event_driven:
+        state = to_event_driven(state, decay_c, params)
     _record(course_rows, state, wiring, params, config, 0.0, pairings, spike_count, every)
     iterator = range(steps)
     if progress_bar:
@@ -203,9 +219,12 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
         if arrivals:
             for b, _ in arrivals:
                 reward[b] += 1.0
-        state = network_step(network, state, reward, t, params, decay_c, generator)
+        if config.event_driven:
+            state = network_step_event_driven(network, state, reward, t, params, generator)
+        else:
+            state = network_step(network, state, reward, t, params, decay_c, generator)
         if arrivals:
-            c = state.eligibility
+            c = _weights_and_eligibility(state, params)[1]
             for b, t_pair in arrivals:
                 reward_rows.append((b, t_pair, t, float(c[b, 0]),
                                     float(c[b, wiring.twins[b]].mean())))  # fmt: skip
@@ -231,9 +250,16 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
     return {"timecourse": timecourse, "rewards": rewards}
 
 
+def _weights_and_eligibility(state, params: NetworkParams) -> tuple[torch.Tensor, torch.Tensor]:
+    """The current weights ``[B, S]`` and eligibilities ``[B, S + 1]`` of either path."""
+    if isinstance(state, NetworkState):
+        return state.weights, state.eligibility
+    return materialize(state, params)
+
+
 def _record(rows, state, wiring, params, config, time_s, pairings, spike_count, every) -> None:
     """Append one row per network: the chosen, twin and mean excitatory weights."""
-    w = state.weights
+    w = _weights_and_eligibility(state, params)[0]
     exc = w[:, : params.n_exc_synapses]
     chosen = w[:, 0].tolist()
     twins = w.gather(1, wiring.twins).mean(1).tolist()

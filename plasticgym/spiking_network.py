@@ -31,10 +31,16 @@ which shifts the window by 1 ms); ``tau_c`` can differ per network (for the cont
 Only the per-neuron state is dense; synaptic events touch only the synapses of the neurons
 that fired, so a step costs ``O(B N + spikes x synapses per neuron)`` plus ``O(B S)`` every
 10 ms.
+
+:func:`network_step_event_driven` (opt-in, with :func:`to_event_driven` and
+:func:`materialize`) drops the ``O(B S)`` term: the 10 ms update and the eligibility decay
+are summed in closed form per synapse when its neuron fires (exact in real arithmetic, not bit
+for bit). It is measured slower on CPU at the paper's sizes (docs/spiking.md).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -247,5 +253,235 @@ def network_step(
     return NetworkState(v, u, trace, spikes, weights, eligibility, dopamine)
 
 
-__all__ = ["Network", "NetworkParams", "NetworkState", "build_network", "incoming_table",
-           "network_step"]  # fmt: skip
+# --------------------------------------------------------------------------------------------
+# The event-driven path: no dense work over the synapses every 10 ms
+# --------------------------------------------------------------------------------------------
+
+EPOCH_MAX_UPDATES = 1000
+"""The longest epoch of :class:`EventDrivenState`, in weight updates (10 s at 10 ms)."""
+
+MAX_DECAY_RATIO = 1e6
+"""The largest ``lambda^-E`` an epoch may span: bounds the float64 cancellation error of
+``(P_k - P_k0) / lambda^k0`` to about ``1e6 x 1e-16`` relative."""
+
+
+class EventDrivenState(NamedTuple):
+    """The state of :func:`network_step_event_driven`. Each synapse's weight and eligibility
+    are stored as of its last *sync* (its last STDP event or the last epoch flush) together
+    with the number of weight updates of the epoch done by then, packed per synapse in
+    ``synapses [B, S + 1, 3]`` float32 (weight, eligibility, updates: one random access per synapse
+    instead of three; the last synapse is the dummy); :func:`materialize` gives the current values.
+    ``v, u, trace, spikes, dopamine`` as in :class:`NetworkState`; per network
+    ``gain_sum [B, E + 1]`` float64, ``P_j = sum_{i < j} (tonic + d_i) lambda^i``, and
+    ``decay_powers [B, E + 1]`` float64, ``lambda^j`` (``lambda = exp(-update_every /
+    tau_c)``); ``updates`` the updates done in the current epoch of ``E``."""
+
+    v: Tensor
+    u: Tensor
+    trace: Tensor
+    spikes: Tensor
+    synapses: Tensor
+    dopamine: Tensor
+    gain_sum: Tensor
+    decay_powers: Tensor
+    updates: int
+
+
+def epoch_length(decay_c_per_update: Tensor) -> int:
+    """Updates per epoch: the most, up to :data:`EPOCH_MAX_UPDATES`, for which the fastest
+    decaying network's ``lambda^-E`` stays within :data:`MAX_DECAY_RATIO` (``tau_c`` = 1 s:
+    1000, the cap; ``tau_c`` = 20 ms: 27)."""
+    lam = float(decay_c_per_update.min())
+    if lam >= 1.0:
+        return EPOCH_MAX_UPDATES
+    if lam <= 0.0:
+        return 1
+    return max(1, min(EPOCH_MAX_UPDATES, int(math.log(MAX_DECAY_RATIO) / -math.log(lam))))
+
+
+def to_event_driven(
+    state: NetworkState, decay_c_per_update: Tensor, params: NetworkParams
+) -> EventDrivenState:
+    """The dense ``state`` as an :class:`EventDrivenState` (every synapse synced at update 0
+    of a new epoch), for :func:`network_step_event_driven` with per-network
+    ``decay_c_per_update [B, 1]`` = ``exp(-update_every / tau_c)`` in ``[0, 1]``."""
+    n_networks = state.v.shape[0]
+    decay = torch.as_tensor(decay_c_per_update, device=state.v.device)
+    if decay.numel() not in (1, n_networks) or not bool(((decay >= 0) & (decay <= 1)).all()):
+        raise ValueError(
+            f"decay_c_per_update={decay_c_per_update!r} is invalid: one value or one per "
+            f"network ({n_networks}), each exp(-update_every / tau_c) in [0, 1]"
+        )
+    plastic_w = state.weights[:, : params.n_exc_synapses]
+    if not bool(((plastic_w >= 0) & (plastic_w <= params.w_max)).all()):
+        raise ValueError(
+            "state.weights is invalid for the event-driven path: every excitatory weight must "
+            f"lie in [0, w_max={params.w_max}] (the path clips only when a synapse is synced)"
+        )
+    epoch = epoch_length(decay)
+    lam = decay.reshape(-1, 1).expand(n_networks, 1).to(torch.float64)
+    powers = lam ** torch.arange(epoch + 1, dtype=torch.float64, device=lam.device)
+    synapses = torch.zeros(n_networks, state.eligibility.shape[1], 3, device=state.v.device)
+    synapses[:, :-1, 0] = state.weights
+    synapses[:, :, 1] = state.eligibility
+    return EventDrivenState(state.v, state.u, state.trace, state.spikes, synapses,
+                            state.dopamine, torch.zeros_like(powers), powers, 0)  # fmt: skip
+
+
+def _current(
+    state: EventDrivenState,
+    ids: Tensor,
+    network_of: Tensor | None,
+    plastic: Tensor | None,
+    w_max: float,
+) -> tuple[Tensor, Tensor]:
+    """The current weights and eligibilities of the synapses ``ids`` (flat ids into
+    ``[B (S + 1)]``, any shape), ``plastic`` a mask broadcastable to ``ids`` (``None``: all).
+
+    Between two syncs a synapse's ``c`` only decays, ``c_i = c_k0 lambda^(i - k0)`` at update
+    ``i``, so every update ``w <- clip(w + g_i c_i, 0, w_max)`` moves ``w`` the same way when
+    the gains ``g_i = tonic + d_i`` are >= 0; clipping at each update then equals clipping the
+    sum once (``w_k0`` in bounds):
+    ``w_k = clip(w_k0 + c_k0 (P_k - P_k0) / lambda^k0, 0, w_max)``,
+    ``c_k = c_k0 lambda^(k - k0)`` (Izhikevich 2007's update, summed in closed form)."""
+    rows = state.synapses.view(-1, 3).index_select(0, ids.reshape(-1))
+    w0, c0, synced = rows.view(*ids.shape, 3).unbind(-1)
+    width = state.gain_sum.shape[1]
+    at_sync = _in_network(synced.long(), network_of, width).reshape(-1)
+    inverse = state.decay_powers.view(-1).index_select(0, at_sync).reciprocal_()
+    k = state.updates
+    now = state.gain_sum[:, k], state.decay_powers[:, k]
+    # network_of None: every id is in network 0 (_network_of)
+    now = (
+        (now[0][:1], now[1][:1]) if network_of is None else (now[0][network_of], now[1][network_of])
+    )
+    gain = state.gain_sum.view(-1).index_select(0, at_sync).view(ids.shape).neg_()
+    gain = gain.add_(now[0]).mul_(inverse.view(ids.shape)).float()
+    w = torch.addcmul(w0, c0, gain).clamp_(0.0, w_max)
+    if plastic is not None:
+        w = torch.where(plastic, w, w0)
+    return w, inverse.view(ids.shape).mul_(now[1]).float().mul_(c0)
+
+
+def _sync_add(
+    state: EventDrivenState,
+    ids: Tensor,
+    network_of: Tensor | None,
+    plastic: Tensor | None,
+    increment: Tensor,
+    w_max: float,
+) -> None:
+    """Sync the synapses ``ids`` (store their current weight and eligibility, as of now) and
+    add ``increment`` to their eligibility, in place. ``ids`` may repeat: every copy stores
+    the same current values, and the increments of all copies add up."""
+    w, c = _current(state, ids, network_of, plastic, w_max)
+    rows = torch.stack([w, c, torch.full_like(w, state.updates)], dim=-1)
+    flat = ids.reshape(-1)
+    packed = state.synapses.view(-1, 3)
+    packed.index_copy_(0, flat, rows.view(-1, 3))
+    packed.select(1, 1).index_add_(0, flat, increment.reshape(-1))
+
+
+def materialize(state: EventDrivenState, params: NetworkParams) -> tuple[Tensor, Tensor]:
+    """The current weights ``[B, S]`` and eligibilities ``[B, S + 1]`` of every synapse (new
+    tensors; what :class:`NetworkState` would hold)."""
+    n_networks, s_plus_1, _ = state.synapses.shape
+    device = state.v.device
+    ids = torch.arange(n_networks * s_plus_1, device=device).view(n_networks, -1)
+    network_of = torch.arange(n_networks, device=device)[:, None] if n_networks > 1 else None
+    plastic = torch.arange(s_plus_1, device=device) < params.n_exc_synapses
+    w, c = _current(state, ids, network_of, plastic, params.w_max)
+    return w[:, :-1], c
+
+
+def network_step_event_driven(
+    network: Network,
+    state: EventDrivenState,
+    reward: Tensor,
+    t: int,
+    params: NetworkParams,
+    generator: torch.Generator,
+) -> EventDrivenState:
+    """:func:`network_step`'s model, event-driven: synapses are touched only when their
+    presynaptic neuron fires (its input to the targets and LTD) or their postsynaptic neuron
+    fires (LTP); the 10 ms weight update and eligibility decay are done lazily, exactly in real
+    arithmetic (:func:`_current`), and every ``E`` updates (:func:`epoch_length`) all synapses
+    are synced at once. Needs ``tonic + dopamine >= 0`` (rewards >= 0). The same noise draws
+    as :func:`network_step`; the results equal it up to float rounding, not bit for bit (so
+    spike trains part after a threshold crossing that rounding flips). ``synapses`` and
+    ``gain_sum`` are updated in place."""
+    n = state.v.shape[1]
+    m = params.n_per_neuron
+    s_plus_1 = state.synapses.shape[1]
+    device = state.v.device
+    current = torch.rand(state.v.shape, generator=generator, device=device)
+    current.sub_(0.5).mul_(params.noise_amplitude)
+    offsets = torch.arange(m, device=device)
+    fired = state.spikes.reshape(-1).nonzero().squeeze(1)
+    if fired.numel():  # synaptic input of last step's spikes (1 ms delay)
+        fired_b = _network_of(fired, n)
+        out_flat = fired[:, None] * m + offsets
+        targets = network.post.view(-1).index_select(0, out_flat.view(-1))
+        ids = _in_network(out_flat, fired_b, 1)
+        if t % params.update_every:
+            # these synapses were synced last step (LTD) and no update has happened since
+            w = state.synapses.view(-1, 3).select(1, 0).index_select(0, ids.view(-1))
+        else:
+            from_exc = (fired % n < params.n_exc)[:, None]
+            w, _ = _current(state, ids, fired_b, from_exc, params.w_max)
+        flat = _in_network(targets.view(out_flat.shape), fired_b, n).view(-1)
+        current.view(-1).index_add_(0, flat, w.reshape(-1))
+    v, u, spikes = izhikevich_step(state.v, state.u, current, network.a, network.b, network.c,
+                                   network.d)  # fmt: skip
+    trace = state.trace * decay_factor(params.tau_stdp)
+    fired = spikes.reshape(-1).nonzero().squeeze(1)
+    if fired.numel():
+        fired_b = _network_of(fired, n)
+        flat_trace = trace.view(-1)
+        # LTD: the presynaptic neuron fired; its outgoing synapses see the targets' traces
+        out_flat = fired[:, None] * m + offsets
+        targets = network.post.view(-1).index_select(0, out_flat.view(-1)).view(out_flat.shape)
+        ltd = flat_trace.index_select(0, _in_network(targets, fired_b, n).view(-1))
+        # LTP: the postsynaptic neuron fired; its incoming synapses see the sources' traces
+        in_ids = network.incoming.reshape(-1, network.incoming.shape[2]).index_select(0, fired)
+        sources = network.pre.index_select(0, in_ids.clamp(max=network.pre.shape[0] - 1).view(-1))
+        ltp = flat_trace.index_select(
+            0, _in_network(sources.view(in_ids.shape), fired_b, n).view(-1)
+        )
+        ltp = ltp.view(in_ids.shape).mul_(params.a_plus).mul_(in_ids < s_plus_1 - 1)
+        # one sync of both sets (a synapse whose two neurons fired is in both)
+        ids = torch.cat(
+            [_in_network(out_flat, fired_b, 1), _in_network(in_ids, fired_b, s_plus_1)], 1
+        )
+        plastic = torch.cat([(fired % n < params.n_exc)[:, None].expand_as(out_flat),
+                             torch.ones_like(in_ids, dtype=torch.bool)], 1)  # fmt: skip
+        increment = torch.cat([ltd.mul_(-params.a_minus).view(out_flat.shape), ltp], 1)
+        _sync_add(state, ids, fired_b, plastic, increment, params.w_max)
+    trace.add_(spikes)
+    dopamine = state.dopamine * decay_factor(params.tau_d) + params.dopamine_per_reward * reward
+    updates = state.updates
+    if (t + 1) % params.update_every == 0:
+        gain = (params.tonic_dopamine + dopamine).double()
+        if bool((gain < 0).any()):
+            raise ValueError(
+                "tonic_dopamine + dopamine < 0 (a negative reward): the event-driven path "
+                "needs every weight update to move a synapse in one direction; use network_step"
+            )
+        k = updates
+        state.gain_sum[:, k + 1] = state.gain_sum[:, k] + gain * state.decay_powers[:, k]
+        updates = k + 1
+    new = EventDrivenState(v, u, trace, spikes, state.synapses, dopamine, state.gain_sum,
+                           state.decay_powers, updates)  # fmt: skip
+    if updates == state.gain_sum.shape[1] - 1:  # the epoch's end: sync every synapse
+        w, c = materialize(new, params)
+        new.synapses[:, :-1, 0] = w
+        new.synapses[:, :, 1] = c
+        new.synapses[:, :, 2] = 0.0
+        new.gain_sum.zero_()
+        new = new._replace(updates=0)
+    return new
+
+
+__all__ = ["EventDrivenState", "Network", "NetworkParams", "NetworkState", "build_network",
+           "epoch_length", "incoming_table", "materialize", "network_step",
+           "network_step_event_driven", "to_event_driven"]  # fmt: skip
