@@ -129,7 +129,9 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         cfg, h, B, device = self.config, self._hyper, self.n_agents, self.device
         self.readout = ActionReadout.for_space(self.env.single_action_space, cfg.actor_post, device)
         self.continuous, self.n_actions = self.readout.continuous, self.readout.n_actions
-        self.read_observation = ObservationReader(self.env.single_observation_space, device)
+        self.read_observation = ObservationReader(
+            self.env.single_observation_space, device, box_edges=cfg.box_edges
+        )
         self.observation_stats = self.read_observation.init(B, device)  # signed Box: moments
         parts = {name: part.bound(h) for name, part in cfg.parts().items()}
         n_channels = self.read_observation.n_channels

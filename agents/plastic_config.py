@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from plasticgym.config import check_bool, check_choice, check_number, check_per_agent
 from plasticgym.dopamine import DOPAMINE_MODELS, TD, DopamineModel
+from plasticgym.encoding import check_box_edges
 from plasticgym.habits import GoalDirected, Habit
 from plasticgym.latent_causes import CauseInference
 from plasticgym.maps import TopographicMap
@@ -68,6 +69,12 @@ class PlasticAgentConfig:
         microstimulus_width: tuning width of each unit in trace height, > 0.
         stimulus_trace_decay: per-step decay of each stimulus's memory trace, in (0, 1).
         reward_resets_traces: a delivered reward ends the memory of preceding stimuli.
+        box_edges: None (default: each observation space read as in
+            :mod:`plasticgym.encoding`) or, for a ``Box`` observation, one sequence of
+            increasing edges per element (in the observation's units): the observation is
+            then read as the one-hot of its box, the combination of every element's bin (a
+            conjunctive BOXES code; Michie & Chambers 1968; Barto, Sutton & Anderson 1983;
+            :func:`plasticgym.encoding.box_index`).
         critic_weight_bound: critic weights stay in [-bound, bound], > 0.
         actor_weight_max: actor (excitatory) weights stay in [0, max], > 0.
         actor_init_scale: actor weights start uniform in [0, scale], in [0, actor_weight_max].
@@ -125,6 +132,7 @@ class PlasticAgentConfig:
     microstimulus_width: float = 0.02
     stimulus_trace_decay: float = 0.9
     reward_resets_traces: bool = True
+    box_edges: Any = None
     critic_weight_bound: float = 10.0
     actor_weight_max: float = 2.0
     actor_init_scale: float = 0.1
@@ -153,6 +161,8 @@ class PlasticAgentConfig:
         check_number("stimulus_trace_decay", self.stimulus_trace_decay, 0.0, 1.0,
                      low_open=True, high_open=True)  # fmt: skip
         check_bool("reward_resets_traces", self.reward_resets_traces)
+        if self.box_edges is not None:
+            object.__setattr__(self, "box_edges", check_box_edges(self.box_edges))
         check_number("critic_weight_bound", self.critic_weight_bound, 0.0, low_open=True)
         check_number("actor_weight_max", self.actor_weight_max, 0.0, low_open=True)
         check_number("actor_init_scale", self.actor_init_scale, 0.0, self.actor_weight_max)
@@ -209,6 +219,10 @@ class PlasticAgentConfig:
         """The config as flat keywords (JSON-ready; :meth:`from_kwargs` reads them back)."""
         flat = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if f.name not in self.PARTS}  # fmt: skip
+        if self.box_edges is None:  # (absent when off: earlier checkpoints stay identical)
+            del flat["box_edges"]
+        else:
+            flat["box_edges"] = [list(edges) for edges in self.box_edges]
         flat["dopamine"] = self.dopamine.KIND
         flat["synapse"] = self.synapse.KIND
         flat["synaptic_scaling"] = self.scaling is not None

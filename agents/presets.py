@@ -18,9 +18,21 @@ are the ones the test suite checks each task with (``tests/test_agent_learning.p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
+
+_DEGREE = math.pi / 180.0
+CARTPOLE_BOXES: tuple[tuple[float, ...], ...] = (
+    (-0.8, 0.8),
+    (-0.5, 0.5),
+    (-6.0 * _DEGREE, -1.0 * _DEGREE, 0.0, 1.0 * _DEGREE, 6.0 * _DEGREE),
+    (-50.0 * _DEGREE, 50.0 * _DEGREE),
+)
+"""The box edges of CartPole's cart position, cart velocity, pole angle and angular velocity
+(Barto, Sutton & Anderson 1983, p. 841: 3 x 3 x 6 x 3 = 162 boxes; the outer bounds, 2.4 m
+and 12 degrees, end the episode)."""
 
 PLASTIC_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
     {
@@ -70,16 +82,22 @@ PLASTIC_PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "n_microstimuli": 10,
             "microstimulus_width": 0.1,
         },
-        # Gymnasium's classic control (signed observations, read as running on/off pairs):
-        # a short stimulus trace follows the current value, a coarse place code of each
-        # variable, the policy-gradient post factor, no scaling of the actor.
+        # Gymnasium's CartPole: Barto, Sutton & Anderson's (1983) boxes of the four variables
+        # (x: +-0.8 m; x': +-0.5 m/s; theta: 0, +-1, +-6 degrees; theta': +-50 degrees/s; 162
+        # boxes), each box one feature (one microstimulus, a trace that does not outlast the
+        # step), no tonic input (no policy shared across boxes), the policy-gradient post
+        # factor, no scaling. The additive on/off code plateaued near 100 (docs/agents.md).
         "CartPole-v1": {
+            "box_edges": CARTPOLE_BOXES,
             "gamma": 0.9,
-            "actor_lr": 0.01,
+            "trace_lambda": 0.8,
+            "critic_lr": 0.5,
+            "critic_weight_bound": 20.0,
+            "actor_lr": 0.05,
             "actor_post": "centered",
             "synaptic_scaling": False,
-            "n_microstimuli": 10,
-            "microstimulus_width": 0.1,
+            "tonic_input": 0.0,
+            "n_microstimuli": 1,
             "stimulus_trace_decay": 0.01,
             "reward_resets_traces": False,
         },
@@ -123,4 +141,4 @@ def plastic_preset(env_id: str) -> dict[str, Any]:
     return dict(PLASTIC_PRESETS[env_id])
 
 
-__all__ = ["PLASTIC_PRESETS", "plastic_preset"]
+__all__ = ["CARTPOLE_BOXES", "PLASTIC_PRESETS", "plastic_preset"]

@@ -32,6 +32,13 @@ Channels of each kind of observation space (``B`` agents, ``o`` the observation)
   (any nesting; the signed Box elements of all sub-spaces share one :class:`ObservationStats`).
 
 Other spaces (``Text``, ``Graph``, ``Sequence`` ...) raise ``ValueError``.
+
+Optionally (``box_edges``, off by default) a ``Box`` observation is read instead as a
+conjunctive **box code**: each element is binned by its own edges (in the observation's units)
+and the observation becomes the one-hot of the box, the combination of the elements' bins
+(the BOXES of Michie & Chambers 1968, as Barto, Sutton & Anderson 1983 used for cart-pole;
+:func:`box_index`). Unlike the additive on/off code it lets the synapses give every
+combination of the variables its own value and action preferences.
 """
 
 from __future__ import annotations
@@ -54,6 +61,50 @@ NORM_EPS = 1e-8
 _ALLOWED = "Box, Discrete, MultiDiscrete, MultiBinary, or a Dict/Tuple of them"
 
 
+MAX_BOXES = 1_000_000
+"""A box code may have at most this many boxes (the product of the bins of every element)."""
+
+
+def check_box_edges(box_edges: Any) -> tuple[tuple[float, ...], ...]:
+    """``box_edges`` as a tuple (one per observation element) of strictly increasing finite
+    edges; raises ``ValueError`` naming what was wrong."""
+    allowed = "a sequence with one sequence of strictly increasing finite edges per element"
+    if isinstance(box_edges, str | bytes) or not hasattr(box_edges, "__iter__"):
+        raise ValueError(f"box_edges={box_edges!r} is invalid: must be {allowed}")
+    edges = []
+    for d, element in enumerate(box_edges):
+        try:
+            values = np.asarray(element, dtype=np.float64)
+        except (TypeError, ValueError):
+            values = np.asarray([np.nan])
+        ok = values.ndim == 1 and values.size >= 1 and bool(np.isfinite(values).all())
+        if not ok or not bool(np.all(np.diff(values) > 0)):
+            raise ValueError(f"box_edges[{d}]={element!r} is invalid: box_edges must be {allowed}")
+        edges.append(tuple(float(v) for v in values))
+    if not edges:
+        raise ValueError(f"box_edges={box_edges!r} is invalid: must be {allowed}")
+    n_boxes = int(np.prod([len(e) + 1 for e in edges], dtype=np.float64))
+    if n_boxes > MAX_BOXES:
+        raise ValueError(
+            f"box_edges give {n_boxes} boxes (the product of len(edges) + 1 over the "
+            f"elements); at most {MAX_BOXES} are allowed"
+        )
+    return tuple(edges)
+
+
+def box_index(x_t: Tensor, edges: list[Tensor]) -> Tensor:
+    """The box of each observation, ``[B]`` (Michie & Chambers 1968; Barto, Sutton & Anderson
+    1983): element ``d`` falls in bin ``k_d = #{j : edge_dj <= o_d}`` of ``K_d = len(edges_d) +
+    1`` bins, and the box is the mixed-radix number ``k = ((k_0 K_1 + k_1) K_2 + k_2) ...``.
+
+    Shapes: ``x_t [B, D]``, ``edges`` D tensors of increasing edges."""
+    index = torch.zeros(x_t.shape[0], dtype=torch.long, device=x_t.device)
+    for d, edges_d in enumerate(edges):
+        bins = torch.bucketize(x_t[:, d].contiguous(), edges_d, right=True)
+        index = index * (edges_d.numel() + 1) + bins
+    return index
+
+
 def is_intensity_box(space: gym.Space) -> bool:
     """A Box of bounded, non-negative stimulus intensities (read by its bounds)."""
     return (
@@ -67,7 +118,7 @@ class _Leaf(NamedTuple):
     """One non-composite sub-space: where it sits in the observation and how it is read."""
 
     path: tuple[Any, ...]  # keys / indices from the observation to this sub-space
-    kind: str  # "discrete", "multidiscrete", "binary", "box" or "signed"
+    kind: str  # "discrete", "multidiscrete", "binary", "box", "signed" or "boxes"
     space: gym.Space
     n_channels: int
 
@@ -135,12 +186,20 @@ class ObservationReader:
     Call as ``channels, stats = reader(obs, stats, update=...)``: ``stats`` is the running
     normalisation of the signed Box elements (from :meth:`init`; None when the space has
     none), advanced by the observation when ``update`` is True.
+
+    With ``box_edges`` (see :func:`check_box_edges`) the space must be a ``Box`` with one
+    sequence of edges per element, and its observations are read as the one-hot of their box
+    (:func:`box_index`; no running normalisation).
     """
 
-    def __init__(self, space: gym.Space, device: torch.device) -> None:
+    def __init__(self, space: gym.Space, device: torch.device, box_edges: Any = None) -> None:
         self.space = space
         self.device = device
-        self.leaves = _leaves(space)
+        self._box_edges: list[Tensor] = []
+        if box_edges is None:
+            self.leaves = _leaves(space)
+        else:
+            self.leaves = [self._box_leaf(space, check_box_edges(box_edges))]
         self.n_channels = sum(leaf.n_channels for leaf in self.leaves)
         self.n_signed = sum(leaf.n_channels // 2 for leaf in self.leaves if leaf.kind == "signed")
         self._bounds: dict[int, tuple[Tensor, Tensor]] = {}  # Box leaf -> (low, 1 / range)
@@ -157,6 +216,23 @@ class ObservationReader:
                 offsets = np.concatenate([[0], np.cumsum(nvec)[:-1]])
                 start = np.asarray(getattr(md, "start", 0), dtype=np.int64) * np.ones_like(nvec)
                 self._offsets[i] = torch.as_tensor(offsets - start.flatten(), device=device)
+
+    def _box_leaf(self, space: gym.Space, edges: tuple[tuple[float, ...], ...]) -> _Leaf:
+        if not isinstance(space, gym.spaces.Box):
+            raise ValueError(
+                f"box_edges needs a Box observation space (one sequence of edges per element), "
+                f"got {space}"
+            )
+        size = int(np.prod(space.shape))
+        if len(edges) != size:
+            raise ValueError(
+                f"box_edges has {len(edges)} sequence(s) of edges, but the observation space "
+                f"{space} has {size} element(s): give one sequence per element"
+            )
+        self._box_edges = [torch.tensor(e, dtype=torch.float64, device=self.device)
+                           for e in edges]  # fmt: skip
+        n_boxes = int(np.prod([len(e) + 1 for e in edges]))
+        return _Leaf((), "boxes", space, n_boxes)
 
     def init(self, n_agents: int, device: torch.device) -> ObservationStats | None:
         """Empty running moments for ``n_agents`` agents (None when nothing is normalised)."""
@@ -214,6 +290,9 @@ class ObservationReader:
             channels = torch.zeros(index.shape[0], leaf.n_channels, device=self.device)
             return channels.scatter_(1, index, 1.0)
         flat = self._finite(part).flatten(1)
+        if leaf.kind == "boxes":
+            index = box_index(flat.to(torch.float64), self._box_edges)
+            return torch.nn.functional.one_hot(index, leaf.n_channels).to(torch.float32)
         if leaf.kind == "box":
             low, scale = self._bounds[i]
             flat = ((flat - low) * scale).clamp(0.0, 1.0)

@@ -9,6 +9,8 @@ from plasticgym.encoding import (
     Z_MAX,
     ObservationReader,
     ObservationStats,
+    box_index,
+    check_box_edges,
     n_channels,
     on_off_channels,
     welford_update,
@@ -142,3 +144,49 @@ def test_signed_box_needs_stats_and_finite_values():
 def test_unsupported_spaces_name_the_space_and_what_is_allowed(space):
     with pytest.raises(ValueError, match=r"not supported.*Box, Discrete, MultiDiscrete"):
         n_channels(space)
+
+
+def test_box_code_golden_by_hand():
+    # edges (0,) and (-1, 1): element 0 has 2 bins, element 1 has 3, so 6 boxes, box = 3 k0 + k1
+    reader = ObservationReader(_signed(2), CPU, box_edges=[[0.0], [-1.0, 1.0]])
+    assert reader.n_channels == 6 and reader.init(2, CPU) is None
+    obs = np.array([[-0.5, -2.0], [0.5, 0.0], [0.0, 1.0], [3.0, 5.0]], dtype=np.float32)
+    channels, stats = reader(obs, None, update=True)
+    assert stats is None
+    # bins: (0, 0) -> 0; (1, 1) -> 4; an edge belongs to the bin above it: (1, 2) -> 5; (1, 2)
+    assert channels.argmax(dim=1).tolist() == [0, 4, 5, 5]
+    assert channels.sum(dim=1).tolist() == [1.0] * 4
+
+
+def test_box_index_matches_numpy_digitize():
+    rng = np.random.default_rng(3)
+    edges = [np.sort(rng.normal(size=k)) for k in (1, 4, 2)]
+    x = rng.normal(size=(200, 3))
+    expected = np.zeros(200, dtype=np.int64)
+    for d, e in enumerate(edges):
+        expected = expected * (len(e) + 1) + np.digitize(x[:, d], e)
+    index = box_index(torch.as_tensor(x), [torch.as_tensor(e) for e in edges])
+    assert index.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize(
+    ("edges", "match"),
+    [
+        ([[0.0, 0.0]], r"box_edges\[0\].*strictly increasing"),
+        ([[1.0], [np.nan]], r"box_edges\[1\].*finite"),
+        ([[]], r"box_edges\[0\]"),
+        ([], r"box_edges=\[\].*one sequence"),
+        ("0,1", r"box_edges='0,1'"),
+        ([[0.0]] * 21, r"boxes.*at most 1000000"),
+    ],
+)
+def test_bad_box_edges_are_refused_with_what_is_allowed(edges, match):
+    with pytest.raises(ValueError, match=match):
+        check_box_edges(edges)
+
+
+def test_box_code_needs_a_box_with_one_sequence_per_element():
+    with pytest.raises(ValueError, match=r"box_edges needs a Box.*Discrete"):
+        ObservationReader(gym.spaces.Discrete(3), CPU, box_edges=[[0.0]])
+    with pytest.raises(ValueError, match=r"1 sequence\(s\).*2 element\(s\)"):
+        ObservationReader(_signed(2), CPU, box_edges=[[0.0]])
