@@ -60,6 +60,7 @@ import torch
 from scipy import stats
 
 from plasticgym.agents import PlasticAgent
+from plasticgym.agents.plastic import Rollout
 from plasticgym.agents.presets import plastic_preset
 from plasticgym.experiments.report import (
     FINDING,
@@ -120,6 +121,9 @@ class Config:
     perturbation_scaling_rate: float = 0.05
     time_constants: tuple[float, ...] = (10.0, 30.0, 100.0, 300.0)
     perturbation_factors: tuple[float, ...] = (0.3, 3.0)
+    sweep_scaling_rates: tuple[float, ...] = (0.00025, 0.0005, 0.001, 0.002, 0.004)
+    integral_rate: float = DEFAULT_SCALING.scaling_rate**2 / 4
+    deprivation_gain: float = 0.5
     baseline_steps: int = 1500
     recovery_steps: int = 2000
     window: int = 100
@@ -142,6 +146,20 @@ class Config:
                 f"ttx_gain={self.ttx_gain!r}, bicuculline_gain={self.bicuculline_gain!r} are "
                 "invalid: need 0 < ttx_gain < 1 < bicuculline_gain (activity blocked, raised)"
             )
+        if not 0 < self.deprivation_gain < 1:
+            raise ValueError(
+                f"deprivation_gain={self.deprivation_gain!r} is invalid: need 0 < gain < 1 "
+                "(the actor's input reduced)"
+            )
+        if len(self.sweep_scaling_rates) < 2 or any(
+            not 0 < e < 1 for e in self.sweep_scaling_rates
+        ):
+            raise ValueError(
+                f"sweep_scaling_rates={self.sweep_scaling_rates!r} is invalid: need >= 2 "
+                "values, each in (0, 1)"
+            )
+        if not 0 <= self.integral_rate < 1:
+            raise ValueError(f"integral_rate={self.integral_rate!r} is invalid: need [0, 1)")
         if not 1 <= self.culture_inputs <= self.learning_steps:
             raise ValueError(
                 f"culture_inputs={self.culture_inputs!r} is invalid: need 1 <= culture_inputs "
@@ -161,6 +179,11 @@ class Config:
         many steps the sisters learn after it (another quarter)."""
         quarter = max(self.window, self.learning_steps // 4 // self.window * self.window)
         return quarter, quarter
+
+    def deprivation_step(self) -> int:
+        """Part 5: the step after which the deprived sisters' actor input is reduced (half-way
+        through learning, a multiple of ``window``)."""
+        return max(self.window, self.learning_steps // 2 // self.window * self.window)
 
     def agent_kwargs(self) -> dict[str, Any]:
         """Parts 2-3 (perturbation): Pavlovian conditioning with a fast scaling."""
@@ -188,17 +211,48 @@ def _learning_name(post: str, scaling: bool) -> str:
     return f"{NAME}_learning_{post}_{'scaling' if scaling else 'noscaling'}"
 
 
+class DeprivableAgent(PlasticAgent):
+    """A :class:`PlasticAgent` whose actor input (the code and the tonic column, what the
+    actor's synapses see) can be multiplied per agent by ``input_gain`` ``[B]`` (part 5's
+    in-vivo deprivation: the actor neurons' presynaptic activity reduced while the task goes
+    on; the critic's input is left alone). With ``input_gain`` None (the default) it is the
+    PlasticAgent, step for step."""
+
+    input_gain: torch.Tensor | None = None
+
+    def _act(
+        self, encoder: Any, features: torch.Tensor, channels: torch.Tensor, generator: Any
+    ) -> tuple[Rollout, torch.Tensor]:
+        if self.input_gain is None:
+            return super()._act(encoder, features, channels, generator)
+        actor_input = torch.cat([features, self._tonic_column], dim=1)
+        actor_input = actor_input * self.input_gain.to(actor_input).view(-1, 1)
+        rates, probs = self._policy(actor_input)
+        actions, post, chosen = self.readout.select(
+            rates, probs, self._hyper["exploration_noise"], generator
+        )
+        return Rollout(encoder, features, actor_input, rates, post, chosen, channels), actions
+
+
 def _tone_agent(
-    config: Config, post: str, scaling: bool, tensorboard_log: str | None = None
-) -> PlasticAgent:
+    config: Config,
+    post: str,
+    scaling: bool,
+    tensorboard_log: str | None = None,
+    tb_log_name: str | None = None,
+    n_agents: int | None = None,
+    **overrides: Any,
+) -> DeprivableAgent:
     """A part-1 population: the tone task's preset with a heterogeneous ``actor_lr``, post
-    factor ``post``, the default scaling on or off."""
-    kwargs = {**plastic_preset(TONE), "actor_lr": LogUniform(*config.actor_lr)}
-    return PlasticAgent(TONE, n_agents=config.n_agents, seed=config.seed, actor_post=post,
-                        synaptic_scaling=scaling, device=config.device,
-                        env_kwargs={"n_trials": config.learning_steps + 10},
-                        tensorboard_log=tensorboard_log,
-                        tb_log_name=_learning_name(post, scaling), **kwargs)  # fmt: skip
+    factor ``post``, the default scaling on or off (``overrides``: other keywords, for parts
+    5-6)."""
+    kwargs = {**plastic_preset(TONE), "actor_lr": LogUniform(*config.actor_lr), **overrides}
+    return DeprivableAgent(TONE, n_agents=n_agents or config.n_agents, seed=config.seed,
+                           actor_post=post, synaptic_scaling=scaling, device=config.device,
+                           env_kwargs={"n_trials": config.learning_steps + 10},
+                           tensorboard_log=tensorboard_log,
+                           tb_log_name=tb_log_name or _learning_name(post, scaling),
+                           **kwargs)  # fmt: skip
 
 
 def run_learning(
@@ -239,6 +293,95 @@ def run_learning(
     trials["post"], trials["scaling"] = post, scaling
     return {"learning": pd.concat(rows, ignore_index=True), "trials": trials,
             "inputs": torch.stack(inputs), "agent": agent}  # fmt: skip
+
+
+def _learn_in_windows(
+    agent: PlasticAgent, steps: int, window: int, on_step: Any = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Learn ``steps`` steps with records; ``on_step(agent)`` after each step. Returns the
+    window rows ``agent, step, rate`` (mean actor rate over the window) and ``mean_weight``
+    (at its end), and the trial rows ``agent, trial, is_target, response``."""
+    rows: list[pd.DataFrame] = []
+    total = torch.zeros(agent.n_agents)
+
+    def sample(a: PlasticAgent) -> None:
+        total.add_(_mean_rates(a).cpu())
+        if on_step is not None:
+            on_step(a)
+        if a.num_timesteps % window == 0:
+            rows.append(pd.DataFrame({
+                "agent": np.arange(a.n_agents), "step": a.num_timesteps,
+                "rate": (total / window).numpy(),
+                "mean_weight": a.actor_weights.mean(dim=(1, 2)).cpu().numpy(),
+            }))  # fmt: skip
+            total.zero_()
+
+    agent.learn(steps, callback=sample, record=True)
+    trials = agent.records[["agent", "trial", "is_target", "response"]].copy()
+    return pd.concat(rows, ignore_index=True), trials
+
+
+def run_deprivation(config: Config, scaling: bool) -> dict[str, pd.DataFrame]:
+    """Part 5, the in-vivo protocol: a sister of the rate-post population with the default
+    scaling on or off (the same seed and config, so up to :meth:`Config.deprivation_step` it
+    is that population, bit for bit) whose actor input is multiplied by
+    ``deprivation_gain`` from then on, while it goes on learning the task (dopamine on).
+    Returns ``{"deprivation": rows agent, scaling, step, rate, mean_weight;
+    "deprivation_trials": rows agent, scaling, trial, is_target, response;
+    "deprivation_weights": rows agent, scaling, neuron, synapse, deprived (the actor
+    synapses at the end)}``."""
+    agent = _tone_agent(config, "rate", scaling)
+    at = config.deprivation_step()
+
+    def deprive(a: DeprivableAgent) -> None:
+        if a.num_timesteps == at:
+            a.input_gain = torch.full((a.n_agents,), config.deprivation_gain)
+
+    windows, trials = _learn_in_windows(agent, config.learning_steps, config.window, deprive)
+    weights = _weight_rows(agent.actor_weights, "deprived")
+    agent.close()
+    for table in (windows, trials, weights):
+        table["scaling"] = scaling
+    return {"deprivation": windows, "deprivation_trials": trials,
+            "deprivation_weights": weights}  # fmt: skip
+
+
+def _weight_rows(weights: torch.Tensor, column: str) -> pd.DataFrame:
+    """Rows ``agent, neuron, synapse, <column>`` of weights ``[B, post, pre]``."""
+    b, post, pre = np.meshgrid(*(np.arange(s) for s in weights.shape), indexing="ij")
+    return pd.DataFrame({"agent": b.reshape(-1), "neuron": post.reshape(-1),
+                         "synapse": pre.reshape(-1),
+                         column: weights.reshape(-1).cpu().numpy()})  # fmt: skip
+
+
+CONTROLLER_GROUPS = ("sweep", "integral")
+"""Part 6's groups of one population: the proportional scaling at each of
+``sweep_scaling_rates`` (agent ``i`` at ``rates[i % len]``), and the default scaling with the
+integral term (``integral_rate``)."""
+
+
+def run_controllers(config: Config) -> dict[str, pd.DataFrame]:
+    """Part 6: one rate-post population of ``2 n_agents`` agents (no scaling parameter shared:
+    each agent's is its own): agents ``0..n-1`` the proportional sweep, ``n..2n-1`` the
+    default ``scaling_rate`` with ``integral_rate`` (see :data:`CONTROLLER_GROUPS`). Returns
+    ``{"controller": rows agent, group, scaling_rate, step, rate, mean_weight;
+    "controller_trials": rows agent, group, trial, is_target, response}``."""
+    n, rates = config.n_agents, config.sweep_scaling_rates
+    sweep = [rates[i % len(rates)] for i in range(n)]
+    eta = [*sweep, *[DEFAULT_SCALING.scaling_rate] * n]
+    integral = [0.0] * n + [config.integral_rate] * n
+    agent = _tone_agent(config, "rate", True, n_agents=2 * n,
+                        tb_log_name=f"{NAME}_controllers", scaling_rate=eta,
+                        integral_rate=integral)  # fmt: skip
+    windows, trials = _learn_in_windows(agent, config.learning_steps, config.window)
+    agent.close()
+    group = np.repeat(CONTROLLER_GROUPS, n)
+    windows["group"], windows["scaling_rate"] = (
+        group[windows["agent"]],
+        np.array(eta)[windows["agent"]],
+    )
+    trials["group"] = group[trials["agent"]]
+    return {"controller": windows, "controller_trials": trials}
 
 
 FORK_FACTOR = 2.0
@@ -397,7 +540,7 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
     """Every part: ``{"learning", "trials", "fork", "culture", "culture_weights", "recovery",
     "weights"}`` tables. TensorBoard: one run per population under ``out_dir/tensorboard``."""
     tensorboard_log = tensorboard_folder(out_dir)
-    learning, trials, forks = [], [], []
+    learning, trials, forks, end_weights = [], [], [], []
     culture: dict[str, pd.DataFrame] = {}
     for post, scaling in LEARNING_POPULATIONS:
         part = run_learning(config, post, scaling, progress_bar, tensorboard_log)
@@ -407,7 +550,18 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
             forks.append(run_fork(config, post))
         if post == "rate" and scaling:
             culture = run_culture(config, part["agent"], part["inputs"])
+        if post == "rate":
+            end_weights.append(_weight_rows(part["agent"].actor_weights, "control"))
+            end_weights[-1]["scaling"] = scaling
         part["agent"].close()
+    deprivation: dict[str, list[pd.DataFrame]] = {}
+    for scaling in (True, False):
+        for key, table in run_deprivation(config, scaling).items():
+            deprivation.setdefault(key, []).append(table)
+    deprived = pd.concat(deprivation.pop("deprivation_weights"), ignore_index=True)
+    keys = ["agent", "scaling", "neuron", "synapse"]
+    deprived = deprived.merge(pd.concat(end_weights, ignore_index=True), on=keys)
+    controllers = run_controllers(config)
     recovery, weights = [], []
     for homeostasis in (True, False):
         rec, w = run_perturbation(config, homeostasis, progress_bar, tensorboard_log)
@@ -420,6 +574,9 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
         **culture,
         "recovery": pd.concat(recovery, ignore_index=True),
         "weights": pd.concat(weights, ignore_index=True),
+        **{key: pd.concat(tables, ignore_index=True) for key, tables in deprivation.items()},
+        "deprivation_weights": deprived,
+        **controllers,
     }
 
 
@@ -441,6 +598,18 @@ SLOPE_TOLERANCE = 0.01
 RESTORED = 0.75
 MULTIPLICATIVE = 0.99
 RATIO_SPREAD = 0.01
+# Parts 5-6 (issue 15), set and committed before their first run.
+RETURNED = 0.5
+"""Part 5: fraction of the deprivation's drop of the rate (log, against the sister) undone by
+the end of learning with scaling: CI above this (at least half way back, as in Hengen et al.
+2013, where the rates come back fully within days)."""
+IN_VIVO_SLOPE = 1.25
+"""Part 5: per neuron, slope of log w_deprived on log w_control (its sister's, at the end)
+inside [1 / IN_VIVO_SLOPE, IN_VIVO_SLOPE] on average: multiplicative while learning goes on
+(looser than the culture's 0.01: learning goes on in both sisters and they diverge)."""
+OFFSET_SLOPE = (-1.5, -0.5)
+"""Part 6: slope of log(late rate / target - 1) on log eta inside this band (predicted: -1,
+the offset ``drift / eta`` of a proportional controller; 0 would be no dependence)."""
 
 VERDICT_KINDS = {
     "rates_run_away_without_scaling": FINDING,
@@ -457,6 +626,15 @@ VERDICT_KINDS = {
     "perturbation_undone_only_with_scaling": MECHANISM_CHECK,
     "scaling_is_multiplicative": MECHANISM_CHECK,
     "recovery_slows_with_tau": MECHANISM_CHECK,  # the rate sensor's time constant sets it
+    "deprivation_lowers_rates": MECHANISM_CHECK,  # r = relu(W g x) = g r for positive drive
+    "rates_return_while_learning": FINDING,
+    "return_needs_scaling": FINDING,
+    "task_learned_while_deprived": FINDING,
+    "in_vivo_scaling_up_and_multiplicative": FINDING,
+    "offset_scales_as_one_over_eta": FINDING,
+    "integral_scaling_shrinks_the_offset": FINDING,
+    "integral_scaling_holds_rates_near_target": FINDING,
+    "task_learned_with_integral_scaling": FINDING,
 }
 """Each verdict's kind: a finding could fail (it comes from the learning dynamics and the
 protocol); a mechanism check holds by the equations put in (one factor per neuron, a
@@ -667,10 +845,19 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     perturbation = analyse_perturbation(recovered, config)
     multiplicative = analyse_multiplicative(ranks[ranks["homeostasis"]])
     time_constant = analyse_time_constant(half, config)
-    parts = (learning, culture, perturbation, multiplicative, time_constant)
+    effects = deprivation_effects(records["learning"], records["deprivation"], config)
+    deprivation = analyse_deprivation(
+        effects, in_vivo_factors(records["deprivation_weights"]),
+        late_discrimination(records["deprivation_trials"], ["scaling"], config))  # fmt: skip
+    controller_late = controller_late_rates(records["controller"], config)
+    controllers = analyse_controllers(
+        controller_late, late["rate_scaling"],
+        late_discrimination(records["controller_trials"], ["group"], config))  # fmt: skip
+    parts = (learning, culture, perturbation, multiplicative, time_constant, deprivation,
+             controllers)  # fmt: skip
     lines = {name: line for part in parts for name, line in part.lines.items()}
     rows = [*learning.rows, *culture.rows, *perturbation.rows, *time_constant.rows,
-            *multiplicative.rows]  # fmt: skip
+            *multiplicative.rows, *deprivation.rows, *controllers.rows]  # fmt: skip
     return {
         "verdicts": {name: ok for part in parts for name, ok in part.verdicts.items()},
         "verdict_kinds": dict(VERDICT_KINDS),
@@ -680,6 +867,8 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         "curves": curves,
         "factors": factors,
         "half_times": half,
+        "deprivation_effects": effects,
+        "controller_late": controller_late,
         "config": config,
     }
 
@@ -963,6 +1152,217 @@ def analyse_time_constant(half: pd.DataFrame, config: Config) -> PartResult:
     name = "recovery_slows_with_tau"
     line = "log half-recovery time on log tau: " + "; ".join(slope_text) + " (needs slope CI > 0)"
     return PartResult({name: bool(slope_ok)}, {name: line}, rows)
+
+
+def deprivation_effects(
+    learning: pd.DataFrame, deprivation: pd.DataFrame, config: Config
+) -> pd.DataFrame:
+    """Part 5, per agent and scaling on/off: ``log(rate_deprived / rate_sister)`` in the first
+    window after the deprivation (``drop``) and over the last ``late_fraction`` of learning
+    (``late``), the sister being the rate-post population with the same scaling (identical
+    up to the deprivation), and the fraction of the drop undone, ``returned = 1 - late /
+    drop``. Columns ``agent, scaling, drop, late, returned``."""
+    at = config.deprivation_step()
+    last = config.learning_steps * (1 - config.late_fraction)
+    sisters = learning[learning["post"] == "rate"]
+    out = []
+    for scaling in (True, False):
+        own = deprivation[deprivation["scaling"] == scaling].pivot(
+            index="step", columns="agent", values="rate"
+        )
+        sister = sisters[sisters["scaling"] == scaling].pivot(
+            index="step", columns="agent", values="rate"
+        )
+        log_ratio = np.log(own / sister)
+        drop = log_ratio.loc[at + config.window]
+        late = log_ratio[log_ratio.index > last].mean()
+        out.append(pd.DataFrame({"agent": drop.index, "scaling": scaling, "drop": drop.values,
+                                 "late": late.values,
+                                 "returned": (1 - late / drop).values}))  # fmt: skip
+    return pd.concat(out, ignore_index=True)
+
+
+def in_vivo_factors(weights: pd.DataFrame) -> pd.DataFrame:
+    """Part 5, per agent and scaling on/off: over its neurons, the mean slope of ``log
+    w_deprived`` on ``log w_control`` (its sister's synapses at the end, those with both >
+    1e-6) and the common factor ``exp(mean log(w_deprived / w_control))``."""
+    kept = weights[(weights["control"] > 1e-6) & (weights["deprived"] > 1e-6)]
+    out = []
+    for (agent, scaling), rows in kept.groupby(["agent", "scaling"]):
+        slopes, logs = [], []
+        for _, neuron in rows.groupby("neuron"):
+            log_c, log_d = np.log(neuron["control"]), np.log(neuron["deprived"])
+            if len(neuron) > 1 and np.ptp(log_c) > 0:
+                slopes.append(float(np.polyfit(log_c, log_d, 1)[0]))
+            logs.append(float(np.mean(log_d - log_c)))
+        out.append({"agent": agent, "scaling": scaling, "slope": float(np.mean(slopes)),
+                    "factor": float(np.exp(np.mean(logs)))})  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def late_discrimination(trials: pd.DataFrame, keys: list[str], config: Config) -> pd.DataFrame:
+    """Hit rate - false-alarm rate per agent (and ``keys``) over the last ``late_fraction`` of
+    the blocks of ``window`` trials (:func:`discrimination_curves` with other keys)."""
+    rows = trials.assign(block_end=(trials["trial"] // config.window + 1) * config.window,
+                         target=trials["is_target"].astype(bool),
+                         go=trials["response"].astype(bool))  # fmt: skip
+    rows = rows[rows["block_end"] > rows["block_end"].max() * (1 - config.late_fraction)]
+    grouped = rows.groupby(["agent", *keys, "block_end"])
+    hits = grouped.apply(lambda r: (r["go"] & r["target"]).sum() / max(r["target"].sum(), 1))
+    alarms = grouped.apply(lambda r: (r["go"] & ~r["target"]).sum() / max((~r["target"]).sum(), 1))
+    curve = (hits - alarms).rename("discrimination").reset_index()
+    return curve.groupby(["agent", *keys])["discrimination"].mean().reset_index()
+
+
+def analyse_deprivation(
+    effects: pd.DataFrame, factors: pd.DataFrame, skill: pd.DataFrame
+) -> PartResult:
+    """Part 5: the deprived sisters' rates drop, return with scaling (more than without)
+    while the task is learned, and their synapses end scaled up by one factor per neuron."""
+    on, off = (effects[effects["scaling"] == s].sort_values("agent") for s in (True, False))
+    rows = []
+    for name, cell in (("scaling", on), ("no scaling", off)):
+        rows.append(
+            ci_row(
+                cell["drop"],
+                part="deprivation",
+                population=name,
+                quantity="log rate deprived / sister, first window after",
+            )
+        )
+        rows.append(ci_row(cell["returned"], part="deprivation", population=name,
+                           quantity="fraction of the drop undone at the end"))  # fmt: skip
+    drops = {s: mean_ci(c["drop"]) for s, c in ((True, on), (False, off))}
+    back = mean_ci(on["returned"])
+    contrast = difference_ci(on["returned"].to_numpy(), off["returned"].to_numpy())
+    rows.append(estimate_row(contrast, len(on), part="deprivation", population="difference",
+                             quantity="fraction undone, scaling - no scaling"))  # fmt: skip
+    learned_cell = skill[skill["scaling"]]["discrimination"]
+    learned = mean_ci(learned_cell)
+    rows.append(
+        ci_row(
+            learned_cell,
+            part="deprivation",
+            population="scaling",
+            quantity="hit - false-alarm rate of the deprived, late trials",
+        )
+    )
+    scaled = factors[factors["scaling"]]
+    factor, slope = mean_ci(scaled["factor"]), mean_ci(scaled["slope"])
+    rows.append(
+        ci_row(
+            scaled["factor"],
+            part="deprivation",
+            population="scaling",
+            quantity="common factor, deprived / sister synapses (end)",
+        )
+    )
+    rows.append(
+        ci_row(
+            scaled["slope"],
+            part="deprivation",
+            population="scaling",
+            quantity="slope of log w_deprived on log w_sister (per neuron)",
+        )
+    )
+    unscaled = mean_ci(factors[~factors["scaling"]]["factor"])
+    verdicts = {
+        "deprivation_lowers_rates": all(d[2] < 0 for d in drops.values()),
+        "rates_return_while_learning": back[1] > RETURNED,
+        "return_needs_scaling": contrast[1] > 0,
+        "task_learned_while_deprived": learned[1] > LEARNED,
+        "in_vivo_scaling_up_and_multiplicative": factor[1] > 1
+        and slope[1] > 1 / IN_VIVO_SLOPE
+        and slope[2] < IN_VIVO_SLOPE,
+    }
+    lines = {
+        "deprivation_lowers_rates": "log rate deprived / sister, first window: scaling "
+        f"{format_ci(*drops[True])}, no scaling {format_ci(*drops[False])} (needs CI < 0)",
+        "rates_return_while_learning": f"fraction of the drop undone at the end, scaling "
+        f"{format_ci(*back)} (needs CI > {RETURNED})",
+        "return_needs_scaling": f"fraction undone, scaling - no scaling {format_ci(*contrast)} "
+        f"(no scaling {format_ci(*mean_ci(off['returned']))}; needs CI > 0)",
+        "task_learned_while_deprived": f"hit - false-alarm rate of the deprived with scaling, "
+        f"late trials {format_ci(*learned)} (needs CI > {LEARNED})",
+        "in_vivo_scaling_up_and_multiplicative": f"deprived / sister synapses at the end: "
+        f"common factor {format_ci(*factor)} (needs CI > 1; no scaling "
+        f"{format_ci(*unscaled)}), slope of log-log {format_ci(*slope)} (needs CI inside "
+        f"[{1 / IN_VIVO_SLOPE:.2f}, {IN_VIVO_SLOPE}])",
+    }  # fmt: skip
+    return PartResult({k: bool(v) for k, v in verdicts.items()}, lines, rows)
+
+
+def controller_late_rates(controller: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Part 6, per agent: group, scaling_rate and the mean rate / target over the last
+    ``late_fraction`` of learning."""
+    last = controller["step"] > controller["step"].max() * (1 - config.late_fraction)
+    late = controller[last].groupby(["agent", "group", "scaling_rate"])["rate"].mean()
+    return (late / DEFAULT_SCALING.target_rate).rename("late").reset_index()
+
+
+def analyse_controllers(
+    late: pd.DataFrame, proportional: pd.Series, skill: pd.DataFrame
+) -> PartResult:
+    """Part 6: the proportional offset against eta, and the integral term against the
+    proportional form at the default eta (``proportional``: part 1's rate post with the
+    default scaling, late rate / target per agent)."""
+    sweep = late[late["group"] == "sweep"]
+    offset = sweep["late"] - 1
+    rows = [ci_row(cell["late"], part="controller", population=f"proportional, eta={eta:g}",
+                   quantity="late rate / target")
+            for eta, cell in sweep.groupby("scaling_rate")]  # fmt: skip
+    positive = bool((offset > 0).all())
+    slope = (regression_slope_ci(np.log(sweep["scaling_rate"]), np.log(offset)) if positive
+             else (np.nan, np.nan, np.nan))  # fmt: skip
+    rows.append(
+        estimate_row(
+            slope,
+            len(sweep),
+            part="controller",
+            population="proportional",
+            quantity="slope of log(late rate / target - 1) on log eta",
+        )
+    )
+    integral = late[late["group"] == "integral"]["late"]
+    held = mean_ci(integral)
+    rows.append(ci_row(integral, part="controller", population="integral, default eta",
+                       quantity="late rate / target"))  # fmt: skip
+    shrink = difference_ci(integral.to_numpy(), proportional.to_numpy())
+    rows.append(
+        estimate_row(
+            shrink,
+            len(integral),
+            part="controller",
+            population="difference",
+            quantity="late rate / target, integral - proportional",
+        )
+    )
+    learned_cell = skill[skill["group"] == "integral"]["discrimination"]
+    learned = mean_ci(learned_cell)
+    rows.append(ci_row(learned_cell, part="controller", population="integral, default eta",
+                       quantity="hit - false-alarm rate, late trials"))  # fmt: skip
+    low, high = OFFSET_SLOPE
+    verdicts = {
+        "offset_scales_as_one_over_eta": positive and low < slope[1] and slope[2] < high,
+        "integral_scaling_shrinks_the_offset": shrink[2] < 0,
+        "integral_scaling_holds_rates_near_target": held[1] > 1 / HELD and held[2] < HELD,
+        "task_learned_with_integral_scaling": learned[1] > LEARNED,
+    }
+    means = sweep.groupby("scaling_rate")["late"].mean()
+    lines = {
+        "offset_scales_as_one_over_eta": "slope of log(late rate / target - 1) on log eta "
+        f"{format_ci(*slope)} (needs CI inside [{low}, {high}]; predicted -1; late rate / "
+        "target " + ", ".join(f"{m:.2f} at {e:g}" for e, m in means.items())
+        + ("" if positive else "; some offsets <= 0: no log") + ")",
+        "integral_scaling_shrinks_the_offset": "late rate / target at the default eta: "
+        f"integral {format_ci(*held)} - proportional {format_ci(*mean_ci(proportional))} = "
+        f"{format_ci(*shrink)} (needs CI < 0)",
+        "integral_scaling_holds_rates_near_target": f"integral: late rate / target "
+        f"{format_ci(*held)} (needs CI inside [{1 / HELD:.2f}, {HELD}])",
+        "task_learned_with_integral_scaling": f"hit - false-alarm rate, late trials, integral "
+        f"{format_ci(*learned)} (needs CI > {LEARNED})",
+    }  # fmt: skip
+    return PartResult({k: bool(v) for k, v in verdicts.items()}, lines, rows)
 
 
 def _band(ax: Any, grouped: Any, color: str, label: str) -> None:
