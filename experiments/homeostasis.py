@@ -607,6 +607,11 @@ IN_VIVO_SLOPE = 1.25
 """Part 5: per neuron, slope of log w_deprived on log w_control (its sister's, at the end)
 inside [1 / IN_VIVO_SLOPE, IN_VIVO_SLOPE] on average: multiplicative while learning goes on
 (looser than the culture's 0.01: learning goes on in both sisters and they diverge)."""
+# Prediction written before the first run (linearised loop, constant drift d from t = 0,
+# x = rate error): proportional x -> d / eta; integral at eta_I = eta^2 / 4,
+# x(t) = d t exp(-eta t / 2): at the late window of quick (t ~ 3600) ~0.6 d / eta, full
+# (t ~ 5400) ~0.36 d / eta. With d / eta ~ 1.3 (the measured 2.3 x target): integral ~1.8 x
+# target in quick (near-target fails), ~1.5 x in full (borderline).
 OFFSET_SLOPE = (-1.5, -0.5)
 """Part 6: slope of log(late rate / target - 1) on log eta inside this band (predicted: -1,
 the offset ``drift / eta`` of a proportional controller; 0 would be no dependence)."""
