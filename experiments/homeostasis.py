@@ -321,31 +321,6 @@ def _learn_in_windows(
     return pd.concat(rows, ignore_index=True), trials
 
 
-def run_deprivation(config: Config, scaling: bool) -> dict[str, pd.DataFrame]:
-    """Part 5, the in-vivo protocol: a sister of the rate-post population with the default
-    scaling on or off (the same seed and config, so up to :meth:`Config.deprivation_step` it
-    is that population, bit for bit) whose actor input is multiplied by
-    ``deprivation_gain`` from then on, while it goes on learning the task (dopamine on).
-    Returns ``{"deprivation": rows agent, scaling, step, rate, mean_weight;
-    "deprivation_trials": rows agent, scaling, trial, is_target, response;
-    "deprivation_weights": rows agent, scaling, neuron, synapse, deprived (the actor
-    synapses at the end)}``."""
-    agent = _tone_agent(config, "rate", scaling)
-    at = config.deprivation_step()
-
-    def deprive(a: DeprivableAgent) -> None:
-        if a.num_timesteps == at:
-            a.input_gain = torch.full((a.n_agents,), config.deprivation_gain)
-
-    windows, trials = _learn_in_windows(agent, config.learning_steps, config.window, deprive)
-    weights = _weight_rows(agent.actor_weights, "deprived")
-    agent.close()
-    for table in (windows, trials, weights):
-        table["scaling"] = scaling
-    return {"deprivation": windows, "deprivation_trials": trials,
-            "deprivation_weights": weights}  # fmt: skip
-
-
 def _weight_rows(weights: torch.Tensor, column: str) -> pd.DataFrame:
     """Rows ``agent, neuron, synapse, <column>`` of weights ``[B, post, pre]``."""
     b, post, pre = np.meshgrid(*(np.arange(s) for s in weights.shape), indexing="ij")
@@ -354,34 +329,70 @@ def _weight_rows(weights: torch.Tensor, column: str) -> pd.DataFrame:
                          column: weights.reshape(-1).cpu().numpy()})  # fmt: skip
 
 
-CONTROLLER_GROUPS = ("sweep", "integral")
-"""Part 6's groups of one population: the proportional scaling at each of
-``sweep_scaling_rates`` (agent ``i`` at ``rates[i % len]``), and the default scaling with the
-integral term (``integral_rate``)."""
+PROTOCOL_GROUPS = ("sweep", "integral", "deprived_scaling", "control_scaling",
+                   "deprived_noscaling", "control_noscaling")  # fmt: skip
+"""Parts 5-6, the groups of one rate-post population (``n_agents`` each; agent ``k`` of every
+group has the same ``actor_lr``, so the groups are paired by agent): the proportional
+scaling at each of ``sweep_scaling_rates`` (agent ``k`` at ``rates[k % len]``); the default
+scaling with the integral term (``integral_rate``); and the in-vivo protocol, the default
+scaling or none (``scaling_rate = 0``: exactly no scaling), the actor input of the deprived
+groups multiplied by ``deprivation_gain`` after :meth:`Config.deprivation_step`."""
 
 
-def run_controllers(config: Config) -> dict[str, pd.DataFrame]:
-    """Part 6: one rate-post population of ``2 n_agents`` agents (no scaling parameter shared:
-    each agent's is its own): agents ``0..n-1`` the proportional sweep, ``n..2n-1`` the
-    default ``scaling_rate`` with ``integral_rate`` (see :data:`CONTROLLER_GROUPS`). Returns
-    ``{"controller": rows agent, group, scaling_rate, step, rate, mean_weight;
-    "controller_trials": rows agent, group, trial, is_target, response}``."""
+def protocol_parameters(config: Config) -> pd.DataFrame:
+    """Per agent of the parts 5-6 population: ``agent, group, pair, actor_lr, scaling_rate,
+    integral_rate, deprived``. ``actor_lr`` is log-uniform in ``config.actor_lr`` from a
+    generator seeded with ``config.seed`` (one draw per pair, shared by the groups)."""
     n, rates = config.n_agents, config.sweep_scaling_rates
-    sweep = [rates[i % len(rates)] for i in range(n)]
-    eta = [*sweep, *[DEFAULT_SCALING.scaling_rate] * n]
-    integral = [0.0] * n + [config.integral_rate] * n
-    agent = _tone_agent(config, "rate", True, n_agents=2 * n,
-                        tb_log_name=f"{NAME}_controllers", scaling_rate=eta,
-                        integral_rate=integral)  # fmt: skip
-    windows, trials = _learn_in_windows(agent, config.learning_steps, config.window)
+    rng = np.random.default_rng(config.seed)
+    low, high = np.log(config.actor_lr[0]), np.log(config.actor_lr[1])
+    lr = np.exp(rng.uniform(low, high, n))
+    default = DEFAULT_SCALING.scaling_rate
+    eta = {"sweep": [rates[k % len(rates)] for k in range(n)], "integral": [default] * n,
+           "deprived_scaling": [default] * n, "control_scaling": [default] * n,
+           "deprived_noscaling": [0.0] * n, "control_noscaling": [0.0] * n}  # fmt: skip
+    rows = [{"group": g, "pair": k, "actor_lr": float(lr[k]), "scaling_rate": eta[g][k],
+             "integral_rate": config.integral_rate if g == "integral" else 0.0,
+             "deprived": g.startswith("deprived")}
+            for g in PROTOCOL_GROUPS for k in range(n)]  # fmt: skip
+    table = pd.DataFrame(rows)
+    table.insert(0, "agent", np.arange(len(table)))
+    return table
+
+
+def run_protocols(config: Config) -> dict[str, pd.DataFrame]:
+    """Parts 5-6: the :data:`PROTOCOL_GROUPS` population learns the tone task for
+    ``learning_steps`` trials (rate post; each agent's scaling parameters its own, see
+    :func:`protocol_parameters`); after :meth:`Config.deprivation_step` the deprived agents'
+    actor input is multiplied by ``deprivation_gain`` while they go on learning (dopamine on).
+    Returns ``{"protocols": window rows agent, step, rate, mean_weight and the agent's
+    parameters; "protocol_trials": rows agent, group, trial, is_target, response;
+    "protocol_weights": rows agent, group, neuron, synapse, at_deprivation, end (the actor
+    synapses at the deprivation step and at the end)}``. TensorBoard: nothing."""
+    params = protocol_parameters(config)
+    agent = _tone_agent(config, "rate", True, n_agents=len(params),
+                        actor_lr=tuple(params["actor_lr"]),
+                        scaling_rate=tuple(params["scaling_rate"]),
+                        integral_rate=tuple(params["integral_rate"]))  # fmt: skip
+    at = config.deprivation_step()
+    deprived = torch.as_tensor(params["deprived"].to_numpy())
+    snapshot: dict[str, torch.Tensor] = {}
+
+    def deprive(a: DeprivableAgent) -> None:
+        if a.num_timesteps == at:
+            snapshot["at"] = a.actor_weights.detach().clone()
+            a.input_gain = 1.0 - deprived.float() * (1.0 - config.deprivation_gain)
+
+    windows, trials = _learn_in_windows(agent, config.learning_steps, config.window, deprive)
+    weights = _weight_rows(snapshot["at"], "at_deprivation")
+    weights["end"] = agent.actor_weights.reshape(-1).cpu().numpy()
     agent.close()
-    group = np.repeat(CONTROLLER_GROUPS, n)
-    windows["group"], windows["scaling_rate"] = (
-        group[windows["agent"]],
-        np.array(eta)[windows["agent"]],
-    )
-    trials["group"] = group[trials["agent"]]
-    return {"controller": windows, "controller_trials": trials}
+    keys = params[["agent", "group", "pair", "scaling_rate"]]
+    return {
+        "protocols": windows.merge(keys, on="agent"),
+        "protocol_trials": trials.merge(keys[["agent", "group"]], on="agent"),
+        "protocol_weights": weights.merge(keys[["agent", "group", "pair"]], on="agent"),
+    }
 
 
 FORK_FACTOR = 2.0
@@ -540,7 +551,7 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
     """Every part: ``{"learning", "trials", "fork", "culture", "culture_weights", "recovery",
     "weights"}`` tables. TensorBoard: one run per population under ``out_dir/tensorboard``."""
     tensorboard_log = tensorboard_folder(out_dir)
-    learning, trials, forks, end_weights = [], [], [], []
+    learning, trials, forks = [], [], []
     culture: dict[str, pd.DataFrame] = {}
     for post, scaling in LEARNING_POPULATIONS:
         part = run_learning(config, post, scaling, progress_bar, tensorboard_log)
@@ -550,18 +561,8 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
             forks.append(run_fork(config, post))
         if post == "rate" and scaling:
             culture = run_culture(config, part["agent"], part["inputs"])
-        if post == "rate":
-            end_weights.append(_weight_rows(part["agent"].actor_weights, "control"))
-            end_weights[-1]["scaling"] = scaling
         part["agent"].close()
-    deprivation: dict[str, list[pd.DataFrame]] = {}
-    for scaling in (True, False):
-        for key, table in run_deprivation(config, scaling).items():
-            deprivation.setdefault(key, []).append(table)
-    deprived = pd.concat(deprivation.pop("deprivation_weights"), ignore_index=True)
-    keys = ["agent", "scaling", "neuron", "synapse"]
-    deprived = deprived.merge(pd.concat(end_weights, ignore_index=True), on=keys)
-    controllers = run_controllers(config)
+    protocols = run_protocols(config)
     recovery, weights = [], []
     for homeostasis in (True, False):
         rec, w = run_perturbation(config, homeostasis, progress_bar, tensorboard_log)
@@ -574,9 +575,7 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
         **culture,
         "recovery": pd.concat(recovery, ignore_index=True),
         "weights": pd.concat(weights, ignore_index=True),
-        **{key: pd.concat(tables, ignore_index=True) for key, tables in deprivation.items()},
-        "deprivation_weights": deprived,
-        **controllers,
+        **protocols,
     }
 
 
@@ -850,14 +849,13 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     perturbation = analyse_perturbation(recovered, config)
     multiplicative = analyse_multiplicative(ranks[ranks["homeostasis"]])
     time_constant = analyse_time_constant(half, config)
-    effects = deprivation_effects(records["learning"], records["deprivation"], config)
+    effects = deprivation_effects(records["protocols"], config)
+    protocol_skill = late_discrimination(records["protocol_trials"], ["group"], config)
     deprivation = analyse_deprivation(
-        effects, in_vivo_factors(records["deprivation_weights"]),
-        late_discrimination(records["deprivation_trials"], ["scaling"], config))  # fmt: skip
-    controller_late = controller_late_rates(records["controller"], config)
-    controllers = analyse_controllers(
-        controller_late, late["rate_scaling"],
-        late_discrimination(records["controller_trials"], ["group"], config))  # fmt: skip
+        effects, in_vivo_factors(records["protocol_weights"]), protocol_skill
+    )
+    controller_late = controller_late_rates(records["protocols"], config)
+    controllers = analyse_controllers(controller_late, protocol_skill)
     parts = (learning, culture, perturbation, multiplicative, time_constant, deprivation,
              controllers)  # fmt: skip
     lines = {name: line for part in parts for name, line in part.lines.items()}
@@ -1159,49 +1157,55 @@ def analyse_time_constant(half: pd.DataFrame, config: Config) -> PartResult:
     return PartResult({name: bool(slope_ok)}, {name: line}, rows)
 
 
-def deprivation_effects(
-    learning: pd.DataFrame, deprivation: pd.DataFrame, config: Config
-) -> pd.DataFrame:
-    """Part 5, per agent and scaling on/off: ``log(rate_deprived / rate_sister)`` in the first
-    window after the deprivation (``drop``) and over the last ``late_fraction`` of learning
-    (``late``), the sister being the rate-post population with the same scaling (identical
-    up to the deprivation), and the fraction of the drop undone, ``returned = 1 - late /
-    drop``. Columns ``agent, scaling, drop, late, returned``."""
-    at = config.deprivation_step()
+def _log_rates(protocols: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Log window rate of one group of the parts 5-6 population, ``[step, pair]``."""
+    rows = protocols[protocols["group"] == group]
+    return np.log(rows.pivot(index="step", columns="pair", values="rate"))
+
+
+def deprivation_effects(protocols: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Part 5, per pair and scaling on/off: the deprived agent's change of log rate from
+    before the deprivation (the two windows ending at it) minus its paired control's (same
+    ``actor_lr``, same scaling, not deprived) over the same steps, in the first window after
+    the deprivation (``drop``) and over the last ``late_fraction`` of learning (``late``), and
+    the fraction of the drop undone, ``returned = 1 - late / drop`` (a difference in
+    differences: the learning drift that both share cancels). Columns ``pair, scaling, drop,
+    late, returned``."""
+    at, window = config.deprivation_step(), config.window
     last = config.learning_steps * (1 - config.late_fraction)
-    sisters = learning[learning["post"] == "rate"]
     out = []
-    for scaling in (True, False):
-        own = deprivation[deprivation["scaling"] == scaling].pivot(
-            index="step", columns="agent", values="rate"
+    for scaling, suffix in ((True, "scaling"), (False, "noscaling")):
+        change = _log_rates(protocols, f"deprived_{suffix}") - _log_rates(
+            protocols, f"control_{suffix}"
         )
-        sister = sisters[sisters["scaling"] == scaling].pivot(
-            index="step", columns="agent", values="rate"
-        )
-        log_ratio = np.log(own / sister)
-        drop = log_ratio.loc[at + config.window]
-        late = log_ratio[log_ratio.index > last].mean()
-        out.append(pd.DataFrame({"agent": drop.index, "scaling": scaling, "drop": drop.values,
+        before = change.loc[[at - window, at]].mean()
+        drop = change.loc[at + window] - before
+        late = change[change.index > last].mean() - before
+        out.append(pd.DataFrame({"pair": drop.index, "scaling": scaling, "drop": drop.values,
                                  "late": late.values,
                                  "returned": (1 - late / drop).values}))  # fmt: skip
     return pd.concat(out, ignore_index=True)
 
 
 def in_vivo_factors(weights: pd.DataFrame) -> pd.DataFrame:
-    """Part 5, per agent and scaling on/off: over its neurons, the mean slope of ``log
-    w_deprived`` on ``log w_control`` (its sister's synapses at the end, those with both >
-    1e-6) and the common factor ``exp(mean log(w_deprived / w_control))``."""
-    kept = weights[(weights["control"] > 1e-6) & (weights["deprived"] > 1e-6)]
+    """Part 5, per pair and scaling on/off: each agent's synapses at the end against its own
+    at the deprivation step (as Keck et al. 2013 imaged the same spines before and after),
+    the deprived agent's over its paired control's: ``factor`` = exp(mean over neurons and
+    synapses of log(end / at)), deprived over control; ``slope`` = the deprived agent's mean
+    over its neurons of the slope of log w_end on log w_at (synapses with both > 1e-6)."""
+    kept = weights[(weights["at_deprivation"] > 1e-6) & (weights["end"] > 1e-6)]
+    kept = kept.assign(log_change=np.log(kept["end"] / kept["at_deprivation"]))
+    change = kept.groupby(["group", "pair"])["log_change"].mean()
     out = []
-    for (agent, scaling), rows in kept.groupby(["agent", "scaling"]):
-        slopes, logs = [], []
-        for _, neuron in rows.groupby("neuron"):
-            log_c, log_d = np.log(neuron["control"]), np.log(neuron["deprived"])
-            if len(neuron) > 1 and np.ptp(log_c) > 0:
-                slopes.append(float(np.polyfit(log_c, log_d, 1)[0]))
-            logs.append(float(np.mean(log_d - log_c)))
-        out.append({"agent": agent, "scaling": scaling, "slope": float(np.mean(slopes)),
-                    "factor": float(np.exp(np.mean(logs)))})  # fmt: skip
+    for scaling, suffix in ((True, "scaling"), (False, "noscaling")):
+        rows = kept[kept["group"] == f"deprived_{suffix}"]
+        for pair, own in rows.groupby("pair"):
+            slopes = [float(np.polyfit(np.log(n["at_deprivation"]), np.log(n["end"]), 1)[0])
+                      for _, n in own.groupby("neuron")
+                      if len(n) > 1 and np.ptp(np.log(n["at_deprivation"])) > 0]  # fmt: skip
+            factor = change[f"deprived_{suffix}", pair] - change[f"control_{suffix}", pair]
+            out.append({"pair": pair, "scaling": scaling, "slope": float(np.mean(slopes)),
+                        "factor": float(np.exp(factor))})  # fmt: skip
     return pd.DataFrame(out)
 
 
@@ -1222,9 +1226,11 @@ def late_discrimination(trials: pd.DataFrame, keys: list[str], config: Config) -
 def analyse_deprivation(
     effects: pd.DataFrame, factors: pd.DataFrame, skill: pd.DataFrame
 ) -> PartResult:
-    """Part 5: the deprived sisters' rates drop, return with scaling (more than without)
-    while the task is learned, and their synapses end scaled up by one factor per neuron."""
-    on, off = (effects[effects["scaling"] == s].sort_values("agent") for s in (True, False))
+    """Part 5: the deprived agents' rates drop against their paired controls', return with
+    scaling (more than without) while the task is learned, and their synapses end scaled up
+    against the controls', by one factor per neuron (:func:`deprivation_effects`,
+    :func:`in_vivo_factors`)."""
+    on, off = (effects[effects["scaling"] == s].sort_values("pair") for s in (True, False))
     rows = []
     for name, cell in (("scaling", on), ("no scaling", off)):
         rows.append(
@@ -1232,17 +1238,17 @@ def analyse_deprivation(
                 cell["drop"],
                 part="deprivation",
                 population=name,
-                quantity="log rate deprived / sister, first window after",
+                quantity="drop of log rate, deprived - paired control, first window after",
             )
         )
         rows.append(ci_row(cell["returned"], part="deprivation", population=name,
                            quantity="fraction of the drop undone at the end"))  # fmt: skip
     drops = {s: mean_ci(c["drop"]) for s, c in ((True, on), (False, off))}
     back = mean_ci(on["returned"])
-    contrast = difference_ci(on["returned"].to_numpy(), off["returned"].to_numpy())
+    contrast = mean_ci(on["returned"].to_numpy() - off["returned"].to_numpy())
     rows.append(estimate_row(contrast, len(on), part="deprivation", population="difference",
                              quantity="fraction undone, scaling - no scaling"))  # fmt: skip
-    learned_cell = skill[skill["scaling"]]["discrimination"]
+    learned_cell = skill[skill["group"] == "deprived_scaling"]["discrimination"]
     learned = mean_ci(learned_cell)
     rows.append(
         ci_row(
@@ -1259,7 +1265,7 @@ def analyse_deprivation(
             scaled["factor"],
             part="deprivation",
             population="scaling",
-            quantity="common factor, deprived / sister synapses (end)",
+            quantity="change of synapses since the deprivation, deprived / control (factor)",
         )
     )
     rows.append(
@@ -1267,7 +1273,7 @@ def analyse_deprivation(
             scaled["slope"],
             part="deprivation",
             population="scaling",
-            quantity="slope of log w_deprived on log w_sister (per neuron)",
+            quantity="deprived: slope of log w_end on log w_at_deprivation (per neuron)",
         )
     )
     unscaled = mean_ci(factors[~factors["scaling"]]["factor"])
@@ -1281,7 +1287,8 @@ def analyse_deprivation(
         and slope[2] < IN_VIVO_SLOPE,
     }
     lines = {
-        "deprivation_lowers_rates": "log rate deprived / sister, first window: scaling "
+        "deprivation_lowers_rates": "change of log rate, deprived - paired control, first "
+        "window after the deprivation: scaling "
         f"{format_ci(*drops[True])}, no scaling {format_ci(*drops[False])} (needs CI < 0)",
         "rates_return_while_learning": f"fraction of the drop undone at the end, scaling "
         f"{format_ci(*back)} (needs CI > {RETURNED})",
@@ -1289,28 +1296,28 @@ def analyse_deprivation(
         f"(no scaling {format_ci(*mean_ci(off['returned']))}; needs CI > 0)",
         "task_learned_while_deprived": f"hit - false-alarm rate of the deprived with scaling, "
         f"late trials {format_ci(*learned)} (needs CI > {LEARNED})",
-        "in_vivo_scaling_up_and_multiplicative": f"deprived / sister synapses at the end: "
-        f"common factor {format_ci(*factor)} (needs CI > 1; no scaling "
-        f"{format_ci(*unscaled)}), slope of log-log {format_ci(*slope)} (needs CI inside "
+        "in_vivo_scaling_up_and_multiplicative": "synapses' change since the deprivation, "
+        f"deprived / paired control: factor {format_ci(*factor)} (needs CI > 1; no scaling "
+        f"{format_ci(*unscaled)}); deprived, slope of log w_end on log w_at "
+        f"{format_ci(*slope)} (needs CI inside "
         f"[{1 / IN_VIVO_SLOPE:.2f}, {IN_VIVO_SLOPE}])",
     }  # fmt: skip
     return PartResult({k: bool(v) for k, v in verdicts.items()}, lines, rows)
 
 
-def controller_late_rates(controller: pd.DataFrame, config: Config) -> pd.DataFrame:
-    """Part 6, per agent: group, scaling_rate and the mean rate / target over the last
-    ``late_fraction`` of learning."""
-    last = controller["step"] > controller["step"].max() * (1 - config.late_fraction)
-    late = controller[last].groupby(["agent", "group", "scaling_rate"])["rate"].mean()
+def controller_late_rates(protocols: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Part 6, per agent of the groups without deprivation: ``agent, group, pair,
+    scaling_rate, late`` (the mean rate / target over the last ``late_fraction`` of
+    learning)."""
+    rows = protocols[protocols["group"].isin(["sweep", "integral", "control_scaling"])]
+    last = rows["step"] > rows["step"].max() * (1 - config.late_fraction)
+    late = rows[last].groupby(["agent", "group", "pair", "scaling_rate"])["rate"].mean()
     return (late / DEFAULT_SCALING.target_rate).rename("late").reset_index()
 
 
-def analyse_controllers(
-    late: pd.DataFrame, proportional: pd.Series, skill: pd.DataFrame
-) -> PartResult:
+def analyse_controllers(late: pd.DataFrame, skill: pd.DataFrame) -> PartResult:
     """Part 6: the proportional offset against eta, and the integral term against the
-    proportional form at the default eta (``proportional``: part 1's rate post with the
-    default scaling, late rate / target per agent)."""
+    proportional form at the default eta (the ``control_scaling`` group, paired by agent)."""
     sweep = late[late["group"] == "sweep"]
     offset = sweep["late"] - 1
     rows = [ci_row(cell["late"], part="controller", population=f"proportional, eta={eta:g}",
@@ -1328,11 +1335,12 @@ def analyse_controllers(
             quantity="slope of log(late rate / target - 1) on log eta",
         )
     )
-    integral = late[late["group"] == "integral"]["late"]
+    integral = late[late["group"] == "integral"].sort_values("pair")["late"]
+    proportional = late[late["group"] == "control_scaling"].sort_values("pair")["late"]
     held = mean_ci(integral)
     rows.append(ci_row(integral, part="controller", population="integral, default eta",
                        quantity="late rate / target"))  # fmt: skip
-    shrink = difference_ci(integral.to_numpy(), proportional.to_numpy())
+    shrink = mean_ci(integral.to_numpy() - proportional.to_numpy())
     rows.append(
         estimate_row(
             shrink,
