@@ -43,6 +43,21 @@ them sets a scaling parameter.
    this part is the time scale: the culture's time to scale half-way against the time the
    agent took to learn the task (is scaling slow relative to learning?).
 
+5. **In-vivo deprivation while learning** (Hengen et al. 2013; Keck et al. 2013): one
+   rate-post population of paired groups (:data:`PROTOCOL_GROUPS`, agent ``k`` of each with
+   the same ``actor_lr``); half-way through learning the actor input (code and tonic
+   column) of the deprived groups is multiplied by ``deprivation_gain`` (0.5) while the task
+   and its dopamine go on, with the default scaling or none (``scaling_rate=0``). Judged by
+   a difference in differences against the paired control (the learning drift both share
+   cancels): the rates drop, return with scaling (at least half-way), more than without,
+   the task is still learned, and each agent's synapses change since the deprivation by
+   more than its control's, by one factor per neuron.
+6. **Controllers**: the proportional offset against the scaling rate (groups ``sweep``,
+   ``eta`` 0.00025-0.004; ``offset ~ drift / eta`` predicts a slope of -1 of log offset on
+   log eta), and the default ``eta`` with a second, slow integral of the rate error
+   (``SynapticScaling(integral_rate=eta ** 2 / 4)``, critically damped; zero steady offset
+   under a constant drift, O'Leary et al. 2014) against its paired proportional control.
+
 Every verdict is computed from the records with 95% confidence intervals over agents; "no
 effect" claims (the rates stop growing) use TOST (:func:`plasticgym.experiments.stats.tost`).
 """
@@ -93,7 +108,8 @@ from plasticgym.population import LogUniform
 NAME = "homeostasis"
 DESCRIPTION = (
     "default synaptic scaling against Hebbian runaway of a rate-based actor, the Turrigiano "
-    "TTX / bicuculline protocol, perturbation recovery and its time constant"
+    "TTX / bicuculline protocol, perturbation recovery and its time constant, in-vivo "
+    "deprivation during learning, the offset against eta and an integral term"
 )
 PAVLOVIAN = "plasticgym/Pavlovian-v0"
 TONE = "plasticgym/ToneDiscrimination-v0"
@@ -375,7 +391,7 @@ def run_protocols(config: Config) -> dict[str, pd.DataFrame]:
                         scaling_rate=tuple(params["scaling_rate"]),
                         integral_rate=tuple(params["integral_rate"]))  # fmt: skip
     at = config.deprivation_step()
-    deprived = torch.as_tensor(params["deprived"].to_numpy())
+    deprived = torch.tensor(params["deprived"].tolist())
     snapshot: dict[str, torch.Tensor] = {}
 
     def deprive(a: DeprivableAgent) -> None:
@@ -549,6 +565,7 @@ def run_perturbation(
 
 def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) -> dict:
     """Every part: ``{"learning", "trials", "fork", "culture", "culture_weights", "recovery",
+    "protocols", "protocol_trials", "protocol_weights",
     "weights"}`` tables. TensorBoard: one run per population under ``out_dir/tensorboard``."""
     tensorboard_log = tensorboard_folder(out_dir)
     learning, trials, forks = [], [], []
@@ -826,6 +843,19 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     ``SLOPE_TOLERANCE`` of 1 and Spearman above ``MULTIPLICATIVE``);
     ``scaling_slower_than_learning`` (per agent, log of the TTX culture's half-time over the
     steps the agent took to learn: CI above 0).
+
+    Part 5 (:func:`deprivation_effects`, :func:`in_vivo_factors`): ``deprivation_lowers_rates``
+    (drop CI < 0, with and without scaling); ``rates_return_while_learning`` (fraction of the
+    drop undone at the end, with scaling: CI above ``RETURNED``); ``return_needs_scaling``
+    (with minus without, paired: CI > 0); ``task_learned_while_deprived`` (hit - FA of the
+    deprived with scaling, late: CI > ``LEARNED``); ``in_vivo_scaling_up_and_multiplicative``
+    (factor CI > 1 and slope CI inside ``[1 / IN_VIVO_SLOPE, IN_VIVO_SLOPE]``).
+
+    Part 6: ``offset_scales_as_one_over_eta`` (slope of log(late rate / target - 1) on log
+    eta over the sweep: CI inside ``OFFSET_SLOPE``); ``integral_scaling_shrinks_the_offset``
+    (late rate / target, integral minus its paired proportional control: CI < 0);
+    ``integral_scaling_holds_rates_near_target`` (CI inside ``[1 / HELD, HELD]``);
+    ``task_learned_with_integral_scaling`` (hit - FA late: CI > ``LEARNED``).
 
     Parts 2-3: ``perturbation_undone_only_with_scaling``, ``scaling_is_multiplicative``,
     ``recovery_slows_with_tau`` (as before: recovered fraction > ``RESTORED`` with scaling and
@@ -1392,7 +1422,7 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     and parts 2-3 (gains after the perturbation, half-recovery time against ``tau``)."""
     plt = pyplot()
     config = result["config"]
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8))
+    fig, axes = plt.subplots(3, 3, figsize=(15, 12))
     colors = {("rate", False): "tab:red", ("rate", True): "tab:blue",
               ("chosen", False): "tab:gray"}  # fmt: skip
     learning, curves = records["learning"], result["curves"]
@@ -1473,6 +1503,45 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
                    ylabel="steps to undo half the perturbation",
                    title="3. recovery slows with tau")  # fmt: skip
     axes[1, 2].legend(frameon=False, fontsize=8)
+    protocols = records["protocols"]
+    styles = {"control_scaling": ("tab:blue", "-"), "deprived_scaling": ("tab:blue", "--"),
+              "control_noscaling": ("tab:red", "-"), "deprived_noscaling": ("tab:red", "--"),
+              "integral": ("tab:green", "-")}  # fmt: skip
+    for group, (color, style) in styles.items():
+        rows = protocols[protocols["group"] == group]
+        mean = rows.groupby("step")["rate"].mean()
+        axes[2, 0].plot(mean.index, mean, color=color, ls=style, label=group.replace("_", ", "))
+    axes[2, 0].axvline(config.deprivation_step(), color="0.3", ls=":", lw=1)
+    axes[2, 0].axhline(DEFAULT_SCALING.target_rate, color="0.3", ls="--", lw=1)
+    axes[2, 0].set(yscale="log", xlabel="trial", ylabel="mean actor rate",
+                   title=f"5. input x{config.deprivation_gain:g} during learning; "
+                         "6. integral term")  # fmt: skip
+    axes[2, 0].legend(frameon=False, fontsize=7)
+    late = result["controller_late"]
+    sweep = late[late["group"] == "sweep"]
+    axes[2, 1].scatter(sweep["scaling_rate"], sweep["late"] - 1, alpha=0.6)
+    etas = np.array(sorted(sweep["scaling_rate"].unique()))
+    middle = (sweep["late"] - 1).median() * np.sqrt(etas[0] * etas[-1])
+    axes[2, 1].plot(etas, middle / etas, color="0.3", ls="--", lw=1, label="~ 1 / eta")
+    axes[2, 1].set(
+        xscale="log",
+        yscale="log",
+        xlabel="scaling rate eta",
+        ylabel="late rate / target - 1",
+        title="6. offset of the proportional form",
+    )
+    axes[2, 1].legend(frameon=False, fontsize=8)
+    effects = result["deprivation_effects"]
+    for i, scaling in enumerate((True, False)):
+        cell = effects[effects["scaling"] == scaling]["returned"]
+        axes[2, 2].scatter(np.full(len(cell), i), cell, alpha=0.6)
+    axes[2, 2].axhline(RETURNED, color="0.3", ls=":", lw=1)
+    axes[2, 2].set(
+        xticks=[0, 1],
+        xticklabels=["scaling", "no scaling"],
+        ylabel="fraction of the drop undone",
+        title="5. return of the rates",
+    )
     fig.suptitle(f"Homeostatic synaptic scaling, n={config.n_agents} agents per population",
                  fontsize=11)  # fmt: skip
     fig.tight_layout()
