@@ -309,6 +309,34 @@ def test_homeostasis_verdicts_flip_with_the_records(tmp_path_factory):
     assert not verdicts["culture_scaling_is_multiplicative"]
     assert verdicts["recovery_slows_with_tau"]  # the other parts' records were left alone
 
+    def _copy_group(records, source, target):
+        """The ``target`` group's window rates replaced by the paired ``source`` group's."""
+        protocols = records["protocols"]
+        rates = protocols[protocols["group"] == source].set_index(["pair", "step"])["rate"]
+        rows = protocols["group"] == target
+        keys = pd.MultiIndex.from_frame(protocols.loc[rows, ["pair", "step"]])
+        protocols.loc[rows, "rate"] = rates.reindex(keys).to_numpy()
+
+    def no_deprivation(records):
+        for suffix in ("scaling", "noscaling"):
+            _copy_group(records, f"control_{suffix}", f"deprived_{suffix}")
+
+    verdicts = _corrupted("homeostasis", tmp_path_factory, no_deprivation)
+    assert not verdicts["deprivation_lowers_rates"]
+    assert not verdicts["rates_return_while_learning"]
+
+    def offsets_ignore_eta(records):
+        _copy_group(records, "control_scaling", "sweep")
+
+    verdicts = _corrupted("homeostasis", tmp_path_factory, offsets_ignore_eta)
+    assert not verdicts["offset_scales_as_one_over_eta"]
+
+    def integral_is_proportional(records):
+        _copy_group(records, "control_scaling", "integral")
+
+    verdicts = _corrupted("homeostasis", tmp_path_factory, integral_is_proportional)
+    assert not verdicts["integral_scaling_shrinks_the_offset"]
+
 
 def test_skill_verdicts_flip_with_the_records(tmp_path_factory):
     def swap_rotated_units(records):
