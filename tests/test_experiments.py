@@ -51,7 +51,11 @@ AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_s
 # homeostasis is not either: at the agent's default scaling, three of its findings fail at
 # seeds 0, 1, 2 of the quick run (scaling_halves_the_runaway, rates_near_target_with_scaling,
 # scaling_slower_than_learning), rate_feedback_speeds_growth at seeds 0, 1 and
-# rate_post_runs_away_further_than_chosen at seed 2 (see docs/experiments.md).
+# rate_post_runs_away_further_than_chosen at seed 2; of its parts 5-6 (issue 15: in-vivo
+# deprivation while learning, the offset against eta, an integral term)
+# rates_return_while_learning, task_learned_while_deprived,
+# in_vivo_scaling_up_and_multiplicative and integral_scaling_holds_rates_near_target fail at
+# seeds 0, 1, 2 and offset_scales_as_one_over_eta at seed 0 (see docs/experiments.md).
 # spiking_tasks passes all 9 quick verdicts at seeds 0, 1 and 2.
 # consolidation_behaviour passes all 9 quick (and full) verdicts at seeds 0, 1 and 2 since
 # strong training is the weak 10-min session with a 10x reward (issue 13; before, strong was
