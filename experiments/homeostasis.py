@@ -184,8 +184,8 @@ class Config:
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
-        """The short version (70-130 s on the 2 shared, heavily loaded CPU cores it was measured
-        on)."""
+        """The short version (32 s of CPU with parts 5-6, ~35 s on 2 idle cores; 260 s on the
+        shared machine at load 12-15, where it was measured)."""
         short = {"n_agents": 16, "learning_steps": 4000, "culture_steps": 6000,
                  "baseline_steps": 1000, "recovery_steps": 1200}  # fmt: skip
         return cls(**{**short, **overrides})
