@@ -1531,6 +1531,7 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
         title="6. offset of the proportional form",
     )
     axes[2, 1].legend(frameon=False, fontsize=8)
+    axes[2, 1].xaxis.set_minor_formatter(plt.NullFormatter())
     effects = result["deprivation_effects"]
     for i, scaling in enumerate((True, False)):
         cell = effects[effects["scaling"] == scaling]["returned"]
