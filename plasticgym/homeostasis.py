@@ -46,3 +46,48 @@ def scaling_dw(
     target = per_agent(target_rate, rate_avg)
     log_factor = per_agent(scaling_rate, rate_avg) * (target - rate_avg) / target
     return torch.expm1(log_factor.clamp(-1.0, 1.0)).unsqueeze(-1) * weights
+
+
+def drift_integral(
+    drift_tm1: Tensor, rate_avg: Tensor, target_rate: Scalar, integral_rate: Scalar
+) -> Tensor:
+    """A slow scaling variable that integrates the neuron's rate error.
+
+    ``z_t = z_tm1 + eta_I (r* - a_t) / r*``, clamped to ``[-1, 1]`` (anti-windup: the weight
+    bounds can stop the weights from following it). ``z`` is added to the log scaling factor
+    of every step (:func:`integral_scaling_dw`), so the weights' log follows
+    ``d log w / dt = eta (r* - a) / r* + z``: ``log w`` already integrates the rate error
+    once (the integral control of O'Leary & Wyllie 2011 and O'Leary et al. 2014, a calcium
+    sensor driving a conductance), which holds a neuron at its target against a step
+    disturbance but not against a constant learning drift ``d`` of ``log w`` (a ramp), where
+    it settles at ``(a - r*) / r* = d / eta``. The second integral ``z`` learns ``-d``, so the
+    steady rate error under a constant drift is zero (a type-2 loop), on the loop's slow time
+    scale: linearised, ``x'' + eta x' + eta_I x = d'`` for the rate error ``x``, critically
+    damped at ``eta_I = eta ** 2 / 4`` with settling ``exp(-eta t / 2)``; no integral gain
+    settles faster than ``2 / eta`` steps without ringing (the compensatory processes on
+    several time scales of Zenke & Gerstner 2017).
+
+    Shapes: ``drift_tm1``, ``rate_avg`` ``[B, n_post]``; ``target_rate``, ``integral_rate``
+    float or ``[B]``.
+    """
+    target = per_agent(target_rate, rate_avg)
+    error = (target - rate_avg) / target
+    return (drift_tm1 + per_agent(integral_rate, rate_avg) * error).clamp(-1.0, 1.0)
+
+
+def integral_scaling_dw(
+    weights: Tensor, rate_avg: Tensor, drift: Tensor, target_rate: Scalar, scaling_rate: Scalar
+) -> Tensor:
+    """Multiplicative scaling with the proportional and the integral term.
+
+    ``dw_ij = w_ij * (exp(clamp(eta (r* - a_i) / r* + z_i, -1, 1)) - 1)``: :func:`scaling_dw`
+    with the slow variable ``z`` of :func:`drift_integral` added to the log factor (one factor
+    per neuron, so the neuron's synapses keep their ratios). With ``z = 0`` it is
+    :func:`scaling_dw`.
+
+    Shapes: ``weights [B, n_post, n_pre]``, ``rate_avg``, ``drift`` ``[B, n_post]``;
+    ``target_rate``, ``scaling_rate`` float or ``[B]``. Returns ``[B, n_post, n_pre]``.
+    """
+    target = per_agent(target_rate, rate_avg)
+    log_factor = per_agent(scaling_rate, rate_avg) * (target - rate_avg) / target + drift
+    return torch.expm1(log_factor.clamp(-1.0, 1.0)).unsqueeze(-1) * weights

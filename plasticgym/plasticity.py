@@ -21,7 +21,12 @@ from typing import Any, ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
-from plasticgym.homeostasis import rate_estimate, scaling_dw
+from plasticgym.homeostasis import (
+    drift_integral,
+    integral_scaling_dw,
+    rate_estimate,
+    scaling_dw,
+)
 from plasticgym.parts import Part
 from plasticgym.rules import Scalar, bounded_dw, eligibility_update, three_factor_dw
 
@@ -72,6 +77,15 @@ class ScalingState(NamedTuple):
     """State of :func:`synaptic_scaling`: the running rate estimate ``[B, n_post]``."""
 
     rate_avg: Tensor
+
+
+class IntegralScalingState(NamedTuple):
+    """State of :func:`integral_synaptic_scaling`: the running rate estimate and the slow
+    scaling variable ``z`` (:func:`plasticgym.homeostasis.drift_integral`), both
+    ``[B, n_post]``."""
+
+    rate_avg: Tensor
+    drift: Tensor
 
 
 class EmptyState(NamedTuple):
@@ -150,6 +164,34 @@ def synaptic_scaling(
     return PlasticityTransform(init, update)
 
 
+def integral_synaptic_scaling(
+    target_rate: Scalar, rate_time_constant: Scalar, scaling_rate: Scalar, integral_rate: Scalar
+) -> PlasticityTransform:
+    """:func:`synaptic_scaling` with a second, slow integral of the rate error added to the
+    log scaling factor (:func:`plasticgym.homeostasis.drift_integral`,
+    :func:`plasticgym.homeostasis.integral_scaling_dw`): zero steady rate error under a
+    constant learning drift of the weights, where the proportional form settles at an offset
+    ``drift / scaling_rate``. The integral starts at 0."""
+
+    def init(weights: Tensor) -> IntegralScalingState:
+        rate_avg = synaptic_scaling(target_rate, rate_time_constant, scaling_rate).init(weights)
+        return IntegralScalingState(rate_avg.rate_avg, torch.zeros_like(rate_avg.rate_avg))
+
+    def update(
+        dw: Tensor, state: IntegralScalingState, weights: Tensor, signals: PlasticitySignals
+    ) -> tuple[Tensor, IntegralScalingState]:
+        all_active = signals.all_active
+        new_avg = rate_estimate(state.rate_avg, signals.rate, rate_time_constant)
+        rate_avg = _where_active(signals.active, new_avg, state.rate_avg, all_active)
+        new_drift = drift_integral(state.drift, rate_avg, target_rate, integral_rate)
+        drift = _where_active(signals.active, new_drift, state.drift, all_active)
+        scaling = integral_scaling_dw(weights + dw, rate_avg, drift, target_rate, scaling_rate)
+        scaling = _where_active(signals.active, scaling, 0.0, all_active)
+        return scaling.add_(dw), IntegralScalingState(rate_avg, drift)
+
+    return PlasticityTransform(init, update)
+
+
 @dataclasses.dataclass(frozen=True)
 class SynapticScaling(Part):
     """Homeostatic synaptic scaling of a projection (:func:`synaptic_scaling`; Turrigiano et
@@ -161,6 +203,10 @@ class SynapticScaling(Part):
         rate_time_constant: steps of the running rate estimate, >= 1, per agent.
         scaling_rate: fraction by which scaling moves the weights per step at a rate error
             equal to the target, in [0, 1), per agent.
+        integral_rate: gain of a second, slow integral of the rate error added to the log
+            scaling factor (:func:`integral_synaptic_scaling`), >= 0, per agent; 0 (default):
+            none, the proportional form :func:`synaptic_scaling` exactly. ``scaling_rate ** 2
+            / 4`` is the critically damped choice (no overshoot).
     """
 
     KIND: ClassVar[str] = "scaling"
@@ -168,16 +214,24 @@ class SynapticScaling(Part):
         "target_rate": {"low": 0.0, "low_open": True},
         "rate_time_constant": {"low": 1.0},
         "scaling_rate": {"low": 0.0, "high": 1.0, "high_open": True},
+        "integral_rate": {"low": 0.0, "high": 1.0, "high_open": True},
     }
-    PER_AGENT: ClassVar[tuple[str, ...]] = ("target_rate", "rate_time_constant", "scaling_rate")
+    PER_AGENT: ClassVar[tuple[str, ...]] = (
+        "target_rate", "rate_time_constant", "scaling_rate", "integral_rate"
+    )  # fmt: skip
     FLAT: ClassVar[Mapping[str, str]] = {f: f for f in PER_AGENT}
     target_rate: Any = 0.2
     rate_time_constant: Any = 200.0
     scaling_rate: Any = 1e-3
+    integral_rate: Any = 0.0
 
     def transform(self) -> PlasticityTransform:
-        """The scaling transform with this part's (bound) values."""
-        return synaptic_scaling(self.target_rate, self.rate_time_constant, self.scaling_rate)
+        """The scaling transform with this part's (bound) values: the proportional form, or
+        with the integral term where ``integral_rate`` is not the number 0."""
+        if isinstance(self.integral_rate, float | int) and self.integral_rate == 0:
+            return synaptic_scaling(self.target_rate, self.rate_time_constant, self.scaling_rate)
+        return integral_synaptic_scaling(self.target_rate, self.rate_time_constant,
+                                         self.scaling_rate, self.integral_rate)  # fmt: skip
 
 
 def weight_bounds(w_min: float, w_max: float) -> PlasticityTransform:

@@ -54,7 +54,11 @@ AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_s
 # homeostasis is not either: at the agent's default scaling, three of its findings fail at
 # seeds 0, 1, 2 of the quick run (scaling_halves_the_runaway, rates_near_target_with_scaling,
 # scaling_slower_than_learning), rate_feedback_speeds_growth at seeds 0, 1 and
-# rate_post_runs_away_further_than_chosen at seed 2 (see docs/experiments.md).
+# rate_post_runs_away_further_than_chosen at seed 2; of its parts 5-6 (issue 15: in-vivo
+# deprivation while learning, the offset against eta, an integral term)
+# rates_return_while_learning, task_learned_while_deprived,
+# in_vivo_scaling_up_and_multiplicative and integral_scaling_holds_rates_near_target fail at
+# seeds 0, 1, 2 and offset_scales_as_one_over_eta at seed 0 (see docs/experiments.md).
 # spiking_tasks passes all 9 quick verdicts at seeds 0, 1 and 2.
 # consolidation_behaviour passes all 9 quick (and full) verdicts at seeds 0, 1 and 2 since
 # strong training is the weak 10-min session with a 10x reward (issue 13; before, strong was
@@ -311,6 +315,34 @@ def test_homeostasis_verdicts_flip_with_the_records(tmp_path_factory):
     verdicts = _corrupted("homeostasis", tmp_path_factory, additive_culture)
     assert not verdicts["culture_scaling_is_multiplicative"]
     assert verdicts["recovery_slows_with_tau"]  # the other parts' records were left alone
+
+    def _copy_group(records, source, target):
+        """The ``target`` group's window rates replaced by the paired ``source`` group's."""
+        protocols = records["protocols"]
+        rates = protocols[protocols["group"] == source].set_index(["pair", "step"])["rate"]
+        rows = protocols["group"] == target
+        keys = pd.MultiIndex.from_frame(protocols.loc[rows, ["pair", "step"]])
+        protocols.loc[rows, "rate"] = rates.reindex(keys).to_numpy()
+
+    def no_deprivation(records):
+        for suffix in ("scaling", "noscaling"):
+            _copy_group(records, f"control_{suffix}", f"deprived_{suffix}")
+
+    verdicts = _corrupted("homeostasis", tmp_path_factory, no_deprivation)
+    assert not verdicts["deprivation_lowers_rates"]
+    assert not verdicts["rates_return_while_learning"]
+
+    def offsets_ignore_eta(records):
+        _copy_group(records, "control_scaling", "sweep")
+
+    verdicts = _corrupted("homeostasis", tmp_path_factory, offsets_ignore_eta)
+    assert not verdicts["offset_scales_as_one_over_eta"]
+
+    def integral_is_proportional(records):
+        _copy_group(records, "control_scaling", "integral")
+
+    verdicts = _corrupted("homeostasis", tmp_path_factory, integral_is_proportional)
+    assert not verdicts["integral_scaling_shrinks_the_offset"]
 
 
 def test_skill_verdicts_flip_with_the_records(tmp_path_factory):

@@ -2,12 +2,17 @@
 
 import math
 
+import pytest
 import torch
 
-from plasticgym.homeostasis import rate_estimate, scaling_dw
+from plasticgym.homeostasis import drift_integral, integral_scaling_dw, rate_estimate, scaling_dw
 from plasticgym.plasticity import (
+    IntegralScalingState,
     PlasticitySignals,
+    ScalingState,
+    SynapticScaling,
     chain,
+    integral_synaptic_scaling,
     synaptic_scaling,
     three_factor,
     weight_bounds,
@@ -109,3 +114,56 @@ def test_scaling_skips_inactive_agents():
     dw, new_state = rule.update(torch.zeros_like(weights), state, weights, signals)
     assert torch.all(dw[0] < 0) and torch.all(dw[1] == 0)
     assert new_state.rate_avg[1, 0] == state.rate_avg[1, 0]
+
+
+def test_drift_integral_golden():
+    # z_t = clamp(z + eta_I (r* - a) / r*, -1, 1)
+    z = drift_integral(torch.tensor([[0.1, 0.0, 0.99]]), torch.tensor([[0.5, 3.0, 0.0]]),
+                       target_rate=1.0, integral_rate=0.2)  # fmt: skip
+    torch.testing.assert_close(z, torch.tensor([[0.2, -0.4, 1.0]]))
+
+
+def test_integral_scaling_dw_golden_and_zero_integral_is_proportional():
+    w = torch.tensor([[[1.0, 2.0], [4.0, 0.5]]])
+    a = torch.tensor([[0.5, 2.0]])
+    z = torch.tensor([[0.01, -0.02]])
+    dw = integral_scaling_dw(w, a, z, target_rate=1.0, scaling_rate=0.1)
+    up, down = math.exp(0.05 + 0.01) - 1.0, math.exp(-0.1 - 0.02) - 1.0
+    torch.testing.assert_close(dw, torch.tensor([[[up, 2 * up], [4 * down, 0.5 * down]]]))
+    same = integral_scaling_dw(w, a, torch.zeros_like(z), target_rate=1.0, scaling_rate=0.1)
+    assert torch.equal(same, scaling_dw(w, a, target_rate=1.0, scaling_rate=0.1))
+
+
+def test_default_part_keeps_the_proportional_transform():
+    weights = torch.ones(2, 1, 3)
+    assert isinstance(SynapticScaling().transform().init(weights), ScalingState)
+    state = SynapticScaling(integral_rate=1e-4).transform().init(weights)
+    assert isinstance(state, IntegralScalingState) and torch.equal(state.drift, torch.zeros(2, 1))
+    with pytest.raises(ValueError, match="integral_rate"):
+        SynapticScaling(integral_rate=-1.0)
+
+
+def _drifting_neuron(integral_rate: float, steps: int = 3000, drift: float = 1e-2) -> float:
+    """One neuron, rate = w x with x = 1, whose weight grows by a constant log drift per step
+    (a stand-in for learning) against the scaling; returns the final rate / target."""
+    target, eta = 0.2, 0.05
+    rule = chain(integral_synaptic_scaling(target, 10.0, eta, integral_rate))
+    weights = torch.full((1, 1, 1), target)
+    state = rule.init(weights)
+    active = torch.ones(1, dtype=torch.bool)
+    x = torch.ones(1, 1)
+    for _ in range(steps):
+        rate = torch.einsum("bpi,bi->bp", weights, x)
+        signals = PlasticitySignals(x, rate, torch.zeros(1), rate, active)
+        dw, state = rule.update(weights * math.expm1(drift), state, weights, signals)
+        weights = weights + dw
+    return float(torch.einsum("bpi,bi->bp", weights, x)) / target
+
+
+def test_proportional_scaling_settles_off_target_under_drift_and_the_integral_does_not():
+    # mechanism check of the equations: offset ~ drift / eta = 0.2 for the proportional form,
+    # none with the second integral (critically damped, eta_I = eta^2 / 4)
+    proportional = _drifting_neuron(0.0)
+    assert abs(proportional - 1 - 0.2) < 0.03, proportional
+    integral = _drifting_neuron(0.05**2 / 4)
+    assert abs(integral - 1) < 0.01, integral
