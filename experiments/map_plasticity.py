@@ -69,8 +69,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from plasticgym.agents import PlasticAgent
+from plasticgym.envs.tone import tone_frequencies
 from plasticgym.experiments.report import pyplot, save_figure, tensorboard_folder
 from plasticgym.experiments.stats import (
     ci_row,
@@ -258,6 +260,28 @@ def speed_protocol(config: Config, group: str) -> tuple[list[dict[str, Any]], in
     return phases, frozen
 
 
+def response_overlaps(agent: PlasticAgent, config: Config, group: str) -> pd.DataFrame:
+    """Per agent, how a linear readout of the map sees the target now: ``|y_t|^2``, the mean
+    overlap ``y_t . y_k`` with the two neighbouring tones and its cosine (the responses
+    ``y`` of :meth:`TopographicMap.respond` to each tone, without the tonic input)."""
+    n, target = config.n_tones, config.n_tones // 2
+    tones = torch.tensor(tone_frequencies(n), dtype=torch.float32, device=agent.device)
+    responses = []
+    for tone in tones:
+        channels = tone.expand(agent.n_agents, 1)
+        response, _ = agent.sensory_map.respond(agent.map_state, channels, agent._map_kernel)
+        responses.append(response)
+    y = torch.stack(responses, dim=1)  # [B, n_tones, n_units]
+    gram = (y @ y.transpose(1, 2)).cpu().numpy()
+    own = gram[:, target, target]
+    neighbours = [target - 1, target + 1]
+    overlap = gram[:, target, neighbours].mean(axis=1)
+    cosine = (gram[:, target, neighbours]
+              / np.sqrt(own[:, None] * gram[:, neighbours, neighbours])).mean(axis=1)  # fmt: skip
+    return pd.DataFrame({"agent": np.arange(agent.n_agents), "group": group, "own": own,
+                         "neighbour_overlap": overlap, "neighbour_cosine": cosine})  # fmt: skip
+
+
 def _speed_population(
     config: Config, group: str, seed: int, tensorboard_log: str | None = None
 ) -> dict[str, Any]:
@@ -273,6 +297,7 @@ def _speed_population(
     agent = _agent(config, group, seed, tensorboard_log, protocol=phases)
     agent.learn(frozen, callback=FrozenLearner(agent))
     maps = [_map_rows(agent, group, 0, 0)]
+    overlaps = response_overlaps(agent, config, group)
     agent.learn(config.speed_training_trials, record=True)
     maps.append(_map_rows(agent, group, config.speed_training_trials, 0))
     trials = agent.records[["agent", "trial", "phase", "is_target", "response", "reward"]].copy()
@@ -281,7 +306,8 @@ def _speed_population(
     trials["trial"] -= frozen
     trials["group"] = group
     agent.close()
-    return {"speed_trials": trials, "speed_maps": pd.concat(maps, ignore_index=True)}
+    return {"speed_trials": trials, "speed_maps": pd.concat(maps, ignore_index=True),
+            "speed_responses": overlaps}  # fmt: skip
 
 
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
@@ -293,7 +319,7 @@ def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, 
     records = {name: pd.concat([p[name] for p in parts], ignore_index=True)
                for name in ("trials", "maps", "agents")}  # fmt: skip
     speed = [_speed_population(config, g, int(seeds[-1]), tensorboard_log) for g in SPEED_GROUPS]
-    for name in ("speed_trials", "speed_maps"):
+    for name in ("speed_trials", "speed_maps", "speed_responses"):
         records[name] = pd.concat([p[name] for p in speed], ignore_index=True)
     return records
 
@@ -500,6 +526,22 @@ def _speed_verdicts(
     return verdicts, lines, rows
 
 
+def _overlap_rows(responses: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Descriptive rows: the target's response energy and its overlap with the neighbouring
+    tones at the start of training, pre-paired and pre-none (what a linear readout sees)."""
+    if responses is None:
+        return []
+    names = {"own": "|y_target|^2", "neighbour_overlap": "y_target . y_neighbour",
+             "neighbour_cosine": "cosine(y_target, y_neighbour)"}  # fmt: skip
+    rows = []
+    for group in ("pre_paired", "pre_none"):
+        own = responses[responses["group"] == group]
+        for column, label in names.items():
+            rows.append(ci_row(own[column], group=group, quantity=f"Reed protocol: {label}, "
+                               "start of training (descriptive)"))  # fmt: skip
+    return rows
+
+
 def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     counts = target_units(records["maps"], config)
     map_verdicts, map_lines, map_rows = _map_verdicts(counts, config)
@@ -507,6 +549,7 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     speed_verdicts, speed_lines, speed_rows = _speed_verdicts(
         records["speed_trials"], records["speed_maps"], config
     )
+    speed_rows += _overlap_rows(records.get("speed_responses"))
     rows = [*map_rows, *perf_rows, *_descriptive_rows(records["trials"], config), *speed_rows]
     return {"verdicts": {**map_verdicts, **perf_verdicts, **speed_verdicts},
             "lines": {**map_lines, **perf_lines, **speed_lines},
@@ -579,6 +622,7 @@ __all__ = [
     "analyse",
     "discrimination",
     "plot",
+    "response_overlaps",
     "run",
     "speed_differences",
     "speed_protocol",

@@ -168,3 +168,13 @@ def test_speed_verdicts_follow_the_first_training_trials(quick):
                            ("pre_paired_delayed", "no_speedup_after_renormalisation")):  # fmt: skip
         flipped = _verdicts(quick, lambda r, c, g=group: _set_speed_responses(r, c, g, "perfect"))
         assert not flipped[verdict], verdict
+
+
+def test_response_overlaps_of_the_set_point_map():
+    config = mp.Config.quick(n_agents=3)
+    agent = mp._agent(config, "pre_none", 4, protocol=mp.speed_protocol(config, "pre_none")[0])
+    overlaps = mp.response_overlaps(agent, config, "pre_none")
+    agent.close()
+    assert overlaps["agent"].tolist() == [0, 1, 2]
+    assert (overlaps["own"] > overlaps["neighbour_overlap"]).all()
+    assert ((overlaps["neighbour_cosine"] > 0) & (overlaps["neighbour_cosine"] < 1)).all()
