@@ -38,8 +38,10 @@ AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_s
 # docs/experiments.md); with two_step_agent="plastic" (PlasticAgents with goals and habits,
 # issue 14) the young agents show no model-based signature and old_less_model_based fails at
 # every seed, so the default stays the tabular model-based learner. map_plasticity is not
-# either: its quick performance_stays fails at seeds 0 and 1 (too few pairing trials for every
-# agent to learn; the full version passes).
+# either: its quick performance_stays fails at seeds 0, 1 and 2 (too few pairing trials for
+# every agent to learn; the full version passes), and the Reed protocol's three findings
+# (expansion_speeds_learning and its two no-speed-up controls) fail at quick seeds 0, 1, 2 and
+# full seeds 0, 1: pairing before training does not speed this learner (docs/experiments.md).
 # spine_turnover is not either: with activity-driven formation and competition for the budget
 # (issue 14) preexisting_spines_removed still fails at every seed, full and quick (competition
 # falls on the weakest spines, the new ones, not on the potentiated pre-existing ones),
