@@ -546,6 +546,12 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     counts = target_units(records["maps"], config)
     map_verdicts, map_lines, map_rows = _map_verdicts(counts, config)
     perf_verdicts, perf_lines, perf_rows = _performance(records["trials"], config)
+    missing = sorted({"speed_trials", "speed_maps"} - set(records))
+    if missing:
+        raise ValueError(
+            f"map_plasticity records lack {missing} (the Reed protocol's tables; a run made "
+            "before it was added?): re-run the experiment"
+        )
     speed_verdicts, speed_lines, speed_rows = _speed_verdicts(
         records["speed_trials"], records["speed_maps"], config
     )

@@ -178,3 +178,10 @@ def test_response_overlaps_of_the_set_point_map():
     assert overlaps["agent"].tolist() == [0, 1, 2]
     assert (overlaps["own"] > overlaps["neighbour_overlap"]).all()
     assert ((overlaps["neighbour_cosine"] > 0) & (overlaps["neighbour_cosine"] < 1)).all()
+
+
+def test_records_without_the_reed_tables_are_a_clear_error(quick):
+    config, saved = quick
+    records = {k: v for k, v in saved.items() if not k.startswith("speed_")}
+    with pytest.raises(ValueError, match=r"lack \['speed_maps', 'speed_trials'\]"):
+        mp.analyse(records, config)
