@@ -89,7 +89,8 @@ from plasticgym.population import LogUniform, Uniform
 NAME = "map_plasticity"
 DESCRIPTION = (
     "a tone paired with nucleus-basalis-like stimulation expands its map representation; "
-    "unpaired or no stimulation does not; the map renormalises while discrimination stays"
+    "unpaired or no stimulation does not; the map renormalises while discrimination stays; "
+    "does pairing before training speed learning (Reed et al. 2011)?"
 )
 
 ENV = "plasticgym/ToneDiscrimination-v0"
