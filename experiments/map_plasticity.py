@@ -33,6 +33,30 @@ smaller than at the end of pairing); discrimination at the end of training (reno
 equals discrimination at the end of pairing (expanded map; paired TOST over agents,
 ``performance_margin``). Descriptive rows (no verdict): discrimination early in training by
 group, i.e. whether the expansion helped learning, as Reed et al. (2011) report.
+
+**The Reed protocol** (Reed et al. 2011 paired before training; Kilgard 2012). Four more
+groups of the same ``n_agents`` individuals (one seed: same sampled parameters, initial
+synapses and tone sequence, so groups compare agent by agent): ``pre_pairing_trials`` trials of
+the task with pulses (``pre_paired``: with every target tone; ``pre_unpaired``: a random
+``1 / n_tones`` of trials; ``pre_none``: never) while the actor and critic are frozen at their
+initial synapses (:class:`FrozenLearner`: a passive listener whose map still learns), then
+``speed_training_trials`` of training without pulses from naive actor and critic.
+``pre_paired_delayed`` has ``renormalisation_delay`` more frozen, pulse-free trials before
+training, so its map has renormalised when learning starts. Speed measure, chosen before
+measuring: each agent's discrimination over training trials ``[0, speed_trials)``
+(``speed_trials = 300``: in the concurrent protocol the unstimulated group is at 0.69-0.73 over
+its first 600 trials and 0.94 at the end, so the first 300 trials lie on the rising part of
+the curve, off the ceiling, and hold about 43 target trials per agent). Verdicts:
+``expansion_speeds_learning`` (finding: pre-paired - none, paired t 95% CI > 0);
+``no_speedup_unpaired`` (finding: pre-unpaired - none equivalent to 0 by TOST within
+``speed_margin``, which counts only if the pre-paired effect exceeds the margin);
+``no_speedup_after_renormalisation`` (delayed - none equivalent to 0 by TOST; the renormalised
+map is the set-point map up to a residual ``(1 - rho)^delay``, at most 5% of the expansion, and
+the learner is naive). It was first labelled a mechanism check; it is a finding: the delayed
+group trains on other trials of the tone and choice streams than ``pre_none``, and the learner
+is bistable (an agent whose go rate collapses before it has learned the target stays at no-go
+for hundreds of trials), so the comparison has sampling variance the equations do not remove
+(criterion unchanged, relabelled after the first runs).
 """
 
 from __future__ import annotations
@@ -45,8 +69,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from plasticgym.agents import PlasticAgent
+from plasticgym.envs.tone import tone_frequencies
 from plasticgym.experiments.report import pyplot, save_figure, tensorboard_folder
 from plasticgym.experiments.stats import (
     ci_row,
@@ -63,7 +89,8 @@ from plasticgym.population import LogUniform, Uniform
 NAME = "map_plasticity"
 DESCRIPTION = (
     "a tone paired with nucleus-basalis-like stimulation expands its map representation; "
-    "unpaired or no stimulation does not; the map renormalises while discrimination stays"
+    "unpaired or no stimulation does not; the map renormalises while discrimination stays; "
+    "does pairing before training speed learning (Reed et al. 2011)?"
 )
 
 ENV = "plasticgym/ToneDiscrimination-v0"
@@ -74,7 +101,16 @@ KIND = {
     "no_expansion_without_stimulation": "mechanism check",
     "map_renormalises": "mechanism check",
     "performance_stays": "finding",
+    "expansion_speeds_learning": "finding",
+    "no_speedup_unpaired": "finding",
+    "no_speedup_after_renormalisation": "finding",
 }
+
+SPEED_GROUPS = ("pre_paired", "pre_unpaired", "pre_none", "pre_paired_delayed")
+"""The Reed et al. (2011) protocol's groups: pulses of the pre-pairing phase (paired, unpaired,
+none) and, for ``pre_paired_delayed``, a renormalisation delay before training."""
+SPEED_PROTOCOLS = {"pre_paired": ("paired", False), "pre_unpaired": ("unpaired", False),
+                   "pre_none": ("none", False), "pre_paired_delayed": ("paired", True)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -101,12 +137,18 @@ class Config:
     actor_lr: tuple[float, float] = (0.15, 0.3)  # LogUniform
     critic_lr: tuple[float, float] = (0.05, 0.15)
     inverse_temperature: tuple[float, float] = (4.0, 6.0)
+    # The Reed et al. (2011) protocol: pre-pairing with the learner frozen, then training.
+    pre_pairing_trials: int = 1200  # as long as the concurrent pairing (expansion saturated)
+    renormalisation_delay: int = 1500  # pre_paired_delayed: pulse-free trials before training
+    speed_training_trials: int = 900
+    speed_trials: int = 300  # N: the speed measure is discrimination over trials [0, N)
+    speed_margin: float = 0.05  # hit - false-alarm rate: "no speed-up" (TOST)
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
         return dataclasses.replace(
             cls(n_agents=12, pairing_trials=800, training_trials=1000, window=200,
-                snapshot_every=200),
+                snapshot_every=200, pre_pairing_trials=800, speed_training_trials=600),
             **overrides,
         )  # fmt: skip
 
@@ -121,18 +163,25 @@ def target_position(config: Config) -> float:
 
 
 def _agent(
-    config: Config, group: str, seed: int, tensorboard_log: str | None = None
+    config: Config,
+    group: str,
+    seed: int,
+    tensorboard_log: str | None = None,
+    protocol: list[dict[str, Any]] | None = None,
 ) -> PlasticAgent:
+    """A population of ``config.n_agents`` on the task; ``protocol`` defaults to the
+    concurrent one (``pairing`` with ``group``'s pulses, then ``training``)."""
     topographic_map = TopographicMap(
         n_units=config.n_units, n_inputs=config.n_units,
         learning_rate=Uniform(*config.map_learning_rate),
         renormalisation_rate=Uniform(*config.renormalisation_rate),
         competition=Uniform(*config.competition),
     )  # fmt: skip
-    protocol = [
-        {"name": "pairing", "trials": config.pairing_trials, "stimulation": group},
-        {"name": "training", "trials": config.training_trials, "stimulation": "none"},
-    ]
+    if protocol is None:
+        protocol = [
+            {"name": "pairing", "trials": config.pairing_trials, "stimulation": group},
+            {"name": "training", "trials": config.training_trials, "stimulation": "none"},
+        ]
     return PlasticAgent(
         ENV, n_agents=config.n_agents, seed=seed, device=config.device,
         topographic_map=topographic_map, gamma=0.0, n_microstimuli=1, actor_weight_max=0.5,
@@ -181,14 +230,99 @@ def _population(
     return {"trials": trials, "maps": pd.concat(maps, ignore_index=True), "agents": params}
 
 
+class FrozenLearner:
+    """A callback for :meth:`PlasticAgent.learn` that holds the actor's and the critic's
+    synapses (weights and every plasticity state) at the values they had when it was made:
+    each step's update is undone after the step, as with their learning rates at 0. The map
+    keeps learning (its plasticity does not depend on the actor or critic under
+    ``modulator="stimulation"``), so the agent is a passive listener: Reed et al.'s (2011) rats
+    were paired before they met the task."""
+
+    def __init__(self, agent: PlasticAgent) -> None:
+        self.actor, self.critic = agent.actor, agent.critic
+
+    def __call__(self, agent: PlasticAgent) -> None:
+        agent.actor, agent.critic = self.actor, self.critic
+
+
+def speed_protocol(config: Config, group: str) -> tuple[list[dict[str, Any]], int]:
+    """The task's phases for a Reed-protocol group and the number of frozen trials before
+    training: ``pre_pairing`` (the group's pulses), ``renormalisation`` (pulse-free; delayed
+    group only) and ``training`` (pulse-free)."""
+    stimulation, delayed = SPEED_PROTOCOLS[group]
+    phases = [{"name": "pre_pairing", "trials": config.pre_pairing_trials,
+               "stimulation": stimulation}]  # fmt: skip
+    if delayed:
+        phases.append({"name": "renormalisation", "trials": config.renormalisation_delay,
+                       "stimulation": "none"})  # fmt: skip
+    phases.append({"name": "training", "trials": config.speed_training_trials,
+                   "stimulation": "none"})  # fmt: skip
+    frozen = config.pre_pairing_trials + (config.renormalisation_delay if delayed else 0)
+    return phases, frozen
+
+
+def response_overlaps(agent: PlasticAgent, config: Config, group: str) -> pd.DataFrame:
+    """Per agent, how a linear readout of the map sees the target now: ``|y_t|^2``, the mean
+    overlap ``y_t . y_k`` with the two neighbouring tones and its cosine (the responses
+    ``y`` of :meth:`TopographicMap.respond` to each tone, without the tonic input)."""
+    n, target = config.n_tones, config.n_tones // 2
+    tones = torch.tensor(tone_frequencies(n), dtype=torch.float32, device=agent.device)
+    responses = []
+    for tone in tones:
+        channels = tone.expand(agent.n_agents, 1)
+        response, _ = agent.sensory_map.respond(agent.map_state, channels, agent._map_kernel)
+        responses.append(response)
+    y = torch.stack(responses, dim=1)  # [B, n_tones, n_units]
+    gram = (y @ y.transpose(1, 2)).cpu().numpy()
+    own = gram[:, target, target]
+    neighbours = [target - 1, target + 1]
+    overlap = gram[:, target, neighbours].mean(axis=1)
+    cosine = (gram[:, target, neighbours]
+              / np.sqrt(own[:, None] * gram[:, neighbours, neighbours])).mean(axis=1)  # fmt: skip
+    return pd.DataFrame({"agent": np.arange(agent.n_agents), "group": group, "own": own,
+                         "neighbour_overlap": overlap, "neighbour_cosine": cosine})  # fmt: skip
+
+
+def _speed_population(
+    config: Config, group: str, seed: int, tensorboard_log: str | None = None
+) -> dict[str, Any]:
+    """One Reed-protocol group: frozen learner through the pulse phases, then training from
+    naive actor and critic synapses. Every group has the same ``seed``: the same individuals
+    (sampled parameters, initial synapses, tone sequence), so groups compare agent by agent.
+
+    Step ``k`` plays trial ``k``, learns from its outcome and chooses the action of trial
+    ``k + 1``; the learner is frozen through step ``frozen - 1``, so the first training trial
+    is chosen by, and its outcome is the first learned by, the naive synapses. Trials are
+    counted from the start of training."""
+    phases, frozen = speed_protocol(config, group)
+    agent = _agent(config, group, seed, tensorboard_log, protocol=phases)
+    agent.learn(frozen, callback=FrozenLearner(agent))
+    maps = [_map_rows(agent, group, 0, 0)]
+    overlaps = response_overlaps(agent, config, group)
+    agent.learn(config.speed_training_trials, record=True)
+    maps.append(_map_rows(agent, group, config.speed_training_trials, 0))
+    trials = agent.records[["agent", "trial", "phase", "is_target", "response", "reward"]].copy()
+    trials["phase"] = trials["phase"].astype(str)
+    trials = trials[trials["phase"] == "training"].copy()
+    trials["trial"] -= frozen
+    trials["group"] = group
+    agent.close()
+    return {"speed_trials": trials, "speed_maps": pd.concat(maps, ignore_index=True),
+            "speed_responses": overlaps}  # fmt: skip
+
+
 def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, pd.DataFrame]:
     del progress_bar
     tensorboard_log = tensorboard_folder(out_dir)
-    seeds = np.random.SeedSequence(config.seed).generate_state(len(GROUPS))
+    seeds = np.random.SeedSequence(config.seed).generate_state(len(GROUPS) + 1)
     parts = [_population(config, g, int(s), i * config.n_agents, tensorboard_log)
-             for i, (g, s) in enumerate(zip(GROUPS, seeds, strict=True))]  # fmt: skip
-    return {name: pd.concat([p[name] for p in parts], ignore_index=True)
-            for name in ("trials", "maps", "agents")}  # fmt: skip
+             for i, (g, s) in enumerate(zip(GROUPS, seeds, strict=False))]  # fmt: skip
+    records = {name: pd.concat([p[name] for p in parts], ignore_index=True)
+               for name in ("trials", "maps", "agents")}  # fmt: skip
+    speed = [_speed_population(config, g, int(seeds[-1]), tensorboard_log) for g in SPEED_GROUPS]
+    for name in ("speed_trials", "speed_maps", "speed_responses"):
+        records[name] = pd.concat([p[name] for p in speed], ignore_index=True)
+    return records
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,12 +464,102 @@ def _descriptive_rows(trials: pd.DataFrame, config: Config) -> list[dict[str, An
     return rows
 
 
+def speed_differences(trials: pd.DataFrame, group: str, first: int, last: int) -> np.ndarray:
+    """Per agent (the same individuals in every Reed-protocol group): discrimination of
+    ``group`` minus that of ``pre_none`` over training trials ``first <= trial < last``."""
+    own = discrimination(trials[trials["group"] == group], first, last).sort_index()
+    none = discrimination(trials[trials["group"] == "pre_none"], first, last).sort_index()
+    if not own.index.equals(none.index):
+        raise ValueError(f"speed_trials: groups {group!r} and 'pre_none' hold different agents")
+    return (own - none).to_numpy()
+
+
+def _speed_verdicts(
+    trials: pd.DataFrame, maps: pd.DataFrame, config: Config
+) -> tuple[dict, dict, list]:
+    """The Reed protocol (pre-registered, see docs/experiments.md): the speed measure is each
+    agent's discrimination over the first ``speed_trials`` training trials; groups are compared
+    agent by agent with ``pre_none`` (paired t interval; TOST within ``speed_margin``)."""
+    n_speed, margin, n = config.speed_trials, config.speed_margin, config.n_agents
+    counts = target_units(maps, config)
+    rows: list[dict[str, Any]] = []
+    for group in SPEED_GROUPS:
+        for trial, label in ((0, "start of training"),
+                             (config.speed_training_trials, "end of training")):  # fmt: skip
+            rows.append(ci_row(_sizes(counts, group, trial), group=group,
+                               quantity=f"Reed protocol: target units, {label}"))  # fmt: skip
+        rows_g = trials[trials["group"] == group]
+        for first, last in ((0, n_speed), (n_speed, 2 * n_speed)):
+            if last <= config.speed_training_trials:
+                rows.append(ci_row(discrimination(rows_g, first, last), group=group,
+                                   quantity=f"Reed protocol: discrimination, training trials "
+                                   f"[{first}, {last})"))  # fmt: skip
+    effect = mean_ci(speed_differences(trials, "pre_paired", 0, n_speed))
+    rows.append(estimate_row(effect, n, group="pre_paired - pre_none",
+                             quantity=f"discrimination, first {n_speed} training trials, "
+                             "difference (paired t 95%)"))  # fmt: skip
+    if 2 * n_speed <= config.speed_training_trials:
+        later = mean_ci(speed_differences(trials, "pre_paired", n_speed, 2 * n_speed))
+        quantity = (f"discrimination, training trials [{n_speed}, {2 * n_speed}), "
+                    "difference (paired t 95%, descriptive)")  # fmt: skip
+        rows.append(estimate_row(later, n, group="pre_paired - pre_none", quantity=quantity))
+    verdicts = {"expansion_speeds_learning": bool(effect[1] > 0)}
+    lines = {"expansion_speeds_learning": (
+        f"{_label('expansion_speeds_learning')} Reed protocol: discrimination over the first "
+        f"{n_speed} training trials, pre-paired - none (same agents) {format_ci(*effect)} "
+        "(CI > 0)"
+    )}  # fmt: skip
+    controls = (("no_speedup_unpaired", "pre_unpaired", True),
+                ("no_speedup_after_renormalisation", "pre_paired_delayed", False))  # fmt: skip
+    for verdict, group, needs_effect in controls:
+        test = tost(speed_differences(trials, group, 0, n_speed), None, margin)
+        rows.append(_tost_row(test, f"{group} - pre_none",
+                              f"discrimination, first {n_speed} training trials", n))  # fmt: skip
+        # An equivalence within the margin only contrasts with an effect larger than it.
+        informative = abs(effect[0]) > margin
+        verdicts[verdict] = bool(test.equivalent and (informative or not needs_effect))
+        lines[verdict] = (
+            f"{_label(verdict)} Reed protocol: {group} - none, first {n_speed} training trials: "
+            f"{format_tost(test, margin)}"
+            + (f"; the pre-paired effect {effect[0]:+.2f} must exceed the margin"
+               if needs_effect else "")
+        )  # fmt: skip
+    return verdicts, lines, rows
+
+
+def _overlap_rows(responses: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Descriptive rows: the target's response energy and its overlap with the neighbouring
+    tones at the start of training, pre-paired and pre-none (what a linear readout sees)."""
+    if responses is None:
+        return []
+    names = {"own": "|y_target|^2", "neighbour_overlap": "y_target . y_neighbour",
+             "neighbour_cosine": "cosine(y_target, y_neighbour)"}  # fmt: skip
+    rows = []
+    for group in ("pre_paired", "pre_none"):
+        own = responses[responses["group"] == group]
+        for column, label in names.items():
+            rows.append(ci_row(own[column], group=group, quantity=f"Reed protocol: {label}, "
+                               "start of training (descriptive)"))  # fmt: skip
+    return rows
+
+
 def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     counts = target_units(records["maps"], config)
     map_verdicts, map_lines, map_rows = _map_verdicts(counts, config)
     perf_verdicts, perf_lines, perf_rows = _performance(records["trials"], config)
-    rows = [*map_rows, *perf_rows, *_descriptive_rows(records["trials"], config)]
-    return {"verdicts": {**map_verdicts, **perf_verdicts}, "lines": {**map_lines, **perf_lines},
+    missing = sorted({"speed_trials", "speed_maps"} - set(records))
+    if missing:
+        raise ValueError(
+            f"map_plasticity records lack {missing} (the Reed protocol's tables; a run made "
+            "before it was added?): re-run the experiment"
+        )
+    speed_verdicts, speed_lines, speed_rows = _speed_verdicts(
+        records["speed_trials"], records["speed_maps"], config
+    )
+    speed_rows += _overlap_rows(records.get("speed_responses"))
+    rows = [*map_rows, *perf_rows, *_descriptive_rows(records["trials"], config), *speed_rows]
+    return {"verdicts": {**map_verdicts, **perf_verdicts, **speed_verdicts},
+            "lines": {**map_lines, **perf_lines, **speed_lines},
             "table": pd.DataFrame(rows), "counts": counts, "config": config}  # fmt: skip
 
 
@@ -348,7 +572,7 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     counts = result.get("counts")
     if counts is None:
         counts = target_units(records["maps"], config)
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    fig, axes = plt.subplots(1, 4, figsize=(21, 4.5))
     ax = axes[0]
     for group in GROUPS:
         rows = counts[counts["group"] == group]
@@ -385,7 +609,29 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     ax.set_xlabel("best frequency (paired group, all units)")
     ax.set_ylabel("density")
     ax.legend(fontsize=8)
+    ax = axes[3]
+    speed = records["speed_trials"]
+    edges = np.arange(0, config.speed_training_trials + 1, max(config.speed_trials // 3, 1))
+    for group in SPEED_GROUPS:
+        rows = speed[speed["group"] == group]
+        means = [discrimination(rows, a, b).mean() for a, b in itertools.pairwise(edges)]
+        ax.plot(0.5 * (edges[:-1] + edges[1:]), means, marker="o", ms=3, label=group)
+    ax.axvline(config.speed_trials, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("training trial, Reed protocol (dashed: end of the speed window)")
+    ax.set_ylabel("hit - false-alarm rate (mean over agents)")
+    ax.legend(fontsize=8)
     return [save_figure(fig, Path(out_dir) / "map_plasticity.png")]
 
 
-__all__ = ["Config", "analyse", "discrimination", "plot", "run", "target_units"]
+__all__ = [
+    "Config",
+    "FrozenLearner",
+    "analyse",
+    "discrimination",
+    "plot",
+    "response_overlaps",
+    "run",
+    "speed_differences",
+    "speed_protocol",
+    "target_units",
+]

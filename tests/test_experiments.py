@@ -40,8 +40,10 @@ AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_s
 # young agents show no model-based signature; with "plastic_planner" (issue 14) they do, but
 # old_less_model_based fails at quick seeds 0, 1, 2 and old_shifts_to_model_free everywhere,
 # so the default stays the tabular model-based learner. map_plasticity is not
-# either: its quick performance_stays fails at seeds 0 and 1 (too few pairing trials for every
-# agent to learn; the full version passes).
+# either: its quick performance_stays fails at seeds 0, 1 and 2 (too few pairing trials for
+# every agent to learn; the full version passes), and the Reed protocol's three findings
+# (expansion_speeds_learning and its two no-speed-up controls) fail at quick seeds 0, 1, 2 and
+# full seeds 0, 1: pairing before training does not speed this learner (docs/experiments.md).
 # spine_turnover is not either: with capture (issue 14; unconsolidated spines bear a
 # weight-independent competition) preexisting_spines_removed fails at quick seeds 0, 1, 2
 # (-0.002, -0.013, -0.006; full: passes at seeds 0, 1 by a hair, fails at 2),
