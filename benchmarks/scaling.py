@@ -152,7 +152,8 @@ def main() -> None:
               f"{rate * synapses:.2e} synapse updates/s", flush=True)  # fmt: skip
     results = {"machine": machine, "compiled": args.compiled, "sb3_ppo": sb3,
                "ratio_agents": args.ratio_agents,
-               "plastic_at_ratio_agents": plastic, "ratio": ratio, "cpu_ratio": cpu_ratio, "by_agents": by_agents,
+               "plastic_at_ratio_agents": plastic, "ratio": ratio, "cpu_ratio": cpu_ratio,
+               "by_agents": by_agents,
                "by_synapses": by_synapses}  # fmt: skip
     args.out.with_suffix(".json").parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
