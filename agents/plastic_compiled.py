@@ -28,7 +28,6 @@ then reused for every step of this agent.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import os
 import shutil
@@ -128,16 +127,18 @@ _COPIES = itertools.count()
 
 
 def _compile_for_one_agent(summarise: bool, mode: str | None) -> Any:
-    """``fused_step`` compiled for one agent and one ``summarise``.
+    """``fused_step`` compiled for one agent and one ``summarise`` (it is always called with
+    that value: its guard is dropped with the others).
 
     Each call gets its own copy of the function's code object, so its compiled program is
     cached apart from every other agent's, and only its tensor guards are kept
     (``torch.compiler.keep_tensor_guards_unsafe``): what else the graph reads from the agent
     (its parts, float hyperparameters, plasticity chains) is fixed when the agent is built,
-    and checking it on every step cost more than the step's arithmetic."""
+    and checking it on every step cost more than the step's arithmetic. (The copy is compiled
+    as it is: wrapped in a ``functools.partial``, a second agent reused the first agent's
+    program, whatever its parts; tested.)"""
     code = fused_step.__code__.replace(co_name=f"fused_step_{next(_COPIES)}")
     function = types.FunctionType(code, fused_step.__globals__, code.co_name)
-    function = functools.partial(function, summarise=summarise)
     options = {"guard_filter_fn": torch.compiler.keep_tensor_guards_unsafe}
     return torch.compile(function, dynamic=False, fullgraph=True, mode=mode, options=options)
 
@@ -174,6 +175,7 @@ class _CompiledLearnStep:
             agent, ro.encoder.trace, ro.features, ro.actor_input, ro.post, ro.rates,
             agent.critic.synapses, agent.actor.synapses, agent.dopamine_state,
             channels, reward, terminated, active, events, uniform,
+            summarise=agent._logger is not None,
         )  # fmt: skip
         (critic, actor, agent.dopamine_state, rollout, actions, rpe, dopamine, v_t, summary) = out
         agent.critic = agent.critic._replace(synapses=critic)

@@ -44,6 +44,21 @@ def test_compiled_step_agrees_with_eager_and_repeats_bit_for_bit(hyper: dict) ->
     )  # fmt: skip
 
 
+@needs_compiler
+def test_agents_compiled_one_after_another_keep_their_own_programs() -> None:
+    """Each agent's graph bakes in its own parts and float hyperparameters: a second agent
+    with other ones must not reuse the first one's program (found: it did, through a
+    ``functools.partial`` wrapper)."""
+    hyper = {"critic_lr": 0.3, "inverse_temperature": 2.0, "scaling": None}
+    first, second = _run(True), _run(True, **hyper)
+    eager_first, eager_second = _run(False), _run(False, **hyper)
+    assert not torch.allclose(eager_first.critic.weights, eager_second.critic.weights, atol=1e-3)
+    for fused, eager in ((first, eager_first), (second, eager_second)):
+        assert (fused.records["action"] == eager.records["action"]).all()
+        torch.testing.assert_close(fused.critic.weights, eager.critic.weights, rtol=0, atol=1e-5)
+        torch.testing.assert_close(fused.actor.weights, eager.actor.weights, rtol=0, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     ("hyper", "named"),
     [({"habit": True}, "habit"), ({"synapse": "calcium"}, "synapse='calcium'")],
