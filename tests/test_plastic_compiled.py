@@ -17,8 +17,8 @@ ENV = "plasticgym/ReversalBandit-v0"
 needs_compiler = pytest.mark.skipif(find_cpp_compiler() is None, reason="no C++ compiler")
 
 
-def _run(compiled: bool, steps: int = 60, **hyper: object) -> PlasticAgent:
-    agent = PlasticAgent(ENV, n_agents=8, seed=3, **hyper)
+def _run(compiled: bool, steps: int = 60, env: str = ENV, **hyper: object) -> PlasticAgent:
+    agent = PlasticAgent(env, n_agents=8, seed=3, **hyper)
     if compiled:
         assert compile_step(agent)
         assert is_compiled(agent)
@@ -27,7 +27,11 @@ def _run(compiled: bool, steps: int = 60, **hyper: object) -> PlasticAgent:
 
 
 @needs_compiler
-@pytest.mark.parametrize("hyper", [{}, {"scaling": None, "actor_post": "centered"}])
+@pytest.mark.parametrize(
+    "hyper",
+    [{}, {"scaling": None, "actor_post": "centered"},
+     {"env": "plasticgym/Addiction-v0", "dopamine": "redish"}],  # (a dopamine model's events)
+)  # fmt: skip
 def test_compiled_step_agrees_with_eager_and_repeats_bit_for_bit(hyper: dict) -> None:
     eager, first, second = _run(False, **hyper), _run(True, **hyper), _run(True, **hyper)
     # same seed, compiled: the same bits
