@@ -5,6 +5,8 @@ Run by hand (not a test; needs ``pip install plasticgym[sb3]`` and matplotlib):
     python benchmarks/scaling.py                                 # writes docs/figures/scaling.png
     python benchmarks/scaling.py --sizes 1 16 256 1024 4096 --steps 1000 --threads 1
 
+``--compiled``: PlasticAgent learns with ``compile_step`` (docs/agents.md, "Compiled step").
+
 Three measurements on ReversalBandit-v0, CPU, records off, each population warmed up first
 (same protocol as benchmarks/agent_throughput.py and benchmarks/sb3_throughput.py):
 
@@ -19,7 +21,9 @@ Three measurements on ReversalBandit-v0, CPU, records off, each population warme
    varying ``n_microstimuli`` (``--microstimuli``).
 
 Throughput = steps x n_agents / seconds. The machine's load changes the numbers: run it on an
-idle machine for claims, and read the ratio from one run (both timed back to back).
+idle machine for claims, and read the ratio from one run (both timed back to back). The ratio
+per process CPU second is printed too: other work on the machine moves it less than the
+wall-clock ratio (it still shares caches and memory bandwidth).
 """
 
 from __future__ import annotations
@@ -34,17 +38,27 @@ from pathlib import Path
 import torch
 
 from plasticgym.agents import PlasticAgent
+from plasticgym.agents.plastic_compiled import compile_step
 
 ENV = "plasticgym/ReversalBandit-v0"
+CPU_SECONDS: dict[str, float] = {}
+"""Process CPU seconds of the last timed PlasticAgent and SB3 run (for the CPU-time ratio)."""
 
 
-def plastic_rate(n_agents: int, steps: int, **hyper: object) -> tuple[float, int]:
-    """Agent-steps/s of a PlasticAgent population and its synapses per agent."""
+def plastic_rate(
+    n_agents: int, steps: int, compiled: bool = False, **hyper: object
+) -> tuple[float, int]:
+    """Agent-steps/s of a PlasticAgent population and its synapses per agent (with
+    ``compiled``, learning with :func:`~plasticgym.agents.plastic_compiled.compile_step`; its
+    compilation happens in the warm-up, outside the timing)."""
     agent = PlasticAgent(ENV, n_agents=n_agents, seed=0, **hyper)
+    if compiled:
+        compile_step(agent)
     agent.learn(min(50, steps))  # warm-up
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     agent.learn(steps)
     elapsed = time.perf_counter() - started
+    CPU_SECONDS["plastic"] = time.process_time() - cpu_started
     synapses = agent.actor.weights[0].numel() + agent.critic.weights[0].numel()
     agent.close()
     return steps * n_agents / elapsed, int(synapses)
@@ -56,9 +70,10 @@ def sb3_rate(steps: int) -> float:
 
     agent = SB3Agent(ENV, algo="PPO", n_agents=1, seed=0)
     agent.learn(agent.models[0].n_steps)  # warm-up: one rollout and one update
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     agent.learn(steps)
     elapsed = time.perf_counter() - started
+    CPU_SECONDS["sb3"] = time.process_time() - cpu_started
     agent.close()
     return steps / elapsed
 
@@ -103,32 +118,42 @@ def main() -> None:
     parser.add_argument("--ratio-agents", type=int, default=1024)
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     parser.add_argument("--out", type=Path, default=Path("docs/figures/scaling.png"))
+    parser.add_argument("--compiled", action="store_true",
+                        help="PlasticAgent learns with compile_step (torch.compile)")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     machine = (f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
                f"{torch.get_num_threads()} thread(s), CPU, records off, {os.cpu_count()} cores at "
-               f"load average {os.getloadavg()[0]:.1f} when it started")  # fmt: skip
+               f"load average {os.getloadavg()[0]:.1f} when it started"
+               + (", compiled step" if args.compiled else ""))  # fmt: skip
     print(machine, flush=True)
     sb3 = sb3_rate(args.sb3_steps)
-    plastic, _ = plastic_rate(args.ratio_agents, args.steps)
+    plastic, _ = plastic_rate(args.ratio_agents, args.steps, args.compiled)
     ratio = plastic / sb3
+    cpu_ratio = (args.steps * args.ratio_agents / CPU_SECONDS["plastic"]) / (
+        args.sb3_steps / CPU_SECONDS["sb3"]
+    )
     print(f"SB3 PPO {sb3:,.0f} agent-steps/s; PlasticAgent x{args.ratio_agents} "
-          f"{plastic:,.0f}; ratio {ratio:.0f}x", flush=True)  # fmt: skip
+          f"{plastic:,.0f}; ratio {ratio:.0f}x (per CPU second: {cpu_ratio:.0f}x)",
+          flush=True)  # fmt: skip
     by_agents = []
     for n in args.sizes:
-        rate, synapses = plastic_rate(n, args.steps)
+        rate, synapses = plastic_rate(n, args.steps, args.compiled)
         by_agents.append({"n_agents": n, "agent_steps_per_s": rate})
         print(f"n_agents {n:5d}: {rate:12,.0f} agent-steps/s", flush=True)
     by_synapses = []
     for m in args.microstimuli:
-        rate, synapses = plastic_rate(args.ratio_agents, args.steps, n_microstimuli=m)
+        rate, synapses = plastic_rate(args.ratio_agents, args.steps, args.compiled,
+                                      n_microstimuli=m)  # fmt: skip
         by_synapses.append({"n_microstimuli": m, "synapses_per_agent": synapses,
                             "agent_steps_per_s": rate,
                             "synapse_updates_per_s": rate * synapses})  # fmt: skip
         print(f"n_microstimuli {m:4d} ({synapses:5d} synapses): {rate:12,.0f} agent-steps/s, "
               f"{rate * synapses:.2e} synapse updates/s", flush=True)  # fmt: skip
-    results = {"machine": machine, "sb3_ppo": sb3, "ratio_agents": args.ratio_agents,
-               "plastic_at_ratio_agents": plastic, "ratio": ratio, "by_agents": by_agents,
+    results = {"machine": machine, "compiled": args.compiled, "sb3_ppo": sb3,
+               "ratio_agents": args.ratio_agents,
+               "plastic_at_ratio_agents": plastic, "ratio": ratio, "cpu_ratio": cpu_ratio,
+               "by_agents": by_agents,
                "by_synapses": by_synapses}  # fmt: skip
     args.out.with_suffix(".json").parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
