@@ -70,6 +70,12 @@ def _split(values: str) -> list[str]:
     return [*out, current]
 
 
+def verdict_kinds(result: dict[str, Any]) -> dict[str, str]:
+    """Each verdict's kind in an experiment's result: ``verdict_kinds``, or ``kinds`` where an
+    experiment names it so (``stdp_window``); empty without either."""
+    return dict(result.get("verdict_kinds") or result.get("kinds") or {})
+
+
 def reanalysed(name: str, folder: Path, **overrides: Any) -> dict[str, Any]:
     """The result of ``folder``'s records analysed with config fields changed (fields that
     only the analysis reads, e.g. a bin width)."""
@@ -99,7 +105,7 @@ def robustness(
         else:
             result, _ = run_experiment(name, quick=True, out=folder, progress_bar=False,
                                        **overrides)  # fmt: skip
-        kinds.update(result.get("verdict_kinds", {}))
+        kinds.update(verdict_kinds(result))
         columns[label] = {k: "PASS" if v else "FAIL" for k, v in result["verdicts"].items()}
         (folder / "robustness_lines.json").write_text(json.dumps(result["lines"], indent=1))
     first = out / name / f"seed_{seeds[0]}"
