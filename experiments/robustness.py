@@ -30,7 +30,12 @@ from typing import Any
 import pandas as pd
 
 from plasticgym.experiments import load_experiment
-from plasticgym.experiments.report import analyse_records, markdown_table, run_experiment
+from plasticgym.experiments.report import (
+    VERDICT_KINDS,
+    analyse_records,
+    markdown_table,
+    run_experiment,
+)
 from plasticgym.records import load_records
 from plasticgym.threads import explicit_threads
 
@@ -104,8 +109,18 @@ def _as_json(value: Any) -> Any:
 
 def verdict_kinds(result: dict[str, Any]) -> dict[str, str]:
     """Each verdict's kind in an experiment's result: ``verdict_kinds``, or ``kinds`` where an
-    experiment names it so (``stdp_window``); empty without either."""
-    return dict(result.get("verdict_kinds") or result.get("kinds") or {})
+    experiment names it so (``stdp_window``), else read from its lines' ``(finding) ...`` /
+    ``(mechanism check) ...`` prefixes (``systems_consolidation``); a verdict without any is
+    left out."""
+    kinds = result.get("verdict_kinds") or result.get("kinds")
+    if kinds:
+        return dict(kinds)
+    return {
+        name: kind
+        for name, line in result.get("lines", {}).items()
+        for kind in VERDICT_KINDS
+        if line.startswith(f"({kind})")
+    }
 
 
 def reanalysed(name: str, folder: Path, **overrides: Any) -> dict[str, Any]:

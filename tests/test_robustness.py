@@ -25,3 +25,8 @@ def test_cached_folder_of_another_run_is_refused(tmp_path):
         check_cached_config(tmp_path, {"seed": 2, "iti": (10, 20)})
     with pytest.raises(ValueError, match="pass --rerun"):
         check_cached_config(tmp_path, {"missing": 1})
+
+
+def test_verdict_kinds_from_line_prefixes():
+    lines = {"a": "(finding) x +1", "b": "(mechanism check) y", "c": "no label"}
+    assert verdict_kinds({"lines": lines}) == {"a": "finding", "b": "mechanism check"}
