@@ -11,7 +11,10 @@ with each value of each ``--vary`` field (one field changed at a time, at seed 0
 one row per verdict: its kind (``finding`` or ``mechanism check``, where the experiment labels
 them) and PASS/FAIL in each run. A run whose folder already holds records is re-analysed from
 them (:func:`plasticgym.experiments.report.analyse_records`) instead of being run again, so a
-changed analysis is re-judged on the same records; pass ``--rerun`` after changing ``run``.
+changed analysis is re-judged on the same records; pass ``--rerun`` after changing ``run``. A
+cached folder whose ``config.json`` disagrees with the run's fields is refused (not re-analysed
+in its place), and changes at a first seed other than 0 get their own folders
+(``steps-280_seed-2``).
 ``--reanalyse practice_bin=18,32`` changes fields that only the analysis reads, on the first
 seed's records.
 """
@@ -27,7 +30,12 @@ from typing import Any
 import pandas as pd
 
 from plasticgym.experiments import load_experiment
-from plasticgym.experiments.report import analyse_records, markdown_table, run_experiment
+from plasticgym.experiments.report import (
+    VERDICT_KINDS,
+    analyse_records,
+    markdown_table,
+    run_experiment,
+)
 from plasticgym.records import load_records
 from plasticgym.threads import explicit_threads
 
@@ -70,6 +78,51 @@ def _split(values: str) -> list[str]:
     return [*out, current]
 
 
+def run_folder_name(label: str, overrides: dict[str, Any]) -> str:
+    """A run's folder: ``seed_1``, ``steps-280`` (a change at seed 0), ``steps-280_seed-2``
+    (a change at another first seed, so it never reuses seed 0's folder)."""
+    name = label.replace(" ", "_").replace("=", "-")
+    seed = overrides.get("seed", 0)
+    if label.startswith("seed ") or seed == 0:
+        return name
+    return f"{name}_seed-{seed}"
+
+
+def check_cached_config(folder: Path, overrides: dict[str, Any]) -> None:
+    """Raise ``ValueError`` unless ``folder``'s ``config.json`` has every override's value (a
+    folder of another run would otherwise be re-analysed silently in its place)."""
+    fields = json.loads((folder / "config.json").read_text())
+    stale = {
+        key: fields.get(key)
+        for key, value in overrides.items()
+        if _as_json(value) != fields.get(key, object())
+    }
+    if stale:
+        raise ValueError(
+            f"{folder} holds a run with {stale}, not {overrides}: pass --rerun or another --out"
+        )
+
+
+def _as_json(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def verdict_kinds(result: dict[str, Any]) -> dict[str, str]:
+    """Each verdict's kind in an experiment's result: ``verdict_kinds``, or ``kinds`` where an
+    experiment names it so (``stdp_window``), else read from its lines' ``(finding) ...`` /
+    ``(mechanism check) ...`` prefixes (``systems_consolidation``); a verdict without any is
+    left out."""
+    kinds = result.get("verdict_kinds") or result.get("kinds")
+    if kinds:
+        return dict(kinds)
+    return {
+        name: kind
+        for name, line in result.get("lines", {}).items()
+        for kind in VERDICT_KINDS
+        if line.startswith(f"({kind})")
+    }
+
+
 def reanalysed(name: str, folder: Path, **overrides: Any) -> dict[str, Any]:
     """The result of ``folder``'s records analysed with config fields changed (fields that
     only the analysis reads, e.g. a bin width)."""
@@ -93,13 +146,14 @@ def robustness(
     ``reanalyse`` variants (``FIELD=V1,V2``) re-analyse the first seed's records."""
     columns, kinds = {}, {}
     for label, overrides in variants(seeds, vary):
-        folder = out / name / label.replace(" ", "_").replace("=", "-")
+        folder = out / name / run_folder_name(label, overrides)
         if (folder / "records").is_dir() and not rerun:
+            check_cached_config(folder, overrides)
             result = analyse_records(name, folder)
         else:
             result, _ = run_experiment(name, quick=True, out=folder, progress_bar=False,
                                        **overrides)  # fmt: skip
-        kinds.update(result.get("verdict_kinds", {}))
+        kinds.update(verdict_kinds(result))
         columns[label] = {k: "PASS" if v else "FAIL" for k, v in result["verdicts"].items()}
         (folder / "robustness_lines.json").write_text(json.dumps(result["lines"], indent=1))
     first = out / name / f"seed_{seeds[0]}"
