@@ -118,6 +118,12 @@ class Config:
                 f"pair_frequency={self.pair_frequency!r}, frequencies_hz={self.frequencies_hz!r}"
                 " are invalid: rates must be > 0 Hz"
             )
+        delays = self.frequency_delays_ms
+        if len(delays) != 2 or not delays[0] < 0 < delays[1]:
+            raise ValueError(
+                f"frequency_delays_ms={delays!r} is invalid: two delays (post-before-pre < 0 ms, "
+                "pre-before-post > 0 ms), e.g. (-10.0, 10.0)"
+            )
         if not self.control_theta_p > DP.c_pre + DP.c_post:
             raise ValueError(
                 f"control_theta_p={self.control_theta_p!r} is invalid: must exceed C_pre + "
@@ -332,10 +338,10 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     table = condition_table(records["synapses"], config)
     window = table[table["part"] == "window"]
     parts = (
-        analyse_window(window),
+        analyse_window(window, config.n_pairs, config.pair_frequency),
         analyse_paper(window),
         analyse_theory(table),
-        analyse_frequency(table[table["part"] == "frequency"]),
+        analyse_frequency(table[table["part"] == "frequency"], config.frequency_delays_ms),
         analyse_controls(table, records["synapses"], config),
     )
     verdicts = {name: ok for part in parts for name, ok in part.verdicts.items()}
@@ -369,9 +375,10 @@ def _all_near_1(rows: pd.DataFrame) -> bool:
     )
 
 
-def analyse_window(window: pd.DataFrame) -> PartResult:
+def analyse_window(window: pd.DataFrame, n_pairs: int = 60, pair_hz: float = 1.0) -> PartResult:
     """Part 1: LTD post-before-pre, LTP pre-before-post, no change at long delays (``window``:
-    the window's rows of :func:`condition_table`)."""
+    the window's rows of :func:`condition_table`; ``n_pairs`` pairs at ``pair_hz``, for the
+    lines)."""
     ltd = window[_between(window["delta_t_ms"], LTD_DELAYS_MS)]
     ltp = window[_between(window["delta_t_ms"], LTP_DELAYS_MS)]
     far = window[window["delta_t_ms"].abs() >= LONG_DELAY_MS]
@@ -384,10 +391,12 @@ def analyse_window(window: pd.DataFrame) -> PartResult:
     }
     lines = {
         "ltd_post_before_pre": (
-            f"change after 60 post-before-pre pairs at 1 Hz, {_cells(ltd)} (needs every CI < 1)"
+            f"change after {n_pairs} post-before-pre pairs at {pair_hz:g} Hz, {_cells(ltd)} "
+            f"(needs every CI < 1)"
         ),
         "ltp_pre_before_post": (
-            f"change after 60 pre-before-post pairs at 1 Hz, {_cells(ltp)} (needs every CI > 1)"
+            f"change after {n_pairs} pre-before-post pairs at {pair_hz:g} Hz, {_cells(ltp)} "
+            f"(needs every CI > 1)"
         ),
         "no_change_at_long_delays": (
             f"{_cells(far)} (needs every CI inside 1 +- {NO_CHANGE_MARGIN}); a lone post spike "
@@ -451,12 +460,15 @@ def rate_gain(pre_post: pd.DataFrame) -> tuple[float, float, float]:
     return diff, diff - se, diff + se  # the half-widths are already 1.96 se
 
 
-def analyse_frequency(frequency: pd.DataFrame) -> PartResult:
+def analyse_frequency(
+    frequency: pd.DataFrame, delays_ms: tuple[float, ...] = FREQUENCY_DELAY_MS
+) -> PartResult:
     """Part 2 (``frequency``: its rows of :func:`condition_table`): post-before-pre pairs
     depress at a low rate and potentiate at high rates; pre-before-post potentiation grows
-    with the rate."""
-    post_pre = frequency[frequency["delta_t_ms"] == FREQUENCY_DELAY_MS[0]]
-    pre_post = frequency[frequency["delta_t_ms"] == FREQUENCY_DELAY_MS[1]]
+    with the rate. ``delays_ms``: the (post-before-pre, pre-before-post) delays of the part
+    (``Config.frequency_delays_ms``)."""
+    post_pre = frequency[frequency["delta_t_ms"] == delays_ms[0]]
+    pre_post = frequency[frequency["delta_t_ms"] == delays_ms[1]]
     low = post_pre[post_pre["frequency_hz"] == LOW_RATE_HZ]
     high = post_pre[post_pre["frequency_hz"] >= HIGH_RATE_HZ]
     crossing = post_pre[post_pre["ci_low"] > 1]["frequency_hz"]
@@ -468,16 +480,16 @@ def analyse_frequency(frequency: pd.DataFrame) -> PartResult:
     }
     lines = {
         "ltd_at_low_pairing_rate": (
-            f"dt = {FREQUENCY_DELAY_MS[0]:+g} ms pairs, {_cells(low, 'frequency_hz')} (needs CI "
+            f"dt = {delays_ms[0]:+g} ms pairs, {_cells(low, 'frequency_hz')} (needs CI "
             "< 1)"
         ),
         "ltp_at_high_pairing_rate": (
-            f"dt = {FREQUENCY_DELAY_MS[0]:+g} ms pairs, "
+            f"dt = {delays_ms[0]:+g} ms pairs, "
             f"{_cells(high, 'frequency_hz')} (needs every CI > 1); potentiation from "
             + (f"{crossing.min():g} Hz" if len(crossing) else "no rate") + " up"
         ),
         "ltp_grows_with_pairing_rate": (
-            f"dt = {FREQUENCY_DELAY_MS[1]:+g} ms pairs, change at the highest rate minus at "
+            f"dt = {delays_ms[1]:+g} ms pairs, change at the highest rate minus at "
             f"{LOW_RATE_HZ:g} Hz: {format_ci(*grows)} (needs CI > 0); "
             f"{_cells(pre_post, 'frequency_hz')}"
         ),
@@ -569,7 +581,8 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     axes[1].legend(frameon=False, fontsize=8)
 
     frequency = table[table["part"] == "frequency"]
-    for delta_t, color in ((-10.0, "tab:blue"), (10.0, "tab:red")):
+    delays = sorted(frequency["delta_t_ms"].unique())
+    for delta_t, color in ((delays[0], "tab:blue"), (delays[-1], "tab:red")):
         rows = frequency[frequency["delta_t_ms"] == delta_t].sort_values("frequency_hz")
         errors = [rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]]
         axes[2].errorbar(rows["frequency_hz"], rows["mean"], yerr=errors, fmt="o-", ms=3,

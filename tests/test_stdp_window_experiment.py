@@ -102,3 +102,16 @@ def test_config_validates():
         Config(n_agents=5)
     with pytest.raises(ValueError, match=r"control_theta_p=2.5 is invalid: must exceed"):
         Config(control_theta_p=2.5)
+
+
+def test_frequency_part_reads_the_configured_delays():
+    """The frequency verdicts judge the rows of ``Config.frequency_delays_ms``, not the
+    default's +-10 ms (with other delays they used to judge empty rows and fail)."""
+    config = Config.quick(frequency_delays_ms=(-7.0, 7.0), delays_ms=(-10.0, 10.0))
+    records = stdp_window.run(config, None)
+    result = stdp_window.analyse(records, config)
+    frequency_lines = [v for v in result["lines"].values() if "ms pairs" in v]
+    assert frequency_lines and all("dt = -7 ms" in v or "dt = +7 ms" in v for v in frequency_lines)
+    assert not any("dt = -10 ms" in v or "dt = +10 ms" in v for v in frequency_lines)
+    with pytest.raises(ValueError, match=r"frequency_delays_ms=\(10.0, -10.0\) is invalid"):
+        Config(frequency_delays_ms=(10.0, -10.0))
