@@ -43,7 +43,6 @@ import pandas as pd
 import torch
 
 from plasticgym.agents import SpikingAgent
-from plasticgym.agents.spiking import RULE_DEFAULTS
 from plasticgym.experiments.stats import mean_ci
 from plasticgym.records import load_records
 from plasticgym.sweep import Trial, run_trials, sample_configs, trial_id, trial_spec
@@ -80,14 +79,21 @@ ARMS: Mapping[str, Mapping[str, Any]] = {
 """Each arm's fixed hyperparameters (on top of :data:`FIXED`)."""
 
 
+RULE_DEFAULTS_AT_PROTOCOL: Mapping[str, float] = {
+    "calcium": 1.0, "mstdpet": 50.0, "mstdp": 1.0, "izhikevich": 2.0,
+}  # fmt: skip
+"""Each rule's default ``actor_lr`` when the protocol was fixed (configuration 0), frozen here so
+that the study's trials stay the same after the defaults are updated from its result."""
+
+
 def reference_lr(arm: str) -> float:
-    """The arm's configuration 0: the rule's current default ``actor_lr`` (or
-    :data:`LOW_PRE_REFERENCE_LR` for ``calcium_low_pre``)."""
+    """The arm's configuration 0: the rule's default ``actor_lr`` when the protocol was fixed
+    (:data:`RULE_DEFAULTS_AT_PROTOCOL`; :data:`LOW_PRE_REFERENCE_LR` for ``calcium_low_pre``)."""
     if arm not in ARMS:
         raise ValueError(f"arm={arm!r} is invalid: must be one of {sorted(ARMS)}")
     if arm == "calcium_low_pre":
         return LOW_PRE_REFERENCE_LR
-    return float(RULE_DEFAULTS[ARMS[arm]["rule"]]["actor_lr"])
+    return RULE_DEFAULTS_AT_PROTOCOL[ARMS[arm]["rule"]]
 
 
 def search_space(arm: str) -> dict[str, dict[str, list[float]]]:
