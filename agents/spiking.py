@@ -125,8 +125,9 @@ class SpikingAgentConfig(_ConfigMixin):
 
     Attributes:
         neuron: actor neuron model, ``"lif"`` or ``"izhikevich"`` (regular spiking).
-        rule: actor plasticity, ``"calcium"`` (default: it learned fastest; at the default
-            input rates presynaptic calcium alone crosses both thresholds: docs/spiking.md),
+        rule: actor plasticity, ``"calcium"`` (default: it learned best in the tuning study
+            with the same budget per rule; at the default input rates presynaptic calcium
+            alone crosses both thresholds, a lower ``c_pre`` learns less: docs/spiking.md),
             ``"mstdp"``, ``"mstdpet"`` or ``"izhikevich"``.
         dopamine: ``"td"`` (default: the critic's TD error, the RPE), another registered
             dopamine model (``plasticgym.dopamine.DOPAMINE_MODELS``, default parameters), or
