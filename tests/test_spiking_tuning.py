@@ -70,3 +70,16 @@ def test_silenced_actor_leaves_only_presynaptic_eligibility() -> None:
         n_windows=5, n_agents=4, rule="calcium", c_pre=st.LOW_PRE_CALCIUM, silence_actor=True
     )
     assert low["active"] <= 0.0 and not math.isnan(low["active"])
+
+
+def test_rule_defaults_are_the_recorded_tuning_winners() -> None:
+    """RULE_DEFAULTS' learning rates are the study's winners rounded to 2 significant figures
+    (benchmarks/results/spiking_tuning/winners.csv): changing one without re-tuning fails."""
+    from pathlib import Path
+
+    from plasticgym.agents.spiking import RULE_DEFAULTS
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks/results/spiking_tuning/winners.csv"
+    winners = pd.read_csv(path).set_index("arm")
+    for rule, defaults in RULE_DEFAULTS.items():
+        assert defaults["actor_lr"] == float(f"{winners.loc[rule, 'actor_lr']:.2g}"), rule
