@@ -26,7 +26,10 @@ A study (not a registered experiment) behind the per-rule defaults of
    (:func:`evaluation_table`).
 
 Both stages are sweeps of :mod:`plasticgym.sweep` (``run_trials``, resumable, in
-``out/tuning`` and ``out/evaluation``).
+``out/tuning`` and ``out/evaluation``). :data:`N_CONFIGS` was 8 when the protocol was written
+and was cut to 5 for compute before any arm but calcium had run (the first 5 draws are the
+same). The result (docs/spiking.md, ``benchmarks/results/spiking_tuning/``) set
+``RULE_DEFAULTS``' learning rates.
 """
 
 from __future__ import annotations
