@@ -93,13 +93,16 @@ RULES = ("mstdp", "mstdpet", "izhikevich", "calcium")
 RAW_REWARD = "reward"
 
 RULE_DEFAULTS: Mapping[str, Mapping[str, float]] = {
-    "mstdp": {"actor_lr": 1.0, "tau_eligibility_ms": math.inf},
-    "mstdpet": {"actor_lr": 50.0, "tau_eligibility_ms": 25.0},
-    "izhikevich": {"actor_lr": 2.0, "tau_eligibility_ms": 1000.0},
-    "calcium": {"actor_lr": 1.0, "tau_eligibility_ms": 25.0},
+    "mstdp": {"actor_lr": 12.0, "tau_eligibility_ms": math.inf},
+    "mstdpet": {"actor_lr": 270.0, "tau_eligibility_ms": 25.0},
+    "izhikevich": {"actor_lr": 0.46, "tau_eligibility_ms": 1000.0},
+    "calcium": {"actor_lr": 3.2, "tau_eligibility_ms": 25.0},
 }
 """Each rule's default learning rate and eligibility time constant (``tau_z`` of Florian 2007,
-``tau_c`` of Izhikevich 2007; ``mstdp`` keeps no trace across windows)."""
+``tau_c`` of Izhikevich 2007; ``mstdp`` keeps no trace across windows). The learning rates are
+the winners of one random search with the same budget per rule, rounded to two significant
+figures (:mod:`plasticgym.experiments.spiking_tuning`, docs/spiking.md; ``izhikevich``'s is a
+draw among configurations that all stayed at chance)."""
 
 NEURON_DEFAULTS: Mapping[str, Mapping[str, float]] = {
     "lif": {"background_current": 12.0, "noise_current": 15.0},
@@ -122,8 +125,9 @@ class SpikingAgentConfig(_ConfigMixin):
 
     Attributes:
         neuron: actor neuron model, ``"lif"`` or ``"izhikevich"`` (regular spiking).
-        rule: actor plasticity, ``"calcium"`` (default: it learned fastest; at the default
-            input rates presynaptic calcium alone crosses both thresholds: docs/spiking.md),
+        rule: actor plasticity, ``"calcium"`` (default: it learned best in the tuning study
+            with the same budget per rule; at the default input rates presynaptic calcium
+            alone crosses both thresholds, a lower ``c_pre`` learns less: docs/spiking.md),
             ``"mstdp"``, ``"mstdpet"`` or ``"izhikevich"``.
         dopamine: ``"td"`` (default: the critic's TD error, the RPE), another registered
             dopamine model (``plasticgym.dopamine.DOPAMINE_MODELS``, default parameters), or

@@ -38,8 +38,8 @@ Verdicts (95% t intervals over agents; :data:`MARGIN` above chance):
 - ``pavlovian_*``: the five session verdicts of ``rpe_transfer`` with its labels.
 
 The raw-reward control on lever pressing is reported in the table without a verdict: pressing
-is always right there, so a reward-only potentiation is not expected to fail (measured: it does
-as well or better, docs/experiments.md).
+is always right there, so a reward-only potentiation is not expected to fail (measured: calcium's
+presses more than its TD agents, mstdpet's at the tuned rate less; docs/experiments.md).
 """
 
 from __future__ import annotations

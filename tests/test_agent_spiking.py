@@ -29,7 +29,7 @@ def _agent(**kwargs):
 def test_config_defaults_resolve_per_rule_and_neuron():
     cfg = SpikingAgentConfig()
     assert (cfg.neuron, cfg.rule, cfg.dopamine, cfg.substeps) == ("lif", "calcium", "td", 20)
-    assert cfg.actor_lr == 1.0 and cfg.tau_eligibility_ms == 25.0
+    assert cfg.actor_lr == 3.2 and cfg.tau_eligibility_ms == 25.0
     assert SpikingAgentConfig(rule="mstdp").tau_eligibility_ms == math.inf
     assert SpikingAgentConfig(rule="izhikevich").tau_eligibility_ms == 1000.0
     assert SpikingAgentConfig(neuron="izhikevich").background_current == 0.0
