@@ -83,7 +83,7 @@ def unsupported(agent: Any) -> list[str]:
     return problems
 
 
-def compile_step(agent: Any, *, fallback: bool = False, mode: str | None = None) -> bool:
+def compile_step(agent: Any, *, fallback: bool = False) -> bool:
     """Make ``agent`` (a :class:`~plasticgym.agents.PlasticAgent`) learn with the compiled
     step (see the module docstring); returns True when it does.
 
@@ -91,7 +91,6 @@ def compile_step(agent: Any, *, fallback: bool = False, mode: str | None = None)
         agent: the agent; its configuration must be supported (:func:`unsupported`).
         fallback: without a C++ compiler, warn and keep the eager step (return False) instead
             of raising :class:`CompilerUnavailableError`.
-        mode: ``torch.compile``'s ``mode`` (None: its default).
 
     Raises:
         ValueError: the agent's configuration has parts the compiled step does not cover.
@@ -118,7 +117,7 @@ def compile_step(agent: Any, *, fallback: bool = False, mode: str | None = None)
             raise CompilerUnavailableError(message)
         warnings.warn(message + "; keeping the eager step", RuntimeWarning, stacklevel=2)
         return False
-    compiled = {summarise: _compile_for_one_agent(summarise, mode) for summarise in (False, True)}
+    compiled = {summarise: _compile_for_one_agent(summarise) for summarise in (False, True)}
     agent._learn_step = _CompiledLearnStep(agent, compiled)
     return True
 
@@ -126,7 +125,7 @@ def compile_step(agent: Any, *, fallback: bool = False, mode: str | None = None)
 _COPIES = itertools.count()
 
 
-def _compile_for_one_agent(summarise: bool, mode: str | None) -> Any:
+def _compile_for_one_agent(summarise: bool) -> Any:
     """``fused_step`` compiled for one agent and one ``summarise`` (it is always called with
     that value: its guard is dropped with the others).
 
@@ -140,7 +139,7 @@ def _compile_for_one_agent(summarise: bool, mode: str | None) -> Any:
     code = fused_step.__code__.replace(co_name=f"fused_step_{next(_COPIES)}")
     function = types.FunctionType(code, fused_step.__globals__, code.co_name)
     options = {"guard_filter_fn": torch.compiler.keep_tensor_guards_unsafe}
-    return torch.compile(function, dynamic=False, fullgraph=True, mode=mode, options=options)
+    return torch.compile(function, dynamic=False, fullgraph=True, options=options)
 
 
 def is_compiled(agent: Any) -> bool:

@@ -17,6 +17,23 @@ ENV = "plasticgym/ReversalBandit-v0"
 needs_compiler = pytest.mark.skipif(find_cpp_compiler() is None, reason="no C++ compiler")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _inductor_cache_in_pytest_tmp(tmp_path_factory):
+    """TorchInductor's kernel cache goes to this module's pytest folder, not the system temp
+    directory's ``torchinductor_$USER`` (the suite leaves nothing outside its folders). Its
+    precompiled headers (~150 MB) ignore ``TORCHINDUCTOR_CACHE_DIR`` (torch 2.13 fixes their
+    folder at import from the temp directory), so the test moves that private path too."""
+    import torch._inductor.codecache as codecache
+
+    folder = tmp_path_factory.mktemp("torchinductor")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TORCHINDUCTOR_CACHE_DIR", str(folder))
+        if hasattr(codecache, "_HEADER_DIR") and hasattr(codecache, "_HEADER_LOCK_DIR"):
+            patch.setattr(codecache, "_HEADER_DIR", str(folder / "precompiled_headers"))
+            patch.setattr(codecache, "_HEADER_LOCK_DIR", str(folder / "precompiled_headers/locks"))
+        yield
+
+
 def _run(compiled: bool, steps: int = 60, env: str = ENV, **hyper: object) -> PlasticAgent:
     agent = PlasticAgent(env, n_agents=8, seed=3, **hyper)
     if compiled:
