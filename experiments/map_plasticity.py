@@ -233,7 +233,10 @@ def _population(
 class FrozenLearner:
     """A callback for :meth:`PlasticAgent.learn` that holds the actor's and the critic's
     synapses (weights and every plasticity state) at the values they had when it was made:
-    each step's update is undone after the step, as with their learning rates at 0. The map
+    each step's update is undone after the step. Not quite learning rates at 0: a step chooses
+    its action after its own update, so each frozen-phase choice (which nothing the map learns
+    reads) and the first training trial's choice are made with the held synapses plus that
+    one step's update (found by review; the held synapses themselves never change). The map
     keeps learning (its plasticity does not depend on the actor or critic under
     ``modulator="stimulation"``), so the agent is a passive listener: Reed et al.'s (2011) rats
     were paired before they met the task."""
@@ -291,9 +294,10 @@ def _speed_population(
     (sampled parameters, initial synapses, tone sequence), so groups compare agent by agent.
 
     Step ``k`` plays trial ``k``, learns from its outcome and chooses the action of trial
-    ``k + 1``; the learner is frozen through step ``frozen - 1``, so the first training trial
-    is chosen by, and its outcome is the first learned by, the naive synapses. Trials are
-    counted from the start of training."""
+    ``k + 1``; the learner is frozen through step ``frozen - 1``, so the first training
+    trial's outcome is the first learned by the naive synapses (its choice was made with them
+    plus the last frozen step's update, undone right after; see :class:`FrozenLearner`).
+    Trials are counted from the start of training."""
     phases, frozen = speed_protocol(config, group)
     agent = _agent(config, group, seed, tensorboard_log, protocol=phases)
     agent.learn(frozen, callback=FrozenLearner(agent))
@@ -515,8 +519,9 @@ def _speed_verdicts(
         test = tost(speed_differences(trials, group, 0, n_speed), None, margin)
         rows.append(_tost_row(test, f"{group} - pre_none",
                               f"discrimination, first {n_speed} training trials", n))  # fmt: skip
-        # An equivalence within the margin only contrasts with an effect larger than it.
-        informative = abs(effect[0]) > margin
+        # An equivalence within the margin only contrasts with a speed-up larger than it (a
+        # slowing is no speed-up to contrast with).
+        informative = effect[0] > margin
         verdicts[verdict] = bool(test.equivalent and (informative or not needs_effect))
         lines[verdict] = (
             f"{_label(verdict)} Reed protocol: {group} - none, first {n_speed} training trials: "
