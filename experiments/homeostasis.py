@@ -652,8 +652,8 @@ VERDICT_KINDS = {
     "return_needs_scaling": FINDING,
     "task_learned_while_deprived": FINDING,
     "in_vivo_scaling_up_and_multiplicative": FINDING,
-    "offset_scales_as_one_over_eta": FINDING,
-    "integral_scaling_shrinks_the_offset": FINDING,
+    "offset_falls_with_eta": FINDING,
+    "integral_scaling_shrinks_the_offset": MECHANISM_CHECK,  # while r > target z only grows
     "integral_scaling_holds_rates_near_target": FINDING,
     "task_learned_with_integral_scaling": FINDING,
 }
@@ -851,7 +851,7 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     deprived with scaling, late: CI > ``LEARNED``); ``in_vivo_scaling_up_and_multiplicative``
     (factor CI > 1 and slope CI inside ``[1 / IN_VIVO_SLOPE, IN_VIVO_SLOPE]``).
 
-    Part 6: ``offset_scales_as_one_over_eta`` (slope of log(late rate / target - 1) on log
+    Part 6: ``offset_falls_with_eta`` (slope of log(late rate / target - 1) on log
     eta over the sweep: CI inside ``OFFSET_SLOPE``); ``integral_scaling_shrinks_the_offset``
     (late rate / target, integral minus its paired proportional control: CI < 0);
     ``integral_scaling_holds_rates_near_target`` (CI inside ``[1 / HELD, HELD]``);
@@ -1386,14 +1386,14 @@ def analyse_controllers(late: pd.DataFrame, skill: pd.DataFrame) -> PartResult:
                        quantity="hit - false-alarm rate, late trials"))  # fmt: skip
     low, high = OFFSET_SLOPE
     verdicts = {
-        "offset_scales_as_one_over_eta": positive and low < slope[1] and slope[2] < high,
+        "offset_falls_with_eta": positive and low < slope[1] and slope[2] < high,
         "integral_scaling_shrinks_the_offset": shrink[2] < 0,
         "integral_scaling_holds_rates_near_target": held[1] > 1 / HELD and held[2] < HELD,
         "task_learned_with_integral_scaling": learned[1] > LEARNED,
     }
     means = sweep.groupby("scaling_rate")["late"].mean()
     lines = {
-        "offset_scales_as_one_over_eta": "slope of log(late rate / target - 1) on log eta "
+        "offset_falls_with_eta": "slope of log(late rate / target - 1) on log eta "
         f"{format_ci(*slope)} (needs CI inside [{low}, {high}]; predicted -1; late rate / "
         "target " + ", ".join(f"{m:.2f} at {e:g}" for e, m in means.items())
         + ("" if positive else "; some offsets <= 0: no log") + ")",

@@ -60,7 +60,7 @@ AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_s
 # deprivation while learning, the offset against eta, an integral term)
 # rates_return_while_learning, task_learned_while_deprived,
 # in_vivo_scaling_up_and_multiplicative and integral_scaling_holds_rates_near_target fail at
-# seeds 0, 1, 2 and offset_scales_as_one_over_eta at seed 0 (see docs/experiments.md).
+# seeds 0, 1, 2 and offset_falls_with_eta at seed 0 (see docs/experiments.md).
 # spiking_tasks passes all 9 quick verdicts at seeds 0, 1 and 2.
 # consolidation_behaviour passes all 9 quick (and full) verdicts at seeds 0, 1 and 2 since
 # strong training is the weak 10-min session with a 10x reward (issue 13; before, strong was
@@ -338,7 +338,7 @@ def test_homeostasis_verdicts_flip_with_the_records(tmp_path_factory):
         _copy_group(records, "control_scaling", "sweep")
 
     verdicts = _corrupted("homeostasis", tmp_path_factory, offsets_ignore_eta)
-    assert not verdicts["offset_scales_as_one_over_eta"]
+    assert not verdicts["offset_falls_with_eta"]
 
     def integral_is_proportional(records):
         _copy_group(records, "control_scaling", "integral")
