@@ -323,8 +323,19 @@ def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, 
     return {"agents": agents, **bandit, "two_step": two_step}
 
 
-def _label(verdict: str) -> str:
-    return f"({KIND[verdict]})"
+TABULAR_MECHANISM_CHECKS = ("young_model_based", "old_shifts_to_model_free")
+"""Verdicts that are mechanism checks with the tabular model-based player: it plans through
+its transition model by construction (a positive interaction), and it has no model-free
+controller, so its model-based share falls with age only because the shrinking interaction
+meets the regression's noise floor of ``|b_r|`` (found by review)."""
+
+
+def verdict_kinds(config: Config) -> dict[str, str]:
+    """:data:`KIND`, with :data:`TABULAR_MECHANISM_CHECKS` mechanism checks when the tabular
+    learner plays the two-step task (``two_step_agent="model_based"``)."""
+    if config.two_step_agent != "model_based":
+        return dict(KIND)
+    return {**KIND, **dict.fromkeys(TABULAR_MECHANISM_CHECKS, "mechanism check")}
 
 
 def trials_to_criterion(curves: pd.DataFrame, window: int, criterion: float) -> pd.Series:
@@ -414,13 +425,21 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
             + (("habit_share",) if "habit_share" in table else ())]  # fmt: skip
     verdicts: dict[str, bool] = {}
     lines: dict[str, str] = {}
+    kinds = verdict_kinds(config)
+
+    def _label(verdict: str) -> str:
+        return f"({kinds[verdict]})"
 
     def greater(name: str, a: str, b: str, column: str, text: str) -> None:
         """Verdict ``name``: cohort ``a``'s ``column`` above cohort ``b``'s (Welch CI > 0)."""
         finite = [v[np.isfinite(v)] for v in (values(a, column), values(b, column))]
         difference = difference_ci(*finite)
-        rows.append(estimate_row(difference, config.n_agents, cohort=f"{a} - {b}",
-                                 quantity=f"{column} difference (Welch 95%)"))  # fmt: skip
+        n = min(len(finite[0]), len(finite[1]))
+        dropped = sum(len(values(c, column)) for c in (a, b)) - len(finite[0]) - len(finite[1])
+        quantity = f"{column} difference (Welch 95%)" + (
+            f"; {dropped} NaN dropped" if dropped else ""
+        )
+        rows.append(estimate_row(difference, n, cohort=f"{a} - {b}", quantity=quantity))
         verdicts[name] = bool(difference[1] > 0)
         lines[name] = f"{_label(name)} {text}: {a} - {b} {format_ci(*difference)} (CI > 0)"
 
@@ -469,7 +488,7 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         f" (margin for b_rt comparisons {mb_margin:g}, reported)"
     )
     return {"verdicts": verdicts, "table": pd.DataFrame(rows), "lines": lines,
-            "measures": table}  # fmt: skip
+            "verdict_kinds": kinds, "measures": table}  # fmt: skip
 
 
 def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any) -> list[Path]:
