@@ -118,6 +118,12 @@ class Config:
                 f"pair_frequency={self.pair_frequency!r}, frequencies_hz={self.frequencies_hz!r}"
                 " are invalid: rates must be > 0 Hz"
             )
+        if LOW_RATE_HZ not in self.frequencies_hz or max(self.frequencies_hz) < HIGH_RATE_HZ:
+            raise ValueError(
+                f"frequencies_hz={self.frequencies_hz!r} is invalid: the frequency verdicts "
+                f"compare {LOW_RATE_HZ:g} Hz with rates >= {HIGH_RATE_HZ:g} Hz, so it must hold "
+                f"{LOW_RATE_HZ:g} and at least one rate >= {HIGH_RATE_HZ:g}"
+            )
         delays = self.frequency_delays_ms
         if len(delays) != 2 or not delays[0] < 0 < delays[1]:
             raise ValueError(

@@ -115,3 +115,7 @@ def test_frequency_part_reads_the_configured_delays():
     assert not any("dt = -10 ms" in v or "dt = +10 ms" in v for v in frequency_lines)
     with pytest.raises(ValueError, match=r"frequency_delays_ms=\(10.0, -10.0\) is invalid"):
         Config(frequency_delays_ms=(10.0, -10.0))
+    with pytest.raises(ValueError, match=r"frequencies_hz=\(2.0, 100.0\) is invalid: .* hold 1"):
+        Config(frequencies_hz=(2.0, 100.0))
+    with pytest.raises(ValueError, match=r"frequencies_hz=\(1.0, 20.0\) is invalid"):
+        Config(frequencies_hz=(1.0, 20.0))
