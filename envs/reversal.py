@@ -219,6 +219,7 @@ class ReversalBanditDynamics(TaskDynamics):
     config_class = ReversalBanditConfig
     n_start_uniforms = 1
     n_step_uniforms = 1
+    fresh_step_output = True  # (every array _emit returns is new: copies, gathers, ufuncs)
 
     def __init__(self, config: ReversalBanditConfig) -> None:
         self.config = config
@@ -271,10 +272,11 @@ class ReversalBanditDynamics(TaskDynamics):
         the phase counters (:func:`~plasticgym.envs._base.advance_phase`; every step ends a
         trial). A novelty trial pays nothing and leaves the reversal counters as they were."""
         phase = state.phase
-        probs = self.reward_probabilities(state)
+        p_high, p_low = self.p_high[phase], self.p_low[phase]
+        probs = arm_probabilities(state.correct_arm, p_high, p_low)
         choice = np.asarray(actions, dtype=np.int64)
         correct = choice == state.correct_arm
-        paid = u[:, 0] < probs[np.arange(choice.size), choice]
+        paid = u[:, 0] < np.where(correct, p_high, p_low)  # (= probs[i, choice[i]])
         reward = np.where(paid, self.magnitude[phase], 0.0)
         novel = self.novelty[phase]
         since = np.where(novel, state.since_reversal, state.since_reversal + 1)
@@ -323,7 +325,7 @@ class ReversalBanditDynamics(TaskDynamics):
             "reward_probs": self.reward_probabilities(state) if probs is None else probs,
             "novelty": self.novelty[state.phase],
         }
-        cue = np.where(self.novelty[next_phase], 0.0, 1.0).astype(np.float32)
+        cue = (~self.novelty[next_phase]).astype(np.float32)  # 0 in a novelty phase, else 1
         return StepOutput(
             obs=cue.reshape(n, 1),
             reward=np.asarray(reward, dtype=np.float64),
