@@ -79,8 +79,10 @@ TEST_KWARGS: dict[str, Any] = {"n_trials": 60, "reversal_every": 10}
 def arm_probabilities(correct_arm: IntArray, p_high: FloatArray, p_low: FloatArray) -> FloatArray:
     """Reward probability of each arm, ``[N, 2]``: ``P(r = 1 | arm) = p_high`` if
     ``arm == correct_arm`` else ``p_low``."""
-    is_correct = np.arange(2)[None, :] == correct_arm[:, None]
-    return np.where(is_correct, p_high[:, None], p_low[:, None])
+    probs = np.empty((correct_arm.size, 2), dtype=np.result_type(p_high, p_low))
+    for arm in (0, 1):  # (two [N] selections: faster than one broadcast [N, 2] one)
+        probs[:, arm] = np.where(correct_arm == arm, p_high, p_low)
+    return probs
 
 
 def reversal_due(
