@@ -281,7 +281,7 @@ class ReversalBanditDynamics(TaskDynamics):
         paid = u[:, 0] < np.where(correct, p_high, p_low)  # (= probs[i, choice[i]])
         reward = np.where(paid, self.magnitude[phase], 0.0)
         novel = self.novelty[phase]
-        since = np.where(novel, state.since_reversal, state.since_reversal + 1)
+        since = state.since_reversal + ~novel  # (a novelty trial does not count)
         streak = np.where(novel, state.streak, np.where(correct, state.streak + 1, 0))
         flip = ~novel & reversal_due(
             self.rule[phase], since, streak, self.every[phase], self.criterion[phase]
