@@ -413,7 +413,7 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
         reward_t = torch.as_tensor(reward_np, device=self.device)
         active = ~progress.autoreset
         terminated_t = torch.as_tensor(np.asarray(terminated), device=self.device)
-        done = terminated_t | torch.as_tensor(np.asarray(truncated), device=self.device)
+        done = torch.as_tensor(np.logical_or(terminated, truncated), device=self.device)
         self._step_info = info  # for models that read task events (e.g. drug deliveries)
         try:
             result = self._learn_step(obs, reward_t, terminated_t, active, self._learn_generator)
@@ -429,7 +429,7 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
             finite = torch.isfinite(torch.stack([result.rpe, result.dopamine, result.value]))
             if not bool(finite.all()):
                 raise self._nonfinite_error(signals, reward_t)
-        episode = progress.episode + progress.autoreset.long()  # (the agents not active)
+        episode = progress.episode + progress.autoreset  # (the agents not active; long + bool)
         episode_return = torch.where(active, progress.episode_return + reward_t, reward_t * 0)
         if buffer is not None:
             columns = self._record_columns(progress.actions, reward_t, result, episode, info)

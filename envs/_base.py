@@ -93,6 +93,13 @@ def check_discrete_action(action: Any, n: int) -> int:
 
 def check_discrete_actions(actions: Any, n: int, num_envs: int) -> IntArray:
     """Return a batch of actions as an int64 array ``[num_envs]`` in ``{0..n-1}``, or raise."""
+    if (
+        type(actions) is np.ndarray
+        and actions.dtype.kind in "iu"
+        and actions.shape == (num_envs,)
+        and ((actions >= 0) & (actions < n)).all()
+    ):  # a policy's integer actions (the usual input): the checks below would all pass
+        return actions.astype(np.int64)
     allowed = f"an integer array-like of shape ({num_envs},) with values in {{0, ..., {n - 1}}}"
     if isinstance(actions, list | tuple) and any(
         isinstance(a, bool | np.bool_ | str | bytes) for a in actions
@@ -418,15 +425,7 @@ class UniformStreams:
             return np.zeros((idx.size, k), dtype=np.float64)
         if k > self.block:
             raise ValueError(f"cannot draw {k} > block={self.block} numbers at once")
-        low = idx[self.position[idx] + k > self.block]
-        for env in low:
-            generator = self.generators[env]
-            if generator is None:
-                raise RuntimeError(f"env {env} has no random generator; call reset(seed=...)")
-            left = self.buffer[env, self.position[env] :]
-            self.buffer[env, : left.size] = left
-            self.buffer[env, left.size :] = generator.random(self.block - left.size)
-            self.position[env] = 0
+        self._refill(idx[self.position[idx] + k > self.block])
         if k == 1:  # (one number per env: a flat gather, the same numbers)
             out = self.buffer.ravel()[idx * self.block + self.position[idx]][:, None]
         else:
@@ -434,6 +433,32 @@ class UniformStreams:
             out = self.buffer[idx[:, None], columns]
         self.position[idx] += k
         return out
+
+    def draw_all(self, k: int) -> FloatArray:
+        """:meth:`draw` for every env (``idx = arange(num_envs)``), the same numbers, without
+        gathering and scattering the positions through an index array."""
+        if k == 0 or k > self.block:
+            return self.draw(np.arange(self.num_envs), k)
+        self._refill(np.flatnonzero(self.position + k > self.block))
+        if k == 1:
+            rows = np.arange(0, self.num_envs * self.block, self.block)
+            out = self.buffer.ravel()[rows + self.position][:, None]
+        else:
+            out = np.take_along_axis(self.buffer, self.position[:, None] + np.arange(k), axis=1)
+        self.position += k
+        return out
+
+    def _refill(self, envs: IntArray) -> None:
+        """Move the unread numbers of each env in ``envs`` to the front of its buffer and fill
+        the rest from its generator."""
+        for env in envs:
+            generator = self.generators[env]
+            if generator is None:
+                raise RuntimeError(f"env {env} has no random generator; call reset(seed=...)")
+            left = self.buffer[env, self.position[env] :]
+            self.buffer[env, : left.size] = left
+            generator.random(out=self.buffer[env, left.size :])
+            self.position[env] = 0
 
     def get_state(self) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
         """Buffers and positions as arrays, and each generator's bit-generator state."""
@@ -519,6 +544,9 @@ class TaskDynamics(ABC):
     action_space: spaces.Space
     n_start_uniforms: int = 0
     n_step_uniforms: int = 0
+    fresh_step_output: ClassVar[bool] = False
+    """True if :meth:`step` returns only arrays it allocated in that call and keeps none of
+    them (nor views of them) in its state: the vector shell then skips its defensive copies."""
 
     @abstractmethod
     def __init__(self, config: Any) -> None:
@@ -775,11 +803,15 @@ class TaskVectorEnv(VectorEnv):
             u = np.zeros((self.num_envs, self.dynamics.n_step_uniforms), dtype=np.float64)
             u[stepping] = self._streams.draw(stepping, self.dynamics.n_step_uniforms)
         else:  # every env steps (almost every step)
-            u = self._streams.draw(self._all, self.dynamics.n_step_uniforms)
+            u = self._streams.draw_all(self.dynamics.n_step_uniforms)
         state, out = self.dynamics.step(self._state, checked, u)
-        obs, reward = out.obs.copy(), out.reward.copy()
-        terminated, truncated = out.terminated.copy(), out.truncated.copy()
-        info = {key: value.copy() for key, value in out.info.items()}
+        if self.dynamics.fresh_step_output:
+            obs, reward, terminated, truncated = out.obs, out.reward, out.terminated, out.truncated
+            info = dict(out.info)
+        else:
+            obs, reward = out.obs.copy(), out.reward.copy()
+            terminated, truncated = out.terminated.copy(), out.truncated.copy()
+            info = {key: value.copy() for key, value in out.info.items()}
         if restart.size:
             u_start = self._streams.draw(restart, self.dynamics.n_start_uniforms)
             fresh, start_out = self.dynamics.start(np.zeros(restart.size, dtype=np.int64), u_start)
@@ -793,7 +825,8 @@ class TaskVectorEnv(VectorEnv):
         self._view_reward, self._view_trial = reward.copy(), info["trial"].copy()
         self._view_phase = info["phase"].copy()
         self._autoreset = terminated | truncated
-        masks = {f"_{key}": np.ones(self.num_envs, dtype=np.bool_) for key in info}
+        ones = np.ones((len(info), self.num_envs), dtype=np.bool_)  # (one allocation)
+        masks = {f"_{key}": mask for key, mask in zip(info, ones, strict=True)}
         return obs.copy(), reward, terminated, truncated, _interleave(info, masks)
 
     def render(self) -> tuple[np.ndarray | str, ...] | None:

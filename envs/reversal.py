@@ -79,8 +79,10 @@ TEST_KWARGS: dict[str, Any] = {"n_trials": 60, "reversal_every": 10}
 def arm_probabilities(correct_arm: IntArray, p_high: FloatArray, p_low: FloatArray) -> FloatArray:
     """Reward probability of each arm, ``[N, 2]``: ``P(r = 1 | arm) = p_high`` if
     ``arm == correct_arm`` else ``p_low``."""
-    is_correct = np.arange(2)[None, :] == correct_arm[:, None]
-    return np.where(is_correct, p_high[:, None], p_low[:, None])
+    probs = np.empty((correct_arm.size, 2), dtype=np.result_type(p_high, p_low))
+    for arm in (0, 1):  # (two [N] selections: faster than one broadcast [N, 2] one)
+        probs[:, arm] = np.where(correct_arm == arm, p_high, p_low)
+    return probs
 
 
 def reversal_due(
@@ -219,6 +221,7 @@ class ReversalBanditDynamics(TaskDynamics):
     config_class = ReversalBanditConfig
     n_start_uniforms = 1
     n_step_uniforms = 1
+    fresh_step_output = True  # (every array _emit returns is new: copies, gathers, ufuncs)
 
     def __init__(self, config: ReversalBanditConfig) -> None:
         self.config = config
@@ -271,13 +274,14 @@ class ReversalBanditDynamics(TaskDynamics):
         the phase counters (:func:`~plasticgym.envs._base.advance_phase`; every step ends a
         trial). A novelty trial pays nothing and leaves the reversal counters as they were."""
         phase = state.phase
-        probs = self.reward_probabilities(state)
+        p_high, p_low = self.p_high[phase], self.p_low[phase]
+        probs = arm_probabilities(state.correct_arm, p_high, p_low)
         choice = np.asarray(actions, dtype=np.int64)
         correct = choice == state.correct_arm
-        paid = u[:, 0] < probs[np.arange(choice.size), choice]
+        paid = u[:, 0] < np.where(correct, p_high, p_low)  # (= probs[i, choice[i]])
         reward = np.where(paid, self.magnitude[phase], 0.0)
         novel = self.novelty[phase]
-        since = np.where(novel, state.since_reversal, state.since_reversal + 1)
+        since = state.since_reversal + ~novel  # (a novelty trial does not count)
         streak = np.where(novel, state.streak, np.where(correct, state.streak + 1, 0))
         flip = ~novel & reversal_due(
             self.rule[phase], since, streak, self.every[phase], self.criterion[phase]
@@ -323,7 +327,7 @@ class ReversalBanditDynamics(TaskDynamics):
             "reward_probs": self.reward_probabilities(state) if probs is None else probs,
             "novelty": self.novelty[state.phase],
         }
-        cue = np.where(self.novelty[next_phase], 0.0, 1.0).astype(np.float32)
+        cue = (~self.novelty[next_phase]).astype(np.float32)  # 0 in a novelty phase, else 1
         return StepOutput(
             obs=cue.reshape(n, 1),
             reward=np.asarray(reward, dtype=np.float64),

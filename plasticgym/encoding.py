@@ -204,12 +204,15 @@ class ObservationReader:
         self.n_signed = sum(leaf.n_channels // 2 for leaf in self.leaves if leaf.kind == "signed")
         self._bounds: dict[int, tuple[Tensor, Tensor]] = {}  # Box leaf -> (low, 1 / range)
         self._offsets: dict[int, Tensor] = {}  # MultiDiscrete leaf -> first channel - start
+        self._unit_boxes: set[int] = set()  # Box leaves in [0, 1]: (x - 0) * 1 == x exactly
         for i, leaf in enumerate(self.leaves):
             if leaf.kind == "box":
                 box = leaf.space
                 low = torch.as_tensor(box.low, dtype=torch.float32, device=device).flatten()
                 high = torch.as_tensor(box.high, dtype=torch.float32, device=device).flatten()
                 self._bounds[i] = (low, 1.0 / torch.clamp(high - low, min=1e-12))
+                if bool((low == 0).all()) and bool((self._bounds[i][1] == 1).all()):
+                    self._unit_boxes.add(i)
             elif leaf.kind == "multidiscrete":
                 md = leaf.space
                 nvec = np.asarray(md.nvec, dtype=np.int64).flatten()
@@ -293,7 +296,9 @@ class ObservationReader:
         if leaf.kind == "boxes":
             index = box_index(flat.to(torch.float64), self._box_edges)
             return torch.nn.functional.one_hot(index, leaf.n_channels).to(torch.float32)
-        if leaf.kind == "box":
+        if leaf.kind == "box" and i in self._unit_boxes:
+            flat = flat.clamp(0.0, 1.0)
+        elif leaf.kind == "box":
             low, scale = self._bounds[i]
             flat = ((flat - low) * scale).clamp(0.0, 1.0)
         return flat

@@ -13,7 +13,9 @@ from plasticgym.config import check_int, check_probability
 from plasticgym.envs._base import (
     Phase,
     TaskConfig,
+    UniformStreams,
     advance_phase,
+    check_discrete_actions,
     default_protocol,
     parse_protocol,
     task_config,
@@ -201,3 +203,28 @@ def test_task_config_json_has_the_chosen_fields_then_the_resolved_protocol() -> 
     }
     with pytest.raises(AttributeError):
         config.p_high = 0.5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_draw_all_gives_the_numbers_draw_gives_across_refills(k: int) -> None:
+    fast, slow = UniformStreams(5, block=8), UniformStreams(5, block=8)
+    for env in range(5):
+        fast.seed(env, np.random.default_rng(env))
+        slow.seed(env, np.random.default_rng(env))
+    slow.draw(np.array([1, 3]), 2)  # envs at different positions: refills at different steps
+    fast.draw(np.array([1, 3]), 2)
+    for _ in range(11):
+        np.testing.assert_array_equal(fast.draw_all(k), slow.draw(np.arange(5), k))
+    np.testing.assert_array_equal(fast.position, slow.position)
+    np.testing.assert_array_equal(fast.buffer, slow.buffer)
+
+
+def test_integer_actions_fast_path_returns_a_copy_and_refuses_out_of_range() -> None:
+    actions = np.array([0, 2, 1], dtype=np.int64)
+    checked = check_discrete_actions(actions, 3, 3)
+    assert checked.dtype == np.int64 and checked.tolist() == [0, 2, 1]
+    assert not np.shares_memory(checked, actions)
+    with pytest.raises(ValueError, match=r"invalid entries at indices \[1\]: \[3\]"):
+        check_discrete_actions(np.array([0, 3, 1]), 3, 3)
+    with pytest.raises(ValueError, match="got dtype bool"):
+        check_discrete_actions(np.array([True, False, True]), 3, 3)
