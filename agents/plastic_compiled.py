@@ -179,9 +179,9 @@ class _CompiledLearnStep:
         (critic, actor, agent.dopamine_state, rollout, actions, rpe, dopamine, v_t, summary) = out
         agent.critic = agent.critic._replace(synapses=critic)
         agent.actor = agent.actor._replace(synapses=actor)
-        agent._rollout = ro._replace(encoder=EncoderState(rollout[0]))._replace(
-            features=rollout[1], actor_input=rollout[2], rates=rollout[3], post=rollout[4],
-            chosen=rollout[5], channels=channels,
+        agent._rollout = ro._replace(
+            encoder=EncoderState(rollout[0]), features=rollout[1], actor_input=rollout[2],
+            rates=rollout[3], post=rollout[4], chosen=rollout[5], channels=channels,
         )  # fmt: skip
         if summary is None:
             summary = {"mean_abs_dw": agent._no_summary, "mean_rate": agent._no_summary}
