@@ -196,3 +196,46 @@ def test_cliff_walking_preset_finds_the_goal():
     agent.learn(steps, callback=collect)
     last = np.array([np.mean(r[-10:]) if r else -np.inf for r in returns])
     assert (last > -40.0).sum() >= n_agents // 2, last
+
+
+def test_annealed_inverse_temperature_rises_linearly_between_two_episodes():
+    from plasticgym.agents.plastic_actions import annealed_inverse_temperature
+
+    episodes = torch.tensor([0, 200, 350, 500, 900])
+    beta = annealed_inverse_temperature(5.0, 10.0, episodes, 200, 500)
+    torch.testing.assert_close(beta, torch.tensor([5.0, 5.0, 7.5, 10.0, 10.0]))
+    per_agent = annealed_inverse_temperature(torch.tensor([2.0, 4.0]), 10.0,
+                                             torch.tensor([1, 1]), 0, 2)  # fmt: skip
+    torch.testing.assert_close(per_agent, torch.tensor([6.0, 7.0]))
+
+
+BAD_SCHEDULES = [(10.0, 5), (-1.0, 0, 10), (10.0, 10, 10), (10.0, 1.5, 10), (10.0, -1, 10),
+                 (10.0, 0, float("inf")), "fast", (True, 0, 1)]  # fmt: skip
+
+
+@pytest.mark.parametrize("schedule", BAD_SCHEDULES)
+def test_inverse_temperature_schedule_rejects_bad_values(schedule):
+    with pytest.raises(ValueError, match=r"inverse_temperature_schedule=.* is invalid"):
+        PlasticAgent("CliffWalking-v1", n_agents=2, seed=0, inverse_temperature_schedule=schedule)
+
+
+def test_inverse_temperature_schedule_is_off_by_default_follows_episodes_and_is_saved(tmp_path):
+    def actor_weights(**schedule):
+        agent = PlasticAgent("CliffWalking-v1", n_agents=4, seed=0, n_microstimuli=1, **schedule)
+        agent.learn(300)
+        return agent, agent.actor.weights
+
+    default, weights = actor_weights()
+    assert "inverse_temperature_schedule" not in default.config.to_flat()
+    _, flat_weights = actor_weights(inverse_temperature_schedule=(5.0, 0, 1))  # beta stays 5
+    assert torch.equal(weights, flat_weights)
+    agent, _ = actor_weights(inverse_temperature_schedule=(9.0, 0, 4))
+    episodes = agent._progress.episode.to(torch.float32)
+    expected = 5.0 + 4.0 * (episodes / 4).clamp(max=1.0)
+    torch.testing.assert_close(agent._beta().view(-1), expected)
+    assert agent.config.to_flat()["inverse_temperature_schedule"] == [9.0, 0, 4]
+    with pytest.warns(UserWarning, match="cannot save its state"):
+        path = agent.save(tmp_path / "annealed")
+    loaded = PlasticAgent.load(path)
+    assert loaded.config.inverse_temperature_schedule == (9.0, 0, 4)
+    torch.testing.assert_close(loaded._beta(), agent._beta())
