@@ -6,6 +6,8 @@ Run by hand (not a test; numbers in docs/agents.md)::
         --checkpoints 10000 20000 30000
     python benchmarks/control_presets.py CliffWalking-v1 --seeds 0 1 2 --agents 16 \\
         --checkpoints 20000 --greedy-steps 200
+    python benchmarks/control_presets.py CliffWalking-v1 --agent q_learning --seeds 0 1 2 \\
+        --agents 16 --checkpoints 20000 --greedy-steps 200     # the tabular baseline
 
 Protocol (fixed before the verdict runs): each seed trains ``--agents`` agents of the preset
 together; at every checkpoint (steps per agent) the score of an agent is the mean return of its
@@ -52,7 +54,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from plasticgym.agents import PlasticAgent, plastic_preset
+from plasticgym.agents import PlasticAgent, QLearningAgent, plastic_preset
 from plasticgym.experiments.stats import bootstrap_ci, mean_ci
 
 TARGETS = {"CartPole-v1": 195.0, "CliffWalking-v1": -17.0}
@@ -62,8 +64,8 @@ bootstrap interval of the median over agents."""
 
 
 def training_scores(
-    env_id: str, n_agents: int, seed: int, checkpoints: list[int]
-) -> tuple[PlasticAgent, dict[int, np.ndarray]]:
+    env_id: str, n_agents: int, seed: int, checkpoints: list[int], agent_kind: str = "plastic"
+) -> tuple[PlasticAgent | QLearningAgent, dict[int, np.ndarray]]:
     """Train the preset's agents; each agent's score at each checkpoint: the mean of its last 10
     episodes (NaN for an agent that has finished no episode), or for a task judged by medians
     the median of its last 10 (the return of its current episode if it has finished none)."""
@@ -74,7 +76,10 @@ def training_scores(
         for i in np.flatnonzero(done):
             returns[i].append(float(agent._progress.episode_return[i]))
 
-    agent = PlasticAgent(env_id, n_agents=n_agents, seed=seed, **plastic_preset(env_id))
+    if agent_kind == "plastic":
+        agent = PlasticAgent(env_id, n_agents=n_agents, seed=seed, **plastic_preset(env_id))
+    else:  # the tabular baseline with its defaults
+        agent = QLearningAgent(env_id, n_agents=n_agents, seed=seed)
     scores, done_steps = {}, 0
     for checkpoint in checkpoints:
         agent.learn(checkpoint - done_steps, callback=collect)
@@ -88,7 +93,9 @@ def training_scores(
     return agent, scores
 
 
-def greedy_scores(agent: PlasticAgent, env_id: str, seed: int, max_steps: int) -> np.ndarray:
+def greedy_scores(
+    agent: PlasticAgent | QLearningAgent, env_id: str, seed: int, max_steps: int
+) -> np.ndarray:
     """One greedy episode per agent (its most preferred action every step), return each."""
     n_agents = agent.n_agents
     envs = [gym.make(env_id) for _ in range(n_agents)]
@@ -128,18 +135,25 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=32)
     parser.add_argument("--checkpoints", type=int, nargs="+", default=[10000, 20000, 30000])
     parser.add_argument("--greedy-steps", type=int, default=500)
+    parser.add_argument("--agent", choices=["plastic", "q_learning"], default="plastic",
+                        help="PlasticAgent with the task's preset, or QLearningAgent's defaults "
+                        "(a tabular baseline: Discrete observations only)")  # fmt: skip
     args = parser.parse_args()
     target = TARGETS[args.env_id]
     for seed in args.seeds:
         t0 = time.perf_counter()
-        agent, scores = training_scores(args.env_id, args.agents, seed, args.checkpoints)
+        agent, scores = training_scores(
+            args.env_id, args.agents, seed, args.checkpoints, args.agent
+        )
         seconds = round(time.perf_counter() - t0, 1)
         for checkpoint, values in scores.items():
-            row = {"env": args.env_id, "seed": seed, "steps": checkpoint, "measure": "training",
+            row = {"env": args.env_id, "agent": args.agent, "seed": seed, "steps": checkpoint,
+                   "measure": "training",
                    **summary(values, target, MEDIAN_RULE.get(args.env_id))}  # fmt: skip
             print(json.dumps(row), flush=True)
         greedy = greedy_scores(agent, args.env_id, seed, args.greedy_steps)
-        row = {"env": args.env_id, "seed": seed, "steps": args.checkpoints[-1],
+        row = {"env": args.env_id, "agent": args.agent, "seed": seed,
+               "steps": args.checkpoints[-1],
                "measure": "greedy", **summary(greedy, target, MEDIAN_RULE.get(args.env_id)),
                "train_seconds": seconds}  # fmt: skip
         print(json.dumps(row), flush=True)
