@@ -226,6 +226,20 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
 
     # ------------------------------------------------------------------ learning
 
+    def learn(self, total_timesteps: int, **kwargs: Any) -> PlasticAgent:
+        """:meth:`PopulationAgent.learn`; refuses an annealed ``beta`` on the compiled step,
+        which reads ``inverse_temperature`` only (:mod:`plasticgym.agents.plastic_compiled`)."""
+        if self.config.inverse_temperature_schedule is not None:
+            from plasticgym.agents.plastic_compiled import is_compiled
+
+            if is_compiled(self):
+                raise ValueError(
+                    "inverse_temperature_schedule is not applied by the compiled step "
+                    "(compile_step); learn with the eager step (a new agent without "
+                    "compile_step) or without the schedule"
+                )
+        return super().learn(total_timesteps, **kwargs)
+
     def _learn_step(
         self,
         obs: np.ndarray,

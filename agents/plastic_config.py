@@ -69,7 +69,7 @@ class PlasticAgentConfig:
             ``first_episode``-th and ``last_episode``-th completed episode (integers,
             ``0 <= first < last``), then stays there: exploration that falls with practice
             (:func:`~plasticgym.agents.plastic_actions.annealed_inverse_temperature`).
-            Discrete actions only; not applied by ``compile_step``.
+            Discrete actions only; not applied by ``compile_step`` (``learn`` then raises).
         dopamine_gain_positive: gain on positive dopamine signals (bursts), >= 0.
         dopamine_gain_negative: gain on negative dopamine signals (dips), >= 0.
         dopamine_tonic: tonic dopamine added to every phasic signal (a dysregulation knob),

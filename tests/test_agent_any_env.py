@@ -253,3 +253,13 @@ def test_inverse_temperature_schedule_is_off_by_default_follows_episodes_and_is_
     loaded = PlasticAgent.load(path)
     assert loaded.config.inverse_temperature_schedule == (9.0, 0, 4)
     torch.testing.assert_close(loaded._beta(), agent._beta())
+
+
+def test_inverse_temperature_schedule_refuses_the_compiled_step():
+    from plasticgym.agents.plastic_compiled import _CompiledLearnStep
+
+    agent = PlasticAgent("CliffWalking-v1", n_agents=2, seed=0,
+                         inverse_temperature_schedule=(10.0, 0, 5))  # fmt: skip
+    agent._learn_step = _CompiledLearnStep(agent, {})  # what compile_step installs
+    with pytest.raises(ValueError, match="not applied by the compiled step"):
+        agent.learn(1)
