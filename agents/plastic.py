@@ -48,6 +48,7 @@ from plasticgym.agents.base import PopulationAgent, StepResult
 from plasticgym.agents.persistence import check_weight_bounds
 from plasticgym.agents.plastic_actions import (
     ActionReadout,
+    annealed_inverse_temperature,
     batched_observation,
     episode_starts,
     predict_traces,
@@ -145,6 +146,11 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         self.habit, self.goal = parts.get("habit"), parts.get("goal_directed")
         self.cause_model = parts.get("latent_causes")
         self.systems = parts.get("systems")
+        if self.continuous and cfg.inverse_temperature_schedule is not None:
+            raise ValueError(
+                "inverse_temperature_schedule needs a Discrete action space (it anneals the "
+                f"softmax over actions), got {self.env.single_action_space}"
+            )
         if self.continuous and (self.habit or self.goal or self.systems):
             raise ValueError(
                 "habit=True, goal_directed=True and systems=True need a Discrete action space "
@@ -219,6 +225,20 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         self.actor = self.config.synapse.seeded(actor, generator)
 
     # ------------------------------------------------------------------ learning
+
+    def learn(self, total_timesteps: int, **kwargs: Any) -> PlasticAgent:
+        """:meth:`PopulationAgent.learn`; refuses an annealed ``beta`` on the compiled step,
+        which reads ``inverse_temperature`` only (:mod:`plasticgym.agents.plastic_compiled`)."""
+        if self.config.inverse_temperature_schedule is not None:
+            from plasticgym.agents.plastic_compiled import is_compiled
+
+            if is_compiled(self):
+                raise ValueError(
+                    "inverse_temperature_schedule is not applied by the compiled step "
+                    "(compile_step); learn with the eager step (a new agent without "
+                    "compile_step) or without the schedule"
+                )
+        return super().learn(total_timesteps, **kwargs)
 
     def _learn_step(
         self,
@@ -440,8 +460,20 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
             drive = self.goal.drive(drive, self.goal_directed_values(actor_input[:, :-1]))
         if self.habit is not None:
             drive = self.habit.control(drive, self.habit_state, actor_input)
-        beta = self._column(self._hyper["inverse_temperature"])
-        return rates, torch.softmax(beta * drive, dim=1)
+        return rates, torch.softmax(self._beta() * drive, dim=1)
+
+    def _beta(self) -> float | Tensor:
+        """The softmax's inverse temperature, per agent after the episodes each has completed
+        with ``inverse_temperature_schedule`` (:func:`annealed_inverse_temperature`)."""
+        beta = self._hyper["inverse_temperature"]
+        schedule = self.config.inverse_temperature_schedule
+        if schedule is None:
+            return self._column(beta)
+        beta_final, first, last = schedule
+        episodes = torch.zeros(self.n_agents, dtype=torch.long, device=self.device)
+        if self._progress is not None:
+            episodes = self._progress.episode
+        return annealed_inverse_temperature(beta, beta_final, episodes, first, last).unsqueeze(1)
 
     def _act(
         self,

@@ -121,6 +121,20 @@ def hebbian_post(kind: str, chosen: Tensor, probs: Tensor, rates: Tensor) -> Ten
     raise ValueError(f"actor_post={kind!r} is invalid: choose one of {list(POST_FACTORS)}")
 
 
+def annealed_inverse_temperature(
+    beta: Scalar, beta_final: float, episodes: Tensor, first: int, last: int
+) -> Tensor:
+    """The softmax's inverse temperature after ``episodes [B]`` completed episodes, rising
+    linearly from ``beta`` (per agent or one number) to ``beta_final`` between episodes
+    ``first`` and ``last``: ``beta_n = beta + (beta_final - beta) clip((n - first) / (last -
+    first), 0, 1)``, ``[B]``. Exploration that falls with practice, as in the annealed softmax
+    of RL (Sutton & Barto 2018, sec. 2.8; Kaelbling, Littman & Moore 1996, sec. 6.1) and in
+    Doya's (2002) proposal that a neuromodulator (noradrenaline) sets the inverse temperature
+    as experience accumulates."""
+    progress = ((episodes.to(torch.float32) - first) / (last - first)).clamp(0.0, 1.0)
+    return beta + (beta_final - beta) * progress
+
+
 def sample(probs: Tensor, generator: torch.Generator) -> Tensor:
     """Inverse-CDF sampling from ``probs [B, n]``, one uniform draw per agent."""
     u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device)

@@ -16,8 +16,10 @@ cause_split_threshold=0.1``. Checkpoints, sweeps and the command line store the 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any, ClassVar
 
 from plasticgym.config import check_bool, check_choice, check_number, check_per_agent
@@ -61,6 +63,13 @@ class PlasticAgentConfig:
         critic_lr: learning rate of the critic's synapses, > 0.
         actor_lr: learning rate of the actor's synapses, >= 0.
         inverse_temperature: ``beta`` of the softmax over the actor's drive, >= 0.
+        inverse_temperature_schedule: None (default: ``beta`` stays ``inverse_temperature``)
+            or ``(beta_final, first_episode, last_episode)``: each agent's ``beta`` rises
+            linearly from ``inverse_temperature`` to ``beta_final`` (>= 0) between its
+            ``first_episode``-th and ``last_episode``-th completed episode (integers,
+            ``0 <= first < last``), then stays there: exploration that falls with practice
+            (:func:`~plasticgym.agents.plastic_actions.annealed_inverse_temperature`).
+            Discrete actions only; not applied by ``compile_step`` (``learn`` then raises).
         dopamine_gain_positive: gain on positive dopamine signals (bursts), >= 0.
         dopamine_gain_negative: gain on negative dopamine signals (dips), >= 0.
         dopamine_tonic: tonic dopamine added to every phasic signal (a dysregulation knob),
@@ -125,6 +134,7 @@ class PlasticAgentConfig:
     critic_lr: Any = 0.1
     actor_lr: Any = 0.05
     inverse_temperature: Any = 5.0
+    inverse_temperature_schedule: Any = None
     dopamine_gain_positive: Any = 1.0
     dopamine_gain_negative: Any = 1.0
     dopamine_tonic: Any = 0.0
@@ -161,6 +171,9 @@ class PlasticAgentConfig:
         check_number("stimulus_trace_decay", self.stimulus_trace_decay, 0.0, 1.0,
                      low_open=True, high_open=True)  # fmt: skip
         check_bool("reward_resets_traces", self.reward_resets_traces)
+        if self.inverse_temperature_schedule is not None:
+            schedule = check_schedule(self.inverse_temperature_schedule)
+            object.__setattr__(self, "inverse_temperature_schedule", schedule)
         if self.box_edges is not None:
             object.__setattr__(self, "box_edges", check_box_edges(self.box_edges))
         check_number("critic_weight_bound", self.critic_weight_bound, 0.0, low_open=True)
@@ -219,6 +232,8 @@ class PlasticAgentConfig:
         """The config as flat keywords (JSON-ready; :meth:`from_kwargs` reads them back)."""
         flat = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if f.name not in self.PARTS}  # fmt: skip
+        if self.inverse_temperature_schedule is None:  # (absent when off, as box_edges)
+            del flat["inverse_temperature_schedule"]
         if self.box_edges is None:  # (absent when off: earlier checkpoints stay identical)
             del flat["box_edges"]
         else:
@@ -265,6 +280,23 @@ class PlasticAgentConfig:
                 f"{sorted(known_names())}"
             )
         return cls(**flat, **parts)
+
+
+def check_schedule(schedule: Any) -> tuple[float, int, int]:
+    """``inverse_temperature_schedule`` as ``(beta_final, first_episode, last_episode)``;
+    raises ``ValueError`` naming what was wrong."""
+    allowed = ("(beta_final, first_episode, last_episode) with beta_final >= 0 and integer "
+               "episodes 0 <= first_episode < last_episode")  # fmt: skip
+    message = f"inverse_temperature_schedule={schedule!r} is invalid: must be {allowed}"
+    if isinstance(schedule, str | bytes) or not hasattr(schedule, "__len__") or len(schedule) != 3:
+        raise ValueError(message)
+    beta_final, first, last = schedule
+    numbers = all(isinstance(v, Real) and not isinstance(v, bool) for v in schedule)
+    if not numbers or not all(math.isfinite(v) for v in schedule) or beta_final < 0:
+        raise ValueError(message)
+    if first != int(first) or last != int(last) or not 0 <= first < last:
+        raise ValueError(message)
+    return float(beta_final), int(first), int(last)
 
 
 _PART_SLOTS: dict[str, tuple[type[Part], bool]] = {

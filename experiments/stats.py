@@ -1,7 +1,7 @@
 """Statistics the experiments judge their signatures with: confidence intervals over agents,
-per-agent slopes, regression slopes with a confidence interval, the intervals of a difference
-between two groups and of a difference of differences between four groups, and logistic
-regression.
+a percentile bootstrap interval of any statistic (the median), per-agent slopes, regression
+slopes with a confidence interval, the intervals of a difference between two groups and of a
+difference of differences between four groups, and logistic regression.
 
 Every experiment treats the agents of a population as independent subjects: a quantity is
 computed per agent from the records, then summarised by its mean and a 95% t confidence
@@ -12,6 +12,7 @@ lines of Newton's method (iteratively reweighted least squares).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -27,6 +28,30 @@ def mean_ci(values: Any, level: float = 0.95) -> tuple[float, float, float]:
     mean = float(values.mean())
     half = float(stats.t.ppf(0.5 + level / 2, values.size - 1) * stats.sem(values))
     return mean, mean - half, mean + half
+
+
+def bootstrap_ci(
+    values: Any,
+    statistic: Callable[..., Any] = np.median,
+    level: float = 0.95,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """A statistic over agents (the median by default) and its percentile bootstrap interval
+    (Efron & Tibshirani 1993, ch. 13): ``n_resamples`` resamples of the agents with
+    replacement, each summarised by ``statistic(sample, axis=1)``, and the ``(1 - level) / 2``
+    and ``(1 + level) / 2`` quantiles of those. NaNs are dropped (NaNs if fewer than 2 values
+    remain). The resamples are drawn from ``numpy.random.default_rng(seed)``: the same values
+    and seed give the same interval."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size < 2:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    samples = values[rng.integers(0, values.size, size=(n_resamples, values.size))]
+    estimates = statistic(samples, axis=1)
+    low, high = np.quantile(estimates, [(1 - level) / 2, (1 + level) / 2])
+    return float(statistic(values)), float(low), float(high)
 
 
 def ci_row(values: Any, **labels: Any) -> dict[str, Any]:

@@ -176,14 +176,16 @@ def test_box_code_is_off_by_default_and_saved_when_on(tmp_path):
         PlasticAgent("CartPole-v1", n_agents=2, seed=0, box_edges=[[0.0]])
 
 
-def test_cliff_walking_preset_finds_the_goal():
-    """CliffWalking-v1 with its preset: 8 agents, 8000 steps each. The default config loops for
-    thousands of steps per episode (about -1800 an episode); with the preset agents converge
-    one after another, and at least half of them must end with short episodes (mean of their
-    last 10 above -40; optimal -13; 20,000-step runs: docs/agents.md)."""
+def test_cliff_walking_preset_reaches_the_safe_path():
+    """CliffWalking-v1 with its preset: 8 agents, 20,000 steps each (seed 0). The default
+    config loops for thousands of steps per episode (about -1800 an episode). The rule of
+    benchmarks/control_presets.py at half its population: the median over agents of each
+    agent's median return over its last 10 training episodes, and of one greedy episode, are
+    -17 or better (optimal -13; 17 steps is the safe path two rows up), and so are at least 6
+    of the 8 agents in each (the rule's bootstrap lower end -17.5 needs about 12 of 16)."""
     from plasticgym.agents import plastic_preset
 
-    n_agents, steps = 8, 8000
+    n_agents = 8
     returns = [[] for _ in range(n_agents)]
 
     def collect(agent):
@@ -193,6 +195,71 @@ def test_cliff_walking_preset_finds_the_goal():
 
     agent = PlasticAgent("CliffWalking-v1", n_agents=n_agents, seed=0,
                          **plastic_preset("CliffWalking-v1"))  # fmt: skip
-    agent.learn(steps, callback=collect)
-    last = np.array([np.mean(r[-10:]) if r else -np.inf for r in returns])
-    assert (last > -40.0).sum() >= n_agents // 2, last
+    agent.learn(20_000, callback=collect)
+    training = np.array([np.median(r[-10:]) if r else -np.inf for r in returns])
+    envs = [gym.make("CliffWalking-v1") for _ in range(n_agents)]
+    obs = np.array([env.reset(seed=i)[0] for i, env in enumerate(envs)])
+    greedy, alive = np.zeros(n_agents), np.ones(n_agents, dtype=bool)
+    state, start = None, np.ones(n_agents, dtype=bool)
+    for _ in range(200):  # a greedy policy that loops scores about -200
+        actions, state = agent.predict(obs, state, episode_start=start, deterministic=True)
+        start = np.zeros(n_agents, dtype=bool)
+        for i in np.flatnonzero(alive):
+            obs[i], reward, terminated, truncated, _ = envs[i].step(int(actions[i]))
+            greedy[i] += reward
+            alive[i] = not (terminated or truncated)
+    for scores in (training, greedy):
+        assert np.median(scores) >= -17.0 and (scores >= -17.0).sum() >= 6, (training, greedy)
+
+
+def test_annealed_inverse_temperature_rises_linearly_between_two_episodes():
+    from plasticgym.agents.plastic_actions import annealed_inverse_temperature
+
+    episodes = torch.tensor([0, 200, 350, 500, 900])
+    beta = annealed_inverse_temperature(5.0, 10.0, episodes, 200, 500)
+    torch.testing.assert_close(beta, torch.tensor([5.0, 5.0, 7.5, 10.0, 10.0]))
+    per_agent = annealed_inverse_temperature(torch.tensor([2.0, 4.0]), 10.0,
+                                             torch.tensor([1, 1]), 0, 2)  # fmt: skip
+    torch.testing.assert_close(per_agent, torch.tensor([6.0, 7.0]))
+
+
+BAD_SCHEDULES = [(10.0, 5), (-1.0, 0, 10), (10.0, 10, 10), (10.0, 1.5, 10), (10.0, -1, 10),
+                 (10.0, 0, float("inf")), "fast", (True, 0, 1)]  # fmt: skip
+
+
+@pytest.mark.parametrize("schedule", BAD_SCHEDULES)
+def test_inverse_temperature_schedule_rejects_bad_values(schedule):
+    with pytest.raises(ValueError, match=r"inverse_temperature_schedule=.* is invalid"):
+        PlasticAgent("CliffWalking-v1", n_agents=2, seed=0, inverse_temperature_schedule=schedule)
+
+
+def test_inverse_temperature_schedule_is_off_by_default_follows_episodes_and_is_saved(tmp_path):
+    def actor_weights(**schedule):
+        agent = PlasticAgent("CliffWalking-v1", n_agents=4, seed=0, n_microstimuli=1, **schedule)
+        agent.learn(300)
+        return agent, agent.actor.weights
+
+    default, weights = actor_weights()
+    assert "inverse_temperature_schedule" not in default.config.to_flat()
+    _, flat_weights = actor_weights(inverse_temperature_schedule=(5.0, 0, 1))  # beta stays 5
+    assert torch.equal(weights, flat_weights)
+    agent, _ = actor_weights(inverse_temperature_schedule=(9.0, 0, 4))
+    episodes = agent._progress.episode.to(torch.float32)
+    expected = 5.0 + 4.0 * (episodes / 4).clamp(max=1.0)
+    torch.testing.assert_close(agent._beta().view(-1), expected)
+    assert agent.config.to_flat()["inverse_temperature_schedule"] == [9.0, 0, 4]
+    with pytest.warns(UserWarning, match="cannot save its state"):
+        path = agent.save(tmp_path / "annealed")
+    loaded = PlasticAgent.load(path)
+    assert loaded.config.inverse_temperature_schedule == (9.0, 0, 4)
+    torch.testing.assert_close(loaded._beta(), agent._beta())
+
+
+def test_inverse_temperature_schedule_refuses_the_compiled_step():
+    from plasticgym.agents.plastic_compiled import _CompiledLearnStep
+
+    agent = PlasticAgent("CliffWalking-v1", n_agents=2, seed=0,
+                         inverse_temperature_schedule=(10.0, 0, 5))  # fmt: skip
+    agent._learn_step = _CompiledLearnStep(agent, {})  # what compile_step installs
+    with pytest.raises(ValueError, match="not applied by the compiled step"):
+        agent.learn(1)
