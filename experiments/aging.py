@@ -44,8 +44,11 @@ the first-stage state it arrives with, never to a second-stage state. With
 (``GoalDirected(reward_stimuli="preceding")``) at the tabular learner's reward rate x
 plasticity, and ``gain`` also multiplies the inverse temperature: the young agents then show
 the interaction (+0.16 to +0.19, full seeds 0-2), smaller in the old, but the model-based share
-does not fall with age (dopamine gates only the model-free pathway here). The default stays
-the tabular learner (docs/experiments.md). The model-based index is the reward x transition
+does not fall with age (dopamine gates only the model-free pathway here).
+``two_step_agent="plastic_planner_dopamine"`` is the planner whose reward model learns from a
+dopamine-carried prediction error (``GoalDirected(reward_dopamine=True)``), so that the
+cohort's gain acts on both controllers. The default stays the tabular learner
+(docs/experiments.md). The model-based index is the reward x transition
 interaction ``b_rt`` of the two_step experiment's per-agent logistic regression (reused from
 :mod:`plasticgym.experiments.two_step`), the model-based share ``b_rt / (|b_r| + |b_rt|)``.
 
