@@ -358,7 +358,9 @@ class PlasticAgent(PlasticReadouts, PopulationAgent):
         if self.goal is not None:
             self.goal_state = self.goal.update(
                 self.goal_state, ro.chosen, ro.features, onsets, channels, reward, active,
-                channels_tm1=ro.channels,
+                channels_tm1=ro.channels, dopamine_gains=(
+                    self._hyper["dopamine_gain_positive"], self._hyper["dopamine_gain_negative"]
+                ),
             )  # fmt: skip
 
     def _learn_causes(self, code: Tensor, features: Tensor, rpe: Tensor, active: Tensor) -> Tensor:

@@ -44,8 +44,11 @@ the first-stage state it arrives with, never to a second-stage state. With
 (``GoalDirected(reward_stimuli="preceding")``) at the tabular learner's reward rate x
 plasticity, and ``gain`` also multiplies the inverse temperature: the young agents then show
 the interaction (+0.16 to +0.19, full seeds 0-2), smaller in the old, but the model-based share
-does not fall with age (dopamine gates only the model-free pathway here). The default stays
-the tabular learner (docs/experiments.md). The model-based index is the reward x transition
+does not fall with age (dopamine gates only the model-free pathway here).
+``two_step_agent="plastic_planner_dopamine"`` is the planner whose reward model learns from a
+dopamine-carried prediction error (``GoalDirected(reward_dopamine=True)``), so that the
+cohort's gain acts on both controllers. The default stays the tabular learner
+(docs/experiments.md). The model-based index is the reward x transition
 interaction ``b_rt`` of the two_step experiment's per-agent logistic regression (reused from
 :mod:`plasticgym.experiments.two_step`), the model-based share ``b_rt / (|b_r| + |b_rt|)``.
 
@@ -115,12 +118,14 @@ KIND = {
     "ldopa_restores_model_based": "finding",
     "young_model_based": "finding",
     "old_shifts_to_model_free": "finding",
+    "ldopa_raises_model_based_share": "finding",
+    "ldopa_restores_share_to_young": "finding",
     "enriched_learns_faster": "finding",
     "stressed_learns_slower": "mechanism check",
 }
 
 
-TWO_STEP_AGENTS = ("plastic", "plastic_planner", "model_based")
+TWO_STEP_AGENTS = ("plastic", "plastic_planner", "plastic_planner_dopamine", "model_based")
 """Who plays the two-step task: ``plastic``, a :class:`~plasticgym.agents.PlasticAgent` with a
 goal-directed part and habits under arbitration (:mod:`plasticgym.habits`), whose model-based
 signature would come from within one agent (it shows none: its reward model credits the
@@ -128,8 +133,11 @@ reward to the first-stage state it arrives with); ``plastic_planner``, the same 
 goal-directed reward model credits the reward to the second-stage state it was earned in, at
 the model-based learner's reward rate (``GoalDirected(reward_stimuli="preceding",
 reward_lr=...)``), so that its goal values plan through the learned transitions (Daw et al.
-2011's model-based values, summed with the model-free drive); ``model_based``, the tabular
-model-based learner (the earlier version of this study)."""
+2011's model-based values, summed with the model-free drive); ``plastic_planner_dopamine``,
+the planner whose reward model learns from a dopamine-carried prediction error
+(``GoalDirected(reward_dopamine=True)``: the cohort's dopamine gain scales model-based learning
+as it scales model-free learning; Daw et al. 2011, Deserno et al. 2015); ``model_based``, the
+tabular model-based learner (the earlier version of this study)."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +157,7 @@ class Config:
     test_trials: int = 100
     two_step_steps: int = 600
     equivalence_margin: float = 0.05
+    share_margin: float = 0.1  # TOST margin of ldopa_restores_share_to_young (share w)
     model_based_margin: float = 0.3
     actor_lr: tuple[float, float] = (0.002, 0.004)  # LogUniform, the young base values
     critic_lr: tuple[float, float] = (0.08, 0.12)  # Uniform
@@ -275,6 +284,10 @@ def _play_two_step(agent: Any, steps: int) -> pd.DataFrame:
     return trials
 
 
+PLANNERS = ("plastic_planner", "plastic_planner_dopamine")
+"""The two-step players whose goal part plans through the second-stage states."""
+
+
 def _two_step_plastic(
     config: Config, agents: pd.DataFrame, seed: int, tensorboard_log: str | None = None
 ) -> pd.DataFrame:
@@ -284,17 +297,19 @@ def _two_step_plastic(
     critic, outcome model, habits), ``gain`` both dopamine gains. ``plastic_planner``: the
     reward model credits the second-stage state (``reward_stimuli="preceding"``) at rate
     ``reward_lr x plasticity``, and ``gain`` also multiplies the inverse temperature, as for
-    the tabular learner."""
+    the tabular learner. ``plastic_planner_dopamine``: the planner whose reward-model error
+    passes through the dopamine gains (``reward_dopamine=True``)."""
     plasticity, gain = agents["plasticity"], agents["gain"]
     preset = plastic_preset(TWO_STEP)
     defaults = PlasticAgentConfig()
     outcome_lr = _per_agent((agents["outcome_lr"] * plasticity).clip(0.0, 1.0))
     goal = GoalDirected(learning_rate=outcome_lr)
     extra: dict[str, Any] = {}
-    if config.two_step_agent == "plastic_planner":
+    if config.two_step_agent in PLANNERS:
         reward_lr = _per_agent((agents["reward_lr"] * plasticity).clip(0.0, 1.0))
+        dopamine = config.two_step_agent == "plastic_planner_dopamine"
         goal = GoalDirected(learning_rate=outcome_lr, reward_lr=reward_lr,
-                            reward_stimuli="preceding")  # fmt: skip
+                            reward_stimuli="preceding", reward_dopamine=dopamine)  # fmt: skip
         beta = preset.get("inverse_temperature", defaults.inverse_temperature)
         extra["inverse_temperature"] = _per_agent(beta * gain)
     agent = PlasticAgent(
@@ -323,19 +338,28 @@ def run(config: Config, out_dir: Path, progress_bar: bool = False) -> dict[str, 
     return {"agents": agents, **bandit, "two_step": two_step}
 
 
-TABULAR_MECHANISM_CHECKS = ("young_model_based", "old_shifts_to_model_free")
+TABULAR_MECHANISM_CHECKS = (
+    "young_model_based", "old_shifts_to_model_free", "ldopa_raises_model_based_share",
+    "ldopa_restores_share_to_young",
+)  # fmt: skip
 """Verdicts that are mechanism checks with the tabular model-based player: it plans through
 its transition model by construction (a positive interaction), and it has no model-free
-controller, so its model-based share falls with age only because the shrinking interaction
+controller, so its model-based share moves with the interaction only because the interaction
 meets the regression's noise floor of ``|b_r|`` (found by review)."""
+DOPAMINE_PLANNER_MECHANISM_CHECKS = ("old_less_model_based", "ldopa_restores_model_based")
+"""Verdicts that are mechanism checks with ``plastic_planner_dopamine``: its reward model's
+rate and its inverse temperature are both multiplied by the dopamine gain, so the one-trial
+model-based effect ``b_rt`` falls with a lower gain and rises with L-DOPA by the equations (the
+model-based *share* does not: the model-free pathway carries the same gain)."""
 
 
 def verdict_kinds(config: Config) -> dict[str, str]:
     """:data:`KIND`, with :data:`TABULAR_MECHANISM_CHECKS` mechanism checks when the tabular
-    learner plays the two-step task (``two_step_agent="model_based"``)."""
-    if config.two_step_agent != "model_based":
-        return dict(KIND)
-    return {**KIND, **dict.fromkeys(TABULAR_MECHANISM_CHECKS, "mechanism check")}
+    learner plays the two-step task (``two_step_agent="model_based"``) and
+    :data:`DOPAMINE_PLANNER_MECHANISM_CHECKS` with ``plastic_planner_dopamine``."""
+    checks = {"model_based": TABULAR_MECHANISM_CHECKS,
+              "plastic_planner_dopamine": DOPAMINE_PLANNER_MECHANISM_CHECKS}  # fmt: skip
+    return {**KIND, **dict.fromkeys(checks.get(config.two_step_agent, ()), "mechanism check")}
 
 
 def trials_to_criterion(curves: pd.DataFrame, window: int, criterion: float) -> pd.Series:
@@ -478,6 +502,9 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     )
     greater("old_shifts_to_model_free", "young", "old", "model_based_share",
             "model-based share b_rt / (|b_r| + |b_rt|)")  # fmt: skip
+    greater("ldopa_raises_model_based_share", "old_ldopa", "old", "model_based_share",
+            "model-based share b_rt / (|b_r| + |b_rt|)")  # fmt: skip
+    restored_share(table, config, rows, verdicts, lines, _label("ldopa_restores_share_to_young"))
     greater("enriched_learns_faster", "old_enriched", "old", "learning",
             "learning (mean correct over training)")  # fmt: skip
     greater("stressed_learns_slower", "old", "old_stressed", "learning",
@@ -489,6 +516,36 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     )
     return {"verdicts": verdicts, "table": pd.DataFrame(rows), "lines": lines,
             "verdict_kinds": kinds, "measures": table}  # fmt: skip
+
+
+def restored_share(
+    table: pd.DataFrame,
+    config: Config,
+    rows: list[dict[str, Any]],
+    verdicts: dict[str, bool],
+    lines: dict[str, str],
+    label: str,
+) -> None:
+    """Verdict ``ldopa_restores_share_to_young``: old_ldopa's model-based share equivalent to
+    young's (TOST inside ``+-share_margin``) *and* the aging deficit it restores larger than
+    the margin (young - old share above ``share_margin``): otherwise "restored" would be
+    claimed for a deficit the margin already covers (pre-registered, issue 14)."""
+
+    def finite(cohort: str) -> np.ndarray:
+        values = table.loc[table["cohort"] == cohort, "model_based_share"].to_numpy(dtype=float)
+        return values[np.isfinite(values)]
+
+    margin = config.share_margin
+    test = tost(finite("old_ldopa"), finite("young"), margin)
+    deficit = float(finite("young").mean() - finite("old").mean())
+    rows.append({"cohort": "old_ldopa - young", "quantity": "model_based_share (TOST: 90% "
+                 "interval, p)", "mean": test.difference, "ci_low": test.low,
+                 "ci_high": test.high, "n": config.n_agents, "p": test.p})  # fmt: skip
+    verdicts["ldopa_restores_share_to_young"] = bool(test.equivalent and deficit > margin)
+    lines["ldopa_restores_share_to_young"] = (
+        f"{label} model-based share, old_ldopa - young: {format_tost(test, margin)}; "
+        f"and the deficit young - old {deficit:+.3f} must exceed the margin {margin:g}"
+    )
 
 
 def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any) -> list[Path]:

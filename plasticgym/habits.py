@@ -19,7 +19,7 @@ from torch import Tensor
 from plasticgym.config import check_number, check_per_agent
 from plasticgym.parts import Part
 from plasticgym.population import Distribution
-from plasticgym.rules import Scalar, per_agent
+from plasticgym.rules import Scalar, dopamine_from_rpe, per_agent
 
 
 def habit_update(h_tm1: Tensor, chosen: Tensor, pre: Tensor, learning_rate: Scalar) -> Tensor:
@@ -180,6 +180,34 @@ def reward_model_update(
     """
     error = reward - (r_tm1 * stimuli).sum(dim=1)
     return r_tm1 + (per_agent(learning_rate, error) * error).unsqueeze(-1) * stimuli
+
+
+def dopamine_reward_model_update(
+    r_tm1: Tensor,
+    stimuli: Tensor,
+    reward: Tensor,
+    learning_rate: Scalar,
+    gain_positive: Scalar,
+    gain_negative: Scalar,
+) -> Tensor:
+    """Stimulus -> reward model taught by a dopamine-carried model-based prediction error:
+    ``R <- R + eta DA(r_t - R . c_t) c_t`` with ``DA(e) = g+ [e]+ + g- [e]-``
+    (:func:`~plasticgym.rules.dopamine_from_rpe`, the gains of the agent's model-free RPE;
+    no tonic term).
+
+    The striatal prediction-error signal carries model-based as well as model-free
+    predictions (Daw et al. 2011), dopamine transients are needed to learn model-based
+    associations (Sharpe et al. 2017), and ventral striatal presynaptic dopamine goes with
+    model-based control (Deserno et al. 2015): so the agent's dopamine gain scales the
+    reward model's error as it scales the TD error. Gains of 1 give
+    :func:`reward_model_update`.
+
+    Shapes: ``r_tm1 [B, n_stimuli]``, ``stimuli [B, n_stimuli]``, ``reward [B]``; rate and
+    gains float or ``[B]``. Returns ``[B, n_stimuli]``.
+    """
+    error = reward - (r_tm1 * stimuli).sum(dim=1)
+    dopamine = dopamine_from_rpe(error, gain_positive, gain_negative)
+    return r_tm1 + (per_agent(learning_rate, error) * dopamine).unsqueeze(-1) * stimuli
 
 
 def goal_values(outcome_model: Tensor, pre: Tensor, outcome_value: Tensor) -> Tensor:
@@ -361,6 +389,12 @@ class GoalDirected(Part):
             action that earned it was taken (the second-stage state of the two-step task,
             whose reward arrives with the return to the first stage; Daw et al. 2011). One
             value for every agent.
+        reward_dopamine: whether the reward model's prediction error passes through the
+            agent's dopamine gains (``goal_reward_dopamine``; :func:`dopamine_reward_model_update`):
+            False (default) a two-factor Rescorla-Wagner rule, no dopamine; True a model-based
+            prediction error carried by dopamine (Daw et al. 2011; Deserno et al. 2015), so
+            that a lower ``dopamine_gain_positive/negative`` slows model-based learning as
+            it slows model-free learning. One value for every agent.
     """
 
     KIND: ClassVar[str] = "goal"
@@ -374,6 +408,7 @@ class GoalDirected(Part):
     weight: Any = 1.0
     reward_lr: Any = None
     reward_stimuli: str = "concurrent"
+    reward_dopamine: bool = False
 
     REWARD_STIMULI: ClassVar[tuple[str, ...]] = ("concurrent", "preceding")
 
@@ -382,6 +417,11 @@ class GoalDirected(Part):
             raise ValueError(
                 f"GoalDirected.reward_stimuli={self.reward_stimuli!r} is invalid: choose one of "
                 f"{', '.join(self.REWARD_STIMULI)}"
+            )
+        if not isinstance(self.reward_dopamine, bool):
+            raise ValueError(
+                f"GoalDirected.reward_dopamine={self.reward_dopamine!r} is invalid: choose True "
+                "(the reward model learns from a dopamine-gated error) or False (no dopamine)"
             )
         if self.reward_lr is not None and not isinstance(self.reward_lr, Distribution):
             try:
@@ -438,11 +478,13 @@ class GoalDirected(Part):
         reward: Tensor,
         active: Tensor,
         channels_tm1: Tensor | None = None,
+        dopamine_gains: tuple[Scalar, Scalar] | None = None,
     ) -> GoalState:
         """The action taken in ``features_tm1`` learns the stimulus ``onsets`` that followed
         it; the reward model learns the reward that came with the ``channels`` (or, with
         ``reward_stimuli="preceding"``, the reward earned in ``channels_tm1``, the stimuli of
-        the step the action was taken in)."""
+        the step the action was taken in), with ``reward_dopamine`` through the agent's
+        ``dopamine_gains`` ``(g+, g-)``."""
         keep = active.view(-1, 1, 1)
         updated = outcome_update(
             state.outcome_model, chosen, features_tm1, onsets, self.learning_rate
@@ -454,5 +496,12 @@ class GoalDirected(Part):
                 raise ValueError('reward_stimuli="preceding" needs channels_tm1')
             stimuli = channels_tm1
         rate = self.learning_rate if self.reward_lr is None else self.reward_lr
-        updated = reward_model_update(state.reward_model, stimuli, reward, rate)
+        if self.reward_dopamine:
+            if dopamine_gains is None:
+                raise ValueError("reward_dopamine=True needs dopamine_gains")
+            updated = dopamine_reward_model_update(
+                state.reward_model, stimuli, reward, rate, *dopamine_gains
+            )
+        else:
+            updated = reward_model_update(state.reward_model, stimuli, reward, rate)
         return GoalState(outcome_model, torch.where(keep[:, 0], updated, state.reward_model))

@@ -168,3 +168,30 @@ def test_two_step_reward_model_credits_the_second_stage_state_with_preceding(tmp
     loaded = PlasticAgent.load(tmp_path / "planner", env="plasticgym/TwoStep-v0")
     assert loaded.config.goal_directed.reward_stimuli == "preceding"
     assert tuple(loaded.config.goal_directed.reward_lr) == (0.5, 0.3, 0.0)
+
+
+def test_goal_reward_dopamine_scales_the_reward_model_by_the_agents_gains(tmp_path):
+    """goal_reward_dopamine=True: with gains of 1 the agents are bit-identical to the option off
+    (the gate is then the identity); with a gain of 0 the reward model learns
+    nothing (off: it learns); the option survives save/load and is off by default."""
+    kwargs = dict(n_agents=3, seed=0, env_kwargs={"n_trials": 60}, goal_directed=True,
+                  goal_reward_stimuli="preceding", goal_reward_lr=0.5)  # fmt: skip
+    plain = PlasticAgent("plasticgym/TwoStep-v0", **kwargs)
+    assert plain.config.goal_directed.reward_dopamine is False
+    plain.learn(120, record=True)
+    unit = PlasticAgent("plasticgym/TwoStep-v0", **kwargs, goal_reward_dopamine=True)
+    unit.learn(120, record=True)
+    assert torch.equal(unit.goal_state.reward_model, plain.goal_state.reward_model)
+    assert unit.records["action"].tolist() == plain.records["action"].tolist()
+    gains = {"dopamine_gain_positive": (1.0, 0.0, 1.0), "dopamine_gain_negative": (1.0, 0.0, 0.0)}
+    low = PlasticAgent("plasticgym/TwoStep-v0", **kwargs, goal_reward_dopamine=True, **gains)
+    low.learn(120)
+    learned = low.goal_state.reward_model[:, 1:]
+    assert (learned[0].abs().sum() > 0.1) and (learned[1] == 0).all()  # no dopamine, no learning
+    assert (learned[2] >= 0).all() and learned[2].sum() > 0.1  # no dips: nothing unlearned
+    ungated = PlasticAgent("plasticgym/TwoStep-v0", **kwargs, **gains)
+    ungated.learn(120)
+    assert ungated.goal_state.reward_model[1, 1:].abs().sum() > 0.1  # off: gains not read
+    low.save(tmp_path / "gated")
+    loaded = PlasticAgent.load(tmp_path / "gated", env="plasticgym/TwoStep-v0")
+    assert loaded.config.goal_directed.reward_dopamine is True

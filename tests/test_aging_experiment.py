@@ -68,7 +68,8 @@ def test_bad_cohorts_are_clear_errors():
     with pytest.raises(ValueError, match="cohorts"):
         experiment.Config(cohorts=("young", "old"))
     with pytest.raises(ValueError, match=r"two_step_agent='tabular' is invalid: choose one of "
-                                         r"plastic, plastic_planner, model_based"):  # fmt: skip
+                                         r"plastic, plastic_planner, plastic_planner_dopamine, "
+                                         r"model_based"):  # fmt: skip
         experiment.Config(two_step_agent="tabular")
 
 
@@ -119,6 +120,41 @@ def test_the_planner_credits_the_second_stage_and_scales_its_choice_gain(monkeyp
     assert built["goal_directed"].reward_lr is None
     assert built["goal_directed"].reward_stimuli == "concurrent"
     assert "inverse_temperature" not in built
+    assert goal.reward_dopamine is False
+    built.clear()
+    gated = dataclasses.replace(config, two_step_agent="plastic_planner_dopamine")
+    experiment._two_step(gated, agents, 3)
+    goal = built["goal_directed"]
+    assert goal.reward_dopamine is True and goal.reward_stimuli == "preceding"
+    np.testing.assert_allclose(goal.reward_lr, agents["reward_lr"] * agents["plasticity"])
+    np.testing.assert_allclose(built["dopamine_gain_positive"], agents["gain"])
+    kinds = experiment.verdict_kinds(gated)
+    assert kinds["ldopa_restores_model_based"] == kinds["old_less_model_based"] == "mechanism check"
+    assert kinds["ldopa_raises_model_based_share"] == "finding"
+    assert experiment.verdict_kinds(config)["old_less_model_based"] == "finding"
+
+
+def test_share_restoration_needs_equivalence_and_a_deficit_larger_than_the_margin():
+    """ldopa_restores_share_to_young: TOST of old_ldopa - young share inside +-share_margin,
+    and young - old above the margin (no restoration claimed for a deficit inside it)."""
+    config = experiment.Config.quick()
+    rng = np.random.default_rng(0)
+
+    def verdict(young: float, old: float, ldopa: float) -> bool:
+        shares = {"young": young, "old": old, "old_ldopa": ldopa}
+        table = pd.DataFrame({
+            "cohort": np.repeat(list(shares), 200),
+            "model_based_share": np.concatenate([m + 0.05 * rng.standard_normal(200)
+                                                 for m in shares.values()]),
+        })  # fmt: skip
+        verdicts, lines = {}, {}
+        experiment.restored_share(table, config, [], verdicts, lines, "(finding)")
+        assert "deficit young - old" in lines["ldopa_restores_share_to_young"]
+        return verdicts["ldopa_restores_share_to_young"]
+
+    assert verdict(0.3, 0.1, 0.3)  # deficit 0.2 > 0.1, old_ldopa at young
+    assert not verdict(0.3, 0.1, 0.15)  # not equivalent
+    assert not verdict(0.3, 0.25, 0.3)  # equivalent, but the deficit (0.05) is inside the margin
 
 
 def test_young_model_based_and_share_verdicts_read_the_regression(small):

@@ -36,10 +36,11 @@ from plasticgym.records import load_records
 AVAILABLE = [name for name, path in EXPERIMENTS.items() if importlib.util.find_spec(path)]
 # aging is not in MUST_PASS: several of its findings fail at some seeds of the quick run (see
 # docs/experiments.md; a power analysis there: enrichment needs ~420 agents per cohort, and a
-# pre-registered 512-per-cohort run passes all 11 verdicts); with two_step_agent="plastic" the
-# young agents show no model-based signature; with "plastic_planner" (issue 14) they do, but
-# old_less_model_based fails at quick seeds 0, 1, 2 and old_shifts_to_model_free everywhere,
-# so the default stays the tabular model-based learner. map_plasticity is not
+# pre-registered 512-per-cohort run passes 12 of its 13 verdicts); with two_step_agent="plastic"
+# the young agents show no model-based signature; with "plastic_planner" (issue 14) they do, but
+# old_less_model_based fails at quick seeds 0, 1, 2 and old_shifts_to_model_free everywhere
+# ("plastic_planner_dopamine": it passes only at 512 per cohort), so the default stays the
+# tabular model-based learner. map_plasticity is not
 # either: its quick performance_stays fails at seeds 0, 1 and 2 (too few pairing trials for
 # every agent to learn; the full version passes), and the Reed protocol's three findings
 # (expansion_speeds_learning and its two no-speed-up controls) fail at quick seeds 0, 1, 2 and

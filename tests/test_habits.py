@@ -146,6 +146,47 @@ def test_goal_directed_preceding_reward_credits_the_stimuli_the_action_was_taken
     assert preceding.outcome_model[0, 0, 0, 0] == 0.05
 
 
+def test_dopamine_reward_model_update_golden_values():
+    """R <- R + eta (g+ [e]+ + g- [e]-) c: the error's sign picks the gain; gains of 1 give the
+    plain Rescorla-Wagner update exactly."""
+    from plasticgym.habits import dopamine_reward_model_update
+
+    r = torch.tensor([[0.2, 0.0], [0.6, 0.0]])
+    stimuli = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    reward = torch.tensor([1.0, 0.0])  # errors +0.8 (agent 0), -0.6 (agent 1)
+    out = dopamine_reward_model_update(r, stimuli, reward, 0.5, 0.5, 2.0)
+    # agent 0: 0.2 + 0.5 * 0.5 * 0.8 = 0.4; agent 1: 0.6 + 0.5 * 2.0 * -0.6 = 0.0
+    torch.testing.assert_close(out, torch.tensor([[0.4, 0.0], [0.0, 0.0]]))
+    gains = torch.tensor([0.25, 1.0])  # per agent: 0.2 + 0.5 * 0.25 * 0.8 = 0.3; 0.6 - 0.3
+    torch.testing.assert_close(dopamine_reward_model_update(r, stimuli, reward, 0.5, gains, gains),
+                               torch.tensor([[0.3, 0.0], [0.3, 0.0]]))  # fmt: skip
+    plain = reward_model_update(r, stimuli, reward, 0.5)
+    assert torch.equal(dopamine_reward_model_update(r, stimuli, reward, 0.5, 1.0, 1.0), plain)
+
+
+def test_goal_directed_reward_dopamine_passes_the_error_through_the_gains():
+    """reward_dopamine=True: the reward model's error is scaled by the agent's dopamine gains
+    (the transition model is not); off (default) the gains are ignored; on without gains is an
+    error."""
+    from plasticgym.habits import GoalDirected
+
+    state = GoalDirected.init(1, 2, 3, 2, torch.device("cpu"))
+    args = dict(chosen=torch.tensor([[1.0, 0.0]]), features_tm1=torch.tensor([[1.0, 0.0]]),
+                onsets=torch.tensor([[1.0, 0.0, 0.0]]), channels=torch.tensor([[1.0, 0.0, 0.0]]),
+                reward=torch.tensor([1.0]), active=torch.tensor([True]),
+                channels_tm1=torch.tensor([[0.0, 1.0, 0.0]]))  # fmt: skip
+    planner = dict(reward_lr=0.5, reward_stimuli="preceding")
+    gated = GoalDirected(**planner, reward_dopamine=True).update(
+        state, **args, dopamine_gains=(0.4, 3.0)
+    )
+    torch.testing.assert_close(gated.reward_model, torch.tensor([[0.0, 0.2, 0.0]]))  # 0.5*0.4
+    plain = GoalDirected(**planner).update(state, **args, dopamine_gains=(0.4, 3.0))
+    torch.testing.assert_close(plain.reward_model, torch.tensor([[0.0, 0.5, 0.0]]))
+    assert torch.equal(gated.outcome_model, plain.outcome_model)
+    with pytest.raises(ValueError, match="reward_dopamine=True needs dopamine_gains"):
+        GoalDirected(reward_dopamine=True).update(state, **args)
+
+
 def test_goal_directed_bad_reward_options_are_clear_errors():
     from plasticgym.habits import GoalDirected
 
@@ -156,3 +197,7 @@ def test_goal_directed_bad_reward_options_are_clear_errors():
         GoalDirected(reward_lr=1.5)
     with pytest.raises(ValueError, match=r"goal_reward_lr\[1\]"):
         GoalDirected(reward_lr=(0.5, -0.1))
+    for bad in ("yes", 1, None):
+        with pytest.raises(ValueError, match=r"GoalDirected.reward_dopamine=.* is invalid: "
+                                             r"choose True .* or False"):  # fmt: skip
+            GoalDirected(reward_dopamine=bad)
