@@ -57,6 +57,22 @@ them sets a scaling parameter.
    log eta), and the default ``eta`` with a second, slow integral of the rate error
    (``SynapticScaling(integral_rate=eta ** 2 / 4)``, critically damped; zero steady offset
    under a constant drift, O'Leary et al. 2014) against its paired proportional control.
+5b. **In-vivo raise while learning** (the bicuculline-like side): a second rate-post
+   population (:data:`RAISE_GROUPS`, agent ``k`` with part 5's pair-``k`` ``actor_lr``) whose
+   raised groups' actor input is multiplied by ``raise_gain`` (2) half-way through learning
+   (the actor has no inhibition to block, so the raise is of its presynaptic drive), default
+   scaling or none, judged against part 5's paired controls as part 5 is: the rates rise,
+   come down with scaling, more than without, the task is learned, the synapses end scaled
+   down by one factor per neuron.
+7. **The temporal paradox's drift** (:class:`DriftAgent`): over the last ``late_fraction``
+   of learning, each actor neuron's relative drift from the three-factor term (what a
+   proportional scaling balances at ``eta (a / r* - 1)``) split by its dopamine,
+   ``DA = tonic + (r - V_pi) + (V_pi - V)`` (the outcome the critic cannot predict because the
+   action is sampled; the critic's error). Does it vanish once the task is learned (the
+   three-factor hypothesis), and does it with a sharp readout (``inverse_temperature =
+   sharp_inverse_temperature``, 20, an option of the agent), where a near-deterministic
+   choice fits inside the target rate? The sharp groups (default scaling or none) are in
+   part 5b's population.
 
 Every verdict is computed from the records with 95% confidence intervals over agents; "no
 effect" claims (the rates stop growing) use TOST (:func:`plasticgym.experiments.stats.tost`).
@@ -111,7 +127,8 @@ NAME = "homeostasis"
 DESCRIPTION = (
     "default synaptic scaling against Hebbian runaway of a rate-based actor, the Turrigiano "
     "TTX / bicuculline protocol, perturbation recovery and its time constant, in-vivo "
-    "deprivation during learning, the offset against eta and an integral term"
+    "deprivation and raise during learning, the offset against eta and an integral term, "
+    "the late three-factor drift and a sharp readout"
 )
 PAVLOVIAN = "plasticgym/Pavlovian-v0"
 TONE = "plasticgym/ToneDiscrimination-v0"
@@ -1795,7 +1812,7 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     and parts 2-3 (gains after the perturbation, half-recovery time against ``tau``)."""
     plt = pyplot()
     config = result["config"]
-    fig, axes = plt.subplots(3, 3, figsize=(15, 12))
+    fig, axes = plt.subplots(4, 3, figsize=(15, 16))
     colors = {("rate", False): "tab:red", ("rate", True): "tab:blue",
               ("chosen", False): "tab:gray"}  # fmt: skip
     learning, curves = records["learning"], result["curves"]
@@ -1916,6 +1933,51 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
         ylabel="fraction of the drop undone",
         title="5. return of the rates",
     )
+    both = pd.concat([protocols, records["raise"]], ignore_index=True)
+    raise_styles = {"control_scaling": ("tab:blue", "-"), "raised_scaling": ("tab:blue", "--"),
+                    "control_noscaling": ("tab:red", "-"),
+                    "raised_noscaling": ("tab:red", "--")}  # fmt: skip
+    for group, (color, style) in raise_styles.items():
+        mean = both[both["group"] == group].groupby("step")["rate"].mean()
+        axes[3, 0].plot(mean.index, mean, color=color, ls=style, label=group.replace("_", ", "))
+    axes[3, 0].axvline(config.deprivation_step(), color="0.3", ls=":", lw=1)
+    axes[3, 0].axhline(DEFAULT_SCALING.target_rate, color="0.3", ls="--", lw=1)
+    axes[3, 0].set(yscale="log", xlabel="trial", ylabel="mean actor rate",
+                   title=f"5b. input x{config.raise_gain:g} during learning")  # fmt: skip
+    axes[3, 0].legend(frameon=False, fontsize=7)
+    drift = result["drift"]
+    shown = ("control_scaling", "control_noscaling", "sharp_scaling", "sharp_noscaling")
+    bottom = np.zeros(len(shown))
+    for component, color in zip(DRIFT_COMPONENTS, ("0.5", "tab:orange", "tab:green"),
+                                strict=True):  # fmt: skip
+        means = np.array([drift[drift["group"] == g][component].mean() for g in shown])
+        means = means / DEFAULT_SCALING.scaling_rate
+        axes[3, 1].bar(np.arange(len(shown)), means, bottom=np.where(means > 0, bottom, 0),
+                       color=color, label=component)  # fmt: skip
+        bottom = bottom + np.maximum(means, 0)
+    axes[3, 1].axhline(VANISHED, color="0.3", ls=":", lw=1)
+    axes[3, 1].set(xticks=np.arange(len(shown)),
+                   xticklabels=[g.replace("control", "beta 5").replace("sharp",
+                                f"beta {config.sharp_inverse_temperature:g}")
+                                .replace("_", "\n") for g in shown],
+                   ylabel="late drift per step / eta",
+                   title="7. three-factor drift, late in learning")  # fmt: skip
+    axes[3, 1].legend(frameon=False, fontsize=8)
+    sharp_styles = {"control_scaling": ("tab:blue", "-"), "control_noscaling": ("tab:red", "-"),
+                    "sharp_scaling": ("tab:blue", "--"),
+                    "sharp_noscaling": ("tab:red", "--")}  # fmt: skip
+    for group, (color, style) in sharp_styles.items():
+        mean = both[both["group"] == group].groupby("step")["rate"].mean()
+        label = (
+            group.replace("control", "beta 5")
+            .replace("sharp", f"beta {config.sharp_inverse_temperature:g}")
+            .replace("_", ", ")
+        )
+        axes[3, 2].plot(mean.index, mean, color=color, ls=style, label=label)
+    axes[3, 2].axhline(DEFAULT_SCALING.target_rate, color="0.3", ls="--", lw=1)
+    axes[3, 2].set(yscale="log", xlabel="trial", ylabel="mean actor rate",
+                   title="7. a sharp readout and the default scaling")  # fmt: skip
+    axes[3, 2].legend(frameon=False, fontsize=7)
     fig.suptitle(f"Homeostatic synaptic scaling, n={config.n_agents} agents per population",
                  fontsize=11)  # fmt: skip
     fig.tight_layout()
