@@ -213,8 +213,9 @@ class Config:
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
-        """The short version (32 s of CPU with parts 5-6, ~35 s on 2 idle cores; 260 s on the
-        shared machine at load 12-15, where it was measured)."""
+        """The short version (38 s of CPU with parts 5b and 7, ~40 s on 2 idle cores; 15 min
+        on the shared machine at load 20-30 with six runs side by side, where it was
+        measured; 32 s of CPU before parts 5b and 7)."""
         short = {"n_agents": 16, "learning_steps": 4000, "culture_steps": 6000,
                  "baseline_steps": 1000, "recovery_steps": 1200}  # fmt: skip
         return cls(**{**short, **overrides})

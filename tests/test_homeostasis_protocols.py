@@ -153,3 +153,31 @@ def test_config_rejects_a_raise_that_does_not_raise():
         h.Config.quick(raise_gain=1.0)
     with pytest.raises(ValueError, match="sharp_inverse_temperature"):
         h.Config.quick(sharp_inverse_temperature=0.0)
+
+
+def _drift_tables(default_drift: float, sharp_late: float):
+    """Synthetic part-7 inputs: 8 pairs per group, the default-readout drift ``default_drift``
+    eta (its offset matching it), the sharp readout's late rate ``sharp_late`` x target."""
+    eta, rng = h.DEFAULT_SCALING.scaling_rate, np.random.default_rng(0)
+    drift, late, skill = [], [], []
+    values = {"control_scaling": (default_drift, 1 + default_drift / 0.8),
+              "control_noscaling": (0.1, 7.0), "sharp_scaling": (0.3, sharp_late),
+              "sharp_noscaling": (0.05, 3.5)}  # fmt: skip
+    for group, (d, rate) in values.items():
+        for pair in range(8):
+            noise = 1 + 0.02 * rng.standard_normal()
+            drift.append({"group": group, "pair": pair, "tonic": 0.0, "critic": 0.0,
+                          "policy": d * eta * noise, "total": d * eta * noise})  # fmt: skip
+            late.append({"group": group, "pair": pair, "late": rate * noise})
+            skill.append({"agent": pair, "group": group, "discrimination": 0.9 * noise})
+    return pd.DataFrame(drift), pd.DataFrame(late), pd.DataFrame(skill)
+
+
+def test_drift_verdicts_follow_the_numbers():
+    config = _config()
+    kept = h.analyse_drift(*_drift_tables(1.0, 1.3), config).verdicts
+    assert not kept["learned_drift_vanishes"] and kept["offset_matches_drift"]
+    assert kept["sharp_readout_rates_near_target"] and kept["sharp_readout_drift_vanishes"]
+    assert kept["sharp_readout_scaling_lowers_rates"] and kept["sharp_readout_task_learned"]
+    gone = h.analyse_drift(*_drift_tables(0.2, 2.0), config).verdicts
+    assert gone["learned_drift_vanishes"] and not gone["sharp_readout_rates_near_target"]
