@@ -326,6 +326,9 @@ class DriftAgent(DeprivableAgent):
     seen (0 up to rounding when those hold)."""
 
     drift_from: int | None = None
+    drift_sum: torch.Tensor | None = None
+    drift_steps: torch.Tensor | None = None
+    dopamine_residual: float = 0.0
 
     def _learn_step(
         self,
@@ -353,10 +356,8 @@ class DriftAgent(DeprivableAgent):
         lr = torch.as_tensor(self._hyper["actor_lr"]).to(v_tm1).expand_as(v_tm1)
         drift = torch.stack([relative_drift(lr, c, ro.post, ro.actor_input, weights)
                              for c in parts])  # fmt: skip
-        if getattr(self, "drift_sum", None) is None:
-            self.drift_sum = torch.zeros_like(drift)
-            self.drift_steps = torch.zeros_like(v_tm1)
-            self.dopamine_residual = 0.0
+        if self.drift_sum is None or self.drift_steps is None:
+            self.drift_sum, self.drift_steps = torch.zeros_like(drift), torch.zeros_like(v_tm1)
         self.drift_sum = self.drift_sum + drift
         self.drift_steps = self.drift_steps + on
         self.dopamine_residual = max(self.dopamine_residual, residual)
@@ -365,6 +366,8 @@ class DriftAgent(DeprivableAgent):
     def drift_rows(self) -> pd.DataFrame:
         """Per agent: the mean relative drift per step over its neurons, per component
         (columns ``agent`` and :data:`DRIFT_COMPONENTS`, and ``total``)."""
+        if self.drift_sum is None or self.drift_steps is None:
+            raise ValueError("no drift recorded: set drift_from and learn past it first")
         mean = (self.drift_sum / self.drift_steps.clamp(min=1).view(1, -1, 1)).mean(dim=2)
         table = pd.DataFrame({c: mean[i].cpu().numpy() for i, c in enumerate(DRIFT_COMPONENTS)})
         table["total"] = table[list(DRIFT_COMPONENTS)].sum(axis=1)
