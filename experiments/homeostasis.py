@@ -57,6 +57,22 @@ them sets a scaling parameter.
    log eta), and the default ``eta`` with a second, slow integral of the rate error
    (``SynapticScaling(integral_rate=eta ** 2 / 4)``, critically damped; zero steady offset
    under a constant drift, O'Leary et al. 2014) against its paired proportional control.
+5b. **In-vivo raise while learning** (the bicuculline-like side): a second rate-post
+   population (:data:`RAISE_GROUPS`, agent ``k`` with part 5's pair-``k`` ``actor_lr``) whose
+   raised groups' actor input is multiplied by ``raise_gain`` (2) half-way through learning
+   (the actor has no inhibition to block, so the raise is of its presynaptic drive), default
+   scaling or none, judged against part 5's paired controls as part 5 is: the rates rise,
+   come down with scaling, more than without, the task is learned, the synapses end scaled
+   down by one factor per neuron.
+7. **The temporal paradox's drift** (:class:`DriftAgent`): over the last ``late_fraction``
+   of learning, each actor neuron's relative drift from the three-factor term (what a
+   proportional scaling balances at ``eta (a / r* - 1)``) split by its dopamine,
+   ``DA = tonic + (r - V_pi) + (V_pi - V)`` (the outcome the critic cannot predict because the
+   action is sampled; the critic's error). Does it vanish once the task is learned (the
+   three-factor hypothesis), and does it with a sharp readout (``inverse_temperature =
+   sharp_inverse_temperature``, 20, an option of the agent), where a near-deterministic
+   choice fits inside the target rate? The sharp groups (default scaling or none) are in
+   part 5b's population.
 
 Every verdict is computed from the records with 95% confidence intervals over agents; "no
 effect" claims (the rates stop growing) use TOST (:func:`plasticgym.experiments.stats.tost`).
@@ -76,7 +92,9 @@ from scipy import stats
 
 from plasticgym.agents import PlasticAgent
 from plasticgym.agents.plastic import Rollout
+from plasticgym.agents.plastic_config import PlasticAgentConfig
 from plasticgym.agents.presets import plastic_preset
+from plasticgym.envs.tone import ToneDiscriminationConfig
 from plasticgym.experiments.report import (
     FINDING,
     MECHANISM_CHECK,
@@ -109,7 +127,8 @@ NAME = "homeostasis"
 DESCRIPTION = (
     "default synaptic scaling against Hebbian runaway of a rate-based actor, the Turrigiano "
     "TTX / bicuculline protocol, perturbation recovery and its time constant, in-vivo "
-    "deprivation during learning, the offset against eta and an integral term"
+    "deprivation and raise during learning, the offset against eta and an integral term, "
+    "the late three-factor drift and a sharp readout"
 )
 PAVLOVIAN = "plasticgym/Pavlovian-v0"
 TONE = "plasticgym/ToneDiscrimination-v0"
@@ -140,6 +159,8 @@ class Config:
     sweep_scaling_rates: tuple[float, ...] = (0.00025, 0.0005, 0.001, 0.002, 0.004)
     integral_rate: float = DEFAULT_SCALING.scaling_rate**2 / 4
     deprivation_gain: float = 0.5
+    raise_gain: float = 2.0
+    sharp_inverse_temperature: float = 20.0
     baseline_steps: int = 1500
     recovery_steps: int = 2000
     window: int = 100
@@ -167,6 +188,14 @@ class Config:
                 f"deprivation_gain={self.deprivation_gain!r} is invalid: need 0 < gain < 1 "
                 "(the actor's input reduced)"
             )
+        if not self.raise_gain > 1:
+            raise ValueError(
+                f"raise_gain={self.raise_gain!r} is invalid: need > 1 (the actor's input raised)"
+            )
+        if not self.sharp_inverse_temperature > 0:
+            raise ValueError(
+                f"sharp_inverse_temperature={self.sharp_inverse_temperature!r} is invalid: need > 0"
+            )
         if len(self.sweep_scaling_rates) < 2 or any(
             not 0 < e < 1 for e in self.sweep_scaling_rates
         ):
@@ -184,8 +213,9 @@ class Config:
 
     @classmethod
     def quick(cls, **overrides: Any) -> Config:
-        """The short version (32 s of CPU with parts 5-6, ~35 s on 2 idle cores; 260 s on the
-        shared machine at load 12-15, where it was measured)."""
+        """The short version (38 s of CPU with parts 5b and 7, ~40 s on 2 idle cores; 15 min
+        on the shared machine at load 20-30 with six runs side by side, where it was
+        measured; 32 s of CPU before parts 5b and 7)."""
         short = {"n_agents": 16, "learning_steps": 4000, "culture_steps": 6000,
                  "baseline_steps": 1000, "recovery_steps": 1200}  # fmt: skip
         return cls(**{**short, **overrides})
@@ -200,6 +230,10 @@ class Config:
         """Part 5: the step after which the deprived sisters' actor input is reduced (half-way
         through learning, a multiple of ``window``)."""
         return max(self.window, self.learning_steps // 2 // self.window * self.window)
+
+    def late_start(self) -> int:
+        """The step after which learning is "late" (the last ``late_fraction``)."""
+        return int(self.learning_steps * (1 - self.late_fraction))
 
     def agent_kwargs(self) -> dict[str, Any]:
         """Parts 2-3 (perturbation): Pavlovian conditioning with a fast scaling."""
@@ -250,6 +284,97 @@ class DeprivableAgent(PlasticAgent):
         return Rollout(encoder, features, actor_input, rates, post, chosen, channels), actions
 
 
+DRIFT_COMPONENTS = ("tonic", "policy", "critic")
+"""Part 7: the parts of the dopamine ``DA = tonic + (r - V_pi) + (V_pi - V)`` (gains 1, gamma
+0): tonic dopamine, the outcome the critic cannot predict because the action is sampled, and
+the critic's error about the policy's value."""
+FALSE_ALARM_COST = ToneDiscriminationConfig.false_alarm_cost
+"""The tone task's default cost of a false alarm (the experiment's tasks use the default)."""
+
+
+def policy_value(probs_go: torch.Tensor, is_target: torch.Tensor, cost: float) -> torch.Tensor:
+    """Expected reward of a tone-task trial under the policy, ``V_pi = p_go Q_go`` with
+    ``Q_go = 1`` on the target and ``-cost`` on another tone (withholding pays 0; the rewards
+    are deterministic given tone and response). Shapes ``[B]``."""
+    return probs_go * torch.where(is_target, 1.0, -cost)
+
+
+def relative_drift(
+    lr: torch.Tensor,
+    dopamine: torch.Tensor,
+    post: torch.Tensor,
+    pre: torch.Tensor,
+    weights: torch.Tensor,
+) -> torch.Tensor:
+    """Relative change of each actor neuron's summed synapses from one three-factor step
+    (eligibility decay 0), ``lr DA post_j sum_i pre_i / sum_i w_ij``: the learning drift a
+    proportional scaling balances at ``eta (a_j / r* - 1)``. Shapes: ``lr, dopamine [B]``,
+    ``post [B, n_post]``, ``pre [B, n_pre]``, ``weights [B, n_post, n_pre]``; returns
+    ``[B, n_post]``."""
+    change = (lr * dopamine).view(-1, 1) * post * pre.sum(dim=1, keepdim=True)
+    return change / weights.sum(dim=-1).clamp(min=1e-12)
+
+
+class DriftAgent(DeprivableAgent):
+    """A :class:`DeprivableAgent` that, from step ``drift_from`` on (None: never, the default,
+    and then it is the DeprivableAgent step for step), adds up each actor neuron's
+    :func:`relative_drift` per :data:`DRIFT_COMPONENTS` of its dopamine, read (never written)
+    from the step's signals: ``drift_sum [3, B, n_post]`` over ``drift_steps [B]`` learning
+    steps. For the tone task with ``gamma = 0`` (the eligibility is this step's
+    ``post (x) pre``), no habit, goal or fast pathway (the policy is ``softmax(beta r)``) and
+    dopamine gains 1; ``dopamine_residual`` is the largest ``|DA - sum of the components|``
+    seen (0 up to rounding when those hold)."""
+
+    drift_from: int | None = None
+    drift_sum: torch.Tensor | None = None
+    drift_steps: torch.Tensor | None = None
+    dopamine_residual: float = 0.0
+
+    def _learn_step(
+        self,
+        obs: Any,
+        reward: torch.Tensor,
+        terminated: torch.Tensor,
+        active: torch.Tensor,
+        generator: Any,
+    ) -> Any:
+        if self.drift_from is None or self.num_timesteps < self.drift_from:
+            return super()._learn_step(obs, reward, terminated, active, generator)
+        ro = self._rollout
+        assert ro is not None
+        v_tm1 = self.value(ro.features)
+        weights = self.actor_weights.clone()
+        is_target = torch.as_tensor(np.asarray(self._step_info["is_target"]), device=v_tm1.device)
+        result = super()._learn_step(obs, reward, terminated, active, generator)
+        beta = torch.as_tensor(self._column(self._hyper["inverse_temperature"])).to(ro.rates)
+        probs = torch.softmax(beta * ro.rates, dim=1)
+        v_pi = policy_value(probs[:, 1], is_target.bool(), FALSE_ALARM_COST)
+        on = active.to(v_tm1)
+        tonic = torch.as_tensor(self._hyper["dopamine_tonic"]).to(v_tm1).expand_as(v_tm1)
+        parts = (tonic * on, (reward - v_pi) * on, (v_pi - v_tm1) * on)
+        residual = float((result.dopamine - sum(parts)).abs().max())
+        lr = torch.as_tensor(self._hyper["actor_lr"]).to(v_tm1).expand_as(v_tm1)
+        drift = torch.stack([relative_drift(lr, c, ro.post, ro.actor_input, weights)
+                             for c in parts])  # fmt: skip
+        if self.drift_sum is None or self.drift_steps is None:
+            self.drift_sum, self.drift_steps = torch.zeros_like(drift), torch.zeros_like(v_tm1)
+        self.drift_sum = self.drift_sum + drift
+        self.drift_steps = self.drift_steps + on
+        self.dopamine_residual = max(self.dopamine_residual, residual)
+        return result
+
+    def drift_rows(self) -> pd.DataFrame:
+        """Per agent: the mean relative drift per step over its neurons, per component
+        (columns ``agent`` and :data:`DRIFT_COMPONENTS`, and ``total``)."""
+        if self.drift_sum is None or self.drift_steps is None:
+            raise ValueError("no drift recorded: set drift_from and learn past it first")
+        mean = (self.drift_sum / self.drift_steps.clamp(min=1).view(1, -1, 1)).mean(dim=2)
+        table = pd.DataFrame({c: mean[i].cpu().numpy() for i, c in enumerate(DRIFT_COMPONENTS)})
+        table["total"] = table[list(DRIFT_COMPONENTS)].sum(axis=1)
+        table.insert(0, "agent", np.arange(self.n_agents))
+        return table
+
+
 def _tone_agent(
     config: Config,
     post: str,
@@ -258,12 +383,12 @@ def _tone_agent(
     tb_log_name: str | None = None,
     n_agents: int | None = None,
     **overrides: Any,
-) -> DeprivableAgent:
+) -> DriftAgent:
     """A part-1 population: the tone task's preset with a heterogeneous ``actor_lr``, post
     factor ``post``, the default scaling on or off (``overrides``: other keywords, for parts
     5-6)."""
     kwargs = {**plastic_preset(TONE), "actor_lr": LogUniform(*config.actor_lr), **overrides}
-    return DeprivableAgent(TONE, n_agents=n_agents or config.n_agents, seed=config.seed,
+    return DriftAgent(TONE, n_agents=n_agents or config.n_agents, seed=config.seed,
                            actor_post=post, synaptic_scaling=scaling, device=config.device,
                            env_kwargs={"n_trials": config.learning_steps + 10},
                            tensorboard_log=tensorboard_log,
@@ -391,6 +516,7 @@ def run_protocols(config: Config) -> dict[str, pd.DataFrame]:
                         scaling_rate=tuple(params["scaling_rate"]),
                         integral_rate=tuple(params["integral_rate"]))  # fmt: skip
     at = config.deprivation_step()
+    agent.drift_from = config.late_start()
     deprived = torch.tensor(params["deprived"].tolist())
     snapshot: dict[str, torch.Tensor] = {}
 
@@ -402,12 +528,77 @@ def run_protocols(config: Config) -> dict[str, pd.DataFrame]:
     windows, trials = _learn_in_windows(agent, config.learning_steps, config.window, deprive)
     weights = _weight_rows(snapshot["at"], "at_deprivation")
     weights["end"] = agent.actor_weights.reshape(-1).cpu().numpy()
+    drift = agent.drift_rows()
     agent.close()
     keys = params[["agent", "group", "pair", "scaling_rate"]]
     return {
         "protocols": windows.merge(keys, on="agent"),
         "protocol_trials": trials.merge(keys[["agent", "group"]], on="agent"),
         "protocol_weights": weights.merge(keys[["agent", "group", "pair"]], on="agent"),
+        "protocol_drift": drift.merge(keys, on="agent"),
+    }
+
+
+RAISE_GROUPS = ("raised_scaling", "raised_noscaling", "sharp_scaling", "sharp_noscaling")
+"""Parts 5b and 7, the groups of a second rate-post population (``n_agents`` each, agent
+``k`` with part 5's pair-``k`` ``actor_lr``, so each is paired with part 5's controls): the
+actor input of the raised groups multiplied by ``raise_gain`` after
+:meth:`Config.deprivation_step` (default scaling or none); and the sharp readout,
+``inverse_temperature = sharp_inverse_temperature`` from the start (default scaling or
+none), never raised."""
+
+
+def raise_parameters(config: Config) -> pd.DataFrame:
+    """Per agent of the parts 5b and 7 population: ``agent, group, pair, actor_lr,
+    scaling_rate, inverse_temperature, raised`` (``actor_lr`` of pair ``k`` that of
+    :func:`protocol_parameters`'s pair ``k``)."""
+    lr = protocol_parameters(config).groupby("pair")["actor_lr"].first()
+    default_beta = plastic_preset(TONE).get(
+        "inverse_temperature", PlasticAgentConfig.inverse_temperature
+    )
+    rows = [{"group": g, "pair": k, "actor_lr": float(lr[k]),
+             "scaling_rate": DEFAULT_SCALING.scaling_rate if g.endswith("_scaling") else 0.0,
+             "inverse_temperature": (config.sharp_inverse_temperature if g.startswith("sharp")
+                                     else default_beta),
+             "raised": g.startswith("raised")}
+            for g in RAISE_GROUPS for k in range(config.n_agents)]  # fmt: skip
+    table = pd.DataFrame(rows)
+    table.insert(0, "agent", np.arange(len(table)))
+    return table
+
+
+def run_raise(config: Config) -> dict[str, pd.DataFrame]:
+    """Parts 5b and 7: the :data:`RAISE_GROUPS` population learns the tone task as part 5's
+    (rate post); after :meth:`Config.deprivation_step` the raised agents' actor input is
+    multiplied by ``raise_gain``. Returns ``{"raise": window rows agent, step, rate,
+    mean_weight, group, pair, scaling_rate; "raise_trials"; "raise_weights" (as part 5's);
+    "raise_drift": per agent the late relative drift per component (:class:`DriftAgent`)}``."""
+    params = raise_parameters(config)
+    agent = _tone_agent(config, "rate", True, n_agents=len(params),
+                        actor_lr=tuple(params["actor_lr"]),
+                        scaling_rate=tuple(params["scaling_rate"]),
+                        inverse_temperature=tuple(params["inverse_temperature"]))  # fmt: skip
+    at = config.deprivation_step()
+    agent.drift_from = config.late_start()
+    raised = torch.tensor(params["raised"].tolist())
+    snapshot: dict[str, torch.Tensor] = {}
+
+    def raise_input(a: DeprivableAgent) -> None:
+        if a.num_timesteps == at:
+            snapshot["at"] = a.actor_weights.detach().clone()
+            a.input_gain = 1.0 + raised.float() * (config.raise_gain - 1.0)
+
+    windows, trials = _learn_in_windows(agent, config.learning_steps, config.window, raise_input)
+    weights = _weight_rows(snapshot["at"], "at_deprivation")
+    weights["end"] = agent.actor_weights.reshape(-1).cpu().numpy()
+    drift = agent.drift_rows()
+    agent.close()
+    keys = params[["agent", "group", "pair", "scaling_rate"]]
+    return {
+        "raise": windows.merge(keys, on="agent"),
+        "raise_trials": trials.merge(keys[["agent", "group"]], on="agent"),
+        "raise_weights": weights.merge(keys[["agent", "group", "pair"]], on="agent"),
+        "raise_drift": drift.merge(keys, on="agent"),
     }
 
 
@@ -580,6 +771,7 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
             culture = run_culture(config, part["agent"], part["inputs"])
         part["agent"].close()
     protocols = run_protocols(config)
+    raised = run_raise(config)
     recovery, weights = [], []
     for homeostasis in (True, False):
         rec, w = run_perturbation(config, homeostasis, progress_bar, tensorboard_log)
@@ -593,6 +785,7 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
         "recovery": pd.concat(recovery, ignore_index=True),
         "weights": pd.concat(weights, ignore_index=True),
         **protocols,
+        **raised,
     }
 
 
@@ -631,6 +824,14 @@ inside [1 / IN_VIVO_SLOPE, IN_VIVO_SLOPE] on average: multiplicative while learn
 OFFSET_SLOPE = (-1.5, -0.5)
 """Part 6: slope of log(late rate / target - 1) on log eta inside this band (predicted: -1,
 the offset ``drift / eta`` of a proportional controller; 0 would be no dependence)."""
+# Parts 5b and 7 (issue 15, homeo2), set and committed before their first run (the margins of
+# part 5 for part 5b; see the pre-registration in docs/experiments.md).
+VANISHED = 0.5
+"""Part 7: late relative drift per step, in units of ``eta``, below which it has vanished for
+the scaling (the offset it would sustain, ``D / eta``, below ``HELD - 1``)."""
+OFFSET_MATCH = 1.5
+"""Part 7: ``D / eta`` over the measured late offset ``a / r* - 1`` inside
+``[1 / OFFSET_MATCH, OFFSET_MATCH]`` (the proportional loop's steady state)."""
 
 VERDICT_KINDS = {
     "rates_run_away_without_scaling": FINDING,
@@ -656,6 +857,17 @@ VERDICT_KINDS = {
     "integral_scaling_shrinks_the_offset": MECHANISM_CHECK,  # while r > target z only grows
     "integral_scaling_holds_rates_near_target": FINDING,
     "task_learned_with_integral_scaling": FINDING,
+    "raise_raises_rates": MECHANISM_CHECK,  # relu(W g x) = g relu(W x)
+    "rates_come_down_while_learning": FINDING,
+    "come_down_needs_scaling": FINDING,
+    "task_learned_while_raised": FINDING,
+    "in_vivo_scaling_down_and_multiplicative": FINDING,
+    "learned_drift_vanishes": FINDING,
+    "offset_matches_drift": MECHANISM_CHECK,  # the proportional loop's steady state
+    "sharp_readout_drift_vanishes": FINDING,
+    "sharp_readout_rates_near_target": FINDING,
+    "sharp_readout_task_learned": FINDING,
+    "sharp_readout_scaling_lowers_rates": FINDING,
 }
 """Each verdict's kind: a finding could fail (it comes from the learning dynamics and the
 protocol); a mechanism check holds by the equations put in (one factor per neuron, a
@@ -886,11 +1098,23 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     )
     controller_late = controller_late_rates(records["protocols"], config)
     controllers = analyse_controllers(controller_late, protocol_skill)
+    both = pd.concat([records["protocols"], records["raise"]], ignore_index=True)
+    raise_effects = deprivation_effects(both, config, treated="raised")
+    raise_weights = pd.concat([records["protocol_weights"], records["raise_weights"]],
+                              ignore_index=True)  # fmt: skip
+    raise_skill = late_discrimination(records["raise_trials"], ["group"], config)
+    raised = analyse_raise(
+        raise_effects, in_vivo_factors(raise_weights, treated="raised"), raise_skill
+    )
+    group_late = group_late_rates(both, config)
+    drift = pd.concat([records["protocol_drift"], records["raise_drift"]], ignore_index=True)
+    drifts = analyse_drift(drift, group_late, raise_skill, config)
     parts = (learning, culture, perturbation, multiplicative, time_constant, deprivation,
-             controllers)  # fmt: skip
+             controllers, raised, drifts)  # fmt: skip
     lines = {name: line for part in parts for name, line in part.lines.items()}
     rows = [*learning.rows, *culture.rows, *perturbation.rows, *time_constant.rows,
-            *multiplicative.rows, *deprivation.rows, *controllers.rows]  # fmt: skip
+            *multiplicative.rows, *deprivation.rows, *controllers.rows, *raised.rows,
+            *drifts.rows]  # fmt: skip
     return {
         "verdicts": {name: ok for part in parts for name, ok in part.verdicts.items()},
         "verdict_kinds": dict(VERDICT_KINDS),
@@ -902,6 +1126,9 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         "half_times": half,
         "deprivation_effects": effects,
         "controller_late": controller_late,
+        "raise_effects": raise_effects,
+        "group_late": group_late,
+        "drift": drift,
         "config": config,
     }
 
@@ -1193,19 +1420,23 @@ def _log_rates(protocols: pd.DataFrame, group: str) -> pd.DataFrame:
     return np.log(rows.pivot(index="step", columns="pair", values="rate"))
 
 
-def deprivation_effects(protocols: pd.DataFrame, config: Config) -> pd.DataFrame:
+def deprivation_effects(
+    protocols: pd.DataFrame, config: Config, treated: str = "deprived"
+) -> pd.DataFrame:
     """Part 5, per pair and scaling on/off: the deprived agent's change of log rate from
     before the deprivation (the two windows ending at it) minus its paired control's (same
     ``actor_lr``, same scaling, not deprived) over the same steps, in the first window after
     the deprivation (``drop``) and over the last ``late_fraction`` of learning (``late``), and
     the fraction of the drop undone, ``returned = 1 - late / drop`` (a difference in
     differences: the learning drift that both share cancels). Columns ``pair, scaling, drop,
-    late, returned``."""
+    late, returned``. ``treated``: the groups ``<treated>_scaling`` and
+    ``<treated>_noscaling`` against ``control_*`` (part 5b: ``"raised"``, where the "drop" is
+    a rise and ``returned`` the fraction of it undone)."""
     at, window = config.deprivation_step(), config.window
     last = config.learning_steps * (1 - config.late_fraction)
     out = []
     for scaling, suffix in ((True, "scaling"), (False, "noscaling")):
-        change = _log_rates(protocols, f"deprived_{suffix}") - _log_rates(
+        change = _log_rates(protocols, f"{treated}_{suffix}") - _log_rates(
             protocols, f"control_{suffix}"
         )
         before = change.loc[[at - window, at]].mean()
@@ -1217,23 +1448,24 @@ def deprivation_effects(protocols: pd.DataFrame, config: Config) -> pd.DataFrame
     return pd.concat(out, ignore_index=True)
 
 
-def in_vivo_factors(weights: pd.DataFrame) -> pd.DataFrame:
+def in_vivo_factors(weights: pd.DataFrame, treated: str = "deprived") -> pd.DataFrame:
     """Part 5, per pair and scaling on/off: each agent's synapses at the end against its own
     at the deprivation step (as Keck et al. 2013 imaged the same spines before and after),
     the deprived agent's over its paired control's: ``factor`` = exp(mean over neurons and
     synapses of log(end / at)), deprived over control; ``slope`` = the deprived agent's mean
-    over its neurons of the slope of log w_end on log w_at (synapses with both > 1e-6)."""
+    over its neurons of the slope of log w_end on log w_at (synapses with both > 1e-6).
+    ``treated``: as in :func:`deprivation_effects`."""
     kept = weights[(weights["at_deprivation"] > 1e-6) & (weights["end"] > 1e-6)]
     kept = kept.assign(log_change=np.log(kept["end"] / kept["at_deprivation"]))
     change = kept.groupby(["group", "pair"])["log_change"].mean()
     out = []
     for scaling, suffix in ((True, "scaling"), (False, "noscaling")):
-        rows = kept[kept["group"] == f"deprived_{suffix}"]
+        rows = kept[kept["group"] == f"{treated}_{suffix}"]
         for pair, own in rows.groupby("pair"):
             slopes = [float(np.polyfit(np.log(n["at_deprivation"]), np.log(n["end"]), 1)[0])
                       for _, n in own.groupby("neuron")
                       if len(n) > 1 and np.ptp(np.log(n["at_deprivation"])) > 0]  # fmt: skip
-            factor = change[f"deprived_{suffix}", pair] - change[f"control_{suffix}", pair]
+            factor = change[f"{treated}_{suffix}", pair] - change[f"control_{suffix}", pair]
             out.append({"pair": pair, "scaling": scaling, "slope": float(np.mean(slopes)),
                         "factor": float(np.exp(factor))})  # fmt: skip
     return pd.DataFrame(out)
@@ -1408,6 +1640,168 @@ def analyse_controllers(late: pd.DataFrame, skill: pd.DataFrame) -> PartResult:
     return PartResult({k: bool(v) for k, v in verdicts.items()}, lines, rows)
 
 
+def analyse_raise(effects: pd.DataFrame, factors: pd.DataFrame, skill: pd.DataFrame) -> PartResult:
+    """Part 5b: the raised agents' rates rise against their paired controls', come down with
+    scaling (more than without) while the task is learned, and their synapses end scaled down
+    against the controls', by one factor per neuron (part 5's measures, ``treated="raised"``)."""
+    on, off = (effects[effects["scaling"] == s].sort_values("pair") for s in (True, False))
+    rows = []
+    for name, cell in (("scaling", on), ("no scaling", off)):
+        rows.append(
+            ci_row(
+                cell["drop"],
+                part="raise",
+                population=name,
+                quantity="rise of log rate, raised - paired control, first window",
+            )
+        )
+        rows.append(ci_row(cell["returned"], part="raise", population=name,
+                           quantity="fraction of the rise undone at the end"))  # fmt: skip
+    rises = {s: mean_ci(c["drop"]) for s, c in ((True, on), (False, off))}
+    back = mean_ci(on["returned"])
+    contrast = mean_ci(on["returned"].to_numpy() - off["returned"].to_numpy())
+    rows.append(estimate_row(contrast, len(on), part="raise", population="difference",
+                             quantity="fraction undone, scaling - no scaling"))  # fmt: skip
+    learned_cell = skill[skill["group"] == "raised_scaling"]["discrimination"]
+    learned = mean_ci(learned_cell)
+    rows.append(ci_row(learned_cell, part="raise", population="scaling",
+                       quantity="hit - false-alarm rate of the raised, late trials"))  # fmt: skip
+    scaled = factors[factors["scaling"]]
+    factor, slope = mean_ci(scaled["factor"]), mean_ci(scaled["slope"])
+    rows.append(
+        ci_row(
+            scaled["factor"],
+            part="raise",
+            population="scaling",
+            quantity="change of synapses since the raise, raised / control",
+        )
+    )
+    rows.append(
+        ci_row(
+            scaled["slope"],
+            part="raise",
+            population="scaling",
+            quantity="raised: slope of log w_end on log w_at (per neuron)",
+        )
+    )
+    unscaled = mean_ci(factors[~factors["scaling"]]["factor"])
+    verdicts = {
+        "raise_raises_rates": all(r[1] > 0 for r in rises.values()),
+        "rates_come_down_while_learning": back[1] > RETURNED,
+        "come_down_needs_scaling": contrast[1] > 0,
+        "task_learned_while_raised": learned[1] > LEARNED,
+        "in_vivo_scaling_down_and_multiplicative": factor[2] < 1
+        and slope[1] > 1 / IN_VIVO_SLOPE
+        and slope[2] < IN_VIVO_SLOPE,
+    }
+    lines = {
+        "raise_raises_rates": "change of log rate, raised - paired control, first window "
+        f"after the raise: scaling {format_ci(*rises[True])}, no scaling "
+        f"{format_ci(*rises[False])} (needs CI > 0)",
+        "rates_come_down_while_learning": f"fraction of the rise undone at the end, scaling "
+        f"{format_ci(*back)} (needs CI > {RETURNED})",
+        "come_down_needs_scaling": f"fraction undone, scaling - no scaling "
+        f"{format_ci(*contrast)} (no scaling {format_ci(*mean_ci(off['returned']))}; needs "
+        "CI > 0)",
+        "task_learned_while_raised": f"hit - false-alarm rate of the raised with scaling, "
+        f"late trials {format_ci(*learned)} (needs CI > {LEARNED})",
+        "in_vivo_scaling_down_and_multiplicative": "synapses' change since the raise, raised "
+        f"/ paired control: factor {format_ci(*factor)} (needs CI < 1; no scaling "
+        f"{format_ci(*unscaled)}); raised, slope of log w_end on log w_at "
+        f"{format_ci(*slope)} (needs CI inside [{1 / IN_VIVO_SLOPE:.2f}, {IN_VIVO_SLOPE}])",
+    }  # fmt: skip
+    return PartResult({k: bool(v) for k, v in verdicts.items()}, lines, rows)
+
+
+def group_late_rates(frame: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Per agent of every group of the parts 5-7 populations: ``agent, group, pair, late``
+    (the mean rate / target over the last ``late_fraction`` of learning; ``agent`` is the
+    index inside its own population)."""
+    last = frame["step"] > frame["step"].max() * (1 - config.late_fraction)
+    late = frame[last].groupby(["group", "pair"])["rate"].mean()
+    return (late / DEFAULT_SCALING.target_rate).rename("late").reset_index()
+
+
+def analyse_drift(
+    drift: pd.DataFrame, late: pd.DataFrame, skill: pd.DataFrame, config: Config
+) -> PartResult:
+    """Part 7: the late three-factor drift at the defaults (``control_scaling``: beta 5,
+    default scaling) and with the sharp readout, its components (:data:`DRIFT_COMPONENTS`),
+    whether it matches the offset the proportional loop holds, and what the sharp readout
+    does to the rates and the task."""
+    eta = DEFAULT_SCALING.scaling_rate
+
+    def cell(group: str, column: str = "total") -> pd.Series:
+        return drift[drift["group"] == group].sort_values("pair")[column].reset_index(drop=True)
+
+    def late_of(group: str) -> pd.Series:
+        return late[late["group"] == group].sort_values("pair")["late"].reset_index(drop=True)
+
+    rows = []
+    for group in ("control_scaling", "control_noscaling", "sharp_scaling", "sharp_noscaling"):
+        for column in (*DRIFT_COMPONENTS, "total"):
+            rows.append(
+                ci_row(
+                    cell(group, column) / eta,
+                    part="drift",
+                    population=group,
+                    quantity=f"late relative drift per step / eta: {column}",
+                )
+            )
+        rows.append(ci_row(late_of(group), part="drift", population=group,
+                           quantity="late rate / target"))  # fmt: skip
+    default = mean_ci(cell("control_scaling") / eta)
+    offset = late_of("control_scaling") - 1
+    match = mean_ci((cell("control_scaling") / eta) / offset)
+    rows.append(ci_row((cell("control_scaling") / eta) / offset, part="drift",
+                       population="control_scaling",
+                       quantity="(drift / eta) / (late rate / target - 1)"))  # fmt: skip
+    sharp = mean_ci(cell("sharp_scaling") / eta)
+    held = mean_ci(late_of("sharp_scaling"))
+    lowered = mean_ci(late_of("sharp_scaling") / late_of("sharp_noscaling"))
+    rows.append(
+        ci_row(
+            late_of("sharp_scaling") / late_of("sharp_noscaling"),
+            part="drift",
+            population="sharp",
+            quantity="late rate with / without scaling",
+        )
+    )
+    learned_cell = skill[skill["group"] == "sharp_scaling"]["discrimination"]
+    learned = mean_ci(learned_cell)
+    rows.append(ci_row(learned_cell, part="drift", population="sharp_scaling",
+                       quantity="hit - false-alarm rate, late trials"))  # fmt: skip
+    parts = {g: ", ".join(f"{c} {cell(g, c).mean() / eta:+.2f}" for c in DRIFT_COMPONENTS)
+             for g in ("control_scaling", "sharp_scaling")}  # fmt: skip
+    beta = config.sharp_inverse_temperature
+    verdicts = {
+        "learned_drift_vanishes": default[2] < VANISHED,
+        "offset_matches_drift": match[1] > 1 / OFFSET_MATCH and match[2] < OFFSET_MATCH,
+        "sharp_readout_drift_vanishes": sharp[2] < VANISHED,
+        "sharp_readout_rates_near_target": held[1] > 1 / HELD and held[2] < HELD,
+        "sharp_readout_task_learned": learned[1] > LEARNED,
+        "sharp_readout_scaling_lowers_rates": lowered[2] < 1,
+    }
+    lines = {
+        "learned_drift_vanishes": "late relative drift per step / eta, default readout and "
+        f"scaling {format_ci(*default)} ({parts['control_scaling']}; without scaling "
+        f"{format_ci(*mean_ci(cell('control_noscaling') / eta))}; needs CI < {VANISHED})",
+        "offset_matches_drift": f"(drift / eta) / (late rate / target - 1) {format_ci(*match)} "
+        f"(offset {format_ci(*mean_ci(offset))}; needs CI inside "
+        f"[{1 / OFFSET_MATCH:.2f}, {OFFSET_MATCH}])",
+        "sharp_readout_drift_vanishes": f"beta {beta:g}: late drift / eta {format_ci(*sharp)} "
+        f"({parts['sharp_scaling']}; needs CI < {VANISHED})",
+        "sharp_readout_rates_near_target": f"beta {beta:g}, default scaling: late rate / target "
+        f"{format_ci(*held)} (needs CI inside [{1 / HELD:.2f}, {HELD}])",
+        "sharp_readout_task_learned": f"beta {beta:g}: hit - false-alarm rate, late trials "
+        f"{format_ci(*learned)} (needs CI > {LEARNED})",
+        "sharp_readout_scaling_lowers_rates": f"beta {beta:g}: late rate with / without scaling "
+        f"{format_ci(*lowered)} (without: late rate / target "
+        f"{format_ci(*mean_ci(late_of('sharp_noscaling')))}; needs CI < 1)",
+    }  # fmt: skip
+    return PartResult({k: bool(v) for k, v in verdicts.items()}, lines, rows)
+
+
 def _band(ax: Any, grouped: Any, color: str, label: str) -> None:
     """Mean and 95% CI band over agents of a grouped series (by its x)."""
     mean, sem, n = grouped.mean(), grouped.sem(), grouped.count()
@@ -1422,7 +1816,7 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
     and parts 2-3 (gains after the perturbation, half-recovery time against ``tau``)."""
     plt = pyplot()
     config = result["config"]
-    fig, axes = plt.subplots(3, 3, figsize=(15, 12))
+    fig, axes = plt.subplots(4, 3, figsize=(15, 16))
     colors = {("rate", False): "tab:red", ("rate", True): "tab:blue",
               ("chosen", False): "tab:gray"}  # fmt: skip
     learning, curves = records["learning"], result["curves"]
@@ -1543,6 +1937,51 @@ def plot(records: dict[str, pd.DataFrame], result: dict[str, Any], out_dir: Any)
         ylabel="fraction of the drop undone",
         title="5. return of the rates",
     )
+    both = pd.concat([protocols, records["raise"]], ignore_index=True)
+    raise_styles = {"control_scaling": ("tab:blue", "-"), "raised_scaling": ("tab:blue", "--"),
+                    "control_noscaling": ("tab:red", "-"),
+                    "raised_noscaling": ("tab:red", "--")}  # fmt: skip
+    for group, (color, style) in raise_styles.items():
+        mean = both[both["group"] == group].groupby("step")["rate"].mean()
+        axes[3, 0].plot(mean.index, mean, color=color, ls=style, label=group.replace("_", ", "))
+    axes[3, 0].axvline(config.deprivation_step(), color="0.3", ls=":", lw=1)
+    axes[3, 0].axhline(DEFAULT_SCALING.target_rate, color="0.3", ls="--", lw=1)
+    axes[3, 0].set(yscale="log", xlabel="trial", ylabel="mean actor rate",
+                   title=f"5b. input x{config.raise_gain:g} during learning")  # fmt: skip
+    axes[3, 0].legend(frameon=False, fontsize=7)
+    drift = result["drift"]
+    shown = ("control_scaling", "control_noscaling", "sharp_scaling", "sharp_noscaling")
+    bottom = np.zeros(len(shown))
+    for component, color in zip(DRIFT_COMPONENTS, ("0.5", "tab:orange", "tab:green"),
+                                strict=True):  # fmt: skip
+        means = np.array([drift[drift["group"] == g][component].mean() for g in shown])
+        means = means / DEFAULT_SCALING.scaling_rate
+        axes[3, 1].bar(np.arange(len(shown)), means, bottom=np.where(means > 0, bottom, 0),
+                       color=color, label=component)  # fmt: skip
+        bottom = bottom + np.maximum(means, 0)
+    axes[3, 1].axhline(VANISHED, color="0.3", ls=":", lw=1)
+    axes[3, 1].set(xticks=np.arange(len(shown)),
+                   xticklabels=[g.replace("control", "beta 5").replace("sharp",
+                                f"beta {config.sharp_inverse_temperature:g}")
+                                .replace("_", "\n") for g in shown],
+                   ylabel="late drift per step / eta",
+                   title="7. three-factor drift, late in learning")  # fmt: skip
+    axes[3, 1].legend(frameon=False, fontsize=8)
+    sharp_styles = {"control_scaling": ("tab:blue", "-"), "control_noscaling": ("tab:red", "-"),
+                    "sharp_scaling": ("tab:blue", "--"),
+                    "sharp_noscaling": ("tab:red", "--")}  # fmt: skip
+    for group, (color, style) in sharp_styles.items():
+        mean = both[both["group"] == group].groupby("step")["rate"].mean()
+        label = (
+            group.replace("control", "beta 5")
+            .replace("sharp", f"beta {config.sharp_inverse_temperature:g}")
+            .replace("_", ", ")
+        )
+        axes[3, 2].plot(mean.index, mean, color=color, ls=style, label=label)
+    axes[3, 2].axhline(DEFAULT_SCALING.target_rate, color="0.3", ls="--", lw=1)
+    axes[3, 2].set(yscale="log", xlabel="trial", ylabel="mean actor rate",
+                   title="7. a sharp readout and the default scaling")  # fmt: skip
+    axes[3, 2].legend(frameon=False, fontsize=7)
     fig.suptitle(f"Homeostatic synaptic scaling, n={config.n_agents} agents per population",
                  fontsize=11)  # fmt: skip
     fig.tight_layout()
