@@ -1,0 +1,380 @@
+"""An opt-in compiled backend (numba) for the Izhikevich (2007) network of
+:mod:`plasticgym.spiking_network`: the same model, step for step, in one loop over networks x
+neurons instead of ~65 small torch operations per step.
+
+Two entry points, both for CPU tensors from :func:`plasticgym.spiking_network.build_network`:
+
+- :func:`network_step_numba`: a drop-in for :func:`plasticgym.spiking_network.network_step`
+  (same arguments, same :class:`~plasticgym.spiking_network.NetworkState`; ``weights`` and
+  ``eligibility`` updated in place, new tensors for the rest);
+- :func:`network_run_numba`: ``T`` steps in one call with the rewards given in advance
+  (``rewards [T, B]``), each network simulated for a block of steps before the next one so that
+  its synapses stay in cache; spike counts per neuron are accumulated on request.
+
+**Same arithmetic.** Every float32 operation of ``network_step`` is done in the same order
+with the same float32 constants (the noise ``(x - 0.5) 13``; the synaptic input summed over
+the fired neurons in ascending order and their synapses in order; two 0.5 ms Euler steps of
+``v`` then ``u``; the trace decay; LTD of all fired neurons' outgoing synapses, then LTP of
+their incoming ones; the dopamine; every 10 ms ``w <- clip(w + (0.002 + d) c, 0, 4)`` and
+``c <- lambda c``), and the uniform noise is drawn by ``torch.rand`` from the same generator,
+in the same order (drawing ``[T, B, N]`` at once gives the same numbers as ``T`` draws of
+``[B, N]``). Nothing is reassociated (numba's default: no fast-math), so the results are
+meant to be bit-identical to ``network_step``; ``tests/test_spiking_kernel.py`` checks that
+on three paper-size networks, with a tolerance stated there for the case where a platform's
+torch fuses a multiply-add that this loop does not.
+
+numba is an optional extra (``pip install "plasticgym[fast]"``); without it the functions
+raise an ``ImportError`` that names it, and nothing else in plasticgym needs it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from plasticgym.spiking import SPIKE_PEAK_MV, decay_factor
+from plasticgym.spiking_network import Network, NetworkParams, NetworkState
+
+try:  # an optional extra: plasticgym[fast]
+    import numba
+except ImportError:  # pragma: no cover - exercised where numba is absent
+    numba = None
+
+NUMBA_MISSING = (
+    "the numba backend of the Izhikevich network needs the package 'numba', which is not "
+    "installed: pip install 'plasticgym[fast]' (or 'numba>=0.60'); the default torch backend "
+    "(plasticgym.spiking_network.network_step) needs nothing more"
+)
+
+MAX_BLOCK_VALUES = 1 << 22
+"""The most noise values (float32, 16 MiB) :func:`network_run_numba` draws at once."""
+
+
+def numba_available() -> bool:
+    """Whether the numba backend can run here."""
+    return numba is not None
+
+
+def _require_numba() -> None:
+    if numba is None:
+        raise ImportError(NUMBA_MISSING)
+
+
+if numba is not None:
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _fused_multiply_add(typingctx, x, y, z):
+        """``x y + z`` rounded once (LLVM's ``llvm.fma``: one instruction where the CPU has
+        FMA), as torch's vectorised ``addcmul_`` computes it on AVX2 / AVX-512 CPUs."""
+        if not (x == y == z and isinstance(x, numba.types.Float)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            return builder.fma(*args)
+
+        return x(x, y, z), codegen
+else:  # pragma: no cover
+
+    def _fused_multiply_add(x, y, z):
+        return x * y + z
+
+
+def _jit(function):
+    """``numba.njit`` (no fast-math: IEEE float32 operations in source order) where numba is
+    installed; the plain function otherwise (never called then: :func:`_require_numba`)."""
+    if numba is None:
+        return function
+    return numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")(function)
+
+
+@_jit
+def _simulate(
+    v, u, trace, spikes, weights, eligibility, dopamine,  # state, [B, N] .. [B]; in place
+    post, incoming, a, b, c, d,  # wiring [B, S], [B, N, K]; neuron parameters [N]
+    noise, rewards, t0, decay_c, counts,  # [T, B, N] uniform, [T, B], int, [B], [B, N]
+    n_per_neuron, n_plastic, update_every, constants, fused,  # ints; float32 [15]; bool
+):  # fmt: skip
+    """Simulate every network for ``T = noise.shape[0]`` 1 ms steps from step ``t0`` (the
+    equations of :func:`plasticgym.spiking_network.network_step`), network after network.
+    ``constants``: noise amplitude, 0.5 (noise centre), h (Euler half step), 0.04, 5, 140,
+    spike peak, trace decay, A+, A-, dopamine decay, dopamine per reward, tonic dopamine,
+    w_max, 1 (in that order, float32). ``counts [B, N]`` is incremented by each spike
+    (``counts [0, N]``: not counted). ``fused``: the weight update's ``w + g c`` rounded once
+    (:func:`_addcmul_fuses`)."""
+    n_networks, n = v.shape
+    n_steps = noise.shape[0]
+    n_synapses = weights.shape[1]
+    width = incoming.shape[2]
+    m = n_per_neuron
+    amplitude, centre, h, quadratic, linear, offset = constants[:6]
+    peak, trace_decay, a_plus, a_minus = constants[6:10]
+    dopamine_decay, per_reward, tonic, w_max, one = constants[10:15]
+    zero = w_max - w_max
+    current = np.empty(n, dtype=v.dtype)
+    fired = np.empty(n, dtype=np.int64)
+    for net in range(n_networks):
+        n_fired = 0
+        for i in range(n):
+            if spikes[net, i]:
+                fired[n_fired] = i
+                n_fired += 1
+        for step in range(n_steps):
+            # the thalamic noise and the input of last step's spikes (1 ms delay)
+            for i in range(n):
+                current[i] = (noise[step, net, i] - centre) * amplitude
+            for q in range(n_fired):
+                first = fired[q] * m
+                for k in range(first, first + m):
+                    current[post[net, k]] += weights[net, k]
+            # the neurons (izhikevich_step's in-place order) and the trace decay
+            n_fired = 0
+            for i in range(n):
+                v0 = v[net, i]
+                u0 = u[net, i]
+                dv = ((((v0 * quadratic + linear) * v0 + offset) - u0) + current[i]) * h
+                v1 = v0 + dv
+                dv = ((((v1 * quadratic + linear) * v1 + offset) - u0) + current[i]) * h
+                v1 = v1 + dv
+                u1 = u0 + (v1 * b[i] - u0) * a[i]
+                trace[net, i] = trace[net, i] * trace_decay
+                if v1 >= peak:
+                    v1 = c[i]
+                    u1 = u1 + d[i]
+                    spikes[net, i] = True
+                    fired[n_fired] = i
+                    n_fired += 1
+                else:
+                    spikes[net, i] = False
+                v[net, i] = v1
+                u[net, i] = u1
+            # LTD: each fired neuron's outgoing synapses see their targets' traces
+            for q in range(n_fired):
+                first = fired[q] * m
+                for k in range(first, first + m):
+                    eligibility[net, k] -= trace[net, post[net, k]] * a_minus
+            # LTP: each fired neuron's incoming excitatory synapses see their sources' traces
+            for q in range(n_fired):
+                row = fired[q]
+                for j in range(width):
+                    synapse = incoming[net, row, j]
+                    if synapse >= n_synapses:  # the padding (the dummy synapse S)
+                        break
+                    eligibility[net, synapse] += trace[net, synapse // m] * a_plus
+            for q in range(n_fired):
+                trace[net, fired[q]] += one
+            if counts.shape[0]:
+                for q in range(n_fired):
+                    counts[net, fired[q]] += 1
+            dopamine[net] = dopamine[net] * dopamine_decay + per_reward * rewards[step, net]
+            if (t0 + step + 1) % update_every == 0:
+                gain = tonic + dopamine[net]
+                for k in range(n_plastic):
+                    if fused:
+                        w = _fused_multiply_add(gain, eligibility[net, k], weights[net, k])
+                    else:
+                        w = weights[net, k] + gain * eligibility[net, k]
+                    weights[net, k] = min(max(w, zero), w_max)
+                lam = decay_c[net]
+                for k in range(eligibility.shape[1]):
+                    eligibility[net, k] = eligibility[net, k] * lam
+
+
+@functools.cache
+def _addcmul_fuses() -> bool:
+    """Whether this torch's float32 ``addcmul_`` (network_step's weight update) rounds
+    ``w + g c`` once (a fused multiply-add: its AVX2 and AVX-512 kernels) or twice (its
+    default kernel), probed on values where the two differ. Raises if it does neither."""
+    rng = np.random.default_rng(0)
+    w = rng.uniform(0, 4, 256).astype(np.float32)
+    c = rng.uniform(-1.5, 1.5, 256).astype(np.float32)
+    g = np.float32(0.502)
+    got = torch.from_numpy(w).clone().addcmul_(torch.tensor(g), torch.from_numpy(c)).numpy()
+    rounded_once = (w.astype(np.float64) + np.float64(g) * c.astype(np.float64)).astype(np.float32)
+    rounded_twice = w + g * c
+    if np.array_equal(got, rounded_once):
+        return True
+    if np.array_equal(got, rounded_twice):
+        return False
+    raise RuntimeError(  # pragma: no cover - a torch build neither of these
+        "torch's addcmul_ rounds neither like a fused multiply-add nor like a multiply then "
+        "an add: the numba backend cannot reproduce network_step's weight update here"
+    )
+
+
+def _constants(params: NetworkParams) -> np.ndarray:
+    """The float32 constants of :func:`_simulate`, as torch casts network_step's Python
+    floats to the tensors' float32."""
+    values = (params.noise_amplitude, 0.5, 0.5, 0.04, 5.0, 140.0, SPIKE_PEAK_MV,
+              decay_factor(params.tau_stdp), params.a_plus, params.a_minus,
+              decay_factor(params.tau_d), params.dopamine_per_reward, params.tonic_dopamine,
+              params.w_max, 1.0)  # fmt: skip
+    return np.asarray(values, dtype=np.float32)
+
+
+def _check(network: Network, state: NetworkState, params: NetworkParams) -> None:
+    """What the kernel assumes, with an error naming what is wrong."""
+    for name, tensor in zip(NetworkState._fields, state, strict=True):
+        if tensor.device.type != "cpu":
+            raise ValueError(
+                f"state.{name} is on {tensor.device}: the numba backend runs on CPU tensors "
+                "only (use network_step on other devices)"
+            )
+        want = torch.bool if name == "spikes" else torch.float32
+        if tensor.dtype != want:
+            raise ValueError(
+                f"state.{name} has dtype {tensor.dtype}: the numba backend needs {want}"
+            )
+    n_networks, n = state.v.shape
+    if n != params.n or state.weights.shape != (n_networks, params.n_synapses):
+        raise ValueError(
+            f"state has {n} neurons and weights {tuple(state.weights.shape)}: params need "
+            f"{params.n} neurons and weights ({n_networks}, {params.n_synapses})"
+        )
+    if state.eligibility.shape != (n_networks, params.n_synapses + 1):
+        raise ValueError(
+            f"state.eligibility has shape {tuple(state.eligibility.shape)}: need "
+            f"({n_networks}, {params.n_synapses + 1})"
+        )
+    if network.post.shape != (n_networks, params.n_synapses) or network.post.device.type != "cpu":
+        raise ValueError(
+            f"network.post has shape {tuple(network.post.shape)} on {network.post.device}: "
+            f"need ({n_networks}, {params.n_synapses}) on CPU, from build_network"
+        )
+    for name in ("a", "b", "c", "d"):
+        tensor = getattr(network, name)
+        if tensor.shape != (n,) or tensor.dtype != torch.float32:
+            raise ValueError(
+                f"network.{name} has shape {tuple(tensor.shape)}, dtype {tensor.dtype}: "
+                f"need ({n},) float32"
+            )
+
+
+def _per_network(values: Tensor | float, n_networks: int, name: str) -> np.ndarray:
+    """A float32 value per network from a float or a tensor of 1 or ``B`` values."""
+    tensor = torch.as_tensor(values, dtype=torch.float32 if isinstance(values, float) else None)
+    if tensor.dtype != torch.float32 or tensor.device.type != "cpu":
+        raise ValueError(
+            f"{name} has dtype {tensor.dtype} on {tensor.device}: the numba backend needs "
+            "float32 on CPU (as network_step computes in the state's float32)"
+        )
+    if tensor.numel() not in (1, n_networks):
+        raise ValueError(
+            f"{name} has {tensor.numel()} values: need 1 or one per network ({n_networks})"
+        )
+    return np.ascontiguousarray(tensor.reshape(-1).expand(n_networks).numpy())
+
+
+def _writable(tensor: Tensor, name: str) -> np.ndarray:
+    if not tensor.is_contiguous():
+        raise ValueError(f"state.{name} is not contiguous: the numba backend updates it in place")
+    return tensor.numpy()
+
+
+def _advance(
+    network: Network,
+    state: NetworkState,
+    rewards: Tensor,
+    t0: int,
+    params: NetworkParams,
+    decay_c_per_update: Tensor | float,
+    generator: torch.Generator,
+    counts: np.ndarray,
+) -> NetworkState:
+    """``rewards.shape[0]`` steps from ``t0``; the noise drawn in blocks of at most
+    :data:`MAX_BLOCK_VALUES`."""
+    n_networks, n = state.v.shape
+    lam = _per_network(decay_c_per_update, n_networks, "decay_c_per_update")
+    v, u, trace, spikes, dopamine = (x.clone() for x in (state.v, state.u, state.trace,
+                                                          state.spikes, state.dopamine))  # fmt: skip
+    weights = _writable(state.weights, "weights")
+    eligibility = _writable(state.eligibility, "eligibility")
+    post = network.post.contiguous().numpy()
+    incoming = network.incoming.contiguous().numpy()
+    neuron = [getattr(network, x).contiguous().numpy() for x in ("a", "b", "c", "d")]
+    arrays = [x.numpy() for x in (v, u, trace, spikes)]
+    constants = _constants(params)
+    rewards_np = rewards.numpy()
+    n_steps = rewards.shape[0]
+    block = max(1, MAX_BLOCK_VALUES // (n_networks * n))
+    for start in range(0, n_steps, block):
+        stop = min(n_steps, start + block)
+        noise = torch.rand((stop - start, n_networks, n), generator=generator)
+        _simulate(*arrays, weights, eligibility, dopamine.numpy(), post, incoming, *neuron,
+                  noise.numpy(), rewards_np[start:stop], t0 + start, lam, counts,
+                  params.n_per_neuron, params.n_exc_synapses, params.update_every,
+                  constants, _addcmul_fuses())  # fmt: skip
+    return NetworkState(v, u, trace, spikes, state.weights, state.eligibility, dopamine)
+
+
+def _rewards(rewards: Tensor, n_steps_shape: tuple[int, ...], name: str) -> Tensor:
+    if rewards.dtype != torch.float32 or rewards.device.type != "cpu":
+        raise ValueError(
+            f"{name} has dtype {rewards.dtype} on {rewards.device}: the numba backend needs "
+            "float32 on CPU"
+        )
+    if tuple(rewards.shape) != n_steps_shape:
+        raise ValueError(f"{name} has shape {tuple(rewards.shape)}: need {n_steps_shape}")
+    return rewards.contiguous()
+
+
+def network_step_numba(
+    network: Network,
+    state: NetworkState,
+    reward: Tensor,
+    t: int,
+    params: NetworkParams,
+    decay_c_per_update: Tensor | float,
+    generator: torch.Generator,
+) -> NetworkState:
+    """One 1 ms step of every network, compiled: :func:`plasticgym.spiking_network.
+    network_step`'s arguments and results (``reward [B]`` float32, ``decay_c_per_update``
+    a float or 1 or ``B`` float32 values), CPU only. ``weights`` and ``eligibility`` are
+    updated in place (they must be contiguous), the rest are new tensors."""
+    _require_numba()
+    _check(network, state, params)
+    n_networks = state.v.shape[0]
+    rewards = _rewards(reward, (n_networks,), "reward").reshape(1, n_networks)
+    counts = np.zeros((0, state.v.shape[1]), dtype=np.int64)  # not counted
+    return _advance(network, state, rewards, t, params, decay_c_per_update, generator, counts)
+
+
+def network_run_numba(
+    network: Network,
+    state: NetworkState,
+    rewards: Tensor,
+    t0: int,
+    params: NetworkParams,
+    decay_c_per_update: Tensor | float,
+    generator: torch.Generator,
+    spike_counts: Tensor | None = None,
+) -> NetworkState:
+    """``T = rewards.shape[0]`` steps from step ``t0`` in one call: the state that ``T`` calls
+    of :func:`network_step_numba` (or of ``network_step``) with ``rewards[k]`` at step
+    ``t0 + k`` give, and the same draws from ``generator``. ``rewards [T, B]`` float32;
+    ``spike_counts [B, N]`` int64 (optional) is incremented in place by every spike."""
+    _require_numba()
+    _check(network, state, params)
+    n_networks, n = state.v.shape
+    if rewards.dim() != 2:
+        raise ValueError(f"rewards has shape {tuple(rewards.shape)}: need [T, {n_networks}]")
+    rewards = _rewards(rewards, (rewards.shape[0], n_networks), "rewards")
+    if spike_counts is None:
+        counts = np.zeros((n_networks, n), dtype=np.int64)
+    else:
+        if (spike_counts.shape != (n_networks, n) or spike_counts.dtype != torch.int64
+                or spike_counts.device.type != "cpu" or not spike_counts.is_contiguous()):  # fmt: skip
+            raise ValueError(
+                f"spike_counts has shape {tuple(spike_counts.shape)}, dtype "
+                f"{spike_counts.dtype} on {spike_counts.device}: need a contiguous "
+                f"({n_networks}, {n}) int64 CPU tensor"
+            )
+        counts = spike_counts.numpy()
+    return _advance(network, state, rewards, t0, params, decay_c_per_update, generator, counts)
+
+
+__all__ = ["MAX_BLOCK_VALUES", "NUMBA_MISSING", "network_run_numba", "network_step_numba",
+           "numba_available"]  # fmt: skip
