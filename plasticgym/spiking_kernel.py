@@ -130,8 +130,8 @@ def _simulate(
                 first = fired[q] * m
                 for k in range(first, first + m):
                     current[post[net, k]] += weights[net, k]
-            # the neurons (izhikevich_step's in-place order) and the trace decay
-            n_fired = 0
+            # the neurons (izhikevich_step's in-place order) and the trace decay, written
+            # without branches so that the loop vectorises; then the fired list
             for i in range(n):
                 v0 = v[net, i]
                 u0 = u[net, i]
@@ -141,16 +141,15 @@ def _simulate(
                 v1 = v1 + dv
                 u1 = u0 + (v1 * b[i] - u0) * a[i]
                 trace[net, i] = trace[net, i] * trace_decay
-                if v1 >= peak:
-                    v1 = c[i]
-                    u1 = u1 + d[i]
-                    spikes[net, i] = True
+                spiked = v1 >= peak
+                spikes[net, i] = spiked
+                v[net, i] = c[i] if spiked else v1
+                u[net, i] = u1 + d[i] if spiked else u1
+            n_fired = 0
+            for i in range(n):
+                if spikes[net, i]:
                     fired[n_fired] = i
                     n_fired += 1
-                else:
-                    spikes[net, i] = False
-                v[net, i] = v1
-                u[net, i] = u1
             # LTD: each fired neuron's outgoing synapses see their targets' traces
             for q in range(n_fired):
                 first = fired[q] * m
