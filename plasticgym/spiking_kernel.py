@@ -58,7 +58,8 @@ def numba_available() -> bool:
     return numba is not None
 
 
-def _require_numba() -> None:
+def require_numba() -> None:
+    """Raise an ``ImportError`` naming the missing package and the extra if numba is absent."""
     if numba is None:
         raise ImportError(NUMBA_MISSING)
 
@@ -196,17 +197,24 @@ def _fast_noise_matches_torch() -> bool:
     return np.array_equal(got, want) and torch.equal(ours.get_state(), theirs.get_state())
 
 
+FAST_NOISE_MIN_VALUES = 1 << 14
+"""Below this many draws ``torch.rand`` is cheaper than reading and writing the generator's
+5 kB state (:func:`_draw_fast`)."""
+
+
 def draw_uniform(generator: torch.Generator, out: np.ndarray) -> np.ndarray:
     """Fill ``out`` (float32, C-contiguous) as ``torch.rand(out.shape, generator=generator)``
     would: the same numbers and the same generator state after, several times faster
     (:func:`_mt19937_uniform`) where the generator's layout is the probed one
-    (:func:`_fast_noise_matches_torch`), by ``torch.rand`` itself otherwise. Returns ``out``."""
-    _require_numba()
+    (:func:`_fast_noise_matches_torch`) and ``out`` has at least :data:`FAST_NOISE_MIN_VALUES`
+    values, by ``torch.rand`` itself otherwise. Returns ``out``."""
+    require_numba()
     if generator.device.type != "cpu":
         raise ValueError(f"generator is on {generator.device}: the numba backend needs a CPU one")
     if out.dtype != np.float32 or not out.flags.c_contiguous:
         raise ValueError(f"out has dtype {out.dtype}: need a C-contiguous float32 array")
-    if not (_fast_noise_matches_torch() and _draw_fast(generator, out)):
+    fast = out.size >= FAST_NOISE_MIN_VALUES and _fast_noise_matches_torch()
+    if not (fast and _draw_fast(generator, out)):
         torch.rand(out.shape, generator=generator, out=torch.from_numpy(out))
     return out
 
@@ -286,7 +294,7 @@ def _simulate(
                 for j in range(width):
                     synapse = incoming[net, row, j]
                     if synapse >= n_synapses:  # the padding (the dummy synapse S)
-                        break
+                        continue
                     eligibility[net, synapse] += trace[net, synapse // m] * a_plus
             for q in range(n_fired):
                 trace[net, fired[q]] += one
@@ -459,7 +467,7 @@ def network_step_numba(
     network_step`'s arguments and results (``reward [B]`` float32, ``decay_c_per_update``
     a float or 1 or ``B`` float32 values), CPU only. ``weights`` and ``eligibility`` are
     updated in place (they must be contiguous), the rest are new tensors."""
-    _require_numba()
+    require_numba()
     _check(network, state, params)
     n_networks = state.v.shape[0]
     rewards = _rewards(reward, (n_networks,), "reward").reshape(1, n_networks)
@@ -481,7 +489,7 @@ def network_run_numba(
     of :func:`network_step_numba` (or of ``network_step``) with ``rewards[k]`` at step
     ``t0 + k`` give, and the same draws from ``generator``. ``rewards [T, B]`` float32;
     ``spike_counts [B, N]`` int64 (optional) is incremented in place by every spike."""
-    _require_numba()
+    require_numba()
     _check(network, state, params)
     n_networks, n = state.v.shape
     if rewards.dim() != 2:
@@ -502,4 +510,4 @@ def network_run_numba(
 
 
 __all__ = ["MAX_BLOCK_VALUES", "NUMBA_MISSING", "draw_uniform", "network_run_numba", "network_step_numba",
-           "numba_available"]  # fmt: skip
+           "numba_available", "require_numba"]  # fmt: skip
