@@ -420,8 +420,8 @@ def _advance(
     :data:`MAX_BLOCK_VALUES`."""
     n_networks, n = state.v.shape
     lam = _per_network(decay_c_per_update, n_networks, "decay_c_per_update")
-    v, u, trace, spikes, dopamine = (x.clone() for x in (state.v, state.u, state.trace,
-                                                          state.spikes, state.dopamine))  # fmt: skip
+    fresh = (state.v, state.u, state.trace, state.spikes, state.dopamine)
+    v, u, trace, spikes, dopamine = (x.clone() for x in fresh)
     weights = _writable(state.weights, "weights")
     eligibility = _writable(state.eligibility, "eligibility")
     post = network.post.contiguous().numpy()
@@ -498,8 +498,8 @@ def network_run_numba(
     if spike_counts is None:
         counts = np.zeros((n_networks, n), dtype=np.int64)
     else:
-        if (spike_counts.shape != (n_networks, n) or spike_counts.dtype != torch.int64
-                or spike_counts.device.type != "cpu" or not spike_counts.is_contiguous()):  # fmt: skip
+        fits = spike_counts.shape == (n_networks, n) and spike_counts.dtype == torch.int64
+        if not (fits and spike_counts.device.type == "cpu" and spike_counts.is_contiguous()):
             raise ValueError(
                 f"spike_counts has shape {tuple(spike_counts.shape)}, dtype "
                 f"{spike_counts.dtype} on {spike_counts.device}: need a contiguous "
@@ -509,5 +509,5 @@ def network_run_numba(
     return _advance(network, state, rewards, t0, params, decay_c_per_update, generator, counts)
 
 
-__all__ = ["MAX_BLOCK_VALUES", "NUMBA_MISSING", "draw_uniform", "network_run_numba", "network_step_numba",
-           "numba_available", "require_numba"]  # fmt: skip
+__all__ = ["MAX_BLOCK_VALUES", "NUMBA_MISSING", "draw_uniform", "network_run_numba",
+           "network_step_numba", "numba_available", "require_numba"]  # fmt: skip
