@@ -43,14 +43,17 @@ GOAL = 2.0
 
 def brian2_binary(directory: Path, simulated_s: float) -> dict:
     """Run the built standalone binary once; its CPU seconds (children's ``getrusage``) and
-    its own timer of the last ``run`` (``results/last_run_info.txt``)."""
+    its own timer of the last ``run`` (``results/last_run_info.txt``, written afresh: the
+    binary joins ``--results_dir`` and the file name without a separator, hence the ``/``)."""
+    info = directory / "results" / "last_run_info.txt"
+    info.unlink(missing_ok=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = load()
-    subprocess.run(["./main", "--results_dir", "results"], cwd=directory, check=True,
+    subprocess.run(["./main", "--results_dir", "results/"], cwd=directory, check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    run_time = float((directory / "results" / "last_run_info.txt").read_text().split()[0])
+    run_time = float(info.read_text().split()[0])
     return {"cpu_s": cpu, "network_s_per_cpu_s": simulated_s / cpu,
             "timed_run_wall_s": run_time, "load_before": load_before,
             "load_after": load()}  # fmt: skip
