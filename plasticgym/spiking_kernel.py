@@ -49,8 +49,10 @@ NUMBA_MISSING = (
     "(plasticgym.spiking_network.network_step) needs nothing more"
 )
 
-MAX_BLOCK_VALUES = 1 << 22
-"""The most noise values (float32, 16 MiB) :func:`network_run_numba` draws at once."""
+MAX_BLOCK_VALUES = 1 << 24
+"""The most noise values (float32, a 64 MiB buffer) :func:`network_run_numba` draws at once:
+the number of steps each network is simulated before the next (262 for 64 paper-size
+networks; measured 145 -> 170-177 network-s per CPU s against 1 << 22's 65 steps)."""
 
 
 def numba_available() -> bool:
