@@ -16,12 +16,20 @@ with the same float32 constants (the noise ``(x - 0.5) 13``; the synaptic input 
 the fired neurons in ascending order and their synapses in order; two 0.5 ms Euler steps of
 ``v`` then ``u``; the trace decay; LTD of all fired neurons' outgoing synapses, then LTP of
 their incoming ones; the dopamine; every 10 ms ``w <- clip(w + (0.002 + d) c, 0, 4)`` and
-``c <- lambda c``), and the uniform noise is drawn by ``torch.rand`` from the same generator,
-in the same order (drawing ``[T, B, N]`` at once gives the same numbers as ``T`` draws of
-``[B, N]``). Nothing is reassociated (numba's default: no fast-math), so the results are
-meant to be bit-identical to ``network_step``; ``tests/test_spiking_kernel.py`` checks that
-on three paper-size networks, with a tolerance stated there for the case where a platform's
-torch fuses a multiply-add that this loop does not.
+``c <- lambda c``), nothing reassociated (no fast-math), so the results are bit-identical to
+``network_step`` (``tests/test_spiking_kernel.py``: every state tensor at every one of 600
+steps of three paper-size networks). Two details make that so:
+
+- torch's ``addcmul_`` (the weight update) rounds ``w + g c`` once on AVX2 / AVX-512 CPUs (a
+  fused multiply-add) and twice with its default kernel; :func:`_addcmul_fuses` probes which,
+  and the loop does the same (``llvm.fma`` or a multiply and an add);
+- the uniform noise is torch's own stream: :func:`draw_uniform` re-implements its CPU
+  generator (MT19937, Matsumoto & Nishimura 1998, and the 24-bit float draws) from
+  ``generator.get_state()`` and writes the advanced state back, so it gives ``torch.rand``'s
+  numbers and leaves the generator where ``torch.rand`` would (drawing ``[T, B, N]`` at once
+  gives the same numbers as ``T`` draws of ``[B, N]``), about 2.7x faster; a probe at first
+  use checks it against ``torch.rand`` and falls back to ``torch.rand`` if this torch's state
+  layout differs.
 
 numba is an optional extra (``pip install "plasticgym[fast]"``); without it the functions
 raise an ``ImportError`` that names it, and nothing else in plasticgym needs it.
@@ -372,6 +380,11 @@ def _check(network: Network, state: NetworkState, params: NetworkParams) -> None
         raise ValueError(
             f"state.eligibility has shape {tuple(state.eligibility.shape)}: need "
             f"({n_networks}, {params.n_synapses + 1})"
+        )
+    if network.incoming.shape[:2] != (n_networks, n) or network.incoming.device.type != "cpu":
+        raise ValueError(
+            f"network.incoming has shape {tuple(network.incoming.shape)} on "
+            f"{network.incoming.device}: need ({n_networks}, {n}, K) on CPU, from build_network"
         )
     if network.post.shape != (n_networks, params.n_synapses) or network.post.device.type != "cpu":
         raise ValueError(
