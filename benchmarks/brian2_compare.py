@@ -102,7 +102,8 @@ def plasticgym_run(
     ``network_step``. ``backend``: ``"numba run"`` (:func:`plasticgym.spiking_kernel.
     network_run_numba`, the warm-up and the timed part one call each, the reward schedule
     given in advance) or ``"numba step"`` (``network_step_numba``, one call per ms) instead
-    of torch; the numba kernel is compiled (or loaded from its cache) in the warm-up."""
+    of torch (``"numba run"`` spreads the networks over ``threads`` numba threads); the numba
+    kernel is compiled (or loaded from its cache) in the warm-up."""
     torch.set_num_threads(threads)
     generator = torch.Generator()
     generator.manual_seed(0)
@@ -122,10 +123,10 @@ def plasticgym_run(
         rewards = rewards.expand(total_ms, n_networks).contiguous()
         counts64 = torch.zeros(n_networks, params.n, dtype=torch.int64)
         state = network_run_numba(network, state, rewards[:warmup_ms], 0, params, decay_c,
-                                  generator, counts64)  # fmt: skip
+                                  generator, counts64, threads=threads)  # fmt: skip
         start, cpu_start = time.perf_counter(), time.process_time()
         state = network_run_numba(network, state, rewards[warmup_ms:], warmup_ms, params,
-                                  decay_c, generator, counts64)  # fmt: skip
+                                  decay_c, generator, counts64, threads=threads)  # fmt: skip
         counts += counts64.int()
         total_ms = 0  # done: skip the loop below
     step = network_stepper("numba" if backend == "numba step" else "torch")

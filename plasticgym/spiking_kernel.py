@@ -94,12 +94,16 @@ else:  # pragma: no cover
         return x * y + z
 
 
-def _jit(function):
+def _jit(function, parallel: bool = False):
     """``numba.njit`` (no fast-math: IEEE float32 operations in source order) where numba is
-    installed; the plain function otherwise (never called then: :func:`_require_numba`)."""
+    installed; the plain function otherwise (never called then: :func:`require_numba`)."""
     if numba is None:
         return function
-    return numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")(function)
+    options = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
+    return numba.njit(parallel=parallel, **options)(function)
+
+
+_prange = range if numba is None else numba.prange
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,20 +239,22 @@ def draw_uniform(generator: torch.Generator, out: np.ndarray) -> np.ndarray:
 
 
 @_jit
-def _simulate(
+def _simulate_network(
+    net,  # which network
     v, u, trace, spikes, weights, eligibility, dopamine,  # state, [B, N] .. [B]; in place
     post, incoming, a, b, c, d,  # wiring [B, S], [B, N, K]; neuron parameters [N]
     noise, rewards, t0, decay_c, counts,  # [T, B, N] uniform, [T, B], int, [B], [B, N]
     n_per_neuron, n_plastic, update_every, constants, fused,  # ints; float32 [15]; bool
 ):  # fmt: skip
-    """Simulate every network for ``T = noise.shape[0]`` 1 ms steps from step ``t0`` (the
-    equations of :func:`plasticgym.spiking_network.network_step`), network after network.
+    """Simulate network ``net`` for ``T = noise.shape[0]`` 1 ms steps from step ``t0`` (the
+    equations of :func:`plasticgym.spiking_network.network_step`); it touches only row
+    ``net`` of the state, so networks can run in any order or in parallel.
     ``constants``: noise amplitude, 0.5 (noise centre), h (Euler half step), 0.04, 5, 140,
     spike peak, trace decay, A+, A-, dopamine decay, dopamine per reward, tonic dopamine,
     w_max, 1 (in that order, float32). ``counts [B, N]`` is incremented by each spike
     (``counts [0, N]``: not counted). ``fused``: the weight update's ``w + g c`` rounded once
     (:func:`_addcmul_fuses`)."""
-    n_networks, n = v.shape
+    n = v.shape[1]
     n_steps = noise.shape[0]
     n_synapses = weights.shape[1]
     width = incoming.shape[2]
@@ -259,70 +265,100 @@ def _simulate(
     zero = w_max - w_max
     current = np.empty(n, dtype=v.dtype)
     fired = np.empty(n, dtype=np.int64)
-    for net in range(n_networks):
+    n_fired = 0
+    for i in range(n):
+        if spikes[net, i]:
+            fired[n_fired] = i
+            n_fired += 1
+    for step in range(n_steps):
+        # the thalamic noise and the input of last step's spikes (1 ms delay)
+        for i in range(n):
+            current[i] = (noise[step, net, i] - centre) * amplitude
+        for q in range(n_fired):
+            first = fired[q] * m
+            for k in range(first, first + m):
+                current[post[net, k]] += weights[net, k]
+        # the neurons (izhikevich_step's in-place order) and the trace decay, written
+        # without branches so that the loop vectorises; then the fired list
+        for i in range(n):
+            v0 = v[net, i]
+            u0 = u[net, i]
+            dv = ((((v0 * quadratic + linear) * v0 + offset) - u0) + current[i]) * h
+            v1 = v0 + dv
+            dv = ((((v1 * quadratic + linear) * v1 + offset) - u0) + current[i]) * h
+            v1 = v1 + dv
+            u1 = u0 + (v1 * b[i] - u0) * a[i]
+            trace[net, i] = trace[net, i] * trace_decay
+            spiked = v1 >= peak
+            spikes[net, i] = spiked
+            v[net, i] = c[i] if spiked else v1
+            u[net, i] = u1 + d[i] if spiked else u1
         n_fired = 0
         for i in range(n):
             if spikes[net, i]:
                 fired[n_fired] = i
                 n_fired += 1
-        for step in range(n_steps):
-            # the thalamic noise and the input of last step's spikes (1 ms delay)
-            for i in range(n):
-                current[i] = (noise[step, net, i] - centre) * amplitude
+        # LTD: each fired neuron's outgoing synapses see their targets' traces
+        for q in range(n_fired):
+            first = fired[q] * m
+            for k in range(first, first + m):
+                eligibility[net, k] -= trace[net, post[net, k]] * a_minus
+        # LTP: each fired neuron's incoming excitatory synapses see their sources' traces
+        for q in range(n_fired):
+            row = fired[q]
+            for j in range(width):
+                synapse = incoming[net, row, j]
+                if synapse >= n_synapses:  # the padding (the dummy synapse S)
+                    continue
+                eligibility[net, synapse] += trace[net, synapse // m] * a_plus
+        for q in range(n_fired):
+            trace[net, fired[q]] += one
+        if counts.shape[0]:
             for q in range(n_fired):
-                first = fired[q] * m
-                for k in range(first, first + m):
-                    current[post[net, k]] += weights[net, k]
-            # the neurons (izhikevich_step's in-place order) and the trace decay, written
-            # without branches so that the loop vectorises; then the fired list
-            for i in range(n):
-                v0 = v[net, i]
-                u0 = u[net, i]
-                dv = ((((v0 * quadratic + linear) * v0 + offset) - u0) + current[i]) * h
-                v1 = v0 + dv
-                dv = ((((v1 * quadratic + linear) * v1 + offset) - u0) + current[i]) * h
-                v1 = v1 + dv
-                u1 = u0 + (v1 * b[i] - u0) * a[i]
-                trace[net, i] = trace[net, i] * trace_decay
-                spiked = v1 >= peak
-                spikes[net, i] = spiked
-                v[net, i] = c[i] if spiked else v1
-                u[net, i] = u1 + d[i] if spiked else u1
-            n_fired = 0
-            for i in range(n):
-                if spikes[net, i]:
-                    fired[n_fired] = i
-                    n_fired += 1
-            # LTD: each fired neuron's outgoing synapses see their targets' traces
-            for q in range(n_fired):
-                first = fired[q] * m
-                for k in range(first, first + m):
-                    eligibility[net, k] -= trace[net, post[net, k]] * a_minus
-            # LTP: each fired neuron's incoming excitatory synapses see their sources' traces
-            for q in range(n_fired):
-                row = fired[q]
-                for j in range(width):
-                    synapse = incoming[net, row, j]
-                    if synapse >= n_synapses:  # the padding (the dummy synapse S)
-                        continue
-                    eligibility[net, synapse] += trace[net, synapse // m] * a_plus
-            for q in range(n_fired):
-                trace[net, fired[q]] += one
-            if counts.shape[0]:
-                for q in range(n_fired):
-                    counts[net, fired[q]] += 1
-            dopamine[net] = dopamine[net] * dopamine_decay + per_reward * rewards[step, net]
-            if (t0 + step + 1) % update_every == 0:
-                gain = tonic + dopamine[net]
-                for k in range(n_plastic):
-                    if fused:
-                        w = _fused_multiply_add(gain, eligibility[net, k], weights[net, k])
-                    else:
-                        w = weights[net, k] + gain * eligibility[net, k]
-                    weights[net, k] = min(max(w, zero), w_max)
-                lam = decay_c[net]
-                for k in range(eligibility.shape[1]):
-                    eligibility[net, k] = eligibility[net, k] * lam
+                counts[net, fired[q]] += 1
+        dopamine[net] = dopamine[net] * dopamine_decay + per_reward * rewards[step, net]
+        if (t0 + step + 1) % update_every == 0:
+            gain = tonic + dopamine[net]
+            for k in range(n_plastic):
+                if fused:
+                    w = _fused_multiply_add(gain, eligibility[net, k], weights[net, k])
+                else:
+                    w = weights[net, k] + gain * eligibility[net, k]
+                weights[net, k] = min(max(w, zero), w_max)
+            lam = decay_c[net]
+            for k in range(eligibility.shape[1]):
+                eligibility[net, k] = eligibility[net, k] * lam
+
+
+def _simulate_all(
+    v, u, trace, spikes, weights, eligibility, dopamine, post, incoming, a, b, c, d, noise,
+    rewards, t0, decay_c, counts, n_per_neuron, n_plastic, update_every, constants, fused,
+):  # fmt: skip
+    """:func:`_simulate_network` for every network, one after the other."""
+    for net in range(v.shape[0]):
+        _simulate_network(
+            net, v, u, trace, spikes, weights, eligibility, dopamine, post, incoming, a, b, c,
+            d, noise, rewards, t0, decay_c, counts, n_per_neuron, n_plastic, update_every,
+            constants, fused,
+        )  # fmt: skip
+
+
+def _simulate_all_parallel(
+    v, u, trace, spikes, weights, eligibility, dopamine, post, incoming, a, b, c, d, noise,
+    rewards, t0, decay_c, counts, n_per_neuron, n_plastic, update_every, constants, fused,
+):  # fmt: skip
+    """:func:`_simulate_network` for every network, the networks spread over numba's threads
+    (independent rows: the same results as :func:`_simulate_all`)."""
+    for net in _prange(v.shape[0]):
+        _simulate_network(
+            net, v, u, trace, spikes, weights, eligibility, dopamine, post, incoming, a, b, c,
+            d, noise, rewards, t0, decay_c, counts, n_per_neuron, n_plastic, update_every,
+            constants, fused,
+        )  # fmt: skip
+
+
+_simulate = _jit(_simulate_all)
+_simulate_parallel = _jit(_simulate_all_parallel, parallel=True)
 
 
 @functools.cache
@@ -430,9 +466,10 @@ def _advance(
     decay_c_per_update: Tensor | float,
     generator: torch.Generator,
     counts: np.ndarray,
+    threads: int = 1,
 ) -> NetworkState:
     """``rewards.shape[0]`` steps from ``t0``; the noise drawn in blocks of at most
-    :data:`MAX_BLOCK_VALUES`."""
+    :data:`MAX_BLOCK_VALUES`; ``threads > 1``: the networks spread over that many threads."""
     n_networks, n = state.v.shape
     lam = _per_network(decay_c_per_update, n_networks, "decay_c_per_update")
     fresh = (state.v, state.u, state.trace, state.spikes, state.dopamine)
@@ -448,13 +485,21 @@ def _advance(
     n_steps = rewards.shape[0]
     block = min(n_steps, max(1, MAX_BLOCK_VALUES // (n_networks * n)))
     buffer = np.empty((block, n_networks, n), dtype=np.float32)
-    for start in range(0, n_steps, block):
-        stop = min(n_steps, start + block)
-        noise = draw_uniform(generator, buffer[: stop - start])
-        _simulate(*arrays, weights, eligibility, dopamine.numpy(), post, incoming, *neuron,
-                  noise, rewards_np[start:stop], t0 + start, lam, counts,
-                  params.n_per_neuron, params.n_exc_synapses, params.update_every,
-                  constants, _addcmul_fuses())  # fmt: skip
+    simulate = _simulate if threads == 1 else _simulate_parallel
+    previous = numba.get_num_threads() if threads > 1 else 1
+    if threads > 1:  # the serial path leaves numba's threads alone
+        numba.set_num_threads(threads)
+    try:
+        for start in range(0, n_steps, block):
+            stop = min(n_steps, start + block)
+            noise = draw_uniform(generator, buffer[: stop - start])
+            simulate(*arrays, weights, eligibility, dopamine.numpy(), post, incoming, *neuron,
+                     noise, rewards_np[start:stop], t0 + start, lam, counts,
+                     params.n_per_neuron, params.n_exc_synapses, params.update_every,
+                     constants, _addcmul_fuses())  # fmt: skip
+    finally:
+        if threads > 1:
+            numba.set_num_threads(previous)
     return NetworkState(v, u, trace, spikes, state.weights, state.eligibility, dopamine)
 
 
@@ -499,13 +544,19 @@ def network_run_numba(
     decay_c_per_update: Tensor | float,
     generator: torch.Generator,
     spike_counts: Tensor | None = None,
+    threads: int = 1,
 ) -> NetworkState:
     """``T = rewards.shape[0]`` steps from step ``t0`` in one call: the state that ``T`` calls
     of :func:`network_step_numba` (or of ``network_step``) with ``rewards[k]`` at step
     ``t0 + k`` give, and the same draws from ``generator``. ``rewards [T, B]`` float32;
-    ``spike_counts [B, N]`` int64 (optional) is incremented in place by every spike."""
+    ``spike_counts [B, N]`` int64 (optional) is incremented in place by every spike.
+    ``threads``: numba threads over which the networks are spread (the same results for any
+    number: each network's work is its own), at most ``numba.config.NUMBA_NUM_THREADS``."""
     require_numba()
     _check(network, state, params)
+    limit = numba.config.NUMBA_NUM_THREADS
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= limit:
+        raise ValueError(f"threads={threads!r} is invalid: an integer in [1, {limit}]")
     n_networks, n = state.v.shape
     if rewards.dim() != 2:
         raise ValueError(f"rewards has shape {tuple(rewards.shape)}: need [T, {n_networks}]")
@@ -521,7 +572,8 @@ def network_run_numba(
                 f"({n_networks}, {n}) int64 CPU tensor"
             )
         counts = spike_counts.numpy()
-    return _advance(network, state, rewards, t0, params, decay_c_per_update, generator, counts)
+    return _advance(network, state, rewards, t0, params, decay_c_per_update, generator, counts,
+                    threads)  # fmt: skip
 
 
 __all__ = ["MAX_BLOCK_VALUES", "NUMBA_MISSING", "draw_uniform", "network_run_numba",

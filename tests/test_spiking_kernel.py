@@ -132,6 +132,22 @@ def test_compiled_step_is_deterministic():
 
 
 @needs_numba
+def test_threads_give_the_same_results():
+    """The networks spread over 2 numba threads: the same state, bit for bit."""
+    finals = []
+    for threads in (1, 2):
+        network, state, _, generator, _ = _twins(SMALL, 5, 4)
+        rewards = (torch.arange(200)[:, None] % 40 == 0).float().expand(200, 5).contiguous()
+        finals.append(spiking_kernel.network_run_numba(network, state, rewards, 0, SMALL, 0.99,
+                                                       generator, threads=threads))  # fmt: skip
+    for a, b in zip(*finals, strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="threads=0 is invalid"):
+        spiking_kernel.network_run_numba(network, state, rewards, 0, SMALL, 0.99, generator,
+                                         threads=0)  # fmt: skip
+
+
+@needs_numba
 def test_bad_input_is_refused():
     network, state, _, generator, _ = _twins(SMALL, 2, 0)
     step = spiking_kernel.network_step_numba
