@@ -38,7 +38,10 @@ end (tolerance in :func:`agreement`).
 Each run also reports CPU seconds (``time.process_time`` for plasticgym and Brian2's runtime
 mode; for the standalone binary its whole process, warm-up and set-up included, from
 ``getrusage``), the number that a shared machine's load changes least. ``--event-driven``
-adds plasticgym's event-driven step (``network_step_event_driven``) for 1 and ``--networks``.
+adds plasticgym's event-driven step (``network_step_event_driven``) for 1 and ``--networks``;
+``--numba`` the opt-in numba backend (the extra ``fast``; :mod:`plasticgym.spiking_kernel`),
+its multi-step ``network_run_numba`` and its per-ms ``network_step_numba``, for 1 and
+``--networks``.
 
 Writes ``--out`` (JSON) and a markdown table next to it (``.md``). ``--brian2-from EARLIER.json``
 reuses the Brian2 results of an earlier run (to re-measure only plasticgym after a change).
@@ -65,8 +68,8 @@ from plasticgym.spiking_network import (
     NetworkParams,
     build_network,
     materialize,
-    network_step,
     network_step_event_driven,
+    network_stepper,
     to_event_driven,
 )
 
@@ -91,11 +94,16 @@ def plasticgym_run(
     threads: int,
     params: NetworkParams,
     event_driven: bool = False,
+    backend: str = "torch",
 ) -> dict[str, Any]:
     """Simulate ``n_networks`` networks (seed 0) for ``warmup + seconds`` simulated seconds,
     timing the last ``seconds`` (wall and this process's CPU time); spikes are counted over
     the whole run. ``event_driven``: ``network_step_event_driven`` instead of
-    ``network_step``."""
+    ``network_step``. ``backend``: ``"numba run"`` (:func:`plasticgym.spiking_kernel.
+    network_run_numba`, the warm-up and the timed part one call each, the reward schedule
+    given in advance) or ``"numba step"`` (``network_step_numba``, one call per ms) instead
+    of torch (``"numba run"`` spreads the networks over ``threads`` numba threads); the numba
+    kernel is compiled (or loaded from its cache) in the warm-up."""
     torch.set_num_threads(threads)
     generator = torch.Generator()
     generator.manual_seed(0)
@@ -108,6 +116,20 @@ def plasticgym_run(
         state = to_event_driven(state, decay_c, params)
     load_before = load()
     start = cpu_start = 0.0
+    if backend == "numba run":
+        from plasticgym.spiking_kernel import network_run_numba
+
+        rewards = (torch.arange(total_ms) % REWARD_EVERY_MS == 0).float()[:, None]
+        rewards = rewards.expand(total_ms, n_networks).contiguous()
+        counts64 = torch.zeros(n_networks, params.n, dtype=torch.int64)
+        state = network_run_numba(network, state, rewards[:warmup_ms], 0, params, decay_c,
+                                  generator, counts64, threads=threads)  # fmt: skip
+        start, cpu_start = time.perf_counter(), time.process_time()
+        state = network_run_numba(network, state, rewards[warmup_ms:], warmup_ms, params,
+                                  decay_c, generator, counts64, threads=threads)  # fmt: skip
+        counts += counts64.int()
+        total_ms = 0  # done: skip the loop below
+    step = network_stepper("numba" if backend == "numba step" else "torch")
     for t in range(total_ms):
         if t == warmup_ms:
             start, cpu_start = time.perf_counter(), time.process_time()
@@ -115,7 +137,7 @@ def plasticgym_run(
         if event_driven:
             state = network_step_event_driven(network, state, r, t, params, generator)
         else:
-            state = network_step(network, state, r, t, params, decay_c, generator)
+            state = step(network, state, r, t, params, decay_c, generator)
         counts += state.spikes
     wall = time.perf_counter() - start
     cpu = time.process_time() - cpu_start
@@ -123,9 +145,10 @@ def plasticgym_run(
     rates = counts.double() / duration
     weights = materialize(state, params)[0] if event_driven else state.weights
     exc_w = weights[:, : params.n_exc_synapses]
+    mode = "torch CPU" if backend == "torch" else backend
     return {
         "simulator": "plasticgym",
-        "mode": "torch CPU, event-driven" if event_driven else "torch CPU",
+        "mode": mode,
         "networks": n_networks,
         "threads": threads,
         "timed_sim_s": seconds,
@@ -410,6 +433,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/brian2_compare.json"))
     parser.add_argument("--event-driven", action="store_true",
                         help="also time plasticgym's event-driven step")  # fmt: skip
+    parser.add_argument("--numba", action="store_true",
+                        help="also time the numba backend: run and step")  # fmt: skip
     parser.add_argument("--brian2-from", type=Path, default=None, help="earlier JSON")
     args = parser.parse_args()
     import brian2 as b2  # benchmark-only dependency
@@ -434,6 +459,10 @@ def main() -> None:
             record(plasticgym_run(args.networks, args.seconds, args.warmup, threads, params))
         for n_networks in [1, args.networks] if args.event_driven else []:
             record(plasticgym_run(n_networks, args.seconds, args.warmup, threads, params, True))
+        for backend in ("numba run", "numba step") if args.numba else ():
+            for n_networks in (1, args.networks):
+                record(plasticgym_run(n_networks, args.seconds, args.warmup, threads, params,
+                                      backend=backend))  # fmt: skip
     if args.brian2_from is not None:
         earlier = json.loads(args.brian2_from.read_text())
         for r in earlier["results"]:

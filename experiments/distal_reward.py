@@ -56,13 +56,14 @@ from plasticgym.experiments.stats import (
     tost,
 )
 from plasticgym.spiking_network import (
+    BACKENDS,
     NetworkParams,
     NetworkState,
     build_network,
     incoming_table,
     materialize,
-    network_step,
     network_step_event_driven,
+    network_stepper,
     to_event_driven,
 )
 
@@ -81,7 +82,9 @@ class Config:
     the paper's network and rule (times in ms unless named ``_s``, weights in mV), the
     protocol and the verdicts' margins. ``event_driven``: simulate with
     :func:`plasticgym.spiking_network.network_step_event_driven` (equal to the dense step up
-    to float rounding; slower on CPU, see docs/spiking.md) instead of ``network_step``."""
+    to float rounding; slower on CPU, see docs/spiking.md) instead of ``network_step``.
+    ``backend``: the dense step's implementation (``"torch"`` or ``"numba"``, the opt-in
+    compiled one, bit-identical; :func:`plasticgym.spiking_network.network_stepper`)."""
 
     n_agents: int = 8
     seed: int = 0
@@ -102,6 +105,7 @@ class Config:
     equivalence_margin: float = 1.0
     eligibility_margin: float = 0.002
     event_driven: bool = False
+    backend: str = "torch"
 
     def __post_init__(self) -> None:
         for name in ("n_agents", "n_twins", "coincidence_ms"):
@@ -128,6 +132,11 @@ class Config:
             )
         if not isinstance(self.event_driven, bool):
             raise ValueError(f"event_driven={self.event_driven!r} is invalid: True or False")
+        if self.backend not in BACKENDS or (self.event_driven and self.backend != "torch"):
+            raise ValueError(
+                f"backend={self.backend!r} is invalid: one of {BACKENDS} (the event-driven "
+                "path has only the torch one)"
+            )
         self.network_params()  # validates the sizes
 
     @classmethod
@@ -208,6 +217,7 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
     every = round(config.record_every_s * 1000)
     if config.event_driven:
         state = to_event_driven(state, decay_c, params)
+    step = network_stepper(config.backend)
     _record(course_rows, state, wiring, params, config, 0.0, pairings, spike_count, every)
     iterator = range(steps)
     if progress_bar:
@@ -222,7 +232,7 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
         if config.event_driven:
             state = network_step_event_driven(network, state, reward, t, params, generator)
         else:
-            state = network_step(network, state, reward, t, params, decay_c, generator)
+            state = step(network, state, reward, t, params, decay_c, generator)
         if arrivals:
             c = _weights_and_eligibility(state, params)[1]
             for b, t_pair in arrivals:

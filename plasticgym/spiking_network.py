@@ -482,6 +482,25 @@ def network_step_event_driven(
     return new
 
 
-__all__ = ["EventDrivenState", "Network", "NetworkParams", "NetworkState", "build_network",
-           "epoch_length", "incoming_table", "materialize", "network_step",
-           "network_step_event_driven", "to_event_driven"]  # fmt: skip
+BACKENDS = ("torch", "numba")
+"""The implementations of :func:`network_step`: see :func:`network_stepper`."""
+
+
+def network_stepper(backend: str = "torch"):
+    """The dense step function of ``backend``, all with :func:`network_step`'s arguments and
+    results: ``"torch"`` (:func:`network_step`, the default, any device) or ``"numba"``
+    (:func:`plasticgym.spiking_kernel.network_step_numba`: opt-in, CPU, compiled, the same
+    numbers bit for bit; needs the extra ``fast``, an ``ImportError`` names it if absent)."""
+    if backend == "torch":
+        return network_step
+    if backend == "numba":
+        from plasticgym.spiking_kernel import network_step_numba, require_numba
+
+        require_numba()
+        return network_step_numba
+    raise ValueError(f"backend={backend!r} is invalid: one of {BACKENDS}")
+
+
+__all__ = ["BACKENDS", "EventDrivenState", "Network", "NetworkParams", "NetworkState",
+           "build_network", "epoch_length", "incoming_table", "materialize", "network_step",
+           "network_step_event_driven", "network_stepper", "to_event_driven"]  # fmt: skip
