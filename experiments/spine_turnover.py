@@ -48,12 +48,22 @@ stable", a round number; written down and committed before any run with it, no p
 marked new spine (w ~ 0.004) last ~40 days instead of ~4. A stabilised new spine keeps its
 neuron above the set point, and the competition, which spares it, falls on the unmarked spines,
 most of them pre-existing. ``c = 1``, ``capture_ratio = 2`` and everything else are unchanged.
-The control that removes the mechanism, ``trained_unstabilised``, is the trained group with
-``consolidated_hazard = 1`` and everything else equal (ONE change: the marker still exempts
-from the competition, which is still weight-independent: the previous round's model). The
-constant-hazard groups get the same ``h`` (they are the trained/untrained model without weight
-dependence); expected before running: the marker keeps new spines whatever their weight, so
-``no_keeping_without_weight_dependence`` may fail (it is kept as it was defined).
+Its control, ``trained_unstabilised`` (``h = 1``, the one change), showed at quick seeds 0,
+1, 2 and full seeds 0, 1, 2 that ``h`` barely matters either (docs/experiments.md): the
+spines the marker picks are the potentiated ones, which the weight-dependent base hazard
+already protects (a spine at ``w = 0.02`` has ``0.5 e^-4 = 0.009`` /day).
+**A competition the marker decides** (``competition_rate = 20`` /day, issue 14, third round;
+written down and committed before any run with it): at a training excess of ~5% of ``K`` the
+competition's hazard on an unmarked spine is then ~1 /day, above a new weak spine's base
+hazard (0.34 /day), so the competition, not the base hazard, restores the density, and the
+marker decides who bears it: the marked (mostly new, potentiated) spines are spared and the
+unmarked ones, most of them pre-existing, are removed (Xu et al. 2009; Yang et al. 2009). 20 is
+the value this experiment used before capture (not tuned on any run). ``h = 0.1`` and
+everything else as in the second round. The control that removes the mechanism,
+``trained_unmarked``, is the trained group with ``capture_ratio = 1e9`` (no spine is ever
+marked) and everything else equal: the ONE change is the marker (the competition stays
+weight-independent at ``c = 20``, and ``h`` has no spine to act on). The constant-hazard groups
+get the same values.
 Agents differ: ``lambda_0``, ``w_s``, the actor's learning rate and exploration noise are
 drawn per agent (uniform, see :class:`Config`), and each has its own initial weights and slots.
 
@@ -65,8 +75,8 @@ until the next day; then ``follow_up_days`` of rest. Groups, each an independent
 
 - ``trained`` / ``untrained`` (the untrained rest through the sessions: Xu's controls, which
   are not trained), with weight-dependent elimination;
-- ``trained_unstabilised``: trained, without stabilisation (``consolidated_hazard = 1``; the
-  one change); its untrained twin would be bit-identical to ``untrained``: at rest nothing
+- ``trained_unmarked``: trained, no spine ever marked (``capture_ratio = 1e9``; the one
+  change); its untrained twin would be bit-identical to ``untrained``: at rest nothing
   grows, nothing is captured and nothing competes;
 - ``trained_constant`` / ``untrained_constant``: elimination independent of weight (the same
   hazard ``control_elimination_rate`` for every spine, chosen to give a baseline turnover of the
@@ -95,15 +105,17 @@ intervals between groups, TOST (90% interval inside the margin) for "no differen
   trained constant-hazard agents' excess raises their hazard, so the equations no longer fix it.
 - ``preexisting_spines_removed`` (finding): of the spines present when training starts, the
   fraction eliminated by the end of the follow-up, trained minus untrained, CI > 0.
-- ``stabilisation_keeps_new_spines`` (mechanism check): the training-day spines kept (as
-  above), trained minus ``trained_unstabilised``, CI > 0: marked spines have a tenth of the
-  base hazard and no competition (the unmarked new ones face a larger excess: the sign is the
-  equations' given that training marks spines, not a learning result).
-- ``stabilisation_shifts_removal_to_preexisting`` (mechanism check): the fraction of
-  pre-existing spines eliminated (as above), trained minus ``trained_unstabilised``, CI > 0:
-  stabilised new spines hold the excess, which the competition removes from unmarked spines,
-  mostly pre-existing ones. (Replaces ``capture_shifts_removal_to_preexisting``, whose control,
-  ``capture_ratio = 0``, changed the marker and the competition's weight dependence together.)
+- ``marker_keeps_new_spines`` (mechanism check): the training-day spines kept (as above),
+  trained minus ``trained_unmarked``, CI > 0: marked spines are spared a competition of ~1
+  /day and have a tenth of the base hazard (the sign is the equations' given that training
+  marks spines, not a learning result). (Second round: ``stabilisation_keeps_new_spines``,
+  control ``h = 1``.)
+- ``marker_shifts_removal_to_preexisting`` (mechanism check): the fraction of pre-existing
+  spines eliminated (as above), trained minus ``trained_unmarked``, CI > 0: the marked new
+  spines hold the excess, which the competition removes from the unmarked ones, mostly
+  pre-existing. (Second round: ``stabilisation_shifts_removal_to_preexisting``, control ``h =
+  1``; first: ``capture_shifts_removal_to_preexisting``, whose control, ``capture_ratio = 0``,
+  changed the marker and the competition's weight dependence together.)
 - ``density_constant`` (finding): the trained agents' density at the end of the follow-up
   minus that before training, TOST inside ``+-DENSITY_MARGIN``: activity-driven formation
   raises it above the budget, and only competition (which spares potentiated spines) can bring
@@ -150,7 +162,10 @@ DESCRIPTION = (
 ENV = "plasticgym/Reaching-v0"
 DAY = SECONDS_PER_DAY
 HOUR = 3600.0
-GROUPS = ("trained", "untrained", "trained_unstabilised", "trained_constant", "untrained_constant")
+GROUPS = ("trained", "untrained", "trained_unmarked", "trained_constant", "untrained_constant")
+UNMARKED_RATIO = 1e9
+"""``capture_ratio`` of ``trained_unmarked``: no spine ever grows a billion times its
+neuron's median growth in 30 min, so none is marked."""
 KIND = {
     "baseline_turnover_few_percent": "mechanism check",
     "reaching_learned": "finding",
@@ -158,8 +173,8 @@ KIND = {
     "training_spines_kept": "finding",
     "no_keeping_without_weight_dependence": "finding",
     "preexisting_spines_removed": "finding",
-    "stabilisation_keeps_new_spines": "mechanism check",
-    "stabilisation_shifts_removal_to_preexisting": "mechanism check",
+    "marker_keeps_new_spines": "mechanism check",
+    "marker_shifts_removal_to_preexisting": "mechanism check",
     "density_constant": "finding",
     "persistence_rises_with_age": "mechanism check",
 }
@@ -193,7 +208,7 @@ class Config:
     formation_rate: float = 24.0
     activity_bias: float = 1.0
     activity_formation: float = 3.5
-    competition_rate: float = 1.0
+    competition_rate: float = 20.0
     capture_ratio: float = 2.0
     consolidated_hazard: float = 0.1
     actor_lr: float = 0.5
@@ -268,10 +283,8 @@ def make_agent(
         formation_rate=config.formation_rate, new_weight=config.new_weight,
         activity_bias=config.activity_bias, activity_formation=config.activity_formation,
         competition_rate=config.competition_rate,
-        capture_ratio=config.capture_ratio,
-        consolidated_hazard=(
-            1.0 if group == "trained_unstabilised" else config.consolidated_hazard
-        ),
+        capture_ratio=UNMARKED_RATIO if group == "trained_unmarked" else config.capture_ratio,
+        consolidated_hazard=config.consolidated_hazard,
     )  # fmt: skip
     hyperparameters = {
         **plastic_preset(ENV),
@@ -388,7 +401,7 @@ def _trial_errors(agent: PlasticAgent) -> pd.DataFrame:
 
 def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) -> dict:
     """Every group; TensorBoard runs ``spine_turnover_trained``,
-    ``spine_turnover_trained_unstabilised`` and ``spine_turnover_trained_constant`` under
+    ``spine_turnover_trained_unmarked`` and ``spine_turnover_trained_constant`` under
     ``out_dir/tensorboard``."""
     del progress_bar
     tensorboard_log = tensorboard_folder(out_dir)
@@ -560,11 +573,11 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         f"there {config.follow_up_days} days later, trained - untrained "
         f"{format_ci(*kept_weight)} (CI > 0)"
     )
-    stabilised = difference_ci(kept["trained"], kept["trained_unstabilised"])
-    verdicts["stabilisation_keeps_new_spines"] = bool(stabilised[1] > 0)
-    lines["stabilisation_keeps_new_spines"] = (
-        f"{_label('stabilisation_keeps_new_spines')} training-day spines kept, trained - "
-        f"trained without stabilisation {format_ci(*stabilised)} (CI > 0)"
+    stabilised = difference_ci(kept["trained"], kept["trained_unmarked"])
+    verdicts["marker_keeps_new_spines"] = bool(stabilised[1] > 0)
+    lines["marker_keeps_new_spines"] = (
+        f"{_label('marker_keeps_new_spines')} training-day spines kept, trained - "
+        f"trained without the marker {format_ci(*stabilised)} (CI > 0)"
     )
     kept_control = tost(kept["trained_constant"], kept["untrained_constant"], KEPT_MARGIN)
     margin_ok = abs(kept_weight[0]) > KEPT_MARGIN
@@ -578,7 +591,7 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         rows.append(ci_row(kept[g], group=g, quantity="training-day spines surviving"))
     rows.append(estimate_row(kept_weight, n, group="trained - untrained",
                              quantity="training-day spines surviving (Welch)"))  # fmt: skip
-    rows.append(estimate_row(stabilised, n, group="trained - trained_unstabilised",
+    rows.append(estimate_row(stabilised, n, group="trained - trained_unmarked",
                              quantity="training-day spines surviving (Welch)"))  # fmt: skip
     rows.append(estimate_row(kept_control[:3], n, group="trained - untrained (constant)",
                              quantity="training-day spines surviving (TOST 90%)"))  # fmt: skip
@@ -594,13 +607,13 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         rows.append(ci_row(removed[g], group=g, quantity="pre-existing spines eliminated"))
     rows.append(estimate_row(difference, n, group="trained - untrained",
                              quantity="pre-existing spines eliminated (Welch)"))  # fmt: skip
-    difference = difference_ci(removed["trained"], removed["trained_unstabilised"])
-    verdicts["stabilisation_shifts_removal_to_preexisting"] = bool(difference[1] > 0)
-    lines["stabilisation_shifts_removal_to_preexisting"] = (
-        f"{_label('stabilisation_shifts_removal_to_preexisting')} pre-existing spines gone, "
-        f"trained - trained without stabilisation {format_ci(*difference, digits=3)} (CI > 0)"
+    difference = difference_ci(removed["trained"], removed["trained_unmarked"])
+    verdicts["marker_shifts_removal_to_preexisting"] = bool(difference[1] > 0)
+    lines["marker_shifts_removal_to_preexisting"] = (
+        f"{_label('marker_shifts_removal_to_preexisting')} pre-existing spines gone, "
+        f"trained - trained without the marker {format_ci(*difference, digits=3)} (CI > 0)"
     )
-    rows.append(estimate_row(difference, n, group="trained - trained_unstabilised",
+    rows.append(estimate_row(difference, n, group="trained - trained_unmarked",
                              quantity="pre-existing spines eliminated (Welch)"))  # fmt: skip
 
     change = (density(timeline["trained"], config.end / DAY, config)
@@ -636,7 +649,7 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         survivors = present[present["died"].isna()].groupby("agent")["weight"].mean()
         quantity = "mean weight at the end of pre-existing survivors"
         rows.append(ci_row(_per_agent(survivors, config), group=g, quantity=quantity))
-    for g in ("trained", "trained_unstabilised", "trained_constant"):  # descriptive: captured
+    for g in ("trained", "trained_unmarked", "trained_constant"):  # descriptive: captured
         frame = spines[g]
         if "consolidated" not in frame:
             continue

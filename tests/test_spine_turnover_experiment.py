@@ -142,23 +142,23 @@ def test_the_findings_are_read_from_the_records(quick):
     verdicts = experiment.analyse(changed, config)["verdicts"]
     assert verdicts["training_spines_kept"] and verdicts["training_forms_spines"]
     assert verdicts["preexisting_spines_removed"]
-    assert verdicts["stabilisation_shifts_removal_to_preexisting"]
-    assert verdicts["stabilisation_keeps_new_spines"]
+    assert verdicts["marker_shifts_removal_to_preexisting"]
+    assert verdicts["marker_keeps_new_spines"]
 
 
-def test_the_stabilisation_control_is_read_from_its_records(quick):
-    """The control fails when the trained agents without stabilisation lose every
+def test_the_marker_control_is_read_from_its_records(quick):
+    """The control fails when the trained agents without the marker lose every
     pre-existing spine (more than the trained agents with it can) and keep every spine formed
     during training."""
     config, records = quick
     changed = _changed(records)
     spines = changed["spines"]
-    control = spines["group"] == "trained_unstabilised"
+    control = spines["group"] == "trained_unmarked"
     present = control & (spines["born"] <= config.training_start)
     present &= ~(spines["died"] <= config.training_start)
     spines.loc[present, "died"] = config.end - 1800.0
     cohort = control & (spines["born"] > config.training_start)
     spines.loc[cohort & (spines["born"] <= config.training_end), "died"] = np.nan
     verdicts = experiment.analyse(changed, config)["verdicts"]
-    assert not verdicts["stabilisation_shifts_removal_to_preexisting"]
-    assert not verdicts["stabilisation_keeps_new_spines"]
+    assert not verdicts["marker_shifts_removal_to_preexisting"]
+    assert not verdicts["marker_keeps_new_spines"]
