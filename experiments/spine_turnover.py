@@ -48,10 +48,11 @@ stable", a round number; written down and committed before any run with it, no p
 marked new spine (w ~ 0.004) last ~40 days instead of ~4. A stabilised new spine keeps its
 neuron above the set point, and the competition, which spares it, falls on the unmarked spines,
 most of them pre-existing. ``c = 1``, ``capture_ratio = 2`` and everything else are unchanged.
-Its control, ``trained_unstabilised`` (``h = 1``, the one change), showed at quick seeds 0,
-1, 2 and full seeds 0, 1, 2 that ``h`` barely matters either (docs/experiments.md): the
-spines the marker picks are the potentiated ones, which the weight-dependent base hazard
-already protects (a spine at ``w = 0.02`` has ``0.5 e^-4 = 0.009`` /day).
+Against its control, ``trained_unstabilised`` (``h = 1``, the one change), ``h`` barely
+mattered at quick seeds 0, 1, 2 (training-day spines kept -0.03, -0.03, +0.05, pre-existing
+gone +0.002, -0.005, -0.010) and full seed 0 (+0.05 [+0.01, +0.09], -0.005; docs/experiments.md
+for all): the spines the marker picks are the potentiated ones, which the weight-dependent
+base hazard already protects (a spine at ``w = 0.02`` has ``0.5 e^-4 = 0.009`` /day).
 **A competition the marker decides** (``competition_rate = 20`` /day, issue 14, third round;
 written down and committed before any run with it): at a training excess of ~5% of ``K`` the
 competition's hazard on an unmarked spine is then ~1 /day, above a new weak spine's base
