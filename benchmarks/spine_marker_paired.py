@@ -3,9 +3,11 @@ from the SAME seed (same individuals, initial spines and structural draws), comp
 agent. Usage: ``python benchmarks/spine_marker_paired.py quick|full SEED``."""
 
 import sys
+
 import numpy as np
+
 from plasticgym.experiments import spine_turnover as st
-from plasticgym.experiments.stats import mean_ci, format_ci
+from plasticgym.experiments.stats import format_ci, mean_ci
 
 quick = sys.argv[1] == "quick"
 seed = int(sys.argv[2])
