@@ -20,7 +20,8 @@ computed from a pilot of ``P`` in a first session (8 agents, ``g`` negligible; s
 over a neuron's empty slots 0.35) so that the first session forms about as many spines as one
 baseline day (3% of the budget, ~1.2 per neuron); before capture ``competition_rate = 20``
 per day so that this excess (3% of ``K``) doubled the base hazard ``lambda_0``; with capture
-it is 1 per day (below).
+it was 1 per day in the first and second rounds and is 20 again, on the unmarked spines
+only, in the third (below).
 **Capture** (``capture_ratio = 2``, :class:`~plasticgym.structure.StructuralPlasticity`,
 issue 14): at each event a spine whose growth since the previous event ``w(t) / w(t_last)``
 is at least twice its neuron's median growth is consolidated for good; consolidated spines are
