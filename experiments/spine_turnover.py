@@ -20,7 +20,8 @@ computed from a pilot of ``P`` in a first session (8 agents, ``g`` negligible; s
 over a neuron's empty slots 0.35) so that the first session forms about as many spines as one
 baseline day (3% of the budget, ~1.2 per neuron); before capture ``competition_rate = 20``
 per day so that this excess (3% of ``K``) doubled the base hazard ``lambda_0``; with capture
-it is 1 per day (below).
+it was 1 per day in the first and second rounds and is 20 again, on the unmarked spines
+only, in the third (below).
 **Capture** (``capture_ratio = 2``, :class:`~plasticgym.structure.StructuralPlasticity`,
 issue 14): at each event a spine whose growth since the previous event ``w(t) / w(t_last)``
 is at least twice its neuron's median growth is consolidated for good; consolidated spines are
@@ -35,9 +36,36 @@ pre-existing and 12-27% of the new spines per session, i.e. some but not all); w
 marker the competition acts on ~all of a neuron's ~40 spines, not only on the weakest, so its
 total rate is ~``c`` times the excess, and ``c = 1`` per day (was 20 with the weight-weighted
 competition) makes the excess decay with a time constant of about a day, as the elimination
-in Xu et al. 2009 and Yang et al. 2009 follows the formation over days. The control that
-removes the mechanism, ``trained_uncaptured``, is the trained group with ``capture_ratio =
-0`` and everything else equal (so its competition is the weight-weighted one at ``c = 1``).
+in Xu et al. 2009 and Yang et al. 2009 follows the formation over days.
+**Stabilisation** (``consolidated_hazard = 0.1``, issue 14, second round): the marker also
+multiplies the spine's base hazard by ``h = 0.1``. Measured with the marker alone (previous
+round; docs/experiments.md), exempting marked spines from a competition of ~0.05 /day did
+nothing next to a new spine's base hazard of ~0.34 /day (``capture_ratio = 1e9`` gave the same
+numbers). Persistent spines turn over far less than transient ones (Trachtenberg et al. 2002;
+Holtmaat et al. 2005: transient spines live <= 4 days, persistent ones >= 8 days and mostly for
+months), learning-induced spines that survive stay (Xu et al. 2009; Yang et al. 2009) and
+enlarged spines are the stable ones (Kasai et al. 2003); ``h = 0.1`` ("ten times more
+stable", a round number; written down and committed before any run with it, no pilot) makes a
+marked new spine (w ~ 0.004) last ~40 days instead of ~4. A stabilised new spine keeps its
+neuron above the set point, and the competition, which spares it, falls on the unmarked spines,
+most of them pre-existing. ``c = 1``, ``capture_ratio = 2`` and everything else are unchanged.
+Against its control, ``trained_unstabilised`` (``h = 1``, the one change), ``h`` barely
+mattered at quick seeds 0, 1, 2 (training-day spines kept -0.03, -0.03, +0.05, pre-existing
+gone +0.002, -0.005, -0.010) and full seed 0 (+0.05 [+0.01, +0.09], -0.005; docs/experiments.md
+for all): the spines the marker picks are the potentiated ones, which the weight-dependent
+base hazard already protects (a spine at ``w = 0.02`` has ``0.5 e^-4 = 0.009`` /day).
+**A competition the marker decides** (``competition_rate = 20`` /day, issue 14, third round;
+written down and committed before any run with it): at a training excess of ~5% of ``K`` the
+competition's hazard on an unmarked spine is then ~1 /day, above a new weak spine's base
+hazard (0.34 /day), so the competition, not the base hazard, restores the density, and the
+marker decides who bears it: the marked (mostly new, potentiated) spines are spared and the
+unmarked ones, most of them pre-existing, are removed (Xu et al. 2009; Yang et al. 2009). 20 is
+the value this experiment used before capture (not tuned on any run). ``h = 0.1`` and
+everything else as in the second round. The control that removes the mechanism,
+``trained_unmarked``, is the trained group with ``capture_ratio = 1e9`` (no spine is ever
+marked) and everything else equal: the ONE change is the marker (the competition stays
+weight-independent at ``c = 20``, and ``h`` has no spine to act on). The constant-hazard groups
+get the same values.
 Agents differ: ``lambda_0``, ``w_s``, the actor's learning rate and exploration noise are
 drawn per agent (uniform, see :class:`Config`), and each has its own initial weights and slots.
 
@@ -49,10 +77,9 @@ until the next day; then ``follow_up_days`` of rest. Groups, each an independent
 
 - ``trained`` / ``untrained`` (the untrained rest through the sessions: Xu's controls, which
   are not trained), with weight-dependent elimination;
-- ``trained_uncaptured``: trained, without capture (``capture_ratio = 0``, which removes two
-  things at once: the marker and the weight-independent competition it comes with); its
-  untrained twin would be bit-identical to ``untrained``: at rest nothing grows, nothing
-  is captured and nothing competes);
+- ``trained_unmarked``: trained, no spine ever marked (``capture_ratio = 1e9``; the one
+  change); its untrained twin would be bit-identical to ``untrained``: at rest nothing
+  grows, nothing is captured and nothing competes;
 - ``trained_constant`` / ``untrained_constant``: elimination independent of weight (the same
   hazard ``control_elimination_rate`` for every spine, chosen to give a baseline turnover of the
   same few percent per day): the control that removes selection by synaptic strength.
@@ -80,13 +107,17 @@ intervals between groups, TOST (90% interval inside the margin) for "no differen
   trained constant-hazard agents' excess raises their hazard, so the equations no longer fix it.
 - ``preexisting_spines_removed`` (finding): of the spines present when training starts, the
   fraction eliminated by the end of the follow-up, trained minus untrained, CI > 0.
-- ``capture_shifts_removal_to_preexisting`` (mechanism check): the fraction of pre-existing
-  spines eliminated (as above), trained minus ``trained_uncaptured``, CI > 0. The control
-  changes the marker and the competition's weight dependence together, and a competition that
-  ignores weight must remove more of the potentiated pre-existing spines than one aimed at the
-  weak ones; a run with ``capture_ratio = 1e9`` (no spine ever marked, the competition still
-  weight-independent) gives the same numbers, so this checks the weight-independent
-  competition, not the marker (labelled a finding until an independent review showed this).
+- ``marker_keeps_new_spines`` (mechanism check): the training-day spines kept (as above),
+  trained minus ``trained_unmarked``, CI > 0: marked spines are spared a competition of ~1
+  /day and have a tenth of the base hazard (the sign is the equations' given that training
+  marks spines, not a learning result). (Second round: ``stabilisation_keeps_new_spines``,
+  control ``h = 1``.)
+- ``marker_shifts_removal_to_preexisting`` (mechanism check): the fraction of pre-existing
+  spines eliminated (as above), trained minus ``trained_unmarked``, CI > 0: the marked new
+  spines hold the excess, which the competition removes from the unmarked ones, mostly
+  pre-existing. (Second round: ``stabilisation_shifts_removal_to_preexisting``, control ``h =
+  1``; first: ``capture_shifts_removal_to_preexisting``, whose control, ``capture_ratio = 0``,
+  changed the marker and the competition's weight dependence together.)
 - ``density_constant`` (finding): the trained agents' density at the end of the follow-up
   minus that before training, TOST inside ``+-DENSITY_MARGIN``: activity-driven formation
   raises it above the budget, and only competition (which spares potentiated spines) can bring
@@ -133,7 +164,10 @@ DESCRIPTION = (
 ENV = "plasticgym/Reaching-v0"
 DAY = SECONDS_PER_DAY
 HOUR = 3600.0
-GROUPS = ("trained", "untrained", "trained_uncaptured", "trained_constant", "untrained_constant")
+GROUPS = ("trained", "untrained", "trained_unmarked", "trained_constant", "untrained_constant")
+UNMARKED_RATIO = 1e9
+"""``capture_ratio`` of ``trained_unmarked``: no spine ever grows a billion times its
+neuron's median growth in 30 min, so none is marked."""
 KIND = {
     "baseline_turnover_few_percent": "mechanism check",
     "reaching_learned": "finding",
@@ -141,7 +175,8 @@ KIND = {
     "training_spines_kept": "finding",
     "no_keeping_without_weight_dependence": "finding",
     "preexisting_spines_removed": "finding",
-    "capture_shifts_removal_to_preexisting": "mechanism check",
+    "marker_keeps_new_spines": "mechanism check",
+    "marker_shifts_removal_to_preexisting": "mechanism check",
     "density_constant": "finding",
     "persistence_rises_with_age": "mechanism check",
 }
@@ -175,8 +210,9 @@ class Config:
     formation_rate: float = 24.0
     activity_bias: float = 1.0
     activity_formation: float = 3.5
-    competition_rate: float = 1.0
+    competition_rate: float = 20.0
     capture_ratio: float = 2.0
+    consolidated_hazard: float = 0.1
     actor_lr: float = 0.5
     exploration_noise: float = 0.1
     spread: float = 0.2
@@ -249,7 +285,8 @@ def make_agent(
         formation_rate=config.formation_rate, new_weight=config.new_weight,
         activity_bias=config.activity_bias, activity_formation=config.activity_formation,
         competition_rate=config.competition_rate,
-        capture_ratio=0.0 if group == "trained_uncaptured" else config.capture_ratio,
+        capture_ratio=UNMARKED_RATIO if group == "trained_unmarked" else config.capture_ratio,
+        consolidated_hazard=config.consolidated_hazard,
     )  # fmt: skip
     hyperparameters = {
         **plastic_preset(ENV),
@@ -366,7 +403,7 @@ def _trial_errors(agent: PlasticAgent) -> pd.DataFrame:
 
 def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) -> dict:
     """Every group; TensorBoard runs ``spine_turnover_trained``,
-    ``spine_turnover_trained_uncaptured`` and ``spine_turnover_trained_constant`` under
+    ``spine_turnover_trained_unmarked`` and ``spine_turnover_trained_constant`` under
     ``out_dir/tensorboard``."""
     del progress_bar
     tensorboard_log = tensorboard_folder(out_dir)
@@ -538,6 +575,12 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         f"there {config.follow_up_days} days later, trained - untrained "
         f"{format_ci(*kept_weight)} (CI > 0)"
     )
+    stabilised = difference_ci(kept["trained"], kept["trained_unmarked"])
+    verdicts["marker_keeps_new_spines"] = bool(stabilised[1] > 0)
+    lines["marker_keeps_new_spines"] = (
+        f"{_label('marker_keeps_new_spines')} training-day spines kept, trained - "
+        f"trained without the marker {format_ci(*stabilised)} (CI > 0)"
+    )
     kept_control = tost(kept["trained_constant"], kept["untrained_constant"], KEPT_MARGIN)
     margin_ok = abs(kept_weight[0]) > KEPT_MARGIN
     verdicts["no_keeping_without_weight_dependence"] = bool(kept_control.equivalent and margin_ok)
@@ -549,6 +592,8 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     for g in GROUPS:
         rows.append(ci_row(kept[g], group=g, quantity="training-day spines surviving"))
     rows.append(estimate_row(kept_weight, n, group="trained - untrained",
+                             quantity="training-day spines surviving (Welch)"))  # fmt: skip
+    rows.append(estimate_row(stabilised, n, group="trained - trained_unmarked",
                              quantity="training-day spines surviving (Welch)"))  # fmt: skip
     rows.append(estimate_row(kept_control[:3], n, group="trained - untrained (constant)",
                              quantity="training-day spines surviving (TOST 90%)"))  # fmt: skip
@@ -564,13 +609,13 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         rows.append(ci_row(removed[g], group=g, quantity="pre-existing spines eliminated"))
     rows.append(estimate_row(difference, n, group="trained - untrained",
                              quantity="pre-existing spines eliminated (Welch)"))  # fmt: skip
-    difference = difference_ci(removed["trained"], removed["trained_uncaptured"])
-    verdicts["capture_shifts_removal_to_preexisting"] = bool(difference[1] > 0)
-    lines["capture_shifts_removal_to_preexisting"] = (
-        f"{_label('capture_shifts_removal_to_preexisting')} pre-existing spines gone, trained "
-        f"- trained without capture {format_ci(*difference, digits=3)} (CI > 0)"
+    difference = difference_ci(removed["trained"], removed["trained_unmarked"])
+    verdicts["marker_shifts_removal_to_preexisting"] = bool(difference[1] > 0)
+    lines["marker_shifts_removal_to_preexisting"] = (
+        f"{_label('marker_shifts_removal_to_preexisting')} pre-existing spines gone, "
+        f"trained - trained without the marker {format_ci(*difference, digits=3)} (CI > 0)"
     )
-    rows.append(estimate_row(difference, n, group="trained - trained_uncaptured",
+    rows.append(estimate_row(difference, n, group="trained - trained_unmarked",
                              quantity="pre-existing spines eliminated (Welch)"))  # fmt: skip
 
     change = (density(timeline["trained"], config.end / DAY, config)
@@ -606,7 +651,7 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
         survivors = present[present["died"].isna()].groupby("agent")["weight"].mean()
         quantity = "mean weight at the end of pre-existing survivors"
         rows.append(ci_row(_per_agent(survivors, config), group=g, quantity=quantity))
-    for g in ("trained", "trained_constant"):  # descriptive: which spines captured
+    for g in ("trained", "trained_unmarked", "trained_constant"):  # descriptive: captured
         frame = spines[g]
         if "consolidated" not in frame:
             continue

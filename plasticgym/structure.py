@@ -82,6 +82,20 @@ capture; Xu et al. 2009; Yang et al. 2009: training removes pre-existing spines)
 spine grows (``g = 1 = m``): nothing is consolidated and nothing competes (the density is at
 the set point).
 
+**Stabilisation of consolidated spines** (option, ``consolidated_hazard < 1``; default 1: off;
+needs ``capture_ratio``). The marker also lowers the spine's base hazard by a factor ``h``::
+
+    lambda_e(w) = h^[consolidated] * elimination_rate * exp(-w / w_s)
+                  + competition_rate * max(N - K, 0) / K * [not consolidated]
+
+Spines that persist for weeks have a far lower turnover than transient ones (Trachtenberg et
+al. 2002; Holtmaat et al. 2005), learning-induced spines that survive the first days stay for
+months (Xu et al. 2009; Yang et al. 2009), and enlarged (potentiated) spines are the stable
+ones (Kasai et al. 2003; Matsuzaki et al. 2004). A stabilised new spine keeps the neuron above
+its set point, so the competition, which spares it, falls on the unconsolidated spines, most
+of them pre-existing: new learning-marked spines displace old ones (Xu et al. 2009 Fig. 3;
+Yang et al. 2009). At rest nothing is marked and the option changes nothing.
+
 Random draws come from one CPU ``torch.Generator`` per agent whose state is kept as a
 ``uint8`` tensor ``[B, L]`` in :class:`StructureState` (checkpointed with the weights in
 safetensors; the draws are the same on CPU and CUDA). Events are the only random steps; the
@@ -184,12 +198,17 @@ def capture_elimination_probability(
     consolidated: Tensor,
     days: float,
     weight_dependent: bool,
+    consolidated_hazard: float = 1.0,
 ) -> Tensor:
-    """``1 - exp(-(lambda_e(w) + c_i [not consolidated]) days)``: the base hazard of
-    :func:`elimination_probability` plus the neuron's competition hazard ``c_i``
-    (``competition [B, P, 1]`` per day, :func:`competition_rate_per_neuron` with base 0),
-    independent of weight, on the spines without the consolidation marker."""
+    """``1 - exp(-(h^[consolidated] lambda_e(w) + c_i [not consolidated]) days)``: the base
+    hazard of :func:`elimination_probability` (times ``h = consolidated_hazard`` on the
+    consolidated spines: they are stabilised, Holtmaat et al. 2005, Kasai et al. 2003) plus
+    the neuron's competition hazard ``c_i`` (``competition [B, P, 1]`` per day,
+    :func:`competition_rate_per_neuron` with base 0), independent of weight, on the spines
+    without the consolidation marker."""
     base = rate_times_weight(weights, base_rate, stable_weight, weight_dependent)
+    if consolidated_hazard != 1.0:
+        base = torch.where(consolidated, base * consolidated_hazard, base)
     hazard = base + torch.where(
         consolidated, torch.zeros_like(weights), competition.to(weights.dtype)
     )
@@ -285,6 +304,7 @@ class _Params(NamedTuple):
     activity_formation: Scalar = 0.0
     competition_rate: Scalar = 0.0
     capture_ratio: float = 0.0
+    consolidated_hazard: float = 1.0
 
 
 def _is_on(value: Scalar) -> bool:
@@ -319,7 +339,7 @@ def structural_event(
         )
         p_elim = capture_elimination_probability(
             weights, rate, _per_agent(params.stable_weight, device), competition, consolidated,
-            days, params.weight_dependent,
+            days, params.weight_dependent, params.consolidated_hazard,
         )  # fmt: skip
     elif _is_on(params.competition_rate):
         rate = competition_rate_per_neuron(
@@ -494,6 +514,9 @@ class StructuralPlasticity(Part):
             since the last event is at least this many times its neuron's median growth is
             consolidated for the rest of its life; consolidated spines are exempt from the
             competition, which then falls on the others independently of their weight.
+        consolidated_hazard: factor on the base elimination hazard of consolidated spines,
+            in [0, 1] (1: off, the marker only exempts from the competition; 0: a
+            consolidated spine is never eliminated); needs ``capture_ratio > 0``.
     """
 
     KIND: ClassVar[str] = "structure"
@@ -509,6 +532,7 @@ class StructuralPlasticity(Part):
         "activity_formation": {"low": 0.0},
         "competition_rate": {"low": 0.0},
         "capture_ratio": {"low": 0.0},
+        "consolidated_hazard": {"low": 0.0, "high": 1.0},
     }
     PER_AGENT: ClassVar[tuple[str, ...]] = (
         "elimination_rate", "stable_weight", "formation_rate", "activity_bias",
@@ -526,6 +550,7 @@ class StructuralPlasticity(Part):
     activity_formation: Any = 0.0
     competition_rate: Any = 0.0
     capture_ratio: float = 0.0
+    consolidated_hazard: float = 1.0
 
     def check(self) -> None:
         try:
@@ -537,6 +562,12 @@ class StructuralPlasticity(Part):
                 f"StructuralPlasticity.capture_ratio: structure_capture_ratio="
                 f"{self.capture_ratio!r} is invalid: must be 0 (off) or > 1 (a growth of at "
                 "least the median captures every spine, even at rest)"
+            )
+        if self.consolidated_hazard != 1.0 and self.capture_ratio == 0.0:
+            raise ValueError(
+                f"StructuralPlasticity.consolidated_hazard: structure_consolidated_hazard="
+                f"{self.consolidated_hazard!r} needs capture (structure_capture_ratio > 1): "
+                "without it no spine is ever consolidated; leave it at 1 (off)"
             )
         if self.interval < self.dt:
             raise ValueError(
@@ -550,6 +581,7 @@ class StructuralPlasticity(Part):
             self.dt, self.interval, self.density, self.elimination_rate, self.stable_weight,
             self.weight_dependent, self.formation_rate, self.new_weight, self.activity_bias,
             self.activity_formation, self.competition_rate, float(self.capture_ratio),
+            float(self.consolidated_hazard),
         )  # fmt: skip
 
     def transform(self, seeds: Sequence[int]) -> PlasticityTransform:

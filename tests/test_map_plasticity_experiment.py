@@ -130,6 +130,9 @@ def test_speed_protocol_phases():
     phases, frozen = mp.speed_protocol(config, "pre_paired_delayed")
     assert [p["name"] for p in phases] == ["pre_pairing", "renormalisation", "training"]
     assert phases[0]["stimulation"] == "paired" and frozen == 120
+    control, frozen = mp.speed_protocol(config, "pre_none_delayed")
+    assert [(p["name"], p["trials"]) for p in control] == [(p["name"], p["trials"]) for p in phases]
+    assert all(p["stimulation"] == "none" for p in control) and frozen == 120
 
 
 def test_speed_differences_golden_and_agent_mismatch():
@@ -164,8 +167,10 @@ def test_speed_verdicts_follow_the_first_training_trials(quick):
     assert fast["expansion_speeds_learning"]
     slow = _verdicts(quick, lambda r, c: _set_speed_responses(r, c, "pre_paired", "guess"))
     assert not slow["expansion_speeds_learning"]
-    for group, verdict in (("pre_unpaired", "no_speedup_unpaired"),
-                           ("pre_paired_delayed", "no_speedup_after_renormalisation")):  # fmt: skip
+    controls = (("pre_unpaired", "no_speedup_unpaired"),
+                ("pre_paired_delayed", "no_speedup_after_renormalisation"),
+                ("pre_paired_delayed", "no_speedup_after_renormalisation_matched"))  # fmt: skip
+    for group, verdict in controls:
         flipped = _verdicts(quick, lambda r, c, g=group: _set_speed_responses(r, c, g, "perfect"))
         assert not flipped[verdict], verdict
 

@@ -182,3 +182,81 @@ def test_a_checkpoint_saved_before_capture_existed_loads_and_continues(tmp_path)
 def test_bad_capture_ratio_is_a_clear_error(value, message):
     with pytest.raises(ValueError, match=message):
         StructuralPlasticity(capture_ratio=value)
+
+
+# ------------------------------------------------- stabilisation (``consolidated_hazard``)
+
+
+def test_consolidated_hazard_golden_values():
+    weights = torch.tensor([[[0.0, 0.5, 0.0, 0.5]]], dtype=torch.float64)
+    consolidated = torch.tensor([[[True, True, False, False]]])
+    competition = torch.tensor([[[3.0]]], dtype=torch.float64)
+    p = capture_elimination_probability(weights, 2.0, 0.5, competition, consolidated, 0.25,
+                                        weight_dependent=True, consolidated_hazard=0.1)  # fmt: skip
+    expected = [1 - math.exp(-0.1 * 2.0 * 0.25), 1 - math.exp(-0.1 * 2.0 * math.exp(-1.0) * 0.25),
+                1 - math.exp(-(2.0 + 3.0) * 0.25),
+                1 - math.exp(-(2.0 * math.exp(-1.0) + 3.0) * 0.25)]  # fmt: skip
+    assert p.flatten().tolist() == pytest.approx(expected)
+    never = capture_elimination_probability(
+        weights, 2.0, 0.5, competition, consolidated, 0.25, weight_dependent=False,
+        consolidated_hazard=0.0,
+    )  # fmt: skip
+    assert never[0, 0, :2].tolist() == [0.0, 0.0]
+
+
+def test_an_event_spares_stabilised_spines_from_the_base_hazard():
+    # four equal weak spines at the budget (no competition), a base hazard that kills all
+    weights = torch.full((1, 1, 4), 0.002)
+    exists = torch.ones(1, 1, 4, dtype=torch.bool)
+    consolidated = torch.tensor([[[True, True, False, False]]])
+    uniforms = torch.full((1, 3, 1, 4), 0.5)
+    uniforms[:, 1:] = 0.99  # nothing forms
+    kwargs = {"activity_formation": 0.0, "elimination_rate": 400.0, "density": 1.0}
+    _, stable = _event(weights, weights.clone(), exists, consolidated, uniforms,
+                       consolidated_hazard=0.0, **kwargs)  # fmt: skip
+    assert stable.exists.tolist() == [[[True, True, False, False]]]
+    _, off = _event(weights, weights.clone(), exists, consolidated, uniforms, **kwargs)
+    assert off.exists.tolist() == [[[False, False, False, False]]]
+
+
+def test_stabilisation_changes_nothing_at_rest_and_keeps_marked_spines_in_training():
+    resting = [_agent(_structure(consolidated_hazard=h)) for h in (0.1, 1.0)]
+    for agent in resting:
+        agent.pass_time(2 * DAY)
+    for x, y in zip(resting[0].structure_state, resting[1].structure_state, strict=True):
+        assert torch.equal(x, y)
+    stable = _agent(_structure(consolidated_hazard=0.0), n_agents=4)
+    stable.learn(360)  # 6 h of training
+    before = stable.structure_state.consolidated.clone()
+    assert int(before.sum()) > 0
+    stable.pass_time(4 * DAY)
+    after = stable.structure_state
+    assert torch.equal(after.consolidated, before)  # h = 0: no marked spine is ever lost
+
+
+def test_stabilisation_round_trips_a_checkpoint(tmp_path):
+    agent = _agent(_structure(consolidated_hazard=0.1))
+    agent.learn(65)
+    loaded = PlasticAgent.load(agent.save(tmp_path / "stable"))
+    assert loaded.config.structure == agent.config.structure
+    for model in (agent, loaded):
+        model.learn(25)
+        model.pass_time(DAY)
+    for x, y in zip(agent.structure_state, loaded.structure_state, strict=True):
+        assert torch.equal(x, y)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"consolidated_hazard": 0.1},
+         r"structure_consolidated_hazard=0.1 needs capture \(structure_capture_ratio > 1\)"),
+        ({"consolidated_hazard": 1.5, "capture_ratio": 2.0},
+         r"structure_consolidated_hazard=1.5 is invalid: must be a number in \[0.0, 1.0\]"),
+        ({"consolidated_hazard": -0.1, "capture_ratio": 2.0},
+         r"structure_consolidated_hazard=-0.1 is invalid"),
+    ],
+)  # fmt: skip
+def test_bad_consolidated_hazard_is_a_clear_error(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        StructuralPlasticity(**kwargs)
