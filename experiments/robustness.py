@@ -16,9 +16,9 @@ cached folder whose ``config.json`` disagrees with the run's fields is refused (
 in its place), and changes at a first seed other than 0 get their own folders
 (``steps-280_seed-2``).
 ``--reanalyse practice_bin=18,32`` changes fields that only the analysis reads, on the first
-seed's records. A tuple field's value goes in brackets (``--vary
-frequency_delays_ms=[-7.0,7.0],[-13.0,13.0]``); ``--full`` runs the full versions (folders
-``OUT/NAME-full/...``).
+seed's records. A tuple field's value goes in brackets or parentheses, quoted for the shell
+(``--vary 'frequency_delays_ms=[-7.0,7.0],[-13.0,13.0]'``); ``--full`` runs the full versions
+(folders ``OUT/NAME-full/...``).
 """
 
 from __future__ import annotations
