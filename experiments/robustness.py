@@ -55,7 +55,7 @@ def _value(text: str) -> Any:
 
 def variants(seeds: list[int], vary: list[str]) -> list[tuple[str, dict[str, Any]]]:
     """``(label, overrides)`` of every run: each seed with the defaults, then each ``--vary``
-    value (``field=v1,v2``; a value with a comma inside brackets stays whole) at the first
+    value (``field=v1,v2``; a value with a comma inside brackets or braces stays whole) at the first
     seed (no seed override without seeds)."""
     runs = [(f"seed {seed}", {"seed": seed}) for seed in seeds]
     base = {"seed": seeds[0]} if seeds else {}
@@ -71,9 +71,9 @@ def variants(seeds: list[int], vary: list[str]) -> list[tuple[str, dict[str, Any
 def _split(values: str) -> list[str]:
     out, depth, current = [], 0, ""
     for char in values:
-        if char in "([":
+        if char in "([{":
             depth += 1
-        elif char in ")]":
+        elif char in ")]}":
             depth -= 1
         if char == "," and depth == 0:
             out.append(current)
@@ -85,8 +85,9 @@ def _split(values: str) -> list[str]:
 
 def run_folder_name(label: str, overrides: dict[str, Any]) -> str:
     """A run's folder: ``seed_1``, ``steps-280`` (a change at seed 0), ``steps-280_seed-2``
-    (a change at another first seed, so it never reuses seed 0's folder)."""
-    name = label.replace(" ", "_").replace("=", "-")
+    (a change at another first seed, so it never reuses seed 0's folder); a ``/`` in a value
+    (a task id) becomes ``_``, so the folder is one folder."""
+    name = label.replace(" ", "_").replace("=", "-").replace("/", "_")
     seed = overrides.get("seed", 0)
     if label.startswith("seed ") or seed == 0:
         return name

@@ -17,6 +17,7 @@ def test_run_folder_name_keeps_changes_at_other_seeds_apart():
     assert run_folder_name("seed 1", {"seed": 1}) == "seed_1"
     assert run_folder_name("steps=280", {"seed": 0, "steps": 280}) == "steps-280"
     assert run_folder_name("steps=280", {"seed": 2, "steps": 280}) == "steps-280_seed-2"
+    assert run_folder_name("steps={'a/b': 2}", {"steps": {"a/b": 2}}) == "steps-{'a_b':_2}"
 
 
 def test_cached_folder_of_another_run_is_refused(tmp_path):
@@ -64,3 +65,13 @@ def test_full_runs_the_full_config_in_its_own_folder(tmp_path, monkeypatch):
     assert table.loc["a"].tolist() == ["finding", "PASS", "PASS"]
     robustness_module.robustness("two_step", [0], [], tmp_path / "q")
     assert calls[-1][0] is True and calls[-1][1] == tmp_path / "q" / "two_step" / "seed_0"
+
+
+def test_value_in_braces_stays_whole():
+    from plasticgym.experiments.robustness import variants
+
+    runs = variants([0], ["steps={'a': 224, 'b': 224},{'a': 416, 'b': 416}"])
+    assert [overrides["steps"] for _, overrides in runs[1:]] == [
+        {"a": 224, "b": 224},
+        {"a": 416, "b": 416},
+    ]
