@@ -16,7 +16,9 @@ cached folder whose ``config.json`` disagrees with the run's fields is refused (
 in its place), and changes at a first seed other than 0 get their own folders
 (``steps-280_seed-2``).
 ``--reanalyse practice_bin=18,32`` changes fields that only the analysis reads, on the first
-seed's records.
+seed's records. A tuple field's value goes in brackets or parentheses, quoted for the shell
+(``--vary 'frequency_delays_ms=[-7.0,7.0],[-13.0,13.0]'``); ``--full`` runs the full versions
+(folders ``OUT/NAME-full/...``).
 """
 
 from __future__ import annotations
@@ -41,16 +43,19 @@ from plasticgym.threads import explicit_threads
 
 
 def _value(text: str) -> Any:
-    """A ``--vary`` value: a Python literal (``0.5``, ``(1, 2)``, ``True``) or a string."""
+    """A ``--vary`` value: a Python literal (``0.5``, ``(1, 2)``, ``True``) or a string; a
+    list in brackets (``[-7.0,7.0]``, no parentheses for the shell to quote) is the tuple a
+    config's tuple field takes."""
     try:
-        return ast.literal_eval(text)
+        value = ast.literal_eval(text)
     except (ValueError, SyntaxError):
         return text
+    return tuple(value) if isinstance(value, list) else value
 
 
 def variants(seeds: list[int], vary: list[str]) -> list[tuple[str, dict[str, Any]]]:
     """``(label, overrides)`` of every run: each seed with the defaults, then each ``--vary``
-    value (``field=v1,v2``; a value with a comma inside brackets stays whole) at the first
+    value (``field=v1,v2``; a value with a comma inside brackets or braces stays whole) at the first
     seed (no seed override without seeds)."""
     runs = [(f"seed {seed}", {"seed": seed}) for seed in seeds]
     base = {"seed": seeds[0]} if seeds else {}
@@ -66,9 +71,9 @@ def variants(seeds: list[int], vary: list[str]) -> list[tuple[str, dict[str, Any
 def _split(values: str) -> list[str]:
     out, depth, current = [], 0, ""
     for char in values:
-        if char in "([":
+        if char in "([{":
             depth += 1
-        elif char in ")]":
+        elif char in ")]}":
             depth -= 1
         if char == "," and depth == 0:
             out.append(current)
@@ -80,8 +85,9 @@ def _split(values: str) -> list[str]:
 
 def run_folder_name(label: str, overrides: dict[str, Any]) -> str:
     """A run's folder: ``seed_1``, ``steps-280`` (a change at seed 0), ``steps-280_seed-2``
-    (a change at another first seed, so it never reuses seed 0's folder)."""
-    name = label.replace(" ", "_").replace("=", "-")
+    (a change at another first seed, so it never reuses seed 0's folder); a ``/`` in a value
+    (a task id) becomes ``_``, so the folder is one folder."""
+    name = label.replace(" ", "_").replace("=", "-").replace("/", "_")
     seed = overrides.get("seed", 0)
     if label.startswith("seed ") or seed == 0:
         return name
@@ -141,22 +147,26 @@ def robustness(
     out: Path,
     rerun: bool = False,
     reanalyse: tuple[str, ...] = (),
+    full: bool = False,
 ) -> pd.DataFrame:
     """Verdict (rows) x run (columns) table of PASS/FAIL, with each verdict's kind; the
-    ``reanalyse`` variants (``FIELD=V1,V2``) re-analyse the first seed's records."""
+    ``reanalyse`` variants (``FIELD=V1,V2``) re-analyse the first seed's records. ``full``
+    runs the full ``Config()`` instead of ``Config.quick()``, in ``out / f"{name}-full"``
+    (never a quick run's folder)."""
     columns, kinds = {}, {}
+    base = out / (f"{name}-full" if full else name)
     for label, overrides in variants(seeds, vary):
-        folder = out / name / run_folder_name(label, overrides)
+        folder = base / run_folder_name(label, overrides)
         if (folder / "records").is_dir() and not rerun:
             check_cached_config(folder, overrides)
             result = analyse_records(name, folder)
         else:
-            result, _ = run_experiment(name, quick=True, out=folder, progress_bar=False,
+            result, _ = run_experiment(name, quick=not full, out=folder, progress_bar=False,
                                        **overrides)  # fmt: skip
         kinds.update(verdict_kinds(result))
         columns[label] = {k: "PASS" if v else "FAIL" for k, v in result["verdicts"].items()}
         (folder / "robustness_lines.json").write_text(json.dumps(result["lines"], indent=1))
-    first = out / name / f"seed_{seeds[0]}"
+    first = base / f"seed_{seeds[0]}"
     for label, overrides in variants([], list(reanalyse)):
         result = reanalysed(name, first, **overrides)
         columns[f"{label} (analysis)"] = {k: "PASS" if v else "FAIL"
@@ -180,10 +190,11 @@ def main(argv: list[str] | None = None) -> None:
         help="analysis-only fields: re-analyse the first seed's records",
     )
     parser.add_argument("--rerun", action="store_true")
+    parser.add_argument("--full", action="store_true", help="the full versions, not --quick")
     args = parser.parse_args(argv)
     with explicit_threads(1):
         table = robustness(args.name, args.seeds, args.vary, args.out, args.rerun,
-                           tuple(args.reanalyse))  # fmt: skip
+                           tuple(args.reanalyse), full=args.full)  # fmt: skip
     print(markdown_table(table.reset_index(names="verdict")))
 
 
