@@ -84,7 +84,13 @@ import torch
 from plasticgym.agents import AGENTS, agent_class, make_agent
 from plasticgym.agents.presets import plastic_preset
 from plasticgym.docs import task_ids
-from plasticgym.experiments.report import run_name, tensorboard_folder
+from plasticgym.experiments.report import (
+    FINDING,
+    MECHANISM_CHECK,
+    labelled,
+    run_name,
+    tensorboard_folder,
+)
 from plasticgym.experiments.stats import format_ci, mean_ci
 from plasticgym.experiments.trial import (
     LAST_FRACTION,
@@ -473,11 +479,13 @@ def analyse(records: Mapping[str, pd.DataFrame] | pd.DataFrame, config: Config) 
     for name in STAY_COLUMNS:
         table[name] = _two_step_column(table, stay, name)
     verdicts, lines = _verdicts(table, config, stay_analysed=bool(stay))
+    kinds = {name: verdict_kind(name) for name in verdicts}
     skipped = timing[timing["status"] == "skipped"]
     return {
         "table": table[list(TABLE_COLUMNS)],
         "verdicts": verdicts,
-        "lines": lines,
+        "verdict_kinds": kinds,
+        "lines": labelled(lines, kinds),
         "window": config.window,
         "skipped": {f"{r.task} / {r.agent_kind}": r.reason for r in skipped.itertuples()},
     }
@@ -602,6 +610,13 @@ def _stay_reward_effects(
         mean, low, high = mean_ci(values.to_numpy(float))
         effects[str(kind)] = {"stay_reward_effect": mean, "stay_ci_low": low, "stay_ci_high": high}
     return effects
+
+
+def verdict_kind(name: str) -> str:
+    """A comparison verdict's kind: ``every_agent_ran`` is a mechanism check (it fails only
+    when the harness loses an agent's records); the plastic agent's above-chance and
+    reward-effect verdicts are findings (learning could fail)."""
+    return MECHANISM_CHECK if name == "every_agent_ran" else FINDING
 
 
 def _verdicts(
