@@ -14,7 +14,10 @@ starts at 0 mV, as in the paper's code. Each time ``n2`` fires within 20 ms afte
 delay, uniform in 1-3 s (integer ms). By then the pairing is long gone and the network has
 fired thousands of other spikes: only the slowly decaying eligibility of the chosen synapse
 links the reward to it. ``n_twins`` other random excitatory synapses per network also start at
-0 mV and are never rewarded: the reference the chosen synapse is compared with.
+0 mV and are never rewarded: the reference the chosen synapse is compared with. Targets are
+drawn with replacement, so a pair can be wired twice; with ``unique_pairs`` (default) the
+chosen synapse is ``n1``'s only connection to ``n2`` and the twins' pairs are unique too (a
+repeated pair shares the chosen synapse's eligibility and drives ``n2`` on its own).
 
 **Conditions** (each network's wiring, chosen synapse and twins are the same in the three;
 the thalamic noise differs):
@@ -30,7 +33,8 @@ the thalamic noise differs):
 weight minus the mean weight of its twins at the end): mechanism checks (hold by the
 equations: bounds, the reward schedule, the eligibility the pairing leaves at the reward's
 arrival and its absence with ``tau_c`` = 20 ms) and findings (could fail: the chosen synapse
-grows to near the cap, the mean weight stays low, neither control potentiates, TOST).
+grows to near the cap, the mean weight stays low, neither control potentiates, TOST; with
+shuffled rewards the chosen synapse ranks among its twins as one of them).
 """
 
 from __future__ import annotations
