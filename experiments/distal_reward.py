@@ -14,7 +14,10 @@ starts at 0 mV, as in the paper's code. Each time ``n2`` fires within 20 ms afte
 delay, uniform in 1-3 s (integer ms). By then the pairing is long gone and the network has
 fired thousands of other spikes: only the slowly decaying eligibility of the chosen synapse
 links the reward to it. ``n_twins`` other random excitatory synapses per network also start at
-0 mV and are never rewarded: the reference the chosen synapse is compared with.
+0 mV and are never rewarded: the reference the chosen synapse is compared with. Targets are
+drawn with replacement, so a pair can be wired twice; with ``unique_pairs`` (default) the
+chosen synapse is ``n1``'s only connection to ``n2`` and the twins' pairs are unique too (a
+repeated pair shares the chosen synapse's eligibility and drives ``n2`` on its own).
 
 **Conditions** (each network's wiring, chosen synapse and twins are the same in the three;
 the thalamic noise differs):
@@ -30,7 +33,8 @@ the thalamic noise differs):
 weight minus the mean weight of its twins at the end): mechanism checks (hold by the
 equations: bounds, the reward schedule, the eligibility the pairing leaves at the reward's
 arrival and its absence with ``tau_c`` = 20 ms) and findings (could fail: the chosen synapse
-grows to near the cap, the mean weight stays low, neither control potentiates, TOST).
+grows to near the cap, the mean weight stays low, neither control potentiates, TOST; with
+shuffled rewards the chosen synapse ranks among its twins as one of them).
 """
 
 from __future__ import annotations
@@ -104,8 +108,10 @@ class Config:
     cap_fraction: float = 0.75
     equivalence_margin: float = 1.0
     eligibility_margin: float = 0.002
+    rank_margin: float = 0.25
     event_driven: bool = False
     backend: str = "torch"
+    unique_pairs: bool = True
 
     def __post_init__(self) -> None:
         for name in ("n_agents", "n_twins", "coincidence_ms"):
@@ -130,12 +136,18 @@ class Config:
                 f"potentiation_margin={self.potentiation_margin!r}) (a 'no effect' margin "
                 "smaller than the effect it is contrasted with)"
             )
-        if not isinstance(self.event_driven, bool):
-            raise ValueError(f"event_driven={self.event_driven!r} is invalid: True or False")
+        for name in ("event_driven", "unique_pairs"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}={getattr(self, name)!r} is invalid: True or False")
         if self.backend not in BACKENDS or (self.event_driven and self.backend != "torch"):
             raise ValueError(
                 f"backend={self.backend!r} is invalid: one of {BACKENDS} (the event-driven "
                 "path has only the torch one)"
+            )
+        if not 0 < self.rank_margin < 0.5:
+            raise ValueError(
+                f"rank_margin={self.rank_margin!r} is invalid: must be in (0, 0.5) (a rank is "
+                "in [0, 1], 0.5 when exchangeable with the twins)"
             )
         self.network_params()  # validates the sizes
 
@@ -156,11 +168,14 @@ class Config:
 
 
 class Wiring(NamedTuple):
-    """The chosen synapse's target ``n2 [B]`` and the twins ``twins [B, n_twins]`` (synapse
-    ids), per simulated network (``B = 3 n_agents``, condition-major)."""
+    """The chosen synapse's target ``n2 [B]``, the twins ``twins [B, n_twins]`` (synapse
+    ids) and ``partners [B, n_per_neuron - 1]``: which of ``n1``'s other synapses (ids 1 ..
+    n_per_neuron - 1) also target ``n2``, per simulated network (``B = 3 n_agents``,
+    condition-major)."""
 
     n2: torch.Tensor
     twins: torch.Tensor
+    partners: torch.Tensor
 
 
 def _generator(seed: np.random.SeedSequence, device: str) -> torch.Generator:
@@ -169,13 +184,53 @@ def _generator(seed: np.random.SeedSequence, device: str) -> torch.Generator:
     return generator
 
 
-def build(config: Config, generator: torch.Generator):
+def unique_pairs(post: torch.Tensor, n_per_neuron: int) -> torch.Tensor:
+    """Which synapses are their presynaptic neuron's only connection to their target.
+    ``post [B, S]`` holds ``n_per_neuron`` consecutive synapses per presynaptic neuron
+    (targets drawn with replacement, so a pair ``i -> j`` can be wired twice); returns
+    ``[B, S]`` bool, False for every synapse of a repeated pair."""
+    n_networks, n_synapses = post.shape
+    blocks = post.reshape(n_networks, n_synapses // n_per_neuron, n_per_neuron)
+    ordered, order = blocks.sort(dim=2)
+    same = ordered[..., 1:] == ordered[..., :-1]
+    repeated = torch.zeros_like(ordered, dtype=torch.bool)
+    repeated[..., 1:] |= same
+    repeated[..., :-1] |= same
+    unique = torch.empty_like(repeated)
+    unique.scatter_(2, order, ~repeated)
+    return unique.reshape(n_networks, n_synapses)
+
+
+def _redraw_n2(post: torch.Tensor, n_per_neuron: int, n: int, rng: np.random.Generator) -> None:
+    """Make the chosen synapse ``n1 = 0 -> n2`` (synapse 0) the only ``n1 -> n2`` connection
+    and not a self-connection: where ``n2`` is 0 or another of ``n1``'s targets, redraw it
+    uniformly among the other neurons (in place; networks already valid keep their wiring)."""
+    targets = post[:, :n_per_neuron].tolist()
+    for b, row in enumerate(targets):
+        if row[0] != 0 and row[0] not in row[1:]:
+            continue
+        allowed = np.setdiff1d(np.arange(n), [0, *row[1:]])
+        post[b, 0] = int(rng.choice(allowed))
+
+
+def build(config: Config, generator: torch.Generator, redraw: np.random.Generator | None = None):
     """The ``n_agents`` networks, each repeated for the three conditions, with the chosen
-    synapse (never a self-connection) and the twins at 0 mV."""
+    synapse and the twins at 0 mV. With ``config.unique_pairs`` the chosen synapse is ``n1``'s
+    only connection to ``n2`` (redrawn with ``redraw`` where the random wiring repeats the
+    pair or makes it a self-connection) and the twins are drawn among the synapses whose pair
+    is not repeated either: a repeated pair shares the chosen synapse's pre and post spikes,
+    hence its eligibility, and its 1 mV partner drives ``n2`` whatever the chosen weight.
+    Without it (the wiring before this was found), a self-target is moved to neuron 1 and
+    the twins are any excitatory synapses."""
     params = config.network_params()
     network, _ = build_network(params, config.n_agents, generator)
     post = network.post.clone()
-    post[:, 0] = torch.where(post[:, 0] == 0, 1, post[:, 0])  # n1 = 0 must not target itself
+    if config.unique_pairs:
+        if redraw is None:
+            raise ValueError("redraw is invalid: a numpy Generator is needed when unique_pairs")
+        _redraw_n2(post, params.n_per_neuron, params.n, redraw)
+    else:
+        post[:, 0] = torch.where(post[:, 0] == 0, 1, post[:, 0])  # n1 = 0 must not target itself
     n_conditions = len(CONDITIONS)
     post = post.repeat(n_conditions, 1)
     incoming = incoming_table(post, params.n, params.n_exc_synapses)
@@ -183,12 +238,16 @@ def build(config: Config, generator: torch.Generator):
     _, state = build_network(params, n_conditions * config.n_agents, generator)
     keys = torch.rand(config.n_agents, params.n_exc_synapses - 1, generator=generator,
                       device=generator.device)  # fmt: skip
-    twins = 1 + torch.argsort(keys, dim=1)[:, : config.n_twins]
-    twins = twins.repeat(n_conditions, 1)
+    order = 1 + torch.argsort(keys, dim=1)
+    if config.unique_pairs:
+        eligible = unique_pairs(post[: config.n_agents], params.n_per_neuron).gather(1, order)
+        order = order.gather(1, torch.argsort((~eligible).to(torch.int8), dim=1, stable=True))
+    twins = order[:, : config.n_twins].repeat(n_conditions, 1)
     weights = state.weights.clone()
     weights[:, 0] = 0.0
     weights.scatter_(1, twins, 0.0)
-    return params, network, state._replace(weights=weights), Wiring(post[:, 0], twins)
+    partners = post[:, 1 : params.n_per_neuron] == post[:, :1]
+    return params, network, state._replace(weights=weights), Wiring(post[:, 0], twins, partners)
 
 
 def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) -> dict:
@@ -198,7 +257,7 @@ def run(config: Config, out_dir: str | os.PathLike, progress_bar: bool = False) 
     seeds = np.random.SeedSequence([config.seed, 2007]).spawn(3)
     generator = _generator(seeds[0], config.device)
     delays = np.random.default_rng(seeds[1])
-    params, network, state, wiring = build(config, generator)
+    params, network, state, wiring = build(config, generator, np.random.default_rng(seeds[2]))
     n_networks = state.v.shape[0]
     condition = np.repeat(np.arange(len(CONDITIONS)), config.n_agents)
     tau_c = np.where(condition == 1, config.control_tau_c, config.tau_c)
@@ -267,12 +326,34 @@ def _weights_and_eligibility(state, params: NetworkParams) -> tuple[torch.Tensor
     return materialize(state, params)
 
 
+def rank_below(value: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
+    """The mid-rank of ``value [B]`` among ``others [B, K]``: the fraction of ``others``
+    below it, ties counted half, in [0, 1] (0.5 on average when ``value`` is exchangeable
+    with ``others``)."""
+    below = (others < value[:, None]).sum(1).double()
+    ties = (others == value[:, None]).sum(1).double()
+    return ((below + 0.5 * ties) / others.shape[1]).float()
+
+
 def _record(rows, state, wiring, params, config, time_s, pairings, spike_count, every) -> None:
-    """Append one row per network: the chosen, twin and mean excitatory weights."""
+    """Append one row per network: the chosen, twin and mean excitatory weights, the chosen
+    synapse's mid-rank among its twins and among all other excitatory synapses, the largest
+    twin and the 99th percentile of the excitatory weights."""
     w = _weights_and_eligibility(state, params)[0]
     exc = w[:, : params.n_exc_synapses]
+    twin_w = w.gather(1, wiring.twins)
     chosen = w[:, 0].tolist()
-    twins = w.gather(1, wiring.twins).mean(1).tolist()
+    twins = twin_w.mean(1).tolist()
+    rank_twins = rank_below(w[:, 0], twin_w).tolist()
+    rank_exc = rank_below(w[:, 0], exc[:, 1:]).tolist()
+    twins_max = twin_w.max(1).values.tolist()
+    n1_others = w[:, 1 : params.n_per_neuron]
+    if n1_others.shape[1]:
+        partner = torch.where(wiring.partners, n1_others, -math.inf).max(1).values
+        partner = torch.where(wiring.partners.any(1), partner, math.nan).tolist()
+    else:
+        partner = [math.nan] * w.shape[0]
+    q99 = torch.quantile(exc, 0.99, dim=1).tolist()
     mean = exc.mean(1).tolist()
     low, high = exc.min(1).values.tolist(), exc.max(1).values.tolist()
     rates = (spike_count / params.n / (every / 1000.0)).tolist()
@@ -281,7 +362,10 @@ def _record(rows, state, wiring, params, config, time_s, pairings, spike_count, 
                      "time_s": time_s, "chosen": chosen[b], "twins": twins[b],
                      "mean_exc": mean[b], "min_exc": low[b], "max_exc": high[b],
                      "pairings": int(pairings[b]),
-                     "rate_hz": rates[b] if time_s else math.nan})  # fmt: skip
+                     "rate_hz": rates[b] if time_s else math.nan,
+                     "rank_in_twins": rank_twins[b], "rank_in_exc": rank_exc[b],
+                     "twins_max": twins_max[b], "q99_exc": q99[b],
+                     "partner": partner[b]})  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,6 +382,7 @@ KINDS: dict[str, str] = {
     "mean_weight_stays_low": "finding",
     "short_eligibility_no_potentiation": "finding",
     "shuffled_reward_no_potentiation": "finding",
+    "shuffled_reward_not_singled_out": "finding",
 }
 """Each verdict's kind: ``mechanism check`` (holds by the equations) or ``finding`` (could
 fail)."""
@@ -321,7 +406,11 @@ def final_table(timecourse: pd.DataFrame) -> pd.DataFrame:
 
 
 def _values(final: pd.DataFrame, condition: str, column: str) -> np.ndarray:
-    return final[final["condition"] == condition][column].to_numpy(dtype=float)
+    """One value per network of ``condition`` (NaNs where ``column`` was not recorded)."""
+    rows = final[final["condition"] == condition]
+    if column not in rows:
+        return np.full(len(rows), np.nan)
+    return rows[column].to_numpy(dtype=float)
 
 
 def _eligibility_per_network(rewards: pd.DataFrame, condition: str) -> np.ndarray:
@@ -437,6 +526,35 @@ def _finding_verdicts(records: dict[str, pd.DataFrame], config: Config) -> PartR
         rows.append(estimate_row(loss, int(gain[control].size),
                                  quantity="intact - control, chosen - twins (mV)",
                                  condition=control))  # fmt: skip
+    name, rank = "shuffled_reward_not_singled_out", {}
+    for condition in ("dopamine_stdp", "shuffled_reward"):
+        rank[condition] = _values(final, condition, "rank_in_twins")
+        rank[condition] = rank[condition][np.isfinite(rank[condition])]
+    if min(r.size for r in rank.values()) >= 2:
+        like_twin = tost(rank["shuffled_reward"] - 0.5, None, config.rank_margin)
+        loss = difference_ci(rank["dopamine_stdp"], rank["shuffled_reward"])
+        verdicts[name] = bool(like_twin.equivalent and loss[1] > 0)
+        in_exc = {c: mean_ci(_values(final, c, "rank_in_exc"))[0] for c in rank}
+        lines[name] = (
+            f"{_label(name)} the chosen synapse's mid-rank among its {config.n_twins} twins "
+            f"with shuffled rewards, minus 0.5 (its value when it is like a twin): "
+            f"{format_tost(like_twin, config.rank_margin)}; intact rank "
+            f"{format_ci(*mean_ci(rank['dopamine_stdp']))}, intact - shuffled "
+            f"{format_ci(*loss)} (needs TOST inside +-{config.rank_margin:g} and CI > 0); "
+            f"rank among all excitatory synapses: intact {in_exc['dopamine_stdp']:.3f}, "
+            f"shuffled {in_exc['shuffled_reward']:.3f}"
+        )
+        rows.append(estimate_row((like_twin.difference, like_twin.low, like_twin.high),
+                                 int(rank["shuffled_reward"].size),
+                                 quantity="rank of chosen among twins - 0.5 (90% CI)",
+                                 condition="shuffled_reward"))  # fmt: skip
+        rows.append(estimate_row(loss, int(rank["shuffled_reward"].size),
+                                 quantity="intact - control, rank of chosen among twins",
+                                 condition="shuffled_reward"))  # fmt: skip
+    else:
+        verdicts[name] = False
+        lines[name] = (f"{_label(name)} the chosen synapse's rank among its twins was not "
+                       "recorded (records from before rank_in_twins)")  # fmt: skip
     return PartResult(verdicts, lines, rows)
 
 
@@ -455,7 +573,13 @@ def analyse(records: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
     - ``rewarded_synapse_near_cap``: the chosen weight's CI above ``cap_fraction x w_max``;
     - ``mean_weight_stays_low``: the mean excitatory weight's CI below the initial 1 mV;
     - ``short_eligibility_no_potentiation``, ``shuffled_reward_no_potentiation``: chosen -
-      twins TOST inside ``+-equivalence_margin`` and below the intact condition's (CI > 0).
+      twins TOST inside ``+-equivalence_margin`` and below the intact condition's (CI > 0);
+    - ``shuffled_reward_not_singled_out``: with shuffled rewards the chosen synapse's mid-rank
+      among its twins at the end (0.5 when it is exchangeable with them, 1 above all of them)
+      minus 0.5, TOST inside ``+-rank_margin``, and below the intact condition's rank (Welch
+      CI of intact - shuffled > 0). Pre-registered after the full run's
+      ``shuffled_reward_no_potentiation`` failed (docs/experiments.md): it asks whether the
+      timing singles the synapse out among equals, not whether it moves by less than 1 mV.
     """
     parts = (_mechanism_verdicts(records, config), _finding_verdicts(records, config))
     verdicts = {k: v for part in parts for k, v in part.verdicts.items()}
