@@ -268,14 +268,18 @@ class _CompiledLearnStep:
         # nothing from this generator in the supported configurations)
         uniform = torch.rand(B, 1, generator=generator, device=agent.device)
         summarise = agent._logger is not None
-        inputs = (channels, reward, terminated, active, events, uniform)
+        progress = agent._progress
+        inputs = (channels, reward, terminated, active, events, uniform, progress.episode,
+                  progress.autoreset, progress.episode_return)  # fmt: skip
         if not self._written_by_us(summarise):
             self._select_program(summarise, inputs)
         program = self.program
         assert program is not None
         out, next_state = program([*self.state_leaves, channels, reward, terminated, active,
-                                   *events.values(), uniform])  # fmt: skip
-        (critic, actor, agent.dopamine_state, rollout, actions, rpe, dopamine, v_t, summary) = out
+                                   *events.values(), uniform, progress.episode,
+                                   progress.autoreset, progress.episode_return])  # fmt: skip
+        (critic, actor, agent.dopamine_state, rollout, actions, rpe, dopamine, v_t, summary,
+         bookkeeping) = out  # fmt: skip
         agent.critic = agent.critic._replace(synapses=critic)
         agent.actor = agent.actor._replace(synapses=actor)
         agent._rollout = ro._replace(
@@ -291,7 +295,8 @@ class _CompiledLearnStep:
             summary = {"mean_abs_dw": agent._no_summary, "mean_rate": agent._no_summary}
         else:
             summary = {"mean_abs_dw": summary[0], "mean_rate": summary[1]}
-        return StepResult(actions=actions, rpe=rpe, dopamine=dopamine, value=v_t, **summary)
+        return StepResult(actions=actions, rpe=rpe, dopamine=dopamine, value=v_t, **summary,
+                          bookkeeping=bookkeeping)  # fmt: skip
 
 
 def fused_step(
@@ -310,12 +315,18 @@ def fused_step(
     active: Tensor,
     events: dict[str, Tensor],
     uniform: Tensor,
+    episode: Tensor,
+    autoreset: Tensor,
+    episode_return: Tensor,
     *,
     summarise: bool,
 ) -> tuple[Any, ...]:
     """One learning step of a supported PlasticAgent, as in ``PlasticAgent._learn_step``
     (sense, values, dopamine, critic and actor plasticity, policy, inverse-CDF choice with the
-    given ``uniform [B, 1]`` draw); pure in its tensor arguments, so it compiles to one graph."""
+    given ``uniform [B, 1]`` draw), then the population's bookkeeping of
+    ``PopulationAgent._step`` (the finiteness sum of the signals, the next episode counters
+    and returns from ``episode``, ``autoreset`` and ``episode_return``); pure in its tensor
+    arguments, so it compiles to one graph."""
     h = agent._hyper
     x_t, encoder = agent.encoder.encode(EncoderState(trace), channels, reward, ~active)
     critic_w = critic.weights
@@ -340,7 +351,7 @@ def fused_step(
     beta = agent._column(h["inverse_temperature"])
     probs = torch.softmax(beta * rates, dim=1)
     n_actions = probs.shape[1]
-    actions = (torch.cumsum(probs, dim=1) < uniform).sum(dim=1).clamp(max=n_actions - 1)
+    actions = (running_sum(probs) < uniform).sum(dim=1).clamp(max=n_actions - 1)
     chosen = torch.zeros_like(probs).scatter_(1, actions.unsqueeze(1), 1.0)
     post = hebbian_post(agent.readout.post, chosen, probs, rates)
     summary = None
@@ -348,5 +359,30 @@ def fused_step(
         mean_abs_dw = 0.5 * (dw_critic.abs().mean() + dw_actor.abs().mean())
         summary = (mean_abs_dw, rates.mean())  # (the new rollout's rates, as eager)
     rollout = (encoder.trace, x_t, actor_input, rates, post, chosen)
+    # the population's bookkeeping, as PopulationAgent._step computes it after the step
+    signal_sum = torch.stack([rpe, dopamine, v_t]).sum()
+    next_episode = episode + autoreset  # (long + bool)
+    next_return = torch.where(active, episode_return + reward, reward * 0)
     return (new_critic.synapses, new_actor.synapses, dopamine_state, rollout, actions, rpe,
-            dopamine, v_t, summary)  # fmt: skip
+            dopamine, v_t, summary, (signal_sum, next_episode, next_return))  # fmt: skip
+
+
+RUNNING_SUM_MAX_ACTIONS = 8
+"""Up to this many actions :func:`running_sum` adds the probabilities in the graph (more:
+``torch.cumsum``, a call out of the compiled kernels)."""
+
+
+def running_sum(probs: Tensor) -> Tensor:
+    """``torch.cumsum(probs, dim=1)`` of float32 ``probs [B, n]`` as the CPU computes it, bit
+    for bit: a left-to-right running sum in float64, each partial sum rounded to float32
+    (ATen's CPU cumsum accumulates float32 in double). Written out for a few actions, so
+    TorchInductor fuses it into the step's kernel instead of calling ATen's cumsum."""
+    n = probs.shape[1]
+    if n > RUNNING_SUM_MAX_ACTIONS or probs.dtype != torch.float32:
+        return torch.cumsum(probs, dim=1)
+    total = probs[:, 0].double()
+    partial = [probs[:, 0]]
+    for k in range(1, n):
+        total = total + probs[:, k].double()
+        partial.append(total.float())
+    return torch.stack(partial, dim=1)

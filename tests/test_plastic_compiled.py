@@ -118,3 +118,19 @@ def test_find_cpp_compiler_reads_cxx_and_path(monkeypatch, tmp_path) -> None:
     fake.chmod(0o755)
     monkeypatch.setenv("CXX", "my-c++")
     assert find_cpp_compiler() == str(fake)
+
+
+@pytest.mark.parametrize("n_actions", [1, 2, 3, 5, 8])
+def test_running_sum_is_the_cpu_cumsum_bit_for_bit(n_actions: int) -> None:
+    """The compiled step's in-graph cumulative sum must pick the same action as the eager
+    step's ``torch.cumsum`` (float32 accumulated in float64 on the CPU) for every draw."""
+    from plasticgym.agents.plastic_compiled import running_sum
+
+    generator = torch.Generator().manual_seed(n_actions)
+    logits = torch.randn(5000, n_actions, generator=generator) * 4
+    for probs in (
+        torch.softmax(logits, dim=1),
+        torch.rand(5000, n_actions, generator=generator) ** 3,
+    ):
+        assert torch.equal(running_sum(probs), torch.cumsum(probs, dim=1))
+    assert running_sum(probs).dtype == torch.float32
