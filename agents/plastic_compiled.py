@@ -3,10 +3,15 @@
 ``compile_step(agent)`` replaces the agent's learning step by one fused program: the
 encoder, both values, the dopamine model, the critic's and the actor's plasticity chains and the
 policy run as a single graph that TorchInductor compiles to C++ (one pass over the synapses per
-chain instead of one per operation, and one Python call instead of about a hundred). What stays
-outside the graph: reading the observations (numpy), the task events in ``info``, one uniform
-draw per agent from the agent's learning generator (the same draw, in the same order, as the
-eager step's inverse-CDF sampling) and the population's bookkeeping.
+chain instead of one per operation, and one Python call instead of about a hundred). The step
+is traced once to a flat graph of tensors (``make_fx``) and its Inductor program is called
+directly with the flat list of tensors: no TorchDynamo frame or guards per step, and the state
+a step writes is handed to the next one without being flattened again. The population's
+bookkeeping (the finiteness sum of the signals, the episode counters and returns) is in the
+graph too. What stays outside: reading the observations (numpy), the task events in
+``info``, one uniform draw per agent from the agent's learning generator (the same draw, in
+the same order, as the eager step's inverse-CDF sampling) and the checks of
+``PopulationAgent._step``.
 
 The maths are those of ``PlasticAgent._learn_step`` (the same functions are called), so the two
 paths agree to float32 rounding: the compiled kernels fuse the operations and reduce in another

@@ -134,3 +134,22 @@ def test_running_sum_is_the_cpu_cumsum_bit_for_bit(n_actions: int) -> None:
     ):
         assert torch.equal(running_sum(probs), torch.cumsum(probs, dim=1))
     assert running_sum(probs).dtype == torch.float32
+
+
+@needs_compiler
+def test_state_set_between_learn_calls_is_read_by_the_compiled_step() -> None:
+    """The compiled step keeps the flat state it wrote; weights replaced from outside between
+    two ``learn`` calls must be the ones it learns from (as the eager step does)."""
+    agents = []
+    for compiled in (False, True):
+        agent = _run(compiled, steps=20)
+        synapses = agent.actor.synapses
+        agent.actor = agent.actor._replace(
+            synapses=synapses._replace(weights=synapses.weights.flip(1))
+        )
+        agent.learn(40, record=True)
+        agents.append(agent)
+    eager, fused = agents
+    assert (fused.records["action"] == eager.records["action"]).all()
+    torch.testing.assert_close(fused.actor.weights, eager.actor.weights, rtol=0, atol=1e-5)
+    torch.testing.assert_close(fused.critic.weights, eager.critic.weights, rtol=0, atol=1e-5)
