@@ -87,6 +87,10 @@ class StepResult(NamedTuple):
         value: the model's value of the new observation, ``[B]``.
         mean_abs_dw: mean absolute weight change of this step (0-d).
         mean_rate: mean firing rate of the model's neurons (0-d), NaN if it has none.
+        bookkeeping: None, or what :meth:`PopulationAgent._step` computes after the step,
+            computed by the step itself (the compiled step does it in its graph): the sum of
+            ``rpe``, ``dopamine`` and ``value`` (0-d, read for finiteness), the next
+            ``Progress.episode`` and ``Progress.episode_return``.
     """
 
     actions: Tensor
@@ -95,6 +99,7 @@ class StepResult(NamedTuple):
     value: Tensor
     mean_abs_dw: Tensor
     mean_rate: Tensor
+    bookkeeping: tuple[Tensor, Tensor, Tensor] | None = None
 
 
 class Progress(NamedTuple):
@@ -423,14 +428,20 @@ class PopulationAgent(Recording, SB3Style, Checkpointed, ABC):
             raise
         # a finite sum means finite signals (one read); a non-finite one is checked exactly
         # (finite signals whose sum overflows float32 pass there)
-        signal_sum = float(torch.stack([result.rpe, result.dopamine, result.value]).sum())
+        if result.bookkeeping is None:
+            signal_sum = float(torch.stack([result.rpe, result.dopamine, result.value]).sum())
+        else:
+            signal_sum = float(result.bookkeeping[0])
         if not math.isfinite(signal_sum):
             signals = {"rpe": result.rpe, "dopamine": result.dopamine, "value": result.value}
             finite = torch.isfinite(torch.stack([result.rpe, result.dopamine, result.value]))
             if not bool(finite.all()):
                 raise self._nonfinite_error(signals, reward_t)
-        episode = progress.episode + progress.autoreset  # (the agents not active; long + bool)
-        episode_return = torch.where(active, progress.episode_return + reward_t, reward_t * 0)
+        if result.bookkeeping is None:
+            episode = progress.episode + progress.autoreset  # (agents not active; long + bool)
+            episode_return = torch.where(active, progress.episode_return + reward_t, reward_t * 0)
+        else:
+            episode, episode_return = result.bookkeeping[1:]
         if buffer is not None:
             columns = self._record_columns(progress.actions, reward_t, result, episode, info)
             buffer.append(columns, active.cpu().numpy())

@@ -3,10 +3,15 @@
 ``compile_step(agent)`` replaces the agent's learning step by one fused program: the
 encoder, both values, the dopamine model, the critic's and the actor's plasticity chains and the
 policy run as a single graph that TorchInductor compiles to C++ (one pass over the synapses per
-chain instead of one per operation, and one Python call instead of about a hundred). What stays
-outside the graph: reading the observations (numpy), the task events in ``info``, one uniform
-draw per agent from the agent's learning generator (the same draw, in the same order, as the
-eager step's inverse-CDF sampling) and the population's bookkeeping.
+chain instead of one per operation, and one Python call instead of about a hundred). The step
+is traced once to a flat graph of tensors (``make_fx``) and its Inductor program is called
+directly with the flat list of tensors: no TorchDynamo frame or guards per step, and the state
+a step writes is handed to the next one without being flattened again. The population's
+bookkeeping (the finiteness sum of the signals, the episode counters and returns) is in the
+graph too. What stays outside: reading the observations (numpy), the task events in
+``info``, one uniform draw per agent from the agent's learning generator (the same draw, in
+the same order, as the eager step's inverse-CDF sampling) and the checks of
+``PopulationAgent._step``.
 
 The maths are those of ``PlasticAgent._learn_step`` (the same functions are called), so the two
 paths agree to float32 rounding: the compiled kernels fuse the operations and reduce in another
@@ -28,14 +33,15 @@ then reused for every step of this agent.
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
-import types
 import warnings
+from collections import namedtuple
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
+import torch.utils._pytree as pytree
 from torch import Tensor
 
 from plasticgym.agents.base import StepResult
@@ -117,29 +123,8 @@ def compile_step(agent: Any, *, fallback: bool = False) -> bool:
             raise CompilerUnavailableError(message)
         warnings.warn(message + "; keeping the eager step", RuntimeWarning, stacklevel=2)
         return False
-    compiled = {summarise: _compile_for_one_agent(summarise) for summarise in (False, True)}
-    agent._learn_step = _CompiledLearnStep(agent, compiled)
+    agent._learn_step = _CompiledLearnStep(agent)
     return True
-
-
-_COPIES = itertools.count()
-
-
-def _compile_for_one_agent(summarise: bool) -> Any:
-    """``fused_step`` compiled for one agent and one ``summarise`` (it is always called with
-    that value: its guard is dropped with the others).
-
-    Each call gets its own copy of the function's code object, so its compiled program is
-    cached apart from every other agent's, and only its tensor guards are kept
-    (``torch.compiler.keep_tensor_guards_unsafe``): what else the graph reads from the agent
-    (its parts, float hyperparameters, plasticity chains) is fixed when the agent is built,
-    and checking it on every step cost more than the step's arithmetic. (The copy is compiled
-    as it is: wrapped in a ``functools.partial``, a second agent reused the first agent's
-    program, whatever its parts; tested.)"""
-    code = fused_step.__code__.replace(co_name=f"fused_step_{next(_COPIES)}")
-    function = types.FunctionType(code, fused_step.__globals__, code.co_name)
-    options = {"guard_filter_fn": torch.compiler.keep_tensor_guards_unsafe}
-    return torch.compile(function, dynamic=False, fullgraph=True, options=options)
 
 
 def is_compiled(agent: Any) -> bool:
@@ -147,11 +132,128 @@ def is_compiled(agent: Any) -> bool:
     return isinstance(agent.__dict__.get("_learn_step"), _CompiledLearnStep)
 
 
-class _CompiledLearnStep:
-    """``PlasticAgent._learn_step`` with the tensor work in one compiled graph."""
+def _leaf_layout(leaves: list[Tensor]) -> tuple[tuple[Any, ...], ...]:
+    """What a compiled program is specialised to in each input: shape, stride, dtype, device."""
+    return tuple((t.shape, t.stride(), t.dtype, t.device) for t in leaves)
 
-    def __init__(self, agent: Any, compiled: dict[bool, Any]) -> None:
-        self.agent, self.compiled = agent, compiled
+
+def _builder(spec: pytree.TreeSpec) -> Callable[[Iterator[Tensor]], Any]:
+    """A function that rebuilds the pytree ``spec`` describes from an iterator over its leaves
+    (what ``pytree.tree_unflatten`` does, without walking the spec on every step)."""
+    if spec.is_leaf():
+        return next
+    children = [_builder(child) for child in spec.children()]
+    if spec.type is namedtuple:
+        kind = spec.context
+        return lambda leaves: kind(*[child(leaves) for child in children])
+    if spec.type in (tuple, list):
+        kind = spec.type
+        return lambda leaves: kind([child(leaves) for child in children])
+    if spec.type is dict:
+        keys = list(spec.context)
+        return lambda leaves: {k: child(leaves) for k, child in zip(keys, children, strict=True)}
+    return lambda leaves: pytree.tree_unflatten([next(leaves) for _ in range(spec.num_leaves)],
+                                                spec)  # fmt: skip
+
+
+class _Program:
+    """``fused_step`` for one agent, one ``summarise`` and one layout of its inputs, traced to
+    a flat graph of tensors (``make_fx``) and compiled by TorchInductor.
+
+    Called with the flat list of input tensors, it runs the generated C++ kernels directly:
+    no TorchDynamo frame, guards or pytree handling per step (that wrapper cost about as much
+    as a third of the kernels at 1024 agents). What the graph reads from the agent besides its
+    arguments (its parts, hyperparameters, tonic column) is fixed when the agent is built, and
+    is bound when the program is traced."""
+
+    def __init__(self, agent: Any, summarise: bool, state: tuple, inputs: tuple) -> None:
+        from torch.fx.experimental.proxy_tensor import make_fx
+
+        self.summarise = summarise
+        state_leaves, self.state_spec = pytree.tree_flatten(state)
+        input_leaves, self.input_spec = pytree.tree_flatten(inputs)
+        self.n_state = len(state_leaves)
+        leaves = state_leaves + input_leaves
+        self.layout = _leaf_layout(leaves)
+        specs: list[pytree.TreeSpec] = []
+
+        def flat_step(*flat: Tensor) -> list[Tensor]:
+            state_part = pytree.tree_unflatten(list(flat[: self.n_state]), self.state_spec)
+            input_part = pytree.tree_unflatten(list(flat[self.n_state :]), self.input_spec)
+            out = fused_step(agent, *state_part, *input_part, summarise=summarise)
+            out_leaves, out_spec = pytree.tree_flatten(out)
+            specs.append(out_spec)
+            return out_leaves
+
+        with torch.no_grad():
+            graph = make_fx(flat_step)(*leaves)
+            self.run = torch._inductor.compile(graph, leaves)
+        out_spec = specs[-1]
+        self.build_output = _builder(out_spec)
+        # where the next step's state lies in the flat outputs, in the order of the inputs:
+        # outputs (critic, actor, dopamine_state, rollout = (trace, x, actor_input, rates,
+        # post, chosen), ...); inputs (trace, features, actor_input, post, rates, critic,
+        # actor, dopamine_state)
+        n_learning = sum(child.num_leaves for child in out_spec.children()[:3])
+        rollout = [n_learning + i for i in (0, 1, 2, 4, 3)]
+        self.next_state = [*rollout, *range(n_learning)]
+        same_types = out_spec.children()[:3] == self.state_spec.children()[5:8]
+        # None: the layouts are compared on the first step
+        self.feeds_itself: bool | None = None if same_types else False
+
+    def __call__(self, leaves: list[Tensor]) -> tuple[Any, list[Tensor] | None]:
+        """The step's outputs as ``fused_step`` returns them, and the next step's state
+        leaves (None when this program's outputs do not have its inputs' layout)."""
+        flat = self.run(*leaves)
+        next_state = [flat[i] for i in self.next_state]
+        if self.feeds_itself is None:
+            self.feeds_itself = _leaf_layout(next_state) == self.layout[: self.n_state]
+        return self.build_output(iter(flat)), (next_state if self.feeds_itself else None)
+
+
+class _CompiledLearnStep:
+    """``PlasticAgent._learn_step`` with the tensor work in one compiled graph.
+
+    The learning state (rollout, synapses, dopamine state) that a step writes is what the
+    next step reads: its flat list of tensors is kept, and flattened anew (its layout
+    checked, a program compiled for a new layout) only when the agent holds other state
+    objects than the ones this step wrote (the first step, a new episode start, a state
+    set from outside)."""
+
+    def __init__(self, agent: Any) -> None:
+        self.agent = agent
+        self.programs: dict[tuple, _Program] = {}
+        self.program: _Program | None = None
+        self.written: tuple = ()  # the state objects the last step gave the agent
+        self.state_leaves: list[Tensor] = []
+
+    def _state(self) -> tuple:
+        agent = self.agent
+        ro = agent._rollout
+        return (ro.encoder.trace, ro.features, ro.actor_input, ro.post, ro.rates,
+                agent.critic.synapses, agent.actor.synapses, agent.dopamine_state)  # fmt: skip
+
+    def _written_by_us(self, summarise: bool) -> bool:
+        agent, written = self.agent, self.written
+        return (
+            bool(written)
+            and self.program is not None
+            and self.program.summarise is summarise
+            and agent._rollout is written[0]
+            and agent.critic.synapses is written[1]
+            and agent.actor.synapses is written[2]
+            and agent.dopamine_state is written[3]
+        )
+
+    def _select_program(self, summarise: bool, inputs: tuple) -> None:
+        """Flatten the agent's state and find (or compile) the program for its layout."""
+        state = self._state()
+        state_leaves, state_spec = pytree.tree_flatten(state)
+        input_leaves, input_spec = pytree.tree_flatten(inputs)
+        key = (summarise, state_spec, input_spec, _leaf_layout(state_leaves + input_leaves))
+        if key not in self.programs:
+            self.programs[key] = _Program(self.agent, summarise, state, inputs)
+        self.program, self.state_leaves = self.programs[key], state_leaves
 
     def __call__(
         self,
@@ -170,24 +272,36 @@ class _CompiledLearnStep:
         # the eager step's sample() draws exactly this, after the plasticity (which draws
         # nothing from this generator in the supported configurations)
         uniform = torch.rand(B, 1, generator=generator, device=agent.device)
-        out = self.compiled[agent._logger is not None](
-            agent, ro.encoder.trace, ro.features, ro.actor_input, ro.post, ro.rates,
-            agent.critic.synapses, agent.actor.synapses, agent.dopamine_state,
-            channels, reward, terminated, active, events, uniform,
-            summarise=agent._logger is not None,
-        )  # fmt: skip
-        (critic, actor, agent.dopamine_state, rollout, actions, rpe, dopamine, v_t, summary) = out
+        summarise = agent._logger is not None
+        progress = agent._progress
+        inputs = (channels, reward, terminated, active, events, uniform, progress.episode,
+                  progress.autoreset, progress.episode_return)  # fmt: skip
+        if not self._written_by_us(summarise):
+            self._select_program(summarise, inputs)
+        program = self.program
+        assert program is not None
+        out, next_state = program([*self.state_leaves, channels, reward, terminated, active,
+                                   *events.values(), uniform, progress.episode,
+                                   progress.autoreset, progress.episode_return])  # fmt: skip
+        (critic, actor, agent.dopamine_state, rollout, actions, rpe, dopamine, v_t, summary,
+         bookkeeping) = out  # fmt: skip
         agent.critic = agent.critic._replace(synapses=critic)
         agent.actor = agent.actor._replace(synapses=actor)
         agent._rollout = ro._replace(
             encoder=EncoderState(rollout[0]), features=rollout[1], actor_input=rollout[2],
             rates=rollout[3], post=rollout[4], chosen=rollout[5], channels=channels,
         )  # fmt: skip
+        if next_state is None:
+            self.written = ()
+        else:
+            self.written = (agent._rollout, critic, actor, agent.dopamine_state)
+            self.state_leaves = next_state
         if summary is None:
             summary = {"mean_abs_dw": agent._no_summary, "mean_rate": agent._no_summary}
         else:
             summary = {"mean_abs_dw": summary[0], "mean_rate": summary[1]}
-        return StepResult(actions=actions, rpe=rpe, dopamine=dopamine, value=v_t, **summary)
+        return StepResult(actions=actions, rpe=rpe, dopamine=dopamine, value=v_t, **summary,
+                          bookkeeping=bookkeeping)  # fmt: skip
 
 
 def fused_step(
@@ -206,12 +320,18 @@ def fused_step(
     active: Tensor,
     events: dict[str, Tensor],
     uniform: Tensor,
+    episode: Tensor,
+    autoreset: Tensor,
+    episode_return: Tensor,
     *,
     summarise: bool,
 ) -> tuple[Any, ...]:
     """One learning step of a supported PlasticAgent, as in ``PlasticAgent._learn_step``
     (sense, values, dopamine, critic and actor plasticity, policy, inverse-CDF choice with the
-    given ``uniform [B, 1]`` draw); pure in its tensor arguments, so it compiles to one graph."""
+    given ``uniform [B, 1]`` draw), then the population's bookkeeping of
+    ``PopulationAgent._step`` (the finiteness sum of the signals, the next episode counters
+    and returns from ``episode``, ``autoreset`` and ``episode_return``); pure in its tensor
+    arguments, so it compiles to one graph."""
     h = agent._hyper
     x_t, encoder = agent.encoder.encode(EncoderState(trace), channels, reward, ~active)
     critic_w = critic.weights
@@ -236,7 +356,7 @@ def fused_step(
     beta = agent._column(h["inverse_temperature"])
     probs = torch.softmax(beta * rates, dim=1)
     n_actions = probs.shape[1]
-    actions = (torch.cumsum(probs, dim=1) < uniform).sum(dim=1).clamp(max=n_actions - 1)
+    actions = (running_sum(probs) < uniform).sum(dim=1).clamp(max=n_actions - 1)
     chosen = torch.zeros_like(probs).scatter_(1, actions.unsqueeze(1), 1.0)
     post = hebbian_post(agent.readout.post, chosen, probs, rates)
     summary = None
@@ -244,5 +364,30 @@ def fused_step(
         mean_abs_dw = 0.5 * (dw_critic.abs().mean() + dw_actor.abs().mean())
         summary = (mean_abs_dw, rates.mean())  # (the new rollout's rates, as eager)
     rollout = (encoder.trace, x_t, actor_input, rates, post, chosen)
+    # the population's bookkeeping, as PopulationAgent._step computes it after the step
+    signal_sum = torch.stack([rpe, dopamine, v_t]).sum()
+    next_episode = episode + autoreset  # (long + bool)
+    next_return = torch.where(active, episode_return + reward, reward * 0)
     return (new_critic.synapses, new_actor.synapses, dopamine_state, rollout, actions, rpe,
-            dopamine, v_t, summary)  # fmt: skip
+            dopamine, v_t, summary, (signal_sum, next_episode, next_return))  # fmt: skip
+
+
+RUNNING_SUM_MAX_ACTIONS = 8
+"""Up to this many actions :func:`running_sum` adds the probabilities in the graph (more:
+``torch.cumsum``, a call out of the compiled kernels)."""
+
+
+def running_sum(probs: Tensor) -> Tensor:
+    """``torch.cumsum(probs, dim=1)`` of float32 ``probs [B, n]`` as the CPU computes it, bit
+    for bit: a left-to-right running sum in float64, each partial sum rounded to float32
+    (ATen's CPU cumsum accumulates float32 in double). Written out for a few actions, so
+    TorchInductor fuses it into the step's kernel instead of calling ATen's cumsum."""
+    n = probs.shape[1]
+    if n > RUNNING_SUM_MAX_ACTIONS or probs.dtype != torch.float32:
+        return torch.cumsum(probs, dim=1)
+    total = probs[:, 0].double()
+    partial = [probs[:, 0]]
+    for k in range(1, n):
+        total = total + probs[:, k].double()
+        partial.append(total.float())
+    return torch.stack(partial, dim=1)

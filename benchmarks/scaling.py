@@ -5,7 +5,9 @@ Run by hand (not a test; needs ``pip install plasticgym[sb3]`` and matplotlib):
     python benchmarks/scaling.py                                 # writes docs/figures/scaling.png
     python benchmarks/scaling.py --sizes 1 16 256 1024 4096 --steps 1000 --threads 1
 
-``--compiled``: PlasticAgent learns with ``compile_step`` (docs/agents.md, "Compiled step").
+``--compiled``: PlasticAgent learns with ``compile_step`` (docs/agents.md, "Compiled step") in
+the ratio. ``--curves eager compiled`` (the default when a C++ compiler is found): the scaling
+panels draw both steps' curves.
 
 Three measurements on ReversalBandit-v0, CPU, records off, each population warmed up first
 (same protocol as benchmarks/agent_throughput.py and benchmarks/sb3_throughput.py):
@@ -38,7 +40,7 @@ from pathlib import Path
 import torch
 
 from plasticgym.agents import PlasticAgent
-from plasticgym.agents.plastic_compiled import compile_step
+from plasticgym.agents.plastic_compiled import compile_step, find_cpp_compiler
 
 ENV = "plasticgym/ReversalBandit-v0"
 CPU_SECONDS: dict[str, float] = {}
@@ -87,19 +89,23 @@ def plot(results: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    sizes = [row["n_agents"] for row in results["by_agents"]]
-    rates = [row["agent_steps_per_s"] for row in results["by_agents"]]
-    left.loglog(sizes, rates, "o-", label="PlasticAgent (default config)")
+    for color, step in zip(("C0", "C2"), results["curves"], strict=False):
+        rows = [row for row in results["by_agents"] if row.get("step", "eager") == step]
+        left.loglog([row["n_agents"] for row in rows], [row["agent_steps_per_s"] for row in rows],
+                    "o-", color=color, label=f"PlasticAgent, {step} step")  # fmt: skip
+        rows = [row for row in results["by_synapses"] if row.get("step", "eager") == step]
+        synapses = [row["synapses_per_agent"] for row in rows]
+        right.loglog(synapses, [r["agent_steps_per_s"] for r in rows], "o-", color=color,
+                     label=f"agent-steps / s ({step})")  # fmt: skip
+        right.loglog(synapses, [r["synapse_updates_per_s"] for r in rows], "s--", color=color,
+                     label=f"synapse updates / s ({step})")  # fmt: skip
     left.axhline(results["sb3_ppo"], color="C3", ls="--", label="SB3 PPO (one agent)")
     left.set_xlabel("n_agents (one batched population)")
     left.set_ylabel("agent-steps / s")
-    left.set_title(f"{ENV}, ratio at {results['ratio_agents']}: {results['ratio']:.0f}x")
+    which = "compiled" if results["compiled"] else "eager"
+    left.set_title(f"{ENV}, ratio at {results['ratio_agents']} ({which}): {results['ratio']:.0f}x",
+                   fontsize=9)  # fmt: skip
     left.legend(fontsize=8)
-    synapses = [row["synapses_per_agent"] for row in results["by_synapses"]]
-    right.loglog(synapses, [r["agent_steps_per_s"] for r in results["by_synapses"]], "o-",
-                 label="agent-steps / s")  # fmt: skip
-    right.loglog(synapses, [r["synapse_updates_per_s"] for r in results["by_synapses"]], "s-",
-                 label="synapse updates / s")  # fmt: skip
     right.set_xlabel(f"synapses per agent ({results['ratio_agents']} agents)")
     right.set_title("vs model size (n_microstimuli)")
     right.legend(fontsize=8)
@@ -119,7 +125,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     parser.add_argument("--out", type=Path, default=Path("docs/figures/scaling.png"))
     parser.add_argument("--compiled", action="store_true",
-                        help="PlasticAgent learns with compile_step (torch.compile)")  # fmt: skip
+                        help="the ratio's PlasticAgent learns with compile_step")  # fmt: skip
+    parser.add_argument("--curves", nargs="+", choices=("eager", "compiled"),
+                        default=["eager", "compiled"] if find_cpp_compiler() else ["eager"],
+                        help="which steps the scaling panels draw")  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     machine = (f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
@@ -136,21 +145,24 @@ def main() -> None:
     print(f"SB3 PPO {sb3:,.0f} agent-steps/s; PlasticAgent x{args.ratio_agents} "
           f"{plastic:,.0f}; ratio {ratio:.0f}x (per CPU second: {cpu_ratio:.0f}x)",
           flush=True)  # fmt: skip
-    by_agents = []
-    for n in args.sizes:
-        rate, synapses = plastic_rate(n, args.steps, args.compiled)
-        by_agents.append({"n_agents": n, "agent_steps_per_s": rate})
-        print(f"n_agents {n:5d}: {rate:12,.0f} agent-steps/s", flush=True)
-    by_synapses = []
-    for m in args.microstimuli:
-        rate, synapses = plastic_rate(args.ratio_agents, args.steps, args.compiled,
-                                      n_microstimuli=m)  # fmt: skip
-        by_synapses.append({"n_microstimuli": m, "synapses_per_agent": synapses,
-                            "agent_steps_per_s": rate,
-                            "synapse_updates_per_s": rate * synapses})  # fmt: skip
-        print(f"n_microstimuli {m:4d} ({synapses:5d} synapses): {rate:12,.0f} agent-steps/s, "
-              f"{rate * synapses:.2e} synapse updates/s", flush=True)  # fmt: skip
-    results = {"machine": machine, "compiled": args.compiled, "sb3_ppo": sb3,
+    by_agents, by_synapses = [], []
+    for step in args.curves:
+        for n in args.sizes:
+            rate, synapses = plastic_rate(n, args.steps, step == "compiled")
+            by_agents.append({"step": step, "n_agents": n, "agent_steps_per_s": rate})
+            print(f"{step:8s} n_agents {n:5d}: {rate:12,.0f} agent-steps/s", flush=True)
+        for m in args.microstimuli:
+            rate, synapses = plastic_rate(args.ratio_agents, args.steps, step == "compiled",
+                                          n_microstimuli=m)  # fmt: skip
+            by_synapses.append({"step": step, "n_microstimuli": m,
+                                "synapses_per_agent": synapses, "agent_steps_per_s": rate,
+                                "synapse_updates_per_s": rate * synapses})  # fmt: skip
+            print(f"{step:8s} n_microstimuli {m:4d} ({synapses:5d} synapses): "
+                  f"{rate:12,.0f} agent-steps/s, {rate * synapses:.2e} synapse updates/s",
+                  flush=True)  # fmt: skip
+    machine += f"; load average {os.getloadavg()[0]:.1f} at the end"
+    results = {"machine": machine, "compiled": args.compiled, "curves": args.curves,
+               "sb3_ppo": sb3,
                "ratio_agents": args.ratio_agents,
                "plastic_at_ratio_agents": plastic, "ratio": ratio, "cpu_ratio": cpu_ratio,
                "by_agents": by_agents,
