@@ -86,6 +86,10 @@ def unsupported(agent: Any) -> list[str]:
         problems.append(f"synapse={agent.config.synapse.KIND!r} (only 'three_factor')")
     if agent.device.type != "cpu":
         problems.append(f"device={agent.device} (the compiled step is for the CPU)")
+    if agent.config.inverse_temperature_schedule is not None:
+        problems.append(
+            "inverse_temperature_schedule=... (the graph holds one inverse temperature)"
+        )
     return problems
 
 

@@ -260,6 +260,15 @@ def test_inverse_temperature_schedule_refuses_the_compiled_step():
 
     agent = PlasticAgent("CliffWalking-v1", n_agents=2, seed=0,
                          inverse_temperature_schedule=(10.0, 0, 5))  # fmt: skip
-    agent._learn_step = _CompiledLearnStep(agent, {})  # what compile_step installs
+    agent._learn_step = _CompiledLearnStep(agent)  # what compile_step installs
     with pytest.raises(ValueError, match="not applied by the compiled step"):
         agent.learn(1)
+
+
+def test_compile_step_names_the_inverse_temperature_schedule():
+    from plasticgym.agents.plastic_compiled import compile_step
+
+    agent = PlasticAgent("CliffWalking-v1", n_agents=2, seed=0,
+                         inverse_temperature_schedule=(10.0, 0, 5))  # fmt: skip
+    with pytest.raises(ValueError, match="inverse_temperature_schedule"):
+        compile_step(agent)
